@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: MIT
+#
+# ftramp: arm64 ftrace-direct trampolines for userspace.
+#
+# kbuild-style: quiet by default (`make V=1` shows commands), out-of-tree
+# builds with `make O=dir`, CROSS_COMPILE selects the target toolchain.
+# `make help` lists the targets.
+
+VERSION		:= 0.1.0
+
+# ---------------------------------------------------------------------------
+# Verbosity and output directory
+
+ifeq ("$(origin V)", "command line")
+  BUILD_VERBOSE := $(V)
+endif
+ifneq ($(BUILD_VERBOSE),1)
+  Q := @
+  quiet = @printf '  %-8s %s\n' '$(1)' '$(patsubst $(O)/%,%,$(2))';
+else
+  Q :=
+  quiet =
+endif
+MAKEFLAGS += --no-print-directory
+
+srctree := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+O ?= $(srctree)/build
+override O := $(abspath $(O))
+VPATH := $(srctree)
+
+# ---------------------------------------------------------------------------
+# Toolchains.  The runtime is always arm64; the CLI and the pure-layer
+# host tests are built for the machine we run on.
+
+HOST_ARCH := $(shell uname -m)
+ifeq ($(HOST_ARCH),aarch64)
+  CROSS_COMPILE ?=
+  QEMU_RUN :=
+else
+  CROSS_COMPILE ?= aarch64-linux-gnu-
+  QEMU ?= qemu-aarch64
+  SYSROOT ?= /usr/aarch64-linux-gnu
+  # Debian's arm64 multiarch libc (pulled in by libelf-dev:arm64) is newer
+  # than the cross sysroot's ld.so; mixing the two hangs fork() in the child
+  # (rtld_global layouts differ).  Make the sysroot's libc win the search.
+  QEMU_RUN := $(QEMU) -L $(SYSROOT) -E LD_LIBRARY_PATH=$(SYSROOT)/lib
+endif
+
+CC	:= $(CROSS_COMPILE)gcc
+AS	:= $(CROSS_COMPILE)as
+LD	:= $(CROSS_COMPILE)ld
+AR	:= $(CROSS_COMPILE)ar
+OBJDUMP	:= $(CROSS_COMPILE)objdump
+HOSTCC	?= gcc
+CLANG	?= clang
+CLANG_TARGET := --target=aarch64-linux-gnu -fuse-ld=lld
+
+WARN	:= -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wvla
+CPPFLAGS := -I$(srctree)/include -I$(srctree) -D_GNU_SOURCE \
+	    -DFTRAMP_VERSION='"$(VERSION)"'
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 $(WARN) -fno-strict-aliasing
+LIB_CFLAGS := -fPIC -fvisibility=hidden -DFTRAMP_BUILDING_LIB
+# Programs that ftramp may trace are built like this (DESIGN.md section 1).
+PATCHABLE := -fpatchable-function-entry=4,2 -falign-functions=8
+LIBS	:= -lelf -ldw -lz -lpthread -ldl -lm
+
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+HOST_CFLAGS := -O1 -g -std=gnu11 $(WARN) -fno-strict-aliasing $(SANITIZE)
+
+# ---------------------------------------------------------------------------
+# Sources
+
+LIB_DIRS  := arch/arm64 trampoline ftrace
+LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(srctree)/$(d)/*.c \
+					$(srctree)/$(d)/*.S)))
+LIB_SRCS  := $(patsubst $(srctree)/%,%,$(LIB_SRCS))
+LIB_OBJS  := $(patsubst %,$(O)/%.o,$(basename $(LIB_SRCS)))
+
+# Pure layers: no system calls, built for the host as well (ASan+UBSan).
+PURE_SRCS := arch/arm64/insn.c
+PURE_SRCS := $(foreach f,$(PURE_SRCS),$(if $(wildcard $(srctree)/$(f)),$(f)))
+PURE_OBJS := $(patsubst %.c,$(O)/host/%.o,$(PURE_SRCS))
+
+# Tests: selftests/<area>_test.c -> arm64 binary; areas in HOST_TESTS are
+# also built for the host.
+TEST_SRCS := $(patsubst $(srctree)/%,%,$(sort $(wildcard $(srctree)/selftests/*_test.c)))
+TEST_BINS := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
+HOST_TESTS := harness insn
+
+CHECK_ARM64   := $(TEST_BINS)
+CHECK_HOST    := $(foreach a,$(HOST_TESTS),$(if $(wildcard $(srctree)/selftests/$(a)_test.c),$(O)/selftests/$(a)_test.host))
+CHECK_SCRIPTS :=
+ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
+
+.PHONY: all
+all: deps-ok $(ALL_TARGETS) selftests
+
+# Area fragments add programs, tests and targets.
+-include $(sort $(wildcard $(srctree)/selftests/*.mk))
+-include $(wildcard $(srctree)/tools/ftramp/ftramp.mk)
+-include $(wildcard $(srctree)/samples/samples.mk)
+-include $(wildcard $(srctree)/bench/bench.mk)
+
+# ---------------------------------------------------------------------------
+# Dependencies: install what is missing (root on Debian 12), else say what.
+
+.PHONY: deps deps-ok
+deps:
+	$(Q)$(srctree)/scripts/install-deps.sh
+deps-ok:
+	$(Q)$(srctree)/scripts/install-deps.sh --check >/dev/null 2>&1 || \
+		$(srctree)/scripts/install-deps.sh
+
+# ---------------------------------------------------------------------------
+# Library
+
+$(O)/%.o: %.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/%.o: %.S
+	$(call quiet,AS,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libftramp.a: $(LIB_OBJS)
+	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/libftramp.so: $(LIB_OBJS) ftramp.map
+	$(call quiet,LD,$@)$(CC) -shared -Wl,--version-script=$(srctree)/ftramp.map \
+		-Wl,-soname,libftramp.so.0 -Wl,-z,now -o $@ $(LIB_OBJS) $(LIBS)
+
+$(O)/ftramp.pc: scripts/ftramp.pc.in Makefile
+	$(call quiet,GEN,$@)mkdir -p $(dir $@) && \
+		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# Host builds of the pure layers.
+$(O)/host/%.o: %.c
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(HOSTCC) $(CPPFLAGS) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/host/libftramp-pure.a: $(PURE_OBJS)
+	$(call quiet,AR,$@)mkdir -p $(dir $@) && rm -f $@ && ar rcs $@ $^
+
+# ---------------------------------------------------------------------------
+# Selftests
+
+.PHONY: selftests
+selftests: $(CHECK_ARM64) $(CHECK_HOST) $(CHECK_EXTRA)
+
+$(O)/selftests/%_test: selftests/%_test.c selftests/harness.h $(O)/libftramp.a
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS_$*) -o $@ $< \
+		$(TEST_OBJS_$*) $(O)/libftramp.a $(LIBS) $(TEST_LIBS_$*)
+
+$(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/libftramp-pure.a
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(HOSTCC) $(CPPFLAGS) $(HOST_CFLAGS) -DFTRAMP_HOST_TEST -o $@ $< \
+		$(O)/host/libftramp-pure.a
+
+.PHONY: check
+check: deps-ok
+	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) all
+	$(Q)O=$(O) QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" \
+		$(srctree)/scripts/run-selftests.sh \
+		$(addprefix arm64:,$(CHECK_ARM64)) \
+		$(addprefix host:,$(CHECK_HOST)) \
+		$(addprefix script:,$(CHECK_SCRIPTS))
+
+# ---------------------------------------------------------------------------
+# Install
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+LIBDIR	?= $(PREFIX)/lib
+
+.PHONY: install
+install: $(ALL_TARGETS)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/include/ftramp $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(Q)install -m 644 $(srctree)/include/ftramp/ftramp.h $(DESTDIR)$(PREFIX)/include/ftramp/
+	$(Q)install -m 644 $(O)/libftramp.a $(DESTDIR)$(LIBDIR)/
+	$(Q)install -m 755 $(O)/libftramp.so $(DESTDIR)$(LIBDIR)/libftramp.so.$(VERSION)
+	$(Q)ln -sf libftramp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libftramp.so.0
+	$(Q)ln -sf libftramp.so.0 $(DESTDIR)$(LIBDIR)/libftramp.so
+	$(Q)install -m 644 $(O)/ftramp.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(Q)$(if $(INSTALL_EXTRA),$(INSTALL_EXTRA))
+
+.PHONY: clean
+clean:
+	$(Q)rm -rf $(O)
+
+.PHONY: help
+help:
+	@echo 'ftramp $(VERSION): arm64 ftrace-direct trampolines for userspace'
+	@echo
+	@echo 'Targets:'
+	@echo '  all        - library (libftramp.a/.so), CLI, selftests (default)'
+	@echo '  check      - build and run every selftest (KTAP), summary line last'
+	@echo '  demo       - build the sample program and trace it with ftramp'
+	@echo '  bench      - instruction-count benchmarks against LLVM XRay'
+	@echo '  fuzz       - run the decoder/parser fuzzers for FUZZ_SECONDS each'
+	@echo '  install    - headers, libraries and ftramp.pc into DESTDIR/PREFIX'
+	@echo '  deps       - install the Debian packages ftramp needs (root)'
+	@echo '  clean      - remove the build directory'
+	@echo
+	@echo 'Variables:'
+	@echo '  V=1              show full commands'
+	@echo '  O=dir            build out of tree (default: ./build)'
+	@echo '  CROSS_COMPILE=   target toolchain prefix (default aarch64-linux-gnu- on x86)'
+	@echo '  QEMU=, SYSROOT=  how arm64 programs are run on a non-arm64 host'
+	@echo '  PREFIX=, DESTDIR= install locations'
+
+-include $(LIB_OBJS:.o=.d) $(PURE_OBJS:.o=.d)

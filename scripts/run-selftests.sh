@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Run every selftest binary and script, print their TAP output, and end with
+# the summary line `N passed, N failed[, N skipped]`.
+#
+#   run-selftests.sh arm64:PATH host:PATH script:PATH ...
+#
+# arm64 binaries run under $QEMU_RUN (empty on arm64 hosts); host binaries
+# run directly; scripts run with bash and must print TAP.  A binary that
+# crashes, is missing, or prints fewer results than its plan counts the
+# missing ones as failed.  Exit status is 1 if anything failed.
+set -u
+
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_one() {
+	local kind=$1 path=$2 label
+	label=${path#"${O:-}/"}
+	echo "# selftests: $label ($kind)"
+	if [ ! -e "$path" ]; then
+		echo "not ok 1 $label # missing: $path"
+		fail=$((fail + 1))
+		return
+	fi
+	local dir
+	dir=$(dirname "$path")
+	case $kind in
+	arm64)	(cd "$dir" && $QEMU_RUN "$path") >"$log" 2>&1 ;;
+	host)	(cd "$dir" && "$path") >"$log" 2>&1 ;;
+	script)	(cd "$dir" && bash "$path") >"$log" 2>&1 ;;
+	esac
+	local rc=$?
+	cat "$log"
+	local p f s plan seen
+	p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
+	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" | tr -d ' ')
+	f=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
+	p=$((p - s))
+	plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$log" | cut -d. -f3)
+	seen=$((p + s + f))
+	if [ -n "$plan" ] && [ "$seen" -lt "$plan" ]; then
+		echo "# $label: only $seen of $plan results (exit $rc)"
+		f=$((f + plan - seen))
+	elif [ "$seen" -eq 0 ]; then
+		echo "not ok 1 $label # no results (exit $rc)"
+		f=1
+	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok $((seen + 1)) $label # exit status $rc"
+		f=1
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+for arg in "$@"; do
+	run_one "${arg%%:*}" "${arg#*:}"
+done
+
+line="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && line="$line, $skip skipped"
+echo "$line"
+[ "$fail" -eq 0 ]
