@@ -80,29 +80,36 @@ LIB_SRCS  := $(patsubst $(srctree)/%,%,$(LIB_SRCS))
 LIB_OBJS  := $(patsubst %,$(O)/%.o,$(basename $(LIB_SRCS)))
 
 # Pure layers: no system calls, built for the host as well (ASan+UBSan).
+# Area fragments (below) append to PURE_SRCS, HOST_TESTS, CHECK_SCRIPTS,
+# CHECK_EXTRA and ALL_TARGETS; the derived lists are computed after them.
 PURE_SRCS := arch/arm64/insn.c
-PURE_SRCS := $(foreach f,$(PURE_SRCS),$(if $(wildcard $(srctree)/$(f)),$(f)))
-PURE_OBJS := $(patsubst %.c,$(O)/host/%.o,$(PURE_SRCS))
 
 # Tests: selftests/<area>_test.c -> arm64 binary; areas in HOST_TESTS are
-# also built for the host.
+# also built for the host.  TEST_CFLAGS_<area>, TEST_OBJS_<area> and
+# TEST_LIBS_<area> customise one test binary.
 TEST_SRCS := $(patsubst $(srctree)/%,%,$(sort $(wildcard $(srctree)/selftests/*_test.c)))
 TEST_BINS := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
 HOST_TESTS := harness insn
-
-CHECK_ARM64   := $(TEST_BINS)
-CHECK_HOST    := $(foreach a,$(HOST_TESTS),$(if $(wildcard $(srctree)/selftests/$(a)_test.c),$(O)/selftests/$(a)_test.host))
 CHECK_SCRIPTS :=
+CHECK_EXTRA :=
 ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
 
 .PHONY: all
-all: deps-ok $(ALL_TARGETS) selftests
+all: deps-ok build-all
 
 # Area fragments add programs, tests and targets.
 -include $(sort $(wildcard $(srctree)/selftests/*.mk))
 -include $(wildcard $(srctree)/tools/ftramp/ftramp.mk)
 -include $(wildcard $(srctree)/samples/samples.mk)
 -include $(wildcard $(srctree)/bench/bench.mk)
+
+PURE_SRCS := $(sort $(foreach f,$(PURE_SRCS),$(if $(wildcard $(srctree)/$(f)),$(f))))
+PURE_OBJS := $(patsubst %.c,$(O)/host/%.o,$(PURE_SRCS))
+CHECK_ARM64   := $(TEST_BINS)
+CHECK_HOST    := $(foreach a,$(sort $(HOST_TESTS)),$(if $(wildcard $(srctree)/selftests/$(a)_test.c),$(O)/selftests/$(a)_test.host))
+
+.PHONY: build-all
+build-all: $(ALL_TARGETS) selftests
 
 # ---------------------------------------------------------------------------
 # Dependencies: install what is missing (root on Debian 12), else say what.
