@@ -114,11 +114,15 @@ typedef uint64_t (*ftramp_prog_t)(const uint64_t *ctx);
 
 /* @@PROG-API@@ */
 
+/* @@THUNK-API@@ */
+
 /* ======================================================================
  * Call sites and text patching (ftrace/sites.c, arch/arm64/patching.c)
  * ====================================================================== */
 
 /* @@SITES-API@@ */
+
+/* @@POKE-API@@ */
 
 /* ======================================================================
  * ftrace ops, direct calls and the attach API (ftrace/)
