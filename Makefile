@@ -92,6 +92,13 @@ TEST_BINS := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
 HOST_TESTS := harness insn
 CHECK_SCRIPTS :=
 CHECK_EXTRA :=
+# libFuzzer binaries (host, clang): `make fuzz` runs each for FUZZ_SECONDS;
+# `make check` runs each briefly (FUZZ_SMOKE_SECONDS).
+FUZZERS :=
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=all $(CPPFLAGS)
 ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
 
 .PHONY: all
@@ -109,7 +116,15 @@ CHECK_ARM64   := $(TEST_BINS)
 CHECK_HOST    := $(foreach a,$(sort $(HOST_TESTS)),$(if $(wildcard $(srctree)/selftests/$(a)_test.c),$(O)/selftests/$(a)_test.host))
 
 .PHONY: build-all
-build-all: $(ALL_TARGETS) selftests
+build-all: $(ALL_TARGETS) selftests $(FUZZERS)
+
+.PHONY: fuzz
+fuzz: deps-ok $(FUZZERS)
+	$(Q)set -e; for f in $(FUZZERS); do \
+		echo "  FUZZ     $$f ($(FUZZ_SECONDS)s)"; \
+		mkdir -p $$f.corpus; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$f.corpus; \
+	done
 
 # ---------------------------------------------------------------------------
 # Dependencies: install what is missing (root on Debian 12), else say what.
@@ -170,11 +185,12 @@ $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/lib
 .PHONY: check
 check: deps-ok
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) all
-	$(Q)O=$(O) QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" \
+	$(Q)O=$(O) QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
 		$(srctree)/scripts/run-selftests.sh \
 		$(addprefix arm64:,$(CHECK_ARM64)) \
 		$(addprefix host:,$(CHECK_HOST)) \
-		$(addprefix script:,$(CHECK_SCRIPTS))
+		$(addprefix script:,$(CHECK_SCRIPTS)) \
+		$(addprefix fuzz:,$(FUZZERS))
 
 # ---------------------------------------------------------------------------
 # Install

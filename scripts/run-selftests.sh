@@ -7,7 +7,8 @@
 #   run-selftests.sh arm64:PATH host:PATH script:PATH ...
 #
 # arm64 binaries run under $QEMU_RUN (empty on arm64 hosts); host binaries
-# run directly; scripts run with bash and must print TAP.  A binary that
+# run directly; scripts run with bash and must print TAP; fuzz binaries
+# (libFuzzer) run for FUZZ_SMOKE_SECONDS and count as one test.  A binary that
 # crashes, is missing, or prints fewer results than its plan counts the
 # missing ones as failed.  Exit status is 1 if anything failed.
 set -u
@@ -31,6 +32,17 @@ run_one() {
 	arm64)	(cd "$dir" && $QEMU_RUN "$path") >"$log" 2>&1 ;;
 	host)	(cd "$dir" && "$path") >"$log" 2>&1 ;;
 	script)	(cd "$dir" && bash "$path") >"$log" 2>&1 ;;
+	fuzz)	# a short libFuzzer run: one TAP result
+		mkdir -p "$path.corpus"
+		if "$path" -max_total_time="${FUZZ_SMOKE_SECONDS:-3}" \
+			"$path.corpus" >"$log.fz" 2>&1; then
+			printf '1..1\nok 1 %s # %s\n' "$label" \
+				"$(grep -m1 -o 'Done [0-9]* runs.*' "$log.fz")" >"$log"
+		else
+			{ echo 1..1; tail -40 "$log.fz" | sed 's/^/# /'
+			  echo "not ok 1 $label"; } >"$log"
+		fi
+		rm -f "$log.fz" ;;
 	esac
 	local rc=$?
 	cat "$log"
