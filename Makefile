@@ -43,7 +43,8 @@ else
   # Debian's arm64 multiarch libc (pulled in by libelf-dev:arm64) is newer
   # than the cross sysroot's ld.so; mixing the two hangs fork() in the child
   # (rtld_global layouts differ).  Make the sysroot's libc win the search.
-  QEMU_RUN := $(QEMU) -L $(SYSROOT) -E LD_LIBRARY_PATH=$(SYSROOT)/lib
+  # -cpu max: BTI enforced on PROT_BTI pages, PAC, LSE (DESIGN.md section 7).
+  QEMU_RUN := $(QEMU) -cpu max -L $(SYSROOT) -E LD_LIBRARY_PATH=$(SYSROOT)/lib
 endif
 
 CC	:= $(CROSS_COMPILE)gcc
