@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+#
+# samples/: programs built the way ftramp expects (PATCHABLE), traced by
+# `make demo` and by the CLI selftests.
+#
+# -fno-inline keeps every function of the sample a real call, so each one
+# appears in a trace; in ordinary programs an inlined function has no entry
+# of its own to patch (Documentation/building-your-program.rst).
+
+SAMPLE_CFLAGS := -O2 -g -fno-inline $(PATCHABLE)
+KVSTORE_SRCS := samples/main.c samples/kv.c samples/sensor.c
+KVSTORE_OBJS := $(patsubst %.c,$(O)/%.o,$(KVSTORE_SRCS))
+
+# The sample is not part of the library: its objects get the sample's
+# flags, not LIB_CFLAGS.
+$(KVSTORE_OBJS): $(O)/samples/%.o: samples/%.c samples/kvstore.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(SAMPLE_CFLAGS) -c -o $@ $<
+
+$(O)/samples/kvstore: $(KVSTORE_OBJS)
+	$(call quiet,LD,$@)$(CC) -o $@ $^ -lpthread -lm
+
+.PHONY: samples
+samples: $(O)/samples/kvstore
+
+ALL_TARGETS += $(O)/samples/kvstore
