@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The environment through which `ftramp run` configures the preload agent.
+ * Both sides include this file; the names are also documented in
+ * Documentation/cli.rst for people who preload the agent by hand.
+ *
+ * Lists are separated by commas; each element is a glob (fnmatch(3)) on
+ * the site name (`sym` or `sym@libname`).
+ */
+#ifndef FTRAMP_TOOLS_AGENT_ENV_H
+#define FTRAMP_TOOLS_AGENT_ENV_H
+
+#define FTRAMP_ENV_TRACE	"FTRAMP_TRACE"		/* -t GLOB,... */
+#define FTRAMP_ENV_HIST		"FTRAMP_HIST"		/* --hist GLOB,... */
+#define FTRAMP_ENV_COUNT	"FTRAMP_COUNT"		/* --count GLOB,... */
+#define FTRAMP_ENV_OVERRIDE	"FTRAMP_OVERRIDE"	/* FUNC=VALUE,... */
+#define FTRAMP_ENV_OUTPUT	"FTRAMP_OUTPUT"		/* absolute path */
+#define FTRAMP_ENV_FORMAT	"FTRAMP_FORMAT"		/* text | chrome */
+#define FTRAMP_ENV_FAR		"FTRAMP_FAR"		/* 1: far trampolines */
+#define FTRAMP_ENV_STRLEN	"FTRAMP_STRLEN"		/* string argument cap */
+#define FTRAMP_ENV_VERBOSE	"FTRAMP_VERBOSE"	/* 1: say what attached */
+
+/* The only list separator: globs and function names never contain it. */
+#define FTRAMP_ENV_SEP		','
+
+#define FTRAMP_AGENT_NAME	"libftramp-agent.so"
+
+#endif /* FTRAMP_TOOLS_AGENT_ENV_H */

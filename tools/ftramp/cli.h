@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ftramp command: shared declarations of the subcommands.
+ */
+#ifndef FTRAMP_TOOLS_CLI_H
+#define FTRAMP_TOOLS_CLI_H
+
+#include <stdbool.h>
+
+/* Exit statuses: 0 success, 1 a runtime failure, 2 a usage error. */
+#define EXIT_USAGE	2
+
+/* The flags every traceable object must be built with. */
+#define FTRAMP_BUILD_FLAGS \
+	"-fpatchable-function-entry=4,2 -falign-functions=8"
+
+extern const char *prog_name;
+
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
+void usage_run(FILE *f);
+void usage_list(FILE *f);
+void usage_dump(FILE *f);
+
+/*
+ * Check that @path is an arm64 ELF object ftramp can work with; on failure
+ * print why (naming @path) and return a negative errno.  *has_sites tells
+ * whether it has a __patchable_function_entries section.
+ */
+int cli_check_elf(const char *path, bool *has_sites);
+
+/* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
+char *cli_find_program(const char *prog);
+
+#endif /* FTRAMP_TOOLS_CLI_H */

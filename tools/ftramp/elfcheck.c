@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * First look at a program or library named on the command line: is it an
+ * arm64 ELF object, and was it built with patchable function entries?  The
+ * messages here are the ones a user sees for the most common mistakes, so
+ * each one says what to do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *machine_name(unsigned int m)
+{
+	switch (m) {
+	case EM_X86_64:		return "an x86-64";
+	case EM_386:		return "an i386";
+	case EM_ARM:		return "a 32-bit Arm";
+	case EM_RISCV:		return "a RISC-V";
+	case EM_PPC64:		return "a POWER";
+	case EM_S390:		return "an s390";
+	default:		return "a non-arm64";
+	}
+}
+
+int cli_check_elf(const char *path, bool *has_sites)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Ehdr eh;
+	int fd, err = 0;
+	Elf *elf;
+
+	*has_sites = false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("%s: %s", path, strerror(errno));
+		return err;
+	}
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		pr_err("%s: not an ELF program or shared library", path);
+		err = -ENOEXEC;
+		goto out;
+	}
+	if (eh.e_machine != EM_AARCH64) {
+		pr_err("%s: %s program; ftramp works on arm64 (AArch64) code",
+		       path, machine_name(eh.e_machine));
+		err = -ENOEXEC;
+		goto out;
+	}
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
+		pr_err("%s: not a program or shared library (ELF type %u)",
+		       path, eh.e_type);
+		err = -ENOEXEC;
+		goto out;
+	}
+	if (elf_getshdrstrndx(elf, &shstrndx)) {
+		pr_err("%s: no section headers: %s", path, elf_errmsg(-1));
+		err = -ENOEXEC;
+		goto out;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, "__patchable_function_entries") &&
+		    sh.sh_size) {
+			*has_sites = true;
+			break;
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+#
+# tools/ftramp: the `ftramp` command (built for the host), its preload
+# agent libftramp-agent.so (arm64, links libftramp.a), `make demo` and
+# `make docs`.
+
+CLI_DIR		:= $(O)/tools/ftramp
+FTRAMP_CLI	:= $(CLI_DIR)/ftramp
+FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
+
+# ---------------------------------------------------------------------------
+# The command.  It links host builds (no sanitizers: this is a tool people
+# run) of the library's host-usable parts: the ELF site reader for `list`,
+# the encoder, AAPCS64 layout, emitter and model parser for `dump`.  The
+# list is filtered by what exists, so the CLI builds while layers land.
+
+CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
+	    tools/ftramp/dump.c tools/ftramp/elfcheck.c
+CLI_LIB_CANDIDATES := arch/arm64/insn.c arch/arm64/abi.c \
+		      arch/arm64/trampoline.c trampoline/model.c \
+		      trampoline/model_parse.c trampoline/model_format.c \
+		      ftrace/elf_sites.c
+CLI_LIB_SRCS := $(foreach f,$(CLI_LIB_CANDIDATES),$(if $(wildcard $(srctree)/$(f)),$(f)))
+CLI_OBJS := $(patsubst %.c,$(CLI_DIR)/host/%.o,$(CLI_SRCS) $(CLI_LIB_SRCS))
+# Tell the sources which optional layers are present.
+CLI_HAVE := $(foreach f,$(CLI_LIB_SRCS),-DCLI_HAVE_$(subst .,_,$(notdir $(f))))
+
+HOST_CLI_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fno-strict-aliasing \
+		   $(shell pkg-config --cflags capstone 2>/dev/null)
+HOST_CLI_LIBS := -lelf $(shell pkg-config --libs capstone 2>/dev/null || \
+			echo -lcapstone) -lm
+
+$(CLI_DIR)/host/%.o: %.c
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(HOSTCC) $(CPPFLAGS) $(CLI_HAVE) \
+		-DFTRAMP_AGENT_DIR='"$(LIBDIR)/ftramp"' \
+		$(HOST_CLI_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FTRAMP_CLI): $(CLI_OBJS)
+	$(call quiet,HOSTLD,$@)$(HOSTCC) -o $@ $^ $(HOST_CLI_LIBS)
+
+# ---------------------------------------------------------------------------
+# The agent.  Initial-exec TLS: the per-thread event state is reached with
+# no call into ld.so (which may allocate), so events are async-signal-safe.
+# libftramp is linked in statically and its symbols kept out of the
+# agent's dynamic table, so a program that links libftramp itself is not
+# interposed.
+
+AGENT_SRCS := $(patsubst $(srctree)/%,%,$(sort $(wildcard $(srctree)/tools/ftramp/agent/*.c)))
+AGENT_OBJS := $(patsubst %.c,$(O)/%.o,$(AGENT_SRCS))
+AGENT_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+
+$(AGENT_OBJS): $(O)/%.o: %.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp.a
+	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now -Wl,--exclude-libs,ALL \
+		-o $@ $(AGENT_OBJS) $(O)/libftramp.a $(LIBS)
+
+.PHONY: cli agent
+cli: $(FTRAMP_CLI)
+agent: $(FTRAMP_AGENT)
+
+ALL_TARGETS += $(FTRAMP_CLI) $(if $(AGENT_SRCS),$(FTRAMP_AGENT))
+
+-include $(CLI_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)
+
+# ---------------------------------------------------------------------------
+# make demo: build the sample, trace it, say where the Chrome trace is.
+
+.PHONY: demo
+demo: deps-ok
+	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) $(FTRAMP_CLI) \
+		$(FTRAMP_AGENT) $(O)/samples/kvstore
+	$(Q)O=$(O) FTRAMP_QEMU="$(QEMU)" FTRAMP_SYSROOT="$(SYSROOT)" \
+		$(srctree)/samples/demo.sh
+
+# ---------------------------------------------------------------------------
+# make docs: every page of Documentation/ must parse; HTML when docutils
+# is installed (python3-docutils), into $(O)/Documentation.
+
+DOC_SRCS := $(sort $(wildcard $(srctree)/Documentation/*.rst))
+
+.PHONY: docs
+docs:
+	$(Q)$(srctree)/tools/ftramp/rst-check.py \
+		--html $(O)/Documentation $(DOC_SRCS)
+
+# ---------------------------------------------------------------------------
+# Install the command and the agent next to the library.
+
+INSTALL_EXTRA += install -D -m 755 $(FTRAMP_CLI) $(DESTDIR)$(PREFIX)/bin/ftramp && \
+	install -D -m 755 $(FTRAMP_AGENT) $(DESTDIR)$(LIBDIR)/ftramp/libftramp-agent.so;

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ftramp run: start a program with the preload agent.
+ *
+ * The agent (libftramp-agent.so, arm64) reads its configuration from
+ * FTRAMP_* environment variables (agent_env.h) in a constructor and
+ * attaches before main().  On an arm64 host we exec the program with
+ * LD_PRELOAD; elsewhere we exec qemu-aarch64 and let it start the program:
+ *
+ *	qemu-aarch64 -L SYSROOT -E LD_LIBRARY_PATH=SYSROOT/lib
+ *		     -E LD_PRELOAD=AGENT -0 PROG PATH ARGS...
+ *
+ * The sysroot's lib comes first in the guest's library path because
+ * Debian's arm64 multiarch libc (pulled in by libelf:arm64) is newer than
+ * the cross sysroot's ld.so, and mixing the two hangs fork() in the child.
+ *
+ * qemu's -E splits its argument at commas, so the FTRAMP_* variables (comma
+ * separated lists) travel in qemu's own environment, which it hands to the
+ * guest unchanged; only the LD_* variables must not reach qemu itself.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_env.h"
+#include "cli.h"
+
+#ifndef FTRAMP_AGENT_DIR
+#define FTRAMP_AGENT_DIR "/usr/local/lib/ftramp"
+#endif
+#define DEFAULT_QEMU	"qemu-aarch64"
+#define DEFAULT_SYSROOT	"/usr/aarch64-linux-gnu"
+
+struct run_opts {
+	char *trace;		/* comma separated lists, or NULL */
+	char *hist;
+	char *count;
+	char *override;
+	const char *output;
+	const char *format;
+	const char *agent;
+	const char *qemu;
+	const char *sysroot;
+	const char *strlen_cap;
+	bool far;
+	bool verbose;
+	bool lib_names;		/* some name is FUNC@LIB */
+};
+
+void usage_run(FILE *f)
+{
+	fprintf(f,
+"Usage: ftramp run [OPTIONS] -- PROG [ARGS...]\n"
+"\n"
+"Run PROG with the ftramp agent preloaded; it attaches before main().\n"
+"PROG (and any library to trace) must be built with\n"
+"  " FTRAMP_BUILD_FLAGS "\n"
+"\n"
+"What to do (at least one; every GLOB may be repeated and must match):\n"
+"  -t, --trace GLOB        print entry and return of matching functions\n"
+"                          with arguments, return value and duration\n"
+"      --hist GLOB         log2 latency histogram per function at exit\n"
+"      --count GLOB        call counts per function at exit\n"
+"      --override FUNC=VALUE\n"
+"                          make FUNC return VALUE without running it\n"
+"                          (fmod_ret; VALUE non-zero, integer or float)\n"
+"\n"
+"Output:\n"
+"  -o, --output FILE       write the report to FILE instead of stderr\n"
+"      --format FMT        text (default) or chrome: Chrome/Perfetto JSON\n"
+"                          trace events (FILE defaults to ftramp.json)\n"
+"      --strlen N          print at most N bytes of string arguments (32)\n"
+"  -v, --verbose           say what was attached, and how\n"
+"\n"
+"Trampolines:\n"
+"      --far               reach every trampoline through the per-callsite\n"
+"                          ops literal, as if no near memory existed\n"
+"\n"
+"Running arm64 code elsewhere (ignored on arm64 hosts):\n"
+"      --qemu CMD          qemu user-mode command (env FTRAMP_QEMU,\n"
+"                          default " DEFAULT_QEMU ")\n"
+"      --sysroot DIR       arm64 sysroot (env FTRAMP_SYSROOT,\n"
+"                          default " DEFAULT_SYSROOT ")\n"
+"      --agent PATH        the agent library (env FTRAMP_AGENT)\n"
+"\n"
+"GLOBs are fnmatch(3) patterns on function names; name a shared library's\n"
+"function as FUNC@LIBNAME (e.g. 'inflate*@libz.so.1').  The exit status is\n"
+"PROG's.\n");
+}
+
+/* Append @item to the comma separated list *@list. */
+static int list_add(struct run_opts *o, char **list, const char *opt,
+		    const char *item)
+{
+	char *s;
+
+	if (!*item) {
+		pr_err("%s: empty argument", opt);
+		return -EINVAL;
+	}
+	if (strchr(item, FTRAMP_ENV_SEP)) {
+		pr_err("%s '%s': one name per option (repeat the option)",
+		       opt, item);
+		return -EINVAL;
+	}
+	if (asprintf(&s, "%s%s%s", *list ? *list : "", *list ? "," : "",
+		     item) < 0)
+		return -ENOMEM;
+	free(*list);
+	*list = s;
+	if (strchr(item, '@'))
+		o->lib_names = true;
+	return 0;
+}
+
+/* FUNC=VALUE with VALUE a non-zero integer or a floating-point number. */
+static int check_override(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *val;
+	char *end;
+
+	if (!eq || eq == arg || !eq[1]) {
+		pr_err("--override '%s': expected FUNC=VALUE, e.g. kv_put=-28",
+		       arg);
+		return -EINVAL;
+	}
+	val = eq + 1;
+	errno = 0;
+	if (strpbrk(val, ".eEnN") && !strpbrk(val, "xX")) {
+		double d = strtod(val, &end);
+
+		if (*end || errno) {
+			pr_err("--override '%s': '%s' is not a number", arg, val);
+			return -EINVAL;
+		}
+		if (d == 0.0 && !signbit(d))
+			goto zero;
+		return 0;
+	}
+	if (*val == '-')
+		(void)strtoll(val, &end, 0);
+	else if (!strtoull(val, &end, 0) && !*end && !errno)
+		goto zero;
+	if (*end || errno) {
+		pr_err("--override '%s': '%s' is not a 64-bit integer or a float",
+		       arg, val);
+		return -EINVAL;
+	}
+	return 0;
+zero:
+	pr_err("--override '%s': the value must be non-zero: an fmod_ret program returning 0 lets the function run",
+	       arg);
+	return -EINVAL;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+/* Where the agent is: option, environment, next to us, installed. */
+static char *find_agent(const char *opt)
+{
+	char self[PATH_MAX], *dir, *p;
+	ssize_t n;
+
+	if (!opt)
+		opt = getenv("FTRAMP_AGENT");
+	if (opt) {
+		if (!is_file(opt)) {
+			pr_err("agent '%s' not found", opt);
+			return NULL;
+		}
+		return realpath(opt, NULL);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		dir = strrchr(self, '/');
+		if (dir)
+			*dir = 0;
+		if (asprintf(&p, "%s/" FTRAMP_AGENT_NAME, self) >= 0) {
+			if (is_file(p))
+				return p;
+			free(p);
+		}
+		if (asprintf(&p, "%s/../lib/ftramp/" FTRAMP_AGENT_NAME,
+			     self) >= 0) {
+			if (is_file(p)) {
+				dir = realpath(p, NULL);
+				free(p);
+				return dir;
+			}
+			free(p);
+		}
+	}
+	if (is_file(FTRAMP_AGENT_DIR "/" FTRAMP_AGENT_NAME))
+		return strdup(FTRAMP_AGENT_DIR "/" FTRAMP_AGENT_NAME);
+	pr_err("cannot find " FTRAMP_AGENT_NAME " next to the ftramp binary or in "
+	       FTRAMP_AGENT_DIR "; use --agent PATH or FTRAMP_AGENT");
+	return NULL;
+}
+
+static int set_env(const char *name, const char *value)
+{
+	if (!value)
+		return unsetenv(name) ? -errno : 0;
+	return setenv(name, value, 1) ? -errno : 0;
+}
+
+static int export_config(const struct run_opts *o)
+{
+	char *output = NULL;
+	int err;
+
+	/* The program may chdir(): give the agent an absolute path. */
+	if (o->output) {
+		if (o->output[0] == '/') {
+			output = strdup(o->output);
+		} else {
+			char cwd[PATH_MAX];
+
+			if (!getcwd(cwd, sizeof(cwd)))
+				return -errno;
+			if (asprintf(&output, "%s/%s", cwd, o->output) < 0)
+				output = NULL;
+		}
+		if (!output)
+			return -ENOMEM;
+	}
+	err = set_env(FTRAMP_ENV_TRACE, o->trace) ?:
+	      set_env(FTRAMP_ENV_HIST, o->hist) ?:
+	      set_env(FTRAMP_ENV_COUNT, o->count) ?:
+	      set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
+	      set_env(FTRAMP_ENV_OUTPUT, output) ?:
+	      set_env(FTRAMP_ENV_FORMAT, o->format) ?:
+	      set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
+	      set_env(FTRAMP_ENV_STRLEN, o->strlen_cap) ?:
+	      set_env(FTRAMP_ENV_VERBOSE, o->verbose ? "1" : NULL);
+	free(output);
+	return err;
+}
+
+#ifdef __aarch64__
+static int exec_target(const struct run_opts *o, const char *agent,
+		       const char *path, char **argv)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *preload;
+
+	if (asprintf(&preload, "%s%s%s", agent, old && *old ? ":" : "",
+		     old ? old : "") < 0)
+		return -ENOMEM;
+	setenv("LD_PRELOAD", preload, 1);
+	execv(path, argv);
+	pr_err("cannot execute %s: %s", path, strerror(errno));
+	return -errno;
+}
+#else
+/* Split a command such as "qemu-aarch64 -cpu max" at blanks. */
+static int split_words(char *s, char **words, int max)
+{
+	int n = 0;
+	char *tok, *save;
+
+	for (tok = strtok_r(s, " \t", &save); tok && n < max;
+	     tok = strtok_r(NULL, " \t", &save))
+		words[n++] = tok;
+	return n;
+}
+
+static int exec_target(const struct run_opts *o, const char *agent,
+		       const char *path, char **argv)
+{
+	const char *qemu = o->qemu ?: getenv("FTRAMP_QEMU") ?: DEFAULT_QEMU;
+	const char *sysroot = o->sysroot ?: getenv("FTRAMP_SYSROOT") ?:
+			      DEFAULT_SYSROOT;
+	const char *user_lib_path = getenv("LD_LIBRARY_PATH");
+	char *qemu_words, *qargv_path, *ld_lib, *ld_pre, *ldso;
+	char **qargv;
+	int argc, n, i;
+
+	for (argc = 0; argv[argc]; argc++)
+		;
+	qemu_words = strdup(qemu);
+	qargv = calloc(argc + 32, sizeof(*qargv));
+	if (!qemu_words || !qargv)
+		return -ENOMEM;
+	n = split_words(qemu_words, qargv, 16);
+	if (!n) {
+		pr_err("--qemu: empty command");
+		return -EINVAL;
+	}
+	qargv_path = cli_find_program(qargv[0]);
+	if (!qargv_path) {
+		pr_err("%s not found: install qemu-user (Debian) or name it with --qemu or FTRAMP_QEMU",
+		       qargv[0]);
+		return -ENOENT;
+	}
+	if (asprintf(&ldso, "%s/lib/ld-linux-aarch64.so.1", sysroot) < 0)
+		return -ENOMEM;
+	if (access(ldso, F_OK)) {
+		pr_err("no arm64 sysroot at %s (missing %s): install libc6-dev-arm64-cross or name one with --sysroot or FTRAMP_SYSROOT",
+		       sysroot, ldso);
+		return -ENOENT;
+	}
+	if (asprintf(&ld_lib, "LD_LIBRARY_PATH=%s/lib%s%s", sysroot,
+		     user_lib_path && *user_lib_path ? ":" : "",
+		     user_lib_path ? user_lib_path : "") < 0 ||
+	    asprintf(&ld_pre, "LD_PRELOAD=%s", agent) < 0)
+		return -ENOMEM;
+	/* qemu -E splits at commas (getsubopt style) */
+	if (strchr(ld_lib, ',') || strchr(ld_pre, ',')) {
+		pr_err("paths given to qemu -E must not contain commas: %s %s",
+		       ld_lib, ld_pre);
+		return -EINVAL;
+	}
+	qargv[n++] = "-L";
+	qargv[n++] = (char *)sysroot;
+	qargv[n++] = "-E";
+	qargv[n++] = ld_lib;
+	qargv[n++] = "-E";
+	qargv[n++] = ld_pre;
+	qargv[n++] = "-0";
+	qargv[n++] = argv[0];
+	qargv[n++] = (char *)path;
+	for (i = 1; i < argc; i++)
+		qargv[n++] = argv[i];
+	qargv[n] = NULL;
+
+	if (o->verbose) {
+		fprintf(stderr, "%s: exec", prog_name);
+		for (i = 0; i < n; i++)
+			fprintf(stderr, " %s", qargv[i]);
+		fputc('\n', stderr);
+	}
+	execv(qargv_path, qargv);
+	pr_err("cannot execute %s: %s", qargv_path, strerror(errno));
+	return -errno;
+}
+#endif
+
+enum {
+	OPT_HIST = 0x100,
+	OPT_COUNT,
+	OPT_OVERRIDE,
+	OPT_FORMAT,
+	OPT_FAR,
+	OPT_QEMU,
+	OPT_SYSROOT,
+	OPT_AGENT,
+	OPT_STRLEN,
+};
+
+static const struct option run_options[] = {
+	{ "trace",	required_argument, NULL, 't' },
+	{ "hist",	required_argument, NULL, OPT_HIST },
+	{ "count",	required_argument, NULL, OPT_COUNT },
+	{ "override",	required_argument, NULL, OPT_OVERRIDE },
+	{ "output",	required_argument, NULL, 'o' },
+	{ "format",	required_argument, NULL, OPT_FORMAT },
+	{ "far",	no_argument,	   NULL, OPT_FAR },
+	{ "qemu",	required_argument, NULL, OPT_QEMU },
+	{ "sysroot",	required_argument, NULL, OPT_SYSROOT },
+	{ "agent",	required_argument, NULL, OPT_AGENT },
+	{ "strlen",	required_argument, NULL, OPT_STRLEN },
+	{ "verbose",	no_argument,	   NULL, 'v' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ }
+};
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	char *path, *agent, *end;
+	bool has_sites;
+	int c, err = 0;
+	long n;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+t:o:vh", run_options,
+				NULL)) != -1) {
+		switch (c) {
+		case 't':
+			err = list_add(&o, &o.trace, "-t", optarg);
+			break;
+		case OPT_HIST:
+			err = list_add(&o, &o.hist, "--hist", optarg);
+			break;
+		case OPT_COUNT:
+			err = list_add(&o, &o.count, "--count", optarg);
+			break;
+		case OPT_OVERRIDE:
+			err = check_override(optarg) ?:
+			      list_add(&o, &o.override, "--override", optarg);
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "chrome")) {
+				pr_err("--format '%s': expected text or chrome",
+				       optarg);
+				err = -EINVAL;
+			}
+			o.format = optarg;
+			break;
+		case OPT_FAR:
+			o.far = true;
+			break;
+		case OPT_QEMU:
+			o.qemu = optarg;
+			break;
+		case OPT_SYSROOT:
+			o.sysroot = optarg;
+			break;
+		case OPT_AGENT:
+			o.agent = optarg;
+			break;
+		case OPT_STRLEN:
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 0 || n > 4096) {
+				pr_err("--strlen '%s': expected 0 to 4096", optarg);
+				err = -EINVAL;
+			}
+			o.strlen_cap = optarg;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage_run(stdout);
+			return 0;
+		default:
+			usage_run(stderr);
+			return EXIT_USAGE;
+		}
+		if (err)
+			return EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		pr_err("run: no program given (ftramp run [OPTIONS] -- PROG [ARGS])");
+		return EXIT_USAGE;
+	}
+	if (!o.trace && !o.hist && !o.count && !o.override) {
+		pr_err("run: nothing to do: give -t, --hist, --count or --override");
+		return EXIT_USAGE;
+	}
+	if (o.format && !strcmp(o.format, "chrome") && !o.output)
+		o.output = "ftramp.json";
+
+	path = cli_find_program(argv[optind]);
+	if (!path) {
+		pr_err("%s: program not found%s", argv[optind],
+		       strchr(argv[optind], '/') ? "" : " in PATH");
+		return 1;
+	}
+	if (cli_check_elf(path, &has_sites))
+		return 1;
+	/* A program without sites may still load libraries with some. */
+	if (!has_sites && !o.lib_names) {
+		pr_err("%s: no patchable function entries: build it with %s",
+		       argv[optind], FTRAMP_BUILD_FLAGS);
+		return 1;
+	}
+	agent = find_agent(o.agent);
+	if (!agent)
+		return 1;
+	err = export_config(&o);
+	if (err) {
+		pr_err("cannot set the environment: %s", strerror(-err));
+		return 1;
+	}
+	/* a relative path must not look like an option to qemu */
+	if (path[0] == '-') {
+		char *p;
+
+		if (asprintf(&p, "./%s", path) < 0)
+			return 1;
+		path = p;
+	}
+	exec_target(&o, agent, path, argv + optind);
+	return 1;
+}
