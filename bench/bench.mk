@@ -24,6 +24,31 @@ $(BENCH_DIR)/calib: bench/calib.c bench/mark.h bench/report.h
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+# The peer: LLVM XRay, clang + lld, runtime from libclang-rt-14-dev:arm64.
+BENCH_CLANG	?= $(shell command -v clang-14 || command -v clang)
+BENCH_XRAY	:= -fxray-instrument -fxray-instruction-threshold=1
+BENCH_CLANG_CFLAGS := --target=aarch64-linux-gnu $(BENCH_CFLAGS)
+
+$(BENCH_DIR)/xray/%.o: bench/%.c bench/*.h
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) -c -o $@ $<
+
+$(BENCH_DIR)/xray/targets_plain.o: bench/targets.c bench/targets.h
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) -DBENCH_VARIANT=plain -c -o $@ $<
+
+$(BENCH_DIR)/xray/targets_xray.o: bench/targets.c bench/targets.h
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) $(BENCH_XRAY) \
+		-DBENCH_VARIANT=xray -c -o $@ $<
+
+BENCH_XRAY_OBJS := $(addprefix $(BENCH_DIR)/xray/,xray_bench.o \
+		   targets_plain.o targets_xray.o)
+
+$(BENCH_DIR)/xray_bench: $(BENCH_XRAY_OBJS)
+	$(call quiet,CCLD,$@)$(BENCH_CLANG) $(CLANG_TARGET) -fxray-instrument \
+		-o $@ $^
+
 # run <program> <name>: the program's stdout and the plugin's windows,
 # joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).
 define bench_run
@@ -34,8 +59,11 @@ define bench_run
 		$(BENCH_DIR)/$(2).win $(BENCH_DIR)/$(2).out > $(BENCH_DIR)/$(2).rec
 endef
 
-.PHONY: bench bench-calib
+.PHONY: bench bench-calib bench-xray
 bench-calib: $(BENCH_PLUGIN) $(BENCH_DIR)/calib
 	$(call bench_run,$(BENCH_DIR)/calib,calib)
 
-bench: bench-calib
+bench-xray: bench-calib $(BENCH_DIR)/xray_bench
+	$(call bench_run,$(BENCH_DIR)/xray_bench,xray)
+
+bench: bench-calib bench-xray
