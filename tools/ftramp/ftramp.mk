@@ -67,6 +67,21 @@ ALL_TARGETS += $(FTRAMP_CLI) $(if $(AGENT_SRCS),$(FTRAMP_AGENT))
 -include $(CLI_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)
 
 # ---------------------------------------------------------------------------
+# Tests: the formatter on the host (ASan+UBSan) against printf, and the
+# command end to end (selftests/cli_*.sh, TAP).
+
+$(CLI_DIR)/fmt_test: tools/ftramp/fmt_test.c tools/ftramp/agent/fmt.c \
+		     tools/ftramp/agent/fmt.h selftests/harness.h
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(HOSTCC) $(CPPFLAGS) $(HOST_CFLAGS) -o $@ \
+		$(srctree)/tools/ftramp/fmt_test.c \
+		$(srctree)/tools/ftramp/agent/fmt.c -lm
+
+CHECK_EXTRA += $(CLI_DIR)/fmt_test $(FTRAMP_CLI) \
+	       $(if $(AGENT_SRCS),$(FTRAMP_AGENT))
+CHECK_SCRIPTS += $(sort $(wildcard $(srctree)/selftests/cli_*.sh))
+
+# ---------------------------------------------------------------------------
 # make demo: build the sample, trace it, say where the Chrome trace is.
 
 .PHONY: demo
