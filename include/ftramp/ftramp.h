@@ -56,14 +56,27 @@ FTRAMP_API int ftramp_strerror(int err, char *buf, size_t size);
  * what a trampoline needs to save, restore and expose them.
  * ====================================================================== */
 
-/* At least 8 GP + 8 FP/SIMD registers plus 8 stack slots. */
+/*
+ * Limits (Documentation/models.rst): up to FTRAMP_MAX_ARGS arguments, of
+ * which those AAPCS64 places on the stack may use FTRAMP_MAX_STACK_ARGS
+ * 8-byte stack slots; that is at least 8 GP + 8 FP/SIMD registers plus
+ * 8 stack slots.  The arguments then take at most FTRAMP_MAX_CTX_ARGS u64
+ * ctx slots and the result at most FTRAMP_MAX_CTX_RET.
+ */
 #define FTRAMP_MAX_ARGS		24
+#define FTRAMP_MAX_STACK_ARGS	16
+#define FTRAMP_MAX_CTX_ARGS	48
+#define FTRAMP_MAX_CTX_RET	8
 
 enum ftramp_type_class {
 	FTRAMP_TYPE_VOID = 0,	/* return type only */
-	FTRAMP_TYPE_INT,	/* integer, bool, enum or pointer: size 1/2/4/8 */
-	FTRAMP_TYPE_FLOAT,	/* float (4), double (8), long double (16) */
-	FTRAMP_TYPE_HFA,	/* 2-4 floats or doubles: nmemb x elem_size */
+	FTRAMP_TYPE_INT,	/* integer, bool, enum or pointer: size 1/2/4/8,
+				 * or 16 (__int128: an even x register pair) */
+	FTRAMP_TYPE_FLOAT,	/* float (4), double (8), long double (16, a
+				 * q register: IEEE binary128 on arm64) */
+	FTRAMP_TYPE_HFA,	/* homogeneous floating-point aggregate
+				 * (AAPCS64 5.9.5): 1-4 members, all float,
+				 * all double or all long double */
 	FTRAMP_TYPE_STRUCT,	/* other composite: <= 16 bytes in GP regs or
 				 * on the stack, larger ones by reference
 				 * (arguments) or through x8 (results) */
@@ -73,19 +86,21 @@ enum ftramp_type_flags {
 	FTRAMP_TYPE_SIGNED	= 1u << 0,	/* INT: sign-extend to 64 bits */
 	FTRAMP_TYPE_POINTER	= 1u << 1,	/* INT: a pointer (formatting) */
 	FTRAMP_TYPE_STRING	= 1u << 2,	/* INT: a char pointer */
+	FTRAMP_TYPE_BOOL	= 1u << 3,	/* INT: _Bool (formatting) */
 };
 
 struct ftramp_type {
 	uint16_t cls;		/* enum ftramp_type_class */
 	uint16_t flags;		/* enum ftramp_type_flags */
 	uint32_t size;		/* size in bytes */
-	uint8_t nmemb;		/* HFA: number of members (2-4) */
-	uint8_t elem_size;	/* HFA: member size (4 or 8) */
-	uint16_t align;		/* alignment in bytes (0: natural) */
+	uint8_t nmemb;		/* HFA: number of members (1-4) */
+	uint8_t elem_size;	/* HFA: member size (4, 8 or 16) */
+	uint16_t align;		/* alignment in bytes; 0: natural (INT,
+				 * FLOAT: size; HFA: elem_size; STRUCT: 8) */
 };
 
 enum ftramp_model_flags {
-	FTRAMP_MODEL_VARIADIC	= 1u << 0,	/* refused by the builder */
+	FTRAMP_MODEL_VARIADIC	= 1u << 0,	/* refused: -EOPNOTSUPP */
 };
 
 struct ftramp_func_model {
@@ -95,8 +110,73 @@ struct ftramp_func_model {
 	struct ftramp_type args[FTRAMP_MAX_ARGS];
 };
 
-/* Model section: parser and helpers (owned by the trampoline layer). */
-/* @@MODEL-API@@ */
+/*
+ * Check a model built by hand or by a parser.  0, or -EINVAL (malformed:
+ * unknown class or flag, impossible size, alignment or HFA shape, a void
+ * argument), -E2BIG (more than FTRAMP_MAX_ARGS arguments, more than
+ * FTRAMP_MAX_STACK_ARGS stack slots, or too many ctx slots), -EOPNOTSUPP
+ * (variadic).
+ */
+FTRAMP_API int ftramp_model__validate(const struct ftramp_func_model *m);
+
+/*
+ * The BPF-style ctx layout (Documentation/models.rst, "ctx layout"): each
+ * argument takes ftramp_type__ctx_slots() consecutive u64 slots (an
+ * integer widened by its signedness, a float's bits in the low 32 bits, a
+ * composite <= 16 bytes or an HFA as its memory image, a larger composite
+ * as the pointer to the caller's copy); the result follows at
+ * ctx[ftramp_model__nr_ctx_args()].
+ */
+FTRAMP_API int ftramp_type__ctx_slots(const struct ftramp_type *t);
+FTRAMP_API int ftramp_model__nr_ctx_args(const struct ftramp_func_model *m);
+FTRAMP_API int ftramp_model__arg_ctx_off(const struct ftramp_func_model *m,
+					 unsigned int arg);
+FTRAMP_API int ftramp_model__nr_ctx_ret(const struct ftramp_func_model *m);
+/* Argument passed as a pointer to a copy (AAPCS64 stage B.3). */
+FTRAMP_API bool ftramp_type__by_ref(const struct ftramp_type *t);
+/* Result returned through memory at x8 (AAPCS64 6.9). */
+FTRAMP_API bool ftramp_model__ret_indirect(const struct ftramp_func_model *m);
+/* A register or stack value as its ctx slot holds it (INT, FLOAT). */
+FTRAMP_API uint64_t ftramp_type__widen(const struct ftramp_type *t,
+				       uint64_t raw);
+/* Bytes of the incoming stack argument area (AAPCS64 stage C: NSAA). */
+FTRAMP_API int ftramp_model__stack_size(const struct ftramp_func_model *m);
+
+/* Where and why a prototype did not parse. */
+struct ftramp_parse_error {
+	int col;		/* 1-based column of the offending token */
+	char msg[160];		/* "col 12: unknown type 'foo'" */
+};
+
+struct ftramp_parse_opts {
+	size_t sz;			/* sizeof(struct ftramp_parse_opts) */
+	struct ftramp_parse_error *err;	/* optional */
+	char *name;			/* optional: the function's name */
+	size_t name_sz;
+};
+
+/*
+ * Parse a C prototype into a model: "double (int, const char *, struct {
+ * float x, y; })", "int foo(long a, unsigned char b)", "void (void)".
+ * Errors: -EINVAL syntax or unknown type (err->msg says which, err->col
+ * where), -EOPNOTSUPP variadic or unsupported type (bit-fields, vectors,
+ * empty structs), -E2BIG beyond the limits above.  On error *m is
+ * unspecified.
+ */
+FTRAMP_API int ftramp_model__parse(const char *proto,
+				   struct ftramp_func_model *m,
+				   struct ftramp_parse_error *err);
+FTRAMP_API int ftramp_model__parse_opts(const char *proto,
+					struct ftramp_func_model *m,
+					const struct ftramp_parse_opts *opts);
+
+/*
+ * Print a model as a prototype that ftramp_model__parse() reads back into
+ * the same model, e.g. "double (int32_t, const char *, struct { float
+ * m[2]; })".  Returns the length it needed (like snprintf) or -EINVAL.
+ */
+FTRAMP_API int ftramp_model__format(const struct ftramp_func_model *m,
+				    char *buf, size_t size);
 
 /* ======================================================================
  * Programs, helpers for programs (trampoline/)
@@ -121,8 +201,213 @@ typedef uint64_t (*ftramp_prog_t)(const uint64_t *ctx);
  * ====================================================================== */
 
 /* @@SITES-API@@ */
+/*
+ * The site table (ftrace/sites.c, Documentation/sites.rst): every function
+ * of the process built with -fpatchable-function-entry=4,2
+ * -falign-functions=8, in the main executable and in every shared object,
+ * including those loaded later with dlopen().  A site is listed usable only
+ * when its bytes have exactly the shape of DESIGN.md section 1; anything
+ * else is listed with a status and a reason and is never patched.
+ *
+ * Names: "sym" in the executable, "sym@libname.so" in a shared object
+ * (basename without the version suffix: libc.so.6 -> libc.so).  Static
+ * functions sharing a name within one object are qualified with their
+ * source file, "sym:file.c" (or "sym:N", N counting from 1 in address order,
+ * when the file names do not tell them apart).  A site that matches no
+ * function symbol is named "host+0xOFF" or "0xVADDR" (file address).
+ *
+ * Pointers to sites and the strings of their info stay valid until the
+ * object they belong to is unloaded and the table has noticed it (at the
+ * next rescan, which dlclose() through ftramp triggers).
+ */
+struct ftramp_sites;
+struct ftramp_site;
+
+enum ftramp_site_status {
+	FTRAMP_SITE_OK = 0,		/* usable */
+	FTRAMP_SITE_BAD_ALIGN,		/* literal slot not 8-byte aligned */
+	FTRAMP_SITE_NO_SYMBOL,		/* no function symbol at record + 8 */
+	FTRAMP_SITE_NOT_TEXT,		/* not inside an executable segment */
+	FTRAMP_SITE_BAD_LITERAL,	/* func-8, func-4 are not two NOPs */
+	FTRAMP_SITE_BAD_ENTRY,		/* the entry is not two NOPs */
+	FTRAMP_SITE_TOO_SMALL,		/* function shorter than its entry */
+	FTRAMP_SITE_DUPLICATE,		/* function recorded more than once */
+	FTRAMP_SITE_OVERLAP,		/* patch area overlaps the next site */
+	FTRAMP_SITE_NOT_READABLE,	/* text is execute-only in memory */
+	FTRAMP_SITE_MODIFIED,		/* live bytes differ from the file */
+	FTRAMP_SITE_STATUS_MAX,
+};
+
+enum ftramp_site_flags {
+	FTRAMP_SITE_F_BTI	= 1u << 0,	/* `bti c` at func: the entry
+						 * NOPs are at func+4, func+8 */
+	FTRAMP_SITE_F_LOCAL	= 1u << 1,	/* a static (STB_LOCAL) function */
+	FTRAMP_SITE_F_WEAK	= 1u << 2,	/* a weak symbol */
+	FTRAMP_SITE_F_OWNED	= 1u << 3,	/* ftramp has patched the site:
+						 * its bytes are ftramp's, not
+						 * checked against the file */
+};
+
+struct ftramp_site_info {
+	size_t sz;		/* in: sizeof(struct ftramp_site_info) */
+	const char *name;	/* unique in the process, see above */
+	const char *symbol;	/* the ELF symbol ("" without one) */
+	const char *object;	/* path of the ELF file */
+	const char *object_name;/* "" (executable) or "libname.so" */
+	uint64_t func;		/* run-time address of the function symbol */
+	uint64_t size;		/* symbol size, 0 when unknown */
+	uint64_t literal;	/* func - 8: the 8-byte ops literal slot */
+	uint64_t patch;		/* first entry NOP (mov x9, x30); the second
+				 * (bl) is at patch + 4; the trampoline is
+				 * entered with x30 = patch + 8.  func, or
+				 * func + 4 after a `bti c` */
+	uint64_t load_bias;	/* run-time minus file addresses */
+	uint64_t text_start;	/* the executable segment holding the site, */
+	uint64_t text_end;	/* [start, end): near allocation goes here */
+	uint32_t flags;		/* enum ftramp_site_flags */
+	int status;		/* enum ftramp_site_status */
+	const char *reason;	/* ftramp_site_status__str(status) */
+};
+
+/*
+ * The process-wide table, built on first use (thread-safe).  NULL with
+ * errno on failure.  Every lookup first checks, cheaply, whether objects
+ * were loaded or unloaded since the last scan and rescans if so.
+ */
+FTRAMP_API struct ftramp_sites *ftramp_sites__get(void);
+
+/*
+ * Bring the table up to date with the loaded objects: sites of new objects
+ * appear (their bytes checked), those of unloaded objects disappear, sites
+ * of unchanged objects keep their identity and state.  0 or -errno.
+ */
+FTRAMP_API int ftramp_sites__rescan(struct ftramp_sites *sites);
+
+/* Number of sites listed, usable or not. */
+FTRAMP_API size_t ftramp_sites__count(struct ftramp_sites *sites);
+
+/* Exact name lookup.  NULL with errno ENOENT when absent. */
+FTRAMP_API const struct ftramp_site *
+ftramp_sites__find_name(struct ftramp_sites *sites, const char *name);
+
+/*
+ * The site whose function contains @addr: from its literal slot
+ * (func - 8) to the end of the function (func + size, at least the end of
+ * the entry NOPs when the size is unknown).  NULL with errno ENOENT.
+ */
+FTRAMP_API const struct ftramp_site *
+ftramp_sites__find_addr(struct ftramp_sites *sites, uint64_t addr);
+
+/*
+ * Call @cb for every site whose name matches the shell glob @glob (`*`,
+ * `?`, `[...]`, `[!...]`, backslash escapes; see fnmatch(3)), in address
+ * order.  @cb returns 0 to go on, > 0 to stop, < 0 to stop with that
+ * error.  Returns the number of sites @cb was called for, or a negative
+ * errno.  @cb must not call ftramp_sites__rescan() or dlopen()/dlclose()
+ * (they are deferred to the next lookup if it does).
+ */
+typedef int (*ftramp_site_cb)(const struct ftramp_site *site, void *ctx);
+FTRAMP_API int ftramp_sites__find(struct ftramp_sites *sites, const char *glob,
+				  ftramp_site_cb cb, void *ctx);
+
+/* Fill @info (info->sz set by the caller).  0 or -EINVAL. */
+FTRAMP_API int ftramp_site__info(const struct ftramp_site *site,
+				 struct ftramp_site_info *info);
+
+/* Static text for a status: "usable", "literal slot not 8-byte aligned"... */
+FTRAMP_API const char *ftramp_site_status__str(int status);
+/* @@SITES-API-END@@ */
 
 /* @@POKE-API@@ */
+
+/*
+ * Text patching, the userspace bpf_arch_text_poke() (arch/arm64/patching.c,
+ * Documentation/patching.rst).  Every change is compare-then-write: the
+ * caller says what it believes is there, and nothing is written unless
+ * every word matches.
+ *
+ * Errors (negative errno), the same for a single poke and a batch:
+ *   -EINVAL   misaligned address (4 bytes; 8 for a u64), bad type or flags
+ *   -ERANGE   a branch target out of B/BL reach (+-128 MiB) or misaligned
+ *   -ENXIO    the address is not mapped
+ *   -ENOEXEC  the address is mapped but not executable (not text)
+ *   -EILSEQ   not a patch slot: the word there (or an old/new word given)
+ *             is not one that may change while other threads run it
+ *             (Arm ARM: only NOP, B, BL, BRK, SVC, HVC, SMC, ISB)
+ *   -EFAULT   the word there is not what old_addr / old implies
+ *   -EACCES, -ENOMEM...  a protection change or allocation failed
+ *             (nothing was changed)
+ *   -EOPNOTSUPP  a multi-phase batch in a multi-threaded process on a
+ *             kernel without membarrier
+ */
+enum ftramp_poke_type {
+	FTRAMP_POKE_CALL = 0,		/* bl target */
+	FTRAMP_POKE_JUMP = 1,		/* b target */
+};
+
+enum ftramp_poke_flags {
+	/*
+	 * __add_insn() only: the caller guarantees no thread can execute
+	 * the word while it changes (e.g. the one-time nop -> mov x9, x30 at
+	 * func+0, done before any thread can run it), so it may be any
+	 * instruction, not just a concurrently modifiable one.
+	 */
+	FTRAMP_POKE_UNREACHABLE = 1u << 0,
+};
+
+/*
+ * Replace the instruction at @ip: what @old_addr implies (bl/b @old_addr,
+ * or nop if NULL) becomes what @new_addr implies (bl/b @new_addr, or nop
+ * if NULL).  One aligned 32-bit store, cache maintenance, and a
+ * synchronisation of every thread before returning.  Thread-safe.
+ */
+FTRAMP_API int ftramp_text_poke(void *ip, enum ftramp_poke_type type,
+				void *old_addr, void *new_addr);
+
+/*
+ * A transaction of pokes: applied in insertion order, all or nothing.
+ * __barrier() separates phases: everything before it is written, cache-
+ * maintained and visible to every thread before anything after it is
+ * written (the literal before `nop -> bl`).  One protection change per
+ * page and one synchronisation per phase, not per poke.
+ *
+ * An __add*() that fails returns the error and makes the batch fail: a
+ * later __commit() returns that error and writes nothing.  __commit()
+ * validates every entry against memory before writing anything.  A
+ * committed batch keeps its entries; committing it again fails with
+ * -EFAULT (the old words are gone), so free it or start a new one.
+ */
+struct ftramp_poke_batch;
+
+FTRAMP_API struct ftramp_poke_batch *ftramp_poke_batch__new(void);
+FTRAMP_API void ftramp_poke_batch__free(struct ftramp_poke_batch *b);
+
+/* A bl/b/nop slot, as ftramp_text_poke(). */
+FTRAMP_API int ftramp_poke_batch__add(struct ftramp_poke_batch *b, void *ip,
+				      enum ftramp_poke_type type,
+				      void *old_addr, void *new_addr);
+
+/* A raw instruction word; @flags: enum ftramp_poke_flags. */
+FTRAMP_API int ftramp_poke_batch__add_insn(struct ftramp_poke_batch *b,
+					   void *ip, uint32_t old_insn,
+					   uint32_t new_insn,
+					   unsigned int flags);
+
+/*
+ * An 8-byte aligned 64-bit word (the per-callsite ops literal at
+ * func - 8), written with one single-copy atomic 64-bit store.
+ */
+FTRAMP_API int ftramp_poke_batch__add_u64(struct ftramp_poke_batch *b,
+					  void *addr, uint64_t old_val,
+					  uint64_t new_val);
+
+FTRAMP_API int ftramp_poke_batch__barrier(struct ftramp_poke_batch *b);
+
+/* Number of entries added so far. */
+FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b);
+
+FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b);
+/* @@POKE-API-END@@ */
 
 /* ======================================================================
  * ftrace ops, direct calls and the attach API (ftrace/)
