@@ -1,23 +1,185 @@
 // SPDX-License-Identifier: MIT
 /*
- * ftramp list: the patchable sites of a program or library.
+ * ftramp list: the patchable sites of a program or library, read from the
+ * file (ftrace/elf_sites.c): file addresses, sizes, and whether ftramp can
+ * use each site or why not.  Names are those `ftramp run` takes: "sym" in
+ * a program, "sym@libname.so" in a shared library.
  */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "ftrace/elf_sites.h"
 
 void usage_list(FILE *f)
 {
-	fprintf(f, "Usage: ftramp list PROG|LIB [GLOB]\n");
+	fprintf(f,
+"Usage: ftramp list [OPTIONS] PROG|LIB [GLOB]\n"
+"\n"
+"List the functions of PROG or LIB that have patchable entries, with their\n"
+"file address, size and status: usable, or why ftramp will not touch them.\n"
+"GLOB (fnmatch(3)) selects by name, as `ftramp run -t` would; a library's\n"
+"functions are named FUNC@LIBNAME.\n"
+"\n"
+"  -u, --usable       only the usable sites\n"
+"  -h, --help         this text\n");
+}
+
+struct list_row {
+	char *name;
+	const struct elf_site *site;
+};
+
+static const struct option list_options[] = {
+	{ "usable",	no_argument, NULL, 'u' },
+	{ "help",	no_argument, NULL, 'h' },
+	{ }
+};
+
+static const char *site_flags(const struct elf_site *s)
+{
+	if ((s->flags & FTRAMP_SITE_F_BTI) && (s->flags & FTRAMP_SITE_F_LOCAL))
+		return "bti,static";
+	if (s->flags & FTRAMP_SITE_F_BTI)
+		return "bti";
+	if (s->flags & FTRAMP_SITE_F_LOCAL)
+		return "static";
+	if (s->flags & FTRAMP_SITE_F_WEAK)
+		return "weak";
+	return "-";
 }
 
 int cmd_list(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		usage_list(stdout);
-		return 0;
+	struct list_row *rows;
+	const char *path, *glob = NULL;
+	char object[256] = "";
+	struct elf_sites *es;
+	size_t i, n = 0, usable = 0, total_usable = 0;
+	bool only_usable = false, has_sites;
+	int c, err, addr_w = 7;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+uh", list_options, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			only_usable = true;
+			break;
+		case 'h':
+			usage_list(stdout);
+			return 0;
+		default:
+			usage_list(stderr);
+			return EXIT_USAGE;
+		}
 	}
-	pr_err("list: not available in this build");
-	return 1;
+	if (optind >= argc || argc - optind > 2) {
+		usage_list(stderr);
+		return EXIT_USAGE;
+	}
+	path = cli_find_program(argv[optind]);
+	if (!path) {
+		pr_err("%s: no such program or library", argv[optind]);
+		return 1;
+	}
+	if (argc - optind == 2)
+		glob = argv[optind + 1];
+
+	if (cli_check_elf(path, &has_sites))
+		return 1;
+	err = elf_sites__read_path(path, &es);
+	if (err) {
+		pr_err("%s: cannot read its sites: %s", path, strerror(-err));
+		return 1;
+	}
+	if (!es->nr_sites) {
+		pr_err("%s: no patchable function entries: build it with %s",
+		       path, FTRAMP_BUILD_FLAGS);
+		elf_sites__free(es);
+		return 1;
+	}
+	if (!es->executable)
+		elf_sites__object_name(path, object, sizeof(object));
+
+	rows = calloc(es->nr_sites, sizeof(*rows));
+	if (!rows) {
+		elf_sites__free(es);
+		return 1;
+	}
+	for (i = 0; i < es->nr_sites; i++) {
+		const struct elf_site *s = &es->sites[i];
+		char *name;
+
+		if (s->status == FTRAMP_SITE_OK)
+			total_usable++;
+		if (asprintf(&name, "%s%s%s", s->name, *object ? "@" : "",
+			     object) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+		if ((glob && fnmatch(glob, name, 0)) ||
+		    (only_usable && s->status != FTRAMP_SITE_OK)) {
+			free(name);
+			continue;
+		}
+		rows[n].name = name;
+		rows[n].site = s;
+		if (s->status == FTRAMP_SITE_OK)
+			usable++;
+		n++;
+	}
+	if (err) {
+		pr_err("out of memory");
+		goto out;
+	}
+	if (!n) {
+		if (!glob)
+			pr_err("%s: no usable site (%zu sites)", path,
+			       es->nr_sites);
+		else if (*object && !strchr(glob, '@'))
+			pr_err("%s: no function matches '%s': a library's functions are named FUNC@%s",
+			       path, glob, object);
+		else
+			pr_err("%s: no%s function matches '%s' (%zu sites, %zu usable; 'ftramp list %s' shows them)",
+			       path, only_usable ? " usable" : "", glob,
+			       es->nr_sites, total_usable, argv[optind]);
+		err = -ENOENT;
+		goto out;
+	}
+
+	for (i = 0; i < n; i++) {
+		char tmp[32];
+		int w = snprintf(tmp, sizeof(tmp), "%#llx",
+				 (unsigned long long)rows[i].site->func);
+
+		if (w > addr_w)
+			addr_w = w;
+	}
+	printf("%*s %7s %-10s %-8s %s\n", addr_w, "ADDRESS", "SIZE", "FLAGS",
+	       "STATUS", "FUNCTION");
+	for (i = 0; i < n; i++) {
+		const struct elf_site *s = rows[i].site;
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "%#llx", (unsigned long long)s->func);
+		printf("%*s %7llu %-10s %-8s %s", addr_w, addr,
+		       (unsigned long long)s->size, site_flags(s),
+		       s->status == FTRAMP_SITE_OK ? "usable" : "unusable",
+		       rows[i].name);
+		if (s->status != FTRAMP_SITE_OK)
+			printf("  (%s)", ftramp_site_status__str(s->status));
+		putchar('\n');
+	}
+	printf("%zu sites, %zu usable%s%s\n", n, usable,
+	       glob ? " matching " : "", glob ? glob : "");
+out:
+	for (i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+	elf_sites__free(es);
+	return err ? 1 : 0;
 }
