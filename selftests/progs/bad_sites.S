@@ -107,10 +107,11 @@ bad_dup:
 	ret
 	.size	bad_dup, . - bad_dup
 
+/* A "function" in a data segment. */
 	.data
 	.p2align 3
 .Ldata:
-	.8byte	0, 0
+	.8byte	0
 	.globl	bad_data
 	.type	bad_data, %function
 bad_data:
