@@ -1,0 +1,824 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Text patching: compare-then-write of live instructions and literals, in
+ * transactions (the userspace arch_text_poke / aarch64_insn_patch_text).
+ *
+ * The call site (DESIGN.md section 1), built with
+ * -fpatchable-function-entry=4,2 -falign-functions=8:
+ *
+ *	func-8:	literal (8 bytes, 8-aligned): per-callsite ops pointer
+ *	func+0:	A	nop | mov x9, x30
+ *	func+4:	B	nop | bl <tramp> | bl <ftrace_caller>
+ *
+ * Site states.  "lit" is the 64-bit word at func-8; NOPS is the two NOPs
+ * the compiler put there; STUB is a harmless ops (its direct call returns
+ * to the body, its handler does nothing).
+ *
+ *  state               lit      A        B
+ *  -----------------   -------  -------  -------------------
+ *  P  pristine          NOPS     nop      nop
+ *  R  prepared          NOPS|STUB mov    nop
+ *  D  enabled-direct(T) any      mov      bl T       (T near the site)
+ *  O  enabled-ops(o)    &o       mov      bl ftrace_caller
+ *
+ * Legal transitions, each one batch phase unless split by "|" (a
+ * barrier: the left part is written, cache-maintained and synchronised
+ * on every thread before the right part is written):
+ *
+ *  P -> R       A: nop -> mov x9, x30           FTRAMP_POKE_UNREACHABLE
+ *  R -> D(T)    B: nop -> bl T                  T already published
+ *  D(T)->D(T')  B: bl T -> bl T'                T freed after a grace period
+ *  D(T) -> R    B: bl T -> nop                  T freed after a grace period
+ *  R -> O(o)    lit: -> &o  |  B: nop -> bl ftrace_caller
+ *  O(o)->O(o')  lit: &o -> &o'                  o freed after a grace period
+ *  D(T) -> O(o) lit: -> &o  |  B: bl T -> bl ftrace_caller
+ *  O(o) -> D(T) B: bl ftrace_caller -> bl T    (lit left: nobody reads it)
+ *  O(o) -> R    B: bl ftrace_caller -> nop  |  lit: &o -> STUB
+ *
+ * Never: B = bl while A = nop (x9 would hold garbage and the trampoline
+ * would return there); A: mov -> nop while B may be a bl; lit changed to
+ * anything but a valid ops while B = bl ftrace_caller.
+ *
+ * Why each is safe for a thread running the function meanwhile:
+ *
+ *  - B changes only between NOP, B and BL, which the Arm ARM (B2.2.5,
+ *    "Concurrent modification and execution of instructions") allows to
+ *    be replaced while another PE executes them: it executes the old or
+ *    the new instruction, nothing else.  The write is one aligned 32-bit
+ *    store (single-copy atomic, B2.2.1).
+ *  - A is not such an instruction (mov is ORR).  Both words are harmless
+ *    at function entry (x9 is a temporary that AAPCS64 lets any callee
+ *    clobber), but B2.2.5 makes the result of fetching a word while it
+ *    changes CONSTRAINED UNPREDICTABLE unless it is one of the listed
+ *    instructions.  So P -> R needs FTRAMP_POKE_UNREACHABLE: the caller
+ *    does it while no thread can run the function (before the object's
+ *    code runs, or with the other threads stopped), as the kernel does
+ *    ftrace_init_nop() before a module's text is live.  It happens once
+ *    per site; R is never undone.
+ *  - R -> D: the phase sync after P -> R guarantees every thread fetches
+ *    mov before it can fetch the new bl, so x9 always holds the return
+ *    address when T runs.
+ *  - lit before bl: the literal is a data word read by ftrace_caller with
+ *    a plain load.  Written, cleaned (DSB ISH) and synchronised in an
+ *    earlier phase, it is globally observed before the bl that leads to
+ *    the load is even written: whoever runs the new bl loads the new lit.
+ *  - bl -> nop before lit -> STUB: a thread that still runs the old bl
+ *    (fetched before the sync) loads either &o or STUB, both valid ops.
+ *    `o` itself must outlive every such thread: the grace period of the
+ *    ftrace layer, not ours.
+ *  - lit is written with one aligned 64-bit store, single-copy atomic
+ *    (B2.2.1): a reader sees the whole old or the whole new pointer.
+ *
+ * The ftrace layer drives these transitions; this file enforces what it
+ * can see locally: old words match, live words are concurrently
+ * modifiable, ordering by phases, all or nothing.
+ *
+ * A commit: validate everything against memory; open every page once
+ * (RWX via mprotect, never dropping PROT_EXEC, since other code on the
+ * page may be running; or nothing for our own alias regions, written
+ * through their alias); per phase: write, one cache maintenance pass
+ * (cacheflush.h), one membarrier SYNC_CORE; close every page.  A failure
+ * before the first write undoes the opened pages; a failed sync undoes
+ * the written phases in reverse.  Commits are serialised by text_mutex
+ * (the kernel's text_mutex): two commits never share an open page.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ftramp/ftramp.h>
+
+#include "arch/arm64/cacheflush.h"
+#include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
+#include "arch/arm64/text_alloc.h"
+#include "trampoline/fault_inject.h"
+
+#ifndef HWCAP2_BTI
+#define HWCAP2_BTI	(1 << 17)
+#endif
+
+struct poke_entry {
+	uint64_t addr;		/* execute address */
+	uint64_t old, new;
+	uint32_t phase;
+	uint8_t size;		/* 4 or 8 */
+	uint8_t flags;		/* enum ftramp_poke_flags */
+};
+
+struct ftramp_poke_batch {
+	struct poke_entry *ent;
+	size_t nr, cap;
+	uint32_t phase;		/* phase of the next entry */
+	int err;		/* first __add*() error: sticky */
+	struct ftramp_patch_stats last;
+};
+
+/* How a page is made writable for the commit. */
+enum page_kind {
+	PAGE_FOREIGN,		/* mprotect(prot | PROT_WRITE), then prot */
+	PAGE_OWN_WINDOW,	/* ftramp_text_page_open/close() */
+	PAGE_OWN_ALIAS,		/* written through the alias: no change */
+};
+
+struct poke_page {
+	uint64_t addr;
+	int prot;		/* PAGE_FOREIGN: protection to restore */
+	int64_t alias_delta;	/* PAGE_OWN_ALIAS: rw - rx */
+	enum page_kind kind;
+	bool opened;
+};
+
+static pthread_mutex_t text_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct ftramp_patch_stats patch_stats;	/* under text_mutex */
+static unsigned long mprotect_total;		/* atomic */
+static __thread unsigned long mprotect_mine;	/* this thread's calls */
+static struct ftramp_patch_log *patch_log;
+
+static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
+static enum ftramp_sync_method sync_method;
+
+static uint64_t pg_size(void)
+{
+	static uint64_t ps;
+
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		ps = v > 0 ? (uint64_t)v : 4096;
+	}
+	return ps;
+}
+
+int ftramp_arch_mprotect(void *addr, size_t len, int prot)
+{
+	int err = ftramp_fault("mprotect");
+
+	__atomic_add_fetch(&mprotect_total, 1, __ATOMIC_RELAXED);
+	mprotect_mine++;
+	if (err)
+		return err;
+	return mprotect(addr, len, prot) ? -errno : 0;
+}
+
+static void log_ev(enum ftramp_patch_ev kind, uint64_t addr, uint64_t old,
+		   uint64_t new)
+{
+	struct ftramp_patch_log *l = patch_log;
+
+	if (__builtin_expect(!l, 1))
+		return;
+	if (l->nr == l->cap) {
+		l->lost++;
+		return;
+	}
+	l->ev[l->nr++] = (struct ftramp_patch_event){
+		.kind = kind, .addr = addr, .old = old, .new = new,
+	};
+}
+
+void ftramp_patch_set_log(struct ftramp_patch_log *log)
+{
+	pthread_mutex_lock(&text_mutex);
+	patch_log = log;
+	pthread_mutex_unlock(&text_mutex);
+}
+
+/* ------------------------------------------------------------------
+ * Cross-thread synchronisation
+ * ------------------------------------------------------------------ */
+
+static int sys_membarrier(int cmd, unsigned int flags)
+{
+	return syscall(__NR_membarrier, cmd, flags, 0);
+}
+
+static void sync_probe(void)
+{
+	int mask = sys_membarrier(MEMBARRIER_CMD_QUERY, 0);
+
+	sync_method = FTRAMP_SYNC_NONE;
+	if (mask < 0)
+		return;
+	if ((mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+	    !sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+			    0)) {
+		sync_method = FTRAMP_SYNC_MEMBARRIER_SYNC_CORE;
+		return;
+	}
+	if ((mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    !sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0))
+		sync_method = FTRAMP_SYNC_MEMBARRIER_EXPEDITED;
+}
+
+enum ftramp_sync_method ftramp_patch_sync_method(void)
+{
+	pthread_once(&sync_once, sync_probe);
+	return sync_method;
+}
+
+/* More than one thread in the process? (/proc/self/task entries) */
+static bool multi_threaded(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return true;	/* cannot tell: assume the worst */
+	while ((de = readdir(d)) && n < 2)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 1;
+}
+
+/*
+ * Make every thread of the process execute a context synchronisation
+ * event, so none runs instructions fetched before our writes.  With
+ * FTRAMP_SYNC_NONE there is nothing to do: commit_prepare() refused the
+ * batches that need it.
+ */
+static int sync_cores(struct ftramp_patch_stats *st)
+{
+	int err = ftramp_fault("membarrier");
+
+	if (err)
+		return err;
+	switch (sync_method) {
+	case FTRAMP_SYNC_MEMBARRIER_SYNC_CORE:
+		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+				   0))
+			return -errno;
+		break;
+	case FTRAMP_SYNC_MEMBARRIER_EXPEDITED:
+		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0))
+			return -errno;
+		break;
+	default:
+		return 0;
+	}
+	st->syncs++;
+	log_ev(FTRAMP_EV_SYNC, 0, 0, 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * Building a batch
+ * ------------------------------------------------------------------ */
+
+static int batch_fail(struct ftramp_poke_batch *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+	return err;
+}
+
+static int batch_push(struct ftramp_poke_batch *b, uint64_t addr,
+		      uint64_t old, uint64_t new, uint8_t size, uint8_t flags)
+{
+	if (b->nr == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		struct poke_entry *e;
+		int err = ftramp_fault("poke_alloc");
+
+		if (err)
+			return batch_fail(b, err);
+		e = realloc(b->ent, cap * sizeof(*e));
+		if (!e)
+			return batch_fail(b, -ENOMEM);
+		b->ent = e;
+		b->cap = cap;
+	}
+	b->ent[b->nr++] = (struct poke_entry){
+		.addr = addr, .old = old, .new = new, .phase = b->phase,
+		.size = size, .flags = flags,
+	};
+	return 0;
+}
+
+/* The word a poke of `type` to `target` (NULL: nop) stands for at ip. */
+static int poke_word(uint64_t ip, enum ftramp_poke_type type, void *target,
+		     uint32_t *insn)
+{
+	uint64_t t = (uintptr_t)target;
+
+	if (!target) {
+		*insn = A64_NOP;
+		return 0;
+	}
+	if (t & 3)
+		return -ERANGE;
+	*insn = type == FTRAMP_POKE_CALL ? a64_bl(ip, t) : a64_b(ip, t);
+	return *insn == A64_INSN_BAD ? -ERANGE : 0;
+}
+
+static int batch_add(struct ftramp_poke_batch *b, void *ip,
+		     enum ftramp_poke_type type, void *old_addr,
+		     void *new_addr)
+{
+	uint64_t a = (uintptr_t)ip;
+	uint32_t old, new;
+	int err;
+
+	if (!ip || (a & 3) ||
+	    (type != FTRAMP_POKE_CALL && type != FTRAMP_POKE_JUMP))
+		return batch_fail(b, -EINVAL);
+	err = poke_word(a, type, old_addr, &old);
+	if (!err)
+		err = poke_word(a, type, new_addr, &new);
+	if (err)
+		return batch_fail(b, err);
+	return batch_push(b, a, old, new, 4, 0);
+}
+
+FTRAMP_API struct ftramp_poke_batch *ftramp_poke_batch__new(void)
+{
+	struct ftramp_poke_batch *b;
+	int err = ftramp_fault("poke_alloc");
+
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		errno = ENOMEM;
+	return b;
+}
+
+FTRAMP_API void ftramp_poke_batch__free(struct ftramp_poke_batch *b)
+{
+	if (!b)
+		return;
+	free(b->ent);
+	free(b);
+}
+
+FTRAMP_API int ftramp_poke_batch__add(struct ftramp_poke_batch *b, void *ip,
+				      enum ftramp_poke_type type,
+				      void *old_addr, void *new_addr)
+{
+	if (!b)
+		return -EINVAL;
+	return batch_add(b, ip, type, old_addr, new_addr);
+}
+
+FTRAMP_API int ftramp_poke_batch__add_insn(struct ftramp_poke_batch *b,
+					   void *ip, uint32_t old_insn,
+					   uint32_t new_insn,
+					   unsigned int flags)
+{
+	uint64_t a = (uintptr_t)ip;
+
+	if (!b)
+		return -EINVAL;
+	if (!ip || (a & 3) || (flags & ~FTRAMP_POKE_UNREACHABLE))
+		return batch_fail(b, -EINVAL);
+	if (!(flags & FTRAMP_POKE_UNREACHABLE) &&
+	    (!a64_is_concurrent_safe(old_insn) ||
+	     !a64_is_concurrent_safe(new_insn)))
+		return batch_fail(b, -EILSEQ);
+	return batch_push(b, a, old_insn, new_insn, 4, flags);
+}
+
+FTRAMP_API int ftramp_poke_batch__add_u64(struct ftramp_poke_batch *b,
+					  void *addr, uint64_t old_val,
+					  uint64_t new_val)
+{
+	uint64_t a = (uintptr_t)addr;
+
+	if (!b)
+		return -EINVAL;
+	if (!addr || (a & 7))
+		return batch_fail(b, -EINVAL);
+	return batch_push(b, a, old_val, new_val, 8, 0);
+}
+
+FTRAMP_API int ftramp_poke_batch__barrier(struct ftramp_poke_batch *b)
+{
+	if (!b)
+		return -EINVAL;
+	/* Empty phases collapse: a barrier orders writes, it is not one. */
+	if (b->nr && b->ent[b->nr - 1].phase == b->phase)
+		b->phase++;
+	return 0;
+}
+
+FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b)
+{
+	return b ? b->nr : 0;
+}
+
+void ftramp_poke_batch__stats(const struct ftramp_poke_batch *b,
+			      struct ftramp_patch_stats *st)
+{
+	if (b)
+		*st = b->last;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void ftramp_patch_get_stats(struct ftramp_patch_stats *st)
+{
+	pthread_mutex_lock(&text_mutex);
+	*st = patch_stats;
+	st->mprotect_calls = __atomic_load_n(&mprotect_total, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&text_mutex);
+}
+
+/* ------------------------------------------------------------------
+ * Committing
+ * ------------------------------------------------------------------ */
+
+struct commit {
+	struct ftramp_poke_batch *b;
+	size_t *order;		/* entry indices sorted by address */
+	struct poke_page *pages;
+	size_t nr_pages;
+	struct ftramp_patch_stats st;
+};
+
+static int cmp_ent(const void *x, const void *y, void *arg)
+{
+	const struct poke_entry *ent = arg;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+
+	if (ent[i].addr != ent[j].addr)
+		return ent[i].addr < ent[j].addr ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static uint64_t read_word(uint64_t addr, uint8_t size)
+{
+	if (size == 8)
+		return __atomic_load_n((uint64_t *)(uintptr_t)addr,
+				       __ATOMIC_RELAXED);
+	return __atomic_load_n((uint32_t *)(uintptr_t)addr, __ATOMIC_RELAXED);
+}
+
+/* Keep the error of the lowest-numbered entry: the caller's first. */
+static void note_err(int *err, size_t *err_idx, size_t idx, int e)
+{
+	if (!*err || idx < *err_idx) {
+		*err = e;
+		*err_idx = idx;
+	}
+}
+
+/*
+ * Check every entry against the memory map and the current contents, as
+ * if the entries before it had been applied.  Nothing is written.
+ */
+static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
+{
+	struct ftramp_poke_batch *b = c->b;
+	struct poke_entry *ent = b->ent;
+	size_t err_idx = 0;
+	uint64_t expect = 0;
+	int err = 0;
+
+	for (size_t k = 0; k < b->nr; k++) {
+		size_t i = c->order[k];
+		struct poke_entry *e = &ent[i];
+		const struct ftramp_vma *v = ftramp_vmmap_find(m, e->addr);
+		bool first = !k || ent[c->order[k - 1]].addr != e->addr;
+
+		if (k && !first && ent[c->order[k - 1]].size != e->size) {
+			note_err(&err, &err_idx, i, -EINVAL);
+			continue;
+		}
+		/* Overlapping words of different addresses (u64 vs insn). */
+		if (k && first && ent[c->order[k - 1]].addr +
+				  ent[c->order[k - 1]].size > e->addr) {
+			note_err(&err, &err_idx, i, -EINVAL);
+			continue;
+		}
+		if (!v) {
+			note_err(&err, &err_idx, i, -ENXIO);
+			continue;
+		}
+		if (!(v->prot & PROT_EXEC)) {
+			note_err(&err, &err_idx, i, -ENOEXEC);
+			continue;
+		}
+		if (!(v->prot & PROT_READ)) {
+			/* execute-only text: we cannot compare */
+			note_err(&err, &err_idx, i, -EACCES);
+			continue;
+		}
+		if (first)
+			expect = read_word(e->addr, e->size);
+		if (e->size == 4 && !(e->flags & FTRAMP_POKE_UNREACHABLE) &&
+		    !a64_is_concurrent_safe((uint32_t)expect)) {
+			note_err(&err, &err_idx, i, -EILSEQ);
+			continue;
+		}
+		if (expect != e->old)
+			note_err(&err, &err_idx, i, -EFAULT);
+		expect = e->new;
+	}
+	return err;
+}
+
+static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
+{
+	struct ftramp_poke_batch *b = c->b;
+	uint64_t ps = pg_size(), last = UINT64_MAX;
+
+	c->pages = calloc(b->nr, sizeof(*c->pages));
+	if (!c->pages)
+		return -ENOMEM;
+	for (size_t k = 0; k < b->nr; k++) {
+		uint64_t page = b->ent[c->order[k]].addr & ~(ps - 1);
+		struct poke_page *p;
+		void *rw;
+		int prot;
+
+		if (page == last)
+			continue;
+		last = page;
+		p = &c->pages[c->nr_pages++];
+		p->addr = page;
+		if (ftramp_text_lookup((void *)(uintptr_t)page, ps, &rw,
+				       &prot)) {
+			p->prot = prot;
+			if (rw) {
+				p->kind = PAGE_OWN_ALIAS;
+				p->alias_delta = (int64_t)((uintptr_t)rw -
+							   page);
+			} else {
+				p->kind = PAGE_OWN_WINDOW;
+			}
+		} else {
+			p->kind = PAGE_FOREIGN;
+			p->prot = ftramp_vmmap_find(m, page)->prot;
+		}
+	}
+	return 0;
+}
+
+static void commit_close(struct commit *c)
+{
+	for (size_t n = c->nr_pages; n-- > 0;) {
+		struct poke_page *p = &c->pages[n];
+		void *addr = (void *)(uintptr_t)p->addr;
+		int err = 0;
+
+		if (!p->opened)
+			continue;
+		if (p->kind == PAGE_FOREIGN)
+			err = ftramp_arch_mprotect(addr, pg_size(), p->prot);
+		else if (p->kind == PAGE_OWN_WINDOW)
+			err = ftramp_text_page_close(addr);
+		/*
+		 * The page stays RWX, still executable and with the right
+		 * contents: correct, just less protected.  Counted.
+		 */
+		if (err)
+			c->st.prot_restore_failures++;
+		else
+			p->opened = false;
+		log_ev(FTRAMP_EV_PROT_CLOSE, p->addr, err, 0);
+	}
+}
+
+static int commit_open(struct commit *c)
+{
+	for (size_t n = 0; n < c->nr_pages; n++) {
+		struct poke_page *p = &c->pages[n];
+		void *addr = (void *)(uintptr_t)p->addr;
+		int err = 0;
+
+		/* Never drop PROT_EXEC (or PROT_BTI): code here may run. */
+		if (p->kind == PAGE_FOREIGN)
+			err = ftramp_arch_mprotect(addr, pg_size(),
+						   p->prot | PROT_WRITE);
+		else if (p->kind == PAGE_OWN_WINDOW)
+			err = ftramp_text_page_open(addr);
+		if (err) {
+			commit_close(c);
+			return err;
+		}
+		if (p->kind != PAGE_OWN_ALIAS) {
+			p->opened = true;
+			log_ev(FTRAMP_EV_PROT_OPEN, p->addr, 0, 0);
+		}
+	}
+	c->st.pages = c->nr_pages;
+	return 0;
+}
+
+static const struct poke_page *page_of(const struct commit *c, uint64_t a)
+{
+	uint64_t page = a & ~(pg_size() - 1);
+	size_t lo = 0, hi = c->nr_pages;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->pages[mid].addr == page)
+			return &c->pages[mid];
+		if (c->pages[mid].addr < page)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;	/* not reached: every entry's page is listed */
+}
+
+/* One aligned store of the right size: single-copy atomic (B2.2.1). */
+static void write_word(const struct commit *c, uint64_t addr, uint64_t old,
+		       uint64_t val, uint8_t size)
+{
+	const struct poke_page *p = page_of(c, addr);
+	uint64_t dst = addr;
+
+	if (p && p->kind == PAGE_OWN_ALIAS)
+		dst = addr + p->alias_delta;
+	if (size == 8) {
+		__atomic_store_n((uint64_t *)(uintptr_t)dst, val,
+				 __ATOMIC_RELAXED);
+		log_ev(FTRAMP_EV_WRITE64, addr, old, val);
+	} else {
+		__atomic_store_n((uint32_t *)(uintptr_t)dst, (uint32_t)val,
+				 __ATOMIC_RELAXED);
+		log_ev(FTRAMP_EV_WRITE32, addr, old, val);
+	}
+}
+
+/* Entries [from, to) of one phase: clean D, invalidate I, once. */
+static void cache_sync(struct commit *c, size_t from, size_t to)
+{
+	struct poke_entry *ent = c->b->ent;
+	uint64_t ctr = arm64_read_ctr();
+
+	for (size_t i = from; i < to; i++)
+		arm64_dcache_clean_pou(ctr, ent[i].addr,
+				     ent[i].addr + ent[i].size);
+	arm64_dsb_ish();
+	for (size_t i = from; i < to; i++)
+		arm64_icache_inval_pou(ctr, ent[i].addr,
+				     ent[i].addr + ent[i].size);
+	arm64_dsb_ish();
+	arm64_isb();
+	c->st.cache_syncs++;
+	log_ev(FTRAMP_EV_CACHE, 0, 0, 0);
+}
+
+/* Undo the entries [0, end) in reverse, phase by phase. */
+static void commit_undo(struct commit *c, size_t end)
+{
+	struct poke_entry *ent = c->b->ent;
+
+	while (end > 0) {
+		size_t start = end;
+		uint32_t phase = ent[end - 1].phase;
+
+		while (start > 0 && ent[start - 1].phase == phase)
+			start--;
+		for (size_t i = end; i-- > start;)
+			write_word(c, ent[i].addr, ent[i].new, ent[i].old,
+				   ent[i].size);
+		cache_sync(c, start, end);
+		/* Best effort: the sync that failed may fail again. */
+		(void)sync_cores(&c->st);
+		end = start;
+	}
+	c->st.rollbacks++;
+}
+
+static int commit_write(struct commit *c)
+{
+	struct poke_entry *ent = c->b->ent;
+	size_t nr = c->b->nr, start = 0;
+
+	while (start < nr) {
+		size_t end = start;
+		int err;
+
+		while (end < nr && ent[end].phase == ent[start].phase)
+			end++;
+		for (size_t i = start; i < end; i++)
+			write_word(c, ent[i].addr, ent[i].old, ent[i].new,
+				   ent[i].size);
+		c->st.entries += end - start;
+		c->st.phases++;
+		cache_sync(c, start, end);
+		err = sync_cores(&c->st);
+		if (err) {
+			commit_undo(c, end);
+			return err;
+		}
+		start = end;
+	}
+	return 0;
+}
+
+static bool want_bti(void)
+{
+	return getauxval(AT_HWCAP2) & HWCAP2_BTI;
+}
+
+static int commit_locked(struct commit *c)
+{
+	struct ftramp_poke_batch *b = c->b;
+	struct ftramp_vmmap m;
+	int err;
+
+	c->order = malloc(b->nr * sizeof(*c->order));
+	if (!c->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nr; i++)
+		c->order[i] = i;
+	qsort_r(c->order, b->nr, sizeof(*c->order), cmp_ent, b->ent);
+
+	err = ftramp_vmmap_read(&m, want_bti());
+	if (err)
+		return err;
+	err = commit_validate(c, &m);
+	if (!err)
+		err = commit_pages(c, &m);
+	ftramp_vmmap_free(&m);
+	if (err)
+		return err;
+
+	/*
+	 * Without membarrier, other threads may run stale instructions for
+	 * a while: fine for one phase of concurrently modifiable words
+	 * (B2.2.5: old or new), not for ordering phases.
+	 */
+	if (ftramp_patch_sync_method() == FTRAMP_SYNC_NONE &&
+	    b->ent[b->nr - 1].phase != b->ent[0].phase && multi_threaded())
+		return -EOPNOTSUPP;
+
+	err = commit_open(c);
+	if (err)
+		return err;
+	err = commit_write(c);
+	commit_close(c);
+	return err;
+}
+
+static int batch_commit(struct ftramp_poke_batch *b)
+{
+	struct commit c = { .b = b };
+	unsigned long mp0 = mprotect_mine;
+	int err;
+
+	if (b->err)
+		return b->err;
+	if (!b->nr)
+		return 0;
+
+	pthread_mutex_lock(&text_mutex);
+	err = commit_locked(&c);
+	c.st.mprotect_calls = mprotect_mine - mp0;
+	if (err)
+		patch_stats.failed_commits++;
+	else
+		patch_stats.commits++;
+	patch_stats.entries += c.st.entries;
+	patch_stats.phases += c.st.phases;
+	patch_stats.pages += c.st.pages;
+	patch_stats.syncs += c.st.syncs;
+	patch_stats.cache_syncs += c.st.cache_syncs;
+	patch_stats.rollbacks += c.st.rollbacks;
+	patch_stats.prot_restore_failures += c.st.prot_restore_failures;
+	pthread_mutex_unlock(&text_mutex);
+
+	c.st.commits = !err;
+	c.st.failed_commits = !!err;
+	b->last = c.st;
+	free(c.order);
+	free(c.pages);
+	return err;
+}
+
+FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b)
+{
+	if (!b)
+		return -EINVAL;
+	return batch_commit(b);
+}
+
+FTRAMP_API int ftramp_text_poke(void *ip, enum ftramp_poke_type type,
+				void *old_addr, void *new_addr)
+{
+	struct poke_entry one;
+	struct ftramp_poke_batch b = { .ent = &one, .cap = 1 };
+	int err;
+
+	/* A batch of one on the stack: no allocation on this path. */
+	err = batch_add(&b, ip, type, old_addr, new_addr);
+	if (err)
+		return err;
+	return batch_commit(&b);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Text patching internals: what the public POKE-API (ftramp.h) does not
+ * show, for the other layers, the tests and the benchmarks.
+ */
+#ifndef FTRAMP_ARCH_ARM64_PATCHING_H
+#define FTRAMP_ARCH_ARM64_PATCHING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ftramp/ftramp.h>
+
+/*
+ * mprotect() for every protection change ftramp makes, so that they are
+ * counted (ftramp_patch_stats.mprotect_calls) and can be failed by the
+ * "mprotect" fault point.  Returns 0 or a negative errno.
+ */
+int ftramp_arch_mprotect(void *addr, size_t len, int prot);
+
+/* How other threads are made to refetch after a batch phase. */
+enum ftramp_sync_method {
+	FTRAMP_SYNC_UNKNOWN = 0,	/* not probed yet */
+	/* membarrier(PRIVATE_EXPEDITED_SYNC_CORE): IPI + context sync */
+	FTRAMP_SYNC_MEMBARRIER_SYNC_CORE,
+	/* membarrier(PRIVATE_EXPEDITED): on arm64 the IPI returns with an
+	 * ERET, itself context synchronising, so this is equivalent */
+	FTRAMP_SYNC_MEMBARRIER_EXPEDITED,
+	/* no membarrier: only safe while the process has one thread */
+	FTRAMP_SYNC_NONE,
+};
+
+/* Probe (once) and return the method batches use. */
+enum ftramp_sync_method ftramp_patch_sync_method(void);
+
+struct ftramp_patch_stats {
+	unsigned long commits;		/* commits that changed memory */
+	unsigned long failed_commits;	/* commits refused or rolled back */
+	unsigned long entries;		/* words written (32 or 64-bit) */
+	unsigned long phases;		/* barrier-separated write phases */
+	unsigned long pages;		/* distinct pages opened */
+	unsigned long mprotect_calls;	/* via ftramp_arch_mprotect() */
+	unsigned long syncs;		/* cross-thread synchronisations */
+	unsigned long cache_syncs;	/* dc/ic + dsb + isb sequences */
+	unsigned long rollbacks;	/* commits undone after writing */
+	unsigned long prot_restore_failures; /* pages left RWX (still X) */
+};
+
+/*
+ * What the last commit of b cost (zero before the first commit).  The
+ * counters are those of that commit alone.
+ */
+void ftramp_poke_batch__stats(const struct ftramp_poke_batch *b,
+			      struct ftramp_patch_stats *st);
+
+/* Totals since the library was loaded (all threads). */
+void ftramp_patch_get_stats(struct ftramp_patch_stats *st);
+
+/*
+ * Write log, for tests: every write, cache sync, cross-thread sync and
+ * protection change made by commits, in order.  Logging is off (and
+ * costs one pointer test) until a log is installed; entries beyond cap
+ * are counted in `lost`.  Install and remove with no commit running.
+ */
+enum ftramp_patch_ev {
+	FTRAMP_EV_WRITE32 = 1,		/* addr, old, new */
+	FTRAMP_EV_WRITE64,		/* addr, old, new */
+	FTRAMP_EV_CACHE,		/* dc/ic/dsb/isb of a phase's words */
+	FTRAMP_EV_SYNC,			/* cross-thread synchronisation */
+	FTRAMP_EV_PROT_OPEN,		/* addr: page made writable */
+	FTRAMP_EV_PROT_CLOSE,		/* addr: page protection restored */
+};
+
+struct ftramp_patch_event {
+	enum ftramp_patch_ev kind;
+	uint64_t addr, old, new;
+};
+
+struct ftramp_patch_log {
+	struct ftramp_patch_event *ev;
+	size_t cap, nr, lost;
+};
+
+void ftramp_patch_set_log(struct ftramp_patch_log *log);
+
+#endif /* FTRAMP_ARCH_ARM64_PATCHING_H */

@@ -1,0 +1,852 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trampoline memory near the text that calls it (text_alloc.h).
+ *
+ * A PIE's text sits near 0xaaaa_..., mmap(NULL) returns 0xffff_...: far
+ * beyond the +-128 MiB a BL reaches.  So regions are placed by hand, in
+ * the hole of /proc/self/maps closest to the text, with
+ * MAP_FIXED_NOREPLACE (which never clobbers a mapping that appeared since
+ * we read the maps: we retry instead).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/arm64/cacheflush.h"
+#include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
+#include "arch/arm64/text_alloc.h"
+#include "trampoline/fault_inject.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC		0x0001u
+#endif
+
+#define REGION_SIZE		(64u << 10)
+#define MAX_CHUNK		(16u << 20)
+/* Never map below this (NULL-pointer guard area and then some). */
+#define ADDR_FLOOR		(1ull << 20)
+/* Room kept free below [stack] (growth + the kernel's stack guard gap). */
+#define STACK_RESERVE		(16ull << 20)
+/* Room kept free above [heap], so that brk() can still grow. */
+#define HEAP_RESERVE		(32ull << 20)
+/* Forced-far chunks go at least this far from `near`. */
+#define FAR_DISTANCE		(2 * FTRAMP_BL_RANGE)
+#define PLACE_RETRIES		4
+
+/* The filler of unwritten code: traps if it is ever executed. */
+#define TEXT_FILL		A64_INSN_BAD
+
+struct ftramp_text_region {
+	struct ftramp_text_region *next;
+	uint8_t *rx;		/* execute mapping */
+	uint8_t *rw;		/* writable alias, or rx (window scheme) */
+	size_t size;
+	unsigned int flags;	/* FTRAMP_TEXT_FAR / _BTI / _ALIAS */
+	int prot;		/* execute protection */
+	uint32_t nr_gran, used_gran, chunks;
+	uint32_t *open;		/* per page: open RWX windows */
+	uint64_t map[];		/* granule bitmap, 1 = in use */
+};
+
+static pthread_mutex_t text_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ftramp_text_region *regions;
+static struct ftramp_text_stats text_stats;
+static size_t page_size;
+
+static size_t text_page_size(void)
+{
+	if (!page_size) {
+		long ps = sysconf(_SC_PAGESIZE);
+
+		page_size = ps > 0 ? (size_t)ps : 4096;
+	}
+	return page_size;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static uint64_t round_down(uint64_t v, uint64_t a)
+{
+	return v & ~(a - 1);
+}
+
+/* ------------------------------------------------------------------
+ * The process's mappings
+ * ------------------------------------------------------------------ */
+
+static int vma_cmp(const void *a, const void *b)
+{
+	const struct ftramp_vma *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	char *buf = malloc(cap);
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb) {
+				close(fd);
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = -errno;
+
+			close(fd);
+			free(buf);
+			return err;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Parse "start-end perms ..." at the start of a maps/smaps line. */
+static bool parse_vma_line(const char *line, struct ftramp_vma *v)
+{
+	unsigned long long s, e;
+	char perms[5];
+
+	if (sscanf(line, "%llx-%llx %4s", &s, &e, perms) != 3 || s >= e)
+		return false;
+	memset(v, 0, sizeof(*v));
+	v->start = s;
+	v->end = e;
+	if (perms[0] == 'r')
+		v->prot |= PROT_READ;
+	if (perms[1] == 'w')
+		v->prot |= PROT_WRITE;
+	if (perms[2] == 'x')
+		v->prot |= PROT_EXEC;
+	v->stack = strstr(line, "[stack") != NULL;
+	v->heap = strstr(line, "[heap]") != NULL;
+	return true;
+}
+
+/*
+ * smaps tells which mappings are BTI-guarded ("VmFlags: ... bt"); maps
+ * does not, and an mprotect() without PROT_BTI would drop the guard.
+ * Best effort: where smaps is missing or says nothing, no BTI.
+ */
+static void vmmap_add_bti(struct ftramp_vmmap *m)
+{
+	struct ftramp_vma cur, *hit = NULL;
+	char *buf, *line, *next;
+	size_t len;
+
+	if (read_file("/proc/self/smaps", &buf, &len))
+		return;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (parse_vma_line(line, &cur)) {
+			hit = (struct ftramp_vma *)ftramp_vmmap_find(m,
+								cur.start);
+			if (hit && hit->start != cur.start)
+				hit = NULL;
+		} else if (hit && !strncmp(line, "VmFlags:", 8) &&
+			   strstr(line, " bt")) {
+			hit->prot |= PROT_BTI;
+		}
+	}
+	free(buf);
+}
+
+int ftramp_vmmap_read(struct ftramp_vmmap *m, bool want_bti)
+{
+	char *buf, *line, *next;
+	size_t len, cap = 64;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	err = ftramp_fault("vmmap");
+	if (err)
+		return err;
+	err = read_file("/proc/self/maps", &buf, &len);
+	if (err)
+		return err;
+	m->vma = malloc(cap * sizeof(*m->vma));
+	if (!m->vma) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (m->nr == cap) {
+			struct ftramp_vma *nv;
+
+			nv = realloc(m->vma, 2 * cap * sizeof(*nv));
+			if (!nv) {
+				free(buf);
+				ftramp_vmmap_free(m);
+				return -ENOMEM;
+			}
+			m->vma = nv;
+			cap *= 2;
+		}
+		if (parse_vma_line(line, &m->vma[m->nr]))
+			m->nr++;
+	}
+	free(buf);
+	qsort(m->vma, m->nr, sizeof(*m->vma), vma_cmp);
+	if (want_bti)
+		vmmap_add_bti(m);
+	return 0;
+}
+
+void ftramp_vmmap_free(struct ftramp_vmmap *m)
+{
+	free(m->vma);
+	m->vma = NULL;
+	m->nr = 0;
+}
+
+const struct ftramp_vma *ftramp_vmmap_find(const struct ftramp_vmmap *m,
+					   uint64_t addr)
+{
+	size_t lo = 0, hi = m->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->vma[mid].start)
+			hi = mid;
+		else if (addr >= m->vma[mid].end)
+			lo = mid + 1;
+		else
+			return &m->vma[mid];
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------
+ * Placement
+ * ------------------------------------------------------------------ */
+
+static uint64_t dist(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/*
+ * The page-aligned address in [lo, hi) closest to target where `size`
+ * bytes fit in a hole of m, keeping clear of the stack's and the heap's
+ * growth.  Returns 0 if there is none.
+ */
+static uint64_t find_hole(const struct ftramp_vmmap *m, uint64_t size,
+			  uint64_t lo, uint64_t hi, uint64_t target)
+{
+	uint64_t ps = text_page_size(), best = 0, best_d = UINT64_MAX;
+
+	if (lo < ADDR_FLOOR)
+		lo = ADDR_FLOOR;
+	/* Holes are between mappings: never above the highest one. */
+	for (size_t i = 0; i + 1 < m->nr; i++) {
+		uint64_t a = m->vma[i].end, b = m->vma[i + 1].start, x;
+
+		if (m->vma[i].heap)
+			a += HEAP_RESERVE;
+		if (m->vma[i + 1].stack)
+			b = b > STACK_RESERVE ? b - STACK_RESERVE : 0;
+		a = round_up(a > lo ? a : lo, ps);
+		b = round_down(b < hi ? b : hi, ps);
+		if (b <= a || b - a < size)
+			continue;
+		x = round_down(target, ps);
+		if (x < a)
+			x = a;
+		if (x > b - size)
+			x = b - size;
+		if (dist(x, target) < best_d) {
+			best = x;
+			best_d = dist(x, target);
+		}
+	}
+	/* Below the lowest mapping (non-PIE programs sit low). */
+	if (m->nr && m->vma[0].start > lo) {
+		uint64_t a = round_up(lo, ps);
+		uint64_t b = round_down(m->vma[0].start < hi ?
+					m->vma[0].start : hi, ps);
+
+		if (b > a && b - a >= size && dist(b - size, target) < best_d)
+			best = b - size;
+	}
+	return best;
+}
+
+/* mmap exactly at addr or fail with -EEXIST, whatever the kernel. */
+static void *map_at(uint64_t addr, size_t size, int prot, int flags, int fd)
+{
+	void *p;
+	int err = ftramp_fault("mmap");
+
+	if (err) {
+		errno = -err;
+		return MAP_FAILED;
+	}
+	p = mmap((void *)(uintptr_t)addr, size, prot,
+		 flags | (addr ? MAP_FIXED_NOREPLACE : 0), fd, 0);
+	if (p == MAP_FAILED)
+		return p;
+	/*
+	 * Kernels before 4.17 (and qemu-user) take MAP_FIXED_NOREPLACE as a
+	 * hint and map elsewhere instead of failing.
+	 */
+	if (addr && (uint64_t)(uintptr_t)p != addr) {
+		munmap(p, size);
+		errno = EEXIST;
+		return MAP_FAILED;
+	}
+	return p;
+}
+
+static int exec_prot(unsigned int flags)
+{
+	return PROT_READ | PROT_EXEC | (flags & FTRAMP_TEXT_BTI ? PROT_BTI : 0);
+}
+
+/* Map the region's memory at addr (0: anywhere). */
+static int region_map(struct ftramp_text_region *r, uint64_t addr)
+{
+	void *rx, *rw;
+	int fd, err;
+
+	if (!(r->flags & FTRAMP_TEXT_ALIAS)) {
+		rx = map_at(addr, r->size, r->prot,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1);
+		if (rx == MAP_FAILED)
+			return -errno;
+		r->rx = r->rw = rx;
+		return 0;
+	}
+
+	err = ftramp_fault("memfd");
+	if (err)
+		return err;
+	fd = memfd_create("ftramp-text", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, r->size)) {
+		err = -errno;
+		goto out;
+	}
+	rx = map_at(addr, r->size, r->prot, MAP_SHARED, fd);
+	if (rx == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	rw = map_at(0, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	if (rw == MAP_FAILED) {
+		err = -errno;
+		munmap(rx, r->size);
+		goto out;
+	}
+	r->rx = rx;
+	r->rw = rw;
+	err = 0;
+out:
+	/* The mappings keep the file alive. */
+	close(fd);
+	return err;
+}
+
+/*
+ * Place a new region of `size` bytes in [lo, hi), close to target.
+ * -ENOSPC when there is no hole; other errors are mmap's.
+ */
+static int region_place(struct ftramp_text_region *r, uint64_t lo,
+			uint64_t hi, uint64_t target)
+{
+	int err = -ENOSPC;
+
+	for (int i = 0; i < PLACE_RETRIES; i++) {
+		struct ftramp_vmmap m;
+		uint64_t addr;
+
+		err = ftramp_vmmap_read(&m, false);
+		if (err)
+			return err;
+		addr = find_hole(&m, r->size, lo, hi, target);
+		ftramp_vmmap_free(&m);
+		if (!addr)
+			return -ENOSPC;
+		err = region_map(r, addr);
+		/* Somebody mapped the hole since we read the maps: again. */
+		if (err != -EEXIST)
+			return err;
+	}
+	return err;
+}
+
+static void region_unmap(struct ftramp_text_region *r)
+{
+	munmap(r->rx, r->size);
+	if (r->rw != r->rx)
+		munmap(r->rw, r->size);
+}
+
+/* Called with text_lock held. */
+static struct ftramp_text_region *region_new(size_t size, unsigned int flags,
+					     uint64_t lo, uint64_t hi,
+					     uint64_t target, bool *far)
+{
+	size_t ps = text_page_size(), words, pages;
+	struct ftramp_text_region *r;
+	int err;
+
+	size = round_up(size > REGION_SIZE ? size : REGION_SIZE, ps);
+	words = (size / FTRAMP_TEXT_GRANULE + 63) / 64;
+	pages = size / ps;
+	r = calloc(1, sizeof(*r) + words * sizeof(uint64_t));
+	if (!r)
+		return NULL;
+	r->open = calloc(pages, sizeof(*r->open));
+	if (!r->open) {
+		free(r);
+		return NULL;
+	}
+	r->size = size;
+	r->nr_gran = size / FTRAMP_TEXT_GRANULE;
+	r->prot = exec_prot(flags);
+
+	*far = false;
+	if (flags & FTRAMP_TEXT_FAR) {
+		/* Deliberately out of reach, so that a wrong BL is refused. */
+		r->flags = flags;
+		err = region_place(r, target + FAR_DISTANCE, UINT64_MAX,
+				   target + FAR_DISTANCE);
+		if (err == -ENOSPC && target > FAR_DISTANCE)
+			err = region_place(r, 0, target - FAR_DISTANCE,
+					   target - FAR_DISTANCE);
+		if (err == -ENOSPC)
+			err = region_map(r, 0);
+		*far = true;
+	} else {
+		r->flags = flags;
+		err = region_place(r, lo, hi, target);
+		if (err == -ENOSPC) {
+			/* No hole in reach: anywhere, marked far. */
+			r->flags |= FTRAMP_TEXT_FAR;
+			err = region_map(r, 0);
+			*far = true;
+		}
+	}
+	if (err) {
+		if (err == -EINVAL && (flags & FTRAMP_TEXT_BTI))
+			err = -EOPNOTSUPP;	/* kernel without PROT_BTI */
+		free(r->open);
+		free(r);
+		errno = -err;
+		return NULL;
+	}
+	r->next = regions;
+	regions = r;
+	text_stats.regions++;
+	text_stats.regions_mapped++;
+	text_stats.bytes_mapped += size;
+	text_stats.pages += pages;
+	return r;
+}
+
+/* Called with text_lock held. */
+static void region_release(struct ftramp_text_region *r)
+{
+	struct ftramp_text_region **pp;
+
+	for (pp = &regions; *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	region_unmap(r);
+	text_stats.regions--;
+	text_stats.regions_unmapped++;
+	text_stats.bytes_mapped -= r->size;
+	text_stats.pages -= r->size / text_page_size();
+	free(r->open);
+	free(r);
+}
+
+static bool gran_used(const struct ftramp_text_region *r, uint32_t g)
+{
+	return r->map[g / 64] >> (g % 64) & 1;
+}
+
+static void gran_set(struct ftramp_text_region *r, uint32_t first,
+		     uint32_t nr, bool used)
+{
+	for (uint32_t g = first; g < first + nr; g++) {
+		if (used)
+			r->map[g / 64] |= 1ull << (g % 64);
+		else
+			r->map[g / 64] &= ~(1ull << (g % 64));
+	}
+}
+
+/*
+ * First fit: the lowest run of nr free granules whose execute addresses
+ * lie in [lo, hi).  Returns the first granule or -1.
+ */
+static int64_t region_fit(const struct ftramp_text_region *r, uint32_t nr,
+			  uint64_t lo, uint64_t hi)
+{
+	uint64_t base = (uintptr_t)r->rx;
+	uint32_t run = 0;
+
+	if (r->nr_gran - r->used_gran < nr)
+		return -1;
+	for (uint32_t g = 0; g < r->nr_gran; g++) {
+		uint64_t start;
+
+		if (gran_used(r, g)) {
+			run = 0;
+			continue;
+		}
+		if (++run < nr)
+			continue;
+		start = base + (uint64_t)(g + 1 - nr) * FTRAMP_TEXT_GRANULE;
+		if (start >= lo &&
+		    start + (uint64_t)nr * FTRAMP_TEXT_GRANULE <= hi)
+			return g + 1 - nr;
+		if (start >= hi)
+			break;
+	}
+	return -1;
+}
+
+static struct ftramp_text_region *region_of(uint64_t addr)
+{
+	for (struct ftramp_text_region *r = regions; r; r = r->next)
+		if (addr >= (uintptr_t)r->rx &&
+		    addr < (uintptr_t)r->rx + r->size)
+			return r;
+	return NULL;
+}
+
+/* Called with text_lock held. */
+static int page_open_locked(struct ftramp_text_region *r, size_t idx)
+{
+	size_t ps = text_page_size();
+	int err;
+
+	if (r->flags & FTRAMP_TEXT_ALIAS)
+		return 0;
+	if (r->open[idx]++)
+		return 0;
+	/* Keep PROT_EXEC: other trampolines on this page may be running. */
+	err = ftramp_arch_mprotect(r->rx + idx * ps, ps,
+				   r->prot | PROT_WRITE);
+	if (err)
+		r->open[idx]--;
+	return err;
+}
+
+/* Called with text_lock held. */
+static int page_close_locked(struct ftramp_text_region *r, size_t idx)
+{
+	size_t ps = text_page_size();
+	int err;
+
+	if (r->flags & FTRAMP_TEXT_ALIAS)
+		return 0;
+	if (!r->open[idx])
+		return -EINVAL;
+	if (r->open[idx] > 1) {
+		r->open[idx]--;
+		return 0;
+	}
+	err = ftramp_arch_mprotect(r->rx + idx * ps, ps, r->prot);
+	if (!err)
+		r->open[idx]--;
+	return err;
+}
+
+/* Pages [first, last] of r spanned by a chunk. */
+static void chunk_pages(const struct ftramp_text_region *r, uint32_t first,
+			uint32_t nr, size_t *p0, size_t *p1)
+{
+	size_t ps = text_page_size();
+
+	*p0 = (size_t)first * FTRAMP_TEXT_GRANULE / ps;
+	*p1 = ((size_t)(first + nr) * FTRAMP_TEXT_GRANULE - 1) / ps;
+}
+
+static int chunk_open(struct ftramp_text_region *r, uint32_t first,
+		      uint32_t nr)
+{
+	size_t p0, p1;
+	int err = 0;
+
+	chunk_pages(r, first, nr, &p0, &p1);
+	for (size_t p = p0; p <= p1; p++) {
+		err = page_open_locked(r, p);
+		if (err) {
+			while (p-- > p0)
+				page_close_locked(r, p);
+			break;
+		}
+	}
+	return err;
+}
+
+static int chunk_close(struct ftramp_text_region *r, uint32_t first,
+		       uint32_t nr)
+{
+	size_t p0, p1;
+	int err = 0;
+
+	chunk_pages(r, first, nr, &p0, &p1);
+	for (size_t p = p0; p <= p1; p++) {
+		int e = page_close_locked(r, p);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+static void chunk_fill(uint8_t *rw, size_t size)
+{
+	uint32_t *w = (uint32_t *)rw;
+
+	for (size_t i = 0; i < size / 4; i++)
+		w[i] = TEXT_FILL;
+}
+
+static int text_alloc(struct ftramp_text *t, size_t size, uint64_t lo,
+		      uint64_t hi, uint64_t target, unsigned int flags)
+{
+	unsigned int kind = flags & (FTRAMP_TEXT_BTI | FTRAMP_TEXT_ALIAS);
+	struct ftramp_text_region *r, *fresh = NULL;
+	uint32_t nr;
+	int64_t g = -1;
+	bool far = false;
+	int err;
+
+	if (!t || !size || size > MAX_CHUNK || (flags & ~FTRAMP_TEXT_FLAGS_ALL))
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	nr = round_up(size, FTRAMP_TEXT_GRANULE) / FTRAMP_TEXT_GRANULE;
+
+	pthread_mutex_lock(&text_lock);
+	for (r = regions; r; r = r->next) {
+		if ((r->flags & (FTRAMP_TEXT_BTI | FTRAMP_TEXT_ALIAS)) != kind)
+			continue;
+		if (flags & FTRAMP_TEXT_FAR) {
+			if (!(r->flags & FTRAMP_TEXT_FAR))
+				continue;
+			g = region_fit(r, nr, 0, UINT64_MAX);
+			far = true;
+		} else {
+			/* A far region may still happen to be in reach. */
+			g = region_fit(r, nr, lo, hi);
+		}
+		if (g >= 0)
+			break;
+	}
+	if (!r) {
+		r = fresh = region_new((size_t)nr * FTRAMP_TEXT_GRANULE, flags,
+				       lo, hi, target, &far);
+		if (!r) {
+			err = -errno;
+			goto fail;
+		}
+		g = region_fit(r, nr, 0, UINT64_MAX);
+	}
+
+	err = chunk_open(r, g, nr);
+	if (err) {
+		if (fresh)
+			region_release(fresh);
+		goto fail;
+	}
+	gran_set(r, g, nr, true);
+	r->used_gran += nr;
+	r->chunks++;
+
+	t->region = r;
+	t->first = g;
+	t->nr = nr;
+	t->size = (size_t)nr * FTRAMP_TEXT_GRANULE;
+	t->rx = r->rx + (size_t)g * FTRAMP_TEXT_GRANULE;
+	t->rw = r->rw + (size_t)g * FTRAMP_TEXT_GRANULE;
+	t->far = far;
+	t->open = true;
+	chunk_fill(t->rw, t->size);
+
+	text_stats.chunks++;
+	text_stats.bytes_used += t->size;
+	if (far)
+		text_stats.far_allocs++;
+	else
+		text_stats.near_allocs++;
+	pthread_mutex_unlock(&text_lock);
+	return 0;
+
+fail:
+	text_stats.failed_allocs++;
+	pthread_mutex_unlock(&text_lock);
+	return err;
+}
+
+int ftramp_text_alloc(struct ftramp_text *t, size_t size, uint64_t near,
+		      unsigned int flags)
+{
+	/* Both directions: near -> chunk and chunk -> near. */
+	uint64_t lo = near > FTRAMP_BL_RANGE - 4 ?
+		      near - FTRAMP_BL_RANGE + 4 : 0;
+	uint64_t hi = near + FTRAMP_BL_RANGE - 4;
+
+	if (hi < near)
+		hi = UINT64_MAX;
+	return text_alloc(t, size, lo, hi, near, flags);
+}
+
+int ftramp_text_alloc_range(struct ftramp_text *t, size_t size, uint64_t lo,
+			    uint64_t hi, unsigned int flags)
+{
+	if (lo >= hi)
+		return -EINVAL;
+	return text_alloc(t, size, lo, hi, lo + (hi - lo) / 2, flags);
+}
+
+int ftramp_text_publish(struct ftramp_text *t)
+{
+	int err = 0;
+
+	if (!t || !t->region)
+		return -EINVAL;
+	pthread_mutex_lock(&text_lock);
+	/*
+	 * Clean + invalidate before the window closes: the order does not
+	 * matter to the caches, and the chunk is unreachable until a poke
+	 * publishes it, which brings its own barriers.
+	 */
+	arm64_sync_icache_range((uintptr_t)t->rx, (uintptr_t)t->rx + t->size);
+	if (t->open) {
+		err = chunk_close(t->region, t->first, t->nr);
+		if (!err)
+			t->open = false;
+	}
+	pthread_mutex_unlock(&text_lock);
+	return err;
+}
+
+void ftramp_text_free(struct ftramp_text *t)
+{
+	struct ftramp_text_region *r;
+
+	if (!t || !t->region)
+		return;
+	r = t->region;
+	pthread_mutex_lock(&text_lock);
+	if (t->open)
+		(void)chunk_close(r, t->first, t->nr);
+	gran_set(r, t->first, t->nr, false);
+	r->used_gran -= t->nr;
+	r->chunks--;
+	text_stats.chunks--;
+	text_stats.bytes_used -= t->size;
+	if (!r->chunks)
+		region_release(r);
+	pthread_mutex_unlock(&text_lock);
+	memset(t, 0, sizeof(*t));
+}
+
+int ftramp_text_lookup(const void *addr, size_t len, void **rw, int *prot)
+{
+	uint64_t a = (uintptr_t)addr;
+	struct ftramp_text_region *r;
+	int ret = 0;
+
+	pthread_mutex_lock(&text_lock);
+	r = region_of(a);
+	if (r && a + len <= (uintptr_t)r->rx + r->size) {
+		if (rw)
+			*rw = (r->flags & FTRAMP_TEXT_ALIAS) ?
+				r->rw + (a - (uintptr_t)r->rx) : NULL;
+		if (prot)
+			*prot = r->prot;
+		ret = 1;
+	}
+	pthread_mutex_unlock(&text_lock);
+	return ret;
+}
+
+static int page_op(void *page, bool open)
+{
+	uint64_t a = (uintptr_t)page;
+	struct ftramp_text_region *r;
+	int err = -ENOENT;
+
+	if (a & (text_page_size() - 1))
+		return -EINVAL;
+	pthread_mutex_lock(&text_lock);
+	r = region_of(a);
+	if (r) {
+		size_t idx = (a - (uintptr_t)r->rx) / text_page_size();
+
+		err = open ? page_open_locked(r, idx) :
+			     page_close_locked(r, idx);
+	}
+	pthread_mutex_unlock(&text_lock);
+	return err;
+}
+
+int ftramp_text_page_open(void *page)
+{
+	return page_op(page, true);
+}
+
+int ftramp_text_page_close(void *page)
+{
+	return page_op(page, false);
+}
+
+void ftramp_text_get_stats(struct ftramp_text_stats *st)
+{
+	pthread_mutex_lock(&text_lock);
+	*st = text_stats;
+	pthread_mutex_unlock(&text_lock);
+}
