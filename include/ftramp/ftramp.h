@@ -409,6 +409,95 @@ FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b);
 FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b);
 /* @@POKE-API-END@@ */
 
+/*
+ * Text patching, the userspace bpf_arch_text_poke() (arch/arm64/patching.c,
+ * Documentation/patching.rst).  Every change is compare-then-write: the
+ * caller says what it believes is there, and nothing is written unless
+ * every word matches.
+ *
+ * Errors (negative errno), the same for a single poke and a batch:
+ *   -EINVAL   misaligned address (4 bytes; 8 for a u64), bad type or flags
+ *   -ERANGE   a branch target out of B/BL reach (+-128 MiB) or misaligned
+ *   -ENXIO    the address is not mapped
+ *   -ENOEXEC  the address is mapped but not executable (not text)
+ *   -EILSEQ   not a patch slot: the word there (or an old/new word given)
+ *             is not one that may change while other threads run it
+ *             (Arm ARM: only NOP, B, BL, BRK, SVC, HVC, SMC, ISB)
+ *   -EFAULT   the word there is not what old_addr / old implies
+ *   -EACCES, -ENOMEM...  a protection change or allocation failed
+ *             (nothing was changed)
+ *   -EOPNOTSUPP  a multi-phase batch in a multi-threaded process on a
+ *             kernel without membarrier
+ */
+enum ftramp_poke_type {
+	FTRAMP_POKE_CALL = 0,		/* bl target */
+	FTRAMP_POKE_JUMP = 1,		/* b target */
+};
+
+enum ftramp_poke_flags {
+	/*
+	 * __add_insn() only: the caller guarantees no thread can execute
+	 * the word while it changes (e.g. the one-time nop -> mov x9, x30 at
+	 * func+0, done before any thread can run it), so it may be any
+	 * instruction, not just a concurrently modifiable one.
+	 */
+	FTRAMP_POKE_UNREACHABLE = 1u << 0,
+};
+
+/*
+ * Replace the instruction at @ip: what @old_addr implies (bl/b @old_addr,
+ * or nop if NULL) becomes what @new_addr implies (bl/b @new_addr, or nop
+ * if NULL).  One aligned 32-bit store, cache maintenance, and a
+ * synchronisation of every thread before returning.  Thread-safe.
+ */
+FTRAMP_API int ftramp_text_poke(void *ip, enum ftramp_poke_type type,
+				void *old_addr, void *new_addr);
+
+/*
+ * A transaction of pokes: applied in insertion order, all or nothing.
+ * __barrier() separates phases: everything before it is written, cache-
+ * maintained and visible to every thread before anything after it is
+ * written (the literal before `nop -> bl`).  One protection change per
+ * page and one synchronisation per phase, not per poke.
+ *
+ * An __add*() that fails returns the error and makes the batch fail: a
+ * later __commit() returns that error and writes nothing.  __commit()
+ * validates every entry against memory before writing anything.  A
+ * committed batch keeps its entries; committing it again fails with
+ * -EFAULT (the old words are gone), so free it or start a new one.
+ */
+struct ftramp_poke_batch;
+
+FTRAMP_API struct ftramp_poke_batch *ftramp_poke_batch__new(void);
+FTRAMP_API void ftramp_poke_batch__free(struct ftramp_poke_batch *b);
+
+/* A bl/b/nop slot, as ftramp_text_poke(). */
+FTRAMP_API int ftramp_poke_batch__add(struct ftramp_poke_batch *b, void *ip,
+				      enum ftramp_poke_type type,
+				      void *old_addr, void *new_addr);
+
+/* A raw instruction word; @flags: enum ftramp_poke_flags. */
+FTRAMP_API int ftramp_poke_batch__add_insn(struct ftramp_poke_batch *b,
+					   void *ip, uint32_t old_insn,
+					   uint32_t new_insn,
+					   unsigned int flags);
+
+/*
+ * An 8-byte aligned 64-bit word (the per-callsite ops literal at
+ * func - 8), written with one single-copy atomic 64-bit store.
+ */
+FTRAMP_API int ftramp_poke_batch__add_u64(struct ftramp_poke_batch *b,
+					  void *addr, uint64_t old_val,
+					  uint64_t new_val);
+
+FTRAMP_API int ftramp_poke_batch__barrier(struct ftramp_poke_batch *b);
+
+/* Number of entries added so far. */
+FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b);
+
+FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b);
+/* @@POKE-API-END@@ */
+
 /* ======================================================================
  * ftrace ops, direct calls and the attach API (ftrace/)
  * ====================================================================== */
