@@ -193,8 +193,98 @@ FTRAMP_API int ftramp_model__format(const struct ftramp_func_model *m,
 typedef uint64_t (*ftramp_prog_t)(const uint64_t *ctx);
 
 /* @@PROG-API@@ */
+/*
+ * Helpers for programs (trampoline/helpers.c), the kernel's
+ * bpf_get_func_*() for ftramp.  ctx is the pointer a program received;
+ * below it, ctx[-1] points to the run context the trampoline set for this
+ * program (Documentation/trampoline.rst, "ctx layout").  Argument numbers
+ * are ctx slots: an argument of 9-16 bytes (a small struct, __int128,
+ * long double) takes two, an HFA up to four.
+ */
+/* Address of the traced function (its symbol), 0 for a thunk. */
+FTRAMP_API uint64_t ftramp_get_func_ip(const uint64_t *ctx);
+/* Number of argument slots: ctx[0 .. n-1]. */
+FTRAMP_API uint64_t ftramp_get_func_arg_cnt(const uint64_t *ctx);
+/* *v = ctx[n]; -EINVAL if n is past the argument slots. */
+FTRAMP_API int ftramp_get_func_arg(const uint64_t *ctx, uint32_t n,
+				   uint64_t *v);
+/*
+ * *v = the first result slot: in fexit the result (an integer widened, a
+ * float's bits; with no model, x0), in fmod_ret the value so far.
+ * -EOPNOTSUPP in fentry or for a void function.
+ */
+FTRAMP_API int ftramp_get_func_ret(const uint64_t *ctx, uint64_t *v);
+/*
+ * Where the result lives (fmod_ret, fexit, thunks): the result slots, or
+ * for a result returned through x8 the caller's buffer.  A program that
+ * returns a composite (fmod_ret, thunk) writes it here.  NULL in fentry
+ * or for void.
+ */
+FTRAMP_API void *ftramp_get_func_ret_ptr(const uint64_t *ctx);
+/* The cookie given when the program was attached. */
+FTRAMP_API uint64_t ftramp_get_attach_cookie(const uint64_t *ctx);
+/*
+ * Floating-point views.  An argument slot as a double / float (its bits);
+ * the result as a double (float results converted; with no model, d0).
+ * -EINVAL past the count or for a result that is not FLOAT.
+ */
+FTRAMP_API int ftramp_get_func_arg_double(const uint64_t *ctx, uint32_t n,
+					  double *v);
+FTRAMP_API int ftramp_get_func_arg_float(const uint64_t *ctx, uint32_t n,
+					 float *v);
+FTRAMP_API int ftramp_get_func_ret_double(const uint64_t *ctx, double *v);
+
+/* A double / float as the u64 an fmod_ret program or thunk returns. */
+static inline uint64_t ftramp_ret_double(double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, sizeof(v));
+	return v;
+}
+
+static inline uint64_t ftramp_ret_float(float f)
+{
+	uint32_t v;
+
+	memcpy(&v, &f, sizeof(v));
+	return v;
+}
+
+/* ctx slot n as a double (no check: use in hot programs). */
+static inline double ftramp_ctx_double(const uint64_t *ctx, unsigned int n)
+{
+	double d;
+
+	memcpy(&d, &ctx[n], sizeof(d));
+	return d;
+}
+
+static inline float ftramp_ctx_float(const uint64_t *ctx, unsigned int n)
+{
+	float f;
+
+	memcpy(&f, &ctx[n], sizeof(f));
+	return f;
+}
 
 /* @@THUNK-API@@ */
+/*
+ * struct_ops thunks (trampoline/thunk.c): a native function with the
+ * model's signature that packs its arguments into ctx and calls prog, so
+ * ctx programs can fill a C vtable.  The program's u64 is the result for
+ * an integer (truncated to its size) or a float/double (its bits: see
+ * ftramp_ret_double()); for a composite result (struct, HFA, __int128,
+ * long double) the program writes it through ftramp_get_func_ret_ptr(ctx)
+ * and its return value is ignored; void ignores it too.  Returns the
+ * function pointer (cast it to the model's type), or NULL with errno set:
+ * EINVAL (NULL model or program, malformed model), E2BIG, EOPNOTSUPP
+ * (variadic), ENOMEM.
+ */
+FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
+				      ftramp_prog_t prog, uint64_t cookie);
+/* Free a thunk; no thread may still be running it.  NULL is a no-op. */
+FTRAMP_API void ftramp_thunk__destroy(void *fn);
 
 /* ======================================================================
  * Call sites and text patching (ftrace/sites.c, arch/arm64/patching.c)

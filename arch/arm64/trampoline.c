@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The arm64 trampoline emitter (pure: builds for the host under ASan).
+ *
+ * One image turns a native AAPCS64 call into the BPF-style ctx, runs the
+ * fentry, fmod_ret and fexit programs around the original function, and
+ * returns to the caller with the original's (or the overriding) result in
+ * the registers AAPCS64 6.9 names.  Documentation/trampoline.rst has the
+ * whole story; the frame is drawn above compute_frame().
+ *
+ * Emission is done in passes over the same code (STYLE.md, "Two-pass
+ * emission"):
+ *
+ *  1. sizing: no buffer, no address: every call is assumed far (literal +
+ *     BLR), which bounds the image;
+ *  2. layout: no buffer, the real execute address: calls that reach
+ *     become BL; labels, the literal pool and the run contexts get their
+ *     final positions;
+ *  3. write: the same as 2 into the buffer, checking every label lands
+ *     where pass 2 put it.
+ *
+ * Scratch registers: x9-x15 are free in the trampoline (AAPCS64 6.1.1:
+ * temporaries, and x9 is saved in the frame before anything else), x16 is
+ * the far-call register (IP0).  Arguments live in x0-x8 and v0-v7 until
+ * saved.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arch/arm64/abi.h"
+#include "arch/arm64/insn.h"
+#include "trampoline/trampoline.h"
+
+#define MAX_LITS	(3 * FTRAMP_TRAMP_MAX_PROGS + 8)
+#define MAX_RUN_CTX	(3 * FTRAMP_TRAMP_MAX_PROGS)
+#define BL_REACH	(128ll << 20)	/* imm26 words (Arm ARM C6.2 BL) */
+
+#define TMP0	A64_R10
+#define TMP1	A64_R11
+#define TMP2	A64_R12
+
+enum tramp_label {
+	L_DO_FEXIT,	/* after the original: fmod_ret skips to here */
+	L_OUT,		/* in-flight decrement, restore, return */
+	L_MISS,		/* recursion guard: count and run bare */
+	L_SLOW,		/* guard table not yet allocated on this thread */
+	L_HAVE,		/* guard table in TMP0 */
+	NR_LABELS,
+};
+
+struct tramp {
+	struct a64_ctx a;
+	const struct ftramp_tramp_args *args;
+	struct a64_abi_layout lay;
+	bool addr_known;	/* a.ro_base is the real execute address */
+	bool site;		/* entered from a patched site (x9, x30) */
+	bool to_parent;		/* return to the caller, not into the body */
+	bool call_orig;
+	bool guard;		/* recursion guard emitted */
+	bool counters;		/* in-flight and miss counters emitted */
+	bool lse;
+	uint64_t orig;		/* what CALL_ORIG calls */
+
+	/* Frame offsets from SP after the prologue (compute_frame()). */
+	unsigned int copy_size;		/* stack arguments for the original */
+	unsigned int runctx_off;	/* ctx[-1] */
+	unsigned int ctx_off;		/* ctx[0] */
+	unsigned int ret_off;		/* ctx[nr_arg_slots] */
+	unsigned int x8_off;		/* unknown model: x8 */
+	unsigned int guard_off;		/* this thread's guard table */
+	unsigned int fpsave_off;	/* unknown model: q0-q7 */
+	unsigned int retsave_off;	/* unknown model: x1, q0-q3 result */
+	unsigned int stack_size;	/* below the frame record(s) */
+	unsigned int entry_sp_off;	/* the caller's SP, from SP */
+
+	uint32_t label[NR_LABELS];	/* word index, from the last pass */
+	uint64_t lits[MAX_LITS];
+	unsigned int nr_lits;
+	uint32_t pool_idx;		/* word index of the literal pool */
+	struct ftramp_run_ctx rctx[MAX_RUN_CTX];
+	unsigned int nr_rctx;
+	uint32_t rctx_idx;		/* word index of the run contexts */
+	int cur_rctx;			/* stored at ctx[-1], -1: none */
+};
+
+static bool writing(const struct tramp *t)
+{
+	return t->a.image != NULL;
+}
+
+/* Raw data words (literals, run contexts): never checked as code. */
+static void emit_word(struct tramp *t, uint32_t w)
+{
+	if (t->a.image) {
+		if (t->a.max_insns && t->a.idx >= t->a.max_insns)
+			a64_ctx_error(&t->a, -E2BIG);
+		else
+			t->a.image[t->a.idx] = w;
+	}
+	t->a.idx++;
+}
+
+static void emit(struct tramp *t, uint32_t insn)
+{
+	a64_emit(&t->a, insn);
+}
+
+static uint64_t label_addr(const struct tramp *t, enum tramp_label l)
+{
+	return a64_ctx_pc_at(&t->a, t->label[l]);
+}
+
+static void bind(struct tramp *t, enum tramp_label l)
+{
+	/* Pass 3 must put every label where pass 2 did. */
+	if (writing(t) && t->label[l] != t->a.idx)
+		a64_ctx_error(&t->a, -EFAULT);
+	t->label[l] = t->a.idx;
+}
+
+/* Literal i sits at pool_idx + 2 * i (8-byte aligned: rx is). */
+static uint64_t lit_addr(struct tramp *t, uint64_t val)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_lits; i++)
+		if (t->lits[i] == val)
+			break;
+	if (i == t->nr_lits) {
+		if (t->nr_lits == MAX_LITS) {
+			a64_ctx_error(&t->a, -E2BIG);
+			return 0;
+		}
+		t->lits[t->nr_lits++] = val;
+	}
+	return a64_ctx_pc_at(&t->a, t->pool_idx + 2 * i);
+}
+
+/* ldr xN, =val (one instruction and a literal). */
+static void emit_ldr_lit(struct tramp *t, enum a64_reg rd, uint64_t val)
+{
+	a64_emit_ldr_lit(&t->a, A64_LS_X, rd, lit_addr(t, val));
+}
+
+static bool reaches(const struct tramp *t, uint64_t target)
+{
+	int64_t d = (int64_t)(target - a64_ctx_pc(&t->a));
+
+	return t->addr_known && !(target & 3) &&
+	       d >= -BL_REACH && d < BL_REACH;
+}
+
+/* Call a C function (a program, a helper): bl, or ldr x16 + blr x16. */
+static void emit_call(struct tramp *t, uint64_t target)
+{
+	if (reaches(t, target)) {
+		a64_emit_bl(&t->a, target);
+		return;
+	}
+	emit_ldr_lit(t, A64_IP0, target);
+	emit(t, a64_blr(A64_IP0));
+}
+
+/*
+ * Call the original's body at a patched site.  It is not a function
+ * entry, so with BTI it is no landing pad: reach it with BL (a direct
+ * branch never checks BTYPE), or from afar with RET, which "does not set
+ * BTYPE" either (Arm ARM D8.4.1 "PSTATE.BTYPE"), x30 set by hand.
+ */
+static void emit_call_body(struct tramp *t, uint64_t target)
+{
+	if (reaches(t, target)) {
+		a64_emit_bl(&t->a, target);
+		return;
+	}
+	emit_ldr_lit(t, A64_IP0, target);
+	/* adr x30, <after the ret> */
+	a64_emit_adr(&t->a, A64_LR, a64_ctx_pc(&t->a) + 2 * A64_INSN_SIZE);
+	emit(t, a64_ret_reg(A64_IP0));
+}
+
+/* add rd, sp, #off (off may exceed 4095 only in theory: frames are small) */
+static void emit_add_sp(struct tramp *t, enum a64_reg rd, unsigned int off)
+{
+	emit(t, a64_add_imm(A64_64, rd, A64_SP, off));
+}
+
+/* str/ldr of one 8-byte slot. */
+static void emit_ldst_x(struct tramp *t, enum a64_ldst_op op,
+			enum a64_reg rt, unsigned int off)
+{
+	emit(t, a64_ldst_imm(op, A64_LS_X, rt, A64_SP, off, A64_OFFSET));
+}
+
+/*
+ * A pair of 8-byte slots when STP/LDP encode the offset (signed 7 bits
+ * scaled by 8: up to 504), else two single accesses.
+ */
+static void emit_ldstp_x(struct tramp *t, enum a64_ldst_op op,
+			 enum a64_reg r1, enum a64_reg r2, unsigned int off)
+{
+	if (off <= 504 && !(op == A64_LOAD && r1 == r2)) {
+		emit(t, a64_ldstp(op, A64_LS_X, r1, r2, A64_SP, off,
+				  A64_OFFSET));
+		return;
+	}
+	emit_ldst_x(t, op, r1, off);
+	emit_ldst_x(t, op, r2, off + 8);
+}
+
+/*
+ * One FP/SIMD register of `bytes` (4, 8, 16) at [sp + off].  A Q access
+ * scales its offset by 16: an unaligned slot goes through TMP0.
+ */
+static void emit_ldst_v(struct tramp *t, enum a64_ldst_op op,
+			unsigned int vreg, unsigned int bytes, unsigned int off)
+{
+	enum a64_ldst_size sz = bytes == 4 ? A64_LS_S :
+				bytes == 8 ? A64_LS_D : A64_LS_Q;
+
+	if (sz == A64_LS_Q && off % 16) {
+		emit_add_sp(t, TMP0, off);
+		emit(t, a64_ldst_imm(op, sz, A64_R(vreg), TMP0, 0,
+				     A64_OFFSET));
+		return;
+	}
+	emit(t, a64_ldst_imm(op, sz, A64_R(vreg), A64_SP, off, A64_OFFSET));
+}
+
+/* Widen an integer of `size` bytes in wN/xN to 64 bits into rd. */
+static void emit_widen(struct tramp *t, enum a64_reg rd, enum a64_reg rn,
+		       unsigned int size, bool is_signed)
+{
+	switch (size) {
+	case 1:
+		emit(t, is_signed ? a64_sxtb(A64_64, rd, rn) :
+				    a64_uxtb(rd, rn));
+		break;
+	case 2:
+		emit(t, is_signed ? a64_sxth(A64_64, rd, rn) :
+				    a64_uxth(rd, rn));
+		break;
+	case 4:
+		emit(t, is_signed ? a64_sxtw(rd, rn) : a64_uxtw(rd, rn));
+		break;
+	}
+}
+
+static bool is_narrow_int(const struct a64_arg_loc *l)
+{
+	return !l->byref && l->int_size && l->int_size < 8;
+}
+
+/* ------------------------------------------------------------------
+ * Frame
+ * ------------------------------------------------------------------ */
+
+/*
+ * The frame of a trampoline entered from a patched site (x30 = the body,
+ * x9 = the caller's return address), after the prologue:
+ *
+ *   entry SP + N   | caller's stack arguments  | AAPCS64: [SP + NSAA]
+ *   entry SP ----> +---------------------------+
+ *                  | x9 (caller's LR)          |  frame record of the
+ *                  | x29 (caller's FP)         |  traced function
+ *   x29 + 16 ----> +---------------------------+
+ *                  | x30 (func body)           |  frame record of the
+ *                  | x29 + 16                  |  trampoline
+ *   x29 ---------> +---------------------------+
+ *                  | unknown: x1, q0-q3 result | retsave_off
+ *                  | unknown: q0-q7            | fpsave_off
+ *                  | guard table pointer       | guard_off
+ *                  | unknown: x8               | x8_off
+ *                  | result slots              | ret_off  (ctx[nr_args])
+ *                  | argument slots            | ctx_off  (ctx[0])
+ *                  | struct ftramp_run_ctx *   | runctx_off (ctx[-1])
+ *                  | stack arguments copy      | 0 (for the original)
+ *   SP ----------> +---------------------------+ 16-byte aligned
+ *
+ * An unwinder walking x29 sees trampoline -> traced function (pc = the
+ * body) -> its caller, like the kernel's two frames.  With AS_FUNC there
+ * is one record (x29, x30) and the caller's stack starts above it.  The
+ * copy at SP puts the stack arguments where the original expects them:
+ * at its entry SP.
+ */
+static int compute_frame(struct tramp *t)
+{
+	const struct a64_abi_layout *lay = &t->lay;
+	unsigned int off = 0;
+
+	if (t->call_orig)
+		t->copy_size = lay->unknown ? FTRAMP_UNKNOWN_STACK_BYTES :
+					      lay->stack_size;
+	off = t->copy_size;
+	t->runctx_off = off;
+	off += 8;
+	t->ctx_off = off;
+	off += 8 * lay->nr_arg_slots;
+	t->ret_off = off;
+	off += 8 * lay->nr_ret_slots;
+	if (lay->unknown) {
+		t->x8_off = off;
+		off += 8;
+	}
+	if (t->guard) {
+		t->guard_off = off;
+		off += 8;
+	}
+	off = (off + 15) & ~15u;
+	if (lay->unknown) {
+		t->fpsave_off = off;
+		off += 8 * 16;
+		t->retsave_off = off;
+		off += 16 + 4 * 16;
+	}
+	t->stack_size = off;
+	t->entry_sp_off = off + (t->site ? 32 : 16);
+	/* One `sub sp, sp, #imm12` and imm12-scaled offsets everywhere. */
+	if (t->entry_sp_off + lay->stack_size > 4095)
+		return -E2BIG;
+	return 0;
+}
+
+static void emit_prologue(struct tramp *t)
+{
+	if (t->args->flags & FTRAMP_TRAMP_F_BTI)
+		emit(t, A64_BTI_C);
+	if (t->site) {
+		/* The traced function's frame: its caller's FP and LR. */
+		emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_R9, A64_SP, -16));
+		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+	}
+	emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP, -16));
+	emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+	emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->stack_size));
+}
+
+/* ------------------------------------------------------------------
+ * Arguments: registers and stack <-> ctx
+ * ------------------------------------------------------------------ */
+
+static void save_gp_arg(struct tramp *t, const struct a64_arg_loc *l,
+			enum a64_reg *pend, unsigned int *pend_slot)
+{
+	unsigned int off = t->ctx_off + 8 * l->slot;
+	enum a64_reg r = A64_R(l->reg);
+
+	if (is_narrow_int(l)) {
+		/* AAPCS64 leaves the unused upper bits unspecified. */
+		enum a64_reg w = l->slot & 1 ? TMP1 : TMP0;
+
+		emit_widen(t, w, r, l->int_size, l->is_signed);
+		r = w;
+	}
+	if (l->nregs == 2) {
+		emit_ldstp_x(t, A64_STORE, r, A64_R(l->reg + 1), off);
+		return;
+	}
+	/* Pair with the previous single slot when adjacent. */
+	if (*pend != A64_ZR && *pend_slot + 1 == l->slot) {
+		emit_ldstp_x(t, A64_STORE, *pend, r, off - 8);
+		*pend = A64_ZR;
+		return;
+	}
+	if (*pend != A64_ZR)
+		emit_ldst_x(t, A64_STORE, *pend, t->ctx_off + 8 * *pend_slot);
+	*pend = r;
+	*pend_slot = l->slot;
+}
+
+static void save_fp_arg(struct tramp *t, const struct a64_arg_loc *l)
+{
+	unsigned int off = t->ctx_off + 8 * l->slot, i;
+
+	if (l->elem == 4 && l->nregs == 1) {
+		/* A float's bits, zero-extended: fmov w10, s<n>. */
+		emit(t, a64_fmov_from_fp(A64_FP_S, TMP0, l->reg));
+		emit_ldst_x(t, A64_STORE, TMP0, off);
+		return;
+	}
+	/* An HFA of floats ending in half a slot: no stale upper half. */
+	if (l->elem == 4 && (l->nregs & 1))
+		emit_ldst_x(t, A64_STORE, A64_ZR, off + 8 * (l->nslots - 1));
+	for (i = 0; i < l->nregs; i++)
+		emit_ldst_v(t, A64_STORE, l->reg + i, l->elem,
+			    off + i * l->elem);
+}
+
+/* Copy `size` bytes of the caller's stack (a stack argument) into ctx. */
+static void save_stack_arg(struct tramp *t, const struct a64_arg_loc *l)
+{
+	unsigned int src = t->entry_sp_off + l->stack_off;
+	unsigned int dst = t->ctx_off + 8 * l->slot;
+	unsigned int done;
+
+	if (is_narrow_int(l)) {
+		enum a64_ldst_size sz = l->int_size == 1 ? A64_LS_B :
+					l->int_size == 2 ? A64_LS_H :
+							   A64_LS_W;
+
+		/* The zero-extending load, then sign-extend if signed. */
+		emit(t, a64_ldr(sz, TMP0, A64_SP, src));
+		if (l->is_signed)
+			emit_widen(t, TMP0, TMP0, l->int_size, true);
+		emit_ldst_x(t, A64_STORE, TMP0, dst);
+		return;
+	}
+	for (done = 0; done < l->size; done += 8) {
+		/* A 4-byte tail (float, HFA of floats): zero-extend it. */
+		if (l->size - done == 4)
+			emit(t, a64_ldr(A64_LS_W, TMP0, A64_SP, src + done));
+		else
+			emit_ldst_x(t, A64_LOAD, TMP0, src + done);
+		emit_ldst_x(t, A64_STORE, TMP0, dst + done);
+	}
+}
+
+static void save_args(struct tramp *t)
+{
+	const struct a64_abi_layout *lay = &t->lay;
+	enum a64_reg pend = A64_ZR;
+	unsigned int pend_slot = 0, i;
+
+	if (lay->unknown) {
+		for (i = 0; i < 8; i += 2)
+			emit_ldstp_x(t, A64_STORE, A64_R(i), A64_R(i + 1),
+				     t->ctx_off + 8 * i);
+		emit_ldst_x(t, A64_STORE, A64_R8, t->x8_off);
+		for (i = 0; i < 8; i += 2)
+			emit(t, a64_stp(A64_LS_Q, A64_R(i), A64_R(i + 1),
+					A64_SP, t->fpsave_off + 16 * i));
+		return;
+	}
+	for (i = 0; i < lay->nr_args; i++) {
+		const struct a64_arg_loc *l = &lay->args[i];
+
+		if (l->kind == A64_LOC_GP)
+			save_gp_arg(t, l, &pend, &pend_slot);
+		else if (l->kind == A64_LOC_FP)
+			save_fp_arg(t, l);
+		else
+			save_stack_arg(t, l);
+	}
+	if (pend != A64_ZR)
+		emit_ldst_x(t, A64_STORE, pend, t->ctx_off + 8 * pend_slot);
+	/* An indirect result: its address is the result slot (x8). */
+	if (lay->ret.kind == A64_LOC_X8)
+		emit_ldst_x(t, A64_STORE, A64_R8, t->ret_off);
+}
+
+/* Argument registers (and x8) from ctx, as the original expects them. */
+static void restore_args(struct tramp *t)
+{
+	const struct a64_abi_layout *lay = &t->lay;
+	unsigned int i;
+
+	if (lay->unknown) {
+		for (i = 0; i < 8; i += 2)
+			emit_ldstp_x(t, A64_LOAD, A64_R(i), A64_R(i + 1),
+				     t->ctx_off + 8 * i);
+		emit_ldst_x(t, A64_LOAD, A64_R8, t->x8_off);
+		for (i = 0; i < 8; i += 2)
+			emit(t, a64_ldp(A64_LS_Q, A64_R(i), A64_R(i + 1),
+					A64_SP, t->fpsave_off + 16 * i));
+		return;
+	}
+	for (i = 0; i < lay->nr_args; i++) {
+		const struct a64_arg_loc *l = &lay->args[i];
+		const struct a64_arg_loc *n = i + 1 < lay->nr_args ?
+					      &lay->args[i + 1] : NULL;
+		unsigned int off = t->ctx_off + 8 * l->slot, k;
+
+		if (l->kind == A64_LOC_GP) {
+			if (l->nregs == 2) {
+				emit_ldstp_x(t, A64_LOAD, A64_R(l->reg),
+					     A64_R(l->reg + 1), off);
+			} else if (n && n->kind == A64_LOC_GP &&
+				   n->nregs == 1 && n->slot == l->slot + 1) {
+				emit_ldstp_x(t, A64_LOAD, A64_R(l->reg),
+					     A64_R(n->reg), off);
+				i++;
+			} else {
+				emit_ldst_x(t, A64_LOAD, A64_R(l->reg), off);
+			}
+		} else if (l->kind == A64_LOC_FP) {
+			for (k = 0; k < l->nregs; k++)
+				emit_ldst_v(t, A64_LOAD, l->reg + k, l->elem,
+					    off + k * l->elem);
+		}
+		/* Stack arguments are copied raw: copy_stack_args(). */
+	}
+	if (lay->ret.kind == A64_LOC_X8)
+		emit_ldst_x(t, A64_LOAD, A64_R8, t->ret_off);
+}
+
+/*
+ * The caller's stack arguments, copied to the bottom of our frame so the
+ * original finds them at [its entry SP + NSAA], exactly as the caller
+ * laid them out.
+ */
+static void copy_stack_args(struct tramp *t)
+{
+	unsigned int k;
+
+	if (!t->copy_size)
+		return;
+	emit_add_sp(t, TMP0, t->entry_sp_off);
+	for (k = 0; k < t->copy_size; k += 16) {
+		emit(t, a64_ldp(A64_LS_X, TMP1, TMP2, TMP0, k));
+		emit(t, a64_stp(A64_LS_X, TMP1, TMP2, A64_SP, k));
+	}
+}
+
+/* ------------------------------------------------------------------
+ * Result: registers <-> result slots
+ * ------------------------------------------------------------------ */
+
+static bool ret_is_scalar(const struct tramp *t)
+{
+	const struct a64_arg_loc *r = &t->lay.ret;
+
+	if (t->lay.unknown)
+		return true;
+	if (r->kind == A64_LOC_GP)
+		return r->int_size && r->int_size <= 8;
+	return r->kind == A64_LOC_FP && r->nregs == 1 && r->elem <= 8;
+}
+
+static void save_ret(struct tramp *t)
+{
+	const struct a64_arg_loc *r = &t->lay.ret;
+	unsigned int i;
+
+	if (t->lay.unknown) {
+		emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
+		emit_ldst_v(t, A64_STORE, 0, 8, t->ret_off + 8);
+		emit_ldst_x(t, A64_STORE, A64_R1, t->retsave_off);
+		emit(t, a64_stp(A64_LS_Q, A64_R(0), A64_R(1), A64_SP,
+				t->retsave_off + 16));
+		emit(t, a64_stp(A64_LS_Q, A64_R(2), A64_R(3), A64_SP,
+				t->retsave_off + 48));
+		return;
+	}
+	switch (r->kind) {
+	case A64_LOC_GP:
+		if (is_narrow_int(r)) {
+			emit_widen(t, TMP0, A64_R0, r->int_size, r->is_signed);
+			emit_ldst_x(t, A64_STORE, TMP0, t->ret_off);
+		} else if (r->nregs == 2) {
+			emit_ldstp_x(t, A64_STORE, A64_R0, A64_R1, t->ret_off);
+		} else {
+			emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
+		}
+		break;
+	case A64_LOC_FP:
+		if (r->elem == 4 && r->nregs == 1) {
+			emit(t, a64_fmov_from_fp(A64_FP_S, TMP0, 0));
+			emit_ldst_x(t, A64_STORE, TMP0, t->ret_off);
+			break;
+		}
+		if (r->elem == 4 && (r->nregs & 1))
+			emit_ldst_x(t, A64_STORE, A64_ZR,
+				    t->ret_off + 8 * (r->nslots - 1));
+		for (i = 0; i < r->nregs; i++)
+			emit_ldst_v(t, A64_STORE, i, r->elem,
+				    t->ret_off + i * r->elem);
+		break;
+	default:
+		/* void; x8: the callee wrote the memory ctx[n] points to */
+		break;
+	}
+}
+
+static void restore_ret(struct tramp *t)
+{
+	const struct a64_arg_loc *r = &t->lay.ret;
+	unsigned int i;
+
+	if (t->lay.unknown) {
+		emit_ldst_x(t, A64_LOAD, A64_R0, t->ret_off);
+		emit_ldst_x(t, A64_LOAD, A64_R1, t->retsave_off);
+		emit(t, a64_ldp(A64_LS_Q, A64_R(0), A64_R(1), A64_SP,
+				t->retsave_off + 16));
+		emit(t, a64_ldp(A64_LS_Q, A64_R(2), A64_R(3), A64_SP,
+				t->retsave_off + 48));
+		/* d0 as fexit/fmod_ret left it in ctx[n + 1]. */
+		emit_ldst_v(t, A64_LOAD, 0, 8, t->ret_off + 8);
+		return;
+	}
+	switch (r->kind) {
+	case A64_LOC_GP:
+		if (r->nregs == 2)
+			emit_ldstp_x(t, A64_LOAD, A64_R0, A64_R1, t->ret_off);
+		else
+			emit_ldst_x(t, A64_LOAD, A64_R0, t->ret_off);
+		break;
+	case A64_LOC_FP:
+		for (i = 0; i < r->nregs; i++)
+			emit_ldst_v(t, A64_LOAD, i, r->elem,
+				    t->ret_off + i * r->elem);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Zero the result before fmod_ret programs (so fexit reads 0 when none
+ * overrides) and when no original will produce one.  An x8 result slot
+ * holds the caller's buffer address: it stays.
+ */
+static void zero_ret(struct tramp *t)
+{
+	const struct a64_abi_layout *lay = &t->lay;
+	unsigned int i;
+
+	if (lay->ret.kind == A64_LOC_X8 || lay->ret.kind == A64_LOC_NONE)
+		return;
+	for (i = 0; i < lay->nr_ret_slots; i += 2) {
+		if (i + 1 < lay->nr_ret_slots)
+			emit_ldstp_x(t, A64_STORE, A64_ZR, A64_ZR,
+				     t->ret_off + 8 * i);
+		else
+			emit_ldst_x(t, A64_STORE, A64_ZR, t->ret_off + 8 * i);
+	}
+	if (lay->unknown) {
+		emit_ldstp_x(t, A64_STORE, A64_ZR, A64_ZR, t->retsave_off);
+		for (i = 0; i < 4; i++)
+			emit_ldstp_x(t, A64_STORE, A64_ZR, A64_ZR,
+				     t->retsave_off + 16 + 16 * i);
+	}
+}
+
+/* ------------------------------------------------------------------
+ * Counters and the recursion guard
+ * ------------------------------------------------------------------ */
+
+/* Atomically add +1 or -1 to the u64 at `addr` (release if asked). */
+static void emit_atomic_add(struct tramp *t, uint64_t addr, bool dec,
+			    bool release)
+{
+	uint32_t loop;
+
+	emit_ldr_lit(t, TMP0, addr);
+	if (t->lse) {
+		/* ARMv8.1 LSE: stadd[l] x11, [x10] */
+		emit(t, a64_movw(dec ? A64_MOVN : A64_MOVZ, A64_64, TMP1,
+				 dec ? 0 : 1, 0));
+		emit(t, a64_stadd(A64_LS_X, TMP1, TMP0,
+				  release ? A64_REL : 0));
+		return;
+	}
+	/* ARMv8.0: an exclusive-monitor loop (Arm ARM B2.9). */
+	loop = t->a.idx;
+	emit(t, a64_ldxr(A64_LS_X, TMP1, TMP0, 0));
+	emit(t, dec ? a64_sub_imm(A64_64, TMP1, TMP1, 1) :
+		      a64_add_imm(A64_64, TMP1, TMP1, 1));
+	emit(t, a64_stxr(A64_LS_X, TMP2, TMP1, TMP0, release ? A64_REL : 0));
+	a64_emit_cbnz(&t->a, A64_32, TMP2, a64_ctx_pc_at(&t->a, loop));
+}
+
+/*
+ * The guard: byte `slot` of this thread's table, reached through
+ * TPIDR_EL0 (readable at EL0: Arm ARM D13.2.139) and the initial-exec
+ * TLS offset of the table pointer, the same in every thread.
+ *
+ *	mrs  x10, tpidr_el0
+ *	ldr  x10, [x10, #tls_off]	(or ldr x11, =tls_off; add; ldr)
+ *	cbz  x10, slow			table not yet allocated
+ * have:
+ *	ldrb w11, [x10, #slot]
+ *	cbnz w11, miss			this thread is already inside
+ *	mov  w11, #1
+ *	strb w11, [x10, #slot]
+ *	str  x10, [sp, #guard_off]	for the exit
+ */
+static void emit_guard_enter(struct tramp *t)
+{
+	const struct ftramp_tramp_state *st = t->args->state;
+	int64_t off = st->guard_tls_off;
+
+	emit(t, a64_mrs_tpidr_el0(TMP0));
+	if (off >= 0 && off <= 32760 && !(off & 7)) {
+		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, TMP0, TMP0, off,
+				     A64_OFFSET));
+	} else {
+		emit_ldr_lit(t, TMP1, (uint64_t)off);
+		emit(t, a64_add(A64_64, TMP0, TMP0, TMP1));
+		emit(t, a64_ldr(A64_LS_X, TMP0, TMP0, 0));
+	}
+	a64_emit_cbz(&t->a, A64_64, TMP0, label_addr(t, L_SLOW));
+	bind(t, L_HAVE);
+	emit(t, a64_ldr(A64_LS_B, TMP1, TMP0, st->guard_slot));
+	a64_emit_cbnz(&t->a, A64_32, TMP1, label_addr(t, L_MISS));
+	emit(t, a64_movw(A64_MOVZ, A64_32, TMP1, 1, 0));
+	emit(t, a64_str(A64_LS_B, TMP1, TMP0, st->guard_slot));
+	emit_ldst_x(t, A64_STORE, TMP0, t->guard_off);
+}
+
+static void emit_guard_exit(struct tramp *t)
+{
+	emit_ldst_x(t, A64_LOAD, TMP0, t->guard_off);
+	emit(t, a64_str(A64_LS_B, A64_ZR, TMP0, t->args->state->guard_slot));
+}
+
+/* ------------------------------------------------------------------
+ * Programs
+ * ------------------------------------------------------------------ */
+
+static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
+{
+	const struct a64_abi_layout *lay = &t->lay;
+	const struct ftramp_func_model *m = t->args->model;
+	struct ftramp_run_ctx *r;
+	unsigned int i;
+
+	for (i = 0; i < t->nr_rctx; i++)
+		if (t->rctx[i].kind == kind && t->rctx[i].cookie == cookie)
+			return i;
+	if (t->nr_rctx == MAX_RUN_CTX) {
+		a64_ctx_error(&t->a, -E2BIG);
+		return 0;
+	}
+	r = &t->rctx[t->nr_rctx];
+	memset(r, 0, sizeof(*r));
+	r->func_ip = t->args->func_addr;
+	r->cookie = cookie;
+	r->nr_args = lay->nr_arg_slots;
+	r->nr_ret = lay->nr_ret_slots;
+	r->kind = kind;
+	r->ret_cls = m ? m->ret.cls : FTRAMP_RET_UNKNOWN;
+	r->ret_size = m ? (uint8_t)(m->ret.size > 255 ? 255 : m->ret.size) : 8;
+	r->ret_indirect = lay->ret.kind == A64_LOC_X8;
+	return t->nr_rctx++;
+}
+
+/* x0 = ctx; ctx[-1] = this program's run context; call it. */
+static void emit_prog(struct tramp *t, unsigned int kind,
+		      const struct ftramp_tramp_link *l)
+{
+	int i = find_rctx(t, kind, l->cookie);
+
+	if (i != t->cur_rctx) {
+		a64_emit_adr(&t->a, TMP0, a64_ctx_pc_at(&t->a, t->rctx_idx +
+				(uint32_t)i * (sizeof(struct ftramp_run_ctx) / 4)));
+		emit_ldst_x(t, A64_STORE, TMP0, t->runctx_off);
+		t->cur_rctx = i;
+	}
+	emit_add_sp(t, A64_R0, t->ctx_off);
+	emit_call(t, (uint64_t)(uintptr_t)l->prog);
+}
+
+static void emit_call_orig(struct tramp *t)
+{
+	restore_args(t);
+	copy_stack_args(t);
+	if (t->site)
+		emit_call_body(t, t->orig);
+	else
+		emit_call(t, t->orig);
+	save_ret(t);
+}
+
+static void emit_epilogue(struct tramp *t)
+{
+	unsigned int fs = t->stack_size;
+
+	if (!t->site) {
+		/* ldp x29, x30, [sp, #fs]; add sp, sp, #fs + 16; ret */
+		if (fs <= 504) {
+			emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, fs));
+			emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 16));
+		} else {
+			emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs));
+			emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR,
+					     A64_SP, 16));
+		}
+		emit(t, a64_ret_reg(A64_LR));
+		return;
+	}
+	if (!t->to_parent) {
+		/*
+		 * Into the body with x30 = the caller's return address, SP
+		 * as at the site: what the body's paciasp signs with.
+		 */
+		emit_ldst_x(t, A64_LOAD, TMP0, fs + 8);
+	}
+	/* x29 = the caller's FP, x30 = the caller's LR (saved x9). */
+	if (fs + 16 <= 504) {
+		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, fs + 16));
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 32));
+	} else {
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 16));
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, 16));
+	}
+	emit(t, a64_ret_reg(t->to_parent ? A64_LR : TMP0));
+}
+
+/* One pass over the whole image. */
+static void build(struct tramp *t)
+{
+	const struct ftramp_tramp_args *args = t->args;
+	const struct ftramp_tramp_links *fentry =
+		&args->progs[FTRAMP_TRAMP_FENTRY];
+	const struct ftramp_tramp_links *fmod =
+		&args->progs[FTRAMP_TRAMP_MODIFY_RETURN];
+	const struct ftramp_tramp_links *fexit =
+		&args->progs[FTRAMP_TRAMP_FEXIT];
+	struct ftramp_tramp_state *st = args->state;
+	unsigned int i;
+
+	t->nr_lits = 0;
+	t->nr_rctx = 0;
+	t->cur_rctx = -1;
+
+	emit_prologue(t);
+	save_args(t);
+	if (fmod->nr || !t->call_orig)
+		zero_ret(t);
+	if (t->counters)
+		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->inflight,
+				false, false);
+	if (t->guard)
+		emit_guard_enter(t);
+
+	for (i = 0; i < fentry->nr; i++)
+		emit_prog(t, FTRAMP_TRAMP_FENTRY, &fentry->links[i]);
+	for (i = 0; i < fmod->nr; i++) {
+		emit_prog(t, FTRAMP_TRAMP_MODIFY_RETURN, &fmod->links[i]);
+		if (ret_is_scalar(t))
+			emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
+		/* The first non-zero value skips the original. */
+		if (t->call_orig)
+			a64_emit_cbnz(&t->a, A64_64, A64_R0,
+				      label_addr(t, L_DO_FEXIT));
+	}
+	if (t->call_orig)
+		emit_call_orig(t);
+	bind(t, L_DO_FEXIT);
+	for (i = 0; i < fexit->nr; i++)
+		emit_prog(t, FTRAMP_TRAMP_FEXIT, &fexit->links[i]);
+	if (t->guard)
+		emit_guard_exit(t);
+
+	bind(t, L_OUT);
+	if (t->counters)
+		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->inflight,
+				true, true);
+	if (t->to_parent)
+		restore_ret(t);
+	else
+		restore_args(t);
+	emit_epilogue(t);
+
+	if (t->guard) {
+		/* Already inside on this thread: count, run bare. */
+		bind(t, L_MISS);
+		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->misses,
+				false, false);
+		if (t->call_orig)
+			emit_call_orig(t);
+		a64_emit_b(&t->a, label_addr(t, L_OUT));
+
+		/* First trampoline on this thread: allocate the table. */
+		bind(t, L_SLOW);
+		emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
+		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_MISS));
+		emit(t, a64_mov_reg(A64_64, TMP0, A64_R0));
+		a64_emit_b(&t->a, label_addr(t, L_HAVE));
+	}
+
+	/* Literal pool and run contexts, 8-byte aligned. */
+	if (t->a.idx & 1)
+		emit(t, A64_NOP);
+	if (writing(t) && t->pool_idx != t->a.idx)
+		a64_ctx_error(&t->a, -EFAULT);
+	t->pool_idx = t->a.idx;
+	for (i = 0; i < t->nr_lits; i++) {
+		emit_word(t, (uint32_t)t->lits[i]);
+		emit_word(t, (uint32_t)(t->lits[i] >> 32));
+	}
+	if (writing(t) && t->rctx_idx != t->a.idx)
+		a64_ctx_error(&t->a, -EFAULT);
+	t->rctx_idx = t->a.idx;
+	for (i = 0; i < t->nr_rctx; i++) {
+		uint32_t w[sizeof(struct ftramp_run_ctx) / 4];
+		unsigned int k;
+
+		memcpy(w, &t->rctx[i], sizeof(w));
+		for (k = 0; k < sizeof(w) / 4; k++)
+			emit_word(t, w[k]);
+	}
+}
+
+static int check_links(const struct ftramp_tramp_links *l)
+{
+	unsigned int i;
+
+	if (l->nr > FTRAMP_TRAMP_MAX_PROGS)
+		return -E2BIG;
+	if (l->nr && !l->links)
+		return -EINVAL;
+	for (i = 0; i < l->nr; i++)
+		if (!l->links[i].prog)
+			return -EINVAL;
+	return 0;
+}
+
+static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
+{
+	unsigned int flags = args->flags, k;
+	const struct ftramp_tramp_state *st = args->state;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->args = args;
+	if (flags & ~FTRAMP_TRAMP_F_ALL)
+		return -EINVAL;
+	for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++) {
+		err = check_links(&args->progs[k]);
+		if (err)
+			return err;
+	}
+	err = a64_abi_layout(args->model, &t->lay);
+	if (err)
+		return err;
+
+	t->site = !(flags & FTRAMP_TRAMP_F_AS_FUNC);
+	t->call_orig = flags & FTRAMP_TRAMP_F_CALL_ORIG;
+	t->to_parent = t->call_orig || !t->site ||
+		       (flags & FTRAMP_TRAMP_F_SKIP_FRAME);
+	t->lse = flags & FTRAMP_TRAMP_F_LSE;
+	if (args->progs[FTRAMP_TRAMP_FEXIT].nr && !t->call_orig)
+		return -EINVAL;
+	if (args->progs[FTRAMP_TRAMP_MODIFY_RETURN].nr) {
+		if (!t->to_parent)
+			return -EINVAL;
+		if (args->model && args->model->ret.cls == FTRAMP_TYPE_VOID)
+			return -EINVAL;
+	}
+	if (t->call_orig) {
+		t->orig = args->orig_addr;
+		if (!t->orig && args->func_addr)
+			t->orig = args->func_addr + (t->site ? 8 : 0);
+		if (!t->orig || (t->orig & 3))
+			return -EINVAL;
+	}
+	if (st) {
+		if (st->guard_slot >= FTRAMP_GUARD_SLOTS)
+			return -EINVAL;
+		if (st->guard_slot >= 0 && !st->guard_slow)
+			return -EINVAL;
+		t->counters = true;
+		t->guard = st->guard_slot >= 0;
+	}
+	return compute_frame(t);
+}
+
+int ftramp_arch_prepare_trampoline(const struct ftramp_tramp_args *args,
+				   void *rw, uint64_t rx, size_t size)
+{
+	struct tramp t;
+	uint32_t bound;
+	int err;
+
+	if (!args)
+		return -EINVAL;
+	err = tramp_init(&t, args);
+	if (err)
+		return err;
+
+	/* Pass 1: sizing, address unknown, every call far. */
+	a64_ctx_init(&t.a, NULL, 0, 0);
+	build(&t);
+	if (t.a.err)
+		return t.a.err;
+	/* The layout may need one more alignment NOP than sizing did. */
+	bound = (t.a.idx + 1) * A64_INSN_SIZE;
+	if (!rw)
+		return bound;
+
+	if (rx & 7)
+		return -EINVAL;
+	/* Pass 2: layout at rx. */
+	t.addr_known = true;
+	a64_ctx_init(&t.a, NULL, rx, 0);
+	build(&t);
+	if (t.a.err)
+		return t.a.err;
+	if (t.a.idx * A64_INSN_SIZE > bound)
+		return -EFAULT;
+	if (t.a.idx * A64_INSN_SIZE > size)
+		return -E2BIG;
+
+	/* Pass 3: write, every label where pass 2 put it. */
+	a64_ctx_init(&t.a, rw, rx, size / A64_INSN_SIZE);
+	build(&t);
+	if (t.a.err)
+		return t.a.err;
+	return t.a.idx * A64_INSN_SIZE;
+}

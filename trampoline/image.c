@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runtime state of a trampoline image: the in-flight and miss counters and
+ * the per-thread recursion guard the emitted code reaches inline.
+ *
+ * The guard is a per-thread table of FTRAMP_GUARD_SLOTS bytes, one per
+ * image (slot), found through an initial-exec TLS pointer: the offset of
+ * ftramp_guard_tbl from the thread pointer (TPIDR_EL0) is the same in
+ * every thread, so a trampoline finds its byte with `mrs` and two loads,
+ * no call (the kernel's per-CPU prog->active, per thread).  The table is
+ * mapped on a thread's first trampoline entry (guard_slow(), called from
+ * the image) and unmapped by a thread-exit destructor.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+
+#include "trampoline/trampoline.h"
+
+#ifndef HWCAP_ATOMICS
+#define HWCAP_ATOMICS	(1 << 8)	/* arm64 <asm/hwcap.h> */
+#endif
+
+/* Marks a thread whose table was torn down: entries count as misses. */
+#define GUARD_DEAD	((uint8_t *)1)
+
+static __thread uint8_t *ftramp_guard_tbl
+	__attribute__((tls_model("initial-exec")));
+/* Set while guard_slow() runs: a traced function it calls is a miss. */
+static __thread bool ftramp_guard_busy
+	__attribute__((tls_model("initial-exec")));
+
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static pthread_key_t guard_key;
+static int guard_key_err;
+
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t slot_used[FTRAMP_GUARD_SLOTS];	/* images per slot */
+static unsigned int slot_next;
+
+static void guard_destroy(void *tbl)
+{
+	/* Whatever runs after this on the thread runs unguarded-as-miss. */
+	ftramp_guard_tbl = GUARD_DEAD;
+	munmap(tbl, FTRAMP_GUARD_SLOTS);
+}
+
+static void guard_key_init(void)
+{
+	guard_key_err = pthread_key_create(&guard_key, guard_destroy);
+}
+
+/*
+ * Called by an image (AAPCS64, arguments already saved) when this
+ * thread's table pointer is NULL.  Returns the table, or NULL to make the
+ * entry a counted miss (no memory, a torn-down thread, or re-entered from
+ * a traced function called below).  The table comes from mmap rather
+ * than malloc so that tracing malloc cannot recurse into here.
+ */
+static uint8_t *guard_slow(void)
+{
+	uint8_t *tbl;
+
+	if (ftramp_guard_busy || ftramp_guard_tbl == GUARD_DEAD)
+		return NULL;
+	if (ftramp_guard_tbl)
+		return ftramp_guard_tbl;
+	ftramp_guard_busy = true;
+	pthread_once(&guard_once, guard_key_init);
+	tbl = NULL;
+	if (!guard_key_err) {
+		tbl = mmap(NULL, FTRAMP_GUARD_SLOTS, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (tbl == MAP_FAILED) {
+			tbl = NULL;
+		} else if (pthread_setspecific(guard_key, tbl)) {
+			munmap(tbl, FTRAMP_GUARD_SLOTS);
+			tbl = NULL;
+		}
+	}
+	ftramp_guard_tbl = tbl;
+	ftramp_guard_busy = false;
+	return tbl;
+}
+
+int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
+{
+	unsigned int i, best;
+
+	if (!st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->guard_tls_off = (int64_t)((uintptr_t)&ftramp_guard_tbl -
+				      (uintptr_t)__builtin_thread_pointer());
+	st->guard_slow = guard_slow;
+
+	/* A free slot if any, else the least shared one. */
+	pthread_mutex_lock(&slot_lock);
+	best = slot_next;
+	for (i = 0; i < FTRAMP_GUARD_SLOTS; i++) {
+		unsigned int s = (slot_next + i) % FTRAMP_GUARD_SLOTS;
+
+		if (!slot_used[s]) {
+			best = s;
+			break;
+		}
+		if (slot_used[s] < slot_used[best])
+			best = s;
+	}
+	if (slot_used[best] == UINT8_MAX) {
+		pthread_mutex_unlock(&slot_lock);
+		return -ENOSPC;
+	}
+	slot_used[best]++;
+	slot_next = (best + 1) % FTRAMP_GUARD_SLOTS;
+	pthread_mutex_unlock(&slot_lock);
+	st->guard_slot = (int32_t)best;
+	return 0;
+}
+
+void ftramp_tramp_state_fini(struct ftramp_tramp_state *st)
+{
+	if (!st || st->guard_slot < 0 || st->guard_slot >= FTRAMP_GUARD_SLOTS)
+		return;
+	pthread_mutex_lock(&slot_lock);
+	if (slot_used[st->guard_slot])
+		slot_used[st->guard_slot]--;
+	pthread_mutex_unlock(&slot_lock);
+	st->guard_slot = -1;
+}
+
+uint64_t ftramp_tramp_state_inflight(const struct ftramp_tramp_state *st)
+{
+	return __atomic_load_n(&st->inflight, __ATOMIC_ACQUIRE);
+}
+
+uint64_t ftramp_tramp_state_misses(const struct ftramp_tramp_state *st)
+{
+	return __atomic_load_n(&st->misses, __ATOMIC_RELAXED);
+}
+
+bool ftramp_tramp_cpu_has_lse(void)
+{
+	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;
+}
