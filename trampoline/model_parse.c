@@ -105,6 +105,7 @@ struct parser {
 
 	const char *name;	/* the declared identifier */
 	size_t name_len;
+	int scope;		/* > 0 inside parameters or a body */
 
 	struct tag tags[MAX_TAGS];
 	int nr_tags;
@@ -525,7 +526,6 @@ static int parse_body(struct parser *p, struct ctype *agg, bool is_union)
 		}
 		for (;;) {
 			m = base;
-			col = p->tok.col;
 			err = parse_declarator(p, &m, true, false);
 			if (err)
 				return err;
@@ -599,7 +599,9 @@ static int parse_agg(struct parser *p, struct ctype *ty, bool is_union)
 		if (err)
 			return err;
 	}
+	p->scope++;
 	err = parse_body(p, ty, is_union);
+	p->scope--;
 	p->depth--;
 	if (!err && name.kind != TK_EOF) {
 		struct tag *tag = find_tag(p, &name);
@@ -616,7 +618,7 @@ static int parse_enum(struct parser *p, struct ctype *ty)
 	struct tok name = { .kind = TK_EOF };
 	int64_t v = -1, lo = 0, hi = 0;
 	bool any = false, big = false;
-	int err = next(p);
+	int col = 0, err = next(p);
 
 	if (err)
 		return err;
@@ -646,6 +648,7 @@ static int parse_enum(struct parser *p, struct ctype *ty)
 		if (p->tok.kind != TK_IDENT || starts_type(&p->tok))
 			return fail(p, -EINVAL, p->tok.col,
 				    "expected enumerator name");
+		col = p->tok.col;
 		err = next(p);
 		if (err)
 			return err;
@@ -676,7 +679,7 @@ static int parse_enum(struct parser *p, struct ctype *ty)
 			v++;
 		}
 		if (big)
-			return fail(p, -EOPNOTSUPP, p->tok.col,
+			return fail(p, -EOPNOTSUPP, col,
 				    "enumerator value out of range");
 		if (!any || v < lo)
 			lo = v;
@@ -986,8 +989,10 @@ static int parse_suffix(struct parser *p, struct ctype *ty, bool param)
 		if (++p->depth > MAX_DEPTH)
 			return fail(p, -E2BIG, col, "nesting too deep");
 		err = to_model_type(p, ty, ty->col, true, &ret);
+		p->scope++;
 		if (!err)
 			err = parse_params(p, &fm);
+		p->scope--;
 		p->depth--;
 		if (err)
 			return err;
@@ -1136,8 +1141,10 @@ static int parse_declarator(struct parser *p, struct ctype *ty,
 			return fail(p, -EINVAL, p->tok.col,
 				    "unexpected name '%.*s'", (int)p->tok.len,
 				    p->tok.s);
-		p->name = p->tok.s;
-		p->name_len = p->tok.len;
+		if (!p->scope) {
+			p->name = p->tok.s;
+			p->name_len = p->tok.len;
+		}
 		err = next(p);
 	} else if (!allow_abstract) {
 		if (p->tok.kind == TK_EOF)
