@@ -219,7 +219,7 @@ uint32_t a64_ret_reg(enum a64_reg rn);
 
 /* PC-relative addressing and literal loads. */
 uint32_t a64_adr(uint64_t pc, uint64_t target, enum a64_reg rd);
-/* adrp: target's 4 KiB page relative to pc's page. */
+/* adrp: target must be a 4 KiB page address (the page itself). */
 uint32_t a64_adrp(uint64_t pc, uint64_t target, enum a64_reg rd);
 /* ldr <Wt|Xt|St|Dt|Qt>, <label> (size W, X, S, D or Q; 4-byte aligned). */
 uint32_t a64_ldr_lit(uint64_t pc, uint64_t target, enum a64_ldst_size size,
