@@ -504,6 +504,306 @@ FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b);
  * ====================================================================== */
 
 /* @@FTRACE-API@@ */
+/*
+ * The ftrace layer (ftrace/, Documentation/design.rst): the kernel's
+ * struct ftrace_ops, direct calls and the BPF-style attach API, for the
+ * functions of this process.
+ *
+ * A traced site reaches its tracers one of two ways: `bl <trampoline>`
+ * when exactly one direct trampoline is attached and it lies within BL
+ * range, else `bl ftrace_caller` (one per text region, near it), which
+ * loads the per-site ops pointer from the literal at func - 8 and either
+ * branches to a direct trampoline or saves a struct ftramp_ftrace_regs and
+ * calls the handlers.
+ */
+
+/*
+ * What ftrace_caller saved at the traced function's entry; a handler may
+ * read and change it (the kernel's ftrace_regs with
+ * DYNAMIC_FTRACE_WITH_ARGS).  Changed argument registers are what the
+ * function, or the next handler, sees; a changed pc is where execution
+ * resumes, with x30 = lr and the stack as at the call (so pc = lr returns
+ * to the caller at once, and pc = another function's address tail-calls
+ * it with the same arguments).
+ */
+struct ftramp_ftrace_regs {
+	uint64_t regs[9];	/* x0-x7 arguments, x8 indirect result */
+	uint64_t direct;	/* internal: direct trampoline to run after
+				 * the handlers (zero in handlers) */
+	uint64_t fp;		/* x29 at the call */
+	uint64_t lr;		/* the caller's return address */
+	uint64_t sp;		/* sp at the call: stack arguments at sp */
+	uint64_t pc;		/* where execution resumes: the body */
+	uint64_t vregs[8][2];	/* q0-q7, low half first */
+};
+
+static inline uint64_t
+ftramp_ftrace_regs__arg(const struct ftramp_ftrace_regs *fregs,
+			unsigned int n)
+{
+	return n < 8 ? fregs->regs[n] : 0;
+}
+
+static inline void ftramp_ftrace_regs__set_arg(struct ftramp_ftrace_regs *fregs,
+					       unsigned int n, uint64_t val)
+{
+	if (n < 8)
+		fregs->regs[n] = val;
+}
+
+/* Skip the function: return val to the caller (error injection). */
+static inline void
+ftramp_ftrace_regs__override_return(struct ftramp_ftrace_regs *fregs,
+				    uint64_t val)
+{
+	fregs->regs[0] = val;
+	fregs->pc = fregs->lr;
+}
+
+struct ftramp_ftrace_ops;
+
+/*
+ * A handler: ip is the traced function's address (its symbol), parent_ip
+ * the caller's return address, op the registered ops.  It runs on the
+ * calling thread, before the function's body.
+ */
+typedef void (*ftramp_ftrace_func_t)(unsigned long ip, unsigned long parent_ip,
+				     struct ftramp_ftrace_ops *op,
+				     struct ftramp_ftrace_regs *fregs);
+
+enum ftramp_ftrace_ops_flags {
+	/*
+	 * The handler copes with recursion itself.  Without this flag
+	 * ftramp runs the handler under a per-thread guard: a traced call
+	 * made from inside any guarded handler skips the guarded handlers
+	 * (counted in ftramp_ftrace_ops__misses()).
+	 */
+	FTRAMP_FTRACE_OPS_FL_RECURSION	= 1u << 0,
+	/*
+	 * Direct ops: always reach the trampoline through ftrace_caller and
+	 * the per-site literal, never with a `bl` to it (tests of that path;
+	 * also what happens anyway when the trampoline is out of range).
+	 */
+	FTRAMP_FTRACE_OPS_FL_NO_DIRECT_BL = 1u << 1,
+};
+#define FTRAMP_FTRACE_OPS_FL_ALL	0x3u
+
+/*
+ * Filled in by the user and registered; zero-initialise it (a static or
+ * `= { .func = f }`).  Between ftramp_ftrace_ops__set_*() and
+ * ftramp_ftrace_ops__free_filter() it owns internal memory.  The struct
+ * must stay valid while registered; after
+ * ftramp_ftrace_ops__unregister() returns no thread runs its handler.
+ */
+struct ftramp_ftrace_ops {
+	ftramp_ftrace_func_t func;	/* the handler (NULL for direct ops) */
+	unsigned long flags;		/* enum ftramp_ftrace_ops_flags */
+	void *private;			/* for the user */
+	struct ftramp_ftrace_ops_priv *priv;	/* ftramp's, keep NULL */
+};
+
+/*
+ * Filters, in the manner of the kernel's set_ftrace_filter and
+ * set_ftrace_notrace: the ops traces every usable site of its filter set
+ * (all usable sites of the process when the filter set is empty) that is
+ * not in its notrace set.  @glob is a site name or a shell glob over site
+ * names ("kv_*", "sample_add@libsample-gcc.so"); @reset empties the set
+ * first.  On a registered ops the change is applied to the live sites in
+ * one transaction (all of it, or none).
+ * Errors: -EINVAL (NULL ops or glob), -ENOENT (nothing matches),
+ * -EOPNOTSUPP (only sites that cannot be patched match; their status says
+ * why), -ENOMEM, and for a registered ops the errors of
+ * ftramp_ftrace_ops__register().  On error the sets are unchanged.
+ */
+FTRAMP_API int ftramp_ftrace_ops__set_filter(struct ftramp_ftrace_ops *ops,
+					     const char *glob, int reset);
+FTRAMP_API int ftramp_ftrace_ops__set_notrace(struct ftramp_ftrace_ops *ops,
+					      const char *glob, int reset);
+/*
+ * The same by address: the site of the function containing @addr is
+ * added (or removed with @remove).  -ENOENT: no site there.
+ */
+FTRAMP_API int ftramp_ftrace_ops__set_filter_ip(struct ftramp_ftrace_ops *ops,
+						uint64_t addr, int remove,
+						int reset);
+FTRAMP_API int ftramp_ftrace_ops__set_notrace_ip(struct ftramp_ftrace_ops *ops,
+						 uint64_t addr, int remove,
+						 int reset);
+/* Free the filter sets of an unregistered ops (0, -EBUSY if registered). */
+FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops);
+
+/*
+ * Start calling ops->func at the entry of every function of its sets.
+ * When it returns, every such call from then on runs the handler.
+ * Errors: -EINVAL (NULL ops or func, unknown flags), -EBUSY (already
+ * registered), -ENOENT (the sets select no site), -ERANGE (no memory
+ * within BL range of a site for its ftrace_caller), -EFAULT (a site's
+ * bytes are not what ftramp left there: someone else rewrote them),
+ * -ENOMEM and the errors of text patching.  On error no site changed.
+ */
+FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops);
+/*
+ * Stop; waits until no thread runs ops->func any more (a handler blocked
+ * forever blocks this, as in the kernel).  -EINVAL (not registered).
+ */
+FTRAMP_API int ftramp_ftrace_ops__unregister(struct ftramp_ftrace_ops *ops);
+/* Calls the recursion guard skipped (see FTRAMP_FTRACE_OPS_FL_RECURSION). */
+FTRAMP_API unsigned long
+ftramp_ftrace_ops__misses(const struct ftramp_ftrace_ops *ops);
+
+/*
+ * Direct calls (the kernel's register_ftrace_direct()): every site of the
+ * ops' sets branches to the trampoline at @addr, entered with x30 = the
+ * body (func + 8, or + 12 after a `bti c`), x9 = the caller's return
+ * address, x0-x8, q0-q7 and the stack as at the call, x16/x17 clobbered.
+ * ops->func must be NULL.  A site takes at most one direct ops; it may
+ * also have ordinary ops, whose handlers then run first.
+ * Errors: as ftramp_ftrace_ops__register(), plus -EINVAL (@addr 0 or
+ * misaligned, ops->func set) and -EBUSY (a site already has a direct ops).
+ */
+FTRAMP_API int ftramp_direct__register(struct ftramp_ftrace_ops *ops,
+				       uint64_t addr);
+/*
+ * Switch every site of the ops to @addr with no window in which a call
+ * reaches neither trampoline: `bl old` -> `bl new` is one concurrently
+ * modifiable write, and through the literal the ops' target is one
+ * 64-bit store.  The old trampoline may still be running on other
+ * threads when this returns: ftramp_sync() waits until no thread is
+ * between a site and its first instruction; a trampoline of your own must
+ * count the threads inside it, as ftramp's images do.
+ * -EINVAL (not a registered direct ops, bad @addr).
+ */
+FTRAMP_API int ftramp_direct__modify(struct ftramp_ftrace_ops *ops,
+				     uint64_t addr);
+/* Detach (@addr must be the current target: -EINVAL otherwise). */
+FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
+					 uint64_t addr);
+
+/* ----------------------------------------------------------------------
+ * Attach API (the kernel's BPF trampolines: fentry, fexit, fmod_ret)
+ * ---------------------------------------------------------------------- */
+
+enum ftramp_attach_kind {
+	FTRAMP_FENTRY,		/* before the function */
+	FTRAMP_FEXIT,		/* after it, with its result at ctx[nr_args] */
+	FTRAMP_FMOD_RET,	/* before it: non-zero skips it and is the
+				 * result */
+};
+
+/*
+ * Links per function and per kind.  The kernel allows 38
+ * (BPF_MAX_TRAMP_LINKS) in all kinds together; ftramp allows 38 of each.
+ */
+#define FTRAMP_ATTACH_MAX_LINKS		38
+
+struct ftramp_attach_opts {
+	size_t sz;		/* sizeof(struct ftramp_attach_opts) */
+	uint64_t cookie;	/* ftramp_get_attach_cookie() */
+	/*
+	 * How the function passes arguments and its result.  NULL: from the
+	 * object's DWARF when it has it, else the conservative unknown model
+	 * (x0-x7 as 8 ctx slots; fexit sees x0 at ctx[8]).
+	 */
+	const struct ftramp_func_model *model;
+	/* Attach by address (the function containing it); func is NULL. */
+	uint64_t addr;
+	/*
+	 * Place the trampoline out of BL range, so the site goes through
+	 * ftrace_caller and its literal (tests of the far path).
+	 */
+	bool force_far;
+	/* Do not read DWARF: model NULL means the unknown model. */
+	bool no_dwarf;
+};
+
+struct ftramp_link;
+
+/*
+ * Run @prog at every call of @func (a site name, see SITES-API).  All
+ * links of one function share one trampoline, rebuilt on every attach and
+ * detach and switched in with ftramp_direct__modify(): the other links
+ * never miss a call.  Errors (NULL, errno):
+ *   EINVAL	bad arguments (NULL prog, unknown kind or opts field, func
+ *		and opts->addr both or neither given, a malformed model),
+ *		or FMOD_RET on a function returning void
+ *   ENOENT	no such function
+ *   EOPNOTSUPP	the function has no usable patchable entry (the site's
+ *		status says why), or its model is variadic
+ *   E2BIG	already FTRAMP_ATTACH_MAX_LINKS links of this kind, or a
+ *		model the trampoline cannot carry
+ *   EBUSY	the same program is already attached to it with this kind,
+ *		or the site has a direct ops that is not ftramp_attach()'s
+ *   EFAULT	the site's bytes are not what ftramp left there
+ *   ERANGE	no memory within BL range for the site's ftrace_caller
+ *   ENOMEM, and the errors of text patching
+ * On error nothing changed: the site and every other link are as before.
+ */
+FTRAMP_API struct ftramp_link *
+ftramp_attach(const char *func, enum ftramp_attach_kind kind,
+	      ftramp_prog_t prog, const struct ftramp_attach_opts *opts);
+
+/*
+ * Detach and free the link.  The trampoline is rebuilt without it (or
+ * the site disabled); when this returns, no new call runs @prog.  The
+ * old image is freed later, once no thread can be inside it (deferred:
+ * a thread sleeping in the traced function does not block this).
+ * 0, or a negative errno with the link still attached.  NULL is a no-op.
+ */
+FTRAMP_API int ftramp_link__destroy(struct ftramp_link *link);
+
+/* The traced function's address (its symbol). */
+FTRAMP_API uint64_t ftramp_link__func_addr(const struct ftramp_link *link);
+/* The model in use, NULL for the unknown model. */
+FTRAMP_API const struct ftramp_func_model *
+ftramp_link__model(const struct ftramp_link *link);
+
+/*
+ * Wait until every image and ops that ftramp retired has been freed, i.e.
+ * no thread can be running it any more (Documentation/design.rst,
+ * "Reclamation").  0, or -ETIMEDOUT after @timeout_ms (< 0: no limit; a
+ * thread sleeping inside a traced function or a program then blocks it).
+ */
+FTRAMP_API int ftramp_sync(int timeout_ms);
+
+struct ftramp_reclaim_stats {
+	size_t sz;		/* sizeof(struct ftramp_reclaim_stats) */
+	uint64_t images_alloc;	/* trampoline images built */
+	uint64_t images_freed;	/* ... and reclaimed */
+	uint64_t ops_alloc;	/* per-site and per-ops call records */
+	uint64_t ops_freed;
+	uint64_t pending;	/* retired, not yet freed */
+	uint64_t scans;		/* thread scans (one signal per thread) */
+	uint64_t scan_busy;	/* threads found inside a window */
+};
+
+/* 0 or -EINVAL. */
+FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st);
+
+/* ----------------------------------------------------------------------
+ * Function models from DWARF (ftrace/dwarf.c)
+ * ---------------------------------------------------------------------- */
+
+#define FTRAMP_PARAM_NAME_MAX	32
+
+struct ftramp_dwarf_opts {
+	size_t sz;		/* sizeof(struct ftramp_dwarf_opts) */
+	uint64_t addr;		/* by address; func is then NULL */
+	/* optional: parameter names ("" when the DWARF has none) */
+	char (*param_names)[FTRAMP_PARAM_NAME_MAX];	/* [FTRAMP_MAX_ARGS] */
+};
+
+/*
+ * The model of a function of this process from its object's debug info
+ * (the object's own .debug_info, or its separate debug file).
+ * Errors: -ENOENT (no such function), -ENODATA (no DWARF for it),
+ * -EOPNOTSUPP (a type no model can describe: bit-fields, vectors...),
+ * -E2BIG (too many arguments), -EINVAL.  A variadic function gives its
+ * fixed arguments and FTRAMP_MODEL_VARIADIC.
+ */
+FTRAMP_API int ftramp_model__from_dwarf(const char *func,
+					struct ftramp_func_model *m,
+					const struct ftramp_dwarf_opts *opts);
+/* @@FTRACE-API-END@@ */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ftrace_caller: the common entry of the per-callsite ops path
+ * (Documentation/design.rst, "Reaching the tracers").
+ *
+ * This is a template: ftrace/ops.c copies the bytes between
+ * ftrace_caller_tmpl and ftrace_caller_tmpl_end into executable memory
+ * within BL range of each text region that has traced sites, so it must be
+ * position independent (no literal pools, no ADRP, no branch out of it).
+ * It is never run where it is linked.
+ *
+ * Entered from a patched site
+ *
+ *	func-8:	.quad	<struct ftrace_cops *>	the per-site literal
+ *	func:	mov	x9, x30
+ *	func+4:	bl	ftrace_caller
+ *	func+8:	<body>
+ *
+ * (with a `bti c` at func, everything from the mov shifts by 4) with
+ * x30 = the body, x9 = the caller's return address, and x0-x8, q0-q7, the
+ * stack as the caller left them.  x10-x17 are free: corruptible across a
+ * call (AAPCS64 6.1.1: x9-x15 temporaries, x16/x17 intra-procedure-call
+ * scratch, which veneers may clobber between any caller and callee).
+ *
+ * The literal is 8-byte aligned 16 bytes below the body rounded down to
+ * 8 (x30 is func+8, or func+12 after `bti c`), as in the kernel's
+ * arch/arm64/kernel/entry-ftrace.S.
+ *
+ * Reclamation (design.rst): everything between loading the literal and
+ * the final branch is either inside this code, which the reclaimer treats
+ * as a window (a thread found here holds some reference), or counted in
+ * cops->inflight.  The increment uses plain exclusives (ARMv8.0; LSE is
+ * not assumed); the decrement is a release so that every access to the
+ * record and to what it points at happens before the count drops.
+ */
+#include "ftrace/ftrace.h"
+
+	.text
+	.p2align 6
+	.globl	ftrace_caller_tmpl
+	.hidden	ftrace_caller_tmpl
+	.type	ftrace_caller_tmpl, %function
+ftrace_caller_tmpl:
+	/* Only BL reaches this, so no BTI landing pad is needed. */
+	and	x16, x30, #~7
+	ldur	x16, [x16, #-16]		// cops = the site's literal
+	ldr	x17, [x16, #COPS_DIRECT]
+	cbnz	x17, .Ldirect			// a lone direct ops: go there
+
+	mov	x10, sp
+	sub	sp, sp, #FCALLER_FRAME
+	stp	x0, x1, [sp, #FREGS_X0]
+	stp	x2, x3, [sp, #FREGS_X2]
+	stp	x4, x5, [sp, #FREGS_X4]
+	stp	x6, x7, [sp, #FREGS_X6]
+	stp	x8, xzr, [sp, #FREGS_X8]	// x8, and no direct target yet
+	stp	x29, x9, [sp, #FREGS_FP]	// fp, lr
+	stp	x10, x30, [sp, #FREGS_SP]	// sp, pc
+	stp	q0, q1, [sp, #FREGS_Q0]
+	stp	q2, q3, [sp, #FREGS_Q0 + 32]
+	stp	q4, q5, [sp, #FREGS_Q0 + 64]
+	stp	q6, q7, [sp, #FREGS_Q0 + 96]
+	str	x16, [sp, #FCALLER_COPS]
+
+	/* The traced function's frame record, then ours pointing at it. */
+	stp	x29, x9, [sp, #FCALLER_REC_SITE]
+	add	x29, sp, #FCALLER_REC_SITE
+	stp	x29, x30, [sp, #FCALLER_REC_OURS]
+	add	x29, sp, #FCALLER_REC_OURS
+
+	add	x11, x16, #COPS_INFLIGHT
+1:	ldxr	x12, [x11]
+	add	x12, x12, #1
+	stxr	w13, x12, [x11]
+	cbnz	w13, 1b
+
+	/* cops->func(ip = the function's symbol, parent_ip, cops, fregs) */
+	and	x0, x30, #~7
+	sub	x0, x0, #8
+	mov	x1, x9
+	mov	x2, x16
+	mov	x3, sp
+	ldr	x4, [x16, #COPS_FUNC]
+	blr	x4
+
+	ldp	x0, x1, [sp, #FREGS_X0]
+	ldp	x2, x3, [sp, #FREGS_X2]
+	ldp	x4, x5, [sp, #FREGS_X4]
+	ldp	x6, x7, [sp, #FREGS_X6]
+	ldp	x8, x17, [sp, #FREGS_X8]	// x8, the direct ops' record
+	ldp	q0, q1, [sp, #FREGS_Q0]
+	ldp	q2, q3, [sp, #FREGS_Q0 + 32]
+	ldp	q4, q5, [sp, #FREGS_Q0 + 64]
+	ldp	q6, q7, [sp, #FREGS_Q0 + 96]
+	ldr	x29, [sp, #FREGS_FP]
+
+	/*
+	 * A list handler left the direct ops' record: read its current
+	 * target while this thread still counts in the list record (which
+	 * keeps that record alive).
+	 */
+	cbz	x17, 2f
+	ldr	x17, [x17, #COPS_DIRECT]
+2:	ldr	x16, [sp, #FCALLER_COPS]
+	add	x11, x16, #COPS_INFLIGHT
+3:	ldxr	x12, [x11]
+	sub	x12, x12, #1
+	stlxr	w13, x12, [x11]
+	cbnz	w13, 3b
+
+	cbnz	x17, .Llate
+	/* Resume at fregs->pc as if called from the caller: x30 = its lr. */
+	ldr	x30, [sp, #FREGS_LR]
+	ldr	x9, [sp, #FREGS_PC]
+	add	sp, sp, #FCALLER_FRAME
+	ret	x9
+
+.Llate:
+	/* The trampoline's entry convention: x9 = lr, x30 = the body. */
+	ldr	x9, [sp, #FREGS_LR]
+	ldr	x30, [sp, #FREGS_PC]
+	add	sp, sp, #FCALLER_FRAME
+.Ldirect:
+	/*
+	 * br x17 lands on a `bti c` of a guarded trampoline page (BTYPE 01,
+	 * Arm ARM D8.4.2) and leaves the return stack balanced.
+	 */
+	br	x17
+	.globl	ftrace_caller_tmpl_end
+	.hidden	ftrace_caller_tmpl_end
+ftrace_caller_tmpl_end:
+	.size	ftrace_caller_tmpl, . - ftrace_caller_tmpl
+
+	.section .note.GNU-stack, "", %progbits

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ftrace layer internals: the call records ftrace_caller reads, the site
+ * state, the reclamation interface (Documentation/design.rst).
+ *
+ * The first part is shared with arch/arm64/ftrace_caller.S: offsets into
+ * struct ftramp_ftrace_regs and struct ftrace_cops, checked against the C
+ * layout by static assertions in ftrace/ops.c.
+ */
+#ifndef FTRAMP_FTRACE_FTRACE_H
+#define FTRAMP_FTRACE_FTRACE_H
+
+/* struct ftramp_ftrace_regs (ftramp.h) */
+#define FREGS_X0		0
+#define FREGS_X2		16
+#define FREGS_X4		32
+#define FREGS_X6		48
+#define FREGS_X8		64
+#define FREGS_DIRECT		72
+#define FREGS_FP		80
+#define FREGS_LR		88
+#define FREGS_SP		96
+#define FREGS_PC		104
+#define FREGS_Q0		112
+#define FREGS_SIZE		240
+
+/*
+ * ftrace_caller's frame, from sp up: the ftrace_regs, the call record
+ * being run (kept across the handler call), then two frame records so
+ * that an unwinder sees handler <- ftrace_caller <- traced function <-
+ * its caller.
+ */
+#define FCALLER_COPS		FREGS_SIZE
+#define FCALLER_REC_OURS	(FREGS_SIZE + 16)
+#define FCALLER_REC_SITE	(FREGS_SIZE + 32)
+#define FCALLER_FRAME		(FREGS_SIZE + 48)
+
+/* struct ftrace_cops */
+#define COPS_DIRECT		0
+#define COPS_FUNC		8
+#define COPS_INFLIGHT		16
+
+#ifndef __ASSEMBLER__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <ftramp/ftramp.h>
+
+struct ftrace_cops;
+
+/*
+ * What ftrace_caller calls (AAPCS64) when the record has no direct
+ * target: x0 = the function, x1 = its caller's return address, x2 = the
+ * record, x3 = the saved registers.
+ */
+typedef void (*ftrace_cops_func_t)(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_cops *cops,
+				   struct ftramp_ftrace_regs *fregs);
+
+/*
+ * A call record: what a site's literal points at (the kernel's
+ * CALL_OPS literal points at the ftrace_ops itself; ours points at this
+ * record, owned by ftramp, so that the user's struct can be plain).
+ *
+ *  - the stub record: no direct target, func does nothing; what every
+ *    enabled-once site's literal holds while the site is off;
+ *  - one record per registered ops: direct = its trampoline (direct
+ *    ops) or 0, func calls the ops' handler;
+ *  - a list record per site with several ops: func calls each ops'
+ *    handler and then, if one of them is a direct ops, has ftrace_caller
+ *    branch to its trampoline (the kernel's call_direct_funcs() setting
+ *    ftrace_regs' direct_tramp, read back by ftrace_caller).
+ *
+ * A record is immutable once published except `direct` (a 64-bit store:
+ * ftramp_direct__modify()) and `inflight`.  It is freed through the
+ * reclamation layer only.
+ */
+struct ftrace_cops {
+	uint64_t direct;		/* COPS_DIRECT */
+	ftrace_cops_func_t func;	/* COPS_FUNC */
+	/*
+	 * COPS_INFLIGHT: threads in ftrace_caller's handler path with this
+	 * record, from just after it was loaded (an uncounted window inside
+	 * ftrace_caller's own code) to just before the return.
+	 */
+	uint64_t inflight;
+	struct ftramp_ftrace_ops *ops;	/* single record: the ops */
+	unsigned int nr;		/* list record: entries */
+	struct ftramp_ftrace_ops *list[];
+};
+
+/* arch/arm64/ftrace_caller.S: the position-independent template. */
+extern const char ftrace_caller_tmpl[];
+extern const char ftrace_caller_tmpl_end[];
+
+/* ------------------------------------------------------------------
+ * Reclamation (ftrace/reclaim.c)
+ * ------------------------------------------------------------------ */
+
+enum reclaim_kind {
+	RECLAIM_IMAGE,		/* a trampoline image */
+	RECLAIM_COPS,		/* a call record */
+	RECLAIM_MARK,		/* nothing to free: a grace-period marker */
+};
+
+/*
+ * Hand an object to the reclamation layer.  The caller has made it
+ * unreachable and synchronised every thread (a patch batch commit, or
+ * ftrace_sync_cores() after a plain store): from now on no thread can
+ * newly reach it.  It is freed (free_fn(arg)) once
+ *   - *counter (when not NULL) is zero after
+ *   - a scan has found every thread outside [lo, hi) and outside every
+ *     ftrace_caller,
+ * and, for RECLAIM_COPS, only after every older record: a list record
+ * holds pointers to ops records retired with or after it.
+ * Returns the sequence number for reclaim_wait_seq().  Never fails: on
+ * allocation failure the object is leaked (and counted).
+ */
+uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
+			uint64_t lo, uint64_t hi,
+			void (*free_fn)(void *), void *arg);
+
+/* Register an ftrace_caller instance: its code is always a window. */
+int reclaim_add_window(uint64_t lo, uint64_t hi);
+
+/*
+ * Try to free what can be freed now.  Cheap when nothing is pending and
+ * when some counter is not zero (no scan then).  Returns the number of
+ * entries still pending.
+ */
+size_t reclaim_poll(void);
+
+/*
+ * Wait until every entry with a sequence number <= seq is freed; 0 or
+ * -ETIMEDOUT (timeout_ms < 0: no limit).
+ */
+int reclaim_wait_seq(uint64_t seq, int timeout_ms);
+
+/* Account an allocation (stats: images_alloc, ops_alloc). */
+void reclaim_count_alloc(enum reclaim_kind kind);
+
+/*
+ * Make every other thread take a context synchronisation event
+ * (membarrier SYNC_CORE): after a plain store published new code, or
+ * made an object unreachable, no thread still acts on the old value
+ * once this returns.
+ */
+int ftrace_sync_cores(void);
+
+/* ------------------------------------------------------------------
+ * ops.c / direct.c / attach.c
+ * ------------------------------------------------------------------ */
+
+/* The lock of every ftrace-layer change (the kernel's ftrace_lock). */
+extern pthread_mutex_t ftrace_lock;
+
+int ftrace_direct_register_locked(struct ftramp_ftrace_ops *ops,
+				  uint64_t addr);
+int ftrace_direct_modify_locked(struct ftramp_ftrace_ops *ops,
+				uint64_t addr);
+/*
+ * Unregister without waiting for the grace period; returns the
+ * reclamation sequence number of the retired records (> 0) or -errno.
+ */
+int64_t ftrace_direct_unregister_locked(struct ftramp_ftrace_ops *ops);
+/* Sequence number covering the ops' last retirements. */
+uint64_t ftrace_ops_last_seq(const struct ftramp_ftrace_ops *ops);
+/* Free the internals of an unregistered ops (filters). */
+void ftrace_ops_release(struct ftramp_ftrace_ops *ops);
+/* Whether a site (by function address) has a direct ops already. */
+struct ftramp_ftrace_ops *ftrace_site_direct_ops(uint64_t func);
+
+/* dwarf.c: parameter names too (for the CLI). */
+int ftrace_dwarf_model(const char *object, uint64_t file_addr,
+		       struct ftramp_func_model *m,
+		       char (*names)[FTRAMP_PARAM_NAME_MAX]);
+
+#endif /* __ASSEMBLER__ */
+#endif /* FTRAMP_FTRACE_FTRACE_H */

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reclamation: free a trampoline image or a call record only when no
+ * thread can execute it or read it any more (Documentation/design.rst,
+ * "Reclamation").
+ *
+ * An object is retired after it was made unreachable and every thread was
+ * synchronised (the patch batch's membarrier SYNC_CORE, or
+ * ftrace_sync_cores() after a data store): no thread can newly reach it.
+ * A thread that reached it earlier is, at any instant, either
+ *
+ *   (a) counted in the object's in-flight counter (the image's, from its
+ *       increment to its decrement, including the original function and
+ *       every program; a call record's, over ftrace_caller's handler
+ *       path), or
+ *   (b) inside a short uncounted window: code of ftrace_caller itself, or
+ *       of the image before its increment / after its decrement, or
+ *   (c) done with it.
+ *
+ * The counter is monotonically non-increasing once the object is
+ * unreachable.  So: observe every thread once outside every window (b),
+ * *then* read the counter; zero means every thread is in (c), and stays
+ * there.  The order matters: a thread seen in a window at the scan may
+ * increment right after; a thread seen outside it had already incremented
+ * (program order before its signal handler, which publishes the sample
+ * with a release; we read samples with acquire before the counter).
+ *
+ * Observing a thread: the userspace equivalent of RCU-tasks.  Signal it
+ * (tgkill, a dedicated real-time signal) and let the handler report the
+ * interrupted PC from its ucontext.  A thread that does not answer in time
+ * (signal blocked, or a helper thread of an emulator) is read from
+ * /proc/self/task/<tid>/syscall instead: blocked in the kernel at a PC
+ * outside every window counts as observed.
+ *
+ * liburcu is not used: its readers must be registered threads that mark
+ * their read-side sections, and the readers here are arbitrary threads of
+ * the traced program running generated code; urcu's signal flavour would
+ * also signal every thread, without telling us where they are.
+ *
+ * Deferred: retire never blocks; reclaim_poll() runs at the end of every
+ * attach/detach and in ftramp_sync(), which waits.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+
+#include "ftrace/ftrace.h"
+#include "trampoline/fault_inject.h"
+
+struct reclaim_entry {
+	struct reclaim_entry *next;
+	uint64_t seq;
+	enum reclaim_kind kind;
+	const uint64_t *counter;
+	uint64_t lo, hi;
+	void (*free_fn)(void *);
+	void *arg;
+};
+
+struct window {
+	uint64_t lo, hi;
+};
+
+static pthread_mutex_t reclaim_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reclaim_entry *pending_head, **pending_tail = &pending_head;
+static uint64_t next_seq = 1;
+
+static struct window *windows;
+static size_t nr_windows, cap_windows;
+
+static struct {
+	uint64_t images_alloc, images_freed, ops_alloc, ops_freed;
+	uint64_t pending, scans, scan_busy, leaked;
+} stats;
+
+/* ------------------------------------------------------------------
+ * Thread scans
+ * ------------------------------------------------------------------ */
+
+struct scan_slot {
+	pid_t tid;
+	int done;		/* 1: pc valid */
+	uint64_t pc;
+};
+
+/*
+ * The table the signal handler writes into.  Tables only grow and are
+ * never freed: a handler delayed past its scan may still look at one.
+ */
+static struct scan_slot *scan_tab;
+static size_t scan_cap;
+static size_t scan_nr;
+static int scan_sig;
+/* Threads that did not answer last time: asked through /proc first. */
+static pid_t *deaf;
+static size_t nr_deaf, cap_deaf;
+
+#define SCAN_ANSWER_MS		40
+#define SCAN_POLL_US		200
+
+static void scan_handler(int sig, siginfo_t *si, void *uctx)
+{
+	int saved = errno;
+	ucontext_t *uc = uctx;
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	struct scan_slot *tab = __atomic_load_n(&scan_tab, __ATOMIC_ACQUIRE);
+	size_t nr = __atomic_load_n(&scan_nr, __ATOMIC_ACQUIRE);
+
+	(void)sig;
+	(void)si;
+	for (size_t i = 0; tab && i < nr; i++) {
+		if (tab[i].tid != me)
+			continue;
+#ifdef __aarch64__
+		tab[i].pc = uc->uc_mcontext.pc;
+#else
+		(void)uc;
+		tab[i].pc = 0;
+#endif
+		__atomic_store_n(&tab[i].done, 1, __ATOMIC_RELEASE);
+		break;
+	}
+	errno = saved;
+}
+
+/*
+ * Pick the signal: FTRAMP_RECLAIM_SIGNAL, else the highest real-time
+ * signal from SIGRTMAX - 4 down whose disposition is the default (QEMU
+ * user mode keeps the top few host signals for itself).
+ */
+static int scan_init_signal(void)
+{
+	struct sigaction sa, old;
+	const char *env = getenv("FTRAMP_RECLAIM_SIGNAL");
+	int lo = SIGRTMIN + 4, hi = SIGRTMAX - 4;
+
+	if (scan_sig)
+		return scan_sig > 0 ? 0 : scan_sig;
+	if (env && *env) {
+		lo = hi = atoi(env);
+		if (lo < SIGRTMIN || lo > SIGRTMAX) {
+			scan_sig = -EINVAL;
+			return scan_sig;
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = scan_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (int s = hi; s >= lo; s--) {
+		if (sigaction(s, NULL, &old) || old.sa_handler != SIG_DFL ||
+		    (old.sa_flags & SA_SIGINFO))
+			continue;
+		if (sigaction(s, &sa, NULL))
+			continue;
+		scan_sig = s;
+		return 0;
+	}
+	scan_sig = -EBUSY;
+	return scan_sig;
+}
+
+static bool in_windows(uint64_t pc)
+{
+	for (size_t i = 0; i < nr_windows; i++)
+		if (pc >= windows[i].lo && pc < windows[i].hi)
+			return true;
+	return false;
+}
+
+static bool is_deaf(pid_t tid)
+{
+	for (size_t i = 0; i < nr_deaf; i++)
+		if (deaf[i] == tid)
+			return true;
+	return false;
+}
+
+/*
+ * /proc/self/task/<tid>/syscall: "running", or "nr args... sp pc" while
+ * blocked in a system call, "-1 sp pc" while blocked elsewhere in the
+ * kernel.  Returns 1 with *pc, 0 if running, -errno if unreadable
+ * (-ESRCH: the thread is gone).
+ */
+static int proc_pc(pid_t tid, uint64_t *pc)
+{
+	char path[64], buf[256], *last;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	if (!strncmp(buf, "running", 7))
+		return 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	last = strrchr(buf, ' ');
+	if (!last)
+		return -EIO;
+	*pc = strtoull(last + 1, NULL, 0);
+	return 1;
+}
+
+static int ensure_scan_cap(size_t nr)
+{
+	struct scan_slot *t;
+	size_t cap;
+
+	if (nr <= scan_cap)
+		return 0;
+	cap = scan_cap ? scan_cap : 64;
+	while (cap < nr)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	/* The old table is leaked on purpose: see scan_tab. */
+	__atomic_store_n(&scan_nr, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&scan_tab, t, __ATOMIC_RELEASE);
+	scan_cap = cap;
+	return 0;
+}
+
+static void remember_deaf(pid_t tid)
+{
+	pid_t *d;
+
+	if (is_deaf(tid))
+		return;
+	if (nr_deaf == cap_deaf) {
+		size_t cap = cap_deaf ? 2 * cap_deaf : 8;
+
+		d = realloc(deaf, cap * sizeof(*d));
+		if (!d)
+			return;
+		deaf = d;
+		cap_deaf = cap;
+	}
+	deaf[nr_deaf++] = tid;
+}
+
+static void forget_deaf(pid_t tid)
+{
+	for (size_t i = 0; i < nr_deaf; i++) {
+		if (deaf[i] == tid) {
+			deaf[i] = deaf[--nr_deaf];
+			return;
+		}
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Observe every other thread once.  Fills pcs[] (caller frees) with one
+ * PC per observed thread; returns the number, or -EAGAIN when some thread
+ * could not be observed (retry later), or another negative errno.
+ * Called with reclaim_lock held.
+ */
+static int scan_threads(uint64_t **pcs_out)
+{
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+	struct scan_slot *tab;
+	uint64_t *pcs = NULL, deadline;
+	size_t nr = 0, npcs = 0, cap = 0;
+	struct dirent *de;
+	bool unseen = false;
+	DIR *dir;
+	int err;
+
+	*pcs_out = NULL;
+	err = scan_init_signal();
+	if (err)
+		return err;
+	err = ftramp_fault("reclaim_scan");
+	if (err)
+		return err;
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		return -errno;
+
+	/* Collect the tids into a private list first. */
+	pid_t *tids = NULL;
+	while ((de = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		if (nr == cap) {
+			size_t ncap = cap ? 2 * cap : 32;
+			pid_t *t = realloc(tids, ncap * sizeof(*t));
+
+			if (!t) {
+				closedir(dir);
+				free(tids);
+				return -ENOMEM;
+			}
+			tids = t;
+			cap = ncap;
+		}
+		tids[nr++] = tid;
+	}
+	closedir(dir);
+
+	err = ensure_scan_cap(nr);
+	pcs = calloc(nr ? nr : 1, sizeof(*pcs));
+	if (err || !pcs) {
+		free(tids);
+		free(pcs);
+		return -ENOMEM;
+	}
+	tab = scan_tab;
+	__atomic_store_n(&scan_nr, 0, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < nr; i++) {
+		tab[i].tid = tids[i];
+		tab[i].pc = 0;
+		tab[i].done = 0;
+	}
+	__atomic_store_n(&scan_nr, nr, __ATOMIC_RELEASE);
+	stats.scans++;
+
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t pc;
+		int r;
+
+		/* A known-deaf thread blocked in the kernel: no signal. */
+		if (is_deaf(tids[i])) {
+			r = proc_pc(tids[i], &pc);
+			if (r == -ESRCH) {
+				tab[i].done = 2;
+				forget_deaf(tids[i]);
+				continue;
+			}
+			if (r == 1) {
+				tab[i].pc = pc;
+				tab[i].done = 2;
+				continue;
+			}
+		}
+		if (syscall(SYS_tgkill, pid, tids[i], scan_sig) && errno == ESRCH)
+			tab[i].done = 3;	/* gone: holds nothing */
+	}
+
+	deadline = now_ms() + SCAN_ANSWER_MS;
+	for (;;) {
+		size_t missing = 0;
+
+		for (size_t i = 0; i < nr; i++)
+			if (!__atomic_load_n(&tab[i].done, __ATOMIC_ACQUIRE))
+				missing++;
+		if (!missing || now_ms() >= deadline)
+			break;
+		usleep(SCAN_POLL_US);
+	}
+
+	for (size_t i = 0; i < nr; i++) {
+		int done = __atomic_load_n(&tab[i].done, __ATOMIC_ACQUIRE);
+		uint64_t pc;
+		int r;
+
+		if (done == 3)
+			continue;
+		if (done) {
+			pcs[npcs++] = tab[i].pc;
+			if (done == 1)
+				forget_deaf(tids[i]);
+			continue;
+		}
+		r = proc_pc(tids[i], &pc);
+		if (r == -ESRCH)
+			continue;
+		remember_deaf(tids[i]);
+		if (r == 1) {
+			pcs[npcs++] = pc;
+			continue;
+		}
+		unseen = true;
+	}
+	__atomic_store_n(&scan_nr, 0, __ATOMIC_RELEASE);
+	free(tids);
+	if (unseen) {
+		free(pcs);
+		return -EAGAIN;
+	}
+	*pcs_out = pcs;
+	return (int)npcs;
+}
+
+/* ------------------------------------------------------------------
+ * Pending list
+ * ------------------------------------------------------------------ */
+
+void reclaim_count_alloc(enum reclaim_kind kind)
+{
+	pthread_mutex_lock(&reclaim_lock);
+	if (kind == RECLAIM_IMAGE)
+		stats.images_alloc++;
+	else if (kind == RECLAIM_COPS)
+		stats.ops_alloc++;
+	pthread_mutex_unlock(&reclaim_lock);
+}
+
+uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
+			uint64_t lo, uint64_t hi,
+			void (*free_fn)(void *), void *arg)
+{
+	struct reclaim_entry *e = calloc(1, sizeof(*e));
+	uint64_t seq;
+
+	pthread_mutex_lock(&reclaim_lock);
+	seq = next_seq++;
+	if (!e) {
+		/* Cannot track it: never free it (safe, counted). */
+		stats.leaked++;
+		pthread_mutex_unlock(&reclaim_lock);
+		return seq;
+	}
+	e->seq = seq;
+	e->kind = kind;
+	e->counter = counter;
+	e->lo = lo;
+	e->hi = hi;
+	e->free_fn = free_fn;
+	e->arg = arg;
+	*pending_tail = e;
+	pending_tail = &e->next;
+	stats.pending++;
+	pthread_mutex_unlock(&reclaim_lock);
+	return seq;
+}
+
+int reclaim_add_window(uint64_t lo, uint64_t hi)
+{
+	struct window *w;
+
+	pthread_mutex_lock(&reclaim_lock);
+	if (nr_windows == cap_windows) {
+		size_t cap = cap_windows ? 2 * cap_windows : 8;
+
+		w = realloc(windows, cap * sizeof(*w));
+		if (!w) {
+			pthread_mutex_unlock(&reclaim_lock);
+			return -ENOMEM;
+		}
+		windows = w;
+		cap_windows = cap;
+	}
+	windows[nr_windows].lo = lo;
+	windows[nr_windows].hi = hi;
+	nr_windows++;
+	pthread_mutex_unlock(&reclaim_lock);
+	return 0;
+}
+
+static bool counter_zero(const struct reclaim_entry *e)
+{
+	return !e->counter || !__atomic_load_n(e->counter, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * An entry may go when its counter is zero, and, for call records, when
+ * every older call record may go as well.
+ */
+static void mark_candidates(bool *cand, size_t n)
+{
+	struct reclaim_entry *e;
+	bool cops_blocked = false;
+	size_t i = 0;
+
+	for (e = pending_head; e && i < n; e = e->next, i++) {
+		cand[i] = counter_zero(e);
+		if (e->kind == RECLAIM_COPS) {
+			if (cops_blocked)
+				cand[i] = false;
+			if (!cand[i])
+				cops_blocked = true;
+		}
+	}
+}
+
+size_t reclaim_poll(void)
+{
+	struct reclaim_entry *e, **pp, *freed = NULL;
+	uint64_t *pcs = NULL;
+	size_t n = 0, i, left;
+	bool *cand, any = false;
+	int npcs;
+
+	pthread_mutex_lock(&reclaim_lock);
+	for (e = pending_head; e; e = e->next)
+		n++;
+	if (!n) {
+		pthread_mutex_unlock(&reclaim_lock);
+		return 0;
+	}
+	cand = calloc(n, sizeof(*cand));
+	if (!cand) {
+		pthread_mutex_unlock(&reclaim_lock);
+		return n;
+	}
+	mark_candidates(cand, n);
+	for (i = 0; i < n; i++)
+		any |= cand[i];
+	if (!any)
+		goto out;
+
+	npcs = scan_threads(&pcs);
+	if (npcs < 0)
+		goto out;
+	/* Any thread in ftrace_caller holds some record: none may go. */
+	for (int k = 0; k < npcs; k++) {
+		if (in_windows(pcs[k])) {
+			stats.scan_busy++;
+			goto out;
+		}
+	}
+	for (e = pending_head, i = 0; e; e = e->next, i++) {
+		if (!cand[i] || e->lo == e->hi)
+			continue;
+		for (int k = 0; k < npcs; k++) {
+			if (pcs[k] >= e->lo && pcs[k] < e->hi) {
+				cand[i] = false;
+				stats.scan_busy++;
+				break;
+			}
+		}
+	}
+	/*
+	 * Now the counters again: threads seen outside the windows have
+	 * made their increments visible (see the top of the file).
+	 */
+	mark_candidates(cand, n);
+
+	for (pp = &pending_head, i = 0; (e = *pp); i++) {
+		if (!cand[i]) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		e->next = freed;
+		freed = e;
+		stats.pending--;
+		if (e->kind == RECLAIM_IMAGE)
+			stats.images_freed++;
+		else if (e->kind == RECLAIM_COPS)
+			stats.ops_freed++;
+	}
+	pending_tail = &pending_head;
+	while (*pending_tail)
+		pending_tail = &(*pending_tail)->next;
+out:
+	left = stats.pending;
+	pthread_mutex_unlock(&reclaim_lock);
+	free(cand);
+	free(pcs);
+	while (freed) {
+		e = freed;
+		freed = e->next;
+		if (e->free_fn)
+			e->free_fn(e->arg);
+		free(e);
+	}
+	return left;
+}
+
+static bool seq_done(uint64_t seq)
+{
+	bool done;
+
+	pthread_mutex_lock(&reclaim_lock);
+	/* Entries are not freed in order: look for any older one. */
+	done = true;
+	for (struct reclaim_entry *e = pending_head; e; e = e->next) {
+		if (e->seq <= seq) {
+			done = false;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reclaim_lock);
+	return done;
+}
+
+int reclaim_wait_seq(uint64_t seq, int timeout_ms)
+{
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
+			    now_ms() + (uint64_t)timeout_ms;
+	unsigned int delay_us = 100;
+
+	for (;;) {
+		reclaim_poll();
+		if (seq_done(seq))
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(delay_us);
+		if (delay_us < 20000)
+			delay_us *= 2;
+	}
+}
+
+FTRAMP_API int ftramp_sync(int timeout_ms)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&reclaim_lock);
+	seq = next_seq - 1;
+	pthread_mutex_unlock(&reclaim_lock);
+	return reclaim_wait_seq(seq, timeout_ms);
+}
+
+FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
+{
+	struct ftramp_reclaim_stats s;
+
+	if (!st || st->sz < sizeof(size_t))
+		return -EINVAL;
+	memset(&s, 0, sizeof(s));
+	s.sz = st->sz;
+	pthread_mutex_lock(&reclaim_lock);
+	s.images_alloc = stats.images_alloc;
+	s.images_freed = stats.images_freed;
+	s.ops_alloc = stats.ops_alloc;
+	s.ops_freed = stats.ops_freed;
+	s.pending = stats.pending;
+	s.scans = stats.scans;
+	s.scan_busy = stats.scan_busy;
+	pthread_mutex_unlock(&reclaim_lock);
+	memcpy(st, &s, st->sz < sizeof(s) ? st->sz : sizeof(s));
+	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * Core synchronisation
+ * ------------------------------------------------------------------ */
+
+static int sync_cmd;	/* 0: not probed, -1: none */
+
+int ftrace_sync_cores(void)
+{
+	int cmd = __atomic_load_n(&sync_cmd, __ATOMIC_ACQUIRE);
+
+	if (!cmd) {
+		long mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+		cmd = -1;
+		if (mask > 0 &&
+		    (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+		    !syscall(SYS_membarrier,
+			     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+			     0, 0))
+			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
+		else if (mask > 0 &&
+			 (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+			 !syscall(SYS_membarrier,
+				  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				  0, 0))
+			/* On arm64 the IPI returns with an ERET, itself
+			 * context synchronising. */
+			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+		__atomic_store_n(&sync_cmd, cmd, __ATOMIC_RELEASE);
+	}
+	if (cmd > 0 && !syscall(SYS_membarrier, cmd, 0, 0))
+		return 0;
+	/*
+	 * No membarrier: a signal to every thread is an exception entry
+	 * and return on each, also context synchronising.  A scan is
+	 * exactly that.
+	 */
+	uint64_t *pcs;
+	int r;
+
+	pthread_mutex_lock(&reclaim_lock);
+	r = scan_threads(&pcs);
+	pthread_mutex_unlock(&reclaim_lock);
+	if (r >= 0)
+		free(pcs);
+	return r < 0 ? r : 0;
+}
