@@ -1,0 +1,929 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Text patching: ftramp_text_poke() and poke batches on real call sites.
+ *
+ * The sites are PATCH_FUNCS generated functions pf_i(x) = x * (i % 97 + 1)
+ * + i, built with -fpatchable-function-entry=4,2 (selftests/patching.mk).
+ * The "trampolines" are small stubs emitted with insn.h into near memory
+ * from text_alloc: a counting stub per site (counts the call, then runs
+ * the body and returns to the caller through x9), a pass-through stub, a
+ * "return 7" stub, and a mini ftrace_caller that branches to the address
+ * held in the site's literal (the per-callsite ops path).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <ftramp/ftramp.h>
+
+#include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
+#include "arch/arm64/text_alloc.h"
+#include "trampoline/fault_inject.h"
+#include "harness.h"
+
+extern long (*const pf_table[])(long);
+extern const int pf_count;
+
+#define NSITES		1000
+#define NTHREADS	4
+#define STUB_BYTES	64		/* one counting stub: 16 words */
+#define LIT_NOPS	(((uint64_t)A64_NOP << 32) | A64_NOP)
+
+static long pf_expect(int i, long x)
+{
+	return x * (i % 97 + 1) + i;
+}
+
+static uint8_t *func(int i)
+{
+	return (uint8_t *)(uintptr_t)pf_table[i];
+}
+
+#define SITE_A(i)	((uint32_t *)func(i))
+#define SITE_B(i)	((uint32_t *)(func(i) + 4))
+#define SITE_LIT(i)	((uint64_t *)(func(i) - 8))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------
+ * Stubs
+ * ------------------------------------------------------------------ */
+
+struct stubs {
+	struct ftramp_text set1, set2;	/* counting stubs, one per site */
+	struct ftramp_text misc;	/* caller, pass-through, ret7 */
+	uint64_t caller, pass, ret7;	/* execute addresses in misc */
+	uint64_t counts1[NSITES], counts2[NSITES];
+};
+
+static uint64_t stub_addr(const struct ftramp_text *t, int i)
+{
+	return (uintptr_t)t->rx + (uint64_t)i * STUB_BYTES;
+}
+
+/*
+ *	ldr	x16, 1f			// &count
+ * 0:	ldxr	x17, [x16]
+ *	add	x17, x17, #1
+ *	stxr	w10, x17, [x16]
+ *	cbnz	w10, 0b
+ *	mov	x16, x30		// the body: func + 8
+ *	mov	x30, x9			// the caller's return address
+ *	br	x16
+ *	...
+ * 1:	.quad	count			// at +48
+ */
+static int emit_counting(struct ftramp_text *t, int i, uint64_t *count)
+{
+	uint8_t *rw = (uint8_t *)t->rw + (size_t)i * STUB_BYTES;
+	uint64_t rx = stub_addr(t, i), loop;
+	struct a64_ctx ctx;
+
+	a64_ctx_init(&ctx, (uint32_t *)rw, rx, 12);
+	a64_emit_ldr_lit(&ctx, A64_LS_X, A64_IP0, rx + 48);
+	loop = a64_ctx_pc(&ctx);
+	a64_emit(&ctx, a64_ldxr(A64_LS_X, A64_IP1, A64_IP0, 0));
+	a64_emit(&ctx, a64_add_imm(A64_64, A64_IP1, A64_IP1, 1));
+	a64_emit(&ctx, a64_stxr(A64_LS_X, A64_R10, A64_IP1, A64_IP0, 0));
+	a64_emit_cbnz(&ctx, A64_32, A64_R10, loop);
+	a64_emit(&ctx, a64_mov(A64_64, A64_IP0, A64_LR));
+	a64_emit(&ctx, a64_mov(A64_64, A64_LR, A64_R9));
+	a64_emit(&ctx, a64_br(A64_IP0));
+	*(uint64_t *)(rw + 48) = (uintptr_t)count;
+	return ctx.err;
+}
+
+static int stubs_init(struct stubs *s)
+{
+	uint64_t near = (uintptr_t)func(0);
+	struct a64_ctx ctx;
+	int err;
+
+	err = ftramp_text_alloc(&s->set1, NSITES * STUB_BYTES, near, 0);
+	if (!err)
+		err = ftramp_text_alloc(&s->set2, NSITES * STUB_BYTES, near, 0);
+	if (!err)
+		err = ftramp_text_alloc(&s->misc, 3 * STUB_BYTES, near, 0);
+	if (err)
+		return err;
+	if (s->set1.far || s->set2.far || s->misc.far)
+		return -ERANGE;
+	for (int i = 0; i < NSITES && !err; i++) {
+		err = emit_counting(&s->set1, i, &s->counts1[i]);
+		if (!err)
+			err = emit_counting(&s->set2, i, &s->counts2[i]);
+	}
+	if (err)
+		return err;
+
+	/* mini ftrace_caller: ldur x16, [x30, #-16]; br x16 */
+	s->caller = stub_addr(&s->misc, 0);
+	a64_ctx_init(&ctx, s->misc.rw, s->caller, 16);
+	a64_emit(&ctx, a64_ldur(A64_LS_X, A64_IP0, A64_LR, -16));
+	a64_emit(&ctx, a64_br(A64_IP0));
+	/* pass-through: mov x16, x30; mov x30, x9; br x16 */
+	s->pass = stub_addr(&s->misc, 1);
+	a64_ctx_init(&ctx, (uint32_t *)((uint8_t *)s->misc.rw + STUB_BYTES),
+		     s->pass, 16);
+	a64_emit(&ctx, a64_mov(A64_64, A64_IP0, A64_LR));
+	a64_emit(&ctx, a64_mov(A64_64, A64_LR, A64_R9));
+	a64_emit(&ctx, a64_br(A64_IP0));
+	/* ret7, reached with a b (x30 untouched): mov x0, #7; ret */
+	s->ret7 = stub_addr(&s->misc, 2);
+	a64_ctx_init(&ctx,
+		     (uint32_t *)((uint8_t *)s->misc.rw + 2 * STUB_BYTES),
+		     s->ret7, 16);
+	a64_emit(&ctx, a64_movz(A64_64, A64_R0, 7, 0));
+	a64_emit(&ctx, a64_ret());
+	if (ctx.err)
+		return ctx.err;
+
+	err = ftramp_text_publish(&s->set1);
+	if (!err)
+		err = ftramp_text_publish(&s->set2);
+	if (!err)
+		err = ftramp_text_publish(&s->misc);
+	return err;
+}
+
+static void *s1(struct stubs *s, int i)
+{
+	return (void *)(uintptr_t)stub_addr(&s->set1, i);
+}
+
+static void *s2(struct stubs *s, int i)
+{
+	return (void *)(uintptr_t)stub_addr(&s->set2, i);
+}
+
+/* P -> R for every site, before any thread runs them. */
+static int prepare_sites(void)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+	int err;
+
+	if (!b)
+		return -errno;
+	for (int i = 0; i < NSITES; i++)
+		ftramp_poke_batch__add_insn(b, SITE_A(i), A64_NOP,
+					    A64_MOV_X9_X30,
+					    FTRAMP_POKE_UNREACHABLE);
+	err = ftramp_poke_batch__commit(b);
+	ftramp_poke_batch__free(b);
+	return err;
+}
+
+/* The bytes of all sites, literal to the end of the last function. */
+struct snapshot {
+	uint8_t *start;
+	size_t len;
+	uint8_t *copy;
+};
+
+static int snap_take(struct snapshot *sn)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+
+	for (int i = 0; i < NSITES; i++) {
+		uintptr_t a = (uintptr_t)func(i);
+
+		lo = a - 8 < lo ? a - 8 : lo;
+		hi = a + 32 > hi ? a + 32 : hi;
+	}
+	sn->start = (uint8_t *)lo;
+	sn->len = hi - lo;
+	sn->copy = malloc(sn->len);
+	if (!sn->copy)
+		return -ENOMEM;
+	memcpy(sn->copy, sn->start, sn->len);
+	return 0;
+}
+
+static bool snap_same(const struct snapshot *sn)
+{
+	return !memcmp(sn->copy, sn->start, sn->len);
+}
+
+/* Distinct pages of a set of addresses (sorted input not required). */
+static size_t count_pages(uint64_t *addrs, size_t n)
+{
+	uint64_t ps = sysconf(_SC_PAGESIZE);
+	size_t pages = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = addrs[j] / ps == addrs[i] / ps;
+		pages += !seen;
+	}
+	return pages;
+}
+
+/* No page holding a site is left writable. */
+static bool sites_not_writable(void)
+{
+	struct ftramp_vmmap m;
+	bool ok = true;
+
+	if (ftramp_vmmap_read(&m, false))
+		return false;
+	for (int i = 0; i < NSITES && ok; i++) {
+		const struct ftramp_vma *v =
+			ftramp_vmmap_find(&m, (uintptr_t)SITE_B(i));
+
+		ok = v && (v->prot & PROT_EXEC) && !(v->prot & PROT_WRITE);
+	}
+	ftramp_vmmap_free(&m);
+	return ok;
+}
+
+FIXTURE(sites) {
+	struct stubs *s;
+	struct snapshot sn;		/* of state R (prepared) */
+};
+
+FIXTURE_SETUP(sites)
+{
+	self->s = calloc(1, sizeof(*self->s));
+	ASSERT_NE(NULL, self->s);
+	ASSERT_EQ(0, stubs_init(self->s));
+	ASSERT_EQ(0, prepare_sites());
+	for (int i = 0; i < NSITES; i++) {
+		ASSERT_EQ(A64_MOV_X9_X30, *SITE_A(i));
+		ASSERT_EQ(A64_NOP, *SITE_B(i));
+		ASSERT_EQ(LIT_NOPS, *SITE_LIT(i));
+	}
+	ASSERT_EQ(0, snap_take(&self->sn));
+}
+
+FIXTURE_TEARDOWN(sites)
+{
+	ftramp_fault_clear_all();
+	ftramp_patch_set_log(NULL);
+	free(self->sn.copy);
+	free(self->s);
+}
+
+/* ------------------------------------------------------------------
+ * Single pokes: success and each error
+ * ------------------------------------------------------------------ */
+
+TEST_F(sites, poke_call_and_jump)
+{
+	struct stubs *s = self->s;
+
+	ASSERT_EQ(NSITES, pf_count);
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(3), FTRAMP_POKE_CALL, NULL,
+				      s1(s, 3)));
+	EXPECT_EQ(a64_bl((uintptr_t)SITE_B(3), stub_addr(&s->set1, 3)),
+		  *SITE_B(3));
+	EXPECT_EQ(pf_expect(3, 11), pf_table[3](11));
+	EXPECT_EQ(1, s->counts1[3]);
+	/* direct target to direct target */
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(3), FTRAMP_POKE_CALL, s1(s, 3),
+				      s2(s, 3)));
+	EXPECT_EQ(pf_expect(3, -5), pf_table[3](-5));
+	EXPECT_EQ(1, s->counts1[3]);
+	EXPECT_EQ(1, s->counts2[3]);
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(3), FTRAMP_POKE_CALL, s2(s, 3),
+				      NULL));
+	EXPECT_EQ(pf_expect(3, 2), pf_table[3](2));
+	EXPECT_EQ(1, s->counts2[3]);
+
+	/* b: the function's own ret returns 7 to our caller */
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(5), FTRAMP_POKE_JUMP, NULL,
+				      (void *)(uintptr_t)s->ret7));
+	EXPECT_EQ(a64_b((uintptr_t)SITE_B(5), s->ret7), *SITE_B(5));
+	EXPECT_EQ(7, pf_table[5](100));
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(5), FTRAMP_POKE_JUMP,
+				      (void *)(uintptr_t)s->ret7, NULL));
+	EXPECT_EQ(pf_expect(5, 100), pf_table[5](100));
+	EXPECT_TRUE(snap_same(&self->sn));
+}
+
+static uint32_t data_words[4] __attribute__((aligned(16))) = {
+	A64_NOP, A64_NOP, A64_NOP, A64_NOP,
+};
+
+TEST_F(sites, poke_errors_change_nothing)
+{
+	struct stubs *s = self->s;
+	uint32_t before[4];
+	void *hole;
+
+	/* compare mismatch: B is a nop, not a bl */
+	EXPECT_EQ(-EFAULT, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL,
+					    s1(s, 7), NULL));
+	/* ... nor a b (same target, other type) after enabling it */
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL, NULL,
+				      s1(s, 7)));
+	EXPECT_EQ(-EFAULT, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_JUMP,
+					    s1(s, 7), NULL));
+	EXPECT_EQ(-EFAULT, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL,
+					    s2(s, 7), NULL));
+	ASSERT_EQ(0, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL, s1(s, 7),
+				      NULL));
+	EXPECT_TRUE(snap_same(&self->sn));
+
+	/* out of range: 256 MiB away, and a misaligned target */
+	EXPECT_EQ(-ERANGE, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL, NULL,
+					    func(7) + (256u << 20)));
+	EXPECT_EQ(-ERANGE, ftramp_text_poke(SITE_B(7), FTRAMP_POKE_CALL, NULL,
+					    (uint8_t *)s1(s, 7) + 2));
+	/* unaligned ip */
+	EXPECT_EQ(-EINVAL, ftramp_text_poke(func(7) + 2, FTRAMP_POKE_CALL,
+					    NULL, s1(s, 7)));
+	/* bad type, NULL ip */
+	EXPECT_EQ(-EINVAL, ftramp_text_poke(SITE_B(7), 9, NULL, s1(s, 7)));
+	EXPECT_EQ(-EINVAL, ftramp_text_poke(NULL, FTRAMP_POKE_CALL, NULL,
+					    NULL));
+	/* not a site: pf_1's body starts with lsl, not a nop/b/bl */
+	EXPECT_EQ(-EILSEQ, ftramp_text_poke(func(1) + 8, FTRAMP_POKE_CALL,
+					    NULL, s1(s, 1)));
+	/* the prepared mov at func+0 is not a live-patchable slot either */
+	EXPECT_EQ(-EILSEQ, ftramp_text_poke(SITE_A(1), FTRAMP_POKE_CALL,
+					    NULL, s1(s, 1)));
+	EXPECT_TRUE(snap_same(&self->sn));
+
+	/* not executable: data */
+	memcpy(before, data_words, sizeof(before));
+	EXPECT_EQ(-ENOEXEC, ftramp_text_poke(&data_words[1], FTRAMP_POKE_CALL,
+					     NULL, &data_words[2]));
+	EXPECT_EQ(0, memcmp(before, data_words, sizeof(before)));
+	/* not mapped */
+	hole = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	munmap(hole, 4096);
+	EXPECT_EQ(-ENXIO, ftramp_text_poke(hole, FTRAMP_POKE_CALL, NULL,
+					   NULL));
+	EXPECT_TRUE(sites_not_writable());
+}
+
+TEST_F(sites, add_rejects_bad_words)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+	uint64_t v;
+
+	ASSERT_NE(NULL, b);
+	/* mov is not concurrently modifiable: needs UNREACHABLE */
+	EXPECT_EQ(-EILSEQ, ftramp_poke_batch__add_insn(b, SITE_A(0),
+						       A64_MOV_X9_X30,
+						       A64_NOP, 0));
+	EXPECT_EQ(-EINVAL, ftramp_poke_batch__add_insn(b, SITE_A(0), A64_NOP,
+						       A64_NOP, 0x80));
+	EXPECT_EQ(-EINVAL, ftramp_poke_batch__add_u64(b, func(0) - 4, 0, 0));
+	EXPECT_EQ(-EINVAL, ftramp_poke_batch__add(NULL, SITE_B(0),
+						  FTRAMP_POKE_CALL, NULL,
+						  NULL));
+	EXPECT_EQ(0, ftramp_poke_batch__size(b));
+	/* the first error sticks */
+	EXPECT_EQ(-EILSEQ, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__free(b);
+
+	/* a u64 overlapping an instruction word of the same batch */
+	b = ftramp_poke_batch__new();
+	ASSERT_NE(NULL, b);
+	v = *SITE_LIT(0);
+	EXPECT_EQ(0, ftramp_poke_batch__add_u64(b, SITE_LIT(0), v, 1234));
+	EXPECT_EQ(0, ftramp_poke_batch__add_insn(b, func(0) - 4, A64_NOP,
+						 A64_NOP, 0));
+	EXPECT_EQ(-EINVAL, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__free(b);
+	EXPECT_TRUE(snap_same(&self->sn));
+}
+
+/* ------------------------------------------------------------------
+ * Batches: all or nothing
+ * ------------------------------------------------------------------ */
+
+/* Sites [0, n) nop -> bl set1, except `bad` with the given misuse. */
+enum misuse { BAD_OLD, BAD_RANGE, BAD_SITE, BAD_LATE_PHASE };
+
+static int batch_with_bad(struct stubs *s, int n, int bad, enum misuse how)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+	int err;
+
+	if (!b)
+		return -errno;
+	if (how == BAD_LATE_PHASE) {
+		for (int i = 0; i < n; i++)
+			ftramp_poke_batch__add_u64(b, SITE_LIT(i), LIT_NOPS,
+						   stub_addr(&s->set1, i));
+		ftramp_poke_batch__barrier(b);
+	}
+	for (int i = 0; i < n; i++) {
+		if (i != bad)
+			ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+					       NULL, s1(s, i));
+		else if (how == BAD_OLD || how == BAD_LATE_PHASE)
+			ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+					       s2(s, i), s1(s, i));
+		else if (how == BAD_RANGE)
+			ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+					       NULL, func(i) + (200u << 20));
+		else
+			ftramp_poke_batch__add(b, func(1) + 8,
+					       FTRAMP_POKE_CALL, NULL,
+					       s1(s, i));
+	}
+	err = ftramp_poke_batch__commit(b);
+	ftramp_poke_batch__free(b);
+	return err;
+}
+
+TEST_F(sites, batch_bad_entry_in_the_middle)
+{
+	struct ftramp_patch_stats st0, st1;
+
+	ftramp_patch_get_stats(&st0);
+	EXPECT_EQ(-EFAULT, batch_with_bad(self->s, 100, 50, BAD_OLD));
+	EXPECT_TRUE(snap_same(&self->sn));
+	EXPECT_EQ(-ERANGE, batch_with_bad(self->s, 100, 50, BAD_RANGE));
+	EXPECT_TRUE(snap_same(&self->sn));
+	EXPECT_EQ(-EILSEQ, batch_with_bad(self->s, 100, 50, BAD_SITE));
+	EXPECT_TRUE(snap_same(&self->sn));
+	/* the literals of phase 1 were valid: still nothing is written */
+	EXPECT_EQ(-EFAULT, batch_with_bad(self->s, 100, 99, BAD_LATE_PHASE));
+	EXPECT_TRUE(snap_same(&self->sn));
+	ftramp_patch_get_stats(&st1);
+	/* refused before any protection change or write */
+	EXPECT_EQ(st0.mprotect_calls, st1.mprotect_calls);
+	EXPECT_EQ(st0.entries, st1.entries);
+	EXPECT_EQ(st0.failed_commits + 3, st1.failed_commits);
+	EXPECT_TRUE(sites_not_writable());
+	/* and the same batch without the bad entry goes through */
+	EXPECT_EQ(0, batch_with_bad(self->s, 100, -1, BAD_OLD));
+	for (int i = 0; i < 100; i++)
+		EXPECT_EQ(a64_bl((uintptr_t)SITE_B(i),
+				 stub_addr(&self->s->set1, i)), *SITE_B(i));
+}
+
+TEST_F(sites, batch_same_word_twice_is_sequential)
+{
+	struct stubs *s = self->s;
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+
+	ASSERT_NE(NULL, b);
+	/* nop -> bl s1 -> bl s2 in one batch: each old is the previous new */
+	ftramp_poke_batch__add(b, SITE_B(9), FTRAMP_POKE_CALL, NULL, s1(s, 9));
+	ftramp_poke_batch__add(b, SITE_B(9), FTRAMP_POKE_CALL, s1(s, 9),
+			       s2(s, 9));
+	EXPECT_EQ(0, ftramp_poke_batch__commit(b));
+	EXPECT_EQ(a64_bl((uintptr_t)SITE_B(9), stub_addr(&s->set2, 9)),
+		  *SITE_B(9));
+	/* a spent batch does not apply twice */
+	EXPECT_EQ(-EFAULT, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__free(b);
+
+	/* two entries that both claim the nop: the second is stale */
+	b = ftramp_poke_batch__new();
+	ASSERT_NE(NULL, b);
+	ftramp_poke_batch__add(b, SITE_B(10), FTRAMP_POKE_CALL, NULL,
+			       s1(s, 10));
+	ftramp_poke_batch__add(b, SITE_B(10), FTRAMP_POKE_CALL, NULL,
+			       s2(s, 10));
+	EXPECT_EQ(-EFAULT, ftramp_poke_batch__commit(b));
+	EXPECT_EQ(A64_NOP, *SITE_B(10));
+	ftramp_poke_batch__free(b);
+}
+
+/* All sites R -> D(set1) in one batch. */
+static struct ftramp_poke_batch *enable_all(struct stubs *s)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+
+	for (int i = 0; b && i < NSITES; i++)
+		ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL, NULL,
+				       s1(s, i));
+	return b;
+}
+
+/* Sites [0, n) R -> O: literal = set1 stub | bl caller. */
+static struct ftramp_poke_batch *enable_ops(struct stubs *s, int n)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+
+	for (int i = 0; b && i < n; i++)
+		ftramp_poke_batch__add_u64(b, SITE_LIT(i), *SITE_LIT(i),
+					   stub_addr(&s->set1, i));
+	ftramp_poke_batch__barrier(b);
+	for (int i = 0; b && i < n; i++)
+		ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL, NULL,
+				       (void *)(uintptr_t)s->caller);
+	return b;
+}
+
+TEST_F(sites, injected_mprotect_failure_changes_nothing)
+{
+	uint64_t addrs[NSITES];
+	struct ftramp_patch_stats st;
+	size_t pages;
+
+	for (int i = 0; i < NSITES; i++)
+		addrs[i] = (uintptr_t)SITE_B(i);
+	pages = count_pages(addrs, NSITES);
+	ASSERT_GT(pages, 1);
+
+	/* Fail the k-th page opening, for every k: all undone. */
+	for (size_t k = 1; k <= pages; k++) {
+		struct ftramp_poke_batch *b = enable_all(self->s);
+
+		ASSERT_NE(NULL, b);
+		ASSERT_EQ(0, ftramp_fault_set("mprotect", k, 1, -EACCES));
+		EXPECT_EQ(-EACCES, ftramp_poke_batch__commit(b));
+		EXPECT_EQ(1, ftramp_fault_injected("mprotect"));
+		/* k - 1 opened and closed again, plus the failed one */
+		EXPECT_EQ(2 * (k - 1) + 1, ftramp_fault_calls("mprotect"));
+		ftramp_fault_clear_all();
+		EXPECT_TRUE(snap_same(&self->sn));
+		EXPECT_TRUE(sites_not_writable());
+		ftramp_poke_batch__free(b);
+	}
+
+	/*
+	 * A failed restore after writing: the batch is applied, the page
+	 * stays writable but executable, and it is counted.
+	 */
+	{
+		struct ftramp_poke_batch *b = enable_all(self->s);
+
+		ASSERT_NE(NULL, b);
+		ASSERT_EQ(0, ftramp_fault_set("mprotect", pages + 1, 1,
+					      -EACCES));
+		EXPECT_EQ(0, ftramp_poke_batch__commit(b));
+		ftramp_poke_batch__stats(b, &st);
+		EXPECT_EQ(1, st.prot_restore_failures);
+		EXPECT_EQ(pf_expect(0, 3), pf_table[0](3));
+		EXPECT_EQ(1, self->s->counts1[0]);
+		ftramp_poke_batch__free(b);
+	}
+}
+
+TEST_F(sites, injected_sync_failure_rolls_back)
+{
+	struct ftramp_poke_batch *b = enable_ops(self->s, 50);
+	struct ftramp_patch_stats st;
+
+	ASSERT_NE(NULL, b);
+	if (ftramp_patch_sync_method() == FTRAMP_SYNC_NONE)
+		SKIP(return, "no membarrier on this kernel");
+	/* phase 1 (literals) synced, phase 2 (bl) fails to sync */
+	ASSERT_EQ(0, ftramp_fault_set("membarrier", 2, 1, -EINTR));
+	EXPECT_EQ(-EINTR, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__stats(b, &st);
+	EXPECT_EQ(1, st.rollbacks);
+	EXPECT_TRUE(snap_same(&self->sn));
+	EXPECT_TRUE(sites_not_writable());
+	ftramp_poke_batch__free(b);
+}
+
+TEST_F(sites, injected_alloc_failure_changes_nothing)
+{
+	struct ftramp_poke_batch *b;
+
+	ASSERT_EQ(0, ftramp_fault_set("poke_alloc", 1, 1, -ENOMEM));
+	errno = 0;
+	EXPECT_EQ(NULL, (void *)ftramp_poke_batch__new());
+	EXPECT_EQ(ENOMEM, errno);
+
+	/*
+	 * The 3rd allocation fails: __new() is the 1st, the array for
+	 * entries 0-15 the 2nd, its growth at entry 16 the 3rd.
+	 */
+	ASSERT_EQ(0, ftramp_fault_set("poke_alloc", 3, 1, -ENOMEM));
+	b = ftramp_poke_batch__new();		/* 1st */
+	ASSERT_NE(NULL, b);
+	for (int i = 0; i < 64; i++) {
+		int err = ftramp_poke_batch__add(b, SITE_B(i),
+						 FTRAMP_POKE_CALL, NULL,
+						 s1(self->s, i));
+
+		EXPECT_EQ(i == 16 ? -ENOMEM : 0, err);
+	}
+	EXPECT_EQ(-ENOMEM, ftramp_poke_batch__commit(b));
+	EXPECT_TRUE(snap_same(&self->sn));
+	ftramp_poke_batch__free(b);
+}
+
+/* ------------------------------------------------------------------
+ * Accounting and ordering
+ * ------------------------------------------------------------------ */
+
+TEST_F(sites, batch_accounting)
+{
+	uint64_t addrs[2 * NSITES];
+	struct ftramp_poke_batch *b = enable_all(self->s);
+	struct ftramp_patch_stats st;
+	size_t pages;
+	bool sync = ftramp_patch_sync_method() != FTRAMP_SYNC_NONE;
+
+	ASSERT_NE(NULL, b);
+	for (int i = 0; i < NSITES; i++)
+		addrs[i] = (uintptr_t)SITE_B(i);
+	pages = count_pages(addrs, NSITES);
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__stats(b, &st);
+	TH_LOG("%d sites on %zu pages: %lu mprotect, %lu syncs",
+	       NSITES, pages, st.mprotect_calls, st.syncs);
+	EXPECT_EQ(NSITES, st.entries);
+	EXPECT_EQ(pages, st.pages);
+	EXPECT_EQ(2 * pages, st.mprotect_calls);
+	EXPECT_EQ(1, st.phases);
+	EXPECT_EQ(1, st.cache_syncs);
+	EXPECT_EQ(sync ? 1 : 0, st.syncs);
+	ftramp_poke_batch__free(b);
+
+	/* back to R, then R -> O: two phases over literals and slots */
+	b = ftramp_poke_batch__new();
+	ASSERT_NE(NULL, b);
+	for (int i = 0; i < NSITES; i++)
+		ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+				       s1(self->s, i), NULL);
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__free(b);
+	b = enable_ops(self->s, NSITES);
+	ASSERT_NE(NULL, b);
+	for (int i = 0; i < NSITES; i++)
+		addrs[NSITES + i] = (uintptr_t)SITE_LIT(i);
+	pages = count_pages(addrs, 2 * NSITES);
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__stats(b, &st);
+	EXPECT_EQ(2 * NSITES, st.entries);
+	EXPECT_EQ(pages, st.pages);
+	EXPECT_EQ(2 * pages, st.mprotect_calls);
+	EXPECT_EQ(2, st.phases);
+	EXPECT_EQ(2, st.cache_syncs);
+	EXPECT_EQ(sync ? 2 : 0, st.syncs);
+	ftramp_poke_batch__free(b);
+	for (int i = 0; i < NSITES; i++)
+		EXPECT_EQ(pf_expect(i, 4), pf_table[i](4));
+	EXPECT_EQ(1, self->s->counts1[0]);
+	EXPECT_EQ(1, self->s->counts1[NSITES - 1]);
+}
+
+TEST_F(sites, write_log_orders_literal_before_bl)
+{
+	struct ftramp_patch_event ev[64];
+	struct ftramp_patch_log log = { .ev = ev, .cap = 64 };
+	struct ftramp_poke_batch *b = enable_ops(self->s, 3);
+	size_t k = 0, nr;
+	bool sync = ftramp_patch_sync_method() != FTRAMP_SYNC_NONE;
+
+	ASSERT_NE(NULL, b);
+	ftramp_patch_set_log(&log);
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_patch_set_log(NULL);
+	ftramp_poke_batch__free(b);
+	nr = log.nr;
+	ASSERT_EQ(0, log.lost);
+
+	/* pages opened first, all before the first write */
+	while (k < nr && ev[k].kind == FTRAMP_EV_PROT_OPEN)
+		k++;
+	EXPECT_GE(k, 1);
+	/* phase 1: the literals, whole 64-bit writes */
+	for (int i = 0; i < 3; i++, k++) {
+		ASSERT_LT(k, nr);
+		EXPECT_EQ(FTRAMP_EV_WRITE64, ev[k].kind);
+		EXPECT_EQ((uintptr_t)SITE_LIT(i), ev[k].addr);
+		EXPECT_EQ(LIT_NOPS, ev[k].old);
+		EXPECT_EQ(stub_addr(&self->s->set1, i), ev[k].new);
+	}
+	ASSERT_LT(k, nr);
+	EXPECT_EQ(FTRAMP_EV_CACHE, ev[k++].kind);
+	if (sync)
+		EXPECT_EQ(FTRAMP_EV_SYNC, ev[k++].kind);
+	/* phase 2: the bl, only now */
+	for (int i = 0; i < 3; i++, k++) {
+		ASSERT_LT(k, nr);
+		EXPECT_EQ(FTRAMP_EV_WRITE32, ev[k].kind);
+		EXPECT_EQ((uintptr_t)SITE_B(i), ev[k].addr);
+		EXPECT_EQ(A64_NOP, ev[k].old);
+		EXPECT_EQ(a64_bl((uintptr_t)SITE_B(i), self->s->caller),
+			  ev[k].new);
+	}
+	ASSERT_LT(k, nr);
+	EXPECT_EQ(FTRAMP_EV_CACHE, ev[k++].kind);
+	if (sync)
+		EXPECT_EQ(FTRAMP_EV_SYNC, ev[k++].kind);
+	while (k < nr && ev[k].kind == FTRAMP_EV_PROT_CLOSE)
+		EXPECT_EQ(0, ev[k++].old);	/* close succeeded */
+	EXPECT_EQ(nr, k);
+	/* the ops path runs: caller -> literal -> counting stub -> body */
+	EXPECT_EQ(pf_expect(2, 9), pf_table[2](9));
+	EXPECT_EQ(1, self->s->counts1[2]);
+}
+
+/* ------------------------------------------------------------------
+ * Patching under load: 1,000 sites, 4 threads calling them
+ * ------------------------------------------------------------------ */
+
+struct load {
+	pthread_t th[NTHREADS];
+	unsigned long passes[NTHREADS];	/* full sweeps over all sites */
+	unsigned long errors;
+	unsigned long calls;
+	int stop;
+};
+
+struct runner_arg {
+	struct load *ld;
+	int id;
+};
+
+static void *runner(void *p)
+{
+	struct runner_arg *a = p;
+	struct load *ld = a->ld;
+	unsigned long calls = 0;
+
+	while (!__atomic_load_n(&ld->stop, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < NSITES; i++) {
+			long x = a->id * 1000 + i;
+
+			if (pf_table[i](x) != pf_expect(i, x))
+				__atomic_add_fetch(&ld->errors, 1,
+						   __ATOMIC_RELAXED);
+			calls++;
+		}
+		__atomic_add_fetch(&ld->passes[a->id], 1, __ATOMIC_RELEASE);
+	}
+	__atomic_add_fetch(&ld->calls, calls, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/*
+ * Wait until every thread has completed a sweep that started after this
+ * call: after a commit, that sweep ran the new code at every site.
+ */
+static bool wait_full_sweep(struct load *ld)
+{
+	unsigned long start[NTHREADS];
+	uint64_t deadline = now_ns() + 60ull * 1000000000;
+
+	for (int t = 0; t < NTHREADS; t++)
+		start[t] = __atomic_load_n(&ld->passes[t], __ATOMIC_ACQUIRE);
+	for (int t = 0; t < NTHREADS; t++) {
+		while (__atomic_load_n(&ld->passes[t], __ATOMIC_ACQUIRE) <
+		       start[t] + 2) {
+			if (now_ns() > deadline)
+				return false;
+			sched_yield();
+		}
+	}
+	return true;
+}
+
+static void counts_snap(const uint64_t *c, uint64_t *out)
+{
+	for (int i = 0; i < NSITES; i++)
+		out[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+}
+
+/* Every site counted at least `min` more since `before`. */
+static int counted_everywhere(const uint64_t *c, const uint64_t *before,
+			      uint64_t min)
+{
+	int bad = 0;
+
+	for (int i = 0; i < NSITES; i++)
+		bad += __atomic_load_n(&c[i], __ATOMIC_RELAXED) - before[i] <
+		       min;
+	return bad;
+}
+
+static int counted_nowhere(const uint64_t *c, const uint64_t *before)
+{
+	int bad = 0;
+
+	for (int i = 0; i < NSITES; i++)
+		bad += __atomic_load_n(&c[i], __ATOMIC_RELAXED) != before[i];
+	return bad;
+}
+
+static int commit_free(struct ftramp_poke_batch *b)
+{
+	int err = b ? ftramp_poke_batch__commit(b) : -ENOMEM;
+
+	ftramp_poke_batch__free(b);
+	return err;
+}
+
+/* One batch moving every site's B from `from` to `to` (NULL: nop). */
+static int move_all(struct stubs *s, void *(*from)(struct stubs *, int),
+		    void *(*to)(struct stubs *, int))
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+
+	for (int i = 0; b && i < NSITES; i++)
+		ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+				       from ? from(s, i) : NULL,
+				       to ? to(s, i) : NULL);
+	return commit_free(b);
+}
+
+/* O -> R: bl caller -> nop | literal -> pass-through ("STUB" ops). */
+static int disable_ops(struct stubs *s)
+{
+	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
+
+	for (int i = 0; b && i < NSITES; i++)
+		ftramp_poke_batch__add(b, SITE_B(i), FTRAMP_POKE_CALL,
+				       (void *)(uintptr_t)s->caller, NULL);
+	ftramp_poke_batch__barrier(b);
+	for (int i = 0; b && i < NSITES; i++)
+		ftramp_poke_batch__add_u64(b, SITE_LIT(i),
+					   stub_addr(&s->set1, i), s->pass);
+	return commit_free(b);
+}
+
+TEST_F_TIMEOUT(sites, patch_1000_sites_under_4_threads, 240)
+{
+	static uint64_t before1[NSITES], before2[NSITES];
+	struct stubs *s = self->s;
+	struct runner_arg args[NTHREADS];
+	struct load *ld = calloc(1, sizeof(*ld));
+	const int rounds = 3;
+	uint64_t t0 = now_ns();
+
+	ASSERT_NE(NULL, ld);
+	for (int t = 0; t < NTHREADS; t++) {
+		args[t] = (struct runner_arg){ .ld = ld, .id = t };
+		ASSERT_EQ(0, pthread_create(&ld->th[t], NULL, runner,
+					    &args[t]));
+	}
+	ASSERT_TRUE(wait_full_sweep(ld));
+
+	for (int r = 0; r < rounds; r++) {
+		/* R -> D(set1): every thread runs set1 at every site */
+		counts_snap(s->counts1, before1);
+		ASSERT_EQ(0, move_all(s, NULL, s1));
+		ASSERT_TRUE(wait_full_sweep(ld));
+		EXPECT_EQ(0, counted_everywhere(s->counts1, before1,
+						NTHREADS));
+
+		/* D(set1) -> D(set2) */
+		counts_snap(s->counts2, before2);
+		ASSERT_EQ(0, move_all(s, s1, s2));
+		ASSERT_TRUE(wait_full_sweep(ld));
+		EXPECT_EQ(0, counted_everywhere(s->counts2, before2,
+						NTHREADS));
+
+		/* D(set2) -> R: after a settled sweep, nobody counts */
+		ASSERT_EQ(0, move_all(s, s2, NULL));
+		ASSERT_TRUE(wait_full_sweep(ld));
+		counts_snap(s->counts1, before1);
+		counts_snap(s->counts2, before2);
+		ASSERT_TRUE(wait_full_sweep(ld));
+		EXPECT_EQ(0, counted_nowhere(s->counts1, before1));
+		EXPECT_EQ(0, counted_nowhere(s->counts2, before2));
+
+		/* R -> O: literal | bl caller; the caller reaches set1 */
+		ASSERT_EQ(0, commit_free(enable_ops(s, NSITES)));
+		ASSERT_TRUE(wait_full_sweep(ld));
+		EXPECT_EQ(0, counted_everywhere(s->counts1, before1,
+						NTHREADS));
+
+		/* O -> R */
+		ASSERT_EQ(0, disable_ops(s));
+		ASSERT_TRUE(wait_full_sweep(ld));
+		counts_snap(s->counts1, before1);
+		ASSERT_TRUE(wait_full_sweep(ld));
+		EXPECT_EQ(0, counted_nowhere(s->counts1, before1));
+		for (int i = 0; i < NSITES; i++) {
+			ASSERT_EQ(A64_NOP, *SITE_B(i));
+			ASSERT_EQ(s->pass, *SITE_LIT(i));
+		}
+	}
+
+	__atomic_store_n(&ld->stop, 1, __ATOMIC_RELEASE);
+	for (int t = 0; t < NTHREADS; t++)
+		pthread_join(ld->th[t], NULL);
+	TH_LOG("%d rounds, %lu calls checked, %.1f s", rounds, ld->calls,
+	       (now_ns() - t0) / 1e9);
+	EXPECT_EQ(0, ld->errors);
+	EXPECT_GT(ld->calls, 0);
+
+	/* Quiet now: exactly one count per call, each path. */
+	ASSERT_EQ(0, move_all(s, NULL, s1));
+	counts_snap(s->counts1, before1);
+	for (int i = 0; i < NSITES; i++)
+		EXPECT_EQ(pf_expect(i, -i), pf_table[i](-i));
+	for (int i = 0; i < NSITES; i++)
+		EXPECT_EQ(before1[i] + 1, s->counts1[i]);
+	EXPECT_TRUE(sites_not_writable());
+	free(ld);
+}
+
+TEST_HARNESS_MAIN
