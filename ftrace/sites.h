@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The site table, for the layers inside ftramp (Documentation/sites.rst).
+ *
+ * struct ftramp_site and struct sites_object are open here so the ftrace
+ * layer reads them without calls.  Lifetime: an object and its sites live
+ * from the rescan that finds it until the rescan that sees it unloaded;
+ * listeners hear of both (sites_listen()).  Fields are written once when
+ * the object is loaded, except ->owner (the ftrace layer's, under its own
+ * lock) and FTRAMP_SITE_F_OWNED in ->flags (set with the owner).
+ */
+#ifndef FTRAMP_FTRACE_SITES_H
+#define FTRAMP_FTRACE_SITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ftramp/ftramp.h>
+
+#include "ftrace/elf_sites.h"
+
+struct sites_text {		/* an executable segment, run-time addresses */
+	uint64_t start, end;	/* [start, end) */
+	uint32_t prot;		/* PF_R | PF_X ... from the program header */
+};
+
+struct sites_object {
+	const char *path;	/* the ELF file read (DWARF comes from here) */
+	const char *name;	/* "" for the executable, "libx.so", or the
+				 * path when another object has that name */
+	uint64_t bias;		/* dlpi_addr: run-time minus file address */
+	struct sites_text *text;
+	size_t nr_text;
+	struct ftramp_site *sites;	/* sorted by func */
+	size_t nr_sites;
+	int err;		/* 0, or why the object has no sites:
+				 * -ENOENT no file (vdso), -ESTALE the file
+				 * changed since it was loaded, or the
+				 * errors of elf_sites__read_fd() */
+	/* private to sites.c */
+	struct elf_sites *es;
+	const void *phdr;	/* dlpi_phdr: identity across rescans */
+	void *pin;		/* dlopen() handle while pinned */
+	bool seen;
+	struct sites_object *next;
+};
+
+struct ftramp_site {
+	const char *name;	/* full name: "sym", "sym@libx.so" */
+	const struct elf_site *elf;	/* symbol, file, size from the file */
+	struct sites_object *obj;
+	uint64_t func;		/* run-time address of the symbol */
+	uint64_t patch;		/* first entry NOP: func, func + 4 (BTI) */
+	const struct sites_text *text;	/* segment holding it (NULL if none) */
+	uint32_t flags;		/* enum ftramp_site_flags */
+	int status;		/* file verdict, then the live bytes' */
+	void *owner;		/* the ftrace layer's per-site state */
+};
+
+static inline uint64_t sites_literal(const struct ftramp_site *s)
+{
+	return s->func - 8;
+}
+
+static inline bool sites_usable(const struct ftramp_site *s)
+{
+	return s->status == FTRAMP_SITE_OK;
+}
+
+/*
+ * Claim a site for patching: from then on its bytes are the owner's and
+ * FTRAMP_SITE_F_OWNED shows in its info.  Called by the ftrace layer with
+ * its own lock held before the first write to the site; NULL releases it
+ * once the site is pristine again.
+ */
+void sites_set_owner(struct ftramp_site *site, void *owner);
+
+/* The site whose func or patch address is exactly @ip, or NULL. */
+struct ftramp_site *sites_lookup_ip(struct ftramp_sites *t, uint64_t ip);
+
+/*
+ * Object added / removed.  Called after the table is updated, from the
+ * thread that rescans, with no table lock held (lookups work; rescans and
+ * dlopen()/dlclose() from a callback are deferred), removals before
+ * additions.  A removed object's text is already unmapped: drop the state,
+ * do not touch the bytes; the object is freed when the callback returns.
+ */
+struct sites_listener {
+	void (*added)(struct ftramp_sites *t, struct sites_object *obj,
+		      void *ctx);
+	void (*removed)(struct ftramp_sites *t, struct sites_object *obj,
+			void *ctx);
+	void *ctx;
+	struct sites_listener *next;	/* private */
+};
+
+void sites_listen(struct ftramp_sites *t, struct sites_listener *l);
+void sites_unlisten(struct ftramp_sites *t, struct sites_listener *l);
+
+/* Call @fn for every object (under the scan lock: no rescans meanwhile). */
+int sites_for_each_object(struct ftramp_sites *t,
+			  int (*fn)(struct sites_object *obj, void *ctx),
+			  void *ctx);
+
+/*
+ * Keep a shared object loaded while sites in it are patched: takes a
+ * dlopen(RTLD_NOLOAD) reference, so a dlclose() by the program does not
+ * unmap text a thread may still return into.  0, -EINVAL for the
+ * executable, -ENOENT if it is no longer loaded.
+ */
+int sites_object_pin(struct sites_object *obj);
+void sites_object_unpin(struct sites_object *obj);
+
+#endif /* FTRAMP_FTRACE_SITES_H */
