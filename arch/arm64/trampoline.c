@@ -437,9 +437,16 @@ static void save_args(struct tramp *t)
 	for (i = 0; i < lay->nr_args; i++) {
 		const struct a64_arg_loc *l = &lay->args[i];
 
-		if (l->kind == A64_LOC_GP)
+		if (l->kind == A64_LOC_GP) {
 			save_gp_arg(t, l, &pend, &pend_slot);
-		else if (l->kind == A64_LOC_FP)
+			continue;
+		}
+		/* FP and stack saves use TMP0: store the pending slot. */
+		if (pend != A64_ZR)
+			emit_ldst_x(t, A64_STORE, pend,
+				    t->ctx_off + 8 * pend_slot);
+		pend = A64_ZR;
+		if (l->kind == A64_LOC_FP)
 			save_fp_arg(t, l);
 		else
 			save_stack_arg(t, l);

@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The trampoline builder: AAPCS64 placement, refusals and the emitted
+ * shape (host and arm64), then fentry/fmod_ret/fexit semantics on
+ * hand-written patchable functions, flags, the recursion guard, the
+ * in-flight counter, helpers, the far path, BTI and PAC (arm64 only,
+ * run under qemu-aarch64 -cpu max).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <ftramp/ftramp.h>
+
+#include "harness.h"
+#include "arch/arm64/abi.h"
+#include "arch/arm64/insn.h"
+#include "trampoline/trampoline.h"
+
+static uint64_t nop_prog(const uint64_t *ctx)
+{
+	return 0;
+}
+
+static void parse(struct __test_metadata *_metadata, const char *proto,
+		  struct ftramp_func_model *m)
+{
+	struct ftramp_parse_error err;
+
+	memset(m, 0, sizeof(*m));
+	if (ftramp_model__parse(proto, m, &err))
+		TH_LOG("parse '%s': %s", proto, err.msg);
+	ASSERT_EQ(0, ftramp_model__parse(proto, m, &err));
+}
+
+/* ------------------------------------------------------------------
+ * Pure: placement
+ * ------------------------------------------------------------------ */
+
+TEST(abi_mixed_placement)
+{
+	struct ftramp_func_model m;
+	struct a64_abi_layout lay;
+
+	parse(_metadata, "double (signed char, double, struct { float x, y, z; },"
+	      " long, struct { long a, b, c; }, __int128)", &m);
+	ASSERT_EQ(0, a64_abi_layout(&m, &lay));
+	EXPECT_EQ(A64_LOC_GP, lay.args[0].kind);
+	EXPECT_EQ(0, lay.args[0].reg);
+	EXPECT_TRUE(lay.args[0].is_signed);
+	EXPECT_EQ(A64_LOC_FP, lay.args[1].kind);
+	EXPECT_EQ(0, lay.args[1].reg);
+	EXPECT_EQ(A64_LOC_FP, lay.args[2].kind);	/* HFA: s1-s3 */
+	EXPECT_EQ(1, lay.args[2].reg);
+	EXPECT_EQ(3, lay.args[2].nregs);
+	EXPECT_EQ(2, lay.args[2].nslots);
+	EXPECT_EQ(1, lay.args[3].reg);
+	EXPECT_TRUE(lay.args[4].byref);			/* 24 bytes */
+	EXPECT_EQ(2, lay.args[4].reg);
+	EXPECT_EQ(4, lay.args[5].reg);			/* even pair */
+	EXPECT_EQ(2, lay.args[5].nregs);
+	EXPECT_EQ(A64_LOC_FP, lay.ret.kind);
+	EXPECT_EQ(0, lay.stack_size);
+	/* Slots: 1 + 1 + 2 + 1 + 1 + 2; result after them. */
+	EXPECT_EQ(8, lay.nr_arg_slots);
+	EXPECT_EQ(8, lay.ret.slot);
+	EXPECT_EQ(ftramp_model__nr_ctx_args(&m), lay.nr_arg_slots);
+	EXPECT_EQ(ftramp_model__stack_size(&m), lay.stack_size);
+}
+
+TEST(abi_stack_args)
+{
+	struct ftramp_func_model m;
+	struct a64_abi_layout lay;
+
+	/* 9 longs, 10 doubles, a char: x0-x7, v0-v7, then the stack. */
+	parse(_metadata, "long (long, long, long, long, long, long, long, long,"
+	      " long, double, double, double, double, double, double, double,"
+	      " double, double, double, char, __int128)", &m);
+	ASSERT_EQ(0, a64_abi_layout(&m, &lay));
+	EXPECT_EQ(A64_LOC_STACK, lay.args[8].kind);
+	EXPECT_EQ(0, lay.args[8].stack_off);
+	EXPECT_EQ(A64_LOC_STACK, lay.args[17].kind);
+	EXPECT_EQ(8, lay.args[17].stack_off);
+	EXPECT_EQ(16, lay.args[18].stack_off);
+	EXPECT_EQ(24, lay.args[19].stack_off);
+	EXPECT_EQ(32, lay.args[20].stack_off);		/* 16-aligned */
+	EXPECT_EQ(48, lay.stack_size);
+	EXPECT_EQ(ftramp_model__stack_size(&m), lay.stack_size);
+}
+
+TEST(abi_refusals)
+{
+	struct ftramp_func_model m;
+	struct a64_abi_layout lay;
+
+	/* The parser refuses "int (int, ...)"; a hand-made model: */
+	parse(_metadata, "int (int)", &m);
+	m.flags |= FTRAMP_MODEL_VARIADIC;
+	EXPECT_EQ(-EOPNOTSUPP, a64_abi_layout(&m, &lay));
+	memset(&m, 0, sizeof(m));
+	m.nr_args = FTRAMP_MAX_ARGS + 1;
+	EXPECT_EQ(-E2BIG, a64_abi_layout(&m, &lay));
+	m.nr_args = 1;
+	m.args[0].cls = FTRAMP_TYPE_VOID;
+	EXPECT_EQ(-EINVAL, a64_abi_layout(&m, &lay));
+	m.args[0].cls = FTRAMP_TYPE_INT;
+	m.args[0].size = 3;
+	EXPECT_EQ(-EINVAL, a64_abi_layout(&m, &lay));
+	m.args[0].cls = 77;
+	EXPECT_EQ(-EINVAL, a64_abi_layout(&m, &lay));
+	/* 20 structs of 16 bytes on the stack: beyond the stack slots. */
+	m.nr_args = 20;
+	for (int i = 0; i < 20; i++)
+		m.args[i] = (struct ftramp_type){ .cls = FTRAMP_TYPE_STRUCT,
+						  .size = 16 };
+	EXPECT_EQ(-E2BIG, a64_abi_layout(&m, &lay));
+	EXPECT_EQ(0, a64_abi_layout(NULL, &lay));
+	EXPECT_TRUE(lay.unknown);
+	EXPECT_EQ(8, lay.nr_arg_slots);
+}
+
+TEST(builder_refusals)
+{
+	struct ftramp_tramp_link l = { nop_prog, 0 }, bad = { NULL, 0 };
+	struct ftramp_tramp_args a;
+	struct ftramp_func_model vm, im;
+	uint32_t buf[512];
+
+	parse(_metadata, "void (int)", &vm);
+	parse(_metadata, "int (int)", &im);
+	memset(&a, 0, sizeof(a));
+	a.func_addr = 0x10000;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(NULL, NULL, 0, 0));
+	/* fmod_ret on void */
+	a.model = &vm;
+	a.flags = FTRAMP_TRAMP_F_CALL_ORIG;
+	a.progs[FTRAMP_TRAMP_MODIFY_RETURN] = (struct ftramp_tramp_links){ &l, 1 };
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.model = &im;
+	EXPECT_GT(ftramp_arch_prepare_trampoline(&a, NULL, 0, 0), 0);
+	/* fmod_ret returning into the body makes no sense */
+	a.flags = 0;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.progs[FTRAMP_TRAMP_MODIFY_RETURN].nr = 0;
+	/* fexit without the original */
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &l, 1 };
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.flags = FTRAMP_TRAMP_F_CALL_ORIG;
+	/* a NULL program, a NULL list, too many programs, bad flags */
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &bad, 1 };
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ NULL, 1 };
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.progs[FTRAMP_TRAMP_FEXIT] =
+		(struct ftramp_tramp_links){ &l, FTRAMP_TRAMP_MAX_PROGS + 1 };
+	EXPECT_EQ(-E2BIG, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &l, 1 };
+	a.flags = 0x100 | FTRAMP_TRAMP_F_CALL_ORIG;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.flags = FTRAMP_TRAMP_F_CALL_ORIG;
+	/* CALL_ORIG with no function */
+	a.func_addr = 0;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.func_addr = 0x10000;
+	/* misaligned rx, a buffer too small */
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, buf, 0x20004,
+							  sizeof(buf)));
+	EXPECT_EQ(-E2BIG, ftramp_arch_prepare_trampoline(&a, buf, 0x20000, 16));
+	/* variadic */
+	im.flags |= FTRAMP_MODEL_VARIADIC;
+	EXPECT_EQ(-EOPNOTSUPP, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+}
+
+/* Every flag combination builds, and pass 3 never outgrows pass 1. */
+TEST(builder_all_flags_fit_bound)
+{
+	struct ftramp_tramp_link l[2] = { { nop_prog, 1 }, { nop_prog, 2 } };
+	static uint32_t buf[4096];
+	struct ftramp_tramp_state st = { .guard_slot = 5,
+					 .guard_tls_off = 16 };
+	struct ftramp_func_model m;
+	const char *protos[] = {
+		"long (long, long)", NULL, "void (char, short)",
+		"struct { double a, b, c; } (float, struct { long a, b, c; })",
+		"__int128 (long, long, long, long, long, long, long, long,"
+		" char, double, double, double, double, double, double,"
+		" double, double, float)",
+	};
+
+	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x123450;
+	for (unsigned int p = 0; p < 5; p++) {
+		if (protos[p])
+			parse(_metadata, protos[p], &m);
+		for (unsigned int f = 0; f <= FTRAMP_TRAMP_F_ALL; f++) {
+			struct ftramp_tramp_args a = {
+				.model = protos[p] ? &m : NULL,
+				.flags = f, .func_addr = 0x400000,
+				.state = (f & 1) ? &st : NULL,
+			};
+			bool ret_ok = f & (FTRAMP_TRAMP_F_CALL_ORIG |
+					   FTRAMP_TRAMP_F_SKIP_FRAME |
+					   FTRAMP_TRAMP_F_AS_FUNC);
+			int bound, n;
+
+			a.progs[0] = (struct ftramp_tramp_links){ l, 2 };
+			if (f & FTRAMP_TRAMP_F_CALL_ORIG)
+				a.progs[2] = (struct ftramp_tramp_links){ l, 2 };
+			if (ret_ok && (!protos[p] ||
+				       m.ret.cls != FTRAMP_TYPE_VOID))
+				a.progs[1] = (struct ftramp_tramp_links){ l, 1 };
+			bound = ftramp_arch_prepare_trampoline(&a, NULL, 0, 0);
+			ASSERT_GT(bound, 0);
+			/* near (programs reach) and far */
+			n = ftramp_arch_prepare_trampoline(&a, buf, 0x500000,
+							   sizeof(buf));
+			ASSERT_GT(n, 0);
+			EXPECT_LE(n, bound);
+			n = ftramp_arch_prepare_trampoline(&a, buf,
+					0x7f0000000000ull, sizeof(buf));
+			ASSERT_GT(n, 0);
+			EXPECT_LE(n, bound);
+		}
+	}
+}
+
+#ifdef FTRAMP_HOST_TEST
+/*
+ * Disassemble an image with objdump (host only: a guest cannot exec) and
+ * check its shape: no BRK sentinel, one BLR per far program, a return.
+ */
+TEST(dump_shape)
+{
+	struct ftramp_tramp_link l[3] = { { nop_prog, 1 }, { nop_prog, 2 },
+					  { nop_prog, 3 } };
+	struct ftramp_func_model m;
+	static uint32_t buf[1024];
+	char path[] = "/tmp/ftramp-dump-XXXXXX", cmd[512], line[256];
+	unsigned int nblr = 0, nret = 0, nbrk = 0, nbti = 0;
+	const char *objdump = getenv("OBJDUMP");
+	int n, fd;
+	FILE *p;
+
+	parse(_metadata, "int (int, double)", &m);
+	struct ftramp_tramp_args a = {
+		.model = &m, .func_addr = 0x400000,
+		.flags = FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_BTI |
+			 FTRAMP_TRAMP_F_LSE,
+	};
+	a.progs[0] = (struct ftramp_tramp_links){ l, 2 };
+	a.progs[2] = (struct ftramp_tramp_links){ &l[2], 1 };
+	/* Far from everything: 3 programs + the original through x16. */
+	n = ftramp_arch_prepare_trampoline(&a, buf, 0x7f0000000000ull,
+					   sizeof(buf));
+	ASSERT_GT(n, 0);
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(n, write(fd, buf, n));
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -D -b binary -m aarch64 %s 2>/dev/null",
+		 objdump ? objdump : "aarch64-linux-gnu-objdump", path);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	while (fgets(line, sizeof(line), p)) {
+		nblr += strstr(line, "\tblr\t") != NULL;
+		nret += strstr(line, "\tret") != NULL;
+		nbrk += strstr(line, "brk\t#0xbad") != NULL;
+		nbti += strstr(line, "bti\tc") != NULL;
+	}
+	pclose(p);
+	unlink(path);
+	EXPECT_EQ(3, nblr);
+	EXPECT_EQ(2, nret);	/* ret x16 to the body, ret to the caller */
+	EXPECT_EQ(0, nbrk);
+	EXPECT_EQ(1, nbti);
+}
+#else	/* arm64: run them */
+
+/* ------------------------------------------------------------------
+ * Traced functions: patchable entries (DESIGN.md section 1)
+ * ------------------------------------------------------------------ */
+
+#define TRACED __attribute__((patchable_function_entry(4, 2), noipa, \
+			      aligned(8)))
+
+struct vec3 { float x, y, z; };
+struct pair { long a; int b; };
+struct big { long v[4]; };
+
+static volatile int body_runs;
+
+TRACED static long add2(long a, long b)
+{
+	body_runs++;
+	return a + b;
+}
+
+TRACED static int mix(signed char a, unsigned short b, int c, double d, float e,
+	       long f)
+{
+	body_runs++;
+	return a + b + c + (int)d + (int)e + (int)f;
+}
+
+TRACED static double dmul(double a, double b)
+{
+	body_runs++;
+	return a * b;
+}
+
+TRACED static long many(long a0, long a1, long a2, long a3, long a4, long a5,
+		 long a6, long a7, long a8, double d0, double d1, double d2,
+		 double d3, double d4, double d5, double d6, double d7,
+		 double d8, signed char c, int i)
+{
+	body_runs++;
+	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 * 100 +
+	       (long)(d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8 * 1000) +
+	       c * 10000 + i * 100000L;
+}
+
+TRACED static struct vec3 vscale(struct vec3 v, float s)
+{
+	body_runs++;
+	return (struct vec3){ v.x * s, v.y * s, v.z * s };
+}
+
+TRACED static struct pair pswap(struct pair p)
+{
+	body_runs++;
+	return (struct pair){ p.b, (int)p.a };
+}
+
+TRACED static struct big bigadd(struct big a, long k)
+{
+	body_runs++;
+	for (int i = 0; i < 4; i++)
+		a.v[i] += k;
+	return a;
+}
+
+static long vset_seen;
+
+TRACED static void vset(long *p, long v)
+{
+	body_runs++;
+	*p = v;
+	vset_seen = v;
+}
+
+/* ------------------------------------------------------------------
+ * Attaching: near memory, a site patched the way ftrace does it
+ * ------------------------------------------------------------------ */
+
+#include "arch/arm64/text_alloc.h"
+
+struct tr {
+	void *site;			/* the two NOPs: mov x9, x30; bl */
+	struct ftramp_text text;
+	struct ftramp_text stub;	/* far path: a br x17 hop */
+	struct ftramp_tramp_state st;
+	void *func;
+	void *target;			/* what the site's bl reaches */
+	int size;
+};
+
+static struct ftramp_tramp_link L(ftramp_prog_t p, uint64_t cookie)
+{
+	return (struct ftramp_tramp_link){ p, cookie };
+}
+
+/*
+ * Build and install.  far: the image anywhere, reached like the ops path
+ * does (bl stub; stub: ldr x17, =image; br x17).  bti: the image in
+ * PROT_BTI memory.
+ */
+static int tr_attach(struct tr *tr, void *func, struct ftramp_tramp_args *a,
+		     bool far, bool bti, bool guard)
+{
+	unsigned int tflags = (far ? FTRAMP_TEXT_FAR : 0) |
+			      (bti ? FTRAMP_TEXT_BTI : 0);
+	struct ftramp_poke_batch *b;
+	int err, size;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->func = func;
+	/*
+	 * With -mbranch-protection, gcc puts the landing pad first and the
+	 * two NOPs after it (as the kernel's BTI builds): the site moves by
+	 * one instruction and the body starts after it.
+	 */
+	tr->site = func;
+	if (*(uint32_t *)func == A64_BTI_C)
+		tr->site = (char *)func + 4;
+	a->orig_addr = (uint64_t)(uintptr_t)tr->site + 8;
+	err = ftramp_tramp_state_init(&tr->st);
+	if (err)
+		return err;
+	if (!guard)
+		tr->st.guard_slot = -1;
+	a->func_addr = (uint64_t)(uintptr_t)func;
+	a->state = &tr->st;
+	if (ftramp_tramp_cpu_has_lse())
+		a->flags |= FTRAMP_TRAMP_F_LSE;
+	if (bti || far)
+		a->flags |= FTRAMP_TRAMP_F_BTI;
+	size = ftramp_arch_prepare_trampoline(a, NULL, 0, 0);
+	if (size < 0)
+		return size;
+	err = ftramp_text_alloc(&tr->text, size, a->func_addr, tflags);
+	if (err)
+		return err;
+	size = ftramp_arch_prepare_trampoline(a, tr->text.rw,
+					      (uint64_t)(uintptr_t)tr->text.rx,
+					      tr->text.size);
+	if (size < 0)
+		return size;
+	tr->size = size;
+	err = ftramp_text_publish(&tr->text);
+	if (err)
+		return err;
+	tr->target = tr->text.rx;
+	if (far) {
+		uint32_t *w;
+
+		err = ftramp_text_alloc(&tr->stub, 16, a->func_addr, 0);
+		if (err)
+			return err;
+		if (tr->stub.far)
+			return -ERANGE;
+		w = tr->stub.rw;
+		w[0] = a64_ldr_lit((uintptr_t)tr->stub.rx,
+				   (uintptr_t)tr->stub.rx + 8, A64_LS_X,
+				   A64_IP1);
+		w[1] = a64_br(A64_IP1);
+		memcpy(&w[2], &tr->text.rx, 8);
+		err = ftramp_text_publish(&tr->stub);
+		if (err)
+			return err;
+		tr->target = tr->stub.rx;
+	}
+	b = ftramp_poke_batch__new();
+	if (!b)
+		return -ENOMEM;
+	err = ftramp_poke_batch__add_insn(b, tr->site, A64_NOP, A64_MOV_X9_X30,
+					  FTRAMP_POKE_UNREACHABLE);
+	if (!err)
+		err = ftramp_poke_batch__barrier(b);
+	if (!err)
+		err = ftramp_poke_batch__add(b, (char *)tr->site + 4,
+					     FTRAMP_POKE_CALL, NULL,
+					     tr->target);
+	if (!err)
+		err = ftramp_poke_batch__commit(b);
+	ftramp_poke_batch__free(b);
+	return err;
+}
+
+static void tr_detach(struct tr *tr)
+{
+	if (tr->target)
+		ftramp_text_poke((char *)tr->site + 4, FTRAMP_POKE_CALL,
+				 tr->target, NULL);
+	if (tr->text.rx)
+		ftramp_text_free(&tr->text);
+	if (tr->stub.rx)
+		ftramp_text_free(&tr->stub);
+	ftramp_tramp_state_fini(&tr->st);
+}
+
+/* What programs saw. */
+static uint64_t seen_ctx[FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET];
+static uint64_t seen_cnt, seen_ip, seen_cookie, seen_ret;
+static int seen_ret_err, order_n;
+static char order[64];
+static uint64_t fmod_value;
+
+static void record(const uint64_t *ctx, char tag)
+{
+	uint64_t n = ftramp_get_func_arg_cnt(ctx);
+
+	for (uint64_t i = 0; i < n + 4 && i < 56; i++)
+		seen_ctx[i] = ctx[i];
+	seen_cnt = n;
+	seen_ip = ftramp_get_func_ip(ctx);
+	seen_cookie = ftramp_get_attach_cookie(ctx);
+	if (order_n < (int)sizeof(order) - 1)
+		order[order_n++] = tag;
+}
+
+static uint64_t fentry_rec(const uint64_t *ctx)
+{
+	record(ctx, 'e');
+	seen_ret_err = ftramp_get_func_ret(ctx, &seen_ret);
+	return 0;
+}
+
+static uint64_t fexit_rec(const uint64_t *ctx)
+{
+	record(ctx, 'x');
+	seen_ret_err = ftramp_get_func_ret(ctx, &seen_ret);
+	return 0;
+}
+
+static uint64_t fmod_rec(const uint64_t *ctx)
+{
+	record(ctx, 'm');
+	return fmod_value;
+}
+
+static void reset_seen(void)
+{
+	memset(seen_ctx, 0, sizeof(seen_ctx));
+	seen_cnt = seen_ip = seen_cookie = seen_ret = 0;
+	seen_ret_err = 0;
+	order_n = 0;
+	memset(order, 0, sizeof(order));
+	fmod_value = 0;
+	body_runs = 0;
+}
+
+FIXTURE(path) {
+	struct tr tr;
+};
+
+FIXTURE_VARIANT(path) {
+	bool far;
+	bool bti;
+};
+
+FIXTURE_VARIANT_ADD(path, near) { .far = false, .bti = false };
+FIXTURE_VARIANT_ADD(path, far) { .far = true, .bti = false };
+FIXTURE_VARIANT_ADD(path, near_bti) { .far = false, .bti = true };
+
+FIXTURE_SETUP(path)
+{
+	reset_seen();
+}
+
+FIXTURE_TEARDOWN(path)
+{
+	tr_detach(&self->tr);
+}
+
+static int attach(struct __test_metadata *_metadata, struct tr *tr,
+		  const FIXTURE_VARIANT(path) *v, void *func,
+		  const char *proto, unsigned int flags,
+		  struct ftramp_tramp_link *fe, unsigned int nfe,
+		  struct ftramp_tramp_link *fm, unsigned int nfm,
+		  struct ftramp_tramp_link *fx, unsigned int nfx)
+{
+	static struct ftramp_func_model m;
+	struct ftramp_tramp_args a;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	if (proto)
+		parse(_metadata, proto, &m);
+	a.model = proto ? &m : NULL;
+	a.flags = flags;
+	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ fe, nfe };
+	a.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
+		(struct ftramp_tramp_links){ fm, nfm };
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ fx, nfx };
+	err = tr_attach(tr, func, &a, v->far, v->bti, true);
+	if (err)
+		TH_LOG("attach: %s", strerror(-err));
+	return err;
+}
+
+#define CO FTRAMP_TRAMP_F_CALL_ORIG
+
+TEST_F(path, fentry_only_returns_into_body)
+{
+	struct ftramp_tramp_link fe[2] = { L(fentry_rec, 7), L(fentry_rec, 8) };
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", 0, fe, 2, NULL, 0, NULL, 0));
+	EXPECT_EQ(42, add2(40, 2));
+	EXPECT_EQ(1, body_runs);
+	EXPECT_STREQ("ee", order);
+	EXPECT_EQ(40, seen_ctx[0]);
+	EXPECT_EQ(2, seen_ctx[1]);
+	EXPECT_EQ(2, seen_cnt);
+	EXPECT_EQ(8, seen_cookie);
+	EXPECT_EQ((uint64_t)(uintptr_t)add2, seen_ip);
+	EXPECT_EQ(-EOPNOTSUPP, seen_ret_err);
+}
+
+TEST_F(path, fentry_fexit_int)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 1), fx = L(fexit_rec, 2);
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(-5, add2(-7, 2));
+	EXPECT_EQ(1, body_runs);
+	EXPECT_STREQ("ex", order);
+	EXPECT_EQ(0, seen_ret_err);
+	EXPECT_EQ((uint64_t)-5, seen_ret);
+	EXPECT_EQ(2, seen_cookie);
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+}
+
+TEST_F(path, fmod_ret_skips_original)
+{
+	struct ftramp_tramp_link fm[2] = { L(fmod_rec, 0), L(fmod_rec, 0) };
+	struct ftramp_tramp_link fx = L(fexit_rec, 0);
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, NULL, 0, fm, 2, &fx, 1));
+	EXPECT_EQ(3, add2(1, 2));		/* zero: the original runs */
+	EXPECT_EQ(1, body_runs);
+	EXPECT_STREQ("mmx", order);
+	reset_seen();
+	fmod_value = 1234;
+	EXPECT_EQ(1234, add2(1, 2));		/* first non-zero wins */
+	EXPECT_EQ(0, body_runs);
+	EXPECT_STREQ("mx", order);
+	EXPECT_EQ(1234, seen_ret);
+}
+
+TEST_F(path, widening_and_floats)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	double d;
+	float f;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, mix,
+			    "int (signed char, unsigned short, int, double, float, long)",
+			    CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(-3 + 65535 - 100000 + 2 + 3 + 5,
+		  mix(-3, 65535, -100000, 2.5, 3.5f, 5));
+	EXPECT_EQ((uint64_t)-3, seen_ctx[0]);
+	EXPECT_EQ(65535, seen_ctx[1]);
+	EXPECT_EQ((uint64_t)-100000, seen_ctx[2]);
+	memcpy(&d, &seen_ctx[3], 8);
+	EXPECT_EQ(2.5, d);
+	memcpy(&f, &seen_ctx[4], 4);
+	EXPECT_EQ(3.5f, f);
+	EXPECT_EQ(0, seen_ctx[4] >> 32);	/* zero upper half */
+	EXPECT_EQ(5, seen_ctx[5]);
+	EXPECT_EQ((uint64_t)(int64_t)(-3 + 65535 - 100000 + 10), seen_ret);
+}
+
+static uint64_t fmod_double(const uint64_t *ctx)
+{
+	double a, ret;
+
+	ftramp_get_func_arg_double(ctx, 0, &a);
+	(void)ftramp_get_func_ret_double(ctx, &ret);
+	return a == 3.0 ? ftramp_ret_double(-1.5) : 0;
+}
+
+static double fexit_dret;
+
+static uint64_t fexit_double(const uint64_t *ctx)
+{
+	ftramp_get_func_ret_double(ctx, &fexit_dret);
+	return 0;
+}
+
+TEST_F(path, double_result_and_override)
+{
+	struct ftramp_tramp_link fm = L(fmod_double, 0);
+	struct ftramp_tramp_link fx = L(fexit_double, 0);
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, dmul,
+			    "double (double, double)", CO, NULL, 0, &fm, 1,
+			    &fx, 1));
+	EXPECT_EQ(10.0, dmul(2.5, 4.0));
+	EXPECT_EQ(10.0, fexit_dret);
+	EXPECT_EQ(-1.5, dmul(3.0, 4.0));
+	EXPECT_EQ(-1.5, fexit_dret);
+}
+
+TEST_F(path, stack_arguments)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	long want, got;
+	double d;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, many,
+			    "long (long, long, long, long, long, long, long, long,"
+			    " long, double, double, double, double, double,"
+			    " double, double, double, double, signed char, int)",
+			    CO, &fe, 1, NULL, 0, &fx, 1));
+	want = 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 900 +
+	       (long)(0.5 * 8 + 7 * 1000) + -2 * 10000 + -3 * 100000L;
+	got = many(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+		   0.5, 0.5, 7, -2, -3);
+	EXPECT_EQ(want, got);
+	EXPECT_EQ(20, seen_cnt);
+	EXPECT_EQ(9, seen_ctx[8]);
+	memcpy(&d, &seen_ctx[17], 8);
+	EXPECT_EQ(7.0, d);
+	EXPECT_EQ((uint64_t)-2, seen_ctx[18]);
+	EXPECT_EQ((uint64_t)-3, seen_ctx[19]);
+	EXPECT_EQ((uint64_t)want, seen_ret);
+}
+
+TEST_F(path, hfa_result)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	struct vec3 r, in;
+	float s;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, vscale,
+			    "struct { float x, y, z; } (struct { float x, y, z; }, float)",
+			    CO, &fe, 1, NULL, 0, &fx, 1));
+	r = vscale((struct vec3){ 1, 2, 3 }, 2);
+	EXPECT_EQ(2.0f, r.x);
+	EXPECT_EQ(4.0f, r.y);
+	EXPECT_EQ(6.0f, r.z);
+	memcpy(&in, seen_ctx, 12);
+	EXPECT_EQ(3.0f, in.z);
+	memcpy(&s, &seen_ctx[2], 4);
+	EXPECT_EQ(2.0f, s);
+	memcpy(&r, &seen_ctx[3], 12);
+	EXPECT_EQ(6.0f, r.z);
+	EXPECT_EQ(0, seen_ctx[4] >> 32);
+}
+
+TEST_F(path, small_struct)
+{
+	struct ftramp_tramp_link fx = L(fexit_rec, 0);
+	struct pair r;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, pswap,
+			    "struct { long a; int b; } (struct { long a; int b; })",
+			    CO, NULL, 0, NULL, 0, &fx, 1));
+	r = pswap((struct pair){ 11, 22 });
+	EXPECT_EQ(22, r.a);
+	EXPECT_EQ(11, r.b);
+	EXPECT_EQ(11, seen_ctx[0]);
+	EXPECT_EQ(22, (int)seen_ctx[1]);
+	EXPECT_EQ(22, seen_ctx[2]);
+	EXPECT_EQ(11, (int)seen_ctx[3]);
+}
+
+static uint64_t fmod_big(const uint64_t *ctx)
+{
+	struct big *out = ftramp_get_func_ret_ptr(ctx);
+
+	if (ctx[1] != 99)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		out->v[i] = -i;
+	return 1;
+}
+
+TEST_F(path, large_struct_x8)
+{
+	struct ftramp_tramp_link fm = L(fmod_big, 0), fx = L(fexit_rec, 0);
+	struct big in = { { 1, 2, 3, 4 } }, r;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, bigadd,
+			    "struct { long v[4]; } (struct { long v[4]; }, long)",
+			    CO, NULL, 0, &fm, 1, &fx, 1));
+	r = bigadd(in, 10);
+	EXPECT_EQ(11, r.v[0]);
+	EXPECT_EQ(14, r.v[3]);
+	EXPECT_EQ(1, in.v[0]);
+	/* ctx[0] points to the caller's copy; ctx[2] to the result. */
+	EXPECT_EQ(4, ((struct big *)(uintptr_t)seen_ctx[0])->v[3]);
+	EXPECT_EQ(14, ((struct big *)(uintptr_t)seen_ctx[2])->v[3]);
+	r = bigadd(in, 99);
+	EXPECT_EQ(0, r.v[0]);
+	EXPECT_EQ(-3, r.v[3]);
+}
+
+TEST_F(path, void_function)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	long slot = 0;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, vset,
+			    "void (long *, long)", CO, &fe, 1, NULL, 0,
+			    &fx, 1));
+	vset(&slot, 77);
+	EXPECT_EQ(77, slot);
+	EXPECT_STREQ("ex", order);
+	EXPECT_EQ(-EOPNOTSUPP, seen_ret_err);
+}
+
+TEST_F(path, unknown_model)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	long want;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, many, NULL, CO,
+			    &fe, 1, NULL, 0, &fx, 1));
+	want = 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 900 +
+	       (long)(0.5 * 8 + 7 * 1000) + -2 * 10000 + -3 * 100000L;
+	EXPECT_EQ(want, many(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 0.5, 0.5, 0.5,
+			     0.5, 0.5, 0.5, 0.5, 7, -2, -3));
+	EXPECT_EQ(8, seen_cnt);
+	EXPECT_EQ(8, seen_ctx[7]);
+	EXPECT_EQ((uint64_t)want, seen_ret);
+}
+
+/* A program that calls its own traced function: a counted miss. */
+static int recursion_depth;
+
+static uint64_t fentry_recurse(const uint64_t *ctx)
+{
+	recursion_depth++;
+	(void)add2(100, 200);	/* must not re-enter this program */
+	return 0;
+}
+
+TEST_F(path, recursion_guard)
+{
+	struct ftramp_tramp_link fe = L(fentry_recurse, 0);
+	struct ftramp_tramp_link fx = L(fexit_rec, 0);
+
+	recursion_depth = 0;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(3, add2(1, 2));
+	EXPECT_EQ(1, recursion_depth);
+	EXPECT_EQ(2, body_runs);		/* the inner call ran bare */
+	EXPECT_EQ(1, ftramp_tramp_state_misses(&self->tr.st));
+	EXPECT_STREQ("x", order);		/* only the outer fexit */
+	EXPECT_EQ(3, add2(1, 2));
+	EXPECT_EQ(2, recursion_depth);
+	EXPECT_EQ(2, ftramp_tramp_state_misses(&self->tr.st));
+}
+
+/* The in-flight counter while the original runs. */
+static struct tr *inflight_tr;
+static uint64_t inflight_seen;
+
+TRACED static long probe_inflight(long x)
+{
+	inflight_seen = ftramp_tramp_state_inflight(&inflight_tr->st);
+	return x;
+}
+
+TEST_F(path, inflight_counter)
+{
+	struct ftramp_tramp_link fx = L(fexit_rec, 0);
+
+	inflight_tr = &self->tr;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, probe_inflight,
+			    "long (long)", CO, NULL, 0, NULL, 0, &fx, 1));
+	EXPECT_EQ(5, probe_inflight(5));
+	EXPECT_EQ(1, inflight_seen);
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+}
+
+/* Helpers past the count. */
+static int arg_err_past, arg_err_last;
+
+static uint64_t fentry_helpers(const uint64_t *ctx)
+{
+	uint64_t v;
+
+	arg_err_last = ftramp_get_func_arg(ctx, 1, &v);
+	arg_err_past = ftramp_get_func_arg(ctx, 2, &v);
+	return 0;
+}
+
+TEST_F(path, helpers_bounds)
+{
+	struct ftramp_tramp_link fe = L(fentry_helpers, 0);
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", 0, &fe, 1, NULL, 0, NULL, 0));
+	EXPECT_EQ(3, add2(1, 2));
+	EXPECT_EQ(0, arg_err_last);
+	EXPECT_EQ(-EINVAL, arg_err_past);
+}
+
+#endif /* FTRAMP_HOST_TEST */
+
+TEST_HARNESS_MAIN
