@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libftramp-agent.so: the runtime side of `ftramp run`.
+ *
+ * Preloaded into the traced program, its constructor reads the FTRAMP_*
+ * variables (../agent_env.h), resolves each glob against the process's
+ * site table, reads each function's model and parameter names from DWARF,
+ * and attaches the programs of event.c before main() runs.  At exit it
+ * prints the histograms and counts and closes the Chrome trace.
+ *
+ * When the agent cannot do what it was asked (a glob that matches nothing,
+ * a site that cannot be patched, a bad override value), it says why and
+ * ends the program with status AGENT_EXIT before main(): tracing half of
+ * what was asked would mislead.  The variables are removed from the
+ * environment once read, so programs this one executes are not traced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../agent_env.h"
+#include "agent.h"
+#include "fmt.h"
+
+/* Like timeout(1) and env(1): the tool, not the program, failed. */
+#define AGENT_EXIT	125
+
+struct afunc *agent_funcs;
+unsigned int agent_nr_funcs;
+struct agent_config agent_cfg = { .out_fd = 2, .report_fd = 2,
+				  .strlen_cap = 32 };
+
+static unsigned int nr_alloc;
+static bool far_mode;
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "ftramp: ");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	write_all(2, buf, n);
+}
+
+static void __attribute__((noreturn)) die(void)
+{
+	_exit(AGENT_EXIT);
+}
+
+static const char *err_str(int err)
+{
+	static char buf[128];
+
+	ftramp_strerror(err, buf, sizeof(buf));
+	return buf;
+}
+
+/* ---------------------------------------------------------------------
+ * Configuration
+ * --------------------------------------------------------------------- */
+
+static struct afunc *func_get(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < agent_nr_funcs; i++)
+		if (!strcmp(agent_funcs[i].name, name))
+			return &agent_funcs[i];
+	if (agent_nr_funcs == nr_alloc) {
+		unsigned int n = nr_alloc ? 2 * nr_alloc : 16;
+		struct afunc *p = realloc(agent_funcs, n * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		memset(p + nr_alloc, 0, (n - nr_alloc) * sizeof(*p));
+		agent_funcs = p;
+		nr_alloc = n;
+	}
+	agent_funcs[agent_nr_funcs].name = strdup(name);
+	if (!agent_funcs[agent_nr_funcs].name)
+		return NULL;
+	return &agent_funcs[agent_nr_funcs++];
+}
+
+struct match_ctx {
+	unsigned int what;
+	const char *value;	/* --override: the text after '=' */
+	unsigned int usable;
+	unsigned int unusable;
+	char why[160];		/* the first unusable site and its reason */
+	int err;
+};
+
+static int match_site(const struct ftramp_site *site, void *data)
+{
+	struct match_ctx *m = data;
+	struct ftramp_site_info info = { .sz = sizeof(info) };
+	struct afunc *f;
+
+	if (ftramp_site__info(site, &info))
+		return 0;
+	if (info.status != FTRAMP_SITE_OK) {
+		if (!m->unusable++)
+			snprintf(m->why, sizeof(m->why), "%s: %s", info.name,
+				 info.reason);
+		return 0;
+	}
+	f = func_get(info.name);
+	if (!f) {
+		m->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	f->what |= m->what;
+	m->usable++;
+	return 0;
+}
+
+static const char *what_opt(unsigned int what)
+{
+	switch (what) {
+	case AF_TRACE:		return "-t";
+	case AF_HIST:		return "--hist";
+	case AF_COUNT:		return "--count";
+	default:		return "--override";
+	}
+}
+
+/* Add every site matching @glob; the agent's errors end the program. */
+static void add_glob(struct ftramp_sites *sites, const char *glob,
+		     unsigned int what, const char *value)
+{
+	struct match_ctx m = { .what = what, .value = value };
+	int n;
+
+	n = ftramp_sites__find(sites, glob, match_site, &m);
+	if (n < 0 || m.err) {
+		say("%s '%s': %s", what_opt(what), glob, err_str(m.err ?: n));
+		die();
+	}
+	if (!m.usable) {
+		if (m.unusable)
+			say("%s '%s': no usable function matches (%u cannot be patched; %s)",
+			    what_opt(what), glob, m.unusable, m.why);
+		else
+			say("%s '%s': no patchable function matches in this process (see 'ftramp list')",
+			    what_opt(what), glob);
+		die();
+	}
+	if (value) {
+		unsigned int i;
+
+		for (i = 0; i < agent_nr_funcs; i++) {
+			struct afunc *f = &agent_funcs[i];
+
+			/* the value is parsed once the model is known */
+			if ((f->what & AF_OVERRIDE) && !f->override)
+				f->override = (uint64_t)(uintptr_t)value;
+		}
+	}
+}
+
+static void add_list(struct ftramp_sites *sites, const char *env,
+		     unsigned int what)
+{
+	char *list, *item, *save;
+	const char *text = getenv(env);
+
+	if (!text || !*text)
+		return;
+	list = strdup(text);
+	if (!list) {
+		say("out of memory");
+		die();
+	}
+	for (item = strtok_r(list, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *value = NULL;
+
+		if (what == AF_OVERRIDE) {
+			value = strchr(item, '=');
+			if (!value || value == item || !value[1]) {
+				say("--override '%s': expected FUNC=VALUE",
+				    item);
+				die();
+			}
+			*value++ = 0;
+			value = strdup(value);
+		}
+		add_glob(sites, item, what, value);
+	}
+	free(list);
+}
+
+/* The override text, read with the function's result type. */
+static void parse_override(struct afunc *f)
+{
+	const char *text = (const char *)(uintptr_t)f->override;
+	const struct ftramp_type *r = &f->model.ret;
+	char *end;
+
+	errno = 0;
+	if (f->has_model && r->cls == FTRAMP_TYPE_VOID) {
+		say("--override %s: the function returns void", f->name);
+		die();
+	}
+	if (f->has_model && r->cls == FTRAMP_TYPE_FLOAT && r->size <= 8) {
+		double d = strtod(text, &end);
+
+		if (*end || errno || d == 0) {
+			say("--override %s=%s: expected a non-zero number",
+			    f->name, text);
+			die();
+		}
+		f->override = r->size == 4 ? ftramp_ret_float(d) :
+					     ftramp_ret_double(d);
+		return;
+	}
+	if (f->has_model && r->cls != FTRAMP_TYPE_INT) {
+		say("--override %s: only integer and float results can be forced",
+		    f->name);
+		die();
+	}
+	if (*text == '-')
+		f->override = (uint64_t)strtoll(text, &end, 0);
+	else
+		f->override = strtoull(text, &end, 0);
+	if (*end || errno || !f->override) {
+		say("--override %s=%s: expected a non-zero integer (the function returns an integer)",
+		    f->name, text);
+		die();
+	}
+}
+
+static void read_model(struct afunc *f)
+{
+	struct ftramp_dwarf_opts o = { .sz = sizeof(o),
+				       .param_names = f->params };
+	unsigned int i;
+	int err;
+
+	err = ftramp_model__from_dwarf(f->name, &f->model, &o);
+	if (!err && !(f->model.flags & FTRAMP_MODEL_VARIADIC)) {
+		f->has_model = true;
+		for (i = 0; i < f->model.nr_args; i++)
+			f->arg_off[i] = ftramp_model__arg_ctx_off(&f->model, i);
+		f->nr_ctx_args = ftramp_model__nr_ctx_args(&f->model);
+		return;
+	}
+	/* The unknown model: x0-x7 in ctx[0..7], the result at ctx[8]. */
+	memset(&f->model, 0, sizeof(f->model));
+	memset(f->params, 0, sizeof(f->params));
+	f->nr_ctx_args = 8;
+	if (agent_cfg.verbose)
+		say("%s: no model (%s): arguments not shown", f->name,
+		    err ? err_str(err) : "variadic");
+}
+
+static void attach_one(unsigned int idx)
+{
+	static const char *const kinds[] = { "fentry", "fexit", "fmod_ret" };
+	struct afunc *f = &agent_funcs[idx];
+	struct ftramp_attach_opts o = {
+		.sz = sizeof(o),
+		.cookie = idx,
+		.model = f->has_model ? &f->model : NULL,
+		.force_far = far_mode,
+		.no_dwarf = true,
+	};
+	char model[256] = "unknown";
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		ftramp_prog_t prog;
+
+		if (k == FTRAMP_FENTRY && (f->what & (AF_TRACE | AF_HIST | AF_COUNT)))
+			prog = event_entry;
+		else if (k == FTRAMP_FEXIT && (f->what & (AF_TRACE | AF_HIST)))
+			prog = event_exit;
+		else if (k == FTRAMP_FMOD_RET && (f->what & AF_OVERRIDE))
+			prog = event_override;
+		else
+			continue;
+		f->links[k] = ftramp_attach(f->name, k, prog, &o);
+		if (!f->links[k]) {
+			say("cannot attach %s to %s: %s", kinds[k], f->name,
+			    err_str(errno));
+			die();
+		}
+	}
+	if (agent_cfg.verbose) {
+		if (f->has_model)
+			ftramp_model__format(&f->model, model, sizeof(model));
+		say("attached %s%s%s%s: model %s%s", f->name,
+		    f->links[0] ? " fentry" : "", f->links[1] ? " fexit" : "",
+		    f->links[2] ? " fmod_ret" : "", model,
+		    far_mode ? ", far" : "");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The report at exit
+ * --------------------------------------------------------------------- */
+
+static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	write_all(agent_cfg.report_fd, buf, n);
+}
+
+static void dur_text(uint64_t ns, char *buf, size_t size)
+{
+	struct fbuf b;
+
+	fb_init(&b, buf, size);
+	fb_duration(&b, ns);
+	fb_str(&b);
+}
+
+/* funclatency-style log2 histogram in nanoseconds. */
+static void report_hist(const struct afunc *f)
+{
+	uint64_t hist[AGENT_HIST_BUCKETS], n = 0, max = 0;
+	char avg[32], lo[32], hi[32];
+	int i, first = -1, last = -1;
+
+	for (i = 0; i < AGENT_HIST_BUCKETS; i++) {
+		hist[i] = __atomic_load_n(&f->hist[i], __ATOMIC_RELAXED);
+		n += hist[i];
+		if (hist[i] > max)
+			max = hist[i];
+		if (hist[i] && first < 0)
+			first = i;
+		if (hist[i])
+			last = i;
+	}
+	put("\n%s: %llu calls", f->name, (unsigned long long)n);
+	if (!n) {
+		put("\n");
+		return;
+	}
+	dur_text(f->total_ns / n, avg, sizeof(avg));
+	dur_text(f->min_ns, lo, sizeof(lo));
+	dur_text(f->max_ns, hi, sizeof(hi));
+	put(", avg %s, min %s, max %s\n", avg, lo, hi);
+	put("%24s : %-9s %s\n", "nsecs", "count", "distribution");
+	for (i = first; i <= last; i++) {
+		unsigned long long from = i ? 1ull << i : 0;
+		unsigned long long to = (1ull << (i + 1)) - 1;
+		int w = (int)(hist[i] * 40 / max);
+		char bar[41];
+
+		memset(bar, '*', w);
+		memset(bar + w, ' ', 40 - w);
+		bar[40] = 0;
+		put("%11llu -> %-10llu : %-9llu |%s|\n", from, to,
+		    (unsigned long long)hist[i], bar);
+	}
+}
+
+static int count_cmp(const void *a, const void *b)
+{
+	const struct afunc *x = *(const struct afunc *const *)a;
+	const struct afunc *y = *(const struct afunc *const *)b;
+	uint64_t cx = __atomic_load_n(&x->calls, __ATOMIC_RELAXED);
+	uint64_t cy = __atomic_load_n(&y->calls, __ATOMIC_RELAXED);
+
+	if (cx != cy)
+		return cx < cy ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static void report_counts(void)
+{
+	struct afunc **v;
+	unsigned int i, n = 0;
+
+	v = calloc(agent_nr_funcs, sizeof(*v));
+	if (!v)
+		return;
+	for (i = 0; i < agent_nr_funcs; i++)
+		if (agent_funcs[i].what & AF_COUNT)
+			v[n++] = &agent_funcs[i];
+	if (!n) {
+		free(v);
+		return;
+	}
+	qsort(v, n, sizeof(*v), count_cmp);
+	put("\n%12s  %s\n", "CALLS", "FUNCTION");
+	for (i = 0; i < n; i++)
+		put("%12llu  %s\n", (unsigned long long)
+		    __atomic_load_n(&v[i]->calls, __ATOMIC_RELAXED),
+		    v[i]->name);
+	free(v);
+}
+
+static void agent_report(void)
+{
+	unsigned int i;
+	uint64_t lost = event_lost();
+
+	if (agent_cfg.format == AGENT_FMT_CHROME) {
+		event_chrome_end();
+		say("Chrome trace written to %s (open it in ui.perfetto.dev or chrome://tracing)",
+		    agent_cfg.output ? agent_cfg.output : "stderr");
+	}
+	for (i = 0; i < agent_nr_funcs; i++)
+		if (agent_funcs[i].what & AF_HIST)
+			report_hist(&agent_funcs[i]);
+	report_counts();
+	if (lost)
+		say("%llu events not shown (calls nested deeper than the per-thread stack, or unmatched returns)",
+		    (unsigned long long)lost);
+}
+
+/* ---------------------------------------------------------------------
+ * Start-up
+ * --------------------------------------------------------------------- */
+
+static void read_config(void)
+{
+	const char *s;
+	char *end;
+
+	s = getenv(FTRAMP_ENV_FORMAT);
+	if (s && !strcmp(s, "chrome")) {
+		agent_cfg.format = AGENT_FMT_CHROME;
+	} else if (s && *s && strcmp(s, "text")) {
+		say("%s=%s: expected text or chrome", FTRAMP_ENV_FORMAT, s);
+		die();
+	}
+	s = getenv(FTRAMP_ENV_STRLEN);
+	if (s && *s) {
+		long n = strtol(s, &end, 10);
+
+		if (*end || n < 0 || n > 4096) {
+			say("%s=%s: expected 0 to 4096", FTRAMP_ENV_STRLEN, s);
+			die();
+		}
+		agent_cfg.strlen_cap = n;
+	}
+	s = getenv(FTRAMP_ENV_FAR);
+	far_mode = s && *s && strcmp(s, "0");
+	s = getenv(FTRAMP_ENV_VERBOSE);
+	agent_cfg.verbose = s && *s && strcmp(s, "0");
+
+	s = getenv(FTRAMP_ENV_OUTPUT);
+	if (s && *s) {
+		agent_cfg.output = strdup(s);
+		agent_cfg.out_fd = open(s, O_WRONLY | O_CREAT | O_TRUNC |
+					O_APPEND | O_CLOEXEC, 0644);
+		if (agent_cfg.out_fd < 0) {
+			say("%s: %s", s, strerror(errno));
+			die();
+		}
+	} else {
+		/* our own stderr: the program may close or redirect fd 2 */
+		agent_cfg.out_fd = fcntl(2, F_DUPFD_CLOEXEC, 10);
+		if (agent_cfg.out_fd < 0)
+			agent_cfg.out_fd = 2;
+	}
+	agent_cfg.report_fd = agent_cfg.format == AGENT_FMT_CHROME ?
+			      2 : agent_cfg.out_fd;
+}
+
+__attribute__((constructor)) static void agent_init(void)
+{
+	static const char *const vars[] = {
+		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
+		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_OUTPUT, FTRAMP_ENV_FORMAT,
+		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
+	};
+	struct ftramp_sites *sites;
+	bool any_trace = false;
+	unsigned int i;
+
+	if (!getenv(FTRAMP_ENV_TRACE) && !getenv(FTRAMP_ENV_HIST) &&
+	    !getenv(FTRAMP_ENV_COUNT) && !getenv(FTRAMP_ENV_OVERRIDE))
+		return;		/* preloaded with nothing to do */
+
+	read_config();
+	event_init();
+	sites = ftramp_sites__get();
+	if (!sites) {
+		say("cannot read the patchable sites of this process: %s",
+		    err_str(errno));
+		die();
+	}
+	add_list(sites, FTRAMP_ENV_TRACE, AF_TRACE);
+	add_list(sites, FTRAMP_ENV_HIST, AF_HIST);
+	add_list(sites, FTRAMP_ENV_COUNT, AF_COUNT);
+	add_list(sites, FTRAMP_ENV_OVERRIDE, AF_OVERRIDE);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+
+	for (i = 0; i < agent_nr_funcs; i++) {
+		struct afunc *f = &agent_funcs[i];
+
+		read_model(f);
+		if (f->what & AF_OVERRIDE)
+			parse_override(f);
+		any_trace |= f->what & AF_TRACE;
+	}
+	if (agent_cfg.format == AGENT_FMT_CHROME)
+		event_chrome_begin();
+	else if (any_trace)
+		event_text_header();
+	atexit(agent_report);
+	for (i = 0; i < agent_nr_funcs; i++)
+		attach_one(i);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ftramp preload agent: shared declarations of agent.c (configuration,
+ * attach, the report at exit) and event.c (the programs that run at each
+ * traced call, and the output they write).
+ */
+#ifndef FTRAMP_AGENT_AGENT_H
+#define FTRAMP_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ftramp/ftramp.h>
+
+enum afunc_what {
+	AF_TRACE	= 1u << 0,	/* -t: a line per call */
+	AF_HIST		= 1u << 1,	/* --hist: latency histogram */
+	AF_COUNT	= 1u << 2,	/* --count: call count */
+	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
+};
+
+#define AGENT_HIST_BUCKETS	64	/* log2 of nanoseconds */
+
+/* One traced function; the attach cookie is its index in agent_funcs. */
+struct afunc {
+	char *name;
+	unsigned int what;		/* enum afunc_what */
+	bool has_model;
+	struct ftramp_func_model model;
+	char params[FTRAMP_MAX_ARGS][FTRAMP_PARAM_NAME_MAX];
+	int arg_off[FTRAMP_MAX_ARGS];	/* first ctx slot of each argument */
+	int nr_ctx_args;		/* the result is at ctx[nr_ctx_args] */
+	uint64_t override;		/* AF_OVERRIDE: the forced result */
+	struct ftramp_link *links[3];
+
+	/* Statistics, updated with relaxed atomics from any thread. */
+	uint64_t calls;
+	uint64_t total_ns;
+	uint64_t min_ns;
+	uint64_t max_ns;
+	uint64_t hist[AGENT_HIST_BUCKETS];
+};
+
+enum agent_format {
+	AGENT_FMT_TEXT,
+	AGENT_FMT_CHROME,
+};
+
+struct agent_config {
+	int out_fd;			/* events (and text reports) */
+	int report_fd;			/* histograms and counts */
+	enum agent_format format;
+	unsigned int strlen_cap;
+	bool verbose;
+	const char *output;		/* path, or NULL for stderr */
+};
+
+extern struct afunc *agent_funcs;
+extern unsigned int agent_nr_funcs;
+extern struct agent_config agent_cfg;
+
+/* event.c */
+void event_init(void);
+uint64_t event_entry(const uint64_t *ctx);
+uint64_t event_exit(const uint64_t *ctx);
+uint64_t event_override(const uint64_t *ctx);
+void event_text_header(void);
+void event_chrome_begin(void);
+void event_chrome_end(void);
+/* Events not shown: a nesting deeper than the per-thread stack, ... */
+uint64_t event_lost(void);
+/* Write all of buf to fd, whatever write() returns in between. */
+void write_all(int fd, const char *buf, size_t len);
+uint64_t now_ns(void);
+
+#endif /* FTRAMP_AGENT_AGENT_H */
