@@ -173,15 +173,15 @@ TEST(refusals)
 	void *fn;
 
 	fn = ftramp_thunk__create(NULL, p_add, 0);
-	EXPECT_TRUE(!fn);
+	EXPECT_EQ(NULL, fn);
 	EXPECT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, ftramp_model__parse("int (int)", &m, NULL));
 	fn = ftramp_thunk__create(&m, NULL, 0);
-	EXPECT_TRUE(!fn);
+	EXPECT_EQ(NULL, fn);
 	EXPECT_EQ(EINVAL, errno);
 	m.flags |= FTRAMP_MODEL_VARIADIC;
 	fn = ftramp_thunk__create(&m, p_add, 0);
-	EXPECT_TRUE(!fn);
+	EXPECT_EQ(NULL, fn);
 	EXPECT_EQ(EOPNOTSUPP, errno);
 	ftramp_thunk__destroy(NULL);
 	ftramp_thunk__destroy((void *)&m);	/* not a thunk: ignored */
