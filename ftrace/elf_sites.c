@@ -294,7 +294,9 @@ static int read_sections(struct reader *r)
 		name = elf_strptr(r->elf, shstrndx, sh.sh_name);
 		if (!name || strcmp(name, PFE_NAME))
 			continue;
-		if (sh.sh_size % 8 || sh.sh_addr % 8)
+		/* Slots must exist in the file before we size arrays by them. */
+		if (sh.sh_size % 8 || sh.sh_addr % 8 ||
+		    sh.sh_offset > r->rawsz || sh.sh_size > r->rawsz - sh.sh_offset)
 			return -EBADMSG;
 		np = realloc(r->pfe, (r->nr_pfe + 1) * sizeof(*np));
 		if (!np)

@@ -10,6 +10,28 @@
  * This binary is itself built with patchable entries (sites.mk), linked to
  * libsample-gcc.so and libsample-bad.so; the other samples are dlopen()ed.
  */
+#ifdef FTRAMP_FUZZ
+/* libFuzzer entry (sites.mk builds it for the host): the ELF reader. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ftrace/elf_sites.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct elf_sites *es;
+
+	if (!elf_sites__read_mem(data, size, &es)) {
+		for (size_t i = 0; i < es->nr_sites; i++)
+			if (!es->sites[i].name || !es->sites[i].symbol)
+				__builtin_trap();
+		elf_sites__free(es);
+	}
+	return 0;
+}
+#else /* !FTRAMP_FUZZ */
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -26,22 +48,6 @@
 #include "progs/sample.h"
 
 #define LIB(x)		SAMPLE_DIR "/libsample-" x ".so"
-
-/* A function of the executable: its site is named without "@object". */
-__attribute__((noinline)) int sites_test_target(int x);
-__attribute__((noinline)) int sites_test_target(int x)
-{
-	return x * 3;
-}
-
-static struct ftramp_site_info info_of(const struct ftramp_site *s)
-{
-	struct ftramp_site_info info = { .sz = sizeof(info) };
-
-	if (ftramp_site__info(s, &info))
-		memset(&info, 0, sizeof(info));
-	return info;
-}
 
 /* ---------------------------------------------------------------------
  * `nm` as the reference
@@ -90,6 +96,24 @@ static bool in_list(const struct nm_sym *v, int n, const char *name)
 		if (!strcmp(v[i].name, name))
 			return true;
 	return false;
+}
+
+#ifndef FTRAMP_HOST_TEST
+
+/* A function of the executable: its site is named without "@object". */
+__attribute__((noinline)) int sites_test_target(int x);
+__attribute__((noinline)) int sites_test_target(int x)
+{
+	return x * 3;
+}
+
+static struct ftramp_site_info info_of(const struct ftramp_site *s)
+{
+	struct ftramp_site_info info = { .sz = sizeof(info) };
+
+	if (ftramp_site__info(s, &info))
+		memset(&info, 0, sizeof(info));
+	return info;
 }
 
 struct collect {
@@ -361,19 +385,6 @@ TEST(malformed_sites_are_unusable_with_reason)
 					&c));
 }
 
-TEST(status_strings_are_distinct)
-{
-	for (int a = 0; a < FTRAMP_SITE_STATUS_MAX; a++) {
-		EXPECT_STRNE("unknown site status", ftramp_site_status__str(a));
-		for (int b = 0; b < a; b++)
-			EXPECT_STRNE(ftramp_site_status__str(a),
-				     ftramp_site_status__str(b));
-	}
-	EXPECT_STREQ("unknown site status", ftramp_site_status__str(-1));
-	EXPECT_STREQ("unknown site status",
-		     ftramp_site_status__str(FTRAMP_SITE_STATUS_MAX));
-}
-
 /* Someone else patched a site before ftramp looked: never ours to patch. */
 TEST(modified_live_bytes_are_unusable)
 {
@@ -542,25 +553,6 @@ TEST(info_respects_sz)
 	EXPECT_EQ(-EINVAL, ftramp_site__info(NULL, &b.i));
 }
 
-TEST(object_names)
-{
-	static const char *const cases[][2] = {
-		{ "/lib/aarch64-linux-gnu/libc.so.6", "libc.so" },
-		{ "libfoo-1.2.so.3.4", "libfoo-1.2.so" },
-		{ "/x/libsample-gcc.so", "libsample-gcc.so" },
-		{ "plugin.mod", "plugin.mod" },
-		{ "libx.so.6a", "libx.so.6a" },
-		{ "libx.sox.so.1", "libx.sox.so" },
-	};
-	char buf[64];
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		EXPECT_EQ(strlen(cases[i][1]),
-			  elf_sites__object_name(cases[i][0], buf, sizeof(buf)));
-		EXPECT_STREQ(cases[i][1], buf);
-	}
-}
-
 /* ---------------------------------------------------------------------
  * dlopen() / dlclose()
  */
@@ -712,75 +704,6 @@ TEST(lookups_race_dlopen)
 }
 
 /* ---------------------------------------------------------------------
- * The ELF reader on bad input
- */
-
-TEST(elf_reader_errors)
-{
-	struct elf_sites *es = (void *)1;
-	char tmp[] = "/tmp/sites_test.XXXXXX";
-	int fd;
-
-	EXPECT_EQ(-ENOENT, elf_sites__read_path(SAMPLE_DIR "/nonexistent",
-						&es));
-	EXPECT_EQ(NULL, es);
-	EXPECT_EQ(-ENOTSUP, elf_sites__read_path(SAMPLE_DIR "/gcc/sample.o",
-						 &es));
-	EXPECT_EQ(-ENOEXEC, elf_sites__read_path(SAMPLE_DIR "/many.S", &es));
-	fd = mkstemp(tmp);
-	ASSERT_LE(0, fd);
-	unlink(tmp);
-	EXPECT_EQ(-ENOEXEC, elf_sites__read_fd(fd, &es));
-	close(fd);
-}
-
-/* Every truncation and many corruptions of a real library: an error or a
- * result, never a crash (ASan-free, but the harness catches signals). */
-TEST(elf_reader_survives_damage)
-{
-	int fd = open(LIB("gcc"), O_RDONLY);
-	struct stat st;
-	unsigned char *img, *copy;
-	int ok = 0, failed = 0;
-
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fstat(fd, &st));
-	img = malloc(st.st_size);
-	copy = malloc(st.st_size);
-	ASSERT_NE(NULL, img);
-	ASSERT_NE(NULL, copy);
-	ASSERT_EQ(st.st_size, read(fd, img, st.st_size));
-	close(fd);
-
-	for (off_t len = 0; len < st.st_size; len += 97) {
-		struct elf_sites *es;
-		int err = elf_sites__read_mem(img, len, &es);
-
-		err ? failed++ : ok++;
-		elf_sites__free(es);
-	}
-	srand(1);
-	for (int i = 0; i < 300; i++) {
-		struct elf_sites *es;
-		int err;
-
-		memcpy(copy, img, st.st_size);
-		for (int k = 0; k < 8; k++)
-			copy[rand() % st.st_size] = rand();
-		err = elf_sites__read_mem(copy, st.st_size, &es);
-		if (!err)
-			for (size_t j = 0; j < es->nr_sites; j++)
-				EXPECT_NE(NULL, es->sites[j].name);
-		err ? failed++ : ok++;
-		elf_sites__free(es);
-	}
-	TH_LOG("damaged images: %d read, %d refused", ok, failed);
-	EXPECT_LT(0, failed);
-	free(img);
-	free(copy);
-}
-
-/* ---------------------------------------------------------------------
  * 100k sites: a measurement, not a timed test
  */
 
@@ -857,4 +780,213 @@ TEST(bench_100k_sites)
 	EXPECT_EQ(before, ftramp_sites__count(t));
 }
 
+#endif /* !FTRAMP_HOST_TEST */
+
+/* ---------------------------------------------------------------------
+ * The file view alone: these also run on the host, under ASan and UBSan
+ */
+
+TEST(status_strings_are_distinct)
+{
+	for (int a = 0; a < FTRAMP_SITE_STATUS_MAX; a++) {
+		EXPECT_STRNE("unknown site status", ftramp_site_status__str(a));
+		for (int b = 0; b < a; b++)
+			EXPECT_STRNE(ftramp_site_status__str(a),
+				     ftramp_site_status__str(b));
+	}
+	EXPECT_STREQ("unknown site status", ftramp_site_status__str(-1));
+	EXPECT_STREQ("unknown site status",
+		     ftramp_site_status__str(FTRAMP_SITE_STATUS_MAX));
+}
+
+TEST(object_names)
+{
+	static const char *const cases[][2] = {
+		{ "/lib/aarch64-linux-gnu/libc.so.6", "libc.so" },
+		{ "libfoo-1.2.so.3.4", "libfoo-1.2.so" },
+		{ "/x/libsample-gcc.so", "libsample-gcc.so" },
+		{ "plugin.mod", "plugin.mod" },
+		{ "libx.so.6a", "libx.so.6a" },
+		{ "libx.sox.so.1", "libx.sox.so" },
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		EXPECT_EQ(strlen(cases[i][1]),
+			  elf_sites__object_name(cases[i][0], buf, sizeof(buf)));
+		EXPECT_STREQ(cases[i][1], buf);
+	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * The ELF reader on bad input
+ */
+
+TEST(elf_reader_errors)
+{
+	struct elf_sites *es = (void *)1;
+	char tmp[] = "/tmp/sites_test.XXXXXX";
+	int fd;
+
+	EXPECT_EQ(-ENOENT, elf_sites__read_path(SAMPLE_DIR "/nonexistent",
+						&es));
+	EXPECT_EQ(NULL, es);
+	EXPECT_EQ(-ENOTSUP, elf_sites__read_path(SAMPLE_DIR "/gcc/sample.o",
+						 &es));
+	EXPECT_EQ(-ENOEXEC, elf_sites__read_path(SAMPLE_DIR "/many.S", &es));
+	fd = mkstemp(tmp);
+	ASSERT_LE(0, fd);
+	unlink(tmp);
+	EXPECT_EQ(-ENOEXEC, elf_sites__read_fd(fd, &es));
+	close(fd);
+}
+
+/* Every truncation and many corruptions of a real library: an error or a
+ * result, never a crash (ASan-free, but the harness catches signals). */
+TEST(elf_reader_survives_damage)
+{
+	int fd = open(LIB("gcc"), O_RDONLY);
+	struct stat st;
+	unsigned char *img, *copy;
+	int ok = 0, failed = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	img = malloc(st.st_size);
+	copy = malloc(st.st_size);
+	ASSERT_NE(NULL, img);
+	ASSERT_NE(NULL, copy);
+	ASSERT_EQ(st.st_size, read(fd, img, st.st_size));
+	close(fd);
+
+	for (off_t len = 0; len < st.st_size; len += 97) {
+		struct elf_sites *es;
+		int err = elf_sites__read_mem(img, len, &es);
+
+		err ? failed++ : ok++;
+		elf_sites__free(es);
+	}
+	srand(1);
+	for (int i = 0; i < 300; i++) {
+		struct elf_sites *es;
+		int err;
+
+		memcpy(copy, img, st.st_size);
+		for (int k = 0; k < 8; k++)
+			copy[rand() % st.st_size] = rand();
+		err = elf_sites__read_mem(copy, st.st_size, &es);
+		if (!err)
+			for (size_t j = 0; j < es->nr_sites; j++)
+				EXPECT_NE(NULL, es->sites[j].name);
+		err ? failed++ : ok++;
+		elf_sites__free(es);
+	}
+	TH_LOG("damaged images: %d read, %d refused", ok, failed);
+	EXPECT_LT(0, failed);
+	free(img);
+	free(copy);
+}
+
+/* The file view of each toolchain's library against nm, without a bias. */
+TEST(elf_file_matches_nm)
+{
+	static const char *const kinds[] = { "gcc", "clang", "bti" };
+	static struct nm_sym objs[128], lib[256];
+
+	for (size_t k = 0; k < 3; k++) {
+		struct elf_sites *es;
+		char path[256];
+		int no = 0, nl, expect = 0;
+
+		for (int f = 0; f < 2; f++) {
+			int n;
+
+			snprintf(path, sizeof(path), SAMPLE_DIR "/%s/sample%s.o",
+				 kinds[k], f ? "2" : "");
+			n = nm_text(path, objs + no, 128 - no);
+			ASSERT_LT(0, n);
+			no += n;
+		}
+		snprintf(path, sizeof(path), SAMPLE_DIR "/libsample-%s.so",
+			 kinds[k]);
+		nl = nm_text(path, lib, 256);
+		ASSERT_LT(0, nl);
+		ASSERT_EQ(0, elf_sites__read_path(path, &es));
+		for (int i = 0; i < nl; i++) {
+			bool first = true, found = false;
+
+			if (!in_list(objs, no, lib[i].name))
+				continue;
+			for (int j = 0; j < i; j++)
+				if (lib[j].value == lib[i].value &&
+				    in_list(objs, no, lib[j].name))
+					first = false;
+			expect += first;
+			for (size_t j = 0; j < es->nr_sites; j++) {
+				const struct elf_site *e = &es->sites[j];
+
+				if (e->func != lib[i].value)
+					continue;
+				found = true;
+				EXPECT_EQ(FTRAMP_SITE_OK, e->status);
+				if (!strcmp(e->symbol, lib[i].name))
+					EXPECT_EQ(lib[i].size, e->size);
+			}
+			if (!found)
+				TH_LOG("%s: %s missing", kinds[k], lib[i].name);
+			EXPECT_TRUE(found);
+		}
+		EXPECT_EQ(13, expect);
+		EXPECT_EQ(expect, es->nr_sites);
+		EXPECT_FALSE(es->executable);
+		EXPECT_TRUE(es->symtab);
+		elf_sites__free(es);
+	}
+}
+
+TEST(elf_file_statuses)
+{
+	static const struct {
+		const char *name;
+		int status;
+	} want[] = {
+		{ "bad_good_asm", FTRAMP_SITE_OK },
+		{ "bad_entry", FTRAMP_SITE_BAD_ENTRY },
+		{ "bad_pre", FTRAMP_SITE_BAD_LITERAL },
+		{ "bad_misaligned", FTRAMP_SITE_BAD_ALIGN },
+		{ "bad_nosym_host+0x10", FTRAMP_SITE_NO_SYMBOL },
+		{ "bad_small", FTRAMP_SITE_TOO_SMALL },
+		{ "bad_dup", FTRAMP_SITE_DUPLICATE },
+		{ "bad_data", FTRAMP_SITE_NOT_TEXT },
+	};
+	struct elf_sites *es;
+
+	ASSERT_EQ(0, elf_sites__read_path(SAMPLE_DIR "/libsample-bad.so", &es));
+	EXPECT_EQ(9, es->nr_records);
+	ASSERT_EQ(8, es->nr_sites);
+	for (size_t i = 0; i < 8; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < es->nr_sites; j++) {
+			if (strcmp(es->sites[j].name, want[i].name))
+				continue;
+			found = true;
+			EXPECT_EQ(want[i].status, es->sites[j].status);
+		}
+		EXPECT_TRUE(found);
+	}
+	elf_sites__free(es);
+
+	/* An executable: PT_INTERP, its static function unqualified. */
+	ASSERT_EQ(0, elf_sites__read_path(SAMPLE_DIR "/sample_prog", &es));
+	EXPECT_TRUE(es->executable);
+	EXPECT_EQ(3, es->nr_sites);
+	for (size_t j = 0; j < es->nr_sites; j++)
+		EXPECT_EQ(FTRAMP_SITE_OK, es->sites[j].status);
+	elf_sites__free(es);
+}
+
 TEST_HARNESS_MAIN
+
+#endif /* !FTRAMP_FUZZ */
