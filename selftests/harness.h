@@ -278,7 +278,7 @@ static inline void __th_fail(struct __test_metadata *m, bool stop)
 } while (0)
 
 #define __EXPECT_BOOL(cond, want, stop) do {				\
-	if (!!(cond) != (want)) {					\
+	if ((!!(cond)) != (want)) {					\
 		fprintf(stderr, "# %s:%d:%s: Expected %s to be %s\n",	\
 			__FILE__, __LINE__, _metadata->name, #cond,	\
 			(want) ? "true" : "false");			\
