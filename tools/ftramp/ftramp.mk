@@ -79,7 +79,9 @@ $(CLI_DIR)/fmt_test: tools/ftramp/fmt_test.c tools/ftramp/agent/fmt.c \
 
 CHECK_EXTRA += $(CLI_DIR)/fmt_test $(FTRAMP_CLI) \
 	       $(if $(AGENT_SRCS),$(FTRAMP_AGENT))
-CHECK_SCRIPTS += $(sort $(wildcard $(srctree)/selftests/cli_*.sh))
+# cli_lib.sh is the scripts' shared helper, not a test.
+CHECK_SCRIPTS += $(filter-out %/cli_lib.sh,\
+		   $(sort $(wildcard $(srctree)/selftests/cli_*.sh)))
 
 # ---------------------------------------------------------------------------
 # make demo: build the sample, trace it, say where the Chrome trace is.

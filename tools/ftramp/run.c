@@ -22,6 +22,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,8 @@ static int check_override(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	const char *val;
+	uint64_t iv;
+	double d;
 	char *end;
 
 	if (!eq || eq == arg || !eq[1]) {
@@ -132,28 +135,27 @@ static int check_override(const char *arg)
 		return -EINVAL;
 	}
 	val = eq + 1;
+	/* an integer first (0x10, -28), then a float (1.5, -2e3, inf) */
 	errno = 0;
-	if (strpbrk(val, ".eEnN") && !strpbrk(val, "xX")) {
-		double d = strtod(val, &end);
-
-		if (*end || errno) {
-			pr_err("--override '%s': '%s' is not a number", arg, val);
-			return -EINVAL;
-		}
-		if (d == 0.0 && !signbit(d))
+	if (*val == '-')
+		iv = strtoll(val, &end, 0);
+	else
+		iv = strtoull(val, &end, 0);
+	if (!*end && !errno) {
+		if (!iv)
 			goto zero;
 		return 0;
 	}
-	if (*val == '-')
-		(void)strtoll(val, &end, 0);
-	else if (!strtoull(val, &end, 0) && !*end && !errno)
-		goto zero;
-	if (*end || errno) {
-		pr_err("--override '%s': '%s' is not a 64-bit integer or a float",
-		       arg, val);
-		return -EINVAL;
+	errno = 0;
+	d = strtod(val, &end);
+	if (!*end && !errno && !isnan(d)) {
+		if (d == 0.0)
+			goto zero;
+		return 0;
 	}
-	return 0;
+	pr_err("--override '%s': '%s' is not a 64-bit integer or a float",
+	       arg, val);
+	return -EINVAL;
 zero:
 	pr_err("--override '%s': the value must be non-zero: an fmod_ret program returning 0 lets the function run",
 	       arg);
@@ -278,11 +280,19 @@ static int split_words(char *s, char **words, int max)
 	return n;
 }
 
+/* An environment variable, NULL when unset or empty. */
+static const char *env_opt(const char *name)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? s : NULL;
+}
+
 static int exec_target(const struct run_opts *o, const char *agent,
 		       const char *path, char **argv)
 {
-	const char *qemu = o->qemu ?: getenv("FTRAMP_QEMU") ?: DEFAULT_QEMU;
-	const char *sysroot = o->sysroot ?: getenv("FTRAMP_SYSROOT") ?:
+	const char *qemu = o->qemu ?: env_opt("FTRAMP_QEMU") ?: DEFAULT_QEMU;
+	const char *sysroot = o->sysroot ?: env_opt("FTRAMP_SYSROOT") ?:
 			      DEFAULT_SYSROOT;
 	const char *user_lib_path = getenv("LD_LIBRARY_PATH");
 	char *qemu_words, *qargv_path, *ld_lib, *ld_pre, *ldso;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Shared by the selftests/cli_*.sh scripts (sourced, not a test itself):
+# TAP output, paths, and helpers to check the ftramp command's output.
+#
+# The runner gives O (the build directory) and QEMU_RUN in the environment.
+set -u
+
+: "${O:?O must name the build directory}"
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FTRAMP=$O/tools/ftramp/ftramp
+AGENT=$O/tools/ftramp/libftramp-agent.so
+KVSTORE=$O/samples/kvstore
+PROGS=$O/selftests/progs
+HOST_ARCH=$(uname -m)
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+tap_n=0
+tap_failed=0
+
+plan() {
+	planned=$1
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n $*"
+}
+
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n $*"
+}
+
+skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n $1 # SKIP $2"
+}
+
+diag() {
+	sed 's/^/# /'
+}
+
+# check DESC CMD...: ok when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+	fi
+}
+
+# expect_fail DESC STATUS REGEX CMD...: CMD must exit with STATUS and say
+# something matching the extended regex REGEX on stderr.
+expect_fail() {
+	local desc=$1 want=$2 re=$3 rc
+	shift 3
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ] && grep -Eq -- "$re" "$TMP/err"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		echo "exit $rc (want $want), stderr:" | diag
+		head -5 "$TMP/err" | diag
+	fi
+}
+
+finish() {
+	if [ "$tap_n" -ne "$planned" ]; then
+		echo "# planned $planned tests, ran $tap_n"
+		exit 1
+	fi
+	[ "$tap_failed" -eq 0 ]
+}
