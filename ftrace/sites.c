@@ -164,6 +164,7 @@ static void object_free(struct sites_object *o)
 		return;
 	sites_object_unpin(o);
 	elf_sites__free(o->es);
+	free(o->dl_name);
 	free((char *)o->path);
 	free((char *)o->name);
 	free(o->text);
@@ -281,6 +282,9 @@ static struct sites_object *object_load(const struct snap *sn, bool main_exe,
 		return NULL;
 	o->bias = sn->addr;
 	o->phdr = sn->phdr;
+	o->dl_name = strdup(sn->name);
+	if (!o->dl_name)
+		goto oom;
 	if (main_exe) {
 		len = readlink("/proc/self/exe", path, sizeof(path) - 1);
 		path[len > 0 ? len : 0] = '\0';
@@ -441,9 +445,17 @@ static void notify(struct ftramp_sites *t, struct sites_object *o,
 	}
 }
 
+/*
+ * Another object can be mapped where an unloaded one was (same bias, same
+ * phdr address), so the loader's name is part of the identity.  The same
+ * file unloaded and loaded again between two scans looks unchanged: the
+ * hook rescans after every dlclose(), and objects with patched sites are
+ * pinned (sites_object_pin()), so that cannot happen to a patched one.
+ */
 static bool same_object(const struct sites_object *o, const struct snap *sn)
 {
-	return o->bias == sn->addr && o->phdr == sn->phdr;
+	return o->bias == sn->addr && o->phdr == sn->phdr &&
+	       !strcmp(o->dl_name, sn->name);
 }
 
 /* Called with scan_lock held. */

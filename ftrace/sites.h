@@ -40,7 +40,8 @@ struct sites_object {
 				 * errors of elf_sites__read_fd() */
 	/* private to sites.c */
 	struct elf_sites *es;
-	const void *phdr;	/* dlpi_phdr: identity across rescans */
+	const void *phdr;	/* dlpi_phdr, dlpi_name: identity across */
+	char *dl_name;		/* rescans */
 	void *pin;		/* dlopen() handle while pinned */
 	bool seen;
 	struct sites_object *next;
