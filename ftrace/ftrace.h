@@ -88,9 +88,14 @@ struct ftrace_cops {
 	 */
 	uint64_t inflight;
 	struct ftramp_ftrace_ops *ops;	/* single record: the ops */
+	unsigned int flags;		/* COPS_F_* */
 	unsigned int nr;		/* list record: entries */
-	struct ftramp_ftrace_ops *list[];
+	struct ftrace_cops *list[];	/* the ops' single records */
 };
+
+#define COPS_F_DIRECT	1u	/* single record of a direct ops */
+#define COPS_F_LIST	2u	/* list record */
+#define COPS_F_STUB	4u	/* the stub record */
 
 /* arch/arm64/ftrace_caller.S: the position-independent template. */
 extern const char ftrace_caller_tmpl[];
@@ -139,6 +144,9 @@ size_t reclaim_poll(void);
  */
 int reclaim_wait_seq(uint64_t seq, int timeout_ms);
 
+/* pthread_atfork() stages: 0 prepare, 1 parent, 2 child. */
+void reclaim_atfork(int stage);
+
 /* Account an allocation (stats: images_alloc, ops_alloc). */
 void reclaim_count_alloc(enum reclaim_kind kind);
 
@@ -157,17 +165,42 @@ int ftrace_sync_cores(void);
 /* The lock of every ftrace-layer change (the kernel's ftrace_lock). */
 extern pthread_mutex_t ftrace_lock;
 
-int ftrace_direct_register_locked(struct ftramp_ftrace_ops *ops,
-				  uint64_t addr);
-int ftrace_direct_modify_locked(struct ftramp_ftrace_ops *ops,
-				uint64_t addr);
+struct ftramp_site;
+
+/* A set of sites: sorted by pointer, no duplicates. */
+struct site_set {
+	struct ftramp_site **v;
+	size_t nr, cap;
+};
+
+/*
+ * ops->priv.  Changed under ftrace_lock only; read lock-free by the
+ * handler path (misses) while registered.
+ */
+struct ftramp_ftrace_ops_priv {
+	struct site_set filter, notrace;
+	bool registered;
+	uint64_t direct;		/* the trampoline of a direct ops */
+	struct ftrace_cops *cops;	/* its single record */
+	struct site_set sites;		/* where it is, while registered */
+	uint64_t misses;
+	uint64_t last_seq;		/* reclamation of its last records */
+	/* a transaction in progress (ftrace_apply_locked()) */
+	bool pend_registered;
+	uint64_t pend_direct;
+	struct ftrace_cops *pend_cops;
+	struct site_set pend_sites;
+};
+
+int ftrace_priv_get(struct ftramp_ftrace_ops *ops);
+/* Register with the filters' sites; direct = 0 for a handler ops. */
+int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct);
 /*
  * Unregister without waiting for the grace period; returns the
  * reclamation sequence number of the retired records (> 0) or -errno.
  */
-int64_t ftrace_direct_unregister_locked(struct ftramp_ftrace_ops *ops);
-/* Sequence number covering the ops' last retirements. */
-uint64_t ftrace_ops_last_seq(const struct ftramp_ftrace_ops *ops);
+int64_t ftrace_unregister_locked(struct ftramp_ftrace_ops *ops);
+int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr);
 /* Free the internals of an unregistered ops (filters). */
 void ftrace_ops_release(struct ftramp_ftrace_ops *ops);
 /* Whether a site (by function address) has a direct ops already. */

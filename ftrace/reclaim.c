@@ -412,6 +412,17 @@ static int scan_threads(uint64_t **pcs_out)
  * Pending list
  * ------------------------------------------------------------------ */
 
+void reclaim_atfork(int stage)
+{
+	if (stage == 0) {
+		pthread_mutex_lock(&reclaim_lock);
+		return;
+	}
+	if (stage == 2)
+		nr_deaf = 0;	/* the parent's threads are not ours */
+	pthread_mutex_unlock(&reclaim_lock);
+}
+
 void reclaim_count_alloc(enum reclaim_kind kind)
 {
 	pthread_mutex_lock(&reclaim_lock);

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Function models from DWARF (libdw): the kernel gets them from BTF, we
+ * read the object's debug info (or its separate debug file, found the way
+ * debuggers do: build-id, .gnu_debuglink) so that users rarely write a
+ * model by hand.
+ *
+ * Types map to the AAPCS64 classes of struct ftramp_type: integers,
+ * enums, bools and pointers are INT (char pointers flagged STRING);
+ * floats FLOAT; a struct, union or complex type whose flattened members
+ * are 1-4 floating-point values of one type is an HFA (AAPCS64 5.9.5);
+ * other composites STRUCT with their size and alignment.  Bit-fields,
+ * vectors and empty composites have no model: -EOPNOTSUPP, and the
+ * caller falls back to the unknown model.
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ftrace/ftrace.h"
+#include "ftrace/sites.h"
+
+#define TYPE_DEPTH_MAX	16
+
+/* Follow typedefs and qualifiers to the type that has a layout. */
+static int strip_type(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die cur = *die;
+
+	for (int i = 0; i < TYPE_DEPTH_MAX; i++) {
+		switch (dwarf_tag(&cur)) {
+		case DW_TAG_typedef:
+		case DW_TAG_const_type:
+		case DW_TAG_volatile_type:
+		case DW_TAG_restrict_type:
+		case DW_TAG_atomic_type:
+			if (!dwarf_attr_integrate(&cur, DW_AT_type, &a) ||
+			    !dwarf_formref_die(&a, &cur))
+				return -EOPNOTSUPP;	/* const void */
+			break;
+		default:
+			*out = cur;
+			return 0;
+		}
+	}
+	return -EOPNOTSUPP;
+}
+
+static int type_of(Dwarf_Die *die, Dwarf_Die *type)
+{
+	Dwarf_Attribute a;
+
+	if (!dwarf_attr_integrate(die, DW_AT_type, &a) ||
+	    !dwarf_formref_die(&a, type))
+		return -ENOENT;		/* void */
+	return strip_type(type, type);
+}
+
+static int die_size(Dwarf_Die *die)
+{
+	Dwarf_Word sz;
+	Dwarf_Attribute a;
+
+	if (dwarf_attr_integrate(die, DW_AT_byte_size, &a) &&
+	    !dwarf_formudata(&a, &sz))
+		return (int)sz;
+	return dwarf_bytesize(die);
+}
+
+/*
+ * Flatten a composite for HFA detection: every leaf must be a float of
+ * one size.  *elem: that size (0 so far), *n: leaves so far, *align:
+ * the largest alignment seen.  Returns 0, -EDOM if not all floats of one
+ * kind (still a valid STRUCT), -EOPNOTSUPP if it has no layout we take.
+ */
+static int flatten(Dwarf_Die *t, int depth, int *elem, int *n, int *align)
+{
+	Dwarf_Die child, mt;
+	Dwarf_Attribute a;
+	int err, hfa = 0;
+
+	if (depth > TYPE_DEPTH_MAX)
+		return -EOPNOTSUPP;
+	switch (dwarf_tag(t)) {
+	case DW_TAG_base_type: {
+		Dwarf_Word enc = 0;
+		int sz = die_size(t);
+
+		if (dwarf_attr(t, DW_AT_encoding, &a))
+			dwarf_formudata(&a, &enc);
+		if (sz <= 0)
+			return -EOPNOTSUPP;
+		if (enc == DW_ATE_complex_float) {
+			sz /= 2;
+			if (*align < sz)
+				*align = sz;
+			if (*elem && *elem != sz)
+				return -EDOM;
+			*elem = sz;
+			*n += 2;
+			return 0;
+		}
+		if (*align < sz)
+			*align = sz;
+		if (enc != DW_ATE_float)
+			return -EDOM;
+		if (*elem && *elem != sz)
+			return -EDOM;
+		*elem = sz;
+		*n += 1;
+		return 0;
+	}
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type:
+	case DW_TAG_enumeration_type: {
+		int sz = dwarf_tag(t) == DW_TAG_enumeration_type ?
+			 die_size(t) : 8;
+
+		if (*align < sz)
+			*align = sz;
+		return -EDOM;
+	}
+	case DW_TAG_array_type: {
+		int esz, total = die_size(t), before = *n;
+
+		if (type_of(t, &mt))
+			return -EOPNOTSUPP;
+		esz = die_size(&mt);
+		err = flatten(&mt, depth + 1, elem, n, align);
+		if (err)
+			return err;
+		if (esz <= 0 || total < 0)
+			return -EOPNOTSUPP;
+		/* Each element adds the same leaves again. */
+		*n = before + (*n - before) * (total / esz);
+		return 0;
+	}
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_class_type: {
+		bool any = false, is_union = dwarf_tag(t) == DW_TAG_union_type;
+		int un = 0, union_n = -1;
+
+		if (dwarf_attr(t, DW_AT_GNU_vector, &a))
+			return -EOPNOTSUPP;
+		if (dwarf_child(t, &child) != 0)
+			return -EOPNOTSUPP;	/* empty or incomplete */
+		do {
+			if (dwarf_tag(&child) != DW_TAG_member)
+				continue;
+			if (dwarf_hasattr(&child, DW_AT_bit_size) ||
+			    dwarf_hasattr(&child, DW_AT_data_bit_offset))
+				return -EOPNOTSUPP;
+			if (type_of(&child, &mt))
+				return -EOPNOTSUPP;
+			any = true;
+			un = 0;
+			err = flatten(&mt, depth + 1, elem, is_union ? &un : n,
+				      align);
+			if (err == -EDOM)
+				hfa = -EDOM;
+			else if (err)
+				return err;
+			if (is_union) {
+				/* Every member must be the same HFA shape. */
+				if (union_n >= 0 && union_n != un)
+					hfa = -EDOM;
+				union_n = un;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!any)
+			return -EOPNOTSUPP;
+		if (is_union && union_n > 0)
+			*n += union_n;
+		return hfa;
+	}
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static bool is_char(Dwarf_Die *t)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word enc = 0;
+
+	if (dwarf_tag(t) != DW_TAG_base_type || die_size(t) != 1)
+		return false;
+	if (dwarf_attr(t, DW_AT_encoding, &a))
+		dwarf_formudata(&a, &enc);
+	return enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char ||
+	       enc == DW_ATE_UTF;
+}
+
+static int type_model(Dwarf_Die *die, struct ftramp_type *ft)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die t, pt;
+	Dwarf_Word enc = 0;
+	int err, sz;
+
+	memset(ft, 0, sizeof(*ft));
+	err = type_of(die, &t);
+	if (err == -ENOENT) {
+		ft->cls = FTRAMP_TYPE_VOID;
+		return 0;
+	}
+	if (err)
+		return err;
+	sz = die_size(&t);
+	switch (dwarf_tag(&t)) {
+	case DW_TAG_base_type:
+		if (dwarf_attr(&t, DW_AT_encoding, &a))
+			dwarf_formudata(&a, &enc);
+		if (sz <= 0)
+			return -EOPNOTSUPP;
+		switch (enc) {
+		case DW_ATE_float:
+			ft->cls = FTRAMP_TYPE_FLOAT;
+			break;
+		case DW_ATE_complex_float:
+			/* AAPCS64: a complex is an HFA of its two parts. */
+			ft->cls = FTRAMP_TYPE_HFA;
+			ft->nmemb = 2;
+			ft->elem_size = (uint8_t)(sz / 2);
+			break;
+		case DW_ATE_boolean:
+			ft->cls = FTRAMP_TYPE_INT;
+			ft->flags = FTRAMP_TYPE_BOOL;
+			break;
+		case DW_ATE_signed:
+		case DW_ATE_signed_char:
+			ft->cls = FTRAMP_TYPE_INT;
+			ft->flags = FTRAMP_TYPE_SIGNED;
+			break;
+		case DW_ATE_unsigned:
+		case DW_ATE_unsigned_char:
+		case DW_ATE_UTF:
+			ft->cls = FTRAMP_TYPE_INT;
+			break;
+		default:
+			return -EOPNOTSUPP;
+		}
+		ft->size = (uint32_t)sz;
+		return 0;
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type:
+		ft->cls = FTRAMP_TYPE_INT;
+		ft->size = 8;
+		ft->flags = FTRAMP_TYPE_POINTER;
+		if (!type_of(&t, &pt) && is_char(&pt))
+			ft->flags |= FTRAMP_TYPE_STRING;
+		return 0;
+	case DW_TAG_enumeration_type:
+		ft->cls = FTRAMP_TYPE_INT;
+		ft->size = sz > 0 ? (uint32_t)sz : 4;
+		if (!type_of(&t, &pt) && dwarf_tag(&pt) == DW_TAG_base_type &&
+		    dwarf_attr(&pt, DW_AT_encoding, &a) &&
+		    !dwarf_formudata(&a, &enc) &&
+		    (enc == DW_ATE_signed || enc == DW_ATE_signed_char))
+			ft->flags = FTRAMP_TYPE_SIGNED;
+		return 0;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_class_type: {
+		int elem = 0, n = 0, align = 1;
+		Dwarf_Word al;
+
+		if (sz <= 0)
+			return -EOPNOTSUPP;
+		err = flatten(&t, 0, &elem, &n, &align);
+		if (err && err != -EDOM)
+			return err;
+		if (!err && n >= 1 && n <= 4 && elem * n == sz) {
+			ft->cls = FTRAMP_TYPE_HFA;
+			ft->nmemb = (uint8_t)n;
+			ft->elem_size = (uint8_t)elem;
+			ft->size = (uint32_t)sz;
+			return 0;
+		}
+		if (dwarf_attr(&t, DW_AT_alignment, &a) &&
+		    !dwarf_formudata(&a, &al))
+			align = (int)al;
+		ft->cls = FTRAMP_TYPE_STRUCT;
+		ft->size = (uint32_t)sz;
+		ft->align = (uint16_t)(align > 16 ? 16 : align);
+		return 0;
+	}
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static int func_model(Dwarf_Die *fn, struct ftramp_func_model *m,
+		      char (*names)[FTRAMP_PARAM_NAME_MAX])
+{
+	Dwarf_Die child;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	err = type_model(fn, &m->ret);
+	if (err)
+		return err;
+	if (dwarf_child(fn, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+		Dwarf_Attribute a;
+		const char *name;
+
+		if (tag == DW_TAG_unspecified_parameters) {
+			m->flags |= FTRAMP_MODEL_VARIADIC;
+			continue;
+		}
+		if (tag != DW_TAG_formal_parameter)
+			continue;
+		if (m->nr_args >= FTRAMP_MAX_ARGS)
+			return -E2BIG;
+		err = type_model(&child, &m->args[m->nr_args]);
+		if (err)
+			return err;
+		if (m->args[m->nr_args].cls == FTRAMP_TYPE_VOID)
+			return -EOPNOTSUPP;
+		if (names) {
+			name = dwarf_formstring(dwarf_attr_integrate(&child,
+							DW_AT_name, &a));
+			snprintf(names[m->nr_args], FTRAMP_PARAM_NAME_MAX,
+				 "%s", name ? name : "");
+		}
+		m->nr_args++;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+struct find_ctx {
+	Dwarf_Addr addr;
+	Dwarf_Die die;
+	bool found;
+};
+
+static int find_cb(Dwarf_Die *die, void *arg)
+{
+	struct find_ctx *f = arg;
+	Dwarf_Addr lo;
+
+	if (dwarf_lowpc(die, &lo) == 0 && lo == f->addr) {
+		f->die = *die;
+		f->found = true;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+static const Dwfl_Callbacks dwfl_cbs = {
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+int ftrace_dwarf_model(const char *object, uint64_t file_addr,
+		       struct ftramp_func_model *m,
+		       char (*names)[FTRAMP_PARAM_NAME_MAX])
+{
+	struct find_ctx f = { .addr = file_addr };
+	Dwfl_Module *mod;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die cudie;
+	size_t hsize;
+	Dwarf *dw;
+	Dwfl *dwfl;
+	int err = -ENODATA;
+
+	if (!object || !*object)
+		return -ENODATA;
+	dwfl = dwfl_begin(&dwfl_cbs);
+	if (!dwfl)
+		return -ENOMEM;
+	mod = dwfl_report_offline(dwfl, "", object, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!mod)
+		goto out;
+	dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		goto out;
+	/* DIE addresses are file addresses: no bias in this comparison. */
+	if (dwarf_addrdie(dw, file_addr, &cudie))
+		dwarf_getfuncs(&cudie, find_cb, &f, 0);
+	for (Dwarf_Off off = 0, next; !f.found &&
+	     !dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL);
+	     off = next) {
+		if (dwarf_offdie(dw, off + hsize, &cudie) &&
+		    dwarf_haspc(&cudie, file_addr) > 0)
+			dwarf_getfuncs(&cudie, find_cb, &f, 0);
+	}
+	if (!f.found) {
+		err = -ENODATA;
+		goto out;
+	}
+	err = func_model(&f.die, m, names);
+	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))
+		err = ftramp_model__validate(m);
+out:
+	dwfl_end(dwfl);
+	return err;
+}
+
+FTRAMP_API int ftramp_model__from_dwarf(const char *func,
+					struct ftramp_func_model *m,
+					const struct ftramp_dwarf_opts *opts)
+{
+	struct ftramp_dwarf_opts o = { 0 };
+	const struct ftramp_site *s;
+	struct ftramp_sites *t;
+
+	if (opts) {
+		if (opts->sz < sizeof(size_t))
+			return -EINVAL;
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	}
+	if (!m || (!func == !o.addr))
+		return -EINVAL;
+	t = ftramp_sites__get();
+	if (!t)
+		return errno ? -errno : -ENOMEM;
+	s = func ? ftramp_sites__find_name(t, func) :
+		   ftramp_sites__find_addr(t, o.addr);
+	if (!s)
+		return -ENOENT;
+	return ftrace_dwarf_model(s->obj->path, s->func - s->obj->bias, m,
+				  o.param_names);
+}

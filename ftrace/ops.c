@@ -1,0 +1,1164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ftrace ops: filters, registration, and the transaction that moves every
+ * affected site from its old state to its new one (Documentation/
+ * design.rst).  The kernel's kernel/trace/ftrace.c in miniature, with
+ * arm64's DYNAMIC_FTRACE_WITH_CALL_OPS and DIRECT_CALLS.
+ *
+ * Site states (the same table as arch/arm64/patching.c, from the side
+ * that drives it; lit is the 64-bit literal at func - 8, A the word at
+ * patch, B the word at patch + 4):
+ *
+ *   state        lit              A      B
+ *   pristine     two NOPs         nop    nop
+ *   off          &stub            mov    nop       (A is never undone)
+ *   direct(T)    &stub            mov    bl T      T = the one direct ops'
+ *                                                  trampoline, in range
+ *   caller(r)    r                mov    bl ftrace_caller
+ *                r = the single record of the one ops, or a list record
+ *
+ * One transaction, three phases separated by batch barriers (each phase
+ * written, cache-maintained and synchronised on every thread before the
+ * next is written):
+ *
+ *   1. pristine sites: A nop -> mov (and lit -> &stub); every site that
+ *      will be caller(r): lit -> r.  No B changed yet, so nothing reads
+ *      a literal that changes here except through ftrace_caller of a site
+ *      already in caller(r0), for which r0 -> r is itself one atomic
+ *      store between two valid records.
+ *   2. every B: nop/bl X -> nop/bl Y.  NOP and BL only: concurrently
+ *      modifiable (Arm ARM B2.2.5); each thread runs the old or the new.
+ *   3. sites no longer in caller(): lit -> &stub, now that no thread can
+ *      newly reach ftrace_caller from them.
+ *
+ * The whole batch is all or nothing (patching.c); memory state here is
+ * changed only after the commit succeeded.  Records that no literal holds
+ * any more are retired to the reclamation layer, never freed here.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arm64/insn.h"
+#include "arch/arm64/text_alloc.h"
+#include "ftrace/ftrace.h"
+#include "ftrace/sites.h"
+#include "trampoline/fault_inject.h"
+
+_Static_assert(offsetof(struct ftramp_ftrace_regs, regs[2]) == FREGS_X2, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, regs[8]) == FREGS_X8, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, direct) == FREGS_DIRECT,
+	       "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, fp) == FREGS_FP, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, lr) == FREGS_LR, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, sp) == FREGS_SP, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, pc) == FREGS_PC, "");
+_Static_assert(offsetof(struct ftramp_ftrace_regs, vregs) == FREGS_Q0, "");
+_Static_assert(sizeof(struct ftramp_ftrace_regs) == FREGS_SIZE, "");
+_Static_assert(FCALLER_FRAME % 16 == 0, "sp stays 16-byte aligned");
+_Static_assert(offsetof(struct ftrace_cops, direct) == COPS_DIRECT, "");
+_Static_assert(offsetof(struct ftrace_cops, func) == COPS_FUNC, "");
+_Static_assert(offsetof(struct ftrace_cops, inflight) == COPS_INFLIGHT, "");
+
+#define LIT_NOPS	0xd503201fd503201full
+
+pthread_mutex_t ftrace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ------------------------------------------------------------------
+ * Call records and the functions ftrace_caller calls
+ * ------------------------------------------------------------------ */
+
+/*
+ * Per-thread guard for handlers without FTRAMP_FTRACE_OPS_FL_RECURSION
+ * (the kernel's ftrace_ops_assist_func()).  initial-exec: no allocation
+ * on first use, which could recurse into a traced allocator.
+ */
+static __thread unsigned int ftrace_depth
+	__attribute__((tls_model("initial-exec")));
+
+static void call_one(struct ftramp_ftrace_ops *ops, unsigned long ip,
+		     unsigned long parent_ip, struct ftramp_ftrace_regs *fregs)
+{
+	if (ops->flags & FTRAMP_FTRACE_OPS_FL_RECURSION) {
+		ops->func(ip, parent_ip, ops, fregs);
+		return;
+	}
+	if (ftrace_depth) {
+		__atomic_add_fetch(&ops->priv->misses, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	ftrace_depth++;
+	ops->func(ip, parent_ip, ops, fregs);
+	ftrace_depth--;
+}
+
+static void stub_func(unsigned long ip, unsigned long parent_ip,
+		      struct ftrace_cops *cops,
+		      struct ftramp_ftrace_regs *fregs)
+{
+}
+
+static void single_func(unsigned long ip, unsigned long parent_ip,
+			struct ftrace_cops *cops,
+			struct ftramp_ftrace_regs *fregs)
+{
+	call_one(cops->ops, ip, parent_ip, fregs);
+}
+
+/*
+ * Several ops on one site: each handler in registration order, then the
+ * direct ops' trampoline, if any: ftrace_caller reads its record's
+ * current target from fregs->direct after the handlers (the kernel's
+ * call_direct_funcs() + ftrace_caller_direct_late).
+ */
+static void list_func(unsigned long ip, unsigned long parent_ip,
+		      struct ftrace_cops *cops,
+		      struct ftramp_ftrace_regs *fregs)
+{
+	for (unsigned int i = 0; i < cops->nr; i++) {
+		struct ftrace_cops *rec = cops->list[i];
+
+		if (rec->flags & COPS_F_DIRECT)
+			fregs->direct = (uint64_t)(uintptr_t)rec;
+		else
+			call_one(rec->ops, ip, parent_ip, fregs);
+	}
+}
+
+/* What a site's literal holds while the site is off. */
+static struct ftrace_cops stub_cops = {
+	.func = stub_func,
+	.flags = COPS_F_STUB,
+};
+
+static uint64_t stub_lit(void)
+{
+	return (uint64_t)(uintptr_t)&stub_cops;
+}
+
+static void cops_free(void *p)
+{
+	free(p);
+}
+
+static struct ftrace_cops *cops_new_single(struct ftramp_ftrace_ops *ops,
+					   uint64_t direct)
+{
+	struct ftrace_cops *c;
+
+	if (ftramp_fault("ftrace_cops_alloc"))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ops = ops;
+	c->direct = direct;
+	c->func = single_func;
+	c->flags = direct ? COPS_F_DIRECT : 0;
+	reclaim_count_alloc(RECLAIM_COPS);
+	return c;
+}
+
+static struct ftrace_cops *cops_new_list(struct ftramp_ftrace_ops **ops,
+					 unsigned int nr)
+{
+	struct ftrace_cops *c;
+
+	if (ftramp_fault("ftrace_cops_alloc"))
+		return NULL;
+	c = calloc(1, sizeof(*c) + nr * sizeof(c->list[0]));
+	if (!c)
+		return NULL;
+	c->func = list_func;
+	c->flags = COPS_F_LIST;
+	c->nr = nr;
+	for (unsigned int i = 0; i < nr; i++)
+		c->list[i] = ops[i]->priv->pend_cops ? ops[i]->priv->pend_cops :
+						       ops[i]->priv->cops;
+	reclaim_count_alloc(RECLAIM_COPS);
+	return c;
+}
+
+static uint64_t cops_retire(struct ftrace_cops *c)
+{
+	return reclaim_retire(RECLAIM_COPS, &c->inflight, 0, 0, cops_free, c);
+}
+
+/* ------------------------------------------------------------------
+ * ftrace_caller instances
+ * ------------------------------------------------------------------ */
+
+struct fcaller {
+	struct ftramp_text text;
+	uint64_t addr;
+	struct fcaller *next;
+};
+
+static struct fcaller *callers;
+
+static bool bl_reaches(uint64_t pc, uint64_t target)
+{
+	return a64_bl(pc, target) != A64_INSN_BAD;
+}
+
+/*
+ * An ftrace_caller within BL range of @patch + 4: an existing one, or a
+ * new copy placed within range of the whole text segment (so one serves
+ * every site of a region), else near this site.  They are never freed:
+ * a few hundred bytes per text region.
+ */
+static int caller_for(const struct ftramp_site *site, uint64_t *addr)
+{
+	size_t size = ftrace_caller_tmpl_end - ftrace_caller_tmpl;
+	uint64_t bl = site->patch + 4;
+	struct fcaller *c;
+	int err = -ERANGE;
+
+	for (c = callers; c; c = c->next) {
+		if (bl_reaches(bl, c->addr) &&
+		    bl_reaches(bl, c->addr + c->text.size - 4)) {
+			*addr = c->addr;
+			return 0;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (site->text) {
+		uint64_t start = site->text->start, end = site->text->end;
+		uint64_t lo = end > FTRAMP_BL_RANGE ? end - FTRAMP_BL_RANGE + 4 : 0;
+		uint64_t hi = start + FTRAMP_BL_RANGE - 4;
+
+		err = ftramp_text_alloc_range(&c->text, size, lo, hi, 0);
+		if (!err && c->text.far) {
+			ftramp_text_free(&c->text);
+			err = -ERANGE;
+		}
+	}
+	if (err) {
+		err = ftramp_text_alloc(&c->text, size, bl, 0);
+		if (!err && (c->text.far ||
+			     !bl_reaches(bl, (uint64_t)(uintptr_t)c->text.rx) ||
+			     !bl_reaches(bl, (uint64_t)(uintptr_t)c->text.rx +
+					 size))) {
+			ftramp_text_free(&c->text);
+			err = -ERANGE;
+		}
+	}
+	if (err)
+		goto fail;
+	memcpy(c->text.rw, ftrace_caller_tmpl, size);
+	err = ftramp_text_publish(&c->text);
+	if (err)
+		goto fail_free;
+	c->addr = (uint64_t)(uintptr_t)c->text.rx;
+	err = reclaim_add_window(c->addr, c->addr + size);
+	if (err)
+		goto fail_free;
+	c->next = callers;
+	callers = c;
+	*addr = c->addr;
+	return 0;
+fail_free:
+	ftramp_text_free(&c->text);
+fail:
+	free(c);
+	return err == -ENOMEM || err == -ERANGE ? err : -ERANGE;
+}
+
+/* ------------------------------------------------------------------
+ * Site sets: sorted arrays of site pointers
+ * ------------------------------------------------------------------ */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool set_has(const struct site_set *s, const struct ftramp_site *site)
+{
+	return s->nr && bsearch(&site, s->v, s->nr, sizeof(s->v[0]), ptr_cmp);
+}
+
+static int set_add(struct site_set *s, struct ftramp_site *site)
+{
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct ftramp_site **v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->nr++] = site;
+	return 0;
+}
+
+/* Sort and drop duplicates. */
+static void set_normalise(struct site_set *s)
+{
+	size_t j = 0;
+
+	if (!s->nr)
+		return;
+	qsort(s->v, s->nr, sizeof(s->v[0]), ptr_cmp);
+	for (size_t i = 1; i < s->nr; i++)
+		if (s->v[i] != s->v[j])
+			s->v[++j] = s->v[i];
+	s->nr = j + 1;
+}
+
+static void set_remove(struct site_set *s, const struct ftramp_site *site)
+{
+	struct ftramp_site **p;
+
+	if (!s->nr)
+		return;
+	p = bsearch(&site, s->v, s->nr, sizeof(s->v[0]), ptr_cmp);
+	if (!p)
+		return;
+	memmove(p, p + 1, (s->v + s->nr - (p + 1)) * sizeof(*p));
+	s->nr--;
+}
+
+static int set_copy(struct site_set *dst, const struct site_set *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src->nr)
+		return 0;
+	dst->v = malloc(src->nr * sizeof(dst->v[0]));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->nr * sizeof(dst->v[0]));
+	dst->nr = dst->cap = src->nr;
+	return 0;
+}
+
+static void set_free(struct site_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------------
+ * Registered ops and per-site state
+ * ------------------------------------------------------------------ */
+
+static struct ftramp_ftrace_ops **reg_ops;
+static size_t nr_reg_ops, cap_reg_ops;
+
+/* The ftrace layer's state of one site (site->owner). */
+struct fsite {
+	struct ftramp_site *site;
+	bool inited;			/* A is mov x9, x30 */
+	uint64_t target;		/* B: bl target, 0 for nop */
+	uint64_t lit;			/* the literal's value */
+	struct ftrace_cops *list;	/* our list record in lit, or NULL */
+	struct ftramp_ftrace_ops **ops;	/* on this site, registration order */
+	unsigned int nr_ops;
+	/* transaction scratch */
+	struct ftramp_ftrace_ops **n_ops;
+	unsigned int n_nr;
+	uint64_t n_target, n_lit;
+	struct ftrace_cops *n_list;
+	bool created;
+};
+
+int ftrace_priv_get(struct ftramp_ftrace_ops *ops)
+{
+	if (ops->priv)
+		return 0;
+	ops->priv = calloc(1, sizeof(*ops->priv));
+	return ops->priv ? 0 : -ENOMEM;
+}
+
+static struct ftramp_sites *the_sites(int *err)
+{
+	struct ftramp_sites *t = ftramp_sites__get();
+
+	*err = t ? 0 : (errno ? -errno : -ENOMEM);
+	return t;
+}
+
+/* The sites an ops would trace: (filter, or every usable site) - notrace */
+static int all_sites_cb(struct sites_object *obj, void *ctx)
+{
+	struct site_set *out = ctx;
+
+	for (size_t i = 0; i < obj->nr_sites; i++) {
+		if (!sites_usable(&obj->sites[i]))
+			continue;
+		if (set_add(out, &obj->sites[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int ftrace_compute_sites(const struct site_set *filter,
+				const struct site_set *notrace,
+				struct site_set *out)
+{
+	struct ftramp_sites *t;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (filter->nr) {
+		for (size_t i = 0; i < filter->nr; i++) {
+			if (set_has(notrace, filter->v[i]))
+				continue;
+			err = set_add(out, filter->v[i]);
+			if (err)
+				goto fail;
+		}
+	} else {
+		t = the_sites(&err);
+		if (!t)
+			return err;
+		err = sites_for_each_object(t, all_sites_cb, out);
+		if (err < 0)
+			goto fail;
+		set_normalise(out);
+		for (size_t i = 0; i < notrace->nr; i++)
+			set_remove(out, notrace->v[i]);
+	}
+	set_normalise(out);
+	return out->nr ? 0 : -ENOENT;
+fail:
+	set_free(out);
+	return err;
+}
+
+/*
+ * The new ops list of one site: the registered ops in order, with @chg
+ * taking its pending state (pend_registered, pend_sites).
+ */
+static int site_new_ops(struct fsite *fs, struct ftramp_ftrace_ops *chg)
+{
+	unsigned int n = 0, directs = 0;
+	size_t total = nr_reg_ops + 1;
+	bool chg_seen = false;
+
+	fs->n_ops = calloc(total, sizeof(fs->n_ops[0]));
+	if (!fs->n_ops)
+		return -ENOMEM;
+	for (size_t i = 0; i <= nr_reg_ops; i++) {
+		struct ftramp_ftrace_ops *o;
+		const struct site_set *set;
+
+		if (i < nr_reg_ops) {
+			o = reg_ops[i];
+		} else {
+			if (chg_seen)
+				break;
+			o = chg;	/* newly registering: last */
+		}
+		if (o == chg) {
+			chg_seen = true;
+			if (!o->priv->pend_registered)
+				continue;
+			set = &o->priv->pend_sites;
+		} else {
+			set = &o->priv->sites;
+		}
+		if (!set_has(set, fs->site))
+			continue;
+		fs->n_ops[n++] = o;
+		if (o == chg ? o->priv->pend_direct : o->priv->direct)
+			directs++;
+	}
+	fs->n_nr = n;
+	/* One direct trampoline per function, as in the kernel. */
+	return directs > 1 ? -EBUSY : 0;
+}
+
+static uint64_t ops_direct_addr(struct ftramp_ftrace_ops *o,
+				struct ftramp_ftrace_ops *chg)
+{
+	if (o == chg)
+		return o->priv->pend_direct;
+	return o->priv->direct;
+}
+
+static struct ftrace_cops *ops_cops(struct ftramp_ftrace_ops *o)
+{
+	return o->priv->pend_cops ? o->priv->pend_cops : o->priv->cops;
+}
+
+/* Decide B and lit for a site from its new ops list. */
+static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
+{
+	struct ftramp_ftrace_ops *o;
+	uint64_t bl = fs->site->patch + 4, addr;
+	int err;
+
+	fs->n_list = NULL;
+	if (!fs->n_nr) {
+		fs->n_target = 0;
+		fs->n_lit = fs->inited ? stub_lit() : fs->lit;
+		return 0;
+	}
+	o = fs->n_ops[0];
+	addr = ops_direct_addr(o, chg);
+	if (fs->n_nr == 1 && addr &&
+	    !(o->flags & FTRAMP_FTRACE_OPS_FL_NO_DIRECT_BL) &&
+	    bl_reaches(bl, addr)) {
+		fs->n_target = addr;
+		fs->n_lit = stub_lit();
+		return 0;
+	}
+	err = caller_for(fs->site, &fs->n_target);
+	if (err)
+		return err;
+	if (fs->n_nr == 1) {
+		fs->n_lit = (uint64_t)(uintptr_t)ops_cops(o);
+		return 0;
+	}
+	/* Same list as now: keep the record. */
+	if (fs->list && fs->nr_ops == fs->n_nr &&
+	    !memcmp(fs->ops, fs->n_ops, fs->n_nr * sizeof(fs->ops[0])) &&
+	    !(chg->priv->pend_cops && set_has(&chg->priv->pend_sites,
+					      fs->site))) {
+		fs->n_lit = fs->lit;
+		return 0;
+	}
+	fs->n_list = cops_new_list(fs->n_ops, fs->n_nr);
+	if (!fs->n_list)
+		return -ENOMEM;
+	fs->n_lit = (uint64_t)(uintptr_t)fs->n_list;
+	return 0;
+}
+
+static void *u2p(uint64_t v)
+{
+	return (void *)(uintptr_t)v;
+}
+
+static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
+		      int phase)
+{
+	void *lit = u2p(sites_literal(fs->site));
+	void *pa = u2p(fs->site->patch);
+	void *pb = u2p(fs->site->patch + 4);
+	int err = 0;
+
+	switch (phase) {
+	case 1:
+		if (!fs->inited && fs->n_nr) {
+			/*
+			 * nop -> mov x9, x30 at the entry: not a concurrently
+			 * modifiable pair (patching.c), but both words are
+			 * harmless there; see design.rst, "The first patch".
+			 */
+			err = ftramp_poke_batch__add_insn(b, pa, A64_NOP,
+							  A64_MOV_X9_X30,
+							  FTRAMP_POKE_UNREACHABLE);
+			if (!err && fs->n_target && fs->n_lit != stub_lit())
+				err = ftramp_poke_batch__add_u64(b, lit,
+								 fs->lit,
+								 fs->n_lit);
+			else if (!err)
+				err = ftramp_poke_batch__add_u64(b, lit,
+								 fs->lit,
+								 stub_lit());
+		} else if (fs->n_target && fs->n_lit != fs->lit &&
+			   fs->n_lit != stub_lit()) {
+			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
+							 fs->n_lit);
+		}
+		break;
+	case 2:
+		if (fs->n_target != fs->target)
+			err = ftramp_poke_batch__add(b, pb, FTRAMP_POKE_CALL,
+						     u2p(fs->target),
+						     u2p(fs->n_target));
+		break;
+	case 3:
+		if (fs->n_lit == stub_lit() && fs->inited &&
+		    fs->lit != stub_lit())
+			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
+							 stub_lit());
+		break;
+	}
+	return err;
+}
+
+static void fsite_scratch_free(struct fsite *fs)
+{
+	free(fs->n_ops);
+	fs->n_ops = NULL;
+	if (fs->n_list)
+		free(fs->n_list);	/* never published */
+	fs->n_list = NULL;
+}
+
+/*
+ * Apply the pending state of @ops (priv->pend_*) to every site it was or
+ * will be on.  On success the pending state becomes the current one and
+ * what no site holds any more is retired (*seq: the last retirement's
+ * sequence number, or 0).  On failure nothing changed anywhere, and the
+ * pending state is left for the caller to discard.
+ */
+static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
+{
+	static const struct site_set empty_set;
+	struct ftramp_ftrace_ops_priv *p = ops->priv;
+	struct ftramp_site **touched = NULL;
+	struct fsite **fs = NULL;
+	struct ftramp_poke_batch *b = NULL;
+	size_t nr = 0, i;
+	uint64_t last = 0;
+	int err;
+
+	*seq = 0;
+	/* The union of the old and the new sites. */
+	touched = malloc((p->sites.nr + p->pend_sites.nr + 1) *
+			 sizeof(touched[0]));
+	if (!touched)
+		return -ENOMEM;
+	{
+		size_t a = 0, c = 0;
+		const struct site_set *x = &p->sites, *y = &p->pend_sites;
+
+		if (!p->registered)
+			x = &empty_set;
+		if (!p->pend_registered)
+			y = &empty_set;
+		while (a < x->nr || c < y->nr) {
+			if (c >= y->nr ||
+			    (a < x->nr && (uintptr_t)x->v[a] <
+					  (uintptr_t)y->v[c]))
+				touched[nr++] = x->v[a++];
+			else if (a >= x->nr ||
+				 (uintptr_t)y->v[c] < (uintptr_t)x->v[a])
+				touched[nr++] = y->v[c++];
+			else {
+				touched[nr++] = x->v[a++];
+				c++;
+			}
+		}
+	}
+	fs = calloc(nr + 1, sizeof(fs[0]));
+	if (!fs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		struct ftramp_site *site = touched[i];
+
+		if (!sites_usable(site) && !site->owner) {
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
+		fs[i] = site->owner;
+		if (!fs[i]) {
+			fs[i] = calloc(1, sizeof(*fs[i]));
+			if (!fs[i]) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			fs[i]->site = site;
+			fs[i]->lit = LIT_NOPS;
+			fs[i]->created = true;
+		}
+		err = site_new_ops(fs[i], ops);
+		if (err)
+			goto fail;
+		err = site_plan(fs[i], ops);
+		if (err)
+			goto fail;
+	}
+
+	b = ftramp_poke_batch__new();
+	if (!b) {
+		err = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	for (int phase = 1; phase <= 3; phase++) {
+		for (i = 0; i < nr; i++) {
+			err = batch_site(b, fs[i], phase);
+			if (err)
+				goto fail;
+		}
+		if (phase < 3) {
+			err = ftramp_poke_batch__barrier(b);
+			if (err)
+				goto fail;
+		}
+	}
+	if (ftramp_poke_batch__size(b)) {
+		err = ftramp_poke_batch__commit(b);
+		if (err)
+			goto fail;
+	}
+
+	/* Committed: memory state follows. */
+	for (i = 0; i < nr; i++) {
+		struct fsite *f = fs[i];
+
+		if (f->created)
+			sites_set_owner(f->site, f);
+		f->created = false;
+		if (f->n_nr)
+			f->inited = true;
+		f->target = f->n_target;
+		f->lit = f->n_lit;
+		if (f->list && f->list != u2p(f->lit))
+			last = cops_retire(f->list);
+		if (f->n_list)
+			f->list = f->n_list;
+		else if (f->list && f->list != u2p(f->lit))
+			f->list = NULL;
+		f->n_list = NULL;
+		free(f->ops);
+		f->ops = f->n_ops;
+		f->nr_ops = f->n_nr;
+		f->n_ops = NULL;
+	}
+	err = 0;
+	*seq = last;
+	goto out;
+fail:
+	for (i = 0; i < nr; i++) {
+		if (!fs[i])
+			continue;
+		fsite_scratch_free(fs[i]);
+		if (fs[i]->created)
+			free(fs[i]);
+	}
+out:
+	ftramp_poke_batch__free(b);
+	free(fs);
+	free(touched);
+	return err;
+}
+
+static int reg_ops_add(struct ftramp_ftrace_ops *ops)
+{
+	if (nr_reg_ops == cap_reg_ops) {
+		size_t cap = cap_reg_ops ? 2 * cap_reg_ops : 8;
+		struct ftramp_ftrace_ops **v;
+
+		v = realloc(reg_ops, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		reg_ops = v;
+		cap_reg_ops = cap;
+	}
+	reg_ops[nr_reg_ops++] = ops;
+	return 0;
+}
+
+static void reg_ops_del(struct ftramp_ftrace_ops *ops)
+{
+	for (size_t i = 0; i < nr_reg_ops; i++) {
+		if (reg_ops[i] == ops) {
+			memmove(&reg_ops[i], &reg_ops[i + 1],
+				(nr_reg_ops - i - 1) * sizeof(reg_ops[0]));
+			nr_reg_ops--;
+			return;
+		}
+	}
+}
+
+static void pend_clear(struct ftramp_ftrace_ops_priv *p)
+{
+	set_free(&p->pend_sites);
+	p->pend_registered = p->registered;
+	p->pend_direct = p->direct;
+	if (p->pend_cops)
+		free(p->pend_cops);	/* never published */
+	p->pend_cops = NULL;
+}
+
+/*
+ * Register (direct = 0 for handler ops), with the sites from the filters.
+ */
+int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct)
+{
+	struct ftramp_ftrace_ops_priv *p;
+	uint64_t seq;
+	int err;
+
+	err = ftrace_priv_get(ops);
+	if (err)
+		return err;
+	p = ops->priv;
+	if (p->registered)
+		return -EBUSY;
+	err = ftrace_compute_sites(&p->filter, &p->notrace, &p->pend_sites);
+	if (err)
+		return err;
+	for (size_t i = 0; i < p->pend_sites.nr; i++) {
+		if (!sites_usable(p->pend_sites.v[i]) &&
+		    !p->pend_sites.v[i]->owner) {
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
+	}
+	p->pend_registered = true;
+	p->pend_direct = direct;
+	p->pend_cops = cops_new_single(ops, direct);
+	if (!p->pend_cops) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = reg_ops_add(ops);
+	if (err)
+		goto fail;
+	/* Listed last, but flagged as changing: site_new_ops() sees it once. */
+	nr_reg_ops--;
+	err = ftrace_apply_locked(ops, &seq);
+	if (err)
+		goto fail;
+	nr_reg_ops++;
+	p->registered = true;
+	p->direct = direct;
+	p->cops = p->pend_cops;
+	p->pend_cops = NULL;
+	set_free(&p->sites);
+	p->sites = p->pend_sites;
+	memset(&p->pend_sites, 0, sizeof(p->pend_sites));
+	return 0;
+fail:
+	pend_clear(p);
+	return err;
+}
+
+int64_t ftrace_unregister_locked(struct ftramp_ftrace_ops *ops)
+{
+	struct ftramp_ftrace_ops_priv *p = ops->priv;
+	uint64_t seq;
+	int err;
+
+	if (!p || !p->registered)
+		return -EINVAL;
+	p->pend_registered = false;
+	p->pend_direct = 0;
+	memset(&p->pend_sites, 0, sizeof(p->pend_sites));
+	err = ftrace_apply_locked(ops, &seq);
+	if (err) {
+		pend_clear(p);
+		return err;
+	}
+	reg_ops_del(ops);
+	p->registered = false;
+	p->direct = 0;
+	set_free(&p->sites);
+	/* After the list records retired by the apply: they point at it. */
+	p->last_seq = cops_retire(p->cops);
+	p->cops = NULL;
+	pend_clear(p);
+	return (int64_t)p->last_seq;
+}
+
+/* Re-apply new filter sets to a registered ops. */
+static int ftrace_refilter_locked(struct ftramp_ftrace_ops *ops,
+				  const struct site_set *filter,
+				  const struct site_set *notrace)
+{
+	struct ftramp_ftrace_ops_priv *p = ops->priv;
+	uint64_t seq;
+	int err;
+
+	err = ftrace_compute_sites(filter, notrace, &p->pend_sites);
+	if (err)
+		return err;
+	p->pend_registered = true;
+	p->pend_direct = p->direct;
+	err = ftrace_apply_locked(ops, &seq);
+	if (err) {
+		pend_clear(p);
+		return err;
+	}
+	set_free(&p->sites);
+	p->sites = p->pend_sites;
+	memset(&p->pend_sites, 0, sizeof(p->pend_sites));
+	if (seq)
+		p->last_seq = seq;
+	return 0;
+}
+
+/*
+ * Switch a registered direct ops to @addr: bl sites by the batch, literal
+ * sites by one store to the ops' record once the batch is in.
+ */
+int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr)
+{
+	struct ftramp_ftrace_ops_priv *p = ops->priv;
+	uint64_t seq;
+	int err;
+
+	if (!p || !p->registered || !p->direct)
+		return -EINVAL;
+	if (addr == p->direct)
+		return 0;
+	err = set_copy(&p->pend_sites, &p->sites);
+	if (err)
+		return err;
+	p->pend_registered = true;
+	p->pend_direct = addr;
+	err = ftrace_apply_locked(ops, &seq);
+	if (err) {
+		pend_clear(p);
+		return err;
+	}
+	/*
+	 * The new trampoline was published (cache maintenance) before; make
+	 * sure no thread holds stale instructions for its address (reused
+	 * memory) before the store lets ftrace_caller branch there.
+	 */
+	ftrace_sync_cores();
+	__atomic_store_n(&p->cops->direct, addr, __ATOMIC_RELEASE);
+	/* And no thread reads the old target from the record any more. */
+	ftrace_sync_cores();
+	p->direct = addr;
+	pend_clear(p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * Filters
+ * ------------------------------------------------------------------ */
+
+struct glob_ctx {
+	struct site_set *set;
+	size_t matched, usable;
+	int err;
+};
+
+static int glob_cb(const struct ftramp_site *site, void *data)
+{
+	struct glob_ctx *g = data;
+
+	g->matched++;
+	/* A site we patched is ours, whatever its file verdict says now. */
+	if (!sites_usable(site) && !site->owner)
+		return 0;
+	g->usable++;
+	g->err = set_add(g->set, (struct ftramp_site *)site);
+	return g->err ? -1 : 0;
+}
+
+static int set_by_glob(struct site_set *set, const char *glob)
+{
+	struct glob_ctx g = { .set = set };
+	struct ftramp_sites *t;
+	int err, r;
+
+	t = the_sites(&err);
+	if (!t)
+		return err;
+	r = ftramp_sites__find(t, glob, glob_cb, &g);
+	if (g.err)
+		return g.err;
+	if (r < 0)
+		return r == -ENOENT ? -ENOENT : r;
+	if (!g.matched)
+		return -ENOENT;
+	if (!g.usable)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int site_by_ip(uint64_t addr, struct ftramp_site **out)
+{
+	const struct ftramp_site *s;
+	struct ftramp_sites *t;
+	int err;
+
+	t = the_sites(&err);
+	if (!t)
+		return err;
+	s = ftramp_sites__find_addr(t, addr);
+	if (!s)
+		return -ENOENT;
+	if (!sites_usable(s) && !s->owner)
+		return -EOPNOTSUPP;
+	*out = (struct ftramp_site *)s;
+	return 0;
+}
+
+/*
+ * Build the new set (a copy, possibly reset, plus or minus the sites),
+ * apply it if the ops is registered, and only then replace the old one.
+ */
+static int set_change(struct ftramp_ftrace_ops *ops, bool notrace,
+		      const char *glob, uint64_t addr, bool remove, bool reset)
+{
+	struct ftramp_ftrace_ops_priv *p;
+	struct site_set n, *cur;
+	struct ftramp_site *site;
+	int err;
+
+	if (!ops || (glob == NULL && !addr))
+		return -EINVAL;
+	pthread_mutex_lock(&ftrace_lock);
+	err = ftrace_priv_get(ops);
+	if (err)
+		goto out;
+	p = ops->priv;
+	cur = notrace ? &p->notrace : &p->filter;
+	if (reset)
+		memset(&n, 0, sizeof(n));
+	else if ((err = set_copy(&n, cur)))
+		goto out;
+	if (glob) {
+		err = set_by_glob(&n, glob);
+	} else {
+		err = site_by_ip(addr, &site);
+		if (!err) {
+			set_normalise(&n);
+			if (remove)
+				set_remove(&n, site);
+			else
+				err = set_add(&n, site);
+		}
+	}
+	if (err)
+		goto fail;
+	set_normalise(&n);
+	if (p->registered) {
+		err = ftrace_refilter_locked(ops, notrace ? &p->filter : &n,
+					     notrace ? &n : &p->notrace);
+		if (err)
+			goto fail;
+	}
+	set_free(cur);
+	*cur = n;
+	goto out;
+fail:
+	set_free(&n);
+out:
+	pthread_mutex_unlock(&ftrace_lock);
+	if (!err)
+		reclaim_poll();
+	return err;
+}
+
+FTRAMP_API int ftramp_ftrace_ops__set_filter(struct ftramp_ftrace_ops *ops,
+					     const char *glob, int reset)
+{
+	if (!glob)
+		return -EINVAL;
+	return set_change(ops, false, glob, 0, false, reset);
+}
+
+FTRAMP_API int ftramp_ftrace_ops__set_notrace(struct ftramp_ftrace_ops *ops,
+					      const char *glob, int reset)
+{
+	if (!glob)
+		return -EINVAL;
+	return set_change(ops, true, glob, 0, false, reset);
+}
+
+FTRAMP_API int ftramp_ftrace_ops__set_filter_ip(struct ftramp_ftrace_ops *ops,
+						uint64_t addr, int remove,
+						int reset)
+{
+	if (!addr)
+		return -EINVAL;
+	return set_change(ops, false, NULL, addr, remove, reset);
+}
+
+FTRAMP_API int ftramp_ftrace_ops__set_notrace_ip(struct ftramp_ftrace_ops *ops,
+						 uint64_t addr, int remove,
+						 int reset)
+{
+	if (!addr)
+		return -EINVAL;
+	return set_change(ops, true, NULL, addr, remove, reset);
+}
+
+void ftrace_ops_release(struct ftramp_ftrace_ops *ops)
+{
+	struct ftramp_ftrace_ops_priv *p = ops->priv;
+
+	if (!p)
+		return;
+	set_free(&p->filter);
+	set_free(&p->notrace);
+	set_free(&p->sites);
+	pend_clear(p);
+	free(p);
+	ops->priv = NULL;
+}
+
+FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops)
+{
+	int err = 0;
+
+	if (!ops)
+		return -EINVAL;
+	pthread_mutex_lock(&ftrace_lock);
+	if (ops->priv && ops->priv->registered)
+		err = -EBUSY;
+	else
+		ftrace_ops_release(ops);
+	pthread_mutex_unlock(&ftrace_lock);
+	return err;
+}
+
+/* ------------------------------------------------------------------
+ * Register / unregister
+ * ------------------------------------------------------------------ */
+
+FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops)
+{
+	int err;
+
+	if (!ops || !ops->func || (ops->flags & ~FTRAMP_FTRACE_OPS_FL_ALL))
+		return -EINVAL;
+	pthread_mutex_lock(&ftrace_lock);
+	err = ftrace_register_locked(ops, 0);
+	pthread_mutex_unlock(&ftrace_lock);
+	reclaim_poll();
+	return err;
+}
+
+FTRAMP_API int ftramp_ftrace_ops__unregister(struct ftramp_ftrace_ops *ops)
+{
+	int64_t seq;
+
+	if (!ops)
+		return -EINVAL;
+	pthread_mutex_lock(&ftrace_lock);
+	if (ops->priv && ops->priv->registered && ops->priv->direct)
+		seq = -EINVAL;		/* ftramp_direct__unregister() */
+	else
+		seq = ftrace_unregister_locked(ops);
+	pthread_mutex_unlock(&ftrace_lock);
+	if (seq < 0)
+		return (int)seq;
+	/* The user may free the ops when we return: wait for its users. */
+	return reclaim_wait_seq((uint64_t)seq, -1);
+}
+
+FTRAMP_API unsigned long
+ftramp_ftrace_ops__misses(const struct ftramp_ftrace_ops *ops)
+{
+	if (!ops || !ops->priv)
+		return 0;
+	return __atomic_load_n(&ops->priv->misses, __ATOMIC_RELAXED);
+}
+
+struct ftramp_ftrace_ops *ftrace_site_direct_ops(uint64_t func)
+{
+	struct ftramp_sites *t;
+	struct ftramp_site *s;
+	struct fsite *fs;
+	int err;
+
+	t = the_sites(&err);
+	if (!t)
+		return NULL;
+	s = sites_lookup_ip(t, func);
+	if (!s || !(fs = s->owner))
+		return NULL;
+	for (unsigned int i = 0; i < fs->nr_ops; i++)
+		if (fs->ops[i]->priv->direct)
+			return fs->ops[i];
+	return NULL;
+}
