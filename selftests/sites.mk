@@ -97,11 +97,11 @@ $(PROGS_DIR)/sample_prog: $(PROGS_DIR)/prog.o $(PROGS_DIR)/libsample-gcc.so
 sample-progs: $(PROGS_ALL)
 
 # sites_test: built with patchable entries itself (the executable's own
-# sites are named without @object), linked to three of the samples; the
+# sites are named without @object), linked to libsample-gcc.so; the
 # others are dlopen()ed by the tests.
 TEST_CFLAGS_sites := $(PATCHABLE) -DSAMPLE_DIR='"$(PROGS_DIR)"' \
 		     -DSITES_NM='"$(CROSS_COMPILE)nm"' -DSITES_MANY=$(SITES_MANY)
-TEST_LIBS_sites := -L$(PROGS_DIR) -lsample-gcc -lsample-bad \
+TEST_LIBS_sites := -L$(PROGS_DIR) -lsample-gcc \
 		   -Wl,-rpath,$(PROGS_DIR)
 $(O)/selftests/sites_test: $(PROGS_ALL)
 

@@ -8,7 +8,7 @@
  * the loader counters; a 100k-site library for lookup speed.
  *
  * This binary is itself built with patchable entries (sites.mk), linked to
- * libsample-gcc.so and libsample-bad.so; the other samples are dlopen()ed.
+ * libsample-gcc.so; the other samples are dlopen()ed.
  */
 #ifdef FTRAMP_FUZZ
 /* libFuzzer entry (sites.mk builds it for the host): the ELF reader. */
@@ -353,6 +353,8 @@ static const struct {
 	{ "bad_small@libsample-bad.so",		  FTRAMP_SITE_TOO_SMALL },
 	{ "bad_dup@libsample-bad.so",		  FTRAMP_SITE_DUPLICATE },
 	{ "bad_data@libsample-bad.so",		  FTRAMP_SITE_NOT_TEXT },
+	{ "bad_overlap_a@libsample-bad.so",	  FTRAMP_SITE_OVERLAP },
+	{ "bad_overlap_b@libsample-bad.so",	  FTRAMP_SITE_OVERLAP },
 };
 
 TEST(malformed_sites_are_unusable_with_reason)
@@ -380,8 +382,8 @@ TEST(malformed_sites_are_unusable_with_reason)
 		EXPECT_EQ(bad_sites[i].status == FTRAMP_SITE_OK,
 			  sites_usable((const struct ftramp_site *)s));
 	}
-	/* Nine records, one of them a duplicate: eight sites. */
-	EXPECT_EQ(8, ftramp_sites__find(t, "*@libsample-bad.so", collect_cb,
+	/* Eleven records, one of them a duplicate: ten sites. */
+	EXPECT_EQ(10, ftramp_sites__find(t, "*@libsample-bad.so", collect_cb,
 					&c));
 }
 
@@ -959,13 +961,15 @@ TEST(elf_file_statuses)
 		{ "bad_small", FTRAMP_SITE_TOO_SMALL },
 		{ "bad_dup", FTRAMP_SITE_DUPLICATE },
 		{ "bad_data", FTRAMP_SITE_NOT_TEXT },
+		{ "bad_overlap_a", FTRAMP_SITE_OVERLAP },
+		{ "bad_overlap_b", FTRAMP_SITE_OVERLAP },
 	};
 	struct elf_sites *es;
 
 	ASSERT_EQ(0, elf_sites__read_path(SAMPLE_DIR "/libsample-bad.so", &es));
-	EXPECT_EQ(9, es->nr_records);
-	ASSERT_EQ(8, es->nr_sites);
-	for (size_t i = 0; i < 8; i++) {
+	EXPECT_EQ(11, es->nr_records);
+	ASSERT_EQ(10, es->nr_sites);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		bool found = false;
 
 		for (size_t j = 0; j < es->nr_sites; j++) {

@@ -107,6 +107,25 @@ bad_dup:
 	ret
 	.size	bad_dup, . - bad_dup
 
+/* Two sites where the first one's entry NOPs are the second's literal. */
+	.p2align 3
+.Lova:
+	NOP
+	NOP
+	.globl	bad_overlap_a
+	.type	bad_overlap_a, %function
+bad_overlap_a:
+	NOP
+	NOP
+	.size	bad_overlap_a, 8
+	.globl	bad_overlap_b
+	.type	bad_overlap_b, %function
+bad_overlap_b:
+	NOP
+	NOP
+	ret
+	.size	bad_overlap_b, . - bad_overlap_b
+
 /* A "function" in a data segment. */
 	.data
 	.p2align 3
@@ -129,5 +148,7 @@ bad_data:
 	.8byte	.Ldup
 	.8byte	.Ldup
 	.8byte	.Ldata
+	.8byte	.Lova
+	.8byte	bad_overlap_a
 
 	.section .note.GNU-stack, "", @progbits
