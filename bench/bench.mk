@@ -42,8 +42,20 @@ $(BENCH_DIR)/xray/targets_xray.o: bench/targets.c bench/targets.h
 		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) $(BENCH_XRAY) \
 		-DBENCH_VARIANT=xray -c -o $@ $<
 
+BENCH_GEN_FUNCS	?= 10000
+
+$(BENCH_DIR)/gen_funcs.c: bench/gen_funcs.sh
+	$(call quiet,GEN,$@)mkdir -p $(dir $@) && \
+		$(srctree)/bench/gen_funcs.sh $(BENCH_GEN_FUNCS) > $@.tmp && \
+		mv $@.tmp $@
+
+$(BENCH_DIR)/xray/gen_funcs.o: $(BENCH_DIR)/gen_funcs.c
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) $(BENCH_XRAY) \
+		-c -o $@ $<
+
 BENCH_XRAY_OBJS := $(addprefix $(BENCH_DIR)/xray/,xray_bench.o \
-		   targets_plain.o targets_xray.o)
+		   targets_plain.o targets_xray.o gen_funcs.o)
 
 $(BENCH_DIR)/xray_bench: $(BENCH_XRAY_OBJS)
 	$(call quiet,CCLD,$@)$(BENCH_CLANG) $(CLANG_TARGET) -fxray-instrument \

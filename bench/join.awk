@@ -7,8 +7,10 @@
 #
 # Prints one merged record per line:
 #
-#   case <name> <calls> <base> <insns> <syscalls> <mprotect> <membarrier>
-#        <mmap> <munmap> <tgkill> <label...>
+#   case   <name> <calls> <base> <insns> <syscalls> <mprotect> <membarrier>
+#          <mmap> <munmap> <tgkill> <label...>
+#   attach <name> <funcs> <pages> <insns> <syscalls> <mprotect> <membarrier>
+#          <mmap> <munmap> <tgkill> <label...>
 #   na   <name> <base> <label...> -- <reason...>
 #   mem  <name> <bytes> <funcs> <pages> <label...>
 #
@@ -37,7 +39,7 @@ FNR == NR {
 	next
 }
 
-$1 == "case" || $1 == "expect" {
+$1 == "case" || $1 == "attach" || $1 == "expect" {
 	used++
 	if (used > nwin) {
 		fail("no plugin window for `" $0 "'")
@@ -47,8 +49,8 @@ $1 == "case" || $1 == "expect" {
 		 win[used, "mprotect"] " " win[used, "membarrier"] " " \
 		 win[used, "mmap"] " " win[used, "munmap"] " " \
 		 win[used, "tgkill"]
-	if ($1 == "case") {
-		print "case", $2, $3, $4, counts, rest(5)
+	if ($1 == "case" || $1 == "attach") {
+		print $1, $2, $3, $4, counts, rest(5)
 		next
 	}
 	split("insns syscalls mprotect membarrier", key, " ")

@@ -10,6 +10,9 @@
  *   case   <name> <calls> <base> <label...>
  *	A measured window of <calls> calls.  Its cost per call is compared
  *	with the window named <base> ("-": it is a baseline itself).
+ *   attach <name> <funcs> <pages> <label...>
+ *	A measured window that attached to (or swept the pages of) <funcs>
+ *	functions spread over <pages> text pages.
  *   expect <name> <calls> <insns> <syscalls> <mprotect> <membarrier>
  *	A calibration window: the plugin must report exactly these
  *	counts (-1: not checked).
@@ -20,7 +23,7 @@
  *	<pages> pages.
  *
  * Names are <impl>.<function>.<variant>; the peer of a case is
- * xray.<function>.patched.
+ * xray.<function>.patched.  Attach records are named <impl>.attach.<n>.
  */
 #ifndef FTRAMP_BENCH_REPORT_H
 #define FTRAMP_BENCH_REPORT_H
@@ -31,6 +34,13 @@ static inline void bench_case(const char *name, long calls, const char *base,
 			      const char *label)
 {
 	printf("case %s %ld %s %s\n", name, calls, base ? base : "-", label);
+	fflush(stdout);
+}
+
+static inline void bench_attach(const char *name, long funcs, long pages,
+				const char *label)
+{
+	printf("attach %s %ld %ld %s\n", name, funcs, pages, label);
 	fflush(stdout);
 }
 

@@ -33,6 +33,8 @@ int __xray_set_handler(void (*entry)(int32_t func_id,
 int __xray_remove_handler(void);
 enum xray_patching_status __xray_patch(void);
 enum xray_patching_status __xray_unpatch(void);
+enum xray_patching_status __xray_patch_function(int32_t func_id);
+enum xray_patching_status __xray_unpatch_function(int32_t func_id);
 uintptr_t __xray_function_address(int32_t func_id);
 /* Largest function id in use: ids are 1..__xray_max_function_id(). */
 size_t __xray_max_function_id(void);
