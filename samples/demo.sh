@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # make demo: trace the kvstore sample with ftramp.  O is the build
-# directory; FTRAMP_QEMU and FTRAMP_SYSROOT say how to run arm64 code on
-# other hosts (ftramp run reads them).
+# directory; QEMU_RUN runs an arm64 program on other hosts (empty on arm64),
+# FTRAMP_QEMU and FTRAMP_SYSROOT tell ftramp run the same.
 set -eu
 
 : "${O:?O must name the build directory}"
@@ -16,13 +16,24 @@ step() {
 	printf '\n\033[1m==> %s\033[0m\n' "$*"
 }
 
+# Print a command the way one would type it, then run it.
 show() {
-	printf '$ %s\n' "$*" | sed "s|$O/|\$O/|g"
+	local a line='$'
+
+	for a in "$@"; do
+		a=${a//$O\//\$O/}
+		if [[ $a =~ ^[][A-Za-z0-9_./=,:@\$+-]+$ ]]; then
+			line+=" $a"
+		else
+			line+=" '$a'"
+		fi
+	done
+	printf '%s\n' "$line"
 	"$@"
 }
 
 step "The sample: 4 threads store sensor readings in a small key-value store"
-show "$prog"
+show ${QEMU_RUN:-} "$prog"
 
 step "Its patchable functions (built with -fpatchable-function-entry=4,2 -falign-functions=8)"
 show "$ftramp" list "$prog" 'kv_*'

@@ -86,12 +86,14 @@ CHECK_SCRIPTS += $(filter-out %/cli_lib.sh,\
 # ---------------------------------------------------------------------------
 # make demo: build the sample, trace it, say where the Chrome trace is.
 
-.PHONY: demo
+.PHONY: demo demo-build
 demo: deps-ok
-	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) $(FTRAMP_CLI) \
-		$(FTRAMP_AGENT) $(O)/samples/kvstore
-	$(Q)O=$(O) FTRAMP_QEMU="$(QEMU)" FTRAMP_SYSROOT="$(SYSROOT)" \
-		$(srctree)/samples/demo.sh
+	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) demo-build
+	$(Q)O=$(O) QEMU_RUN="$(QEMU_RUN)" FTRAMP_QEMU="$(QEMU)" \
+		FTRAMP_SYSROOT="$(SYSROOT)" $(srctree)/samples/demo.sh
+
+demo-build: $(FTRAMP_CLI) $(FTRAMP_AGENT) $(O)/samples/kvstore
+	@:
 
 # ---------------------------------------------------------------------------
 # make docs: every page of Documentation/ must parse; HTML when docutils
