@@ -33,3 +33,16 @@ $(PATCHING_GEN)/patch_funcs.o: $(PATCHING_GEN)/patch_funcs.c
 
 TEST_OBJS_patching := $(PATCHING_GEN)/patch_funcs.o
 $(O)/selftests/patching_test: $(PATCHING_GEN)/patch_funcs.o
+
+# A BTI-marked library (GNU property FEATURE_1_BTI): its text is mapped
+# PROT_BTI by ld.so, and a poke must keep it that way.  -nostartfiles:
+# Debian's crti.o/crtn.o carry no BTI note (DESIGN.md section 7).
+$(O)/selftests/libpatch_bti.so: selftests/patching.mk
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+	printf '%s\n' 'long pb_fn(long x);' \
+		'long pb_fn(long x) { return x + 5; }' | \
+	$(CC) -O2 -fPIC -shared -nostartfiles -mbranch-protection=standard \
+		$(PATCHABLE) -Wl,-z,force-bti -o $@ -x c -
+
+$(O)/selftests/patching_test: $(O)/selftests/libpatch_bti.so
+CHECK_EXTRA += $(O)/selftests/libpatch_bti.so

@@ -10,10 +10,15 @@
  * "return 7" stub, and a mini ftrace_caller that branches to the address
  * held in the site's literal (the per-callsite ops path).
  */
+#include <dlfcn.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ftramp/ftramp.h>
@@ -400,6 +405,71 @@ TEST_F(sites, add_rejects_bad_words)
 	EXPECT_EQ(-EINVAL, ftramp_poke_batch__commit(b));
 	ftramp_poke_batch__free(b);
 	EXPECT_TRUE(snap_same(&self->sn));
+}
+
+/*
+ * Text of a BTI-marked library (selftests/libpatch_bti.so) is mapped
+ * PROT_BTI by ld.so; /proc/self/maps does not show it.  A poke's RWX
+ * window must put it back: an indirect call to a word that is not a
+ * landing pad must still raise SIGILL afterwards.
+ */
+static void call_indirect(void *target)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	((long (*)(long))target)(1);
+}
+
+static int child_signal(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fn(arg);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+TEST(poke_keeps_bti_guard_of_library_text)
+{
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	long (*fn)(long);
+	uint8_t *f;
+	void *h;
+
+	if (!(getauxval(AT_HWCAP2) & (1 << 17)))	/* HWCAP2_BTI */
+		SKIP(return, "no BTI (run with qemu-aarch64 -cpu max)");
+	ASSERT_GT(n, 0);
+	path[n] = '\0';
+	strcat(dirname(path), "/libpatch_bti.so");
+	h = dlopen(path, RTLD_NOW);
+	ASSERT_NE(NULL, h);
+	fn = (long (*)(long))dlsym(h, "pb_fn");
+	ASSERT_NE(NULL, (void *)fn);
+	f = (uint8_t *)(uintptr_t)fn;
+	/* bti c; nop; nop; body: the patchable nops follow the pad */
+	ASSERT_EQ(A64_BTI_C, *(uint32_t *)f);
+	ASSERT_EQ(A64_NOP, *(uint32_t *)(f + 8));
+	if (child_signal(call_indirect, f + 4) != SIGILL)
+		SKIP(return, "the loader did not map the library PROT_BTI");
+
+	/* nop -> b .+4: same behaviour, but the page went through RWX */
+	ASSERT_EQ(0, ftramp_text_poke(f + 8, FTRAMP_POKE_JUMP, NULL, f + 12));
+	EXPECT_EQ(a64_b((uintptr_t)f + 8, (uintptr_t)f + 12),
+		  *(uint32_t *)(f + 8));
+	EXPECT_EQ(6, fn(1));
+	EXPECT_EQ(SIGILL, child_signal(call_indirect, f + 4));
+	ASSERT_EQ(0, ftramp_text_poke(f + 8, FTRAMP_POKE_JUMP, f + 12, NULL));
+	EXPECT_EQ(SIGILL, child_signal(call_indirect, f + 4));
+	EXPECT_EQ(6, fn(1));
 }
 
 /* ------------------------------------------------------------------

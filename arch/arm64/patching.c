@@ -83,7 +83,9 @@
  * (the kernel's text_mutex): two commits never share an open page.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -103,6 +105,18 @@
 
 #ifndef HWCAP2_BTI
 #define HWCAP2_BTI	(1 << 17)
+#endif
+#ifndef PT_GNU_PROPERTY
+#define PT_GNU_PROPERTY				0x6474e553
+#endif
+#ifndef NT_GNU_PROPERTY_TYPE_0
+#define NT_GNU_PROPERTY_TYPE_0			5
+#endif
+#ifndef GNU_PROPERTY_AARCH64_FEATURE_1_AND
+#define GNU_PROPERTY_AARCH64_FEATURE_1_AND	0xc0000000
+#endif
+#ifndef GNU_PROPERTY_AARCH64_FEATURE_1_BTI
+#define GNU_PROPERTY_AARCH64_FEATURE_1_BTI	(1u << 0)
 #endif
 
 struct poke_entry {
@@ -528,10 +542,123 @@ static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
 	return err;
 }
 
+static bool have_bti(void)
+{
+	return getauxval(AT_HWCAP2) & HWCAP2_BTI;
+}
+
+/*
+ * Does a GNU property note (the contents of PT_GNU_PROPERTY) mark the
+ * object BTI-compatible?  Bounds-checked: the note is the object's, not
+ * ours to trust.
+ */
+static bool note_has_bti(const uint8_t *p, size_t len)
+{
+	while (len >= sizeof(ElfW(Nhdr))) {
+		const ElfW(Nhdr) *n = (const void *)p;
+		size_t name = (n->n_namesz + 3) & ~3ul;
+		size_t desc = (n->n_descsz + 7) & ~7ul;
+		const uint8_t *d = p + sizeof(*n) + name;
+		size_t off = 0;
+
+		if (sizeof(*n) + name > len || desc > len - sizeof(*n) - name)
+			return false;
+		if (n->n_type == NT_GNU_PROPERTY_TYPE_0 && n->n_namesz == 4 &&
+		    !memcmp(p + sizeof(*n), "GNU", 4)) {
+			while (off + 8 <= n->n_descsz) {
+				uint32_t type, size, bits;
+
+				memcpy(&type, d + off, 4);
+				memcpy(&size, d + off + 4, 4);
+				if (size > n->n_descsz - off - 8)
+					break;
+				if (type == GNU_PROPERTY_AARCH64_FEATURE_1_AND &&
+				    size == 4) {
+					memcpy(&bits, d + off + 8, 4);
+					return bits &
+					       GNU_PROPERTY_AARCH64_FEATURE_1_BTI;
+				}
+				off += 8 + ((size + 7) & ~7u);
+			}
+		}
+		p += sizeof(*n) + name + desc;
+		len -= sizeof(*n) + name + desc;
+	}
+	return false;
+}
+
+struct bti_query {
+	uint64_t addr;
+	int bti;		/* 1 guarded, 0 not, -1 not an ELF text */
+};
+
+static int bti_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct bti_query *q = data;
+	const ElfW(Phdr) *prop = NULL;
+	bool hit = false;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+		    q->addr + pg_size() > start &&
+		    q->addr < start + ph->p_memsz)
+			hit = true;
+		if (ph->p_type == PT_GNU_PROPERTY)
+			prop = ph;
+	}
+	if (!hit)
+		return 0;
+	q->bti = prop && note_has_bti((const uint8_t *)(uintptr_t)
+				      (info->dlpi_addr + prop->p_vaddr),
+				      prop->p_memsz);
+	return 1;
+}
+
+/*
+ * Is this text page BTI-guarded?  /proc/self/maps does not say, and an
+ * mprotect() without PROT_BTI would silently drop the guard.  The loader
+ * (kernel for the program, ld.so for libraries) maps the executable
+ * segments of objects whose GNU property note has FEATURE_1_BTI with
+ * PROT_BTI when the CPU has it, so the object's note answers, cheaply.
+ * -1: not the text of a loaded object (ask smaps).
+ */
+static int elf_text_bti(uint64_t page)
+{
+	struct bti_query q = { .addr = page, .bti = -1 };
+
+	dl_iterate_phdr(bti_cb, &q);
+	return q.bti;
+}
+
+/*
+ * The slow way, for executable pages of no loaded object (another JIT's
+ * code): smaps "VmFlags: ... bt".
+ */
+static void smaps_bti(struct commit *c)
+{
+	struct ftramp_vmmap m;
+
+	if (ftramp_vmmap_read(&m, true))
+		return;
+	for (size_t n = 0; n < c->nr_pages; n++) {
+		struct poke_page *p = &c->pages[n];
+		const struct ftramp_vma *v = ftramp_vmmap_find(&m, p->addr);
+
+		if (p->kind == PAGE_FOREIGN && v && (v->prot & PROT_BTI) &&
+		    elf_text_bti(p->addr) < 0)
+			p->prot |= PROT_BTI;
+	}
+	ftramp_vmmap_free(&m);
+}
+
 static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
 {
 	struct ftramp_poke_batch *b = c->b;
 	uint64_t ps = pg_size(), last = UINT64_MAX;
+	bool need_smaps = false;
 
 	c->pages = calloc(b->nr, sizeof(*c->pages));
 	if (!c->pages)
@@ -560,8 +687,20 @@ static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
 		} else {
 			p->kind = PAGE_FOREIGN;
 			p->prot = ftramp_vmmap_find(m, page)->prot;
+			if (!have_bti())
+				continue;
+			switch (elf_text_bti(page)) {
+			case 1:
+				p->prot |= PROT_BTI;
+				break;
+			case -1:
+				need_smaps = true;
+				break;
+			}
 		}
 	}
+	if (need_smaps)
+		smaps_bti(c);
 	return 0;
 }
 
@@ -722,11 +861,6 @@ static int commit_write(struct commit *c)
 	return 0;
 }
 
-static bool want_bti(void)
-{
-	return getauxval(AT_HWCAP2) & HWCAP2_BTI;
-}
-
 static int commit_locked(struct commit *c)
 {
 	struct ftramp_poke_batch *b = c->b;
@@ -740,7 +874,7 @@ static int commit_locked(struct commit *c)
 		c->order[i] = i;
 	qsort_r(c->order, b->nr, sizeof(*c->order), cmp_ent, b->ent);
 
-	err = ftramp_vmmap_read(&m, want_bti());
+	err = ftramp_vmmap_read(&m, false);
 	if (err)
 		return err;
 	err = commit_validate(c, &m);
