@@ -106,7 +106,10 @@ ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
 all: deps-ok build-all
 
 # Area fragments add programs, tests and targets.
--include $(sort $(wildcard $(srctree)/selftests/*.mk))
+# sites.mk comes first: it builds the shared sample programs and libraries
+# (selftests/progs/, PROGS_DIR) that other areas link against.
+-include $(wildcard $(srctree)/selftests/sites.mk)
+-include $(filter-out $(srctree)/selftests/sites.mk,$(sort $(wildcard $(srctree)/selftests/*.mk)))
 -include $(wildcard $(srctree)/tools/ftramp/ftramp.mk)
 -include $(wildcard $(srctree)/samples/samples.mk)
 -include $(wildcard $(srctree)/bench/bench.mk)
