@@ -73,4 +73,9 @@ $(ABI_GEN)/caller_%.cc.o: $(ABI_GEN)/stamp
 
 TEST_CFLAGS_abi_diff := -I$(ABI_GEN)
 TEST_OBJS_abi_diff := $(ABI_OBJS)
-$(O)/selftests/abi_diff_test: $(ABI_OBJS)
+# Relink when ABI_SIGS/ABI_SEED change, even back to older objects.
+ABI_CONFIG := $(O)/selftests/abi.config
+$(shell mkdir -p $(O)/selftests && echo '$(ABI_SIGS) $(ABI_SEED)' | \
+	cmp -s - $(ABI_CONFIG) 2>/dev/null || \
+	echo '$(ABI_SIGS) $(ABI_SEED)' > $(ABI_CONFIG))
+$(O)/selftests/abi_diff_test: $(ABI_OBJS) $(ABI_CONFIG)
