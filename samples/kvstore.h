@@ -10,6 +10,7 @@
 #define SAMPLES_KVSTORE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,7 @@ size_t kv_count_range(struct kv_store *kv, struct kv_range range);
 
 float sensor_sample(int sensor, float t);
 double sensor_calibrate(double raw, float gain, int offset);
+void sensor_tick(int sig);
+int sensor_ticks(void);
 
 #endif /* SAMPLES_KVSTORE_H */

@@ -20,7 +20,20 @@ $(KVSTORE_OBJS): $(O)/samples/%.o: samples/%.c samples/kvstore.h
 $(O)/samples/kvstore: $(KVSTORE_OBJS)
 	$(call quiet,LD,$@)$(CC) -o $@ $^ -lpthread -lm
 
-.PHONY: samples
-samples: $(O)/samples/kvstore
+# The same program built by clang: the CLI selftests trace both.
+KVSTORE_CLANG_OBJS := $(patsubst %.c,$(O)/samples/clang/%.o,$(notdir $(KVSTORE_SRCS)))
 
-ALL_TARGETS += $(O)/samples/kvstore
+$(KVSTORE_CLANG_OBJS): $(O)/samples/clang/%.o: samples/%.c samples/kvstore.h
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(CLANG) --target=aarch64-linux-gnu $(CPPFLAGS) -std=gnu11 \
+		$(WARN) $(SAMPLE_CFLAGS) -c -o $@ $<
+
+$(O)/samples/kvstore-clang: $(KVSTORE_CLANG_OBJS)
+	$(call quiet,LD,$@)$(CLANG) $(CLANG_TARGET) -o $@ $^ -lpthread -lm
+
+SAMPLES := $(O)/samples/kvstore $(O)/samples/kvstore-clang
+
+.PHONY: samples
+samples: $(SAMPLES)
+
+ALL_TARGETS += $(SAMPLES)

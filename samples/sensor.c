@@ -4,6 +4,7 @@
  * the bus transfer so that `ftramp run --hist` has latencies to show.
  */
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 
 #include "kvstore.h"
@@ -20,4 +21,17 @@ float sensor_sample(int sensor, float t)
 double sensor_calibrate(double raw, float gain, int offset)
 {
 	return raw * gain + offset * 0.5;
+}
+
+static volatile sig_atomic_t ticks;
+
+/* Called from a SIGALRM handler (kvstore -s). */
+void sensor_tick(int sig)
+{
+	ticks = ticks + 1;
+}
+
+int sensor_ticks(void)
+{
+	return ticks;
 }
