@@ -349,7 +349,12 @@ static int find_cb(Dwarf_Die *die, void *arg)
 	struct find_ctx *f = arg;
 	Dwarf_Addr lo;
 
-	if (dwarf_lowpc(die, &lo) == 0 && lo == f->addr) {
+	/*
+	 * GCC starts the subprogram's range after the patchable entry
+	 * (func + 8, or + 12 after a `bti c`), not at the symbol.
+	 */
+	if (dwarf_lowpc(die, &lo) == 0 && lo >= f->addr &&
+	    lo <= f->addr + 12) {
 		f->die = *die;
 		f->found = true;
 		return DWARF_CB_ABORT;
@@ -388,13 +393,14 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 	if (!dw)
 		goto out;
 	/* DIE addresses are file addresses: no bias in this comparison. */
-	if (dwarf_addrdie(dw, file_addr, &cudie))
+	if (dwarf_addrdie(dw, file_addr + 12, &cudie))
 		dwarf_getfuncs(&cudie, find_cb, &f, 0);
 	for (Dwarf_Off off = 0, next; !f.found &&
 	     !dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL);
 	     off = next) {
 		if (dwarf_offdie(dw, off + hsize, &cudie) &&
-		    dwarf_haspc(&cudie, file_addr) > 0)
+		    (dwarf_haspc(&cudie, file_addr) > 0 ||
+		     dwarf_haspc(&cudie, file_addr + 12) > 0))
 			dwarf_getfuncs(&cudie, find_cb, &f, 0);
 	}
 	if (!f.found) {
