@@ -364,6 +364,7 @@ struct fsite {
 	unsigned int n_nr;
 	uint64_t n_target, n_lit;
 	struct ftrace_cops *n_list;
+	bool n_caller;			/* B will be bl ftrace_caller */
 	bool created;
 };
 
@@ -495,6 +496,7 @@ static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 	int err;
 
 	fs->n_list = NULL;
+	fs->n_caller = false;
 	if (!fs->n_nr) {
 		fs->n_target = 0;
 		fs->n_lit = fs->inited ? stub_lit() : fs->lit;
@@ -505,13 +507,19 @@ static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 	if (fs->n_nr == 1 && addr &&
 	    !(o->flags & FTRAMP_FTRACE_OPS_FL_NO_DIRECT_BL) &&
 	    bl_reaches(bl, addr)) {
+		/*
+		 * The literal keeps a valid record of this site's tracers
+		 * even though `bl tramp` does not read it: a thread that
+		 * entered ftrace_caller before B changed may load it late.
+		 */
 		fs->n_target = addr;
-		fs->n_lit = stub_lit();
+		fs->n_lit = (uint64_t)(uintptr_t)ops_cops(o);
 		return 0;
 	}
 	err = caller_for(fs->site, &fs->n_target);
 	if (err)
 		return err;
+	fs->n_caller = true;
 	if (fs->n_nr == 1) {
 		fs->n_lit = (uint64_t)(uintptr_t)ops_cops(o);
 		return 0;
@@ -544,6 +552,14 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 	void *pb = u2p(fs->site->patch + 4);
 	int err = 0;
 
+	/*
+	 * The literal changes before B when B will lead to ftrace_caller
+	 * (phase 1), after it otherwise (phase 3): a thread that took the
+	 * old `bl ftrace_caller` just before phase 2's synchronisation may
+	 * load the literal at any time after, and must find a record of
+	 * either the old or the new tracers of this site, never the stub
+	 * unless the site is being turned off.
+	 */
 	switch (phase) {
 	case 1:
 		if (!fs->inited && fs->n_nr) {
@@ -555,16 +571,12 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 			err = ftramp_poke_batch__add_insn(b, pa, A64_NOP,
 							  A64_MOV_X9_X30,
 							  FTRAMP_POKE_UNREACHABLE);
-			if (!err && fs->n_target && fs->n_lit != stub_lit())
+			if (!err)
 				err = ftramp_poke_batch__add_u64(b, lit,
 								 fs->lit,
 								 fs->n_lit);
-			else if (!err)
-				err = ftramp_poke_batch__add_u64(b, lit,
-								 fs->lit,
-								 stub_lit());
-		} else if (fs->n_target && fs->n_lit != fs->lit &&
-			   fs->n_lit != stub_lit()) {
+		} else if (fs->inited && fs->n_caller &&
+			   fs->n_lit != fs->lit) {
 			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
 							 fs->n_lit);
 		}
@@ -576,10 +588,9 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 						     u2p(fs->n_target));
 		break;
 	case 3:
-		if (fs->n_lit == stub_lit() && fs->inited &&
-		    fs->lit != stub_lit())
+		if (fs->inited && !fs->n_caller && fs->n_lit != fs->lit)
 			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
-							 stub_lit());
+							 fs->n_lit);
 		break;
 	}
 	return err;

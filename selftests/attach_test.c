@@ -120,9 +120,9 @@ FIXTURE_TEARDOWN(attach)
 }
 
 /*
- * Which path the site takes.  Near: `bl image`, the literal holds the stub
- * record (whose direct target is 0).  Far: `bl ftrace_caller`, the
- * literal holds the ops' record whose direct target is the image.
+ * Which path the site takes.  The literal holds the direct ops' record,
+ * whose first word is the image.  Near: `bl image`.  Far: `bl
+ * ftrace_caller`, which reads the record.
  */
 static void check_path(struct __test_metadata *_metadata, const char *name,
 		       bool far)
@@ -137,12 +137,11 @@ static void check_path(struct __test_metadata *_metadata, const char *name,
 	ASSERT_TRUE(a64_is_bl(sb.b));
 	a64_branch_target(sb.b, info.patch + 4, &target);
 	rec_direct = *(volatile uint64_t *)(uintptr_t)sb.lit;
-	if (far) {
-		EXPECT_NE(0, rec_direct);
+	EXPECT_NE(0, rec_direct);
+	if (far)
 		EXPECT_NE(target, rec_direct);
-	} else {
-		EXPECT_EQ(0, rec_direct);
-	}
+	else
+		EXPECT_EQ(target, rec_direct);
 }
 
 TEST_F(attach, fentry_fexit_fmod_ret)

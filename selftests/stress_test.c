@@ -247,6 +247,13 @@ TEST(attach_detach_under_load)
 		if (tl[i])
 			EXPECT_EQ(0, ftramp_link__destroy(tl[i]));
 	for (int n = 0; n < NR_STABLE; n++) {
+		if (calls[n] != entry_count[n] ||
+		    (class_of(n) == SLEEPING && calls[n] != exit_count[n]))
+			TH_LOG("%s (class %d): %llu calls, %llu fentry, "
+			       "%llu fexit runs", funcs[n].name, class_of(n),
+			       (unsigned long long)calls[n],
+			       (unsigned long long)entry_count[n],
+			       (unsigned long long)exit_count[n]);
 		EXPECT_EQ(calls[n], entry_count[n]);
 		if (class_of(n) == SLEEPING)
 			EXPECT_EQ(calls[n], exit_count[n]);
