@@ -709,8 +709,15 @@ static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
 	for (i = 0; i < nr; i++) {
 		struct fsite *f = fs[i];
 
-		if (f->created)
+		if (f->created) {
 			sites_set_owner(f->site, f);
+			/*
+			 * Keep a shared object mapped while ftramp owns one
+			 * of its sites: a dlclose() must not unmap text that
+			 * threads may return into (-EINVAL: the executable).
+			 */
+			sites_object_pin(f->site->obj);
+		}
 		f->created = false;
 		if (f->n_nr)
 			f->inited = true;
