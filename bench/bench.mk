@@ -61,21 +61,91 @@ $(BENCH_DIR)/xray_bench: $(BENCH_XRAY_OBJS)
 	$(call quiet,CCLD,$@)$(BENCH_CLANG) $(CLANG_TARGET) -fxray-instrument \
 		-o $@ $^
 
+# ftramp itself: the library as built in $(O), targets with the patchable
+# entry of DESIGN.md section 1.
+BENCH_GCC_CFLAGS := $(BENCH_CFLAGS) -fno-ipa-icf
+
+$(BENCH_DIR)/gcc/ftramp_bench.o: bench/ftramp_bench.c bench/*.h \
+		include/ftramp/ftramp.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) -c -o $@ $<
+
+$(BENCH_DIR)/gcc/targets_plain.o: bench/targets.c bench/targets.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) -DBENCH_VARIANT=plain -c -o $@ $<
+
+$(BENCH_DIR)/gcc/targets_nop.o: bench/targets.c bench/targets.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) $(PATCHABLE) -DBENCH_VARIANT=nop \
+		-c -o $@ $<
+
+$(BENCH_DIR)/gcc/gen_funcs.o: $(BENCH_DIR)/gen_funcs.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) $(PATCHABLE) -c -o $@ $<
+
+BENCH_FTRAMP_OBJS := $(addprefix $(BENCH_DIR)/gcc/,ftramp_bench.o \
+		     targets_plain.o targets_nop.o gen_funcs.o)
+
+$(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp.a
+	$(call quiet,CCLD,$@)$(CC) -o $@ $(BENCH_FTRAMP_OBJS) \
+		$(O)/libftramp.a $(LIBS)
+
 # run <program> <name>: the program's stdout and the plugin's windows,
-# joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).
+# joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).  A program that
+# dies keeps what it measured so far, and says so in the table.
 define bench_run
-	$(call quiet,BENCH,$(2))$(BENCH_QEMU) \
+	$(call quiet,BENCH,$(2))rc=0; timeout $(BENCH_TIMEOUT) $(BENCH_QEMU) \
 		-plugin $(BENCH_PLUGIN),out=$(BENCH_DIR)/$(2).win \
-		$(1) > $(BENCH_DIR)/$(2).out && \
+		$(1) > $(BENCH_DIR)/$(2).out || rc=$$?; \
 	awk -f $(srctree)/bench/join.awk -v prog=$(2) \
-		$(BENCH_DIR)/$(2).win $(BENCH_DIR)/$(2).out > $(BENCH_DIR)/$(2).rec
+		$(BENCH_DIR)/$(2).win $(BENCH_DIR)/$(2).out \
+		> $(BENCH_DIR)/$(2).rec || exit 1; \
+	if [ $$rc -ne 0 ]; then \
+		echo "bench: $(2) exited with status $$rc" >&2; \
+		echo "na $(2).rest - remaining $(2) cases -- program exited with status $$rc" \
+			>> $(BENCH_DIR)/$(2).rec; \
+	fi
 endef
 
-.PHONY: bench bench-calib bench-xray
+BENCH_TIMEOUT	?= 600
+
+.PHONY: bench bench-calib bench-xray bench-ftramp bench-table
 bench-calib: $(BENCH_PLUGIN) $(BENCH_DIR)/calib
 	$(call bench_run,$(BENCH_DIR)/calib,calib)
 
 bench-xray: bench-calib $(BENCH_DIR)/xray_bench
 	$(call bench_run,$(BENCH_DIR)/xray_bench,xray)
 
-bench: bench-calib bench-xray
+# ftramp's cases must never fail `make bench`: when the library or the
+# driver does not build (a layer not landed yet), they are n/a.
+bench-ftramp: bench-calib $(BENCH_DIR)/gen_funcs.c
+	$(Q)if $(MAKE) -f $(srctree)/Makefile O=$(O) \
+			$(BENCH_DIR)/ftramp_bench > $(BENCH_DIR)/ftramp.build 2>&1; \
+	then \
+		$(MAKE) -f $(srctree)/Makefile O=$(O) bench-ftramp-run; \
+	else \
+		echo "bench: ftramp cases not available (build failed, see $(BENCH_DIR)/ftramp.build)" >&2; \
+		echo "na ftramp.f2.all - every ftramp case -- library or driver did not build" \
+			> $(BENCH_DIR)/ftramp.rec; \
+	fi
+
+.PHONY: bench-ftramp-run
+bench-ftramp-run:
+	$(call bench_run,$(BENCH_DIR)/ftramp_bench,ftramp)
+
+BENCH_META = qemu-aarch64 $(shell $(firstword $(BENCH_QEMU)) --version | \
+	sed -n '1s/.*version \([^ ]*\).*/\1/p'), \
+	$(shell $(CC) -dumpfullversion) ($(CC)), \
+	clang $(shell $(BENCH_CLANG) -dumpversion); \
+	$(BENCH_GEN_FUNCS) generated functions for attach
+
+bench-table:
+	$(Q)mkdir -p $(BENCH_RESULTS)
+	$(Q)awk -f $(srctree)/bench/table.awk \
+		-v csv=$(BENCH_RESULTS)/bench.csv -v md=$(BENCH_RESULTS)/bench.md \
+		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
+		$(BENCH_DIR)/ftramp.rec $(BENCH_DIR)/xray.rec
+	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
+
+bench: bench-calib bench-xray bench-ftramp
+	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) bench-table

@@ -9,7 +9,7 @@
 #
 #   case   <name> <calls> <base> <insns> <syscalls> <mprotect> <membarrier>
 #          <mmap> <munmap> <tgkill> <label...>
-#   attach <name> <funcs> <pages> <insns> <syscalls> <mprotect> <membarrier>
+#   attach <name> <funcs> <pages> <batches> <insns> <syscalls> <mprotect> <membarrier>
 #          <mmap> <munmap> <tgkill> <label...>
 #   na   <name> <base> <label...> -- <reason...>
 #   mem  <name> <bytes> <funcs> <pages> <label...>
@@ -39,18 +39,24 @@ FNR == NR {
 	next
 }
 
-$1 == "case" || $1 == "attach" || $1 == "expect" {
+$1 == "case" || $1 == "attach" || $1 == "expect" || $1 == "discard" {
 	used++
 	if (used > nwin) {
 		fail("no plugin window for `" $0 "'")
 		next
 	}
+	if ($1 == "discard")
+		next
 	counts = win[used, "insns"] " " win[used, "syscalls"] " " \
 		 win[used, "mprotect"] " " win[used, "membarrier"] " " \
 		 win[used, "mmap"] " " win[used, "munmap"] " " \
 		 win[used, "tgkill"]
-	if ($1 == "case" || $1 == "attach") {
+	if ($1 == "case") {
 		print $1, $2, $3, $4, counts, rest(5)
+		next
+	}
+	if ($1 == "attach") {
+		print $1, $2, $3, $4, $5, counts, rest(6)
 		next
 	}
 	split("insns syscalls mprotect membarrier", key, " ")

@@ -10,12 +10,16 @@
  *   case   <name> <calls> <base> <label...>
  *	A measured window of <calls> calls.  Its cost per call is compared
  *	with the window named <base> ("-": it is a baseline itself).
- *   attach <name> <funcs> <pages> <label...>
+ *   attach <name> <funcs> <pages> <batches> <label...>
  *	A measured window that attached to (or swept the pages of) <funcs>
- *	functions spread over <pages> text pages.
+ *	functions spread over <pages> text pages, in <batches> patching
+ *	transactions (0: not an ftramp operation, no target applies).
  *   expect <name> <calls> <insns> <syscalls> <mprotect> <membarrier>
  *	A calibration window: the plugin must report exactly these
  *	counts (-1: not checked).
+ *   discard
+ *	The window just closed measured nothing useful (the case failed
+ *	inside it): drop it.
  *   na     <name> <base> <label...> -- <reason...>
  *	A case that could not be measured in this build (no window).
  *   mem    <name> <bytes> <funcs> <pages> <label...>
@@ -38,9 +42,10 @@ static inline void bench_case(const char *name, long calls, const char *base,
 }
 
 static inline void bench_attach(const char *name, long funcs, long pages,
-				const char *label)
+				long batches, const char *label)
 {
-	printf("attach %s %ld %ld %s\n", name, funcs, pages, label);
+	printf("attach %s %ld %ld %ld %s\n", name, funcs, pages, batches,
+	       label);
 	fflush(stdout);
 }
 
@@ -56,6 +61,12 @@ static inline void bench_expect_sys(const char *name, long calls, long insns,
 static inline void bench_expect(const char *name, long calls, long insns)
 {
 	bench_expect_sys(name, calls, insns, -1, -1, -1);
+}
+
+static inline void bench_discard(void)
+{
+	printf("discard\n");
+	fflush(stdout);
 }
 
 static inline void bench_na(const char *name, const char *base,

@@ -159,7 +159,7 @@ static void attach_bench(long n)
 	if (i < n)
 		die("__xray_patch_function failed");
 	snprintf(name, sizeof(name), "xray.attach.%ld", n);
-	bench_attach(name, n, nr, "XRay: __xray_patch_function() each");
+	bench_attach(name, n, nr, 0, "XRay: __xray_patch_function() each");
 
 	bench_start();
 	for (i = 0; i < n; i++)
@@ -169,7 +169,7 @@ static void attach_bench(long n)
 	if (i < n)
 		die("__xray_unpatch_function failed");
 	snprintf(name, sizeof(name), "xray.detach.%ld", n);
-	bench_attach(name, n, nr, "XRay: __xray_unpatch_function() each");
+	bench_attach(name, n, nr, 0, "XRay: __xray_unpatch_function() each");
 
 	bench_start();
 	i = bench_sweep(pages, nr);
@@ -177,7 +177,8 @@ static void attach_bench(long n)
 	if (i)
 		die("mprotect sweep failed");
 	snprintf(name, sizeof(name), "xray.sweep.%ld", n);
-	bench_attach(name, n, nr, "bare mprotect sweep, same pages (clang)");
+	bench_attach(name, n, nr, 0,
+		     "bare mprotect sweep, same pages (clang)");
 }
 
 int main(void)

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ftramp_bench: what a traced call costs with ftramp, in guest
+ * instructions, on the functions xray_bench measures for XRay.
+ *
+ * bench/targets.c is built twice into this program: bench_*_plain as
+ * usual, bench_*_nop with the patchable entry ftramp needs
+ * (-fpatchable-function-entry=4,2 -falign-functions=8).  The programs
+ * and this file are built without it.  Every case attaches, measures
+ * BENCH_CALLS calls with bench/loops.h, and detaches; before the
+ * measured cases, counting programs prove that the near and the far path
+ * really run them.
+ *
+ * The attach benchmark attaches fentry+fexit to 1, 100 and 10,000
+ * generated functions (bench/gen_funcs.sh), one ftramp_attach() per
+ * program and function, then registers one ordinary ftrace ops on the
+ * same functions (one transaction), and compares both with a bare
+ * mprotect() sweep over the same pages.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ftramp/ftramp.h>
+
+#include "arch/arm64/text_alloc.h"
+#include "trampoline/trampoline.h"
+
+#include "loops.h"
+#include "pages.h"
+#include "report.h"
+#include "targets.h"
+
+BENCH_DECLARE_TARGETS(plain);
+BENCH_DECLARE_TARGETS(nop);
+BENCH_SINKS;
+
+typedef long (*bench_gen_fn)(long x);
+extern const bench_gen_fn bench_gen_funcs[];
+extern const unsigned long bench_gen_nr;
+
+#define VERIFY_CALLS	10
+#define BENCH_GEN_MAX	10000
+#define MAX_LINKS	16
+
+static struct ftramp_func_model model_f2, model_f6, model_gen;
+
+/*
+ * Empty programs.  Three of each are needed for "3 programs per kind"
+ * (the same program cannot be attached twice with one kind); the file is
+ * built with -fno-ipa-icf so that they keep distinct addresses.
+ */
+static uint64_t prog_a(const uint64_t *ctx) { return 0; }
+static uint64_t prog_b(const uint64_t *ctx) { return 0; }
+static uint64_t prog_c(const uint64_t *ctx) { return 0; }
+static const ftramp_prog_t progs[3] = { prog_a, prog_b, prog_c };
+
+static unsigned long runs_entry, runs_exit;
+
+static uint64_t count_entry(const uint64_t *ctx)
+{
+	runs_entry++;
+	return 0;
+}
+
+static uint64_t count_exit(const uint64_t *ctx)
+{
+	runs_exit++;
+	return 0;
+}
+
+static void empty_handler(unsigned long ip, unsigned long parent_ip,
+			  struct ftramp_ftrace_ops *op,
+			  struct ftramp_ftrace_regs *fregs)
+{
+}
+
+static void empty_handler2(unsigned long ip, unsigned long parent_ip,
+			   struct ftramp_ftrace_ops *op,
+			   struct ftramp_ftrace_regs *fregs)
+{
+}
+
+/* One measured function: its name, site, model and loop. */
+struct target {
+	const char *fn;		/* "f2" */
+	const char *site;	/* "bench_f2_nop" */
+	void *nop;		/* patchable copy */
+	void *plain;		/* plain copy */
+	const struct ftramp_func_model *model;
+};
+
+static struct target targets[2];
+
+static void loop(const struct target *t, void *func)
+{
+	if (t->model == &model_f2)
+		bench_loop_f2((bench_f2_t)func, BENCH_CALLS);
+	else
+		bench_loop_f6((bench_f6_t)func, BENCH_CALLS);
+}
+
+static void name_of(char *buf, size_t size, const char *impl,
+		    const struct target *t, const char *variant)
+{
+	snprintf(buf, size, "%s.%s.%s", impl, t->fn, variant);
+}
+
+static const char *err_str(int err, char *buf, size_t size)
+{
+	if (ftramp_strerror(err, buf, size) < 0)
+		snprintf(buf, size, "%s", strerror(err < 0 ? -err : err));
+	return buf;
+}
+
+/* A set of links to attach for one case. */
+struct config {
+	const char *variant;
+	const char *label;
+	unsigned int nr[3];	/* per enum ftramp_attach_kind */
+	bool far;
+};
+
+#define CONFIG(v, l, entry, exit, modret, is_far)			\
+	{ .variant = v, .label = l, .far = is_far,			\
+	  .nr = { [FTRAMP_FENTRY] = entry, [FTRAMP_FEXIT] = exit,	\
+		  [FTRAMP_FMOD_RET] = modret } }
+
+static const struct config configs[] = {
+	CONFIG("fentry", "fentry, empty program", 1, 0, 0, false),
+	CONFIG("fexit", "fexit, empty program", 0, 1, 0, false),
+	CONFIG("fentry_fexit", "fentry + fexit, empty programs", 1, 1, 0,
+	       false),
+	CONFIG("fmod_ret", "fmod_ret, empty program (returns 0)", 0, 0, 1,
+	       false),
+	CONFIG("x3", "3 fentry + 3 fmod_ret + 3 fexit, empty programs",
+	       3, 3, 3, false),
+	CONFIG("far_fentry",
+	       "fentry, forced far path (ftrace_caller + ops literal)",
+	       1, 0, 0, true),
+	CONFIG("far_fentry_fexit",
+	       "fentry + fexit, forced far path (ftrace_caller + ops literal)",
+	       1, 1, 0, true),
+};
+
+static int attach_config(const struct target *t, const struct config *c,
+			 struct ftramp_link **links, unsigned int *nr_links)
+{
+	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = t->model,
+		    .force_far = c->far, .no_dwarf = true);
+	unsigned int kind, i;
+
+	*nr_links = 0;
+	for (kind = 0; kind < 3; kind++) {
+		for (i = 0; i < c->nr[kind]; i++) {
+			struct ftramp_link *l;
+
+			l = ftramp_attach(t->site, kind, progs[i], &opts);
+			if (!l)
+				return -errno;
+			links[(*nr_links)++] = l;
+		}
+	}
+	return 0;
+}
+
+static int detach_all(struct ftramp_link **links, unsigned int nr)
+{
+	int err = 0, ret;
+
+	while (nr--) {
+		ret = ftramp_link__destroy(links[nr]);
+		if (ret && !err)
+			err = ret;
+	}
+	return err;
+}
+
+/*
+ * Exact bytes of the image the builder makes for a configuration (the
+ * emitter's second pass, at a scratch address).
+ */
+static long image_bytes(const struct target *t, const struct config *c)
+{
+	struct ftramp_tramp_link tl[3][3];
+	struct ftramp_tramp_args args = {
+		.model = t->model,
+		.func_addr = (uint64_t)t->nop,
+	};
+	static const int list_of[3] = {
+		[FTRAMP_FENTRY] = FTRAMP_TRAMP_FENTRY,
+		[FTRAMP_FEXIT] = FTRAMP_TRAMP_FEXIT,
+		[FTRAMP_FMOD_RET] = FTRAMP_TRAMP_MODIFY_RETURN,
+	};
+	unsigned int kind, i;
+	void *buf;
+	int size;
+
+	for (kind = 0; kind < 3; kind++) {
+		for (i = 0; i < c->nr[kind]; i++)
+			tl[kind][i] = (struct ftramp_tramp_link){ progs[i], 0 };
+		args.progs[list_of[kind]].links = tl[kind];
+		args.progs[list_of[kind]].nr = c->nr[kind];
+	}
+	if (c->nr[FTRAMP_FEXIT] || c->nr[FTRAMP_FMOD_RET])
+		args.flags |= FTRAMP_TRAMP_F_CALL_ORIG;
+	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
+	if (size <= 0)
+		return size;
+	buf = aligned_alloc(64, (size + 63) & ~63);
+	if (!buf)
+		return -ENOMEM;
+	size = ftramp_arch_prepare_trampoline(&args, buf, (uint64_t)buf, size);
+	free(buf);
+	return size;
+}
+
+/* Counting programs: do the near and the far path reach the programs? */
+static int verify(const struct target *t, bool far)
+{
+	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = t->model,
+		    .force_far = far, .no_dwarf = true);
+	struct ftramp_link *in, *out;
+	long i;
+
+	in = ftramp_attach(t->site, FTRAMP_FENTRY, count_entry, &opts);
+	if (!in)
+		return -errno;
+	out = ftramp_attach(t->site, FTRAMP_FEXIT, count_exit, &opts);
+	if (!out) {
+		ftramp_link__destroy(in);
+		return -errno;
+	}
+	runs_entry = runs_exit = 0;
+	for (i = 0; i < VERIFY_CALLS; i++) {
+		if (t->model == &model_f2)
+			bench_sink_l = ((bench_f2_t)t->nop)(i, 1);
+		else
+			bench_sink_d = ((bench_f6_t)t->nop)(1, 2.0, 3, 4.0,
+							    5, 6.0);
+	}
+	ftramp_link__destroy(out);
+	ftramp_link__destroy(in);
+	if (runs_entry != VERIFY_CALLS || runs_exit != VERIFY_CALLS) {
+		fprintf(stderr, "ftramp_bench: %s %s path: %lu entries, %lu exits for %d calls\n",
+			t->site, far ? "far" : "near", runs_entry, runs_exit,
+			VERIFY_CALLS);
+		return -EIO;
+	}
+	fprintf(stderr, "ftramp_bench: verified %s %s path: %d fentry and %d fexit runs\n",
+		t->site, far ? "far" : "near", VERIFY_CALLS, VERIFY_CALLS);
+	return 0;
+}
+
+static void bench_target(const struct target *t)
+{
+	struct ftramp_link *links[MAX_LINKS];
+	char name[64], base[64], msg[128];
+	unsigned int nr, i;
+	int err;
+
+	name_of(base, sizeof(base), "ftramp", t, "untraced");
+
+	loop(t, t->plain);
+	name_of(name, sizeof(name), "ftramp", t, "plain");
+	bench_case(name, BENCH_CALLS, base, "gcc, no patchable entry (reference)");
+
+	loop(t, t->nop);
+	bench_case(base, BENCH_CALLS, "-", "ftramp sites, NOPs (untraced)");
+
+	for (i = 0; i < 2; i++) {
+		err = verify(t, i);
+		if (err) {
+			fprintf(stderr, "ftramp_bench: verify %s: %s\n",
+				t->site, err_str(err, msg, sizeof(msg)));
+			break;
+		}
+	}
+
+	for (i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+		const struct config *c = &configs[i];
+
+		name_of(name, sizeof(name), "ftramp", t, c->variant);
+		err = attach_config(t, c, links, &nr);
+		if (err) {
+			detach_all(links, nr);
+			bench_na(name, base, c->label,
+				 err_str(err, msg, sizeof(msg)));
+			continue;
+		}
+		loop(t, t->nop);
+		bench_case(name, BENCH_CALLS, base, c->label);
+		err = detach_all(links, nr);
+		if (err)
+			fprintf(stderr, "ftramp_bench: detach %s: %s\n", name,
+				err_str(err, msg, sizeof(msg)));
+	}
+
+	/* One and two ordinary ftrace ops (handlers through ftrace_caller). */
+	{
+		struct ftramp_ftrace_ops ops1 = { .func = empty_handler };
+		struct ftramp_ftrace_ops ops2 = { .func = empty_handler2 };
+
+		err = ftramp_ftrace_ops__set_filter_ip(&ops1, (uint64_t)t->nop,
+						       0, 1);
+		if (!err)
+			err = ftramp_ftrace_ops__register(&ops1);
+		name_of(name, sizeof(name), "ftramp", t, "ops");
+		if (err) {
+			bench_na(name, base, "one ftrace ops, empty handler",
+				 err_str(err, msg, sizeof(msg)));
+		} else {
+			loop(t, t->nop);
+			bench_case(name, BENCH_CALLS, base,
+				   "one ftrace ops, empty handler");
+			err = ftramp_ftrace_ops__set_filter_ip(&ops2,
+						(uint64_t)t->nop, 0, 1);
+			if (!err)
+				err = ftramp_ftrace_ops__register(&ops2);
+			name_of(name, sizeof(name), "ftramp", t, "ops2");
+			if (err) {
+				bench_na(name, base,
+					 "two ftrace ops on one site, empty handlers",
+					 err_str(err, msg, sizeof(msg)));
+			} else {
+				loop(t, t->nop);
+				bench_case(name, BENCH_CALLS, base,
+					   "two ftrace ops on one site, empty handlers");
+				ftramp_ftrace_ops__unregister(&ops2);
+			}
+			ftramp_ftrace_ops__unregister(&ops1);
+		}
+		ftramp_ftrace_ops__free_filter(&ops2);
+		ftramp_ftrace_ops__free_filter(&ops1);
+	}
+
+	/* Everything detached: the site must cost what it cost before. */
+	loop(t, t->nop);
+	name_of(name, sizeof(name), "ftramp", t, "detached");
+	bench_case(name, BENCH_CALLS, base, "after every detach (sites NOPs again)");
+}
+
+/* ctx programs for the struct_ops thunks: the bodies of targets.c. */
+static uint64_t thunk_f2(const uint64_t *ctx)
+{
+	return (long)ctx[0] * 3 + (long)ctx[1];
+}
+
+static uint64_t thunk_f6(const uint64_t *ctx)
+{
+	double r = (int)ctx[0] * ftramp_ctx_double(ctx, 1) +
+		   (long)ctx[2] * ftramp_ctx_double(ctx, 3) +
+		   (int)ctx[4] * ftramp_ctx_double(ctx, 5);
+
+	return ftramp_ret_double(r);
+}
+
+static void bench_thunks(void)
+{
+	char msg[128];
+	void *fn;
+
+	bench_loop_f2(bench_f2_plain, BENCH_CALLS);
+	bench_case("thunk.f2.direct", BENCH_CALLS, "-",
+		   "direct C call of the same body (reference)");
+	fn = ftramp_thunk__create(&model_f2, thunk_f2, 0);
+	if (!fn) {
+		bench_na("thunk.f2.thunk", "thunk.f2.direct",
+			 "struct_ops thunk -> ctx program",
+			 err_str(-errno, msg, sizeof(msg)));
+	} else {
+		if (((bench_f2_t)fn)(5, 7) != bench_f2_plain(5, 7))
+			fprintf(stderr, "ftramp_bench: f2 thunk: wrong result\n");
+		bench_loop_f2((bench_f2_t)fn, BENCH_CALLS);
+		bench_case("thunk.f2.thunk", BENCH_CALLS, "thunk.f2.direct",
+			   "struct_ops thunk -> ctx program");
+		ftramp_thunk__destroy(fn);
+	}
+
+	bench_loop_f6(bench_f6_plain, BENCH_CALLS);
+	bench_case("thunk.f6.direct", BENCH_CALLS, "-",
+		   "direct C call of the same body (reference)");
+	fn = ftramp_thunk__create(&model_f6, thunk_f6, 0);
+	if (!fn) {
+		bench_na("thunk.f6.thunk", "thunk.f6.direct",
+			 "struct_ops thunk -> ctx program",
+			 err_str(-errno, msg, sizeof(msg)));
+	} else {
+		if (((bench_f6_t)fn)(1, 2.0, 3, 4.0, 5, 6.0) !=
+		    bench_f6_plain(1, 2.0, 3, 4.0, 5, 6.0))
+			fprintf(stderr, "ftramp_bench: f6 thunk: wrong result\n");
+		bench_loop_f6((bench_f6_t)fn, BENCH_CALLS);
+		bench_case("thunk.f6.thunk", BENCH_CALLS, "thunk.f6.direct",
+			   "struct_ops thunk -> ctx program");
+		ftramp_thunk__destroy(fn);
+	}
+}
+
+static void bench_memory(void)
+{
+	char name[64];
+	unsigned int i, j;
+	long bytes;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < sizeof(configs) / sizeof(configs[0]); j++) {
+			if (configs[j].far)
+				continue;
+			bytes = image_bytes(&targets[i], &configs[j]);
+			if (bytes <= 0)
+				continue;
+			name_of(name, sizeof(name), "ftramp", &targets[i],
+				configs[j].variant);
+			bench_mem(name, bytes, 1, 0, configs[j].label);
+		}
+	}
+}
+
+/* Attach cost on the first n generated functions. */
+static void bench_attach_n(long n)
+{
+	static struct ftramp_link *links[2 * BENCH_GEN_MAX];
+	static uintptr_t pages[BENCH_GEN_MAX];
+	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = &model_gen,
+		    .no_dwarf = true);
+	struct ftramp_text_stats before, after;
+	struct ftramp_ftrace_ops ops = { .func = empty_handler };
+	char name[64], label[128], msg[128];
+	long i, nr_links = 0, nr_pages;
+	int err = 0;
+
+	nr_pages = bench_pages_of((void *const *)bench_gen_funcs, n, pages);
+
+	/* Retired images of earlier cases are freed first. */
+	ftramp_sync(-1);
+	ftramp_text_get_stats(&before);
+	bench_start();
+	for (i = 0; i < n && !err; i++) {
+		opts.addr = (uint64_t)bench_gen_funcs[i];
+		links[nr_links] = ftramp_attach(NULL, FTRAMP_FENTRY, prog_a,
+						&opts);
+		if (!links[nr_links]) {
+			err = -errno;
+			break;
+		}
+		nr_links++;
+		links[nr_links] = ftramp_attach(NULL, FTRAMP_FEXIT, prog_b,
+						&opts);
+		if (!links[nr_links]) {
+			err = -errno;
+			break;
+		}
+		nr_links++;
+	}
+	bench_stop();
+	ftramp_sync(-1);
+	ftramp_text_get_stats(&after);
+	snprintf(name, sizeof(name), "ftramp.attach.%ld", n);
+	snprintf(label, sizeof(label),
+		 "ftramp_attach() fentry + fexit each: %ld transactions", 2 * n);
+	if (err) {
+		bench_discard();
+		bench_na(name, "-", label, err_str(err, msg, sizeof(msg)));
+	} else {
+		bench_attach(name, n, nr_pages, 2 * n, label);
+	}
+
+	if (!err) {
+		snprintf(name, sizeof(name), "ftramp.fentry_fexit.gen%ld", n);
+		snprintf(label, sizeof(label),
+			 "fentry + fexit on %ld generated functions (allocated)",
+			 n);
+		/* Per page: over every trampoline page mapped by then. */
+		bench_mem(name, after.bytes_used - before.bytes_used, n,
+			  after.pages, label);
+	}
+
+	bench_start();
+	err = 0;
+	while (nr_links--) {
+		int ret = ftramp_link__destroy(links[nr_links]);
+
+		if (ret && !err)
+			err = ret;
+	}
+	bench_stop();
+	snprintf(name, sizeof(name), "ftramp.detach.%ld", n);
+	snprintf(label, sizeof(label),
+		 "ftramp_link__destroy() each: %ld transactions", 2 * n);
+	if (err)
+		fprintf(stderr, "ftramp_bench: %s: %s\n", name,
+			err_str(err, msg, sizeof(msg)));
+	bench_attach(name, n, nr_pages, 2 * n, label);
+	ftramp_sync(-1);
+
+	/* One ops over the n functions: one transaction. */
+	err = 0;
+	for (i = 0; i < n && !err; i++)
+		err = ftramp_ftrace_ops__set_filter_ip(&ops,
+				(uint64_t)bench_gen_funcs[i], 0, i == 0);
+	snprintf(name, sizeof(name), "ftramp.ops.%ld", n);
+	snprintf(label, sizeof(label),
+		 "one ftrace ops registered on %ld functions: 1 transaction", n);
+	if (!err) {
+		bench_start();
+		err = ftramp_ftrace_ops__register(&ops);
+		bench_stop();
+		if (err) {
+			bench_discard();
+			bench_na(name, "-", label,
+				 err_str(err, msg, sizeof(msg)));
+		} else {
+			bench_attach(name, n, nr_pages, 1, label);
+			bench_start();
+			err = ftramp_ftrace_ops__unregister(&ops);
+			bench_stop();
+			snprintf(name, sizeof(name), "ftramp.ops_off.%ld", n);
+			bench_attach(name, n, nr_pages, 1,
+				     "ftrace ops unregistered: 1 transaction");
+		}
+	} else {
+		bench_na(name, "-", label, err_str(err, msg, sizeof(msg)));
+	}
+	ftramp_ftrace_ops__free_filter(&ops);
+
+	bench_start();
+	err = bench_sweep(pages, nr_pages);
+	bench_stop();
+	snprintf(name, sizeof(name), "ftramp.sweep.%ld", n);
+	bench_attach(name, n, nr_pages, 0,
+		     "bare mprotect sweep, same pages (gcc)");
+}
+
+static int parse_models(void)
+{
+	struct ftramp_parse_error perr;
+	int err;
+
+	err = ftramp_model__parse(BENCH_F2_PROTO, &model_f2, &perr);
+	if (!err)
+		err = ftramp_model__parse(BENCH_F6_PROTO, &model_f6, &perr);
+	if (!err)
+		err = ftramp_model__parse("long (long x)", &model_gen, &perr);
+	if (err)
+		fprintf(stderr, "ftramp_bench: model: %s\n", perr.msg);
+	return err;
+}
+
+int main(void)
+{
+	if (parse_models())
+		return 1;
+	if (bench_gen_nr > BENCH_GEN_MAX) {
+		fprintf(stderr, "ftramp_bench: too many generated functions\n");
+		return 1;
+	}
+	targets[0] = (struct target){ "f2", "bench_f2_nop",
+		(void *)bench_f2_nop, (void *)bench_f2_plain, &model_f2 };
+	targets[1] = (struct target){ "f6", "bench_f6_nop",
+		(void *)bench_f6_nop, (void *)bench_f6_plain, &model_f6 };
+
+	bench_target(&targets[0]);
+	bench_target(&targets[1]);
+	bench_thunks();
+	bench_memory();
+	bench_attach_n(1);
+	bench_attach_n(100);
+	bench_attach_n(bench_gen_nr);
+	return 0;
+}
