@@ -228,6 +228,7 @@ help:
 	@echo '  demo       - build the sample program and trace it with ftramp'
 	@echo '  bench      - instruction-count benchmarks against LLVM XRay'
 	@echo '  fuzz       - run the decoder/parser fuzzers for FUZZ_SECONDS each'
+	@echo '  docs       - check Documentation/*.rst and render HTML (docutils)'
 	@echo '  install    - headers, libraries and ftramp.pc into DESTDIR/PREFIX'
 	@echo '  deps       - install the Debian packages ftramp needs (root)'
 	@echo '  clean      - remove the build directory'
