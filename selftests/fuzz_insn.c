@@ -24,7 +24,7 @@ static uint64_t take(const uint8_t **p, size_t *left, size_t n)
 
 	if (n > *left)
 		n = *left;
-	memcpy(&v, *p, n);	/* little-endian host assumed: fine for fuzzing */
+	memcpy(&v, *p, n);	/* host byte order: any order will do */
 	*p += n;
 	*left -= n;
 	return v;
@@ -169,8 +169,9 @@ static void poke_encoders(const uint8_t *p, size_t left, uint64_t pc)
 			insn = a64_adrp(pc, (uint64_t)imm << 12, a);
 			break;
 		case 10:
-			insn = a64_lse((enum a64_lse_op)e1, (enum a64_ldst_size)e2,
-				       a, b, c, (unsigned int)(u & 7));
+			insn = a64_lse((enum a64_lse_op)e1,
+				       (enum a64_ldst_size)e2, a, b, c,
+				       (unsigned int)(u & 7));
 			break;
 		case 11:
 			insn = a64_stxr((enum a64_ldst_size)e2, a, b, c,

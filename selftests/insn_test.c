@@ -296,7 +296,8 @@ static const uint8_t *elf_text(const uint8_t *img, size_t size,
 		return NULL;
 	sh = (const void *)(img + eh->e_shoff);
 	strtab = &sh[eh->e_shstrndx];
-	if (strtab->sh_offset > size || strtab->sh_size > size - strtab->sh_offset)
+	if (strtab->sh_offset > size ||
+	    strtab->sh_size > size - strtab->sh_offset)
 		return NULL;
 	for (unsigned int i = 0; i < eh->e_shnum; i++) {
 		const char *name = (const char *)img + strtab->sh_offset +
@@ -546,7 +547,8 @@ static void gen_pcrel(struct corpus *c)
 
 		off = branch_off(19, i);
 		pc = corpus_pc(c);
-		add(c, a64_ldr_lit(pc, pc + off, lit[k], A64_R(t)), "ldr %s, %s",
+		add(c, a64_ldr_lit(pc, pc + off, lit[k], A64_R(t)),
+		    "ldr %s, %s",
 		    k < 2 ? gpr(A64_R(t), k == 1) : fpr(lit_kind[k], t),
 		    dot(off));
 	}
@@ -652,8 +654,10 @@ static void gen_movw(struct corpus *c)
 		add(c, a64_movw(op, w, rd, imm, shift), "%s %s, #%u, lsl #%u",
 		    names[op], gpr(rd, w), imm, shift);
 	}
-	add(c, a64_movz(A64_64, A64_R0, 0xffff, 48), "movz x0, #0xffff, lsl #48");
-	add(c, a64_movk(A64_32, A64_R1, 0xffff, 16), "movk w1, #0xffff, lsl #16");
+	add(c, a64_movz(A64_64, A64_R0, 0xffff, 48),
+	    "movz x0, #0xffff, lsl #48");
+	add(c, a64_movk(A64_32, A64_R1, 0xffff, 16),
+	    "movk w1, #0xffff, lsl #16");
 	add(c, a64_movn(A64_32, A64_ZR, 0, 0), "movn wzr, #0");
 }
 
@@ -680,8 +684,9 @@ static void gen_addsub(struct corpus *c)
 			imm = (uint64_t)rnd_below(4096) << 12;
 		if (imm >= 4096)
 			add(c, a64_addsub_imm(op, w, rd, rn, imm),
-			    "%s %s, %s, #%" PRIu64 ", lsl #12", addsub_names[op],
-			    gpr(rd, w), gpr(rn, w), imm >> 12);
+			    "%s %s, %s, #%" PRIu64 ", lsl #12",
+			    addsub_names[op], gpr(rd, w), gpr(rn, w),
+			    imm >> 12);
 		else
 			add(c, a64_addsub_imm(op, w, rd, rn, imm),
 			    "%s %s, %s, #%" PRIu64, addsub_names[op],
@@ -871,7 +876,9 @@ static void gen_bitfield(struct corpus *c)
 
 static void gen_csel(struct corpus *c)
 {
-	static const char *const names[] = { "csel", "csinc", "csinv", "csneg" };
+	static const char *const names[] = {
+		"csel", "csinc", "csinv", "csneg",
+	};
 
 	for (unsigned int i = 0; i < 1024; i++) {
 		enum a64_csel_op op = (enum a64_csel_op)(i % 4);
@@ -991,8 +998,8 @@ static void gen_ldst(struct corpus *c)
 		    i, gpr(rn, true));
 		add(c, a64_str_post(A64_LS_D, i, rn, 8), "str d%u, [%s], #8",
 		    i, gpr(rn, true));
-		add(c, a64_ldur(A64_LS_X, rt, rn, -(int)i), "ldur %s, [%s, #-%u]",
-		    gpr(rt, true), gpr(rn, true), i);
+		add(c, a64_ldur(A64_LS_X, rt, rn, -(int)i),
+		    "ldur %s, [%s, #-%u]", gpr(rt, true), gpr(rn, true), i);
 		add(c, a64_stur(A64_LS_S, i, rn, (int)i), "stur s%u, [%s, #%u]",
 		    i, gpr(rn, true), i);
 	}
@@ -1086,9 +1093,9 @@ static void gen_atomics(struct corpus *c)
 
 		ord = (i / 20) % 4;
 		rs = rnd_zr();
-		add(c, a64_lse(op, size, rs, rt, rn, ord), "%s%s%s %s, %s, [%s]",
-		    lse_names[op], ord_suffix[ord], sz_suffix[size],
-		    gpr(rs, x), gpr(rt, x), gpr(rn, true));
+		add(c, a64_lse(op, size, rs, rt, rn, ord),
+		    "%s%s%s %s, %s, [%s]", lse_names[op], ord_suffix[ord],
+		    sz_suffix[size], gpr(rs, x), gpr(rt, x), gpr(rn, true));
 		add(c, a64_cas(size, rs, rt, rn, ord), "cas%s%s %s, %s, [%s]",
 		    ord_suffix[ord], sz_suffix[size], gpr(rs, x), gpr(rt, x),
 		    gpr(rn, true));
@@ -1241,7 +1248,8 @@ static void refuse(struct __test_metadata *_metadata, struct corpus *gas,
 	gas->n++;
 }
 
-#define REFUSE(insn, ...)	refuse(_metadata, &gas, insn, #insn, __VA_ARGS__)
+#define REFUSE(insn, ...)	\
+	refuse(_metadata, &gas, insn, #insn, __VA_ARGS__)
 #define ACCEPT(insn)		EXPECT_NE(A64_INSN_BAD, insn)
 
 TEST(refusals_at_every_boundary)
@@ -1268,7 +1276,8 @@ TEST(refusals_at_every_boundary)
 	       "b.ne .-%" PRId64, b19 + 4);
 	REFUSE(a64_b_cond(pc, pc + 4, (enum a64_cond)16), NULL);
 	ACCEPT(a64_cbz(pc, pc - b19, A64_64, A64_R0));
-	REFUSE(a64_cbz(pc, pc + b19, A64_64, A64_R0), "cbz x0, .+%" PRId64, b19);
+	REFUSE(a64_cbz(pc, pc + b19, A64_64, A64_R0),
+	       "cbz x0, .+%" PRId64, b19);
 	REFUSE(a64_cbnz(pc, pc - b19 - 4, A64_32, A64_R1),
 	       "cbnz w1, .-%" PRId64, b19 + 4);
 	REFUSE(a64_cbz(pc, pc + 6, A64_64, A64_R0), "cbz x0, .+6");
@@ -1292,7 +1301,8 @@ TEST(refusals_at_every_boundary)
 	ACCEPT(a64_adr(pc, pc + b19 - 1, A64_R0));
 	ACCEPT(a64_adr(pc, pc - b19, A64_R0));
 	REFUSE(a64_adr(pc, pc + b19, A64_R0), "adr x0, .+%" PRId64, b19);
-	REFUSE(a64_adr(pc, pc - b19 - 1, A64_R0), "adr x0, .-%" PRId64, b19 + 1);
+	REFUSE(a64_adr(pc, pc - b19 - 1, A64_R0),
+	       "adr x0, .-%" PRId64, b19 + 1);
 	REFUSE(a64_adr(pc, pc, A64_SP), "adr sp, .");
 	ACCEPT(a64_adrp(pc, pc + ((uint64_t)b19 - 1) * 4096, A64_R0));
 	ACCEPT(a64_adrp(pc, pc - (uint64_t)b19 * 4096, A64_R0));
@@ -1334,7 +1344,8 @@ TEST(refusals_at_every_boundary)
 	ACCEPT(a64_add_imm(A64_64, A64_R0, A64_R1, 0xfff000));
 	REFUSE(a64_add_imm(A64_64, A64_R0, A64_R1, 0x1000000),
 	       "add x0, x1, #0x1000, lsl #12");
-	REFUSE(a64_add_imm(A64_64, A64_R0, A64_R1, 0x1001), "add x0, x1, #0x1001");
+	REFUSE(a64_add_imm(A64_64, A64_R0, A64_R1, 0x1001),
+	       "add x0, x1, #0x1001");
 	/* GNU as truncates this one to #0; the encoder does not. */
 	REFUSE(a64_sub_imm(A64_32, A64_R0, A64_R1, (uint64_t)1 << 63), NULL);
 	REFUSE(a64_add_imm(A64_64, A64_ZR, A64_R1, 1), "add xzr, x1, #1");
@@ -1373,7 +1384,8 @@ TEST(refusals_at_every_boundary)
 	       "and w0, w1, #0xffffffff");
 	REFUSE(a64_orr_imm(A64_32, A64_R0, A64_R1, 0x100000000ull),
 	       "orr w0, w1, #0x100000000");
-	REFUSE(a64_eor_imm(A64_64, A64_R0, A64_R1, 0x1234), "eor x0, x1, #0x1234");
+	REFUSE(a64_eor_imm(A64_64, A64_R0, A64_R1, 0x1234),
+	       "eor x0, x1, #0x1234");
 	REFUSE(a64_logic_imm(A64_BIC, A64_64, A64_R0, A64_R1, 1), NULL);
 	REFUSE(a64_and_imm(A64_64, A64_R0, A64_SP, 1), "and x0, sp, #1");
 	REFUSE(a64_logic_imm(A64_ANDS, A64_64, A64_SP, A64_R1, 1),
@@ -1417,7 +1429,8 @@ TEST(refusals_at_every_boundary)
 	REFUSE(a64_str_post(A64_LS_B, A64_R0, A64_R1, 256),
 	       "strb w0, [x1], #256");
 	REFUSE(a64_stur(A64_LS_Q, 0, A64_R1, 256), "stur q0, [x1, #256]");
-	REFUSE(a64_ldur(A64_LS_W, A64_R0, A64_R1, -257), "ldur w0, [x1, #-257]");
+	REFUSE(a64_ldur(A64_LS_W, A64_R0, A64_R1, -257),
+	       "ldur w0, [x1, #-257]");
 	REFUSE(a64_ldr_pre(A64_LS_X, A64_R1, A64_R1, 8), "ldr x1, [x1, #8]!");
 	REFUSE(a64_str_post(A64_LS_W, A64_R3, A64_R3, 8), "str w3, [x3], #8");
 	ACCEPT(a64_ldr_pre(A64_LS_D, 1, A64_R1, 8));	/* d1 is not x1 */
@@ -1674,6 +1687,8 @@ TEST(predicates)
 	EXPECT_TRUE(a64_is_br_blr_ret(a64_blr(A64_R17)));
 	EXPECT_TRUE(a64_is_br_blr_ret(a64_br(A64_ZR)));
 	EXPECT_FALSE(a64_is_br_blr_ret(a64_bl(0, 8)));
+	EXPECT_FALSE(a64_is_br_blr_ret(0xd67f0000u));	/* unallocated opc */
+	EXPECT_FALSE(a64_is_br_blr_ret(0xd69f03e0u));	/* eret */
 
 	ASSERT_TRUE(a64_is_mov_reg(A64_MOV_X9_X30, &w, &rd, &rm));
 	EXPECT_EQ(A64_64, w);
@@ -1917,6 +1932,47 @@ TEST(ctx_two_passes_and_sticky_errors)
 	EXPECT_EQ(0x14000002u, image[fwd]);
 	a64_ctx_patch(&ctx, 9, A64_NOP);	/* not emitted yet */
 	EXPECT_EQ(-E2BIG, ctx.err);
+
+	/* Every PC-relative emit: a placeholder while sizing, then exact. */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t base = 0x40000000, t = base + 0x100;
+
+		memset(image, 0, sizeof(image));
+		a64_ctx_init(&ctx, pass ? image : NULL, base, 16);
+		a64_emit_b(&ctx, t);
+		a64_emit_bl(&ctx, t);
+		a64_emit_b_cond(&ctx, A64_COND_NE, t);
+		a64_emit_cbz(&ctx, A64_64, A64_R3, t);
+		a64_emit_cbnz(&ctx, A64_32, A64_R4, t);
+		a64_emit_tbz(&ctx, A64_R5, 40, t);
+		a64_emit_tbnz(&ctx, A64_R6, 2, t);
+		a64_emit_adr(&ctx, A64_R7, t);
+		a64_emit_adrp(&ctx, A64_R8, base + 0x3000);
+		a64_emit_ldr_lit(&ctx, A64_LS_Q, 9, t);
+		EXPECT_EQ(0, ctx.err);
+		EXPECT_EQ(10u, ctx.idx);
+		if (!pass)
+			continue;
+		EXPECT_EQ(a64_b(base, t), image[0]);
+		EXPECT_EQ(a64_bl(base + 4, t), image[1]);
+		EXPECT_EQ(a64_b_cond(base + 8, t, A64_COND_NE), image[2]);
+		EXPECT_EQ(a64_cbz(base + 12, t, A64_64, A64_R3), image[3]);
+		EXPECT_EQ(a64_cbnz(base + 16, t, A64_32, A64_R4), image[4]);
+		EXPECT_EQ(a64_tbz(base + 20, t, A64_R5, 40), image[5]);
+		EXPECT_EQ(a64_tbnz(base + 24, t, A64_R6, 2), image[6]);
+		EXPECT_EQ(a64_adr(base + 28, t, A64_R7), image[7]);
+		EXPECT_EQ(a64_adrp(base + 32, base + 0x3000, A64_R8), image[8]);
+		EXPECT_EQ(a64_ldr_lit(base + 36, t, A64_LS_Q, 9), image[9]);
+		for (int i = 0; i < 10; i++) {
+			uint64_t got;
+
+			if (i == 9)
+				continue;
+			ASSERT_TRUE(a64_branch_target(image[i], base + 4 * i,
+						      &got));
+			EXPECT_EQ(i == 8 ? base + 0x3000 : t, got);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------------

@@ -425,10 +425,13 @@ static inline bool a64_is_ldr_lit(uint32_t insn)
 	return simd ? opc != 3 : opc < 2;
 }
 
+/* br, blr or ret (of any register): opc 0000, 0001, 0010 (C4.1.65). */
 static inline bool a64_is_br_blr_ret(uint32_t insn)
 {
-	return (insn & 0xff9ffc1fu) == 0xd61f0000u ||
-	       (insn & 0xfffffc1fu) == 0xd65f0000u;
+	uint32_t base = insn & 0xfffffc1fu;
+
+	return base == 0xd61f0000u || base == 0xd63f0000u ||
+	       base == 0xd65f0000u;
 }
 
 /*
@@ -811,6 +814,27 @@ static inline void a64_emit_cbnz(struct a64_ctx *ctx, enum a64_width w,
 {
 	a64_emit(ctx, a64_ctx_sizing(ctx) ? A64_NOP :
 		 a64_cbnz(a64_ctx_pc(ctx), target, w, rt));
+}
+
+static inline void a64_emit_tbz(struct a64_ctx *ctx, enum a64_reg rt,
+				unsigned int bit, uint64_t target)
+{
+	a64_emit(ctx, a64_ctx_sizing(ctx) ? A64_NOP :
+		 a64_tbz(a64_ctx_pc(ctx), target, rt, bit));
+}
+
+static inline void a64_emit_tbnz(struct a64_ctx *ctx, enum a64_reg rt,
+				 unsigned int bit, uint64_t target)
+{
+	a64_emit(ctx, a64_ctx_sizing(ctx) ? A64_NOP :
+		 a64_tbnz(a64_ctx_pc(ctx), target, rt, bit));
+}
+
+static inline void a64_emit_adrp(struct a64_ctx *ctx, enum a64_reg rd,
+				 uint64_t target)
+{
+	a64_emit(ctx, a64_ctx_sizing(ctx) ? A64_NOP :
+		 a64_adrp(a64_ctx_pc(ctx), target, rd));
 }
 
 static inline void a64_emit_adr(struct a64_ctx *ctx, enum a64_reg rd,
