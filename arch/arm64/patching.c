@@ -77,7 +77,8 @@
  * (RWX via mprotect, never dropping PROT_EXEC, since other code on the
  * page may be running; or nothing for our own alias regions, written
  * through their alias); per phase: write, one cache maintenance pass
- * (cacheflush.h), one membarrier SYNC_CORE; close every page.  A failure
+ * (cacheflush.h), one cross-thread synchronisation (membarrier SYNC_CORE,
+ * or the signal fallback of sync_signal.c); close every page.  A failure
  * before the first write undoes the opened pages; a failed sync undoes
  * the written phases in reverse.  Commits are serialised by text_mutex
  * (the kernel's text_mutex): two commits never share an open page.
@@ -100,6 +101,7 @@
 #include "arch/arm64/cacheflush.h"
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
+#include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/fault_inject.h"
 
@@ -158,6 +160,7 @@ static struct ftramp_patch_log *patch_log;
 
 static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
 static enum ftramp_sync_method sync_method;
+static struct ftramp_sync_signal_opts sync_opts;	/* under text_mutex */
 
 static uint64_t pg_size(void)
 {
@@ -214,28 +217,93 @@ static int sys_membarrier(int cmd, unsigned int flags)
 	return syscall(__NR_membarrier, cmd, flags, 0);
 }
 
+/* Register for `m`; 0 or -EOPNOTSUPP. */
+static int membarrier_register(enum ftramp_sync_method m)
+{
+	int mask, cmd, reg;
+
+	if (m == FTRAMP_SYNC_MEMBARRIER_SYNC_CORE) {
+		cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
+		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+	} else {
+		cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+	}
+	mask = sys_membarrier(MEMBARRIER_CMD_QUERY, 0);
+	if (mask < 0 || !(mask & cmd) || sys_membarrier(reg, 0))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 static void sync_probe(void)
 {
-	int mask = sys_membarrier(MEMBARRIER_CMD_QUERY, 0);
+	const char *env = getenv("FTRAMP_SYNC_TIMEOUT_MS");
 
-	sync_method = FTRAMP_SYNC_NONE;
-	if (mask < 0)
-		return;
-	if ((mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
-	    !sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
-			    0)) {
+	if (env && *env)
+		sync_opts.timeout_ms = (unsigned int)strtoul(env, NULL, 10);
+	/* One fault point call: FTRAMP_FAULT=membarrier_register:1 */
+	if (ftramp_fault("membarrier_register"))
+		sync_method = ftramp_sync_signal_init() ? FTRAMP_SYNC_NONE
+							: FTRAMP_SYNC_SIGNAL;
+	else if (!membarrier_register(FTRAMP_SYNC_MEMBARRIER_SYNC_CORE))
 		sync_method = FTRAMP_SYNC_MEMBARRIER_SYNC_CORE;
-		return;
-	}
-	if ((mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	    !sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0))
+	else if (!membarrier_register(FTRAMP_SYNC_MEMBARRIER_EXPEDITED))
 		sync_method = FTRAMP_SYNC_MEMBARRIER_EXPEDITED;
+	else if (!ftramp_sync_signal_init())
+		sync_method = FTRAMP_SYNC_SIGNAL;
+	else
+		sync_method = FTRAMP_SYNC_NONE;
 }
 
 enum ftramp_sync_method ftramp_patch_sync_method(void)
 {
 	pthread_once(&sync_once, sync_probe);
 	return sync_method;
+}
+
+int ftramp_patch_set_sync_method(enum ftramp_sync_method m)
+{
+	int err = 0;
+
+	ftramp_patch_sync_method();
+	pthread_mutex_lock(&text_mutex);
+	switch (m) {
+	case FTRAMP_SYNC_MEMBARRIER_SYNC_CORE:
+	case FTRAMP_SYNC_MEMBARRIER_EXPEDITED:
+		err = membarrier_register(m);
+		break;
+	case FTRAMP_SYNC_SIGNAL:
+		err = ftramp_sync_signal_init();
+		if (!err)
+			err = ftramp_sync_signal_check();
+		break;
+	case FTRAMP_SYNC_NONE:
+		break;
+	default:
+		err = -EINVAL;
+	}
+	if (!err)
+		sync_method = m;
+	pthread_mutex_unlock(&text_mutex);
+	return err;
+}
+
+int ftramp_patch_sync_signal(void)
+{
+	return ftramp_sync_signal_number();
+}
+
+void ftramp_patch_set_sync_signal_opts(const struct ftramp_sync_signal_opts *o)
+{
+	ftramp_patch_sync_method();	/* the probe reads the environment */
+	pthread_mutex_lock(&text_mutex);
+	sync_opts = *o;
+	pthread_mutex_unlock(&text_mutex);
+}
+
+unsigned long ftramp_patch_sync_handler_runs(void)
+{
+	return ftramp_sync_signal_handler_runs();
 }
 
 /* More than one thread in the process? (/proc/self/task entries) */
@@ -257,8 +325,8 @@ static bool multi_threaded(void)
 /*
  * Make every thread of the process execute a context synchronisation
  * event, so none runs instructions fetched before our writes.  With
- * FTRAMP_SYNC_NONE there is nothing to do: commit_prepare() refused the
- * batches that need it.
+ * FTRAMP_SYNC_NONE there is nothing to do: commit_locked() refused the
+ * batches that need it.  The fault point "membarrier" fails any method.
  */
 static int sync_cores(struct ftramp_patch_stats *st)
 {
@@ -275,6 +343,11 @@ static int sync_cores(struct ftramp_patch_stats *st)
 	case FTRAMP_SYNC_MEMBARRIER_EXPEDITED:
 		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0))
 			return -errno;
+		break;
+	case FTRAMP_SYNC_SIGNAL:
+		err = ftramp_sync_signal(&sync_opts, st);
+		if (err)
+			return err;
 		break;
 	default:
 		return 0;
@@ -812,7 +885,25 @@ static void cache_sync(struct commit *c, size_t from, size_t to)
 	log_ev(FTRAMP_EV_CACHE, 0, 0, 0);
 }
 
-/* Undo the entries [0, end) in reverse, phase by phase. */
+/*
+ * Undo the entries [0, end) in reverse, phase by phase.
+ *
+ * After a partial synchronisation (the signal fallback timed out: some
+ * threads acknowledged, some did not), is this safe?  Every phase before
+ * the failed one k was synchronised on every thread, so undoing phase k
+ * is like applying it was: each word goes back between concurrently
+ * modifiable values (B2.2.5), and a thread sees the old or the new one.
+ * Undoing phase k - 1 next is the delicate step: a thread that never
+ * synchronised may still hold a phase-k word it fetched before the undo
+ * (a stale bl ftrace_caller) while its literal goes back to the NOPs.
+ * Architecturally only that thread's next context synchronisation event
+ * bounds this; in practice it is a few pipeline stages.  The undo of
+ * phase k is followed by its own sync attempt, which for a thread still
+ * not answering waits the whole timeout again: the earlier phases are
+ * undone only after that thread ran for a full timeout (1 s by default)
+ * past the undo, or passed through the kernel.  We accept this rather
+ * than leave a half-applied batch that the caller believes undone.
+ */
 static void commit_undo(struct commit *c, size_t end)
 {
 	struct poke_entry *ent = c->b->ent;
@@ -892,6 +983,13 @@ static int commit_locked(struct commit *c)
 	if (ftramp_patch_sync_method() == FTRAMP_SYNC_NONE &&
 	    b->ent[b->nr - 1].phase != b->ent[0].phase && multi_threaded())
 		return -EOPNOTSUPP;
+	/* The application took over the fallback's signal: refuse before
+	 * writing rather than deliver it to handlers that are not ours. */
+	if (sync_method == FTRAMP_SYNC_SIGNAL) {
+		err = ftramp_sync_signal_check();
+		if (err)
+			return err;
+	}
 
 	err = commit_open(c);
 	if (err)
@@ -926,6 +1024,12 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	patch_stats.cache_syncs += c.st.cache_syncs;
 	patch_stats.rollbacks += c.st.rollbacks;
 	patch_stats.prot_restore_failures += c.st.prot_restore_failures;
+	patch_stats.sync_signals += c.st.sync_signals;
+	patch_stats.sync_acks += c.st.sync_acks;
+	patch_stats.sync_kernel += c.st.sync_kernel;
+	patch_stats.sync_exited += c.st.sync_exited;
+	patch_stats.sync_rescans += c.st.sync_rescans;
+	patch_stats.sync_timeouts += c.st.sync_timeouts;
 	pthread_mutex_unlock(&text_mutex);
 
 	c.st.commits = !err;

@@ -6,6 +6,7 @@
 #ifndef FTRAMP_ARCH_ARM64_PATCHING_H
 #define FTRAMP_ARCH_ARM64_PATCHING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,12 +27,49 @@ enum ftramp_sync_method {
 	/* membarrier(PRIVATE_EXPEDITED): on arm64 the IPI returns with an
 	 * ERET, itself context synchronising, so this is equivalent */
 	FTRAMP_SYNC_MEMBARRIER_EXPEDITED,
-	/* no membarrier: only safe while the process has one thread */
+	/* no membarrier, no signal: only safe with one thread */
 	FTRAMP_SYNC_NONE,
+	/* no membarrier: a real-time signal to every running thread, whose
+	 * handler runs ISB (sync_signal.c) */
+	FTRAMP_SYNC_SIGNAL,
 };
 
-/* Probe (once) and return the method batches use. */
+/*
+ * Probe (once, at first use) and return the method batches use:
+ * membarrier SYNC_CORE, else EXPEDITED, else the signal fallback, else
+ * NONE.  The fault point "membarrier_register" makes membarrier look
+ * unavailable to the probe (FTRAMP_FAULT=membarrier_register:1 forces
+ * the fallback from the environment).
+ */
 enum ftramp_sync_method ftramp_patch_sync_method(void);
+
+/*
+ * Switch methods after the probe (tests, benchmarks); commits must not
+ * be running.  -EOPNOTSUPP if m is not available here, -EBUSY if the
+ * fallback's signal has another handler.
+ */
+int ftramp_patch_set_sync_method(enum ftramp_sync_method m);
+
+/* Signal number of the fallback, 0 if it is not installed. */
+int ftramp_patch_sync_signal(void);
+
+/* Tunables of the signal fallback. */
+struct ftramp_sync_signal_opts {
+	/* give up after this long (0: FTRAMP_SYNC_TIMEOUT_MS or 1000) */
+	unsigned int timeout_ms;
+	/* signal threads found sleeping in the kernel too (by default
+	 * they are done without a signal: they return through ERET) */
+	bool signal_sleepers;
+	/* do not count a context switch since the write as a pass through
+	 * the kernel: only an acknowledgement, a sleep or an exit completes
+	 * a running thread (tests of the timeout) */
+	bool no_switch_inference;
+};
+
+void ftramp_patch_set_sync_signal_opts(const struct ftramp_sync_signal_opts *o);
+
+/* Runs of the fallback's signal handler since load, all threads. */
+unsigned long ftramp_patch_sync_handler_runs(void);
 
 struct ftramp_patch_stats {
 	unsigned long commits;		/* commits that changed memory */
@@ -44,6 +82,14 @@ struct ftramp_patch_stats {
 	unsigned long cache_syncs;	/* dc/ic + dsb + isb sequences */
 	unsigned long rollbacks;	/* commits undone after writing */
 	unsigned long prot_restore_failures; /* pages left RWX (still X) */
+	/* FTRAMP_SYNC_SIGNAL only (a sync counts in `syncs` either way): */
+	unsigned long sync_signals;	/* signals sent */
+	unsigned long sync_acks;	/* ... acknowledged by the handler */
+	unsigned long sync_kernel;	/* threads seen sleeping or switched
+					 * out since the write: not waited */
+	unsigned long sync_exited;	/* threads gone during a sync */
+	unsigned long sync_rescans;	/* /proc/self/task listings redone */
+	unsigned long sync_timeouts;	/* syncs that gave up: -ETIMEDOUT */
 };
 
 /*
