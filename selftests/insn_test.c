@@ -1729,6 +1729,8 @@ TEST(concurrent_modification_set)
 	}
 	EXPECT_TRUE(a64_is_concurrent_safe(A64_NOP));
 	EXPECT_TRUE(a64_is_concurrent_safe(A64_ISB));
+	/* isb with a reserved option: conservatively not in the set. */
+	EXPECT_FALSE(a64_is_concurrent_safe(0xd50330dfu));
 	EXPECT_TRUE(a64_is_concurrent_safe(A64_INSN_BAD));
 	EXPECT_FALSE(a64_is_concurrent_safe(A64_BTI_C));
 	EXPECT_FALSE(a64_is_concurrent_safe(A64_PACIASP));
