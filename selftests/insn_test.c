@@ -1834,8 +1834,15 @@ TEST(mov_imm_minimal_and_value_only)
 	for (unsigned int i = 0; i < 20000; i++) {
 		enum a64_width w = (enum a64_width)(i & 1);
 		unsigned int nhw = w == A64_64 ? 4 : 2, n, bound;
-		uint64_t v = i < 26 ? fixed[i / 2] : interesting_value(i / 2);
 		uint64_t mask = w == A64_64 ? ~0ull : 0xffffffffull, got = 0;
+		uint64_t v = i < 26 ? fixed[i / 2] : interesting_value(i / 2);
+		uint32_t refused[4];
+
+		/* 32-bit: bits above 31 are refused, the rest loaded. */
+		if (v & ~mask) {
+			ASSERT_EQ(0u, a64_mov_imm(refused, w, A64_R0, v));
+			v &= mask;
+		}
 		uint32_t insns[4], f;
 		enum a64_reg rd = A64_R(rnd_below(31));
 
@@ -1862,6 +1869,8 @@ TEST(mov_imm_minimal_and_value_only)
 
 	EXPECT_EQ(0u, a64_mov_imm(insns, A64_64, A64_SP, 1));
 	EXPECT_EQ(0u, a64_mov_imm(insns, A64_64, A64_ZR, 1));
+	EXPECT_EQ(0u, a64_mov_imm(insns, A64_32, A64_R1, 0x100000000ull));
+	EXPECT_EQ(1u, a64_mov_imm(insns, A64_32, A64_R1, 0xffffffffull));
 }
 
 TEST(ctx_two_passes_and_sticky_errors)
@@ -2008,7 +2017,8 @@ TEST(executes_mov_imm)
 		enum a64_width w = (enum a64_width)(i & 1);
 
 		a64_ctx_init(&ctx, code, (uint64_t)code, 1024);
-		a64_emit_mov_imm(&ctx, w, A64_R0, v);
+		a64_emit_mov_imm(&ctx, w, A64_R0,
+				 w == A64_64 ? v : (uint32_t)v);
 		a64_emit(&ctx, A64_RET);
 		ASSERT_EQ(0, ctx.err);
 		fn = publish(code, ctx.idx);

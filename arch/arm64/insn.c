@@ -885,10 +885,10 @@ unsigned int a64_mov_imm(uint32_t insns[4], enum a64_width w,
 	uint32_t bits;
 	bool inverted;
 
-	if (!width_ok(w) || reg_sp(rd) < 0 || rd == A64_SP)
+	/* A 32-bit value with upper bits set is refused, not truncated. */
+	if (!width_ok(w) || reg_sp(rd) < 0 || rd == A64_SP ||
+	    (w == A64_32 && val >> 32))
 		return 0;
-	if (w == A64_32)
-		val &= 0xffffffffu;
 	for (i = 0; i < nhw; i++) {
 		uint32_t hw = (uint32_t)(val >> (16 * i)) & 0xffff;
 

@@ -351,7 +351,8 @@ uint32_t a64_mov_reg(enum a64_width w, enum a64_reg rd, enum a64_reg rm);
  * Load an arbitrary immediate with the fewest instructions among: one
  * MOVZ, one MOVN, one ORR of a bitmask immediate, or MOVZ/MOVN followed by
  * MOVK.  Fills insns[0..n-1] and returns n (1..4); the count depends on
- * (val, w) only, never on rd.  Returns 0 if rd is SP or ZR.
+ * (val, w) only, never on rd.  Returns 0 if rd is SP or ZR, or if w is
+ * A64_32 and val has bits above 31 (refused, not truncated).
  */
 unsigned int a64_mov_imm(uint32_t insns[4], enum a64_width w,
 			 enum a64_reg rd, uint64_t val);
