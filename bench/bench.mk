@@ -7,7 +7,10 @@
 # of bench/mark.h.  Counts are exact, so the numbers are reproducible.
 
 BENCH_DIR	:= $(O)/bench
-BENCH_QEMU	?= $(if $(QEMU_RUN),$(QEMU_RUN),qemu-aarch64 -cpu max)
+# setarch -R: no address randomisation, so that code which depends on
+# addresses (near-memory search in /proc/self/maps) repeats exactly too.
+BENCH_SETARCH	:= $(if $(shell command -v setarch),setarch -R)
+BENCH_QEMU	?= $(BENCH_SETARCH) $(if $(QEMU_RUN),$(QEMU_RUN),qemu-aarch64 -cpu max)
 BENCH_PLUGIN	:= $(BENCH_DIR)/insn_count.so
 BENCH_RESULTS	?= $(srctree)/bench/results
 
@@ -133,7 +136,7 @@ bench-ftramp: bench-calib $(BENCH_DIR)/gen_funcs.c
 bench-ftramp-run:
 	$(call bench_run,$(BENCH_DIR)/ftramp_bench,ftramp)
 
-BENCH_META = qemu-aarch64 $(shell $(firstword $(BENCH_QEMU)) --version | \
+BENCH_META = qemu-aarch64 $(shell $(or $(QEMU),qemu-aarch64) --version | \
 	sed -n '1s/.*version \([^ ]*\).*/\1/p'), \
 	$(shell $(CC) -dumpfullversion) ($(CC)), \
 	clang $(shell $(BENCH_CLANG) -dumpversion); \
