@@ -224,6 +224,92 @@ TEST(builder_all_flags_fit_bound)
 	}
 }
 
+/*
+ * Instructions executed from the trampoline's first instruction to its
+ * final return when every check passes and no program skips: walk the
+ * emitted image statically.  Conditional branches (the guard's miss and
+ * slow paths, an exclusive-monitor retry, fmod_ret's skip) fall through,
+ * B is followed, BL/BLR count one and continue after the call (the
+ * callee is not the trampoline's cost), a RET ends the walk.
+ */
+static int hot_path_insns(const uint32_t *img, uint64_t rx, size_t size)
+{
+	uint64_t pc = rx, target;
+	int n = 0;
+
+	while (pc >= rx && pc + 4 <= rx + size && n < 4096) {
+		uint32_t insn = img[(pc - rx) / 4];
+
+		n++;
+		if ((insn & 0xfffffc1fu) == 0xd65f0000u)	/* ret xN */
+			return n;
+		if (a64_is_b(insn) && a64_branch_target(insn, pc, &target)) {
+			pc = target;
+			continue;
+		}
+		pc += 4;
+	}
+	return -1;
+}
+
+/* An empty program, `mov x0, #0; ret`, counts 2 instructions. */
+#define EMPTY_PROG_INSNS	2
+/*
+ * The budget of DESIGN.md's benchmark: fentry + fexit with empty
+ * programs on a function of two integer arguments, near path, LSE, guard
+ * and counters: at most 30 instructions beyond the untraced call,
+ * programs included.  HOT_PATH_* are what the emitter reaches; a change
+ * that makes the hot path longer fails here.
+ */
+#define HOT_PATH_BUDGET		30
+#define HOT_PATH_LONG2		25
+#define HOT_PATH_INT2		28
+
+static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
+		       unsigned int flags)
+{
+	static uint32_t buf[1024];
+	/* Programs near the image: reached with BL, as on the near path. */
+	struct ftramp_tramp_link fe = { (ftramp_prog_t)(uintptr_t)0x480000, 0 };
+	struct ftramp_tramp_link fx = { (ftramp_prog_t)(uintptr_t)0x480040, 0 };
+	struct ftramp_tramp_state st = { .guard_slot = 5,
+					 .guard_tls_off = 16 };
+	struct ftramp_func_model m;
+	struct ftramp_tramp_args a = {
+		.model = &m, .func_addr = 0x400000,
+		.flags = FTRAMP_TRAMP_F_CALL_ORIG | flags, .state = &st,
+	};
+	int n;
+
+	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x401000;
+	st.guard_none = (const uint8_t *)(uintptr_t)0x402000;
+	parse(_metadata, proto, &m);
+	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &fe, 1 };
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &fx, 1 };
+	/* Near: the programs and the body within BL range. */
+	n = ftramp_arch_prepare_trampoline(&a, buf, 0x500000, sizeof(buf));
+	if (n <= 0)
+		return n;
+	return hot_path_insns(buf, 0x500000, n);
+}
+
+TEST(hot_path_budget)
+{
+	int l2 = hot_path_of(_metadata, "long (long, long)", FTRAMP_TRAMP_F_LSE);
+	int i2 = hot_path_of(_metadata, "int (int, int)", FTRAMP_TRAMP_F_LSE);
+	int l2x = hot_path_of(_metadata, "long (long, long)", 0);
+
+	TH_LOG("fentry+fexit, near, LSE: long (long, long) %d + %d, "
+	       "int (int, int) %d + %d; LDXR/STXR: %d + %d", l2,
+	       2 * EMPTY_PROG_INSNS, i2, 2 * EMPTY_PROG_INSNS, l2x,
+	       2 * EMPTY_PROG_INSNS);
+	ASSERT_GT(l2, 0);
+	ASSERT_GT(i2, 0);
+	EXPECT_LE(l2, HOT_PATH_LONG2);
+	EXPECT_LE(i2, HOT_PATH_INT2);
+	EXPECT_LE(l2 + 2 * EMPTY_PROG_INSNS, HOT_PATH_BUDGET);
+}
+
 #ifdef FTRAMP_HOST_TEST
 /*
  * Disassemble an image with objdump (host only: a guest cannot exec) and

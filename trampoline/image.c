@@ -7,9 +7,12 @@
  * image (slot), found through an initial-exec TLS pointer: the offset of
  * ftramp_guard_tbl from the thread pointer (TPIDR_EL0) is the same in
  * every thread, so a trampoline finds its byte with `mrs` and two loads,
- * no call (the kernel's per-CPU prog->active, per thread).  The table is
- * mapped on a thread's first trampoline entry (guard_slow(), called from
- * the image) and unmapped by a thread-exit destructor.
+ * no call (the kernel's per-CPU prog->active, per thread).  Until a
+ * thread has a table, its pointer is guard_none, every byte BUSY, so the
+ * emitted fast path needs no NULL test: the first entry takes the miss
+ * path, which sees guard_none and calls guard_slow() to map the table
+ * (every byte FREE).  A thread-exit destructor unmaps it and points the
+ * thread back at guard_none for good.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,13 +28,16 @@
 #define HWCAP_ATOMICS	(1 << 8)	/* arm64 <asm/hwcap.h> */
 #endif
 
-/* Marks a thread whose table was torn down: entries count as misses. */
-#define GUARD_DEAD	((uint8_t *)1)
+/* Every slot BUSY (FTRAMP_GUARD_BUSY is 0): read, never written. */
+static uint8_t guard_none[FTRAMP_GUARD_SLOTS];
 
 static __thread uint8_t *ftramp_guard_tbl
-	__attribute__((tls_model("initial-exec")));
+	__attribute__((tls_model("initial-exec"))) = guard_none;
 /* Set while guard_slow() runs: a traced function it calls is a miss. */
 static __thread bool ftramp_guard_busy
+	__attribute__((tls_model("initial-exec")));
+/* The thread's table was torn down: entries count as misses. */
+static __thread bool ftramp_guard_dead
 	__attribute__((tls_model("initial-exec")));
 
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
@@ -44,8 +50,9 @@ static unsigned int slot_next;
 
 static void guard_destroy(void *tbl)
 {
-	/* Whatever runs after this on the thread runs unguarded-as-miss. */
-	ftramp_guard_tbl = GUARD_DEAD;
+	/* Whatever runs after this on the thread runs as a miss. */
+	ftramp_guard_dead = true;
+	ftramp_guard_tbl = guard_none;
 	munmap(tbl, FTRAMP_GUARD_SLOTS);
 }
 
@@ -56,18 +63,19 @@ static void guard_key_init(void)
 
 /*
  * Called by an image (AAPCS64, arguments already saved) when this
- * thread's table pointer is NULL.  Returns the table, or NULL to make the
- * entry a counted miss (no memory, a torn-down thread, or re-entered from
- * a traced function called below).  The table comes from mmap rather
- * than malloc so that tracing malloc cannot recurse into here.
+ * thread's table pointer is guard_none.  Returns the table, or NULL to
+ * make the entry a counted miss (no memory, a torn-down thread, or
+ * re-entered from a traced function called below).  The table comes
+ * from mmap rather than malloc so that tracing malloc cannot recurse
+ * into here.
  */
 static uint8_t *guard_slow(void)
 {
 	uint8_t *tbl;
 
-	if (ftramp_guard_busy || ftramp_guard_tbl == GUARD_DEAD)
+	if (ftramp_guard_busy || ftramp_guard_dead)
 		return NULL;
-	if (ftramp_guard_tbl)
+	if (ftramp_guard_tbl != guard_none)
 		return ftramp_guard_tbl;
 	ftramp_guard_busy = true;
 	pthread_once(&guard_once, guard_key_init);
@@ -80,9 +88,12 @@ static uint8_t *guard_slow(void)
 		} else if (pthread_setspecific(guard_key, tbl)) {
 			munmap(tbl, FTRAMP_GUARD_SLOTS);
 			tbl = NULL;
+		} else {
+			memset(tbl, FTRAMP_GUARD_FREE, FTRAMP_GUARD_SLOTS);
 		}
 	}
-	ftramp_guard_tbl = tbl;
+	if (tbl)
+		ftramp_guard_tbl = tbl;
 	ftramp_guard_busy = false;
 	return tbl;
 }
@@ -97,6 +108,7 @@ int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
 	st->guard_tls_off = (int64_t)((uintptr_t)&ftramp_guard_tbl -
 				      (uintptr_t)__builtin_thread_pointer());
 	st->guard_slow = guard_slow;
+	st->guard_none = guard_none;
 
 	/* A free slot if any, else the least shared one. */
 	pthread_mutex_lock(&slot_lock);
@@ -135,7 +147,8 @@ void ftramp_tramp_state_fini(struct ftramp_tramp_state *st)
 
 uint64_t ftramp_tramp_state_inflight(const struct ftramp_tramp_state *st)
 {
-	return __atomic_load_n(&st->inflight, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&st->inflight, __ATOMIC_ACQUIRE) /
+	       FTRAMP_INFLIGHT_UNIT;
 }
 
 uint64_t ftramp_tramp_state_misses(const struct ftramp_tramp_state *st)

@@ -79,33 +79,88 @@ enum ftramp_tramp_flags {
 #define FTRAMP_TRAMP_F_ALL	0x1fu
 
 /*
+ * The run context a program's ctx[-1] points to (PROG-API helpers read
+ * it).  One lives in the image state (struct ftramp_tramp_state.rctx:
+ * its first word is the in-flight counter, so one register holds the
+ * address the trampoline counts at and stores as ctx[-1]); the image
+ * holds more, read-only, for programs whose cookie differs from it.
+ */
+struct ftramp_run_ctx {
+	uint64_t inflight;	/* the state's counter; 0 in an image */
+	uint64_t func_ip;
+	uint64_t cookie;
+	uint16_t nr_args;	/* ctx argument slots */
+	uint8_t nr_ret;		/* ctx result slots, 0 for void */
+	uint8_t kind;		/* enum ftramp_tramp_kind, or ..._ANY */
+	uint8_t ret_cls;	/* enum ftramp_type_class; 0xff: unknown */
+	uint8_t ret_size;	/* bytes of the result (FLOAT: 4/8/16) */
+	uint8_t ret_indirect;	/* ctx[nr_args] is the x8 pointer */
+	uint8_t pad;
+};
+
+#define FTRAMP_RET_UNKNOWN	0xff
+/*
+ * The state's run context serves every program with its cookie, of any
+ * kind: the result slot is readable when the image calls the original
+ * or has fmod_ret programs (before the original ran, it holds 0 with
+ * fmod_ret programs, else whatever the stack held: the kernel's verifier
+ * refuses bpf_get_func_ret() in fentry programs; here it is the
+ * program's business).
+ */
+#define FTRAMP_RUN_CTX_ANY	0xfe
+
+/*
+ * The in-flight counter moves by this much per thread (not by 1): the
+ * emitted code adds the guard byte it just loaded, which is
+ * FTRAMP_GUARD_FREE, and on the way out stores and adds one register
+ * holding -FTRAMP_INFLIGHT_UNIT, whose low byte is FTRAMP_GUARD_FREE
+ * again (0x80 is the one byte value b with (-b) & 0xff == b).  Only
+ * zero / non-zero matters to the reclaimer;
+ * ftramp_tramp_state_inflight() divides.
+ */
+#define FTRAMP_INFLIGHT_UNIT	0x80u
+/* Guard byte values: FREE (not inside on this thread), BUSY (inside). */
+#define FTRAMP_GUARD_FREE	0x80u
+#define FTRAMP_GUARD_BUSY	0x00u
+
+/*
  * Runtime state of one image, owned by the layer that installs it
  * (trampoline/image.c: ftramp_tramp_state_init()).  The image holds the
- * address of this struct: it must outlive the image.
+ * address of this struct: it must outlive the image, and it belongs to
+ * one image (the builder fills rctx).
  */
 struct ftramp_tramp_state {
-	/*
-	 * Threads between the in-flight increment and the decrement
-	 * (Documentation/trampoline.rst, "In-flight counter"): every
-	 * instruction from the one after the increment, which follows the
-	 * argument saves, to the decrement, which precedes the epilogue,
-	 * including the original function and every program.  Not covered:
-	 * the prologue and argument saves before it, and the last 3-5
-	 * instructions (epilogue and return) after it.
-	 */
-	uint64_t inflight;
+	union {
+		/*
+		 * Threads between the in-flight increment and the
+		 * decrement, FTRAMP_INFLIGHT_UNIT each
+		 * (Documentation/trampoline.rst, "In-flight counter"):
+		 * every instruction from the one after the increment, which
+		 * follows the argument saves and the guard, to the
+		 * decrement, which precedes the result reload, including the
+		 * original function and every program.  Not covered: the
+		 * prologue and argument saves before it, and the last 3-5
+		 * instructions (result, epilogue and return) after it.
+		 */
+		uint64_t inflight;
+		struct ftramp_run_ctx rctx;	/* rctx.inflight == inflight */
+	};
 	/* Entries whose programs were skipped by the recursion guard. */
 	uint64_t misses;
 	/*
 	 * Recursion guard: byte guard_slot of a per-thread table reached as
-	 * *(uint8_t **)(TPIDR_EL0 + guard_tls_off).  guard_slow() is called
-	 * (AAPCS64) while the pointer is still NULL on this thread; it
-	 * returns the table, or NULL to count a miss.  guard_slot < 0: no
-	 * guard.
+	 * *(uint8_t **)(TPIDR_EL0 + guard_tls_off), FTRAMP_GUARD_FREE or
+	 * _BUSY.  A thread without a table yet points at guard_none (every
+	 * byte BUSY): its first entry takes the miss path, which calls
+	 * guard_slow() (AAPCS64) when the table is guard_none; guard_slow()
+	 * returns the thread's table, or NULL to count a miss.  guard_none
+	 * NULL: the pointer starts NULL and is tested on every entry.
+	 * guard_slot < 0: no guard.
 	 */
 	int32_t guard_slot;
 	int64_t guard_tls_off;
 	uint8_t *(*guard_slow)(void);
+	const uint8_t *guard_none;
 };
 
 /* Size of the per-thread guard table: slots 0 .. FTRAMP_GUARD_SLOTS-1. */
@@ -135,25 +190,6 @@ struct ftramp_tramp_args {
 
 #define FTRAMP_UNKNOWN_STACK_BYTES	64
 
-/*
- * The run context a program's ctx[-1] points to.  It lives in the image
- * (read-only, next to the code): one per distinct (cookie, kind) of the
- * image's programs.
- */
-struct ftramp_run_ctx {
-	uint64_t func_ip;
-	uint64_t cookie;
-	uint16_t nr_args;	/* ctx argument slots */
-	uint8_t nr_ret;		/* ctx result slots, 0 for void */
-	uint8_t kind;		/* enum ftramp_tramp_kind */
-	uint8_t ret_cls;	/* enum ftramp_type_class; 0xff: unknown */
-	uint8_t ret_size;	/* bytes of the result (FLOAT: 4/8/16) */
-	uint8_t ret_indirect;	/* ctx[nr_args] is the x8 pointer */
-	uint8_t pad;
-	uint64_t reserved;
-};
-
-#define FTRAMP_RET_UNKNOWN	0xff
 
 /*
  * Build a trampoline.

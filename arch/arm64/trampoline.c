@@ -19,10 +19,12 @@
  *  3. write: the same as 2 into the buffer, checking every label lands
  *     where pass 2 put it.
  *
- * Scratch registers: x9-x15 are free in the trampoline (AAPCS64 6.1.1:
- * temporaries, and x9 is saved in the frame before anything else), x16 is
- * the far-call register (IP0).  Arguments live in x0-x8 and v0-v7 until
- * saved.
+ * Registers: x9-x15 are free in the trampoline (AAPCS64 6.1.1:
+ * temporaries; x9 is saved in the frame record before anything else),
+ * x16/x17 (IP0/IP1) are the far-call and exclusive-monitor scratch.
+ * Arguments live in x0-x8 and v0-v7 until saved.  With an image state,
+ * x12 holds its address (the in-flight counter and ctx[-1]) and x13 this
+ * thread's guard table between the entry checks and the first call.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -41,13 +43,22 @@
 #define TMP0	A64_R10
 #define TMP1	A64_R11
 #define TMP2	A64_R12
+#define R_STATE	A64_R12		/* &state->inflight == &state->rctx */
+#define R_GUARD	A64_R13		/* this thread's guard table */
+#define R_DEC	A64_R14		/* -FTRAMP_INFLIGHT_UNIT */
+#define R_INC	A64_R15		/* the guard byte: FTRAMP_GUARD_FREE */
+
+/* cur_rctx values besides an index into rctx[] */
+#define RCTX_NONE	(-1)	/* not stored, or unknown at a join */
+#define RCTX_STATE	(-2)	/* ctx[-1] = the state's run context */
 
 enum tramp_label {
 	L_DO_FEXIT,	/* after the original: fmod_ret skips to here */
 	L_OUT,		/* in-flight decrement, restore, return */
-	L_MISS,		/* recursion guard: count and run bare */
+	L_MISS,		/* guard byte busy: a table yet? */
+	L_COUNT,	/* recursion guard: count and run bare */
 	L_SLOW,		/* guard table not yet allocated on this thread */
-	L_HAVE,		/* guard table in TMP0 */
+	L_HAVE,		/* guard table in R_GUARD, state in R_STATE */
 	NR_LABELS,
 };
 
@@ -62,18 +73,20 @@ struct tramp {
 	bool guard;		/* recursion guard emitted */
 	bool counters;		/* in-flight and miss counters emitted */
 	bool lse;
-	uint64_t orig;		/* what CALL_ORIG calls */
+	uint64_t orig;		/* what CALL_ORIG calls, or the body */
+	uint64_t state_cookie;	/* programs with it use state->rctx */
 
 	/* Frame offsets from SP after the prologue (compute_frame()). */
 	unsigned int copy_size;		/* stack arguments for the original */
+	unsigned int rec_off;		/* the frame record */
+	unsigned int frame_size;	/* SP moves by this much */
 	unsigned int runctx_off;	/* ctx[-1] */
 	unsigned int ctx_off;		/* ctx[0] */
 	unsigned int ret_off;		/* ctx[nr_arg_slots] */
 	unsigned int x8_off;		/* unknown model: x8 */
-	unsigned int guard_off;		/* this thread's guard table */
+	unsigned int guard_off;		/* guard table, ctx[-2] */
 	unsigned int fpsave_off;	/* unknown model: q0-q7 */
 	unsigned int retsave_off;	/* unknown model: x1, q0-q3 result */
-	unsigned int stack_size;	/* below the frame record(s) */
 	unsigned int entry_sp_off;	/* the caller's SP, from SP */
 
 	uint32_t label[NR_LABELS];	/* word index, from the last pass */
@@ -83,7 +96,7 @@ struct tramp {
 	struct ftramp_run_ctx rctx[MAX_RUN_CTX];
 	unsigned int nr_rctx;
 	uint32_t rctx_idx;		/* word index of the run contexts */
-	int cur_rctx;			/* stored at ctx[-1], -1: none */
+	int cur_rctx;			/* at ctx[-1]: RCTX_* or index */
 };
 
 static bool writing(const struct tramp *t)
@@ -259,42 +272,54 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  * ------------------------------------------------------------------ */
 
 /*
- * The frame of a trampoline entered from a patched site (x30 = the body,
- * x9 = the caller's return address), after the prologue:
+ * The frame, after the prologue (entered from a patched site: x30 = the
+ * body, x9 = the caller's return address):
  *
  *   entry SP + N   | caller's stack arguments  | AAPCS64: [SP + NSAA]
- *   entry SP ----> +---------------------------+
- *                  | x9 (caller's LR)          |  frame record of the
- *                  | x29 (caller's FP)         |  traced function
- *   x29 + 16 ----> +---------------------------+
- *                  | x30 (func body)           |  frame record of the
- *                  | x29 + 16                  |  trampoline
- *   x29 ---------> +---------------------------+
+ *   entry SP ----> +---------------------------+ frame_size
  *                  | unknown: x1, q0-q3 result | retsave_off
  *                  | unknown: q0-q7            | fpsave_off
- *                  | guard table pointer       | guard_off
  *                  | unknown: x8               | x8_off
  *                  | result slots              | ret_off  (ctx[nr_args])
  *                  | argument slots            | ctx_off  (ctx[0])
- *                  | struct ftramp_run_ctx *   | runctx_off (ctx[-1])
+ *                  | state->rctx or image rctx | runctx_off (ctx[-1])
+ *                  | this thread's guard table | guard_off (ctx[-2])
+ *   x29 ---------> +---------------------------+ rec_off
+ *                  | x9 (the caller's LR)      | the frame record
+ *                  | x29 (the caller's FP)     |
+ *                  +---------------------------+
  *                  | stack arguments copy      | 0 (for the original)
  *   SP ----------> +---------------------------+ 16-byte aligned
  *
- * An unwinder walking x29 sees trampoline -> traced function (pc = the
- * body) -> its caller, like the kernel's two frames.  With AS_FUNC there
- * is one record (x29, x30) and the caller's stack starts above it.  The
- * copy at SP puts the stack arguments where the original expects them:
- * at its entry SP.
+ * One frame record (AAPCS64 6.2.3): an x29 walk from a program or from
+ * the original reads program -> trampoline (the program's saved LR) ->
+ * the traced function's caller (x9) -> ...: every caller in order, the
+ * trampoline standing for the traced function.  (The kernel pushes a
+ * second record with x30 so that the traced function is named too; that
+ * costs three instructions per call, and an unwinder that knows the
+ * image, like ftramp's, names the function from the trampoline's PC.)
+ * With AS_FUNC the record holds x30.  Without stack arguments the record
+ * is at SP: one `stp x29, x9, [sp, #-frame_size]!` builds the frame and
+ * one `ldp x29, x30, [sp], #frame_size` takes it down.  The copy at SP
+ * puts the stack arguments where the original expects them: at its entry
+ * SP.  ctx[-2] and ctx[-1] are adjacent so that one STP saves the guard
+ * table and stores the run context, and one LDP reloads both on the way
+ * out.
  */
 static int compute_frame(struct tramp *t)
 {
 	const struct a64_abi_layout *lay = &t->lay;
-	unsigned int off = 0;
+	unsigned int off;
 
 	if (t->call_orig)
 		t->copy_size = lay->unknown ? FTRAMP_UNKNOWN_STACK_BYTES :
 					      lay->stack_size;
-	off = t->copy_size;
+	t->rec_off = t->copy_size;
+	off = t->rec_off + 16;
+	if (t->guard) {
+		t->guard_off = off;
+		off += 8;
+	}
 	t->runctx_off = off;
 	off += 8;
 	t->ctx_off = off;
@@ -305,10 +330,6 @@ static int compute_frame(struct tramp *t)
 		t->x8_off = off;
 		off += 8;
 	}
-	if (t->guard) {
-		t->guard_off = off;
-		off += 8;
-	}
 	off = (off + 15) & ~15u;
 	if (lay->unknown) {
 		t->fpsave_off = off;
@@ -316,26 +337,36 @@ static int compute_frame(struct tramp *t)
 		t->retsave_off = off;
 		off += 16 + 4 * 16;
 	}
-	t->stack_size = off;
-	t->entry_sp_off = off + (t->site ? 32 : 16);
-	/* One `sub sp, sp, #imm12` and imm12-scaled offsets everywhere. */
-	if (t->entry_sp_off + lay->stack_size > 4095)
+	t->frame_size = off;
+	t->entry_sp_off = off;
+	/* One `sub sp, sp, #imm12`, imm12-scaled offsets, an STP record. */
+	if (t->entry_sp_off + lay->stack_size > 4095 || t->rec_off > 504)
 		return -E2BIG;
 	return 0;
 }
 
+/* The record at SP: pre/post-indexed STP/LDP reach -512 .. 504. */
+static bool record_at_sp(const struct tramp *t)
+{
+	return !t->rec_off && t->frame_size <= 504;
+}
+
 static void emit_prologue(struct tramp *t)
 {
+	enum a64_reg lr = t->site ? A64_R9 : A64_LR;
+
 	if (t->args->flags & FTRAMP_TRAMP_F_BTI)
 		emit(t, A64_BTI_C);
-	if (t->site) {
-		/* The traced function's frame: its caller's FP and LR. */
-		emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_R9, A64_SP, -16));
+	if (record_at_sp(t)) {
+		/* stp x29, x9, [sp, #-frame]!; mov x29, sp */
+		emit(t, a64_stp_pre(A64_LS_X, A64_FP, lr, A64_SP,
+				    -(int)t->frame_size));
 		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+		return;
 	}
-	emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP, -16));
-	emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
-	emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->stack_size));
+	emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+	emit(t, a64_stp(A64_LS_X, A64_FP, lr, A64_SP, t->rec_off));
+	emit_add_sp(t, A64_FP, t->rec_off);
 }
 
 /* ------------------------------------------------------------------
@@ -645,83 +676,141 @@ static void zero_ret(struct tramp *t)
  * Counters and the recursion guard
  * ------------------------------------------------------------------ */
 
-/* Atomically add +1 or -1 to the u64 at `addr` (release if asked). */
-static void emit_atomic_add(struct tramp *t, uint64_t addr, bool dec,
-			    bool release)
+/*
+ * [addr] += val, atomically (release if asked).  ARMv8.1 LSE: one STADD
+ * (Arm ARM C6.2.313).  ARMv8.0: an exclusive-monitor loop (Arm ARM
+ * B2.9.2) in IP0/IP1, which nothing else holds here.
+ */
+static void emit_atomic_add(struct tramp *t, enum a64_reg addr,
+			    enum a64_reg val, bool release)
 {
 	uint32_t loop;
 
-	emit_ldr_lit(t, TMP0, addr);
 	if (t->lse) {
-		/* ARMv8.1 LSE: stadd[l] x11, [x10] */
-		emit(t, a64_movw(dec ? A64_MOVN : A64_MOVZ, A64_64, TMP1,
-				 dec ? 0 : 1, 0));
-		emit(t, a64_stadd(A64_LS_X, TMP1, TMP0,
-				  release ? A64_REL : 0));
+		emit(t, a64_stadd(A64_LS_X, val, addr, release ? A64_REL : 0));
 		return;
 	}
-	/* ARMv8.0: an exclusive-monitor loop (Arm ARM B2.9). */
 	loop = t->a.idx;
-	emit(t, a64_ldxr(A64_LS_X, TMP1, TMP0, 0));
-	emit(t, dec ? a64_sub_imm(A64_64, TMP1, TMP1, 1) :
-		      a64_add_imm(A64_64, TMP1, TMP1, 1));
-	emit(t, a64_stxr(A64_LS_X, TMP2, TMP1, TMP0, release ? A64_REL : 0));
-	a64_emit_cbnz(&t->a, A64_32, TMP2, a64_ctx_pc_at(&t->a, loop));
+	emit(t, a64_ldxr(A64_LS_X, A64_IP0, addr, 0));
+	emit(t, a64_add(A64_64, A64_IP0, A64_IP0, val));
+	emit(t, a64_stxr(A64_LS_X, A64_IP1, A64_IP0, addr,
+			 release ? A64_REL : 0));
+	a64_emit_cbnz(&t->a, A64_32, A64_IP1, a64_ctx_pc_at(&t->a, loop));
+}
+
+static uint64_t state_addr(const struct tramp *t)
+{
+	return (uint64_t)(uintptr_t)t->args->state;
 }
 
 /*
- * The guard: byte `slot` of this thread's table, reached through
- * TPIDR_EL0 (readable at EL0: Arm ARM D13.2.139) and the initial-exec
- * TLS offset of the table pointer, the same in every thread.
+ * Entry: count this thread in, take the guard, store ctx[-1].
  *
- *	mrs  x10, tpidr_el0
- *	ldr  x10, [x10, #tls_off]	(or ldr x11, =tls_off; add; ldr)
- *	cbz  x10, slow			table not yet allocated
+ *	ldr  x12, =state		&state->inflight, &state->rctx
+ *	mrs  x13, tpidr_el0		Arm ARM D13.2.139: readable at EL0
+ *	ldr  x13, [x13, #tls_off]	this thread's table (initial-exec TLS)
  * have:
- *	ldrb w11, [x10, #slot]
- *	cbnz w11, miss			this thread is already inside
- *	mov  w11, #1
- *	strb w11, [x10, #slot]
- *	str  x10, [sp, #guard_off]	for the exit
+ *	ldrb w15, [x13, #slot]		FREE (0x80) or BUSY (0)
+ *	cbz  w15, miss			inside already, or no table yet
+ *	strb wzr, [x13, #slot]		BUSY
+ *	stadd x15, [x12]		inflight += 0x80 (the byte we loaded)
+ *	stp  x13, x12, [sp, #ctx-16]	table for the exit; ctx[-1] = rctx
+ *
+ * A thread that has no table yet points at guard_none, all BUSY: its
+ * first entry goes to the miss path, which sees guard_none and allocates.
+ * The increment precedes the first call out of the image (a program or
+ * the original); the reclaimer treats the instructions before it as part
+ * of the image's window.
  */
-static void emit_guard_enter(struct tramp *t)
+static void emit_enter(struct tramp *t)
 {
 	const struct ftramp_tramp_state *st = t->args->state;
 	int64_t off = st->guard_tls_off;
 
-	emit(t, a64_mrs_tpidr_el0(TMP0));
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	if (!t->guard) {
+		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
+				 FTRAMP_INFLIGHT_UNIT, 0));
+		emit_atomic_add(t, R_STATE, R_INC, false);
+		emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
+		t->cur_rctx = RCTX_STATE;
+		return;
+	}
+	emit(t, a64_mrs_tpidr_el0(R_GUARD));
 	if (off >= 0 && off <= 32760 && !(off & 7)) {
-		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, TMP0, TMP0, off,
+		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
 				     A64_OFFSET));
 	} else {
-		emit_ldr_lit(t, TMP1, (uint64_t)off);
-		emit(t, a64_add(A64_64, TMP0, TMP0, TMP1));
-		emit(t, a64_ldr(A64_LS_X, TMP0, TMP0, 0));
+		emit_ldr_lit(t, TMP0, (uint64_t)off);
+		emit(t, a64_add(A64_64, R_GUARD, R_GUARD, TMP0));
+		emit(t, a64_ldr(A64_LS_X, R_GUARD, R_GUARD, 0));
 	}
-	a64_emit_cbz(&t->a, A64_64, TMP0, label_addr(t, L_SLOW));
+	if (!st->guard_none)
+		a64_emit_cbz(&t->a, A64_64, R_GUARD, label_addr(t, L_SLOW));
 	bind(t, L_HAVE);
-	emit(t, a64_ldr(A64_LS_B, TMP1, TMP0, st->guard_slot));
-	a64_emit_cbnz(&t->a, A64_32, TMP1, label_addr(t, L_MISS));
-	emit(t, a64_movw(A64_MOVZ, A64_32, TMP1, 1, 0));
-	emit(t, a64_str(A64_LS_B, TMP1, TMP0, st->guard_slot));
-	emit_ldst_x(t, A64_STORE, TMP0, t->guard_off);
+	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
+	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, L_MISS));
+	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
+	emit_atomic_add(t, R_STATE, R_INC, false);
+	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->guard_off);
+	t->cur_rctx = RCTX_STATE;
 }
 
-static void emit_guard_exit(struct tramp *t)
+/*
+ * Exit, on the path that took the guard: release it and load what the
+ * decrement at L_OUT needs (R_STATE, R_DEC).
+ *
+ *	ldp  x13, x12, [sp, #ctx-16]	(ldr x12, =state if ctx[-1] moved)
+ *	mov  x14, #-0x80
+ *	strb w14, [x13, #slot]		FREE: the low byte of -0x80
+ * out:
+ *	staddl x14, [x12]		inflight -= 0x80, release
+ */
+static void emit_exit(struct tramp *t)
 {
-	emit_ldst_x(t, A64_LOAD, TMP0, t->guard_off);
-	emit(t, a64_str(A64_LS_B, A64_ZR, TMP0, t->args->state->guard_slot));
+	const struct ftramp_tramp_state *st = t->args->state;
+	bool state_in_ctx = t->cur_rctx == RCTX_STATE;
+
+	if (t->guard) {
+		if (state_in_ctx)
+			emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE,
+				     t->guard_off);
+		else
+			emit_ldst_x(t, A64_LOAD, R_GUARD, t->guard_off);
+	} else if (state_in_ctx) {
+		emit_ldst_x(t, A64_LOAD, R_STATE, t->runctx_off);
+	}
+	if (!state_in_ctx)
+		emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
+			 0));
+	if (t->guard)
+		emit(t, a64_str(A64_LS_B, R_DEC, R_GUARD, st->guard_slot));
 }
 
 /* ------------------------------------------------------------------
  * Programs
  * ------------------------------------------------------------------ */
 
-static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
+static void fill_rctx(const struct tramp *t, struct ftramp_run_ctx *r,
+		      unsigned int kind, uint64_t cookie)
 {
 	const struct a64_abi_layout *lay = &t->lay;
 	const struct ftramp_func_model *m = t->args->model;
-	struct ftramp_run_ctx *r;
+
+	r->func_ip = t->args->func_addr;
+	r->cookie = cookie;
+	r->nr_args = lay->nr_arg_slots;
+	r->nr_ret = lay->nr_ret_slots;
+	r->kind = kind;
+	r->ret_cls = m ? m->ret.cls : FTRAMP_RET_UNKNOWN;
+	r->ret_size = m ? (uint8_t)(m->ret.size > 255 ? 255 : m->ret.size) : 8;
+	r->ret_indirect = lay->ret.kind == A64_LOC_X8;
+	r->pad = 0;
+}
+
+static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
+{
 	unsigned int i;
 
 	for (i = 0; i < t->nr_rctx; i++)
@@ -731,16 +820,8 @@ static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
 		a64_ctx_error(&t->a, -E2BIG);
 		return 0;
 	}
-	r = &t->rctx[t->nr_rctx];
-	memset(r, 0, sizeof(*r));
-	r->func_ip = t->args->func_addr;
-	r->cookie = cookie;
-	r->nr_args = lay->nr_arg_slots;
-	r->nr_ret = lay->nr_ret_slots;
-	r->kind = kind;
-	r->ret_cls = m ? m->ret.cls : FTRAMP_RET_UNKNOWN;
-	r->ret_size = m ? (uint8_t)(m->ret.size > 255 ? 255 : m->ret.size) : 8;
-	r->ret_indirect = lay->ret.kind == A64_LOC_X8;
+	memset(&t->rctx[t->nr_rctx], 0, sizeof(t->rctx[0]));
+	fill_rctx(t, &t->rctx[t->nr_rctx], kind, cookie);
 	return t->nr_rctx++;
 }
 
@@ -748,13 +829,23 @@ static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
 static void emit_prog(struct tramp *t, unsigned int kind,
 		      const struct ftramp_tramp_link *l)
 {
-	int i = find_rctx(t, kind, l->cookie);
+	int i;
 
-	if (i != t->cur_rctx) {
-		a64_emit_adr(&t->a, TMP0, a64_ctx_pc_at(&t->a, t->rctx_idx +
-				(uint32_t)i * (sizeof(struct ftramp_run_ctx) / 4)));
-		emit_ldst_x(t, A64_STORE, TMP0, t->runctx_off);
-		t->cur_rctx = i;
+	if (t->args->state && l->cookie == t->state_cookie) {
+		if (t->cur_rctx != RCTX_STATE) {
+			emit_ldr_lit(t, TMP0, state_addr(t));
+			emit_ldst_x(t, A64_STORE, TMP0, t->runctx_off);
+			t->cur_rctx = RCTX_STATE;
+		}
+	} else {
+		i = find_rctx(t, kind, l->cookie);
+		if (i != t->cur_rctx) {
+			a64_emit_adr(&t->a, TMP0, a64_ctx_pc_at(&t->a,
+				t->rctx_idx + (uint32_t)i *
+				(sizeof(struct ftramp_run_ctx) / 4)));
+			emit_ldst_x(t, A64_STORE, TMP0, t->runctx_off);
+			t->cur_rctx = i;
+		}
 	}
 	emit_add_sp(t, A64_R0, t->ctx_off);
 	emit_call(t, (uint64_t)(uintptr_t)l->prog);
@@ -771,39 +862,40 @@ static void emit_call_orig(struct tramp *t)
 	save_ret(t);
 }
 
+/* Take the frame down and return (to the caller, or into the body). */
 static void emit_epilogue(struct tramp *t)
 {
-	unsigned int fs = t->stack_size;
+	unsigned int fs = t->frame_size;
 
-	if (!t->site) {
-		/* ldp x29, x30, [sp, #fs]; add sp, sp, #fs + 16; ret */
-		if (fs <= 504) {
-			emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, fs));
-			emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 16));
-		} else {
-			emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs));
-			emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR,
-					     A64_SP, 16));
-		}
-		emit(t, a64_ret_reg(A64_LR));
-		return;
-	}
-	if (!t->to_parent) {
-		/*
-		 * Into the body with x30 = the caller's return address, SP
-		 * as at the site: what the body's paciasp signs with.
-		 */
-		emit_ldst_x(t, A64_LOAD, TMP0, fs + 8);
-	}
-	/* x29 = the caller's FP, x30 = the caller's LR (saved x9). */
-	if (fs + 16 <= 504) {
-		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, fs + 16));
-		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 32));
+	/*
+	 * Into the body: x30 = the caller's return address, SP as at the
+	 * site, what the body's paciasp signs with; RET sets no BTYPE (Arm
+	 * ARM D8.4.1), so a guarded body needs no landing pad.
+	 */
+	if (!t->to_parent)
+		emit_ldr_lit(t, TMP0, t->orig);
+	if (record_at_sp(t)) {
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, fs));
 	} else {
-		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs + 16));
-		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, 16));
+		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, t->rec_off));
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs));
 	}
 	emit(t, a64_ret_reg(t->to_parent ? A64_LR : TMP0));
+}
+
+/*
+ * The cookie that uses the state's run context: the first program's, so
+ * that the common case (every program of a function attached with one
+ * cookie) stores ctx[-1] once, at entry.
+ */
+static uint64_t pick_state_cookie(const struct ftramp_tramp_args *args)
+{
+	unsigned int k;
+
+	for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++)
+		if (args->progs[k].nr)
+			return args->progs[k].links[0].cookie;
+	return 0;
 }
 
 /* One pass over the whole image. */
@@ -821,17 +913,14 @@ static void build(struct tramp *t)
 
 	t->nr_lits = 0;
 	t->nr_rctx = 0;
-	t->cur_rctx = -1;
+	t->cur_rctx = RCTX_NONE;
 
 	emit_prologue(t);
 	save_args(t);
 	if (fmod->nr || !t->call_orig)
 		zero_ret(t);
-	if (t->counters)
-		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->inflight,
-				false, false);
-	if (t->guard)
-		emit_guard_enter(t);
+	if (st)
+		emit_enter(t);
 
 	for (i = 0; i < fentry->nr; i++)
 		emit_prog(t, FTRAMP_TRAMP_FENTRY, &fentry->links[i]);
@@ -847,15 +936,17 @@ static void build(struct tramp *t)
 	if (t->call_orig)
 		emit_call_orig(t);
 	bind(t, L_DO_FEXIT);
+	/* A skip from an earlier fmod_ret program joins here. */
+	if (t->call_orig && fmod->nr > 1)
+		t->cur_rctx = RCTX_NONE;
 	for (i = 0; i < fexit->nr; i++)
 		emit_prog(t, FTRAMP_TRAMP_FEXIT, &fexit->links[i]);
-	if (t->guard)
-		emit_guard_exit(t);
+	if (st)
+		emit_exit(t);
 
 	bind(t, L_OUT);
-	if (t->counters)
-		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->inflight,
-				true, true);
+	if (st)
+		emit_atomic_add(t, R_STATE, R_DEC, true);
 	if (t->to_parent)
 		restore_ret(t);
 	else
@@ -863,19 +954,38 @@ static void build(struct tramp *t)
 	emit_epilogue(t);
 
 	if (t->guard) {
-		/* Already inside on this thread: count, run bare. */
+		/* BUSY: no table yet on this thread (guard_none)? */
 		bind(t, L_MISS);
-		emit_atomic_add(t, (uint64_t)(uintptr_t)&st->misses,
-				false, false);
+		if (st->guard_none) {
+			emit_ldr_lit(t, TMP0,
+				     (uint64_t)(uintptr_t)st->guard_none);
+			emit(t, a64_cmp(A64_64, R_GUARD, TMP0));
+			a64_emit_b_cond(&t->a, A64_COND_EQ,
+					label_addr(t, L_SLOW));
+		}
+		/* Inside already on this thread: count, run bare. */
+		bind(t, L_COUNT);
+		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
+		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+		emit_atomic_add(t, TMP0, TMP1, false);
+		/* The original returns into the image: count it in. */
+		emit_ldr_lit(t, R_STATE, state_addr(t));
+		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
+				 FTRAMP_INFLIGHT_UNIT, 0));
+		emit_atomic_add(t, R_STATE, R_INC, false);
 		if (t->call_orig)
 			emit_call_orig(t);
+		emit_ldr_lit(t, R_STATE, state_addr(t));
+		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
+				 FTRAMP_INFLIGHT_UNIT - 1, 0));
 		a64_emit_b(&t->a, label_addr(t, L_OUT));
 
-		/* First trampoline on this thread: allocate the table. */
+		/* First entry on this thread: allocate its table. */
 		bind(t, L_SLOW);
 		emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
-		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_MISS));
-		emit(t, a64_mov_reg(A64_64, TMP0, A64_R0));
+		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_COUNT));
+		emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
+		emit_ldr_lit(t, R_STATE, state_addr(t));
 		a64_emit_b(&t->a, label_addr(t, L_HAVE));
 	}
 
@@ -948,7 +1058,8 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 		if (args->model && args->model->ret.cls == FTRAMP_TYPE_VOID)
 			return -EINVAL;
 	}
-	if (t->call_orig) {
+	if (t->call_orig || !t->to_parent) {
+		/* The body (into it: fentry only), or what CALL_ORIG calls */
 		t->orig = args->orig_addr;
 		if (!t->orig && args->func_addr)
 			t->orig = args->func_addr + (t->site ? 8 : 0);
@@ -962,6 +1073,7 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 			return -EINVAL;
 		t->counters = true;
 		t->guard = st->guard_slot >= 0;
+		t->state_cookie = pick_state_cookie(args);
 	}
 	return compute_frame(t);
 }
@@ -1007,5 +1119,17 @@ int ftramp_arch_prepare_trampoline(const struct ftramp_tramp_args *args,
 	build(&t);
 	if (t.a.err)
 		return t.a.err;
+	/*
+	 * The state's run context, for every program with state_cookie.
+	 * Its kind says whether the image ever has a result to read.  The
+	 * counter (rctx.inflight) is not touched.
+	 */
+	if (args->state)
+		fill_rctx(&t, &args->state->rctx,
+			  args->flags & (FTRAMP_TRAMP_F_CALL_ORIG |
+					 FTRAMP_TRAMP_F_SKIP_FRAME |
+					 FTRAMP_TRAMP_F_AS_FUNC) ?
+			  FTRAMP_RUN_CTX_ANY : FTRAMP_TRAMP_FENTRY,
+			  t.state_cookie);
 	return t.a.idx * A64_INSN_SIZE;
 }
