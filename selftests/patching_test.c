@@ -10,10 +10,12 @@
  * "return 7" stub, and a mini ftrace_caller that branches to the address
  * held in the site's literal (the per-callsite ops path).
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -918,10 +920,11 @@ static int disable_ops(struct stubs *s)
 	return commit_free(b);
 }
 
-TEST_F_TIMEOUT(sites, patch_1000_sites_under_4_threads, 240)
+/* The body of the load tests: every transition, 3 rounds, checked. */
+static void patch_under_load(struct __test_metadata *_metadata,
+			     struct stubs *s)
 {
 	static uint64_t before1[NSITES], before2[NSITES];
-	struct stubs *s = self->s;
 	struct runner_arg args[NTHREADS];
 	struct load *ld = calloc(1, sizeof(*ld));
 	const int rounds = 3;
@@ -994,6 +997,412 @@ TEST_F_TIMEOUT(sites, patch_1000_sites_under_4_threads, 240)
 		EXPECT_EQ(before1[i] + 1, s->counts1[i]);
 	EXPECT_TRUE(sites_not_writable());
 	free(ld);
+}
+
+TEST_F_TIMEOUT(sites, patch_1000_sites_under_4_threads, 240)
+{
+	patch_under_load(_metadata, self->s);
+}
+
+/* ------------------------------------------------------------------
+ * The signal fallback (no membarrier): sync_signal.c
+ * ------------------------------------------------------------------ */
+
+/* A thread sweeping over every site until told to stop. */
+struct spin {
+	pthread_t th;
+	int stop;
+	int block;		/* block the sync signal while sweeping */
+	int unblock;		/* ... then unblock it when set */
+	int sleep_us;		/* sleep between sweeps */
+	int ready;
+	unsigned long sweeps, errors;
+};
+
+static void *spinner(void *p)
+{
+	struct spin *sp = p;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, ftramp_patch_sync_signal());
+	if (sp->block)
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	__atomic_store_n(&sp->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < NSITES; i++)
+			if (pf_table[i](i) != pf_expect(i, i))
+				sp->errors++;
+		__atomic_add_fetch(&sp->sweeps, 1, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&sp->unblock, __ATOMIC_ACQUIRE))
+			pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		if (sp->sleep_us)
+			usleep(sp->sleep_us);
+	}
+	return NULL;
+}
+
+static int spin_start(struct spin *sp)
+{
+	int err = pthread_create(&sp->th, NULL, spinner, sp);
+
+	while (!err && !__atomic_load_n(&sp->ready, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return -err;
+}
+
+static unsigned long spin_stop(struct spin *sp)
+{
+	__atomic_store_n(&sp->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(sp->th, NULL);
+	return sp->errors;
+}
+
+static int task_count(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void use_signal_sync(struct __test_metadata *_metadata,
+			    unsigned int timeout_ms, bool no_switch_inference,
+			    bool signal_sleepers)
+{
+	struct ftramp_sync_signal_opts o = {
+		.timeout_ms = timeout_ms,
+		.no_switch_inference = no_switch_inference,
+		.signal_sleepers = signal_sleepers,
+	};
+
+	ASSERT_EQ(0, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+	ASSERT_EQ(FTRAMP_SYNC_SIGNAL, ftramp_patch_sync_method());
+	ftramp_patch_set_sync_signal_opts(&o);
+}
+
+TEST(signal_sync_choice)
+{
+	struct sigaction sa, cur;
+
+	/* FTRAMP_SYNC_SIGNAL=N selects SIGRTMIN + N, read at first use */
+	setenv("FTRAMP_SYNC_SIGNAL", "5", 1);
+	ASSERT_EQ(0, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+	EXPECT_EQ(SIGRTMIN + 5, ftramp_patch_sync_signal());
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 3, NULL, &cur));
+	EXPECT_TRUE(cur.sa_handler == SIG_DFL);
+
+	/*
+	 * The application takes the signal over later: commits refuse
+	 * (-EBUSY) before writing, and its handler stays.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 5, &sa, NULL));
+	EXPECT_EQ(-EBUSY, ftramp_text_poke(func(0), FTRAMP_POKE_CALL, NULL,
+					   NULL));
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 5, NULL, &cur));
+	EXPECT_TRUE(cur.sa_handler == SIG_IGN);
+	EXPECT_EQ(-EBUSY, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+}
+
+static void handler_app(int sig)
+{
+	(void)sig;
+}
+
+TEST(signal_sync_never_takes_an_application_handler)
+{
+	struct sigaction sa, cur;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler_app;
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 3, &sa, NULL));
+	/* the membarrier probe is forced to fail: no fallback either */
+	ASSERT_EQ(0, ftramp_fault_set("membarrier_register", 1, 1, -ENOSYS));
+	EXPECT_EQ(FTRAMP_SYNC_NONE, ftramp_patch_sync_method());
+	EXPECT_EQ(0, ftramp_patch_sync_signal());
+	EXPECT_EQ(-EBUSY, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 3, NULL, &cur));
+	EXPECT_TRUE(cur.sa_handler == handler_app);
+	ftramp_fault_clear_all();
+}
+
+TEST(signal_sync_forced_by_fault_point)
+{
+	ASSERT_EQ(0, ftramp_fault_set("membarrier_register", 1, 1, -ENOSYS));
+	EXPECT_EQ(FTRAMP_SYNC_SIGNAL, ftramp_patch_sync_method());
+	EXPECT_EQ(SIGRTMIN + 3, ftramp_patch_sync_signal());
+	ftramp_fault_clear_all();
+}
+
+TEST_F(sites, signal_sync_every_running_thread_acks)
+{
+	struct spin sp[NTHREADS] = { 0 };
+	struct ftramp_poke_batch *b = enable_ops(self->s, NSITES);
+	struct ftramp_patch_stats st;
+	unsigned long runs0, runs;
+	uint64_t deadline, count;
+	int others;
+
+	ASSERT_NE(NULL, b);
+
+	use_signal_sync(_metadata, 0, true, true);
+	for (int t = 0; t < NTHREADS; t++)
+		ASSERT_EQ(0, spin_start(&sp[t]));
+	others = task_count() - 1;	/* QEMU adds a helper thread */
+	runs0 = ftramp_patch_sync_handler_runs();
+
+	/* Two phases, two syncs: each meets every other thread once. */
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__stats(b, &st);
+	ftramp_poke_batch__free(b);
+	TH_LOG("%d other threads: %lu signals, %lu acks, %lu in kernel, "
+	       "%lu exited", others, st.sync_signals, st.sync_acks,
+	       st.sync_kernel, st.sync_exited);
+	EXPECT_EQ(2, st.syncs);
+	/* every thread signalled, each accounted for once per sync */
+	EXPECT_EQ(2 * others, st.sync_signals);
+	EXPECT_EQ(2 * others, st.sync_acks + st.sync_kernel + st.sync_exited);
+	EXPECT_GE(st.sync_acks, 1);
+	EXPECT_EQ(0, st.sync_timeouts);
+	/*
+	 * Each of our threads runs the handler once per sync: answered, or
+	 * (a QEMU spinner briefly asleep in the emulator) later.  QEMU's
+	 * own helper thread is not a guest thread and never runs it.
+	 */
+	deadline = now_ns() + 10ull * 1000000000;
+	do {
+		runs = ftramp_patch_sync_handler_runs() - runs0;
+	} while (runs < 2 * NTHREADS && now_ns() < deadline &&
+		 !sched_yield());
+	usleep(20000);
+	runs = ftramp_patch_sync_handler_runs() - runs0;
+	EXPECT_EQ(2 * NTHREADS, runs);
+	for (int t = 0; t < NTHREADS; t++)
+		EXPECT_EQ(0, spin_stop(&sp[t]));
+	count = self->s->counts1[7];
+	EXPECT_EQ(pf_expect(7, 3), pf_table[7](3));
+	EXPECT_EQ(count + 1, self->s->counts1[7]);
+}
+
+TEST_F(sites, signal_sync_sleepers_are_not_signalled)
+{
+	struct spin sp[NTHREADS] = { 0 };
+	struct ftramp_poke_batch *b = enable_all(self->s);
+	struct ftramp_patch_stats st;
+	unsigned long runs0;
+
+	ASSERT_NE(NULL, b);
+	use_signal_sync(_metadata, 0, false, false);
+	for (int t = 0; t < NTHREADS; t++) {
+		sp[t].sleep_us = 200000;	/* mostly asleep */
+		ASSERT_EQ(0, spin_start(&sp[t]));
+	}
+	usleep(50000);
+	runs0 = ftramp_patch_sync_handler_runs();
+	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
+	ftramp_poke_batch__stats(b, &st);
+	ftramp_poke_batch__free(b);
+	TH_LOG("%lu signals, %lu acks, %lu in kernel", st.sync_signals,
+	       st.sync_acks, st.sync_kernel);
+	/* asleep in the kernel at a moment after the write: done */
+	EXPECT_GE(st.sync_kernel, NTHREADS - 1);
+	EXPECT_LE(st.sync_signals, 1);
+	EXPECT_EQ(st.sync_acks, ftramp_patch_sync_handler_runs() - runs0);
+	for (int t = 0; t < NTHREADS; t++)
+		EXPECT_EQ(0, spin_stop(&sp[t]));
+}
+
+TEST_F_TIMEOUT(sites, signal_sync_1000_sites_under_4_threads, 240)
+{
+	struct ftramp_patch_stats st;
+
+	use_signal_sync(_metadata, 0, false, false);
+	patch_under_load(_metadata, self->s);
+	ftramp_patch_get_stats(&st);
+	TH_LOG("%lu syncs: %lu signals, %lu acks, %lu in kernel, "
+	       "%lu timeouts", st.syncs, st.sync_signals, st.sync_acks,
+	       st.sync_kernel, st.sync_timeouts);
+	EXPECT_GT(st.sync_acks, 0);
+	EXPECT_EQ(0, st.sync_timeouts);
+}
+
+TEST_F_TIMEOUT(sites, signal_sync_blocked_thread_times_out, 60)
+{
+	struct spin sp = { .block = 1 };
+	struct ftramp_patch_stats st, st0;
+	struct ftramp_poke_batch *b;
+	unsigned long runs0, sweeps, count;
+	uint64_t t0;
+
+	/* only an answer, a sleep or an exit completes a thread */
+	use_signal_sync(_metadata, 200, true, false);
+	ASSERT_EQ(0, spin_start(&sp));
+	runs0 = ftramp_patch_sync_handler_runs();
+
+	/* two phases: the first sync already fails; undone */
+	b = enable_ops(self->s, 50);
+	ASSERT_NE(NULL, b);
+	ftramp_patch_get_stats(&st0);
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, ftramp_poke_batch__commit(b));
+	TH_LOG("failed after %.2f s", (now_ns() - t0) / 1e9);
+	ftramp_poke_batch__stats(b, &st);
+	EXPECT_EQ(1, st.rollbacks);
+	EXPECT_GE(st.sync_timeouts, 1);
+	EXPECT_TRUE(snap_same(&self->sn));
+	EXPECT_TRUE(sites_not_writable());
+	ftramp_poke_batch__free(b);
+
+	/* a single phase too: all or nothing */
+	EXPECT_EQ(-ETIMEDOUT, move_all(self->s, NULL, s1));
+	EXPECT_TRUE(snap_same(&self->sn));
+	EXPECT_EQ(runs0, ftramp_patch_sync_handler_runs());
+
+	/* unblocked, the queued signals run: harmless, and it answers */
+	__atomic_store_n(&sp.unblock, 1, __ATOMIC_RELEASE);
+	sweeps = __atomic_load_n(&sp.sweeps, __ATOMIC_ACQUIRE);
+	while (__atomic_load_n(&sp.sweeps, __ATOMIC_ACQUIRE) < sweeps + 2)
+		sched_yield();
+	EXPECT_LT(runs0, ftramp_patch_sync_handler_runs());
+	ftramp_patch_get_stats(&st0);
+	ASSERT_EQ(0, move_all(self->s, NULL, s1));
+	ftramp_patch_get_stats(&st);
+	EXPECT_EQ(0, st.sync_timeouts - st0.sync_timeouts);
+	EXPECT_EQ(0, spin_stop(&sp));
+	count = self->s->counts1[4];
+	EXPECT_EQ(pf_expect(4, 4), pf_table[4](4));
+	EXPECT_EQ(count + 1, self->s->counts1[4]);
+}
+
+TEST_F(sites, signal_sync_blocked_sleeper_completes)
+{
+	struct spin sp = { .block = 1, .sleep_us = 1000 };
+	struct ftramp_patch_stats st;
+
+	/* blocked, but it goes through the kernel every sweep */
+	use_signal_sync(_metadata, 2000, false, false);
+	ASSERT_EQ(0, spin_start(&sp));
+	for (int r = 0; r < 5; r++) {
+		ASSERT_EQ(0, move_all(self->s, NULL, s1));
+		ASSERT_EQ(0, move_all(self->s, s1, NULL));
+	}
+	ftramp_patch_get_stats(&st);
+	TH_LOG("%lu syncs: %lu signals, %lu acks, %lu in kernel",
+	       st.syncs, st.sync_signals, st.sync_acks, st.sync_kernel);
+	EXPECT_EQ(0, st.sync_timeouts);
+	EXPECT_EQ(0, spin_stop(&sp));
+	EXPECT_TRUE(snap_same(&self->sn));
+}
+
+/* Threads that start, sweep a few sites and exit, back to back. */
+struct churn {
+	int stop;
+	unsigned long born, errors;
+};
+
+static void *short_lived(void *p)
+{
+	struct churn *c = p;
+
+	for (int i = 0; i < 50; i++)
+		if (pf_table[i](i) != pf_expect(i, i))
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void *churner(void *p)
+{
+	struct churn *c = p;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		pthread_t th;
+
+		if (!pthread_create(&th, &attr, short_lived, c))
+			__atomic_add_fetch(&c->born, 1, __ATOMIC_RELAXED);
+		else
+			usleep(100);
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(sites, signal_sync_threads_exiting, 120)
+{
+	struct churn c = { 0 };
+	pthread_t th[2];
+	struct ftramp_patch_stats st;
+	uint64_t t0, worst = 0;
+
+	use_signal_sync(_metadata, 0, false, false);
+	for (int t = 0; t < 2; t++)
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, churner, &c));
+	for (int r = 0; r < 20; r++) {
+		t0 = now_ns();
+		ASSERT_EQ(0, move_all(self->s, NULL, s1));
+		ASSERT_EQ(0, move_all(self->s, s1, NULL));
+		worst = now_ns() - t0 > worst ? now_ns() - t0 : worst;
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	ftramp_patch_get_stats(&st);
+	TH_LOG("%lu threads born; %lu syncs: %lu signals, %lu acks, %lu in "
+	       "kernel, %lu exited, %lu rescans; worst pair %.1f ms",
+	       c.born, st.syncs, st.sync_signals, st.sync_acks,
+	       st.sync_kernel, st.sync_exited, st.sync_rescans, worst / 1e6);
+	EXPECT_EQ(0, c.errors);
+	EXPECT_EQ(0, st.sync_timeouts);
+	EXPECT_GT(c.born, 0);
+	EXPECT_TRUE(snap_same(&self->sn));
+}
+
+/* What one commit of one word costs, membarrier vs the fallback. */
+TEST_F_TIMEOUT(sites, signal_sync_cost, 120)
+{
+	static const int nr[] = { 0, 1, 4, 16 };
+	const int reps = 20;
+
+	for (size_t k = 0; k < sizeof(nr) / sizeof(nr[0]); k++) {
+		struct spin *sp = calloc(nr[k] ? nr[k] : 1, sizeof(*sp));
+		double ms[2] = { 0 };
+
+		ASSERT_NE(NULL, sp);
+		for (int t = 0; t < nr[k]; t++)
+			ASSERT_EQ(0, spin_start(&sp[t]));
+		for (int m = 0; m < 2; m++) {
+			enum ftramp_sync_method meth =
+				m ? FTRAMP_SYNC_SIGNAL
+				  : FTRAMP_SYNC_MEMBARRIER_SYNC_CORE;
+			uint64_t t0;
+
+			if (ftramp_patch_set_sync_method(meth))
+				continue;
+			t0 = now_ns();
+			for (int r = 0; r < reps; r++) {
+				ASSERT_EQ(0, ftramp_text_poke(SITE_B(1),
+					FTRAMP_POKE_CALL, NULL, s1(self->s, 1)));
+				ASSERT_EQ(0, ftramp_text_poke(SITE_B(1),
+					FTRAMP_POKE_CALL, s1(self->s, 1), NULL));
+			}
+			ms[m] = (now_ns() - t0) / 1e6 / (2 * reps);
+		}
+		TH_LOG("%2d spinning threads: one poke %.3f ms with "
+		       "membarrier, %.3f ms with signals", nr[k], ms[0],
+		       ms[1]);
+		for (int t = 0; t < nr[k]; t++)
+			EXPECT_EQ(0, spin_stop(&sp[t]));
+		free(sp);
+	}
 }
 
 TEST_HARNESS_MAIN
