@@ -9,6 +9,7 @@ PURE_SRCS += arch/arm64/abi.c arch/arm64/trampoline.c
 HOST_TESTS += trampoline
 
 # Functions traced by the tests get patchable entries per function
-# (attributes); the PAC test's functions sign their return addresses.
-TEST_CFLAGS_trampoline := -mbranch-protection=standard
+# (attributes); the PAC test's functions sign their return addresses;
+# frame records everywhere for the x29 unwinding test.
+TEST_CFLAGS_trampoline := -mbranch-protection=standard -fno-omit-frame-pointer
 TEST_CFLAGS_thunk := -mbranch-protection=standard

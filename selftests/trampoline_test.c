@@ -462,7 +462,7 @@ static struct ftramp_tramp_link L(ftramp_prog_t p, uint64_t cookie)
  * PROT_BTI memory.
  */
 static int tr_attach(struct tr *tr, void *func, struct ftramp_tramp_args *a,
-		     bool far, bool bti, bool guard)
+		     bool far, bool bti, bool guard, bool lse)
 {
 	unsigned int tflags = (far ? FTRAMP_TEXT_FAR : 0) |
 			      (bti ? FTRAMP_TEXT_BTI : 0);
@@ -487,7 +487,7 @@ static int tr_attach(struct tr *tr, void *func, struct ftramp_tramp_args *a,
 		tr->st.guard_slot = -1;
 	a->func_addr = (uint64_t)(uintptr_t)func;
 	a->state = &tr->st;
-	if (ftramp_tramp_cpu_has_lse())
+	if (lse && ftramp_tramp_cpu_has_lse())
 		a->flags |= FTRAMP_TRAMP_F_LSE;
 	if (bti || far)
 		a->flags |= FTRAMP_TRAMP_F_BTI;
@@ -613,11 +613,13 @@ FIXTURE(path) {
 FIXTURE_VARIANT(path) {
 	bool far;
 	bool bti;
+	bool no_lse;	/* ARMv8.0 counters: LDXR/STXR loops */
 };
 
 FIXTURE_VARIANT_ADD(path, near) { .far = false, .bti = false };
 FIXTURE_VARIANT_ADD(path, far) { .far = true, .bti = false };
 FIXTURE_VARIANT_ADD(path, near_bti) { .far = false, .bti = true };
+FIXTURE_VARIANT_ADD(path, near_nolse) { .no_lse = true };
 
 FIXTURE_SETUP(path)
 {
@@ -649,7 +651,7 @@ static int attach(struct __test_metadata *_metadata, struct tr *tr,
 	a.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
 		(struct ftramp_tramp_links){ fm, nfm };
 	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ fx, nfx };
-	err = tr_attach(tr, func, &a, v->far, v->bti, true);
+	err = tr_attach(tr, func, &a, v->far, v->bti, true, !v->no_lse);
 	if (err)
 		TH_LOG("attach: %s", strerror(-err));
 	return err;
@@ -957,6 +959,207 @@ TEST_F(path, helpers_bounds)
 	EXPECT_EQ(3, add2(1, 2));
 	EXPECT_EQ(0, arg_err_last);
 	EXPECT_EQ(-EINVAL, arg_err_past);
+}
+
+/* Words of the image matching (word & mask) == val. */
+static unsigned int count_words(const struct tr *tr, uint32_t mask,
+				uint32_t val)
+{
+	const uint32_t *w = tr->text.rx;
+	unsigned int n = 0;
+
+	for (int i = 0; i < tr->size / 4; i++)
+		n += (w[i] & mask) == val;
+	return n;
+}
+
+#define LDXR_X_MASK	0xfffffc00u	/* ldxr xt, [xn] */
+#define LDXR_X		0xc85f7c00u
+#define LDADD_X_MASK	0xff20fc00u	/* ldadd{a,l,al} xs, xt, [xn] */
+#define LDADD_X		0xf8200000u
+
+/* Which counter code the image runs: the variant's, and the CPU's. */
+TEST_F(path, counter_flavour)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	bool lse = !variant->no_lse && ftramp_tramp_cpu_has_lse();
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(5, add2(2, 3));
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+	if (lse) {
+		EXPECT_EQ(0, count_words(&self->tr, LDXR_X_MASK, LDXR_X));
+		EXPECT_LE(2, count_words(&self->tr, LDADD_X_MASK, LDADD_X));
+	} else {
+		EXPECT_LE(2, count_words(&self->tr, LDXR_X_MASK, LDXR_X));
+		EXPECT_EQ(0, count_words(&self->tr, LDADD_X_MASK, LDADD_X));
+	}
+}
+
+/* ------------------------------------------------------------------
+ * Unwinding: an x29 frame-record walk (AAPCS64 6.2.3) from a program
+ * and from the original while traced reaches the callers in order.
+ * ------------------------------------------------------------------ */
+
+struct frame_rec {
+	const struct frame_rec *fp;
+	uint64_t lr;
+};
+
+#define UNW_MAX	16
+
+struct unw {
+	int n;
+	uint64_t fp[UNW_MAX], lr[UNW_MAX];
+};
+
+static struct unw unw_prog, unw_orig;
+static uint64_t outer1_fp, outer2_fp;
+
+/*
+ * A saved LR signed by paciasp carries its PAC in the upper bits:
+ * xpaclri (a hint: a NOP without PAC) strips it from x30.
+ */
+static uint64_t strip_pac(uint64_t lr)
+{
+	register uint64_t x30 __asm__("x30") = lr;
+
+	__asm__("hint #7" : "+r"(x30));		/* xpaclri */
+	return x30;
+}
+
+/* The chain from here, each record above the last (stacks grow down). */
+static __attribute__((noinline)) void unw_walk(struct unw *u)
+{
+	const struct frame_rec *f = __builtin_frame_address(0);
+
+	u->n = 0;
+	while (f && u->n < UNW_MAX) {
+		u->fp[u->n] = (uint64_t)(uintptr_t)f;
+		u->lr[u->n] = strip_pac(f->lr);
+		u->n++;
+		if (f->fp <= f || (uintptr_t)f->fp - (uintptr_t)f > (1u << 20))
+			break;
+		f = f->fp;
+	}
+}
+
+TRACED static long unw_traced(long x)
+{
+	body_runs++;
+	unw_walk(&unw_orig);
+	return x * 2;
+}
+
+static __attribute__((noipa)) long unw_outer1(long x)
+{
+	outer1_fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	return unw_traced(x) + 1;
+}
+
+static __attribute__((noipa)) long unw_outer2(long x)
+{
+	outer2_fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	return unw_outer1(x) + 1;
+}
+
+static uint64_t fentry_unwind(const uint64_t *ctx)
+{
+	unw_walk(&unw_prog);
+	return 0;
+}
+
+static bool in_func(uint64_t pc, void *fn)
+{
+	uint64_t f = (uint64_t)(uintptr_t)fn;
+
+	/* A return address just after a call inside fn's short body. */
+	return pc > f && pc < f + 256;
+}
+
+/*
+ * The walk shows, in order: a return address into the trampoline, then
+ * the traced function's caller (unw_outer1, whose frame the
+ * trampoline's record links to), then unw_outer2.
+ */
+static void check_chain(struct __test_metadata *_metadata,
+			const struct unw *u, const struct tr *tr,
+			const char *from)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)tr->text.rx;
+	int k;
+
+	for (k = 1; k + 1 < u->n; k++)
+		if (u->fp[k + 1] == outer1_fp)
+			break;
+	if (k + 1 >= u->n)
+		TH_LOG("from %s: unw_outer1's frame not reached (%d records)",
+		       from, u->n);
+	ASSERT_LT(k + 1, u->n);
+	/* Record k is the trampoline's; the one below returns into it. */
+	EXPECT_GE(u->lr[k - 1], lo);
+	EXPECT_LT(u->lr[k - 1], lo + tr->size);
+	EXPECT_TRUE(in_func(u->lr[k], unw_outer1));
+	ASSERT_LT(k + 2, u->n);
+	EXPECT_EQ(outer2_fp, u->fp[k + 2]);
+	EXPECT_TRUE(in_func(u->lr[k + 1], unw_outer2));
+}
+
+TEST_F(path, unwind_through_trampoline)
+{
+	struct ftramp_tramp_link fe = L(fentry_unwind, 0);
+	struct ftramp_tramp_link fx = L(fexit_rec, 0);
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, unw_traced,
+			    "long (long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	memset(&unw_prog, 0, sizeof(unw_prog));
+	memset(&unw_orig, 0, sizeof(unw_orig));
+	EXPECT_EQ(2 * 21 + 2, unw_outer2(21));
+	EXPECT_EQ(1, body_runs);
+	EXPECT_STREQ("x", order);
+	check_chain(_metadata, &unw_prog, &self->tr, "the fentry program");
+	check_chain(_metadata, &unw_orig, &self->tr, "the original");
+}
+
+/* ------------------------------------------------------------------
+ * PAC only: a function that signs its return address even as a leaf,
+ * with no landing pad, traced with fmod_ret and fexit (PAC is on under
+ * qemu -cpu max: a wrong modifier would fault on its autiasp/retaa).
+ * ------------------------------------------------------------------ */
+
+#define PAC_LEAF __attribute__((target("branch-protection=pac-ret+leaf")))
+
+TRACED PAC_LEAF static long pac_leaf(long a, long b)
+{
+	return a * b + 1;
+}
+
+static __attribute__((noipa)) long call_pac_leaf(long a, long b)
+{
+	return pac_leaf(a, b) + 1000;
+}
+
+TEST_F(path, pac_ret_leaf)
+{
+	struct ftramp_tramp_link fm = L(fmod_rec, 0), fx = L(fexit_rec, 0);
+	const uint32_t *w = (const uint32_t *)(uintptr_t)pac_leaf;
+	bool signs = false;
+
+	/* The body really signs (paciasp), and has no `bti c` first. */
+	EXPECT_NE(A64_BTI_C, w[0]);
+	for (int i = 0; i < 6; i++)
+		signs |= w[i] == A64_PACIASP;
+	ASSERT_TRUE(signs);
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, pac_leaf,
+			    "long (long, long)", CO, NULL, 0, &fm, 1, &fx, 1));
+	EXPECT_EQ(6 * 7 + 1 + 1000, call_pac_leaf(6, 7));
+	EXPECT_STREQ("mx", order);
+	EXPECT_EQ(43, seen_ret);
+	fmod_value = 5;
+	EXPECT_EQ(5 + 1000, call_pac_leaf(6, 7));
+	EXPECT_EQ(5, seen_ret);
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
 }
 
 #endif /* FTRAMP_HOST_TEST */
