@@ -3,8 +3,10 @@
  * Helpers for programs (PROG-API): what the kernel's bpf_get_func_ip(),
  * bpf_get_func_arg(), bpf_get_func_ret(), bpf_get_func_arg_cnt() and
  * bpf_get_attach_cookie() do for tracing programs, here read from the run
- * context the trampoline stores at ctx[-1] before each program
- * (struct ftramp_run_ctx, in the image next to the code).
+ * context at ctx[-1] (struct ftramp_run_ctx): the image state's, stored
+ * once at entry for every program with the first program's cookie, or
+ * one kept in the image next to the code, stored before a program with
+ * another cookie.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -201,7 +201,9 @@ struct ftramp_tramp_args {
  * may differ).  The emitter lays the image out for rx first (branches
  * that reach become BL, others go through a literal), checks that the
  * result fits the bound, then writes it; returns the exact size used.
- * Nothing outside rw is touched; the caller does cache maintenance.
+ * Nothing outside rw is touched but args->state->rctx (the run context
+ * programs with the first program's cookie see); the caller does cache
+ * maintenance.
  *
  * Errors: -EINVAL (bad flags, NULL or missing program, fmod_ret on a void
  * function, fexit without CALL_ORIG (it needs the original's result),
