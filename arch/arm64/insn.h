@@ -295,6 +295,8 @@ bool a64_bitmask_decode(uint32_t nimmrimms, enum a64_width w, uint64_t *val);
  *  A64_OFFSET:   unsigned, a multiple of the access size, < 4096 * size
  *  A64_PRE/POST: signed 9-bit byte offset, -256..255
  *  A64_UNSCALED: signed 9-bit byte offset (ldur/stur)
+ * For S, D and Q sizes rt (and rt2 below) is the SIMD&FP register number
+ * 0..31, passed as A64_R(n).
  * rn may be SP, not ZR; a general rt may be ZR (str xzr), not SP.  A
  * writeback form with rt == rn (general registers) is CONSTRAINED
  * UNPREDICTABLE (Arm ARM C6.2 LDR (immediate)) and refused.
