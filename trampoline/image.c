@@ -13,6 +13,10 @@
  * path, which sees guard_none and calls guard_slow() to map the table
  * (every byte FREE).  A thread-exit destructor unmaps it and points the
  * thread back at guard_none for good.
+ *
+ * The table starts FTRAMP_GUARD_TBL_BIAS (0x80, FTRAMP_GUARD_FREE) bytes
+ * into its mapping: an image frees its byte by storing the low byte of
+ * the table pointer it holds in x19, with no constant to load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +31,11 @@
 #ifndef HWCAP_ATOMICS
 #define HWCAP_ATOMICS	(1 << 8)	/* arm64 <asm/hwcap.h> */
 #endif
+
+#define GUARD_MAP_SIZE	(FTRAMP_GUARD_TBL_BIAS + FTRAMP_GUARD_SLOTS)
+
+_Static_assert((FTRAMP_GUARD_TBL_BIAS & 0xff) == FTRAMP_GUARD_FREE,
+	       "a guard table pointer's low byte must read FREE");
 
 /* Every slot BUSY (FTRAMP_GUARD_BUSY is 0): read, never written. */
 static uint8_t guard_none[FTRAMP_GUARD_SLOTS];
@@ -53,7 +62,7 @@ static void guard_destroy(void *tbl)
 	/* Whatever runs after this on the thread runs as a miss. */
 	ftramp_guard_dead = true;
 	ftramp_guard_tbl = guard_none;
-	munmap(tbl, FTRAMP_GUARD_SLOTS);
+	munmap((uint8_t *)tbl - FTRAMP_GUARD_TBL_BIAS, GUARD_MAP_SIZE);
 }
 
 static void guard_key_init(void)
@@ -71,7 +80,7 @@ static void guard_key_init(void)
  */
 static uint8_t *guard_slow(void)
 {
-	uint8_t *tbl;
+	uint8_t *map, *tbl;
 
 	if (ftramp_guard_busy || ftramp_guard_dead)
 		return NULL;
@@ -81,14 +90,13 @@ static uint8_t *guard_slow(void)
 	pthread_once(&guard_once, guard_key_init);
 	tbl = NULL;
 	if (!guard_key_err) {
-		tbl = mmap(NULL, FTRAMP_GUARD_SLOTS, PROT_READ | PROT_WRITE,
+		map = mmap(NULL, GUARD_MAP_SIZE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (tbl == MAP_FAILED) {
+		tbl = map == MAP_FAILED ? NULL : map + FTRAMP_GUARD_TBL_BIAS;
+		if (tbl && pthread_setspecific(guard_key, tbl)) {
+			munmap(map, GUARD_MAP_SIZE);
 			tbl = NULL;
-		} else if (pthread_setspecific(guard_key, tbl)) {
-			munmap(tbl, FTRAMP_GUARD_SLOTS);
-			tbl = NULL;
-		} else {
+		} else if (tbl) {
 			memset(tbl, FTRAMP_GUARD_FREE, FTRAMP_GUARD_SLOTS);
 		}
 	}

@@ -8,6 +8,7 @@
  * A trampoline converts one native AAPCS64 call into the BPF-style ctx
  * (Documentation/trampoline.rst):
  *
+ *	ctx[-2]			the caller's x19 (images with a guard)
  *	ctx[-1]			pointer to the running program's run context
  *				(struct ftramp_run_ctx: IP, cookie, counts)
  *	ctx[0 .. nr_args-1]	the arguments, widened, as u64 slots
@@ -138,9 +139,11 @@ struct ftramp_tramp_state {
 		 * every instruction from the one after the increment, which
 		 * follows the argument saves and the guard, to the
 		 * decrement, which precedes the result reload, including the
-		 * original function and every program.  Not covered: the
-		 * prologue and argument saves before it, and the last 3-5
-		 * instructions (result, epilogue and return) after it.
+		 * original function and every program (the guard is free
+		 * while the original runs; the counter is not).  Not
+		 * covered: the prologue and argument saves before it, and
+		 * the last 3-5 instructions (result, epilogue and return)
+		 * after it.
 		 */
 		uint64_t inflight;
 		struct ftramp_run_ctx rctx;	/* rctx.inflight == inflight */
@@ -150,7 +153,11 @@ struct ftramp_tramp_state {
 	/*
 	 * Recursion guard: byte guard_slot of a per-thread table reached as
 	 * *(uint8_t **)(TPIDR_EL0 + guard_tls_off), FTRAMP_GUARD_FREE or
-	 * _BUSY.  A thread without a table yet points at guard_none (every
+	 * _BUSY.  BUSY while this thread runs the image's programs, FREE
+	 * otherwise, including while it runs the original.  A table
+	 * pointer's low byte is FTRAMP_GUARD_FREE (the image frees its byte
+	 * by storing the pointer).  A thread without a table yet points at
+	 * guard_none (every
 	 * byte BUSY): its first entry takes the miss path, which calls
 	 * guard_slow() (AAPCS64) when the table is guard_none; guard_slow()
 	 * returns the thread's table, or NULL to count a miss.  guard_none
@@ -165,6 +172,58 @@ struct ftramp_tramp_state {
 
 /* Size of the per-thread guard table: slots 0 .. FTRAMP_GUARD_SLOTS-1. */
 #define FTRAMP_GUARD_SLOTS	4096
+/*
+ * Every guard table starts FTRAMP_GUARD_FREE bytes into its (page
+ * aligned) mapping, so the pointer's low byte is FTRAMP_GUARD_FREE.
+ */
+#define FTRAMP_GUARD_TBL_BIAS	FTRAMP_GUARD_FREE
+
+/*
+ * What each stretch of an image does, in the order the emitter writes
+ * them.  With args->notes the write pass records where each one starts:
+ * `ftramp dump` prints them, so its commentary is the emitter's own and
+ * cannot drift from the code.
+ */
+enum ftramp_tramp_part {
+	FTRAMP_PART_BTI,		/* bti c */
+	FTRAMP_PART_FRAME,		/* frame record, x29 */
+	FTRAMP_PART_SAVE_ARGS,		/* arguments -> ctx */
+	FTRAMP_PART_ZERO_RET,		/* result slots = 0 */
+	FTRAMP_PART_ENTER,		/* x19, ctx[-1], guard, in-flight ++ */
+	FTRAMP_PART_PROG,		/* one program: kind, index */
+	FTRAMP_PART_FMOD_SKIP,		/* fmod_ret: non-zero skips */
+	FTRAMP_PART_GUARD_FREE,		/* guard free for the original */
+	FTRAMP_PART_CALL_ORIG,		/* arguments back, call the original */
+	FTRAMP_PART_SAVE_RET,		/* result -> ctx */
+	FTRAMP_PART_GUARD_TAKE,		/* guard busy again for fexit */
+	FTRAMP_PART_EXIT,		/* guard free, x19 back, x14 = -0x80 */
+	FTRAMP_PART_DEC,		/* in-flight -- (release) */
+	FTRAMP_PART_RESTORE_RET,	/* ctx -> result registers */
+	FTRAMP_PART_RESTORE_ARGS,	/* ctx -> argument registers (body) */
+	FTRAMP_PART_EPILOGUE,		/* frame down, return */
+	FTRAMP_PART_MISS,		/* guard busy: first entry, or a miss */
+	FTRAMP_PART_MISS_COUNT,		/* count it, run the original bare */
+	FTRAMP_PART_SLOW,		/* map this thread's guard table */
+	FTRAMP_PART_POOL,		/* literal pool (data) */
+	FTRAMP_PART_RUN_CTX,		/* run contexts (data) */
+	FTRAMP_NR_PARTS,
+};
+
+struct ftramp_tramp_note {
+	uint32_t off;		/* byte offset of its first instruction */
+	uint8_t part;		/* enum ftramp_tramp_part */
+	uint8_t kind;		/* FTRAMP_PART_PROG: enum ftramp_tramp_kind */
+	uint16_t index;		/* FTRAMP_PART_PROG: index in its list */
+};
+
+struct ftramp_tramp_notes {
+	struct ftramp_tramp_note *v;	/* cap entries */
+	unsigned int cap;
+	unsigned int nr;	/* out: notes made; > cap: truncated */
+};
+
+/* One line on a part, e.g. "entry: take the guard, count in". */
+const char *ftramp_tramp_part_desc(unsigned int part);
 
 /*
  * What the builder needs.  model NULL: unknown model (every argument
@@ -186,6 +245,8 @@ struct ftramp_tramp_args {
 	uint64_t orig_addr;
 	/* NULL: no recursion guard, no counters (thunks, tests). */
 	struct ftramp_tramp_state *state;
+	/* NULL, or where the write pass records what each part does. */
+	struct ftramp_tramp_notes *notes;
 };
 
 #define FTRAMP_UNKNOWN_STACK_BYTES	64

@@ -23,8 +23,11 @@
  * temporaries; x9 is saved in the frame record before anything else),
  * x16/x17 (IP0/IP1) are the far-call and exclusive-monitor scratch.
  * Arguments live in x0-x8 and v0-v7 until saved.  With an image state,
- * x12 holds its address (the in-flight counter and ctx[-1]) and x13 this
- * thread's guard table between the entry checks and the first call.
+ * x12 holds its address (the in-flight counter and ctx[-1]) around the
+ * increment and the decrement.  With a recursion guard, x19 holds this
+ * thread's guard table from entry to exit: it is callee-saved (AAPCS64
+ * 6.1.1), so it survives the programs and the original, and the caller's
+ * x19 waits in ctx[-2].
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -44,7 +47,7 @@
 #define TMP1	A64_R11
 #define TMP2	A64_R12
 #define R_STATE	A64_R12		/* &state->inflight == &state->rctx */
-#define R_GUARD	A64_R13		/* this thread's guard table */
+#define R_GUARD	A64_R19		/* this thread's guard table (callee-saved) */
 #define R_DEC	A64_R14		/* -FTRAMP_INFLIGHT_UNIT */
 #define R_INC	A64_R15		/* the guard byte: FTRAMP_GUARD_FREE */
 
@@ -84,7 +87,7 @@ struct tramp {
 	unsigned int ctx_off;		/* ctx[0] */
 	unsigned int ret_off;		/* ctx[nr_arg_slots] */
 	unsigned int x8_off;		/* unknown model: x8 */
-	unsigned int guard_off;		/* guard table, ctx[-2] */
+	unsigned int x19_off;		/* the caller's x19, ctx[-2] */
 	unsigned int fpsave_off;	/* unknown model: q0-q7 */
 	unsigned int retsave_off;	/* unknown model: x1, q0-q3 result */
 	unsigned int entry_sp_off;	/* the caller's SP, from SP */
@@ -97,6 +100,9 @@ struct tramp {
 	unsigned int nr_rctx;
 	uint32_t rctx_idx;		/* word index of the run contexts */
 	int cur_rctx;			/* at ctx[-1]: RCTX_* or index */
+
+	struct ftramp_tramp_note *notes;	/* args->notes, write pass */
+	unsigned int nr_notes;
 };
 
 static bool writing(const struct tramp *t)
@@ -119,6 +125,27 @@ static void emit_word(struct tramp *t, uint32_t w)
 static void emit(struct tramp *t, uint32_t insn)
 {
 	a64_emit(&t->a, insn);
+}
+
+/* Record where a part starts (write pass, when asked: args->notes). */
+static void note_prog(struct tramp *t, enum ftramp_tramp_part part,
+		      unsigned int kind, unsigned int index)
+{
+	struct ftramp_tramp_notes *n = t->args->notes;
+
+	if (!writing(t) || !n)
+		return;
+	if (n->nr < n->cap && n->v)
+		n->v[n->nr] = (struct ftramp_tramp_note){
+			.off = t->a.idx * A64_INSN_SIZE, .part = part,
+			.kind = kind, .index = index,
+		};
+	n->nr++;
+}
+
+static void note(struct tramp *t, enum ftramp_tramp_part part)
+{
+	note_prog(t, part, 0, 0);
 }
 
 static uint64_t label_addr(const struct tramp *t, enum tramp_label l)
@@ -283,7 +310,7 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  *                  | result slots              | ret_off  (ctx[nr_args])
  *                  | argument slots            | ctx_off  (ctx[0])
  *                  | state->rctx or image rctx | runctx_off (ctx[-1])
- *                  | this thread's guard table | guard_off (ctx[-2])
+ *                  | the caller's x19          | x19_off (ctx[-2])
  *   x29 ---------> +---------------------------+ rec_off
  *                  | x9 (the caller's LR)      | the frame record
  *                  | x29 (the caller's FP)     |
@@ -302,9 +329,9 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  * is at SP: one `stp x29, x9, [sp, #-frame_size]!` builds the frame and
  * one `ldp x29, x30, [sp], #frame_size` takes it down.  The copy at SP
  * puts the stack arguments where the original expects them: at its entry
- * SP.  ctx[-2] and ctx[-1] are adjacent so that one STP saves the guard
- * table and stores the run context, and one LDP reloads both on the way
- * out.
+ * SP.  ctx[-2] and ctx[-1] are adjacent so that one STP saves the
+ * caller's x19 (which then holds the guard table) and stores the run
+ * context, and one LDP restores x19 and reloads the state on the way out.
  */
 static int compute_frame(struct tramp *t)
 {
@@ -317,7 +344,7 @@ static int compute_frame(struct tramp *t)
 	t->rec_off = t->copy_size;
 	off = t->rec_off + 16;
 	if (t->guard) {
-		t->guard_off = off;
+		t->x19_off = off;
 		off += 8;
 	}
 	t->runctx_off = off;
@@ -355,8 +382,11 @@ static void emit_prologue(struct tramp *t)
 {
 	enum a64_reg lr = t->site ? A64_R9 : A64_LR;
 
-	if (t->args->flags & FTRAMP_TRAMP_F_BTI)
+	if (t->args->flags & FTRAMP_TRAMP_F_BTI) {
+		note(t, FTRAMP_PART_BTI);
 		emit(t, A64_BTI_C);
+	}
+	note(t, FTRAMP_PART_FRAME);
 	if (record_at_sp(t)) {
 		/* stp x29, x9, [sp, #-frame]!; mov x29, sp */
 		emit(t, a64_stp_pre(A64_LS_X, A64_FP, lr, A64_SP,
@@ -704,17 +734,17 @@ static uint64_t state_addr(const struct tramp *t)
 }
 
 /*
- * Entry: count this thread in, take the guard, store ctx[-1].
+ * Entry: save x19, store ctx[-1], take the guard, count this thread in.
  *
  *	ldr  x12, =state		&state->inflight, &state->rctx
- *	mrs  x13, tpidr_el0		Arm ARM D13.2.139: readable at EL0
- *	ldr  x13, [x13, #tls_off]	this thread's table (initial-exec TLS)
+ *	stp  x19, x12, [sp, #ctx-16]	caller's x19; ctx[-1] = state->rctx
+ *	mrs  x19, tpidr_el0		Arm ARM D13.2.139: readable at EL0
+ *	ldr  x19, [x19, #tls_off]	this thread's table (initial-exec TLS)
  * have:
- *	ldrb w15, [x13, #slot]		FREE (0x80) or BUSY (0)
- *	cbz  w15, miss			inside already, or no table yet
- *	strb wzr, [x13, #slot]		BUSY
+ *	ldrb w15, [x19, #slot]		FREE (0x80) or BUSY (0)
+ *	cbz  w15, miss			in a program already, or no table yet
+ *	strb wzr, [x19, #slot]		BUSY
  *	stadd x15, [x12]		inflight += 0x80 (the byte we loaded)
- *	stp  x13, x12, [sp, #ctx-16]	table for the exit; ctx[-1] = rctx
  *
  * A thread that has no table yet points at guard_none, all BUSY: its
  * first entry goes to the miss path, which sees guard_none and allocates.
@@ -728,14 +758,15 @@ static void emit_enter(struct tramp *t)
 	int64_t off = st->guard_tls_off;
 
 	emit_ldr_lit(t, R_STATE, state_addr(t));
+	t->cur_rctx = RCTX_STATE;
 	if (!t->guard) {
 		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
 				 FTRAMP_INFLIGHT_UNIT, 0));
 		emit_atomic_add(t, R_STATE, R_INC, false);
 		emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
-		t->cur_rctx = RCTX_STATE;
 		return;
 	}
+	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->x19_off);
 	emit(t, a64_mrs_tpidr_el0(R_GUARD));
 	if (off >= 0 && off <= 32760 && !(off & 7)) {
 		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
@@ -752,31 +783,55 @@ static void emit_enter(struct tramp *t)
 	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, L_MISS));
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
 	emit_atomic_add(t, R_STATE, R_INC, false);
-	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->guard_off);
-	t->cur_rctx = RCTX_STATE;
 }
 
 /*
- * Exit, on the path that took the guard: release it and load what the
- * decrement at L_OUT needs (R_STATE, R_DEC).
+ * The guard covers the programs only (the kernel's __bpf_prog_enter /
+ * __bpf_prog_exit bump prog->active around each program), so that every
+ * level of a recursive traced function runs its programs.  Around the
+ * original the byte is FREE:
  *
- *	ldp  x13, x12, [sp, #ctx-16]	(ldr x12, =state if ctx[-1] moved)
+ *	strb w19, [x19, #slot]		FREE: the table pointer's low byte
+ *	...the original...
+ *	strb wzr, [x19, #slot]		BUSY again, for the fexit programs
+ *
+ * x19 survives the call (callee-saved).  A table pointer always has
+ * FTRAMP_GUARD_FREE as its low byte (trampoline.h), which saves loading
+ * the constant.  The byte is always FREE when the original returns:
+ * every entry that took it during the original released it on its way
+ * out, and a miss never touches it.
+ */
+static void emit_guard_release(struct tramp *t)
+{
+	emit(t, a64_str(A64_LS_B, R_GUARD, R_GUARD, t->args->state->guard_slot));
+}
+
+static void emit_guard_retake(struct tramp *t)
+{
+	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, t->args->state->guard_slot));
+}
+
+/*
+ * Exit, on the path that took the guard: release it, restore x19 and
+ * load what the decrement at L_OUT needs (R_STATE, R_DEC).
+ *
+ *	strb w19, [x19, #slot]		FREE
+ *	ldp  x19, x12, [sp, #ctx-16]	(ldr x12, =state if ctx[-1] moved)
  *	mov  x14, #-0x80
- *	strb w14, [x13, #slot]		FREE: the low byte of -0x80
  * out:
  *	staddl x14, [x12]		inflight -= 0x80, release
  */
 static void emit_exit(struct tramp *t)
 {
-	const struct ftramp_tramp_state *st = t->args->state;
 	bool state_in_ctx = t->cur_rctx == RCTX_STATE;
 
 	if (t->guard) {
+		emit_guard_release(t);
 		if (state_in_ctx)
 			emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE,
-				     t->guard_off);
+				     t->x19_off);
 		else
-			emit_ldst_x(t, A64_LOAD, R_GUARD, t->guard_off);
+			emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
 	} else if (state_in_ctx) {
 		emit_ldst_x(t, A64_LOAD, R_STATE, t->runctx_off);
 	}
@@ -784,8 +839,6 @@ static void emit_exit(struct tramp *t)
 		emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
 			 0));
-	if (t->guard)
-		emit(t, a64_str(A64_LS_B, R_DEC, R_GUARD, st->guard_slot));
 }
 
 /* ------------------------------------------------------------------
@@ -826,11 +879,12 @@ static int find_rctx(struct tramp *t, unsigned int kind, uint64_t cookie)
 }
 
 /* x0 = ctx; ctx[-1] = this program's run context; call it. */
-static void emit_prog(struct tramp *t, unsigned int kind,
+static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 		      const struct ftramp_tramp_link *l)
 {
 	int i;
 
+	note_prog(t, FTRAMP_PART_PROG, kind, idx);
 	if (t->args->state && l->cookie == t->state_cookie) {
 		if (t->cur_rctx != RCTX_STATE) {
 			emit_ldr_lit(t, TMP0, state_addr(t));
@@ -853,12 +907,14 @@ static void emit_prog(struct tramp *t, unsigned int kind,
 
 static void emit_call_orig(struct tramp *t)
 {
+	note(t, FTRAMP_PART_CALL_ORIG);
 	restore_args(t);
 	copy_stack_args(t);
 	if (t->site)
 		emit_call_body(t, t->orig);
 	else
 		emit_call(t, t->orig);
+	note(t, FTRAMP_PART_SAVE_RET);
 	save_ret(t);
 }
 
@@ -872,6 +928,7 @@ static void emit_epilogue(struct tramp *t)
 	 * site, what the body's paciasp signs with; RET sets no BTYPE (Arm
 	 * ARM D8.4.1), so a guarded body needs no landing pad.
 	 */
+	note(t, FTRAMP_PART_EPILOGUE);
 	if (!t->to_parent)
 		emit_ldr_lit(t, TMP0, t->orig);
 	if (record_at_sp(t)) {
@@ -914,18 +971,26 @@ static void build(struct tramp *t)
 	t->nr_lits = 0;
 	t->nr_rctx = 0;
 	t->cur_rctx = RCTX_NONE;
+	if (writing(t) && args->notes)
+		args->notes->nr = 0;
 
 	emit_prologue(t);
+	note(t, FTRAMP_PART_SAVE_ARGS);
 	save_args(t);
-	if (fmod->nr || !t->call_orig)
+	if (fmod->nr || !t->call_orig) {
+		note(t, FTRAMP_PART_ZERO_RET);
 		zero_ret(t);
-	if (st)
+	}
+	if (st) {
+		note(t, FTRAMP_PART_ENTER);
 		emit_enter(t);
+	}
 
 	for (i = 0; i < fentry->nr; i++)
-		emit_prog(t, FTRAMP_TRAMP_FENTRY, &fentry->links[i]);
+		emit_prog(t, FTRAMP_TRAMP_FENTRY, i, &fentry->links[i]);
 	for (i = 0; i < fmod->nr; i++) {
-		emit_prog(t, FTRAMP_TRAMP_MODIFY_RETURN, &fmod->links[i]);
+		emit_prog(t, FTRAMP_TRAMP_MODIFY_RETURN, i, &fmod->links[i]);
+		note(t, FTRAMP_PART_FMOD_SKIP);
 		if (ret_is_scalar(t))
 			emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
 		/* The first non-zero value skips the original. */
@@ -933,29 +998,52 @@ static void build(struct tramp *t)
 			a64_emit_cbnz(&t->a, A64_64, A64_R0,
 				      label_addr(t, L_DO_FEXIT));
 	}
-	if (t->call_orig)
+	if (t->call_orig) {
+		/*
+		 * Free the guard while the original runs (emit_guard_release()),
+		 * busy again for fexit programs; without them the exit's
+		 * release is a harmless second store of FREE.  A skip from
+		 * fmod_ret never frees it.
+		 */
+		if (t->guard) {
+			note(t, FTRAMP_PART_GUARD_FREE);
+			emit_guard_release(t);
+		}
 		emit_call_orig(t);
+		if (t->guard && fexit->nr) {
+			note(t, FTRAMP_PART_GUARD_TAKE);
+			emit_guard_retake(t);
+		}
+	}
 	bind(t, L_DO_FEXIT);
 	/* A skip from an earlier fmod_ret program joins here. */
 	if (t->call_orig && fmod->nr > 1)
 		t->cur_rctx = RCTX_NONE;
 	for (i = 0; i < fexit->nr; i++)
-		emit_prog(t, FTRAMP_TRAMP_FEXIT, &fexit->links[i]);
-	if (st)
+		emit_prog(t, FTRAMP_TRAMP_FEXIT, i, &fexit->links[i]);
+	if (st) {
+		note(t, FTRAMP_PART_EXIT);
 		emit_exit(t);
+	}
 
 	bind(t, L_OUT);
-	if (st)
+	if (st) {
+		note(t, FTRAMP_PART_DEC);
 		emit_atomic_add(t, R_STATE, R_DEC, true);
-	if (t->to_parent)
+	}
+	if (t->to_parent) {
+		note(t, FTRAMP_PART_RESTORE_RET);
 		restore_ret(t);
-	else
+	} else {
+		note(t, FTRAMP_PART_RESTORE_ARGS);
 		restore_args(t);
+	}
 	emit_epilogue(t);
 
 	if (t->guard) {
 		/* BUSY: no table yet on this thread (guard_none)? */
 		bind(t, L_MISS);
+		note(t, FTRAMP_PART_MISS);
 		if (st->guard_none) {
 			emit_ldr_lit(t, TMP0,
 				     (uint64_t)(uintptr_t)st->guard_none);
@@ -963,13 +1051,18 @@ static void build(struct tramp *t)
 			a64_emit_b_cond(&t->a, A64_COND_EQ,
 					label_addr(t, L_SLOW));
 		}
-		/* Inside already on this thread: count, run bare. */
+		/*
+		 * In a program of this image already on this thread: count,
+		 * run the original bare, its own calls included (the guard
+		 * stays BUSY), counted in: it returns into the image.
+		 * ctx[-1] still holds the state: no program ran.
+		 */
 		bind(t, L_COUNT);
+		note(t, FTRAMP_PART_MISS_COUNT);
+		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 		emit_atomic_add(t, TMP0, TMP1, false);
-		/* The original returns into the image: count it in. */
-		emit_ldr_lit(t, R_STATE, state_addr(t));
 		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
 				 FTRAMP_INFLIGHT_UNIT, 0));
 		emit_atomic_add(t, R_STATE, R_INC, false);
@@ -982,6 +1075,7 @@ static void build(struct tramp *t)
 
 		/* First entry on this thread: allocate its table. */
 		bind(t, L_SLOW);
+		note(t, FTRAMP_PART_SLOW);
 		emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
 		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_COUNT));
 		emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
@@ -995,6 +1089,8 @@ static void build(struct tramp *t)
 	if (writing(t) && t->pool_idx != t->a.idx)
 		a64_ctx_error(&t->a, -EFAULT);
 	t->pool_idx = t->a.idx;
+	if (t->nr_lits)
+		note(t, FTRAMP_PART_POOL);
 	for (i = 0; i < t->nr_lits; i++) {
 		emit_word(t, (uint32_t)t->lits[i]);
 		emit_word(t, (uint32_t)(t->lits[i] >> 32));
@@ -1002,6 +1098,8 @@ static void build(struct tramp *t)
 	if (writing(t) && t->rctx_idx != t->a.idx)
 		a64_ctx_error(&t->a, -EFAULT);
 	t->rctx_idx = t->a.idx;
+	if (t->nr_rctx)
+		note(t, FTRAMP_PART_RUN_CTX);
 	for (i = 0; i < t->nr_rctx; i++) {
 		uint32_t w[sizeof(struct ftramp_run_ctx) / 4];
 		unsigned int k;
@@ -1010,6 +1108,36 @@ static void build(struct tramp *t)
 		for (k = 0; k < sizeof(w) / 4; k++)
 			emit_word(t, w[k]);
 	}
+}
+
+static const char *const part_desc[FTRAMP_NR_PARTS] = {
+	[FTRAMP_PART_BTI]	   = "landing pad: the image may sit in a PROT_BTI page",
+	[FTRAMP_PART_FRAME]	   = "frame: one record (x29, the caller's lr in x9); x29 = it",
+	[FTRAMP_PART_SAVE_ARGS]	   = "arguments -> ctx slots (integers widened to u64)",
+	[FTRAMP_PART_ZERO_RET]	   = "result slots = 0 (what fexit reads when nothing sets them)",
+	[FTRAMP_PART_ENTER]	   = "entry: save x19, ctx[-1] = state, x19 = guard table (TLS), take the guard, in-flight += 0x80",
+	[FTRAMP_PART_PROG]	   = "program: x0 = ctx, call it",
+	[FTRAMP_PART_FMOD_SKIP]	   = "fmod_ret: the value is the result; non-zero skips the original",
+	[FTRAMP_PART_GUARD_FREE]   = "guard FREE while the original runs: its recursion is traced",
+	[FTRAMP_PART_CALL_ORIG]	   = "the original: argument registers (and stack arguments) back, call the body",
+	[FTRAMP_PART_SAVE_RET]	   = "the original's result -> ctx result slots",
+	[FTRAMP_PART_GUARD_TAKE]   = "guard BUSY again for the fexit programs",
+	[FTRAMP_PART_EXIT]	   = "exit: guard FREE, x19 back, x14 = -0x80",
+	[FTRAMP_PART_DEC]	   = "in-flight -= 0x80 (release): uncounted from here to the ret",
+	[FTRAMP_PART_RESTORE_RET]  = "result registers from ctx",
+	[FTRAMP_PART_RESTORE_ARGS] = "argument registers from ctx, for the body",
+	[FTRAMP_PART_EPILOGUE]	   = "frame down, return",
+	[FTRAMP_PART_MISS]	   = "out of line, guard BUSY: no table yet on this thread?",
+	[FTRAMP_PART_MISS_COUNT]   = "miss: x19 back, misses++, in-flight += 0x80, run the original without programs",
+	[FTRAMP_PART_SLOW]	   = "first entry on this thread: guard_slow() maps its guard table",
+	[FTRAMP_PART_POOL]	   = "literal pool",
+	[FTRAMP_PART_RUN_CTX]	   = "run contexts (struct ftramp_run_ctx) of programs with other cookies",
+};
+
+const char *ftramp_tramp_part_desc(unsigned int part)
+{
+	return part < FTRAMP_NR_PARTS && part_desc[part] ? part_desc[part] :
+							   "?";
 }
 
 static int check_links(const struct ftramp_tramp_links *l)
