@@ -47,6 +47,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arm64/insn.h"
 #include "ftrace/elf_sites.h"
 
 #ifndef R_AARCH64_ABS64
@@ -56,10 +57,6 @@
 #define R_AARCH64_RELATIVE	1027
 #endif
 
-/* A64 words the file check needs (Arm ARM C6.2: NOP, BTI). */
-#define A64_NOP_WORD		0xd503201fu
-#define A64_BTI_C_WORD		0xd503245fu	/* hint #34 */
-#define A64_BTI_JC_WORD		0xd50324dfu	/* hint #38: also a call pad */
 
 #define PFE_NAME		"__patchable_function_entries"
 
@@ -512,11 +509,11 @@ static void check_site(const struct reader *r, struct tsite *t, uint64_t rec)
 		t->status = FTRAMP_SITE_NOT_TEXT;
 		return;
 	}
-	if (w[0] != A64_NOP_WORD || w[1] != A64_NOP_WORD) {
+	if (w[0] != A64_NOP || w[1] != A64_NOP) {
 		t->status = FTRAMP_SITE_BAD_LITERAL;
 		return;
 	}
-	if (w[2] == A64_BTI_C_WORD || w[2] == A64_BTI_JC_WORD) {
+	if (w[2] == A64_BTI_C || w[2] == A64_BTI_JC) {
 		t->flags |= FTRAMP_SITE_F_BTI;
 		entry = 3;
 		if (!read_text(r, rec, w, 5)) {
@@ -524,7 +521,7 @@ static void check_site(const struct reader *r, struct tsite *t, uint64_t rec)
 			return;
 		}
 	}
-	if (w[entry] != A64_NOP_WORD || w[entry + 1] != A64_NOP_WORD) {
+	if (w[entry] != A64_NOP || w[entry + 1] != A64_NOP) {
 		t->status = FTRAMP_SITE_BAD_ENTRY;
 		return;
 	}

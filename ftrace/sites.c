@@ -46,11 +46,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arm64/insn.h"
 #include "ftrace/sites.h"
 
-#define A64_NOP_WORD		0xd503201fu
-#define A64_BTI_C_WORD		0xd503245fu
-#define A64_BTI_JC_WORD		0xd50324dfu
 
 struct sites_index {
 	struct ftramp_site **by_addr;	/* sorted by func */
@@ -212,11 +210,11 @@ static int live_status(const struct ftramp_site *s)
 	if (!(s->text->prot & PF_R))
 		return FTRAMP_SITE_NOT_READABLE;
 	w = (const uint32_t *)(uintptr_t)sites_literal(s);
-	if (w[0] != A64_NOP_WORD || w[1] != A64_NOP_WORD)
+	if (w[0] != A64_NOP || w[1] != A64_NOP)
 		return FTRAMP_SITE_MODIFIED;
-	if (n == 5 && w[2] != A64_BTI_C_WORD && w[2] != A64_BTI_JC_WORD)
+	if (n == 5 && w[2] != A64_BTI_C && w[2] != A64_BTI_JC)
 		return FTRAMP_SITE_MODIFIED;
-	if (w[n - 2] != A64_NOP_WORD || w[n - 1] != A64_NOP_WORD)
+	if (w[n - 2] != A64_NOP || w[n - 1] != A64_NOP)
 		return FTRAMP_SITE_MODIFIED;
 	return FTRAMP_SITE_OK;
 }
