@@ -22,10 +22,13 @@
  * next is written):
  *
  *   1. pristine sites: A nop -> mov (and lit -> &stub); every site that
- *      will be caller(r): lit -> r.  No B changed yet, so nothing reads
- *      a literal that changes here except through ftrace_caller of a site
- *      already in caller(r0), for which r0 -> r is itself one atomic
- *      store between two valid records.
+ *      will be caller(r): lit -> r.  A is not concurrently modifiable:
+ *      in a multi-threaded process patching.c writes this phase with the
+ *      other threads parked (one stop for the batch; none for sites
+ *      prepared early, ftramp_sites__prepare()).  No B changed yet, so
+ *      nothing reads a literal that changes here except through
+ *      ftrace_caller of a site already in caller(r0), for which r0 -> r
+ *      is itself one atomic store between two valid records.
  *   2. every B: nop/bl X -> nop/bl Y.  NOP and BL only: concurrently
  *      modifiable (Arm ARM B2.2.5); each thread runs the old or the new.
  *   3. sites no longer in caller(): lit -> &stub, now that no thread can
@@ -565,8 +568,9 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 		if (!fs->inited && fs->n_nr) {
 			/*
 			 * nop -> mov x9, x30 at the entry: not a concurrently
-			 * modifiable pair (patching.c), but both words are
-			 * harmless there; see design.rst, "The first patch".
+			 * modifiable pair, so the commit stops the other
+			 * threads for this phase (patching.c, stop_machine.c;
+			 * design.rst, "The first patch").
 			 */
 			err = ftramp_poke_batch__add_insn(b, pa, A64_NOP,
 							  A64_MOV_X9_X30,
@@ -1053,6 +1057,83 @@ out:
 	pthread_mutex_unlock(&ftrace_lock);
 	if (!err)
 		reclaim_poll();
+	return err;
+}
+
+/*
+ * Early preparation: P -> R (A: nop -> mov x9, x30) for every usable
+ * site matching @glob not prepared yet, in one batch.  That word is not
+ * concurrently modifiable (patching.c): the commit writes it at once
+ * when this is the only thread (a constructor before main, as the preload
+ * agent does), else with the other threads stopped, once for the batch.
+ * Prepared sites then enable later without any stop; untraced, they run
+ * the same number of instructions as before (mov for nop).
+ */
+FTRAMP_API int ftramp_sites__prepare(const char *glob)
+{
+	struct ftramp_poke_batch *b = NULL;
+	struct site_set set = { 0 };
+	struct fsite **fs = NULL;
+	size_t nr = 0, i;
+	int err;
+
+	pthread_mutex_lock(&ftrace_lock);
+	err = set_by_glob(&set, glob ? glob : "*");
+	if (err)
+		goto out;
+	fs = calloc(set.nr + 1, sizeof(fs[0]));
+	b = ftramp_poke_batch__new();
+	if (!fs || !b) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < set.nr; i++) {
+		struct ftramp_site *site = set.v[i];
+		struct fsite *f = site->owner;
+
+		if (f && f->inited)
+			continue;
+		if (!f) {
+			f = calloc(1, sizeof(*f));
+			if (!f) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			f->site = site;
+			f->lit = LIT_NOPS;
+			f->created = true;
+		}
+		fs[nr++] = f;
+		err = ftramp_poke_batch__add_insn(b, u2p(site->patch), A64_NOP,
+						  A64_MOV_X9_X30,
+						  FTRAMP_POKE_UNREACHABLE);
+		if (err)
+			goto fail;
+	}
+	if (nr) {
+		err = ftramp_poke_batch__commit(b);
+		if (err)
+			goto fail;
+	}
+	for (i = 0; i < nr; i++) {
+		if (fs[i]->created) {
+			sites_set_owner(fs[i]->site, fs[i]);
+			sites_object_pin(fs[i]->site->obj);
+		}
+		fs[i]->created = false;
+		fs[i]->inited = true;
+	}
+	err = (int)nr;
+	goto out;
+fail:
+	for (i = 0; i < nr; i++)
+		if (fs[i]->created)
+			free(fs[i]);
+out:
+	pthread_mutex_unlock(&ftrace_lock);
+	ftramp_poke_batch__free(b);
+	free(fs);
+	set_free(&set);
 	return err;
 }
 

@@ -25,7 +25,9 @@
  * barrier: the left part is written, cache-maintained and synchronised
  * on every thread before the right part is written):
  *
- *  P -> R       A: nop -> mov x9, x30           FTRAMP_POKE_UNREACHABLE
+ *  P -> R       A: nop -> mov x9, x30           FTRAMP_POKE_UNREACHABLE:
+ *                                               one thread, or all others
+ *                                               parked (stop-machine)
  *  R -> D(T)    B: nop -> bl T                  T already published
  *  D(T)->D(T')  B: bl T -> bl T'                T freed after a grace period
  *  D(T) -> R    B: bl T -> nop                  T freed after a grace period
@@ -50,11 +52,22 @@
  *    at function entry (x9 is a temporary that AAPCS64 lets any callee
  *    clobber), but B2.2.5 makes the result of fetching a word while it
  *    changes CONSTRAINED UNPREDICTABLE unless it is one of the listed
- *    instructions.  So P -> R needs FTRAMP_POKE_UNREACHABLE: the caller
- *    does it while no thread can run the function (before the object's
- *    code runs, or with the other threads stopped), as the kernel does
- *    ftrace_init_nop() before a module's text is live.  It happens once
- *    per site; R is never undone.
+ *    instructions.  So P -> R is added with FTRAMP_POKE_UNREACHABLE, and
+ *    the commit makes it true: with one thread in the process (provable:
+ *    only the committer could create another), nothing else runs the
+ *    word; with more, the phase is written under stop-machine
+ *    (stop_machine.c): every other thread parked in a signal handler
+ *    before the first write, released after the cache maintenance, each
+ *    running ISB on its way out, so the stop is also the phase's sync.
+ *    A thread that does not park in time fails the commit with
+ *    -ETIMEDOUT before anything of the phase is written.  The kernel
+ *    likewise writes it only when nothing runs it (ftrace_init_nop()
+ *    before a module's text is live) or under stop_machine().  Sites
+ *    prepared while the process is single-threaded
+ *    (ftramp_sites__prepare(), the preload agent's constructor) never
+ *    stop anyone later.  It happens once per site; R is never undone,
+ *    except by the rollback of the commit that did it (under a stop
+ *    again).
  *  - R -> D: the phase sync after P -> R guarantees every thread fetches
  *    mov before it can fetch the new bl, so x9 always holds the return
  *    address when T runs.
@@ -78,12 +91,13 @@
  * page may be running; or nothing for our own alias regions, written
  * through their alias); per phase: write, one cache maintenance pass
  * (cacheflush.h), one cross-thread synchronisation (membarrier SYNC_CORE,
- * or the signal fallback of sync_signal.c); close every page.  A failure
+ * or the signal fallback of sync_signal.c; for a phase with
+ * FTRAMP_POKE_UNREACHABLE words in a multi-threaded process, the other
+ * threads are parked before its first write instead); close every page.  A failure
  * before the first write undoes the opened pages; a failed sync undoes
  * the written phases in reverse.  Commits are serialised by text_mutex
  * (the kernel's text_mutex): two commits never share an open page.
  */
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
@@ -101,6 +115,7 @@
 #include "arch/arm64/cacheflush.h"
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
+#include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/fault_inject.h"
@@ -161,6 +176,7 @@ static struct ftramp_patch_log *patch_log;
 static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
 static enum ftramp_sync_method sync_method;
 static struct ftramp_sync_signal_opts sync_opts;	/* under text_mutex */
+static struct ftramp_stop_opts stop_opts;		/* under text_mutex */
 
 static uint64_t pg_size(void)
 {
@@ -198,6 +214,7 @@ static void log_ev(enum ftramp_patch_ev kind, uint64_t addr, uint64_t old,
 	}
 	l->ev[l->nr++] = (struct ftramp_patch_event){
 		.kind = kind, .addr = addr, .old = old, .new = new,
+		.parked = ftramp_stop_parked_now(),
 	};
 }
 
@@ -306,20 +323,21 @@ unsigned long ftramp_patch_sync_handler_runs(void)
 	return ftramp_sync_signal_handler_runs();
 }
 
-/* More than one thread in the process? (/proc/self/task entries) */
+void ftramp_patch_set_stop_opts(const struct ftramp_stop_opts *o)
+{
+	pthread_mutex_lock(&text_mutex);
+	stop_opts = *o;
+	pthread_mutex_unlock(&text_mutex);
+}
+
+/*
+ * More than one thread that can run code here?  /proc/self/task minus an
+ * emulator's helper threads (stop_machine.c).  Exactly one is a proof:
+ * only this thread, busy committing, could create another.
+ */
 static bool multi_threaded(void)
 {
-	struct dirent *de;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	if (!d)
-		return true;	/* cannot tell: assume the worst */
-	while ((de = readdir(d)) && n < 2)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n > 1;
+	return ftramp_guest_threads() != 1;	/* an error: assume the worst */
 }
 
 /*
@@ -531,6 +549,9 @@ struct commit {
 	struct poke_page *pages;
 	size_t nr_pages;
 	struct ftramp_patch_stats st;
+	/* phases with FTRAMP_POKE_UNREACHABLE entries stop the others */
+	bool stop_ready;
+	struct ftramp_stop stop;
 };
 
 static int cmp_ent(const void *x, const void *y, void *arg)
@@ -886,6 +907,52 @@ static void cache_sync(struct commit *c, size_t from, size_t to)
 }
 
 /*
+ * Stop-machine for phases holding FTRAMP_POKE_UNREACHABLE words (site
+ * state P -> R): B2.2.5 lets no thread execute such a word while it
+ * changes.  With one thread, nothing runs it; otherwise every other
+ * thread is parked first (stop_machine.c) and released after the cache
+ * maintenance.  Decided, and everything allocated, before the first
+ * write: parked threads may hold any lock, malloc's included.
+ */
+static bool phase_needs_stop(const struct commit *c, size_t start, size_t end)
+{
+	if (!c->stop_ready)
+		return false;
+	for (size_t i = start; i < end; i++)
+		if (c->b->ent[i].flags & FTRAMP_POKE_UNREACHABLE)
+			return true;
+	return false;
+}
+
+static int stop_others(struct commit *c)
+{
+	int err;
+
+	for (int tries = 0;; tries++) {
+		err = ftramp_stop_begin(&c->stop, &c->st);
+		if (err != -ENOSPC || tries == 3)
+			break;
+		/* More threads than prepared for; all released: grow. */
+		ftramp_stop_free(&c->stop);
+		c->stop_ready = false;
+		err = ftramp_stop_prepare(&c->stop, stop_opts.timeout_ms ?:
+						    sync_opts.timeout_ms);
+		if (err)
+			return err;
+		c->stop_ready = true;
+	}
+	if (!err)
+		log_ev(FTRAMP_EV_STOP, c->stop.parked, 0, 0);
+	return err;
+}
+
+static void resume_others(struct commit *c)
+{
+	ftramp_stop_end(&c->stop, &c->st);
+	log_ev(FTRAMP_EV_RESUME, 0, 0, 0);
+}
+
+/*
  * Undo the entries [0, end) in reverse, phase by phase.
  *
  * After a partial synchronisation (the signal fallback timed out: some
@@ -911,15 +978,26 @@ static void commit_undo(struct commit *c, size_t end)
 	while (end > 0) {
 		size_t start = end;
 		uint32_t phase = ent[end - 1].phase;
+		bool stopped;
 
 		while (start > 0 && ent[start - 1].phase == phase)
 			start--;
+		/*
+		 * mov -> nop is no more concurrently modifiable than the
+		 * way there: stop again.  If that fails too (the thread that
+		 * made the commit fail may still be silent), undo anyway:
+		 * best effort, like the sync below.
+		 */
+		stopped = phase_needs_stop(c, start, end) &&
+			  !stop_others(c);
 		for (size_t i = end; i-- > start;)
 			write_word(c, ent[i].addr, ent[i].new, ent[i].old,
 				   ent[i].size);
 		cache_sync(c, start, end);
-		/* Best effort: the sync that failed may fail again. */
-		(void)sync_cores(&c->st);
+		if (stopped)
+			resume_others(c);
+		else
+			(void)sync_cores(&c->st);
 		end = start;
 	}
 	c->st.rollbacks++;
@@ -932,16 +1010,35 @@ static int commit_write(struct commit *c)
 
 	while (start < nr) {
 		size_t end = start;
+		bool stop;
 		int err;
 
 		while (end < nr && ent[end].phase == ent[start].phase)
 			end++;
+		stop = phase_needs_stop(c, start, end);
+		if (stop) {
+			/* Nothing of this phase is written yet. */
+			err = stop_others(c);
+			if (err) {
+				if (start)
+					commit_undo(c, start);
+				return err;
+			}
+		}
 		for (size_t i = start; i < end; i++)
 			write_word(c, ent[i].addr, ent[i].old, ent[i].new,
 				   ent[i].size);
 		c->st.entries += end - start;
 		c->st.phases++;
 		cache_sync(c, start, end);
+		if (stop) {
+			/* Each parked thread runs ISB on its way out: the
+			 * stop is this phase's synchronisation. */
+			resume_others(c);
+			c->st.syncs++;
+			start = end;
+			continue;
+		}
 		err = sync_cores(&c->st);
 		if (err) {
 			commit_undo(c, end);
@@ -949,6 +1046,27 @@ static int commit_write(struct commit *c)
 		}
 		start = end;
 	}
+	return 0;
+}
+
+/* Will a phase need the other threads stopped?  Allocate for it now. */
+static int commit_prepare_stop(struct commit *c)
+{
+	struct ftramp_poke_batch *b = c->b;
+	bool unreachable = false;
+	int err;
+
+	for (size_t i = 0; i < b->nr && !unreachable; i++)
+		unreachable = b->ent[i].flags & FTRAMP_POKE_UNREACHABLE;
+	if (!unreachable || (!stop_opts.force && !multi_threaded()))
+		return 0;
+	err = ftramp_fault("stop_machine");
+	if (!err)
+		err = ftramp_stop_prepare(&c->stop, stop_opts.timeout_ms ?:
+						    sync_opts.timeout_ms);
+	if (err)
+		return err;
+	c->stop_ready = true;
 	return 0;
 }
 
@@ -990,6 +1108,9 @@ static int commit_locked(struct commit *c)
 		if (err)
 			return err;
 	}
+	err = commit_prepare_stop(c);
+	if (err)
+		return err;
 
 	err = commit_open(c);
 	if (err)
@@ -1030,6 +1151,16 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	patch_stats.sync_exited += c.st.sync_exited;
 	patch_stats.sync_rescans += c.st.sync_rescans;
 	patch_stats.sync_timeouts += c.st.sync_timeouts;
+	patch_stats.stops += c.st.stops;
+	patch_stats.stop_signals += c.st.stop_signals;
+	patch_stats.stop_parked += c.st.stop_parked;
+	patch_stats.stop_exited += c.st.stop_exited;
+	patch_stats.stop_helpers += c.st.stop_helpers;
+	patch_stats.stop_rescans += c.st.stop_rescans;
+	patch_stats.stop_timeouts += c.st.stop_timeouts;
+	patch_stats.stop_ns += c.st.stop_ns;
+	if (c.stop_ready)
+		ftramp_stop_free(&c.stop);
 	pthread_mutex_unlock(&text_mutex);
 
 	c.st.commits = !err;

@@ -68,6 +68,23 @@ struct ftramp_sync_signal_opts {
 
 void ftramp_patch_set_sync_signal_opts(const struct ftramp_sync_signal_opts *o);
 
+/*
+ * Stop-machine (stop_machine.c): a phase with FTRAMP_POKE_UNREACHABLE
+ * entries is written while every other thread is parked in the sync
+ * signal's handler, unless the process has a single thread (emulator
+ * helper threads are not counted: ftramp_guest_threads()).  A stop that
+ * cannot park everyone within timeout_ms fails the commit with
+ * -ETIMEDOUT, nothing written.
+ */
+struct ftramp_stop_opts {
+	/* give up after this long (0: as the signal sync, 1000 ms) */
+	unsigned int timeout_ms;
+	/* stop even with one thread (tests, benchmarks) */
+	bool force;
+};
+
+void ftramp_patch_set_stop_opts(const struct ftramp_stop_opts *o);
+
 /* Runs of the fallback's signal handler since load, all threads. */
 unsigned long ftramp_patch_sync_handler_runs(void);
 
@@ -90,6 +107,15 @@ struct ftramp_patch_stats {
 	unsigned long sync_exited;	/* threads gone during a sync */
 	unsigned long sync_rescans;	/* /proc/self/task listings redone */
 	unsigned long sync_timeouts;	/* syncs that gave up: -ETIMEDOUT */
+	/* Stop-machine phases (stop_machine.c; a stop counts in `syncs`): */
+	unsigned long stops;		/* phases written with all parked */
+	unsigned long stop_signals;	/* park signals sent */
+	unsigned long stop_parked;	/* ... threads that parked */
+	unsigned long stop_exited;	/* threads gone during a stop */
+	unsigned long stop_helpers;	/* emulator threads left alone */
+	unsigned long stop_rescans;	/* listings after the first */
+	unsigned long stop_timeouts;	/* stops that gave up: -ETIMEDOUT */
+	unsigned long stop_ns;		/* time threads were held, total */
 };
 
 /*
@@ -115,11 +141,16 @@ enum ftramp_patch_ev {
 	FTRAMP_EV_SYNC,			/* cross-thread synchronisation */
 	FTRAMP_EV_PROT_OPEN,		/* addr: page made writable */
 	FTRAMP_EV_PROT_CLOSE,		/* addr: page protection restored */
+	FTRAMP_EV_STOP,			/* addr: threads parked (all others) */
+	FTRAMP_EV_RESUME,		/* parked threads released */
 };
 
 struct ftramp_patch_event {
 	enum ftramp_patch_ev kind;
 	uint64_t addr, old, new;
+	/* threads inside the park loop at that moment, as counted by the
+	 * parked threads' own handlers (0 outside a stop) */
+	uint32_t parked;
 };
 
 struct ftramp_patch_log {

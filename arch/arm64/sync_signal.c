@@ -73,11 +73,12 @@
 #include <unistd.h>
 
 #include "arch/arm64/cacheflush.h"
+#include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "trampoline/fault_inject.h"
 
-/* cookie = generation << SLOT_BITS | slot */
-#define SLOT_BITS	24
+/* cookie = [PARK] generation << SLOT_BITS | slot */
+#define SLOT_BITS	FTRAMP_SYNC_SLOT_BITS
 #define SLOT_MAX	(1u << SLOT_BITS)
 /* Waits between reading the pending threads' status again. */
 #define QUIET_NS	2000000ull
@@ -135,6 +136,13 @@ static void sync_handler(int sig, siginfo_t *si, void *uc)
 	if (si && si->si_code == SI_QUEUE && si->si_pid == getpid()) {
 		uint64_t cookie = (uintptr_t)si->si_value.sival_ptr;
 		uint64_t gen = cookie >> SLOT_BITS;
+
+		if (cookie & FTRAMP_SYNC_COOKIE_PARK) {
+			/* stop_machine.c: wait here for the writes */
+			ftramp_stop_machine_park(cookie &
+						 ~FTRAMP_SYNC_COOKIE_PARK);
+			goto out;
+		}
 		uint32_t slot = cookie & (SLOT_MAX - 1);
 		struct ack_tab *t = __atomic_load_n(&ack_tab,
 						    __ATOMIC_ACQUIRE);
@@ -144,6 +152,7 @@ static void sync_handler(int sig, siginfo_t *si, void *uc)
 		if (t && slot < t->nr)
 			ack_store(&t->gen[slot], gen);
 	}
+out:
 	__atomic_add_fetch(&handler_runs, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&waiting, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &handler_runs, FUTEX_WAKE_PRIVATE, INT_MAX,
@@ -183,7 +192,14 @@ static void sync_init_once(void)
 	/* SA_RESTART: a running thread interrupted in a restartable system
 	 * call resumes it; the handler blocks nothing else. */
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
+	/*
+	 * Nothing else runs on this thread while the handler does: a thread
+	 * parked by stop_machine.c must not run an application's handler
+	 * (which may call the functions being written) on top of the park.
+	 * glibc keeps its two internal signals (cancellation, setxid)
+	 * unblockable; their handlers run no traced code.
+	 */
+	sigfillset(&sa.sa_mask);
 	/* Swap, then check what was there: no window where an application
 	 * handler installed meanwhile is silently lost. */
 	if (sigaction(sig, &sa, &old)) {
@@ -269,19 +285,34 @@ static uint64_t ack_load(uint32_t slot)
 	return best;
 }
 
+/* "<tid>/status" into buf (at least 24 bytes): no stdio, no locks. */
+static void status_path(char *buf, pid_t tid)
+{
+	char tmp[12];
+	unsigned int v = (unsigned int)tid;
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10));
+	while (n)
+		*buf++ = tmp[--n];
+	memcpy(buf, "/status", 8);
+}
+
 /*
- * /proc/self/task/<tid>/status: state letter and context switches.
- * -ESRCH if the thread is gone.
+ * /proc/self/task/<tid>/status: state letter, context switches, blocked
+ * signals.  -ESRCH if the thread is gone.  Takes no lock and allocates
+ * nothing: stop_machine.c calls it while other threads are parked.
  */
-static int task_status(int dfd, pid_t tid, char *state,
-		       unsigned long *switches)
+int ftramp_task_status(int dfd, pid_t tid, struct ftramp_task_stat *ts)
 {
 	char path[32], buf[2048];
 	const char *p;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%d/status", (int)tid);
+	status_path(path, tid);
 	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -296,43 +327,49 @@ static int task_status(int dfd, pid_t tid, char *state,
 	p += 7;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	*state = *p;
-	*switches = 0;
+	ts->state = *p;
+	ts->switches = 0;
+	ts->sigblk = 0;
+	p = strstr(buf, "\nSigBlk:");
+	if (p)
+		ts->sigblk = strtoull(p + 8, NULL, 16);
 	p = strstr(buf, "\nvoluntary_ctxt_switches:");
 	if (p)
-		*switches += strtoul(p + 25, NULL, 10);
+		ts->switches += strtoul(p + 25, NULL, 10);
 	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
 	if (p)
-		*switches += strtoul(p + 28, NULL, 10);
+		ts->switches += strtoul(p + 28, NULL, 10);
 	return 0;
 }
 
-/* Z (zombie) and X (dead) cannot run again; other non-R states are
- * inside the kernel. */
-static bool state_gone(char s)
+bool ftramp_task_state_gone(char s)
 {
 	return s == 'Z' || s == 'X';
 }
 
-struct listing {
-	char *buf;
-	size_t cap;
-	pid_t *tid;
-	size_t nr, tid_cap;
-};
+void ftramp_task_list_free(struct ftramp_task_list *l)
+{
+	free(l->buf);
+	free(l->tid);
+	memset(l, 0, sizeof(*l));
+}
 
 /*
  * All tids of /proc/self/task in one getdents64 call: one walk of the
  * thread list.  Returns 1 if the walk may have been cut short (its last
- * thread is gone), 0 if complete.
+ * thread is gone), 0 if complete.  With !may_alloc nothing is allocated
+ * (stop_machine.c, while threads are parked): -ENOSPC when the buffers
+ * are too small.
  */
-static int list_tasks(int dfd, struct listing *l)
+int ftramp_task_list(int dfd, struct ftramp_task_list *l, bool may_alloc)
 {
 	char probe[512];
 	long n, more;
 
 	for (;;) {
 		if (!l->buf) {
+			if (!may_alloc)
+				return -ENOSPC;
 			l->cap = 64 * 1024;
 			l->buf = malloc(l->cap);
 			if (!l->buf)
@@ -349,6 +386,8 @@ static int list_tasks(int dfd, struct listing *l)
 		if (!more)
 			break;
 		/* Did not fit: a second call would resume by position. */
+		if (!may_alloc)
+			return -ENOSPC;
 		free(l->buf);
 		l->buf = NULL;
 		l->cap *= 2;
@@ -364,14 +403,17 @@ static int list_tasks(int dfd, struct listing *l)
 			continue;
 		if (l->nr == l->tid_cap) {
 			size_t cap = l->tid_cap ? 2 * l->tid_cap : 64;
-			pid_t *t = realloc(l->tid, cap * sizeof(*t));
+			pid_t *t;
 
+			if (!may_alloc)
+				return -ENOSPC;
+			t = realloc(l->tid, cap * sizeof(*t));
 			if (!t)
 				return -ENOMEM;
 			l->tid = t;
 			l->tid_cap = cap;
 		}
-		l->tid[l->nr++] = (pid_t)atoi(d->d_name);
+		l->tid[l->nr++] = (pid_t)strtol(d->d_name, NULL, 10);
 	}
 	if (l->nr && syscall(SYS_tgkill, getpid(), l->tid[l->nr - 1], 0) &&
 	    errno == ESRCH)
@@ -379,13 +421,10 @@ static int list_tasks(int dfd, struct listing *l)
 	return 0;
 }
 
-static int send_sync(pid_t pid, pid_t tid, uint64_t cookie)
+int ftramp_sync_signal_send(pid_t pid, pid_t tid, uint64_t cookie)
 {
 	siginfo_t si;
-	int err = ftramp_fault("sync_signal");
 
-	if (err)
-		return err;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = sync_sig;
 	si.si_code = SI_QUEUE;
@@ -395,6 +434,15 @@ static int send_sync(pid_t pid, pid_t tid, uint64_t cookie)
 	if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, sync_sig, &si))
 		return -errno;
 	return 0;
+}
+
+static int send_sync(pid_t pid, pid_t tid, uint64_t cookie)
+{
+	int err = ftramp_fault("sync_signal");
+
+	if (err)
+		return err;
+	return ftramp_sync_signal_send(pid, tid, cookie);
 }
 
 static int cmp_peer(const void *a, const void *b)
@@ -427,9 +475,8 @@ static bool peer_known(const struct sync_run *r, pid_t tid)
 /* Meet a thread for the first time: done already, or signal it. */
 static int peer_add(struct sync_run *r, pid_t tid)
 {
+	struct ftramp_task_stat ts = { .state = 'R' };
 	struct peer *p;
-	unsigned long sw = 0;
-	char state = 'R';
 	int err;
 
 	if (r->nr == r->cap) {
@@ -443,14 +490,14 @@ static int peer_add(struct sync_run *r, pid_t tid)
 	}
 	p = &r->peer[r->nr++];
 	*p = (struct peer){ .tid = tid };
-	err = task_status(r->dfd, tid, &state, &sw);
-	if (err == -ESRCH || (!err && state_gone(state))) {
+	err = ftramp_task_status(r->dfd, tid, &ts);
+	if (err == -ESRCH || (!err && ftramp_task_state_gone(ts.state))) {
 		r->st->sync_exited++;
 		return 0;
 	}
 	if (err)
 		return err;
-	if (state != 'R' && !r->o->signal_sleepers) {
+	if (ts.state != 'R' && !r->o->signal_sleepers) {
 		r->st->sync_kernel++;
 		return 0;
 	}
@@ -458,7 +505,7 @@ static int peer_add(struct sync_run *r, pid_t tid)
 	if (err)
 		return err;
 	p->slot = r->slots++;
-	p->switches = sw;
+	p->switches = ts.switches;
 	err = send_sync(r->pid, tid, r->gen << SLOT_BITS | p->slot);
 	if (err == -ESRCH) {
 		r->st->sync_exited++;
@@ -474,15 +521,14 @@ static int peer_add(struct sync_run *r, pid_t tid)
 /* Read a silent thread again: is it done without acknowledging? */
 static void peer_recheck(struct sync_run *r, struct peer *p)
 {
-	unsigned long sw;
-	char state;
-	int err = task_status(r->dfd, p->tid, &state, &sw);
+	struct ftramp_task_stat ts;
+	int err = ftramp_task_status(r->dfd, p->tid, &ts);
 
-	if (err == -ESRCH || (!err && state_gone(state))) {
+	if (err == -ESRCH || (!err && ftramp_task_state_gone(ts.state))) {
 		r->st->sync_exited++;
 		p->pending = false;
-	} else if (!err && (state != 'R' ||
-			    (sw != p->switches &&
+	} else if (!err && (ts.state != 'R' ||
+			    (ts.switches != p->switches &&
 			     !r->o->no_switch_inference))) {
 		r->st->sync_kernel++;
 		p->pending = false;
@@ -491,11 +537,11 @@ static void peer_recheck(struct sync_run *r, struct peer *p)
 
 static int sync_scan(struct sync_run *r, uint64_t deadline)
 {
-	struct listing l = { 0 };
+	struct ftramp_task_list l = { 0 };
 	int ret, cut;
 
 	for (;;) {
-		ret = cut = list_tasks(r->dfd, &l);
+		ret = cut = ftramp_task_list(r->dfd, &l, true);
 		if (cut < 0)
 			break;
 		for (size_t i = 0; i < l.nr; i++) {
@@ -517,8 +563,7 @@ static int sync_scan(struct sync_run *r, uint64_t deadline)
 		}
 	}
 out:
-	free(l.buf);
-	free(l.tid);
+	ftramp_task_list_free(&l);
 	return ret;
 }
 

@@ -406,6 +406,22 @@ FTRAMP_API int ftramp_site__info(const struct ftramp_site *site,
 
 /* Static text for a status: "usable", "literal slot not 8-byte aligned"... */
 FTRAMP_API const char *ftramp_site_status__str(int status);
+
+/*
+ * Prepare every usable site matching @glob (NULL: all) for tracing: the
+ * one-time `nop -> mov x9, x30` at its entry, in one batch.  That word
+ * may not be rewritten while another thread could execute it (Arm ARM
+ * B2.2.5), so when the process has more than one thread the batch parks
+ * every other thread in a signal handler while it writes; call this
+ * while the process is still single-threaded (a constructor, before
+ * main) and no thread is ever stopped, now or when the sites are later
+ * traced.  A prepared, untraced site runs as many instructions as
+ * before.  Returns the number of sites newly prepared (already prepared
+ * ones are skipped), or -ENOENT (no match), -EOPNOTSUPP (none usable),
+ * -ETIMEDOUT (some thread could not be stopped; nothing written) or the
+ * errors of ftramp_poke_batch__commit().
+ */
+FTRAMP_API int ftramp_sites__prepare(const char *glob);
 /* @@SITES-API-END@@ */
 
 /* @@POKE-API@@ */

@@ -149,6 +149,13 @@ static void add_glob(struct ftramp_sites *sites, const char *glob,
 		say("%s '%s': %s", what_opt(what), glob, err_str(m.err ?: n));
 		die();
 	}
+	/*
+	 * The one-time entry write now, while the process has one thread:
+	 * attaching later then never stops the program's threads.  A
+	 * failure is not fatal: attaching does it too.
+	 */
+	if (m.usable)
+		ftramp_sites__prepare(glob);
 	if (!m.usable) {
 		if (m.unusable)
 			say("%s '%s': no usable function matches (%u cannot be patched; %s)",

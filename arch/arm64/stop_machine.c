@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stop_machine() for one process: park every other thread in a signal
+ * handler while words that are not concurrently modifiable are written.
+ *
+ * Why.  The one-time nop -> mov x9, x30 at a function's entry
+ * (patching.c, site state P -> R) changes a word between two
+ * instructions of which only NOP is in the Arm ARM's list of
+ * instructions that may be modified while another PE executes them
+ * (B2.2.5, "Concurrent modification and execution of instructions": B,
+ * BL, NOP, BRK, SVC, HVC, SMC, ISB).  For any other pair, a PE fetching
+ * the word while it changes may execute "any behavior that can be
+ * achieved by executing any sequence of instructions that can be
+ * executed from the same Exception level" (CONSTRAINED UNPREDICTABLE).
+ * The kernel writes it only when nothing runs the code (ftrace_init_nop()
+ * at boot and module load) or under stop_machine().  In a single-threaded
+ * process (ftramp_guest_threads() == 1) nothing else runs it either; in
+ * a multi-threaded one, this file makes it so.
+ *
+ * How (the kernel's aarch64_insn_patch_text() -> stop_machine() ->
+ * aarch64_insn_patch_text_cb(), with signals for IPIs):
+ *
+ *  1. Everything is allocated first (ftramp_stop_prepare()): the
+ *     listing buffers, the peer table, the park slots.  While threads
+ *     are parked the committer calls nothing that takes a lock or
+ *     allocates: a parked thread may hold malloc's lock, stdio's, the
+ *     fault-injection lock, anything.  (It cannot hold text_mutex or
+ *     ftrace_lock: the committer does.)
+ *  2. List /proc/self/task (one getdents64 call; redone when cut short:
+ *     see sync_signal.c) and send every other thread the sync signal
+ *     with a park cookie (generation, slot) -- sleeping threads too,
+ *     unlike the plain sync: a sleeper may return to user space at any
+ *     moment, including mid-write.  The signal is delivered before the
+ *     thread runs another user instruction (on its next return to user
+ *     space, or at once through an IPI if it is running).
+ *  3. The handler (all signals blocked while it runs, sync_signal.c)
+ *     stores the generation in its slot (release) and waits on a futex
+ *     until the stop's generation is released.  It only runs its own
+ *     code meanwhile, never the words being written.
+ *  4. When every listed thread has acknowledged, or exited (gone from
+ *     /proc, or a zombie), list again: a thread created during the stop
+ *     by a thread that had not parked yet was not in the earlier
+ *     listing.  Repeat until a complete listing shows no new thread.
+ *     Then no thread can appear: a new thread is created only by a
+ *     running one (clone), and every thread is parked, gone, or the
+ *     committer.  A fork()ed child is another address space: the writes
+ *     do not reach it.
+ *  5. The committer writes, cleans and invalidates (dc cvau, dsb ish,
+ *     ic ivau, dsb ish: complete for every PE), then releases the
+ *     generation (store-release, futex wake).  Each parked thread loads
+ *     it (acquire) and executes ISB before leaving the handler, and the
+ *     sigreturn's exception return is itself a context synchronisation
+ *     event: a thread interrupted exactly at func+0 refetches the new
+ *     word.  So the stop is also the phase's cross-thread sync.
+ *  6. If some thread does not park within the timeout (it blocks the
+ *     signal, or is stopped by a debugger or SIGSTOP), every parked
+ *     thread is released and the stop fails with -ETIMEDOUT: nothing was
+ *     written yet.  The signal stays queued on the silent thread; when it
+ *     runs, the handler sees a released generation and returns at once.
+ *
+ * Stale cookies.  A park signal of an earlier, failed stop may arrive
+ * during a later one: its generation is not the current one and the
+ * handler returns (after ISB) without touching a slot.  A handler that
+ * passed that check just before the stop was abandoned stores an older
+ * generation; slots only ever grow (compare-and-swap), so it cannot
+ * erase the acknowledgement of a newer stop.  Slot tables are replaced
+ * by larger ones and never freed, as in sync_signal.c.
+ *
+ * Interrupted system calls.  A parked thread that slept in the kernel
+ * returns from the handler into its system call: SA_RESTART restarts
+ * read/write/wait/futex (pthread_mutex_lock, pthread_cond_wait, sem_wait
+ * included)... but signal(7) lists those that fail with EINTR whatever
+ * the flag: poll, ppoll, select, pselect, epoll_wait, nanosleep,
+ * clock_nanosleep (usleep, sleep returns early), sigtimedwait,
+ * sigsuspend, pause, io_getevents, semop, msgrcv, msgsnd, and socket
+ * calls with a SO_RCVTIMEO/SO_SNDTIMEO timeout.  A stop happens once per
+ * batch that prepares new sites, and well-behaved programs retry on
+ * EINTR anyway; the ftrace layer avoids stops entirely when sites are
+ * prepared while the process is single-threaded (ftramp_sites__prepare()).
+ *
+ * QEMU user mode.  /proc/self/task lists the host threads, which include
+ * QEMU's own helper (the RCU thread, created before the guest starts):
+ * two entries for a single-threaded guest.  That thread never executes
+ * guest code, and never runs our handler: QEMU creates its threads with
+ * every host signal blocked except SIGSEGV, SIGFPE and SIGILL.  A guest
+ * thread's host mask is never like that: QEMU emulates the guest's
+ * signal mask and keeps the host's open, or briefly all closed
+ * (block_signals(), SIGSEGV included).  So under an emulator (detected
+ * once: /proc/self/exe, which QEMU fakes to name the guest program,
+ * differs from /proc/self/task/<tid>/exe, which it does not) a thread
+ * whose host mask blocks the asynchronous signals but leaves SIGSEGV
+ * open is QEMU's, not the guest's: it is not counted and not signalled.
+ * Natively no thread is ever excluded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arm64/cacheflush.h"
+#include "arch/arm64/stop_machine.h"
+#include "arch/arm64/sync_signal.h"
+
+#define SLOT_BITS	FTRAMP_SYNC_SLOT_BITS
+#define SLOT_MAX	(1u << SLOT_BITS)
+/* Waits between reading the silent threads' status again. */
+#define QUIET_NS	2000000ull
+
+enum peer_state {
+	PEER_PENDING,		/* signalled, not parked yet */
+	PEER_PARKED,		/* acknowledged: in the handler */
+	PEER_EXITED,		/* gone or a zombie: runs nothing */
+	PEER_HELPER,		/* an emulator's thread: runs no guest code */
+};
+
+struct ftramp_stop_peer {
+	pid_t tid;
+	uint32_t slot;
+	enum peer_state state;
+};
+
+struct park_tab {
+	struct park_tab *prev;	/* smaller, retired: never freed */
+	uint32_t nr;
+	uint64_t gen[];		/* highest generation parked for */
+};
+
+static struct park_tab *park_tab;	/* atomic */
+static uint64_t stop_gen;		/* atomic: the stop in progress */
+static uint32_t stop_released;		/* futex: low bits of the last
+					 * released generation */
+static unsigned int park_events;	/* futex: handlers that parked */
+static unsigned int parked_now;		/* atomic: handlers in the loop */
+static int stop_waiting;		/* atomic: a committer may sleep */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool released(uint64_t gen)
+{
+	uint32_t v = __atomic_load_n(&stop_released, __ATOMIC_ACQUIRE);
+
+	return (int32_t)(v - (uint32_t)gen) >= 0;
+}
+
+/* ------------------------------------------------------------------
+ * The handler side (async-signal-safe: atomics and futex only)
+ * ------------------------------------------------------------------ */
+
+static void slot_store(uint64_t *slot, uint64_t gen)
+{
+	uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+
+	while (old < gen &&
+	       !__atomic_compare_exchange_n(slot, &old, gen, true,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+void ftramp_stop_machine_park(uint64_t cookie)
+{
+	uint64_t gen = cookie >> SLOT_BITS;
+	uint32_t slot = cookie & (SLOT_MAX - 1);
+	struct park_tab *t;
+
+	if (gen != __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE) ||
+	    released(gen)) {
+		arm64_isb();	/* a stale cookie: just a sync */
+		return;
+	}
+	__atomic_add_fetch(&parked_now, 1, __ATOMIC_SEQ_CST);
+	t = __atomic_load_n(&park_tab, __ATOMIC_ACQUIRE);
+	if (t && slot < t->nr)
+		slot_store(&t->gen[slot], gen);
+	__atomic_add_fetch(&park_events, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&stop_waiting, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &park_events, FUTEX_WAKE_PRIVATE, 1,
+			NULL, NULL, 0);
+	for (;;) {
+		uint32_t v = __atomic_load_n(&stop_released, __ATOMIC_ACQUIRE);
+
+		if ((int32_t)(v - (uint32_t)gen) >= 0)
+			break;
+		/* EINTR, EAGAIN: look again */
+		syscall(SYS_futex, &stop_released, FUTEX_WAIT_PRIVATE, v,
+			NULL, NULL, 0);
+	}
+	__atomic_sub_fetch(&parked_now, 1, __ATOMIC_SEQ_CST);
+	/* The writes were released before the generation: refetch. */
+	arm64_isb();
+}
+
+unsigned int ftramp_stop_parked_now(void)
+{
+	return __atomic_load_n(&parked_now, __ATOMIC_SEQ_CST);
+}
+
+/* ------------------------------------------------------------------
+ * Which threads run guest code
+ * ------------------------------------------------------------------ */
+
+static pthread_once_t emu_once = PTHREAD_ONCE_INIT;
+static bool emulated;
+
+static void emu_probe(void)
+{
+	char a[PATH_MAX], b[PATH_MAX], path[64];
+	ssize_t na, nb;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/exe",
+		 (int)syscall(SYS_gettid));
+	na = readlink("/proc/self/exe", a, sizeof(a));
+	nb = readlink(path, b, sizeof(b));
+	emulated = na > 0 && nb > 0 && (na != nb || memcmp(a, b, na));
+}
+
+bool ftramp_emulated(void)
+{
+	pthread_once(&emu_once, emu_probe);
+	return emulated;
+}
+
+#define SIGBIT(s)	(1ull << ((s) - 1))
+
+/* The host mask of QEMU's own threads (see the top of this file). */
+static bool emulator_helper(int dfd, pid_t tid)
+{
+	const uint64_t async = SIGBIT(SIGHUP) | SIGBIT(SIGINT) |
+			       SIGBIT(SIGUSR1) | SIGBIT(SIGUSR2) |
+			       SIGBIT(SIGALRM) | SIGBIT(SIGTERM) |
+			       SIGBIT(SIGCHLD);
+	struct ftramp_task_stat ts;
+
+	if (!ftramp_emulated() || ftramp_task_status(dfd, tid, &ts))
+		return false;
+	return (ts.sigblk & async) == async && !(ts.sigblk & SIGBIT(SIGSEGV));
+}
+
+int ftramp_guest_threads(void)
+{
+	struct ftramp_task_list l = { 0 };
+	int dfd, cut, n = 0;
+
+	dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	do
+		cut = ftramp_task_list(dfd, &l, true);
+	while (cut == 1);
+	if (cut < 0) {
+		n = cut;
+		goto out;
+	}
+	for (size_t i = 0; i < l.nr; i++)
+		n += !emulator_helper(dfd, l.tid[i]);
+	if (!n)
+		n = 1;		/* we are here */
+out:
+	ftramp_task_list_free(&l);
+	close(dfd);
+	return n;
+}
+
+/* ------------------------------------------------------------------
+ * The committer side
+ * ------------------------------------------------------------------ */
+
+/* Slots [0, nr) exist in the current table (called before a stop). */
+static int park_reserve(uint32_t nr)
+{
+	struct park_tab *t = park_tab, *n;
+	uint32_t cap = t ? t->nr : 64;
+
+	if (t && nr <= t->nr)
+		return 0;
+	if (nr > SLOT_MAX)
+		return -E2BIG;
+	while (cap < nr)
+		cap *= 2;
+	n = calloc(1, sizeof(*n) + (size_t)cap * sizeof(n->gen[0]));
+	if (!n)
+		return -ENOMEM;
+	n->prev = t;
+	n->nr = cap;
+	__atomic_store_n(&park_tab, n, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static uint64_t park_load(uint32_t slot)
+{
+	uint64_t best = 0;
+
+	for (struct park_tab *t = __atomic_load_n(&park_tab,
+						  __ATOMIC_ACQUIRE);
+	     t; t = t->prev)
+		if (slot < t->nr) {
+			uint64_t g = __atomic_load_n(&t->gen[slot],
+						     __ATOMIC_ACQUIRE);
+
+			best = g > best ? g : best;
+		}
+	return best;
+}
+
+/* Only for a struct that went through ftramp_stop_prepare(). */
+void ftramp_stop_free(struct ftramp_stop *s)
+{
+	if (s->dfd >= 0)
+		close(s->dfd);
+	ftramp_task_list_free(&s->l);
+	free(s->peer);
+	memset(s, 0, sizeof(*s));
+	s->dfd = -1;
+}
+
+int ftramp_stop_prepare(struct ftramp_stop *s, unsigned int timeout_ms)
+{
+	size_t want;
+	pid_t *tid;
+	char *buf;
+	int err, cut;
+
+	memset(s, 0, sizeof(*s));
+	s->dfd = -1;
+	err = ftramp_sync_signal_init();
+	if (!err)
+		err = ftramp_sync_signal_check();
+	if (err)
+		return err;
+	ftramp_emulated();		/* probe now, not while stopped */
+	s->timeout_ms = timeout_ms ? timeout_ms
+				   : FTRAMP_SYNC_TIMEOUT_DEFAULT_MS;
+	s->pid = getpid();
+	s->self = (pid_t)syscall(SYS_gettid);
+	s->dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	do
+		cut = ftramp_task_list(s->dfd, &s->l, true);
+	while (cut == 1);
+	if (cut < 0) {
+		err = cut;
+		goto fail;
+	}
+	/* Room for the threads there are, twice over, and some. */
+	want = 2 * s->l.nr + 64;
+	if (s->l.tid_cap < want) {
+		tid = realloc(s->l.tid, want * sizeof(*tid));
+		if (!tid) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		s->l.tid = tid;
+		s->l.tid_cap = want;
+	}
+	/* A dirent of a tid is at most 32 bytes. */
+	if (s->l.cap < want * 32) {
+		buf = malloc(want * 32);
+		if (!buf) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		free(s->l.buf);
+		s->l.buf = buf;
+		s->l.cap = want * 32;
+	}
+	s->peer = calloc(want, sizeof(*s->peer));
+	if (!s->peer) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	s->cap = want;
+	err = park_reserve(want);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	ftramp_stop_free(s);
+	return err;
+}
+
+static struct ftramp_stop_peer *peer_find(struct ftramp_stop *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->peer[i].tid == tid)
+			return &s->peer[i];
+	return NULL;
+}
+
+/* Wait until no listed thread is PEER_PENDING. */
+static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
+		     uint64_t deadline)
+{
+	bool quiet = false;
+
+	for (;;) {
+		unsigned int seen = __atomic_load_n(&park_events,
+						    __ATOMIC_SEQ_CST);
+		struct timespec ts = { 0 };
+		size_t left = 0;
+		uint64_t now;
+
+		for (size_t i = 0; i < s->nr; i++) {
+			struct ftramp_stop_peer *p = &s->peer[i];
+			struct ftramp_task_stat tst;
+			int err;
+
+			if (p->state != PEER_PENDING)
+				continue;
+			if (park_load(p->slot) >= s->gen) {
+				p->state = PEER_PARKED;
+				s->parked++;
+				st->stop_parked++;
+				continue;
+			}
+			if (quiet) {
+				err = ftramp_task_status(s->dfd, p->tid, &tst);
+				if (err == -ESRCH ||
+				    (!err && ftramp_task_state_gone(tst.state))) {
+					p->state = PEER_EXITED;
+					st->stop_exited++;
+					continue;
+				}
+			}
+			left++;
+		}
+		if (!left)
+			return 0;
+		now = now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		ts.tv_nsec = deadline - now < QUIET_NS ? deadline - now
+						       : QUIET_NS;
+		__atomic_store_n(&stop_waiting, 1, __ATOMIC_SEQ_CST);
+		quiet = syscall(SYS_futex, &park_events, FUTEX_WAIT_PRIVATE,
+				seen, &ts, NULL, 0) && errno == ETIMEDOUT;
+		__atomic_store_n(&stop_waiting, 0, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void stop_release(struct ftramp_stop *s)
+{
+	__atomic_store_n(&stop_released, (uint32_t)s->gen, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &stop_released, FUTEX_WAKE_PRIVATE, INT_MAX,
+		NULL, NULL, 0);
+	s->stopped = false;
+}
+
+int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
+{
+	uint64_t t0 = now_ns();
+	uint64_t deadline = t0 + s->timeout_ms * 1000000ull;
+	bool first = true;
+	int err = 0;
+
+	s->nr = 0;
+	s->parked = 0;
+	s->gen = __atomic_add_fetch(&stop_gen, 1, __ATOMIC_SEQ_CST);
+	s->stopped = true;
+	s->t_parked = t0;
+	for (;;) {
+		size_t added = 0;
+		int cut = ftramp_task_list(s->dfd, &s->l, false);
+
+		if (cut < 0) {
+			err = cut;
+			goto fail;
+		}
+		if (!first)
+			st->stop_rescans++;
+		first = false;
+		for (size_t i = 0; i < s->l.nr; i++) {
+			pid_t tid = s->l.tid[i];
+			struct ftramp_stop_peer *p;
+
+			if (tid == s->self || peer_find(s, tid))
+				continue;
+			if (s->nr == s->cap) {
+				err = -ENOSPC;
+				goto fail;
+			}
+			p = &s->peer[s->nr];
+			*p = (struct ftramp_stop_peer){
+				.tid = tid, .slot = (uint32_t)s->nr,
+			};
+			s->nr++;
+			if (emulator_helper(s->dfd, tid)) {
+				p->state = PEER_HELPER;
+				st->stop_helpers++;
+				continue;
+			}
+			err = ftramp_sync_signal_send(s->pid, tid,
+						      FTRAMP_SYNC_COOKIE_PARK |
+						      s->gen << SLOT_BITS |
+						      p->slot);
+			if (err == -ESRCH) {
+				p->state = PEER_EXITED;
+				st->stop_exited++;
+				continue;
+			}
+			if (err)
+				goto fail;
+			p->state = PEER_PENDING;
+			st->stop_signals++;
+			added++;
+		}
+		/* Everyone met so far is parked or gone (waited below). */
+		if (!added && !cut)
+			break;
+		err = stop_wait(s, st, deadline);
+		if (err)
+			goto fail;
+		if (cut && now_ns() >= deadline) {
+			err = -ETIMEDOUT;
+			goto fail;
+		}
+	}
+	st->stops++;
+	return 0;
+fail:
+	if (err == -ETIMEDOUT)
+		st->stop_timeouts++;
+	stop_release(s);
+	st->stop_ns += now_ns() - t0;
+	return err;
+}
+
+void ftramp_stop_end(struct ftramp_stop *s, struct ftramp_patch_stats *st)
+{
+	if (!s->stopped)
+		return;
+	stop_release(s);
+	st->stop_ns += now_ns() - s->t_parked;
+}
