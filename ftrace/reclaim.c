@@ -17,13 +17,29 @@
  *       of the image before its increment / after its decrement, or
  *   (c) done with it.
  *
- * The counter is monotonically non-increasing once the object is
- * unreachable.  So: observe every thread once outside every window (b),
- * *then* read the counter; zero means every thread is in (c), and stays
- * there.  The order matters: a thread seen in a window at the scan may
- * increment right after; a thread seen outside it had already incremented
- * (program order before its signal handler, which publishes the sample
- * with a release; we read samples with acquire before the counter).
+ * The counter never increases again once the object is unreachable
+ * (every increment comes from a thread in an entry window).  So a poll
+ * does scan, read, scan:
+ *
+ *   S1  every thread observed outside every window: each is counted, or
+ *       done with the object for good (it cannot reach it again).  A
+ *       thread seen outside had already incremented (program order
+ *       before its signal handler, which publishes the sample with a
+ *       release; we read samples with acquire before the counter).
+ *   C   then the counter reads zero: every thread counted at S1 has
+ *       decremented since, so each is done or in the *exit* window (the
+ *       image's last instructions after its decrement, which still run
+ *       from the image).
+ *   S2  then every thread observed outside every window again: those in
+ *       the exit window at C have left it, and there is no way back in.
+ *       Only now is the object free.
+ *
+ * Each half alone is unsound: without S1, a thread in an entry window
+ * at C increments after it and runs a program while we free; without
+ * S2, a thread seen in a program at S1 may decrement and still be in
+ * the exit window when the counter reads zero.  A thread seen *inside*
+ * the object's own code at either scan keeps it.  (A read before S1
+ * only skips the scans while the counter is busy.)
  *
  * Observing a thread: the userspace equivalent of RCU-tasks.  Signal it
  * (tgkill, a dedicated real-time signal) and let the handler report the
@@ -54,6 +70,7 @@
 #include <sys/syscall.h>
 
 #include "ftrace/ftrace.h"
+#include "ftrace/reclaim.h"
 #include "trampoline/fault_inject.h"
 
 struct reclaim_entry {
@@ -81,6 +98,8 @@ static struct {
 	uint64_t images_alloc, images_freed, ops_alloc, ops_freed;
 	uint64_t pending, scans, scan_busy, leaked;
 } stats;
+
+static void (*test_hook)(enum reclaim_phase phase);
 
 /* ------------------------------------------------------------------
  * Thread scans
@@ -491,63 +510,51 @@ static bool counter_zero(const struct reclaim_entry *e)
 }
 
 /*
- * An entry may go when its counter is zero, and, for call records, when
- * every older call record may go as well.
+ * Keep the candidates whose counter reads zero now; and a call record
+ * only when every older call record is still a candidate too.
  */
-static void mark_candidates(bool *cand, size_t n)
+static bool recheck_candidates(bool *cand, size_t n)
 {
 	struct reclaim_entry *e;
-	bool cops_blocked = false;
+	bool cops_blocked = false, any = false;
 	size_t i = 0;
 
 	for (e = pending_head; e && i < n; e = e->next, i++) {
-		cand[i] = counter_zero(e);
+		cand[i] = cand[i] && counter_zero(e);
 		if (e->kind == RECLAIM_COPS) {
 			if (cops_blocked)
 				cand[i] = false;
 			if (!cand[i])
 				cops_blocked = true;
 		}
+		any |= cand[i];
 	}
+	return any;
 }
 
-size_t reclaim_poll(void)
+/*
+ * One scan: every thread observed once.  False when no candidate can go
+ * (a thread in some ftrace_caller holds some record, or the scan
+ * failed); else drop the candidates whose code a thread was seen in.
+ */
+static bool scan_candidates(bool *cand, size_t n)
 {
-	struct reclaim_entry *e, **pp, *freed = NULL;
-	uint64_t *pcs = NULL;
-	size_t n = 0, i, left;
-	bool *cand, any = false;
+	struct reclaim_entry *e;
+	uint64_t *pcs;
+	bool ok = true;
+	size_t i;
 	int npcs;
-
-	pthread_mutex_lock(&reclaim_lock);
-	for (e = pending_head; e; e = e->next)
-		n++;
-	if (!n) {
-		pthread_mutex_unlock(&reclaim_lock);
-		return 0;
-	}
-	cand = calloc(n, sizeof(*cand));
-	if (!cand) {
-		pthread_mutex_unlock(&reclaim_lock);
-		return n;
-	}
-	mark_candidates(cand, n);
-	for (i = 0; i < n; i++)
-		any |= cand[i];
-	if (!any)
-		goto out;
 
 	npcs = scan_threads(&pcs);
 	if (npcs < 0)
-		goto out;
-	/* Any thread in ftrace_caller holds some record: none may go. */
-	for (int k = 0; k < npcs; k++) {
+		return false;
+	for (int k = 0; k < npcs && ok; k++) {
 		if (in_windows(pcs[k])) {
 			stats.scan_busy++;
-			goto out;
+			ok = false;
 		}
 	}
-	for (e = pending_head, i = 0; e; e = e->next, i++) {
+	for (e = pending_head, i = 0; ok && e && i < n; e = e->next, i++) {
 		if (!cand[i] || e->lo == e->hi)
 			continue;
 		for (int k = 0; k < npcs; k++) {
@@ -558,11 +565,60 @@ size_t reclaim_poll(void)
 			}
 		}
 	}
-	/*
-	 * Now the counters again: threads seen outside the windows have
-	 * made their increments visible (see the top of the file).
-	 */
-	mark_candidates(cand, n);
+	free(pcs);
+	return ok;
+}
+
+static void phase_done(enum reclaim_phase phase)
+{
+	if (test_hook)
+		test_hook(phase);
+}
+
+void reclaim_set_test_hook(void (*hook)(enum reclaim_phase phase))
+{
+	pthread_mutex_lock(&reclaim_lock);
+	test_hook = hook;
+	pthread_mutex_unlock(&reclaim_lock);
+}
+
+/* Scan, read, scan: the argument is at the top of the file. */
+size_t reclaim_poll(void)
+{
+	struct reclaim_entry *e, **pp, *freed = NULL;
+	size_t n = 0, i, left;
+	bool *cand;
+
+	pthread_mutex_lock(&reclaim_lock);
+	for (e = pending_head; e; e = e->next)
+		n++;
+	if (!n) {
+		pthread_mutex_unlock(&reclaim_lock);
+		return 0;
+	}
+	cand = malloc(n * sizeof(*cand));
+	if (!cand) {
+		pthread_mutex_unlock(&reclaim_lock);
+		return n;
+	}
+	memset(cand, true, n * sizeof(*cand));
+	/* A busy counter: no scan at all. */
+	if (!recheck_candidates(cand, n))
+		goto out;
+	phase_done(RECLAIM_PHASE_READ);
+	/* S1 */
+	if (!scan_candidates(cand, n))
+		goto out;
+	phase_done(RECLAIM_PHASE_SCANNED);
+	/* C: after S1, every increment of a thread seen there is visible. */
+	if (!recheck_candidates(cand, n))
+		goto out;
+	phase_done(RECLAIM_PHASE_COUNTED);
+	/* S2: nobody left in an exit window. */
+	if (!scan_candidates(cand, n))
+		goto out;
+	/* Dropping a record at S2 holds back the newer ones. */
+	recheck_candidates(cand, n);
 
 	for (pp = &pending_head, i = 0; (e = *pp); i++) {
 		if (!cand[i]) {
@@ -585,7 +641,6 @@ out:
 	left = stats.pending;
 	pthread_mutex_unlock(&reclaim_lock);
 	free(cand);
-	free(pcs);
 	while (freed) {
 		e = freed;
 		freed = e->next;
