@@ -19,7 +19,7 @@ MODELS=(
 	'_Bool (char, short, unsigned char, unsigned short)'
 )
 
-plan $((9 + ${#MODELS[@]}))
+plan $((11 + ${#MODELS[@]}))
 
 OBJDUMP=${OBJDUMP:-aarch64-linux-gnu-objdump}
 
@@ -63,9 +63,16 @@ check "the program calls are named" \
 	bash -c "grep -q 'call fentry program #0 (cookie 1)' '$TMP/d' &&
 		 grep -q 'call fexit program #0 (cookie 201)' '$TMP/d' &&
 		 grep -q 'call the original: the function body, func+8' '$TMP/d'"
-check "the frame records are explained" \
-	bash -c "grep -q 'frame record of the traced function' '$TMP/d' &&
-		 grep -q 'frame record of the trampoline' '$TMP/d'"
+check "the parts are the emitter's notes: one frame record, the guard around the original" \
+	bash -c "grep -q '^  # frame: one record (x29, the caller.s lr in x9)' '$TMP/d' &&
+		 grep -q '^  # guard FREE while the original runs' '$TMP/d' &&
+		 grep -q '^  # guard BUSY again for the fexit programs' '$TMP/d' &&
+		 grep -q '^  # in-flight -= 0x80 (release)' '$TMP/d' &&
+		 [ \$(grep -c 'stp *x29, x' '$TMP/d') -eq 1 ]"
+check "the guard as real images have it: guard_none, no NULL test of the table" \
+	bash -c "grep -q 'guard_none: the table of a thread without one' '$TMP/d' &&
+		 ! grep -q 'cbz *x19' '$TMP/d' &&
+		 grep -q 'strb *w19, \[x19' '$TMP/d'"
 check "the image fits the sizing pass" \
 	bash -c "sed -n 's/^# image: *\([0-9]*\) bytes (sizing pass bound \([0-9]*\)).*/\1 \2/p' '$TMP/d' |
 		 awk '{ exit !(\$1 > 0 && \$1 <= \$2) }'"
@@ -78,10 +85,14 @@ check "far: programs are called through x16, not BL" \
 		 ! grep -q 'bl  *#.*call fentry' '$TMP/d'"
 check "bti c comes first, stadd counts" \
 	bash -c "sed -n 's/^  0x[0-9a-f]*:  \([0-9a-f]*\) .*/\1/p' '$TMP/d' | head -1 | grep -qx d503245f &&
-		 grep -q 'stadd .*state.inflight += 1' '$TMP/d' &&
-		 grep -q 'staddl .*state.inflight -= 1' '$TMP/d'"
+		 grep -q 'stadd *x15, .*state.inflight += 0x80' '$TMP/d' &&
+		 grep -q 'staddl *x14, .*state.inflight -= 0x80' '$TMP/d'"
 check "fmod_ret: a non-zero result skips the original" \
 	grep -q "non-zero: skip the original" "$TMP/d"
+check "every emitter note is printed: the dump and the image agree on the parts" \
+	bash -c "grep -q '^  # fmod_ret program #0 (cookie 101)' '$TMP/d' &&
+		 grep -q '^  # first entry on this thread: guard_slow()' '$TMP/d' &&
+		 grep -q 'run context: func_ip 0xaaaaaaaa1000, cookie 201, fexit' '$TMP/d'"
 check "ctx slots name the arguments by type" \
 	bash -c "grep -q 'ctx\[0\]: arg 0 (pointer); ctx\[1\]: arg 1 (char \*)' '$TMP/d' &&
 		 grep -q 'ctx\[2\]: arg 2 (double)' '$TMP/d'"

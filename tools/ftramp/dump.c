@@ -5,12 +5,16 @@
  * then disassemble it with capstone and say what each part of the frame
  * does.
  *
- * The emitter offers no annotations, so they are recovered from the code
- * and from what we asked for: the programs, the original and the state
- * counters are at addresses we chose, ctx is the operand of the `add x0,
- * sp, #N` that precedes every program call, and the AAPCS64 layout of the
- * model (arch/arm64/abi.c) names the argument in each ctx slot.  An
- * instruction nothing is known about is printed bare.
+ * The parts of the image (frame, entry, each program, the guard around
+ * the original, exit, the out-of-line miss path, the literal pool) are
+ * the emitter's own notes (struct ftramp_tramp_note), printed as
+ * headings: they cannot drift from the code.  Within a part, single
+ * instructions are commented from what we asked for: the programs, the
+ * original and the state counters are at addresses we chose, ctx is the
+ * operand of the `add x0, sp, #N` that precedes every program call, and
+ * the AAPCS64 layout of the model (arch/arm64/abi.c) names the argument
+ * in each ctx slot.  An instruction nothing is known about is printed
+ * bare.
  */
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -27,6 +31,7 @@
 #define DUMP_FUNC	0xaaaaaaaa1000ull	/* a PIE's text */
 #define DUMP_PROGS	0xaaaaaaab0000ull	/* programs in that object */
 #define DUMP_SLOW	0xaaaaaaabf000ull	/* guard_slow() */
+#define DUMP_NONE	0xaaaaaaac0000ull	/* guard_none[] */
 #define DUMP_NEAR	0xaaaaab000000ull	/* a near trampoline: 16 MiB */
 #define DUMP_FAR	0xffffb7e00000ull	/* an mmap far from the text */
 #define DUMP_TLS_OFF	0x10
@@ -74,13 +79,15 @@ struct dump_ctx {
 	struct a64_abi_layout lay;
 	struct ftramp_tramp_state state;
 	struct ftramp_tramp_link *links[FTRAMP_TRAMP_NR_KINDS];
+	struct ftramp_tramp_note notes[4 * FTRAMP_TRAMP_MAX_PROGS + 32];
+	struct ftramp_tramp_notes nv;
+	unsigned int part;	/* enum ftramp_tramp_part at this insn */
 	uint64_t rx, orig;
 	size_t size;
 	uint64_t data_start;	/* literal pool and run contexts */
 	long ctx_off;		/* sp offset of ctx[0], -1: not seen */
 	char x16[96];		/* what the last literal load into x16 was */
 	char x10[96];		/* what the last literal load into x10 was */
-	int last_atomic_delta;	/* +1 / -1 from the mov/add before it */
 	bool after_fmod;	/* the last call was an fmod_ret program */
 	bool after_slow;	/* the last call was guard_slow() */
 	bool orig_called;	/* the original was called above */
@@ -135,6 +142,10 @@ static bool name_value(const struct dump_ctx *d, uint64_t v, char *buf,
 	}
 	if (v == DUMP_SLOW) {
 		snprintf(buf, size, "guard_slow(): this thread's guard table");
+		return true;
+	}
+	if (v == DUMP_NONE) {
+		snprintf(buf, size, "guard_none: the table of a thread without one");
 		return true;
 	}
 	return false;
@@ -243,6 +254,35 @@ static bool is_reg(const cs_arm64_op *o, arm64_reg r)
 	return o && o->type == ARM64_OP_REG && o->reg == r;
 }
 
+/* Base register number of a memory operand, else -1. */
+static int mem_base(const cs_insn *insn)
+{
+	const cs_arm64 *a = &insn->detail->arm64;
+	int i;
+
+	for (i = 0; i < a->op_count; i++)
+		if (a->operands[i].type == ARM64_OP_MEM)
+			return a->operands[i].mem.base - ARM64_REG_X0;
+	return -1;
+}
+
+/*
+ * An atomic add (STADD, or an LDXR/STXR loop) at [x<rn>]: x12 is the
+ * state's in-flight counter (up at entry and on a miss, down in the
+ * DEC part), x10 the literal loaded into it (the miss counter).
+ */
+static void atomic_desc(const struct dump_ctx *d, const char *how, int rn,
+			char *c, size_t size)
+{
+	if (rn == 12)
+		snprintf(c, size, "%s state.inflight %s 0x80", how,
+			 d->part == FTRAMP_PART_DEC ? "-=" : "+=");
+	else if (rn == 10 && d->x10[0] == '&')
+		snprintf(c, size, "%s %s += 1", how, d->x10 + 1);
+	else
+		c[0] = 0;
+}
+
 /* Annotate one instruction: the comment goes into @c. */
 static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 		     unsigned int idx, char *c, size_t size)
@@ -260,32 +300,38 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 			snprintf(c, size, "bti c: landing pad, the image may sit in a PROT_BTI page");
 		return;
 	case ARM64_INS_STP:
-		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X9))
-			snprintf(c, size, "frame record of the traced function: caller's fp and lr (x9)");
-		else if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X30))
-			snprintf(c, size, "frame record of the trampoline: lr = the body (func+8)");
+		if (is_reg(o0, ARM64_REG_X29))
+			snprintf(c, size, "the frame record: caller's fp, lr (%s)",
+				 is_reg(o1, ARM64_REG_X9) ? "x9" : "x30");
+		else if (is_reg(o0, ARM64_REG_X19))
+			snprintf(c, size, "ctx[-2] = the caller's x19; ctx[-1] = &state.rctx");
+		if (c[0])
+			return;
 		break;
 	case ARM64_INS_LDP:
 		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X30)) {
 			snprintf(c, size, "x29, x30 = the caller's fp and return address");
 			return;
 		}
+		if (is_reg(o0, ARM64_REG_X19)) {
+			snprintf(c, size, "x19 = the caller's; x12 = &state.inflight (ctx[-1])");
+			return;
+		}
 		break;
 	case ARM64_INS_MOV:
-		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_SP))
-			snprintf(c, size, "frame pointer");
-		else if (is_reg(o0, ARM64_REG_X11) && o1 &&
-			 o1->type == ARM64_OP_IMM)
-			d->last_atomic_delta = o1->imm == -1 ? -1 : 1;
-		break;
 	case ARM64_INS_MOVN:
-		if (is_reg(o0, ARM64_REG_X11))
-			d->last_atomic_delta = -1;
-		break;
 	case ARM64_INS_MOVZ:
-		if (is_reg(o0, ARM64_REG_X11))
-			d->last_atomic_delta = 1;
-		break;
+		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_SP))
+			snprintf(c, size, "x29 = the record: an x29 walk reads trampoline, caller, ...");
+		else if (is_reg(o0, ARM64_REG_X19) && is_reg(o1, ARM64_REG_X0))
+			snprintf(c, size, "x19 = the new table");
+		else if (is_reg(o0, ARM64_REG_X14))
+			snprintf(c, size, "-0x80: the in-flight decrement");
+		else if (is_reg(o0, ARM64_REG_X15))
+			snprintf(c, size, "0x80: the in-flight increment");
+		else if (is_reg(o0, ARM64_REG_X11))
+			snprintf(c, size, "one miss");
+		return;
 	case ARM64_INS_SXTW:
 	case ARM64_INS_SXTH:
 	case ARM64_INS_SXTB:
@@ -300,8 +346,6 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 		    o2 && o2->type == ARM64_OP_IMM)
 			snprintf(c, size, "the frame: ctx and saved state, %lld bytes",
 				 (long long)o2->imm);
-		else if (is_reg(o0, ARM64_REG_X11))
-			d->last_atomic_delta = -1;
 		return;
 	case ARM64_INS_ADD:
 		if (is_reg(o0, ARM64_REG_X0) && is_reg(o1, ARM64_REG_SP) && o2 &&
@@ -313,40 +357,40 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 			snprintf(c, size, "pop the frame");
 			return;
 		}
-		if (is_reg(o0, ARM64_REG_X11))
-			d->last_atomic_delta = 1;
 		return;
 	case ARM64_INS_MRS:
 		snprintf(c, size, "recursion guard: this thread's TLS block");
 		return;
 	case ARM64_INS_LDRB:
-		snprintf(c, size, "this trampoline's guard byte: already inside on this thread?");
+		snprintf(c, size, "the guard byte: FREE (0x80) or BUSY (0)?");
 		return;
 	case ARM64_INS_STRB:
 		if (o0 && (o0->reg == ARM64_REG_WZR || o0->reg == ARM64_REG_XZR))
-			snprintf(c, size, "guard: left");
+			snprintf(c, size, "guard BUSY: programs run");
 		else
-			snprintf(c, size, "guard: inside");
+			snprintf(c, size, "guard FREE: the table pointer's low byte is 0x80");
 		return;
 	case ARM64_INS_STXR:
 	case ARM64_INS_STLXR:
-		snprintf(c, size, "atomically %s %s 1", d->x10[0] ? d->x10 + 1 : "*x10",
-			 d->last_atomic_delta < 0 ? "-=" : "+=");
-		return;
 	case ARM64_INS_LDXR:
-		snprintf(c, size, "load-exclusive %s", d->x10[0] ? d->x10 + 1 : "*x10");
+		atomic_desc(d, insn->id == ARM64_INS_LDXR ? "load-exclusive" :
+			    "store-exclusive", mem_base(insn), c, size);
 		return;
 	case ARM64_INS_CBNZ:
 		if (is_reg(o0, ARM64_REG_X0) && d->after_fmod)
 			snprintf(c, size, "non-zero: skip the original, this is the result");
-		else if (is_reg(o0, ARM64_REG_W11))
-			snprintf(c, size, "yes: run without the programs (a miss)");
 		return;
 	case ARM64_INS_CBZ:
-		if (is_reg(o0, ARM64_REG_X10) && !d->after_slow)
+		if (is_reg(o0, ARM64_REG_W15))
+			snprintf(c, size, "BUSY: a program of ours is running on this thread, or no table yet");
+		else if (is_reg(o0, ARM64_REG_X19))
 			snprintf(c, size, "no guard table yet on this thread");
 		else if (is_reg(o0, ARM64_REG_X0) && d->after_slow)
 			snprintf(c, size, "none: count a miss");
+		return;
+	case ARM64_INS_CMP:
+		if (is_reg(o0, ARM64_REG_X19))
+			snprintf(c, size, "the table of a thread without one?");
 		return;
 	case ARM64_INS_BL:
 		if (o0 && o0->type == ARM64_OP_IMM &&
@@ -399,9 +443,17 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 				snprintf(c, size, "%s", what);
 			return;
 		}
-		if (is_reg(o0, ARM64_REG_X10) && op(insn, 1) &&
+		if (is_reg(o0, ARM64_REG_X19) && sp_disp(insn) >= 0) {
+			snprintf(c, size, "x19 = the caller's, from ctx[-2]");
+			return;
+		}
+		if (is_reg(o0, ARM64_REG_X12) && sp_disp(insn) >= 0) {
+			snprintf(c, size, "x12 = &state.inflight, from ctx[-1]");
+			return;
+		}
+		if (is_reg(o0, ARM64_REG_X19) && op(insn, 1) &&
 		    op(insn, 1)->type == ARM64_OP_MEM &&
-		    op(insn, 1)->mem.base == ARM64_REG_X10) {
+		    op(insn, 1)->mem.base == ARM64_REG_X19) {
 			snprintf(c, size, "the guard table pointer (initial-exec TLS)");
 			return;
 		}
@@ -430,11 +482,7 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 			const char *reg = o0 && o0->type == ARM64_OP_REG ?
 					  cs_reg_name(h, o0->reg) : "";
 
-			if (is_reg(o0, ARM64_REG_X10))
-				snprintf(c, size, store ?
-					 "keep the guard table for the exit" :
-					 "the guard table, kept at entry");
-			else if (is_reg(o0, ARM64_REG_X8))
+			if (is_reg(o0, ARM64_REG_X8))
 				snprintf(c, size, "%s x8, the indirect result address",
 					 store ? "save" : "load");
 			else if (reg[0] == 'q' || is_reg(o0, ARM64_REG_X1))
@@ -483,9 +531,7 @@ static bool decode_extra(struct dump_ctx *d, uint32_t w, char *text,
 			snprintf(text, tsize, "ldadd%-2s x%u, x%u, [x%u]",
 				 acq ? (rel ? "al" : "a") : (rel ? "l" : ""),
 				 rs, rt, rn);
-		snprintf(c, csize, "atomically %s %s 1",
-			 d->x10[0] ? d->x10 + 1 : "*x10",
-			 d->last_atomic_delta < 0 ? "-=" : "+=");
+		atomic_desc(d, "atomically", rn, c, csize);
 		return true;
 	}
 	return false;
@@ -503,6 +549,12 @@ static void scan(csh h, struct dump_ctx *d, const uint8_t *img)
 
 	d->data_start = d->rx + d->size;
 	d->ctx_off = -1;
+	for (unsigned int i = 0; i < d->nv.nr; i++)
+		if (d->notes[i].part == FTRAMP_PART_POOL ||
+		    d->notes[i].part == FTRAMP_PART_RUN_CTX) {
+			d->data_start = d->rx + d->notes[i].off;
+			break;
+		}
 	while (addr < d->data_start && left >= 4) {
 		const cs_arm64_op *o0, *o1, *o2;
 
@@ -517,13 +569,6 @@ static void scan(csh h, struct dump_ctx *d, const uint8_t *img)
 		o1 = op(insn, 1);
 		o2 = op(insn, 2);
 
-		/* literals and run contexts; adr x30 is a return address */
-		if ((insn->id == ARM64_INS_LDR ||
-		     (insn->id == ARM64_INS_ADR && !is_reg(o0, ARM64_REG_X30))) &&
-		    o1 && o1->type == ARM64_OP_IMM &&
-		    (uint64_t)o1->imm > insn->address &&
-		    (uint64_t)o1->imm < d->data_start)
-			d->data_start = o1->imm;
 		if (prev_add_x0 && d->ctx_off < 0 &&
 		    (insn->id == ARM64_INS_BL || insn->id == ARM64_INS_LDR))
 			d->ctx_off = add_imm;
@@ -537,10 +582,38 @@ static void scan(csh h, struct dump_ctx *d, const uint8_t *img)
 	cs_free(insn, 1);
 }
 
+/*
+ * The emitter's notes that start at @at: a heading each (a blank line
+ * before the out-of-line paths), and the part the next instructions
+ * belong to.
+ */
+static void print_notes(struct dump_ctx *d, uint64_t at)
+{
+	for (unsigned int i = 0; i < d->nv.nr; i++) {
+		const struct ftramp_tramp_note *n = &d->notes[i];
+
+		if (d->rx + n->off != at)
+			continue;
+		d->part = n->part;
+		if (n->part == FTRAMP_PART_MISS)
+			putchar('\n');
+		if (n->part == FTRAMP_PART_PROG && n->kind < FTRAMP_TRAMP_NR_KINDS)
+			printf("  # %s program #%u (cookie %u): x0 = ctx, call it\n",
+			       kind_names[n->kind], n->index,
+			       100 * n->kind + n->index + 1);
+		else
+			printf("  # %s\n", ftramp_tramp_part_desc(n->part));
+	}
+}
+
 static void dump_data(const struct dump_ctx *d, const uint8_t *img)
 {
-	uint64_t addr = d->data_start;
+	uint64_t addr = d->data_start, rctx = d->rx + d->size;
 	char what[96];
+
+	for (unsigned int i = 0; i < d->nv.nr; i++)
+		if (d->notes[i].part == FTRAMP_PART_RUN_CTX)
+			rctx = d->rx + d->notes[i].off;
 
 	printf("\n# literal pool and run contexts (struct ftramp_run_ctx, %zu bytes each)\n",
 	       sizeof(struct ftramp_run_ctx));
@@ -548,8 +621,8 @@ static void dump_data(const struct dump_ctx *d, const uint8_t *img)
 		uint64_t v;
 
 		memcpy(&v, img + (addr - d->rx), sizeof(v));
-		/* a run context starts with the function's address */
-		if (v == DUMP_FUNC &&
+		/* the run contexts follow the literals (emitter's note) */
+		if (addr >= rctx &&
 		    addr + sizeof(struct ftramp_run_ctx) <= d->rx + d->size) {
 			struct ftramp_run_ctx r;
 
@@ -704,8 +777,13 @@ static int build_image(struct dump_ctx *d, uint8_t **img)
 		d->state.guard_slot = 7;
 		d->state.guard_tls_off = DUMP_TLS_OFF;
 		d->state.guard_slow = (uint8_t *(*)(void))(uintptr_t)DUMP_SLOW;
+		/* as trampoline/image.c sets it: no NULL test on entry */
+		d->state.guard_none = (const uint8_t *)(uintptr_t)DUMP_NONE;
 		args.state = &d->state;
 	}
+	d->nv.v = d->notes;
+	d->nv.cap = sizeof(d->notes) / sizeof(d->notes[0]);
+	args.notes = &d->nv;
 	d->orig = DUMP_FUNC + 8;
 	d->rx = o->far ? DUMP_FAR : DUMP_NEAR;
 
@@ -719,6 +797,8 @@ static int build_image(struct dump_ctx *d, uint8_t **img)
 	if (len < 0)
 		return len;
 	d->size = len;
+	if (d->nv.nr > d->nv.cap)
+		d->nv.nr = d->nv.cap;
 	return bound;
 }
 
@@ -751,7 +831,7 @@ int cmd_dump(int argc, char **argv)
 	const uint8_t *code;
 	uint64_t addr;
 	size_t left;
-	unsigned int k, idx = 0, out_of_line = 0;
+	unsigned int k, idx = 0;
 	int bound, err, ret = 1;
 	csh h;
 
@@ -823,6 +903,7 @@ int cmd_dump(int argc, char **argv)
 		uint64_t at = addr;
 		uint32_t word;
 
+		print_notes(&d, at);
 		memcpy(&word, code, sizeof(word));
 		if (cs_disasm_iter(h, &code, &left, &addr, insn)) {
 			annotate(h, &d, insn, idx++, comment, sizeof(comment));
@@ -841,10 +922,6 @@ int cmd_dump(int argc, char **argv)
 		}
 		printf("  %#llx:  %08x  %-36s%s%s\n", (unsigned long long)at,
 		       word, text, comment[0] ? "// " : "", comment);
-		if (!strncmp(text, "ret", 3) && !strstr(comment, "original") &&
-		    addr < d.data_start && !out_of_line++)
-			printf("\n# out of line: recursion misses run the original without programs;\n"
-			       "# a thread's first entry allocates its guard table\n");
 	}
 	cs_free(insn, 1);
 	cs_close(&h);
