@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -141,25 +140,64 @@ static int read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-/* Parse "start-end perms ..." at the start of a maps/smaps line. */
+/* Hex digits at *p, advancing it; false if there are none or too many. */
+static bool parse_hex(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	for (;; s++, n++) {
+		unsigned int c = (unsigned char)*s, d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			break;
+		if (n == 16)
+			return false;
+		v = v << 4 | d;
+	}
+	if (!n)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/*
+ * Parse "start-end perms offset dev inode [path]" at the start of a
+ * maps/smaps line (proc(5)).  By hand rather than sscanf(): the patcher
+ * reads the maps on every commit, and with thousands of trampolines the
+ * C library's scanner was the largest cost of an attach.
+ */
 static bool parse_vma_line(const char *line, struct ftramp_vma *v)
 {
-	unsigned long long s, e;
-	char perms[5];
+	const char *p = line, *path;
+	uint64_t s, e;
 
-	if (sscanf(line, "%llx-%llx %4s", &s, &e, perms) != 3 || s >= e)
+	if (!parse_hex(&p, &s) || *p++ != '-' || !parse_hex(&p, &e) ||
+	    *p++ != ' ' || s >= e)
+		return false;
+	if (!p[0] || !p[1] || !p[2] || !p[3] || p[4] != ' ')
 		return false;
 	memset(v, 0, sizeof(*v));
 	v->start = s;
 	v->end = e;
-	if (perms[0] == 'r')
+	if (p[0] == 'r')
 		v->prot |= PROT_READ;
-	if (perms[1] == 'w')
+	if (p[1] == 'w')
 		v->prot |= PROT_WRITE;
-	if (perms[2] == 'x')
+	if (p[2] == 'x')
 		v->prot |= PROT_EXEC;
-	v->stack = strstr(line, "[stack") != NULL;
-	v->heap = strstr(line, "[heap]") != NULL;
+	/* Pseudo-paths start with '[': "[stack]", "[stack:tid]", "[heap]". */
+	path = strchr(p + 5, '[');
+	if (path) {
+		v->stack = !strncmp(path, "[stack", 6);
+		v->heap = !strncmp(path, "[heap]", 6);
+	}
 	return true;
 }
 
@@ -231,7 +269,13 @@ int ftramp_vmmap_read(struct ftramp_vmmap *m, bool want_bti)
 			m->nr++;
 	}
 	free(buf);
-	qsort(m->vma, m->nr, sizeof(*m->vma), vma_cmp);
+	/* The kernel lists them in order: sort only if it ever did not. */
+	for (size_t i = 1; i < m->nr; i++) {
+		if (m->vma[i - 1].start > m->vma[i].start) {
+			qsort(m->vma, m->nr, sizeof(*m->vma), vma_cmp);
+			break;
+		}
+	}
 	if (want_bti)
 		vmmap_add_bti(m);
 	return 0;
@@ -394,6 +438,50 @@ out:
 }
 
 /*
+ * The mappings as region placement last saw them (under text_lock).
+ * Reading /proc/self/maps for every region made placement cost grow with
+ * the number of mappings times the number of regions; the snapshot is
+ * read again only when it may be wrong in the way that matters: a hole
+ * it shows is taken (the mmap fails with EEXIST), or it shows no hole
+ * (something may have been unmapped since).  Our own regions are added
+ * to it as they are mapped, and it is dropped when one is unmapped.
+ */
+static struct ftramp_vmmap place_map;
+static bool place_map_valid;
+
+static void place_map_drop(void)
+{
+	if (place_map_valid)
+		ftramp_vmmap_free(&place_map);
+	place_map_valid = false;
+}
+
+/* Record a new mapping of ours in the snapshot (best effort). */
+static void place_map_add(void *addr, size_t size)
+{
+	struct ftramp_vmmap *m = &place_map;
+	uint64_t a = (uintptr_t)addr;
+	struct ftramp_vma *v;
+	size_t i;
+
+	if (!place_map_valid)
+		return;
+	v = realloc(m->vma, (m->nr + 1) * sizeof(*v));
+	if (!v) {
+		place_map_drop();
+		return;
+	}
+	m->vma = v;
+	for (i = m->nr; i > 0 && v[i - 1].start > a; i--)
+		v[i] = v[i - 1];
+	memset(&v[i], 0, sizeof(v[i]));
+	v[i].start = a;
+	v[i].end = a + size;
+	v[i].prot = PROT_READ | PROT_EXEC;
+	m->nr++;
+}
+
+/*
  * Place a new region of `size` bytes in [lo, hi), close to target.
  * -ENOSPC when there is no hole; other errors are mmap's.
  */
@@ -403,18 +491,33 @@ static int region_place(struct ftramp_text_region *r, uint64_t lo,
 	int err = -ENOSPC;
 
 	for (int i = 0; i < PLACE_RETRIES; i++) {
-		struct ftramp_vmmap m;
+		bool fresh = !place_map_valid;
 		uint64_t addr;
 
-		err = ftramp_vmmap_read(&m, false);
-		if (err)
-			return err;
-		addr = find_hole(&m, r->size, lo, hi, target);
-		ftramp_vmmap_free(&m);
-		if (!addr)
-			return -ENOSPC;
+		if (fresh) {
+			err = ftramp_vmmap_read(&place_map, false);
+			if (err)
+				return err;
+			place_map_valid = true;
+		}
+		addr = find_hole(&place_map, r->size, lo, hi, target);
+		if (!addr) {
+			if (fresh)
+				return -ENOSPC;
+			/* The snapshot may miss a hole: look again. */
+			place_map_drop();
+			i--;
+			continue;
+		}
 		err = region_map(r, addr);
+		if (!err) {
+			place_map_add(r->rx, r->size);
+			if (r->rw != r->rx)
+				place_map_add(r->rw, r->size);
+			return 0;
+		}
 		/* Somebody mapped the hole since we read the maps: again. */
+		place_map_drop();
 		if (err != -EEXIST)
 			return err;
 	}
@@ -423,6 +526,8 @@ static int region_place(struct ftramp_text_region *r, uint64_t lo,
 
 static void region_unmap(struct ftramp_text_region *r)
 {
+	/* A hole again: the next placement reads the maps afresh. */
+	place_map_drop();
 	munmap(r->rx, r->size);
 	if (r->rw != r->rx)
 		munmap(r->rw, r->size);
@@ -526,7 +631,9 @@ static void gran_set(struct ftramp_text_region *r, uint32_t first,
 
 /*
  * First fit: the lowest run of nr free granules whose execute addresses
- * lie in [lo, hi).  Returns the first granule or -1.
+ * lie in [lo, hi).  Returns the first granule or -1.  Whole words of used
+ * granules are skipped at once: a long-lived process fills its regions,
+ * and each allocation used to test every granule of every region.
  */
 static int64_t region_fit(const struct ftramp_text_region *r, uint32_t nr,
 			  uint64_t lo, uint64_t hi)
@@ -536,9 +643,17 @@ static int64_t region_fit(const struct ftramp_text_region *r, uint32_t nr,
 
 	if (r->nr_gran - r->used_gran < nr)
 		return -1;
+	if (base + r->size <= lo || base >= hi)
+		return -1;
 	for (uint32_t g = 0; g < r->nr_gran; g++) {
 		uint64_t start;
 
+		if (!(g % 64) && r->map[g / 64] == ~0ull &&
+		    r->nr_gran - g >= 64) {
+			run = 0;
+			g += 63;
+			continue;
+		}
 		if (gran_used(r, g)) {
 			run = 0;
 			continue;
@@ -771,6 +886,37 @@ int ftramp_text_publish(struct ftramp_text *t)
 	}
 	pthread_mutex_unlock(&text_lock);
 	return err;
+}
+
+int ftramp_text_trim(struct ftramp_text *t, size_t size)
+{
+	struct ftramp_text_region *r;
+	uint32_t nr, tail;
+	size_t p0, p1, q0, q1;
+
+	if (!t || !t->region || !size || size > t->size)
+		return -EINVAL;
+	nr = round_up(size, FTRAMP_TEXT_GRANULE) / FTRAMP_TEXT_GRANULE;
+	if (nr == t->nr)
+		return 0;
+	r = t->region;
+	tail = t->nr - nr;
+	pthread_mutex_lock(&text_lock);
+	if (t->open) {
+		/* Close the window on the pages only the tail spanned. */
+		chunk_pages(r, t->first, t->nr, &p0, &p1);
+		chunk_pages(r, t->first, nr, &q0, &q1);
+		for (size_t p = q1 + 1; p <= p1; p++)
+			(void)page_close_locked(r, p);
+	}
+	/* Never published, still BRK: free to hand out again at once. */
+	gran_set(r, t->first + nr, tail, false);
+	r->used_gran -= tail;
+	text_stats.bytes_used -= (size_t)tail * FTRAMP_TEXT_GRANULE;
+	t->nr = nr;
+	t->size = (size_t)nr * FTRAMP_TEXT_GRANULE;
+	pthread_mutex_unlock(&text_lock);
+	return 0;
 }
 
 void ftramp_text_free(struct ftramp_text *t)

@@ -95,6 +95,15 @@ int ftramp_text_alloc_range(struct ftramp_text *t, size_t size, uint64_t lo,
 int ftramp_text_publish(struct ftramp_text *t);
 
 /*
+ * Before publishing: keep only the first `size` bytes of the chunk (rounded
+ * up to granules) and give the rest back at once.  For callers that
+ * allocate an upper bound and learn the real size when writing (the
+ * trampoline builder's sizing pass assumes every call is far).  Returns
+ * 0 or -EINVAL (size 0 or larger than the chunk).
+ */
+int ftramp_text_trim(struct ftramp_text *t, size_t size);
+
+/*
  * Give the chunk back.  Contract: the caller (the reclamation layer)
  * guarantees that no thread can still execute it or branch to it: every
  * site that branched here has been unpatched and a grace period has
