@@ -36,7 +36,7 @@ struct tfunc {
 	struct timage *image;
 	struct ftramp_func_model model;
 	bool has_model;
-	struct tfunc *next;
+	struct tfunc *hnext;			/* tfunc_hash chain */
 };
 
 struct ftramp_link {
@@ -48,7 +48,21 @@ struct ftramp_link {
 	struct ftramp_link *next;
 };
 
-static struct tfunc *tfuncs;
+/*
+ * Traced functions by site: an attach or detach must not cost more for
+ * every function already traced (thousands, with a glob).  Chained, the
+ * table doubles when the load passes one per bucket.  Under ftrace_lock.
+ */
+static struct tfunc **tfunc_hash;
+static size_t tfunc_buckets, nr_tfuncs;
+
+static size_t tfunc_bucket(const struct ftramp_site *site, size_t buckets)
+{
+	/* Sites are at least 8 bytes apart: mix the address (Fibonacci). */
+	uint64_t h = (uint64_t)site->func * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (buckets - 1);
+}
 
 static const enum ftramp_tramp_kind kind_map[3] = {
 	[FTRAMP_FENTRY] = FTRAMP_TRAMP_FENTRY,
@@ -76,6 +90,60 @@ static void image_retire(struct timage *img)
 
 	reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
 		       rx + img->size, image_free, img);
+}
+
+/*
+ * Allocate the image's memory and write it.  The builder's bound assumes
+ * every call far (literal + blr) where near most are one bl: a chunk of
+ * the bound, trimmed, would leave a hole that the next bound-sized
+ * request cannot use (the image it replaces is freed later, one granule
+ * short of the next).  So the request is the size of a layout at the
+ * site's own address, where a near chunk lies within reach of the same
+ * targets in practice; if the chunk landed where the image is longer
+ * (-E2BIG), it is replaced by one of the bound.
+ */
+static int image_place(struct timage *img, struct ftramp_tramp_args *args,
+		       uint64_t near, unsigned int flags, int bound)
+{
+	int size = bound, ret;
+	void *scratch;
+
+	if (!(flags & FTRAMP_TEXT_FAR)) {
+		scratch = malloc((size_t)bound);
+		if (scratch) {
+			ret = ftramp_arch_prepare_trampoline(args, scratch,
+							     near & ~7ull,
+							     (size_t)bound);
+			if (ret > 0)
+				size = ret;
+			free(scratch);
+		}
+	}
+	for (;;) {
+		ret = ftramp_fault("attach_image_alloc");
+		if (!ret)
+			ret = ftramp_text_alloc(&img->text, (size_t)size, near,
+						flags);
+		if (ret)
+			return ret;
+		ret = ftramp_arch_prepare_trampoline(args, img->text.rw,
+						     image_addr(img),
+						     img->text.size);
+		if (ret == -E2BIG && size < bound) {
+			ftramp_text_free(&img->text);
+			size = bound;
+			continue;
+		}
+		if (ret < 0)
+			break;
+		img->size = (size_t)ret;
+		ret = ftramp_text_trim(&img->text, img->size);
+		if (!ret)
+			return 0;
+		break;
+	}
+	ftramp_text_free(&img->text);
+	return ret;
 }
 
 /*
@@ -133,20 +201,10 @@ static int image_build(struct tfunc *tf, struct ftramp_link *add,
 		err = size;
 		goto out_state;
 	}
-	err = ftramp_fault("attach_image_alloc");
-	if (!err)
-		err = ftramp_text_alloc(&img->text, (size_t)size,
-					tf->site->patch + 4,
-					far ? FTRAMP_TEXT_FAR : 0);
+	err = image_place(img, &args, tf->site->patch + 4,
+			  far ? FTRAMP_TEXT_FAR : 0, size);
 	if (err)
 		goto out_state;
-	size = ftramp_arch_prepare_trampoline(&args, img->text.rw,
-					      image_addr(img), img->text.size);
-	if (size < 0) {
-		err = size;
-		goto out_text;
-	}
-	img->size = (size_t)size;
 	err = ftramp_text_publish(&img->text);
 	if (err)
 		goto out_text;
@@ -169,17 +227,63 @@ out:
 
 static struct tfunc *tfunc_find(const struct ftramp_site *site)
 {
-	for (struct tfunc *tf = tfuncs; tf; tf = tf->next)
+	struct tfunc *tf;
+
+	if (!tfunc_buckets)
+		return NULL;
+	tf = tfunc_hash[tfunc_bucket(site, tfunc_buckets)];
+	for (; tf; tf = tf->hnext)
 		if (tf->site == site)
 			return tf;
 	return NULL;
 }
 
+/* Make room for one more before anything is patched: cannot fail later. */
+static int tfunc_reserve(void)
+{
+	size_t nb = tfunc_buckets ? 2 * tfunc_buckets : 64;
+	struct tfunc **h;
+
+	if (nr_tfuncs < tfunc_buckets)
+		return 0;
+	h = calloc(nb, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < tfunc_buckets; i++) {
+		struct tfunc *tf, *next;
+
+		for (tf = tfunc_hash[i]; tf; tf = next) {
+			size_t b = tfunc_bucket(tf->site, nb);
+
+			next = tf->hnext;
+			tf->hnext = h[b];
+			h[b] = tf;
+		}
+	}
+	free(tfunc_hash);
+	tfunc_hash = h;
+	tfunc_buckets = nb;
+	return 0;
+}
+
+static void tfunc_insert(struct tfunc *tf)
+{
+	size_t b = tfunc_bucket(tf->site, tfunc_buckets);
+
+	tf->hnext = tfunc_hash[b];
+	tfunc_hash[b] = tf;
+	nr_tfuncs++;
+}
+
 static void tfunc_unlink(struct tfunc *tf)
 {
-	for (struct tfunc **pp = &tfuncs; *pp; pp = &(*pp)->next) {
+	struct tfunc **pp = &tfunc_hash[tfunc_bucket(tf->site,
+						     tfunc_buckets)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
 		if (*pp == tf) {
-			*pp = tf->next;
+			*pp = tf->hnext;
+			nr_tfuncs--;
 			return;
 		}
 	}
@@ -308,7 +412,9 @@ static struct ftramp_link *attach(const char *func,
 		}
 		new_tf = true;
 		tf->site = site;
-		err = model_for(tf, &o);
+		err = tfunc_reserve();
+		if (!err)
+			err = model_for(tf, &o);
 		if (err)
 			goto fail;
 	} else if (o.model) {
@@ -378,10 +484,8 @@ static struct ftramp_link *attach(const char *func,
 		*pp = link;
 	}
 	tf->nr[kind]++;
-	if (new_tf) {
-		tf->next = tfuncs;
-		tfuncs = tf;
-	}
+	if (new_tf)
+		tfunc_insert(tf);
 	pthread_mutex_unlock(&ftrace_lock);
 	reclaim_poll();
 	return link;

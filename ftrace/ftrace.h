@@ -35,6 +35,12 @@
 #define FCALLER_REC_SITE	(FREGS_SIZE + 32)
 #define FCALLER_FRAME		(FREGS_SIZE + 48)
 
+/*
+ * The entry of an ftrace_caller copy for sites that start with `bti c`
+ * (the literal 20 bytes below x30 rather than 16); plain sites use +0.
+ */
+#define FCALLER_BTI_ENTRY	12
+
 /* struct ftrace_cops */
 #define COPS_DIRECT		0
 #define COPS_FUNC		8
@@ -74,12 +80,15 @@ typedef void (*ftrace_cops_func_t)(unsigned long ip, unsigned long parent_ip,
  *    branch to its trampoline (the kernel's call_direct_funcs() setting
  *    ftrace_regs' direct_tramp, read back by ftrace_caller).
  *
+ * ftrace_caller branches to `direct` without testing it: for every record
+ * but a direct ops' single record it is ftrace_regs_caller.
+ *
  * A record is immutable once published except `direct` (a 64-bit store:
  * ftramp_direct__modify()) and `inflight`.  It is freed through the
  * reclamation layer only.
  */
 struct ftrace_cops {
-	uint64_t direct;		/* COPS_DIRECT */
+	uint64_t direct;		/* COPS_DIRECT: never 0 (below) */
 	ftrace_cops_func_t func;	/* COPS_FUNC */
 	/*
 	 * COPS_INFLIGHT: threads in ftrace_caller's handler path with this
@@ -100,6 +109,12 @@ struct ftrace_cops {
 /* arch/arm64/ftrace_caller.S: the position-independent template. */
 extern const char ftrace_caller_tmpl[];
 extern const char ftrace_caller_tmpl_end[];
+/*
+ * ... and the register-saving path it branches to through the `direct`
+ * of every record that has no direct trampoline (never copied).
+ */
+extern const char ftrace_regs_caller[];
+extern const char ftrace_regs_caller_end[];
 
 /* ------------------------------------------------------------------
  * Reclamation (ftrace/reclaim.c)
@@ -185,6 +200,7 @@ struct ftramp_ftrace_ops_priv {
 	struct site_set sites;		/* where it is, while registered */
 	uint64_t misses;
 	uint64_t last_seq;		/* reclamation of its last records */
+	uint64_t reg_seq;		/* registration order (site ops lists) */
 	/* a transaction in progress (ftrace_apply_locked()) */
 	bool pend_registered;
 	uint64_t pend_direct;

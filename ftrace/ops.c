@@ -130,6 +130,7 @@ static void list_func(unsigned long ip, unsigned long parent_ip,
 
 /* What a site's literal holds while the site is off. */
 static struct ftrace_cops stub_cops = {
+	.direct = (uint64_t)(uintptr_t)ftrace_regs_caller,
 	.func = stub_func,
 	.flags = COPS_F_STUB,
 };
@@ -155,7 +156,8 @@ static struct ftrace_cops *cops_new_single(struct ftramp_ftrace_ops *ops,
 	if (!c)
 		return NULL;
 	c->ops = ops;
-	c->direct = direct;
+	/* ftrace_caller branches to direct without a test. */
+	c->direct = direct ? direct : (uint64_t)(uintptr_t)ftrace_regs_caller;
 	c->func = single_func;
 	c->flags = direct ? COPS_F_DIRECT : 0;
 	reclaim_count_alloc(RECLAIM_COPS);
@@ -172,6 +174,7 @@ static struct ftrace_cops *cops_new_list(struct ftramp_ftrace_ops **ops,
 	c = calloc(1, sizeof(*c) + nr * sizeof(c->list[0]));
 	if (!c)
 		return NULL;
+	c->direct = (uint64_t)(uintptr_t)ftrace_regs_caller;
 	c->func = list_func;
 	c->flags = COPS_F_LIST;
 	c->nr = nr;
@@ -198,6 +201,7 @@ struct fcaller {
 };
 
 static struct fcaller *callers;
+static bool regs_window;	/* ftrace_regs_caller is a reclaim window */
 
 static bool bl_reaches(uint64_t pc, uint64_t target)
 {
@@ -223,6 +227,13 @@ static int caller_for(const struct ftramp_site *site, uint64_t *addr)
 			*addr = c->addr;
 			return 0;
 		}
+	}
+	/* Every copy branches there: a window from the first one on. */
+	if (!regs_window) {
+		if (reclaim_add_window((uintptr_t)ftrace_regs_caller,
+				       (uintptr_t)ftrace_regs_caller_end))
+			return -ENOMEM;
+		regs_window = true;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -350,8 +361,8 @@ static void set_free(struct site_set *s)
  * Registered ops and per-site state
  * ------------------------------------------------------------------ */
 
-static struct ftramp_ftrace_ops **reg_ops;
-static size_t nr_reg_ops, cap_reg_ops;
+/* Registration order: the next ops registered gets ++reg_seq_next. */
+static uint64_t reg_seq_next;
 
 /* The ftrace layer's state of one site (site->owner). */
 struct fsite {
@@ -368,6 +379,11 @@ struct fsite {
 	uint64_t n_target, n_lit;
 	struct ftrace_cops *n_list;
 	bool n_caller;			/* B will be bl ftrace_caller */
+	/*
+	 * B has led to ftrace_caller at some time: a thread that took it
+	 * then may still load the literal, and so read a record, any time.
+	 */
+	bool ever_caller;
 	bool created;
 };
 
@@ -441,36 +457,31 @@ fail:
  */
 static int site_new_ops(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 {
+	struct ftramp_ftrace_ops_priv *cp = chg->priv;
+	bool want = cp->pend_registered && set_has(&cp->pend_sites, fs->site);
 	unsigned int n = 0, directs = 0;
-	size_t total = nr_reg_ops + 1;
-	bool chg_seen = false;
 
-	fs->n_ops = calloc(total, sizeof(fs->n_ops[0]));
+	/*
+	 * From the site's own list (registration order), not from every
+	 * registered ops: the cost of a change must not grow with the
+	 * number of ops elsewhere (one per function with ftramp_attach()).
+	 */
+	fs->n_ops = calloc(fs->nr_ops + 1, sizeof(fs->n_ops[0]));
 	if (!fs->n_ops)
 		return -ENOMEM;
-	for (size_t i = 0; i <= nr_reg_ops; i++) {
-		struct ftramp_ftrace_ops *o;
-		const struct site_set *set;
+	for (unsigned int i = 0; i <= fs->nr_ops; i++) {
+		struct ftramp_ftrace_ops *o = i < fs->nr_ops ? fs->ops[i] : NULL;
 
-		if (i < nr_reg_ops) {
-			o = reg_ops[i];
-		} else {
-			if (chg_seen)
-				break;
-			o = chg;	/* newly registering: last */
+		if (want && (!o || o->priv->reg_seq > cp->reg_seq)) {
+			fs->n_ops[n++] = chg;
+			want = false;
+			if (cp->pend_direct)
+				directs++;
 		}
-		if (o == chg) {
-			chg_seen = true;
-			if (!o->priv->pend_registered)
-				continue;
-			set = &o->priv->pend_sites;
-		} else {
-			set = &o->priv->sites;
-		}
-		if (!set_has(set, fs->site))
+		if (!o || o == chg)
 			continue;
 		fs->n_ops[n++] = o;
-		if (o == chg ? o->priv->pend_direct : o->priv->direct)
+		if (o->priv->direct)
 			directs++;
 	}
 	fs->n_nr = n;
@@ -522,6 +533,9 @@ static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 	err = caller_for(fs->site, &fs->n_target);
 	if (err)
 		return err;
+	/* After a `bti c` the literal is 4 bytes further from x30. */
+	if (fs->site->patch != fs->site->func)
+		fs->n_target += FCALLER_BTI_ENTRY;
 	fs->n_caller = true;
 	if (fs->n_nr == 1) {
 		fs->n_lit = (uint64_t)(uintptr_t)ops_cops(o);
@@ -725,6 +739,8 @@ static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
 		f->created = false;
 		if (f->n_nr)
 			f->inited = true;
+		if (f->n_caller)
+			f->ever_caller = true;
 		f->target = f->n_target;
 		f->lit = f->n_lit;
 		if (f->list && f->list != u2p(f->lit))
@@ -755,34 +771,6 @@ out:
 	free(fs);
 	free(touched);
 	return err;
-}
-
-static int reg_ops_add(struct ftramp_ftrace_ops *ops)
-{
-	if (nr_reg_ops == cap_reg_ops) {
-		size_t cap = cap_reg_ops ? 2 * cap_reg_ops : 8;
-		struct ftramp_ftrace_ops **v;
-
-		v = realloc(reg_ops, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		reg_ops = v;
-		cap_reg_ops = cap;
-	}
-	reg_ops[nr_reg_ops++] = ops;
-	return 0;
-}
-
-static void reg_ops_del(struct ftramp_ftrace_ops *ops)
-{
-	for (size_t i = 0; i < nr_reg_ops; i++) {
-		if (reg_ops[i] == ops) {
-			memmove(&reg_ops[i], &reg_ops[i + 1],
-				(nr_reg_ops - i - 1) * sizeof(reg_ops[0]));
-			nr_reg_ops--;
-			return;
-		}
-	}
 }
 
 static void pend_clear(struct ftramp_ftrace_ops_priv *p)
@@ -827,15 +815,11 @@ int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct)
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = reg_ops_add(ops);
-	if (err)
-		goto fail;
-	/* Listed last, but flagged as changing: site_new_ops() sees it once. */
-	nr_reg_ops--;
+	/* After every ops registered so far, on every site. */
+	p->reg_seq = ++reg_seq_next;
 	err = ftrace_apply_locked(ops, &seq);
 	if (err)
 		goto fail;
-	nr_reg_ops++;
 	p->registered = true;
 	p->direct = direct;
 	p->cops = p->pend_cops;
@@ -865,7 +849,6 @@ int64_t ftrace_unregister_locked(struct ftramp_ftrace_ops *ops)
 		pend_clear(p);
 		return err;
 	}
-	reg_ops_del(ops);
 	p->registered = false;
 	p->direct = 0;
 	set_free(&p->sites);
@@ -910,6 +893,7 @@ static int ftrace_refilter_locked(struct ftramp_ftrace_ops *ops,
 int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr)
 {
 	struct ftramp_ftrace_ops_priv *p = ops->priv;
+	bool exposed = false;
 	uint64_t seq;
 	int err;
 
@@ -928,14 +912,27 @@ int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr)
 		return err;
 	}
 	/*
+	 * Only ftrace_caller reads the record's target.  If none of the
+	 * ops' sites ever led there, no thread can read it: the batch (bl
+	 * old -> bl new, synchronised) was the whole switch, and the store
+	 * needs no synchronisation of its own.
+	 */
+	for (size_t i = 0; i < p->sites.nr && !exposed; i++) {
+		struct fsite *f = p->sites.v[i]->owner;
+
+		exposed = f && f->ever_caller;
+	}
+	/*
 	 * The new trampoline was published (cache maintenance) before; make
 	 * sure no thread holds stale instructions for its address (reused
 	 * memory) before the store lets ftrace_caller branch there.
 	 */
-	ftrace_sync_cores();
+	if (exposed)
+		ftrace_sync_cores();
 	__atomic_store_n(&p->cops->direct, addr, __ATOMIC_RELEASE);
 	/* And no thread reads the old target from the record any more. */
-	ftrace_sync_cores();
+	if (exposed)
+		ftrace_sync_cores();
 	p->direct = addr;
 	pend_clear(p);
 	return 0;

@@ -27,6 +27,7 @@ long ft_glob_two(long x);
 long ft_glob_three(long x);
 int ft_leaf(int n);
 double ft_fp(int n, double x);
+int ft_bti(int a, int b);
 
 TRACEE int ft_add(int a, int b) { return a + b; }
 TRACEE int ft_mul(int a, int b) { return a * b; }
@@ -36,6 +37,9 @@ TRACEE long ft_glob_two(long x) { return x + 2; }
 TRACEE long ft_glob_three(long x) { return x + 3; }
 TRACEE int ft_leaf(int n) { return n + 1; }
 TRACEE double ft_fp(int n, double x) { return x * n; }
+/* Starts with `bti c`: the site moves to func + 4 (sites.rst). */
+TRACEE __attribute__((target("branch-protection=bti")))
+int ft_bti(int a, int b) { return a - b; }
 
 /*
  * A minimal direct trampoline: count, then continue into the body with
@@ -378,6 +382,46 @@ static void recursing_handler(unsigned long ip, unsigned long parent_ip,
 	c->hits++;
 	/* A traced call from inside the handler: skipped, counted. */
 	ft_leaf(1);
+}
+
+/*
+ * A `bti c` site through ftrace_caller: its literal is 20 bytes below
+ * x30, not 16, so ops.c must branch to the copy's second entry.  Both
+ * the register-saving path (a handler) and the direct path (a direct
+ * ops kept off the BL) must find the right record.
+ */
+TEST(bti_site_through_caller)
+{
+	struct counter c = { 0 };
+	struct ftramp_ftrace_ops ops = { .func = count_handler, .private = &c };
+	struct ftramp_ftrace_ops d = {
+		.flags = FTRAMP_FTRACE_OPS_FL_NO_DIRECT_BL,
+	};
+	struct site_bytes sb;
+
+	ASSERT_EQ(U64(ft_bti) + 4, bytes_of("ft_bti").patch);
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&ops, "ft_bti", 0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&ops));
+	for (int i = 0; i < 5; i++)
+		EXPECT_EQ(i - 2, ft_bti(i, 2));
+	EXPECT_EQ(5, c.hits);
+	EXPECT_EQ(U64(ft_bti), c.ip);
+	ASSERT_EQ(0, ftramp_ftrace_ops__unregister(&ops));
+
+	direct_hits = 0;
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&d, "ft_bti", 0));
+	ASSERT_EQ(0, ftramp_direct__register(&d, U64(test_direct_tramp)));
+	sb = bytes_of("ft_bti");
+	EXPECT_NE(0, bl_target(&sb));
+	EXPECT_NE(U64(test_direct_tramp), bl_target(&sb));
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(10 - i, ft_bti(10, i));
+	EXPECT_EQ(3, direct_hits);
+	ASSERT_EQ(0, ftramp_direct__unregister(&d, U64(test_direct_tramp)));
+	EXPECT_EQ(1, ft_bti(3, 2));
+	EXPECT_EQ(3, direct_hits);
+	ftramp_ftrace_ops__free_filter(&d);
+	ftramp_ftrace_ops__free_filter(&ops);
 }
 
 TEST(recursion_guard)

@@ -3,11 +3,20 @@
  * ftrace_caller: the common entry of the per-callsite ops path
  * (Documentation/design.rst, "Reaching the tracers").
  *
- * This is a template: ftrace/ops.c copies the bytes between
- * ftrace_caller_tmpl and ftrace_caller_tmpl_end into executable memory
- * within BL range of each text region that has traced sites, so it must be
- * position independent (no literal pools, no ADRP, no branch out of it).
- * It is never run where it is linked.
+ * Two parts:
+ *
+ *  - ftrace_caller_tmpl: a position-independent template that ftrace/ops.c
+ *    copies into executable memory within BL range of each text region
+ *    that has traced sites (no literal pools, no ADRP, no branch out of
+ *    it).  It is never run where it is linked.  It loads the site's
+ *    record from the literal and branches to the record's `direct`: the
+ *    trampoline of a lone direct ops, else ftrace_regs_caller below.  So
+ *    the direct path is ldur; ldr; br, with no test (the kernel's
+ *    CALL_OPS + DIRECT_CALLS path, whose ops->direct_call likewise
+ *    defaults to ftrace_caller's register-saving path).
+ *  - ftrace_regs_caller: linked normally in the library's text (br x17
+ *    reaches it from anywhere), saves a struct ftramp_ftrace_regs and
+ *    calls the record's function.
  *
  * Entered from a patched site
  *
@@ -20,18 +29,21 @@
  * x30 = the body, x9 = the caller's return address, and x0-x8, q0-q7, the
  * stack as the caller left them.  x10-x17 are free: corruptible across a
  * call (AAPCS64 6.1.1: x9-x15 temporaries, x16/x17 intra-procedure-call
- * scratch, which veneers may clobber between any caller and callee).
+ * scratch, which veneers may clobber between any caller and callee).  The
+ * direct path clobbers x16 and x17 only.
  *
- * The literal is 8-byte aligned 16 bytes below the body rounded down to
- * 8 (x30 is func+8, or func+12 after `bti c`), as in the kernel's
- * arch/arm64/kernel/entry-ftrace.S.
+ * The literal is 16 bytes below the body, or 20 after a `bti c` (x30 is
+ * func+8, or func+12).  The template has one entry for each shape, and
+ * ops.c picks the entry when it writes the site's BL, which saves the
+ * kernel's `and x16, x30, #~7` on every call.
  *
  * Reclamation (design.rst): everything between loading the literal and
- * the final branch is either inside this code, which the reclaimer treats
- * as a window (a thread found here holds some reference), or counted in
- * cops->inflight.  The increment uses plain exclusives (ARMv8.0; LSE is
- * not assumed); the decrement is a release so that every access to the
- * record and to what it points at happens before the count drops.
+ * the final branch is either inside this code (every copy of the template
+ * and ftrace_regs_caller are windows: a thread found there holds some
+ * reference), or counted in cops->inflight.  The increment uses plain
+ * exclusives (ARMv8.0; LSE is not assumed); the decrement is a release so
+ * that every access to the record and to what it points at happens before
+ * the count drops.
  */
 #include "ftrace/ftrace.h"
 
@@ -42,11 +54,32 @@
 	.type	ftrace_caller_tmpl, %function
 ftrace_caller_tmpl:
 	/* Only BL reaches this, so no BTI landing pad is needed. */
-	and	x16, x30, #~7
-	ldur	x16, [x16, #-16]		// cops = the site's literal
+	ldur	x16, [x30, #-16]		// cops = the site's literal
 	ldr	x17, [x16, #COPS_DIRECT]
-	cbnz	x17, .Ldirect			// a lone direct ops: go there
+	/*
+	 * br x17 lands on a `bti c` of a guarded trampoline page (BTYPE 01,
+	 * Arm ARM D8.4.2) and leaves the return stack balanced.
+	 */
+	br	x17
+	/* FCALLER_BTI_ENTRY: the same for sites that start with `bti c`. */
+	ldur	x16, [x30, #-20]
+	ldr	x17, [x16, #COPS_DIRECT]
+	br	x17
+	.globl	ftrace_caller_tmpl_end
+	.hidden	ftrace_caller_tmpl_end
+ftrace_caller_tmpl_end:
+	.size	ftrace_caller_tmpl, . - ftrace_caller_tmpl
 
+/*
+ * x16 = the record, x17 = this address, x30 = the body, x9 = the caller's
+ * return address, the arguments untouched.
+ */
+	.p2align 6
+	.globl	ftrace_regs_caller
+	.hidden	ftrace_regs_caller
+	.type	ftrace_regs_caller, %function
+ftrace_regs_caller:
+	hint	#34				// bti c: br x17 may land here
 	mov	x10, sp
 	sub	sp, sp, #FCALLER_FRAME
 	stp	x0, x1, [sp, #FREGS_X0]
@@ -120,15 +153,10 @@ ftrace_caller_tmpl:
 	ldr	x9, [sp, #FREGS_LR]
 	ldr	x30, [sp, #FREGS_PC]
 	add	sp, sp, #FCALLER_FRAME
-.Ldirect:
-	/*
-	 * br x17 lands on a `bti c` of a guarded trampoline page (BTYPE 01,
-	 * Arm ARM D8.4.2) and leaves the return stack balanced.
-	 */
 	br	x17
-	.globl	ftrace_caller_tmpl_end
-	.hidden	ftrace_caller_tmpl_end
-ftrace_caller_tmpl_end:
-	.size	ftrace_caller_tmpl, . - ftrace_caller_tmpl
+	.globl	ftrace_regs_caller_end
+	.hidden	ftrace_regs_caller_end
+ftrace_regs_caller_end:
+	.size	ftrace_regs_caller, . - ftrace_regs_caller
 
 	.section .note.GNU-stack, "", %progbits
