@@ -130,10 +130,11 @@ enum reclaim_kind {
  * Hand an object to the reclamation layer.  The caller has made it
  * unreachable and synchronised every thread (a patch batch commit, or
  * ftrace_sync_cores() after a plain store): from now on no thread can
- * newly reach it.  It is freed (free_fn(arg)) once
- *   - *counter (when not NULL) is zero after
- *   - a scan has found every thread outside [lo, hi) and outside every
- *     ftrace_caller,
+ * newly reach it.  It is freed (free_fn(arg)) once a scan has found every
+ * thread outside [lo, hi) and outside every ftrace_caller, *counter (when
+ * not NULL) then reads zero, and a second scan again finds every thread
+ * outside those windows (scan, read, scan: see reclaim.c for why a single
+ * scan before the read is not enough),
  * and, for RECLAIM_COPS, only after every older record: a list record
  * holds pointers to ops records retired with or after it.
  * Returns the sequence number for reclaim_wait_seq().  Never fails: on
