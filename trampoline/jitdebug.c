@@ -362,6 +362,8 @@ static int build_cfi(struct cfi_buf *c, uint64_t addr, size_t size,
 	cfi_sleb(c, DATA_ALIGN);
 	cfi_u8(c, A64_LR);		/* return address column: x30 */
 	cfi_def_cfa(c, DWREG_SP, 0);	/* at entry: CFA = SP */
+	cfi_u8(c, DW_CFA_same_value);	/* and a call's return address */
+	cfi_uleb(c, A64_LR);
 	cfi_pad(c, 0);
 	cfi_close(c, 0);
 
