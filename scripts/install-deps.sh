@@ -16,6 +16,7 @@ host_arch=$(dpkg --print-architecture)
 # the fuzzers, the clang-built selftests and the XRay peer benchmark.
 host_pkgs=(
 	make gcc clang llvm lld binutils python3 python3-docutils pkg-config libclang-rt-14-dev
+	gdb-multiarch
 	libelf-dev libdw-dev libcapstone-dev zlib1g-dev
 )
 # arm64 target libraries (Debian multiarch on x86, plain on arm64).

@@ -20,15 +20,27 @@
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/text_alloc.h"
+#include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 
 struct thunk {
 	struct ftramp_text text;
+	int jit;		/* debugger/profiler registration, or < 0 */
 	struct thunk *next;
 };
 
 static pthread_mutex_t thunks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thunk *thunks;
+
+/* Let gdb unwind and perf name the thunk (trampoline/jitdebug.c). */
+static int register_jit(const void *code, int size)
+{
+	struct ftramp_jit_frame fr;
+
+	return ftramp_jitdebug__register("thunk", (uint64_t)(uintptr_t)code,
+			size, ftramp_jitdebug__frame_from_code(code, size, &fr) ?
+			NULL : &fr);
+}
 
 FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 				      ftramp_prog_t prog, uint64_t cookie)
@@ -75,9 +87,11 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 					     th->text.size);
 	if (err < 0)
 		goto out_text;
+	size = err;
 	err = ftramp_text_publish(&th->text);
 	if (err)
 		goto out_text;
+	th->jit = register_jit(th->text.rx, size);
 
 	pthread_mutex_lock(&thunks_lock);
 	th->next = thunks;
@@ -110,6 +124,8 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn)
 	pthread_mutex_unlock(&thunks_lock);
 	if (!th)
 		return;
+	if (th->jit >= 0)
+		ftramp_jitdebug__unregister(th->jit);
 	ftramp_text_free(&th->text);
 	free(th);
 }
