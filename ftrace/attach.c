@@ -19,12 +19,14 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
 #include "trampoline/fault_inject.h"
+#include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 
 struct timage {
 	struct ftramp_text text;
 	struct ftramp_tramp_state state;
 	size_t size;
+	int jit;		/* debugger/profiler registration, or < 0 */
 };
 
 /* One traced function. */
@@ -74,6 +76,8 @@ static void image_free(void *p)
 {
 	struct timage *img = p;
 
+	if (img->jit >= 0)
+		ftramp_jitdebug__unregister(img->jit);
 	ftramp_tramp_state_fini(&img->state);
 	ftramp_text_free(&img->text);
 	free(img);
@@ -208,6 +212,9 @@ static int image_build(struct tfunc *tf, struct ftramp_link *add,
 	err = ftramp_text_publish(&img->text);
 	if (err)
 		goto out_text;
+	/* gdb unwinds through it, perf names it: ftramp_tramp:<function> */
+	img->jit = ftramp_jitdebug__register_image(tf->site->name,
+						   img->text.rx, img->size);
 	reclaim_count_alloc(RECLAIM_IMAGE);
 	*out = img;
 	img = NULL;

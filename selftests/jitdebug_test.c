@@ -585,6 +585,63 @@ TEST(perf_map)
 	unlink(path);
 }
 
+/*
+ * The library registers the images it builds: an attached function's
+ * trampoline is named ftramp_tramp:<function> (found from inside a
+ * program, whose return address is in the image) and goes away once the
+ * image is reclaimed.
+ */
+TRACEE int jd_attached(int x);
+TRACEE int jd_attached(int x)
+{
+	return x + 1;
+}
+
+static uint64_t seen_ra;
+
+static uint64_t prog_ra(const uint64_t *ctx)
+{
+	seen_ra = U64(__builtin_return_address(0));
+	return 0;
+}
+
+TEST(attached_images_are_registered)
+{
+	struct ftramp_jit_entry_info info;
+	struct ftramp_link *link;
+	size_t before = ftramp_jitdebug__count();
+	GElf_Shdr symtab;
+	Elf_Data *data;
+	GElf_Sym sym;
+	Elf_Scn *scn;
+	Elf *e;
+	int h;
+
+	link = ftramp_attach("jd_attached", FTRAMP_FENTRY, prog_ra, NULL);
+	ASSERT_TRUE(link != NULL);
+	EXPECT_EQ(before + 1, ftramp_jitdebug__count());
+	EXPECT_EQ(8, jd_attached(7));
+	ASSERT_NE(0, seen_ra);
+	h = ftramp_jitdebug__find(seen_ra);
+	ASSERT_GE(h, 0);
+	e = open_obj(h, &info);
+	ASSERT_TRUE(e != NULL);
+	scn = find_scn(e, ".symtab", &symtab);
+	ASSERT_TRUE(scn != NULL);
+	data = elf_getdata(scn, NULL);
+	ASSERT_TRUE(data != NULL && gelf_getsym(data, 1, &sym) != NULL);
+	EXPECT_STREQ("ftramp_tramp:jd_attached",
+		     elf_strptr(e, symtab.sh_link, sym.st_name));
+	/* The frame was read from the emitted code: CFI is there. */
+	EXPECT_TRUE(find_scn(e, ".debug_frame", &symtab) != NULL);
+	elf_end(e);
+
+	ftramp_link__destroy(link);
+	ASSERT_EQ(0, ftramp_sync(10000));
+	EXPECT_EQ(before, ftramp_jitdebug__count());
+	EXPECT_EQ(-ENOENT, ftramp_jitdebug__find(seen_ra));
+}
+
 TEST_HARNESS_MAIN
 
 #else /* JITDEBUG_GDB_TARGET */

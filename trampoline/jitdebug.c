@@ -748,3 +748,13 @@ int ftramp_jitdebug__find(uint64_t addr)
 	pthread_mutex_unlock(&jit_lock);
 	return h;
 }
+
+int ftramp_jitdebug__register_image(const char *name, const void *code,
+				    size_t size)
+{
+	struct ftramp_jit_frame fr;
+	bool framed = !ftramp_jitdebug__frame_from_code(code, size, &fr);
+
+	return ftramp_jitdebug__register(name, (uint64_t)(uintptr_t)code, size,
+					 framed ? &fr : NULL);
+}

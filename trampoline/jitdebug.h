@@ -72,6 +72,15 @@ int ftramp_jitdebug__frame_from_code(const void *code, size_t size,
 int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
 			      const struct ftramp_jit_frame *frame);
 
+/*
+ * Register an image the trampoline emitter wrote at @code: its frame is
+ * read from the code itself (ftramp_jitdebug__frame_from_code()), or the
+ * image is registered as a symbol only when the prologue is not the
+ * emitter's.  Returns what ftramp_jitdebug__register() does.
+ */
+int ftramp_jitdebug__register_image(const char *name, const void *code,
+				    size_t size);
+
 /* Unregister before the range is freed or reused.  0, or -ENOENT. */
 int ftramp_jitdebug__unregister(int handle);
 

@@ -32,16 +32,6 @@ struct thunk {
 static pthread_mutex_t thunks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thunk *thunks;
 
-/* Let gdb unwind and perf name the thunk (trampoline/jitdebug.c). */
-static int register_jit(const void *code, int size)
-{
-	struct ftramp_jit_frame fr;
-
-	return ftramp_jitdebug__register("thunk", (uint64_t)(uintptr_t)code,
-			size, ftramp_jitdebug__frame_from_code(code, size, &fr) ?
-			NULL : &fr);
-}
-
 FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 				      ftramp_prog_t prog, uint64_t cookie)
 {
@@ -91,7 +81,8 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 	err = ftramp_text_publish(&th->text);
 	if (err)
 		goto out_text;
-	th->jit = register_jit(th->text.rx, size);
+	/* Let gdb unwind through it and perf name it. */
+	th->jit = ftramp_jitdebug__register_image("thunk", th->text.rx, size);
 
 	pthread_mutex_lock(&thunks_lock);
 	th->next = thunks;
