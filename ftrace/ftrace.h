@@ -218,6 +218,28 @@ int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct);
  */
 int64_t ftrace_unregister_locked(struct ftramp_ftrace_ops *ops);
 int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr);
+/*
+ * Several changes of direct (or handler) ops whose sites do not overlap,
+ * in one transaction: one patch batch, so one protection change per page
+ * and one synchronisation per batch phase for the whole set
+ * (Documentation/design.rst, "Batches").  All or nothing: on failure
+ * nothing changed anywhere and *fail is the index of the change the
+ * error belongs to.
+ */
+enum ftrace_dop {
+	FTRACE_DOP_REGISTER,	/* with the filters' sites; addr: direct */
+	FTRACE_DOP_MODIFY,	/* a registered direct ops -> addr */
+	FTRACE_DOP_UNREGISTER,
+};
+
+struct ftrace_dchg {
+	struct ftramp_ftrace_ops *ops;
+	uint64_t addr;
+	enum ftrace_dop op;
+	int64_t seq;		/* out, UNREGISTER: as ftrace_unregister_locked */
+};
+
+int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail);
 /* Free the internals of an unregistered ops (filters). */
 void ftrace_ops_release(struct ftramp_ftrace_ops *ops);
 /* Whether a site (by function address) has a direct ops already. */

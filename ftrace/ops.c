@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
@@ -604,9 +605,20 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 			err = ftramp_poke_batch__add(b, pb, FTRAMP_POKE_CALL,
 						     u2p(fs->target),
 						     u2p(fs->n_target));
+		/*
+		 * A site that never led to ftrace_caller and does not now:
+		 * no thread can load its literal, which may then change in
+		 * any phase.  Here, with B, rather than in a phase of its
+		 * own: enabling or disabling direct sites costs one sync.
+		 */
+		if (!err && fs->inited && !fs->n_caller && !fs->ever_caller &&
+		    fs->n_lit != fs->lit)
+			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
+							 fs->n_lit);
 		break;
 	case 3:
-		if (fs->inited && !fs->n_caller && fs->n_lit != fs->lit)
+		if (fs->inited && !fs->n_caller && fs->ever_caller &&
+		    fs->n_lit != fs->lit)
 			err = ftramp_poke_batch__add_u64(b, lit, fs->lit,
 							 fs->n_lit);
 		break;
@@ -623,60 +635,103 @@ static void fsite_scratch_free(struct fsite *fs)
 	fs->n_list = NULL;
 }
 
-/*
- * Apply the pending state of @ops (priv->pend_*) to every site it was or
- * will be on.  On success the pending state becomes the current one and
- * what no site holds any more is retired (*seq: the last retirement's
- * sequence number, or 0).  On failure nothing changed anywhere, and the
- * pending state is left for the caller to discard.
- */
-static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
+/* One site of a transaction, with the index of the ops changing it. */
+struct touch {
+	struct ftramp_site *site;
+	size_t idx;
+};
+
+static int touch_cmp(const void *a, const void *b)
+{
+	const struct touch *x = a, *y = b;
+
+	if (x->site != y->site)
+		return (uintptr_t)x->site < (uintptr_t)y->site ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The union of the old and the new sites of one ops, appended to @t. */
+static size_t touch_ops(struct touch *t, size_t nr,
+			const struct ftramp_ftrace_ops_priv *p, size_t idx)
 {
 	static const struct site_set empty_set;
-	struct ftramp_ftrace_ops_priv *p = ops->priv;
-	struct ftramp_site **touched = NULL;
-	struct fsite **fs = NULL;
+	const struct site_set *x = p->registered ? &p->sites : &empty_set;
+	const struct site_set *y = p->pend_registered ? &p->pend_sites :
+							&empty_set;
+	size_t a = 0, c = 0;
+
+	while (a < x->nr || c < y->nr) {
+		struct ftramp_site *s;
+
+		if (c >= y->nr ||
+		    (a < x->nr && (uintptr_t)x->v[a] < (uintptr_t)y->v[c])) {
+			s = x->v[a++];
+		} else if (a >= x->nr ||
+			   (uintptr_t)y->v[c] < (uintptr_t)x->v[a]) {
+			s = y->v[c++];
+		} else {
+			s = x->v[a++];
+			c++;
+		}
+		t[nr++] = (struct touch){ .site = s, .idx = idx };
+	}
+	return nr;
+}
+
+/*
+ * Apply the pending state (priv->pend_*) of every ops in @ops to every
+ * site each was or will be on, in ONE patch batch: one commit, one
+ * synchronisation per phase for all of them (the kernel's
+ * register_ftrace_direct() of a multi-site ops, generalised to several
+ * ops).  The ops must not share a site (one changing ops per site: its
+ * plan reads that ops' pending state): -EINVAL otherwise.  On success the
+ * pending states become the current ones as far as sites are concerned
+ * and what no site holds any more is retired (*seq: the last
+ * retirement's sequence number, or 0).  On failure nothing changed
+ * anywhere, *fail is the index of the ops the error belongs to, and the
+ * pending states are left for the caller to discard.
+ */
+static int ftrace_apply_many_locked(struct ftramp_ftrace_ops *const *ops,
+				    size_t nr_ops, uint64_t *seq, size_t *fail)
+{
 	struct ftramp_poke_batch *b = NULL;
-	size_t nr = 0, i;
+	struct touch *touched = NULL;
+	struct fsite **fs = NULL;
+	size_t *owner = NULL;		/* poke entry -> index in ops[] */
+	size_t nr = 0, cap = 1, i, nent = 0;
 	uint64_t last = 0;
+	ssize_t bad;
 	int err;
 
 	*seq = 0;
-	/* The union of the old and the new sites. */
-	touched = malloc((p->sites.nr + p->pend_sites.nr + 1) *
-			 sizeof(touched[0]));
-	if (!touched)
-		return -ENOMEM;
-	{
-		size_t a = 0, c = 0;
-		const struct site_set *x = &p->sites, *y = &p->pend_sites;
+	*fail = 0;
+	for (i = 0; i < nr_ops; i++) {
+		const struct ftramp_ftrace_ops_priv *p = ops[i]->priv;
 
-		if (!p->registered)
-			x = &empty_set;
-		if (!p->pend_registered)
-			y = &empty_set;
-		while (a < x->nr || c < y->nr) {
-			if (c >= y->nr ||
-			    (a < x->nr && (uintptr_t)x->v[a] <
-					  (uintptr_t)y->v[c]))
-				touched[nr++] = x->v[a++];
-			else if (a >= x->nr ||
-				 (uintptr_t)y->v[c] < (uintptr_t)x->v[a])
-				touched[nr++] = y->v[c++];
-			else {
-				touched[nr++] = x->v[a++];
-				c++;
-			}
-		}
+		cap += p->sites.nr + p->pend_sites.nr;
 	}
-	fs = calloc(nr + 1, sizeof(fs[0]));
-	if (!fs) {
+	touched = malloc(cap * sizeof(touched[0]));
+	fs = calloc(cap, sizeof(fs[0]));
+	if (!touched || !fs) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (i = 0; i < nr_ops; i++)
+		nr = touch_ops(touched, nr, ops[i]->priv, i);
+	/* Sorted by site: the batch is built in address order. */
+	qsort(touched, nr, sizeof(touched[0]), touch_cmp);
+	for (i = 1; i < nr; i++) {
+		if (touched[i].site == touched[i - 1].site) {
+			*fail = touched[i].idx;
+			err = -EINVAL;
+			goto out;
+		}
+	}
 	for (i = 0; i < nr; i++) {
-		struct ftramp_site *site = touched[i];
+		struct ftramp_site *site = touched[i].site;
+		struct ftramp_ftrace_ops *chg = ops[touched[i].idx];
 
+		*fail = touched[i].idx;
 		if (!sites_usable(site) && !site->owner) {
 			err = -EOPNOTSUPP;
 			goto fail;
@@ -692,24 +747,29 @@ static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
 			fs[i]->lit = LIT_NOPS;
 			fs[i]->created = true;
 		}
-		err = site_new_ops(fs[i], ops);
+		err = site_new_ops(fs[i], chg);
 		if (err)
 			goto fail;
-		err = site_plan(fs[i], ops);
+		err = site_plan(fs[i], chg);
 		if (err)
 			goto fail;
 	}
 
 	b = ftramp_poke_batch__new();
-	if (!b) {
-		err = errno ? -errno : -ENOMEM;
+	/* At most three words per site: mov, literal, bl. */
+	owner = malloc((3 * nr + 1) * sizeof(owner[0]));
+	if (!b || !owner) {
+		err = -ENOMEM;
 		goto fail;
 	}
 	for (int phase = 1; phase <= 3; phase++) {
 		for (i = 0; i < nr; i++) {
+			*fail = touched[i].idx;
 			err = batch_site(b, fs[i], phase);
 			if (err)
 				goto fail;
+			while (nent < ftramp_poke_batch__size(b))
+				owner[nent++] = touched[i].idx;
 		}
 		if (phase < 3) {
 			err = ftramp_poke_batch__barrier(b);
@@ -717,10 +777,14 @@ static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
 				goto fail;
 		}
 	}
-	if (ftramp_poke_batch__size(b)) {
+	if (nent) {
 		err = ftramp_poke_batch__commit(b);
-		if (err)
+		if (err) {
+			/* The first entry in error: whose site it is. */
+			bad = ftramp_poke_batch__err_index(b);
+			*fail = bad >= 0 && (size_t)bad < nent ? owner[bad] : 0;
 			goto fail;
+		}
 	}
 
 	/* Committed: memory state follows. */
@@ -768,9 +832,17 @@ fail:
 	}
 out:
 	ftramp_poke_batch__free(b);
+	free(owner);
 	free(fs);
 	free(touched);
 	return err;
+}
+
+static int ftrace_apply_locked(struct ftramp_ftrace_ops *ops, uint64_t *seq)
+{
+	size_t fail;
+
+	return ftrace_apply_many_locked(&ops, 1, seq, &fail);
 }
 
 static void pend_clear(struct ftramp_ftrace_ops_priv *p)
@@ -783,80 +855,231 @@ static void pend_clear(struct ftramp_ftrace_ops_priv *p)
 	p->pend_cops = NULL;
 }
 
+/* Pending state of one change; nothing patched.  *noop: nothing to do. */
+static int change_prepare(struct ftrace_dchg *c, bool *noop)
+{
+	struct ftramp_ftrace_ops *ops = c->ops;
+	struct ftramp_ftrace_ops_priv *p;
+	int err;
+
+	*noop = false;
+	switch (c->op) {
+	case FTRACE_DOP_REGISTER:
+		err = ftrace_priv_get(ops);
+		if (err)
+			return err;
+		p = ops->priv;
+		if (p->registered)
+			return -EBUSY;
+		err = ftrace_compute_sites(&p->filter, &p->notrace,
+					   &p->pend_sites);
+		if (err)
+			return err;
+		for (size_t i = 0; i < p->pend_sites.nr; i++) {
+			if (!sites_usable(p->pend_sites.v[i]) &&
+			    !p->pend_sites.v[i]->owner) {
+				pend_clear(p);
+				return -EOPNOTSUPP;
+			}
+		}
+		p->pend_registered = true;
+		p->pend_direct = c->addr;
+		p->pend_cops = cops_new_single(ops, c->addr);
+		if (!p->pend_cops) {
+			pend_clear(p);
+			return -ENOMEM;
+		}
+		/* After every ops registered so far, on every site. */
+		p->reg_seq = ++reg_seq_next;
+		return 0;
+	case FTRACE_DOP_MODIFY:
+		p = ops->priv;
+		if (!p || !p->registered || !p->direct)
+			return -EINVAL;
+		if (c->addr == p->direct) {
+			*noop = true;
+			return 0;
+		}
+		err = set_copy(&p->pend_sites, &p->sites);
+		if (err)
+			return err;
+		p->pend_registered = true;
+		p->pend_direct = c->addr;
+		return 0;
+	case FTRACE_DOP_UNREGISTER:
+		p = ops->priv;
+		if (!p || !p->registered)
+			return -EINVAL;
+		p->pend_registered = false;
+		p->pend_direct = 0;
+		memset(&p->pend_sites, 0, sizeof(p->pend_sites));
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Whether a thread may read the ops' record: a site led to ftrace_caller. */
+static bool ops_exposed(const struct ftramp_ftrace_ops_priv *p)
+{
+	for (size_t i = 0; i < p->sites.nr; i++) {
+		struct fsite *f = p->sites.v[i]->owner;
+
+		if (f && f->ever_caller)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Several register / modify / unregister changes of ops on disjoint
+ * sites, as one transaction: one patch batch for all of them, so the
+ * whole set costs one protection change per page and one
+ * synchronisation per batch phase (see batch_site() for which phases a
+ * change needs).  All or nothing; on failure *fail is the index of the
+ * change the error belongs to.
+ *
+ * A modify whose ops was ever reached through ftrace_caller also stores
+ * the new target into the ops' record, bracketed by two syncs: those two
+ * are shared by every such modify of the transaction.
+ */
+int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail)
+{
+	struct ftramp_ftrace_ops **ops;
+	size_t *map, nr = 0, i, f = 0, prepared = 0;
+	bool exposed = false;
+	uint64_t seq;
+	int err = 0;
+
+	*fail = 0;
+	ops = calloc(n + 1, sizeof(ops[0]));
+	map = calloc(n + 1, sizeof(map[0]));
+	if (!ops || !map) {
+		free(ops);
+		free(map);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		bool noop;
+
+		err = change_prepare(&v[i], &noop);
+		if (err) {
+			*fail = i;
+			goto fail;
+		}
+		prepared = i + 1;
+		v[i].seq = 0;
+		if (noop)
+			continue;
+		map[nr] = i;
+		ops[nr++] = v[i].ops;
+	}
+	err = ftrace_apply_many_locked(ops, nr, &seq, &f);
+	if (err) {
+		*fail = nr ? map[f] : 0;
+		goto fail;
+	}
+	(void)seq;	/* each unregister returns its own below */
+
+	for (i = 0; i < nr; i++) {
+		struct ftrace_dchg *c = &v[map[i]];
+		struct ftramp_ftrace_ops_priv *p = c->ops->priv;
+
+		switch (c->op) {
+		case FTRACE_DOP_REGISTER:
+			p->registered = true;
+			p->direct = c->addr;
+			p->cops = p->pend_cops;
+			p->pend_cops = NULL;
+			set_free(&p->sites);
+			p->sites = p->pend_sites;
+			memset(&p->pend_sites, 0, sizeof(p->pend_sites));
+			break;
+		case FTRACE_DOP_MODIFY:
+			/*
+			 * Only ftrace_caller reads the record's target.  If
+			 * none of the ops' sites ever led there, no thread
+			 * can read it: the batch (bl old -> bl new,
+			 * synchronised) was the whole switch.
+			 */
+			exposed |= ops_exposed(p);
+			break;
+		case FTRACE_DOP_UNREGISTER:
+			p->registered = false;
+			p->direct = 0;
+			set_free(&p->sites);
+			/* After the list records retired by the apply. */
+			p->last_seq = cops_retire(p->cops);
+			p->cops = NULL;
+			c->seq = (int64_t)p->last_seq;
+			pend_clear(p);
+			break;
+		}
+	}
+	/*
+	 * The new trampolines were published (cache maintenance) before;
+	 * make sure no thread holds stale instructions for their addresses
+	 * (reused memory) before the stores let ftrace_caller branch there,
+	 * and that none reads an old target afterwards.
+	 */
+	if (exposed)
+		ftrace_sync_cores();
+	for (i = 0; i < nr; i++) {
+		struct ftrace_dchg *c = &v[map[i]];
+
+		if (c->op == FTRACE_DOP_MODIFY)
+			__atomic_store_n(&c->ops->priv->cops->direct, c->addr,
+					 __ATOMIC_RELEASE);
+	}
+	if (exposed)
+		ftrace_sync_cores();
+	for (i = 0; i < nr; i++) {
+		struct ftrace_dchg *c = &v[map[i]];
+
+		if (c->op == FTRACE_DOP_MODIFY) {
+			c->ops->priv->direct = c->addr;
+			pend_clear(c->ops->priv);
+		}
+	}
+	free(ops);
+	free(map);
+	return 0;
+fail:
+	/* Entries [0, prepared) hold pending state: discard it. */
+	for (size_t k = 0; k < prepared; k++)
+		if (v[k].ops->priv)
+			pend_clear(v[k].ops->priv);
+	free(ops);
+	free(map);
+	return err;
+}
+
+static int change_one(struct ftramp_ftrace_ops *ops, uint64_t addr,
+		      enum ftrace_dop op, int64_t *seq)
+{
+	struct ftrace_dchg c = { .ops = ops, .addr = addr, .op = op };
+	size_t fail;
+	int err;
+
+	err = ftrace_change_many_locked(&c, 1, &fail);
+	if (seq)
+		*seq = c.seq;
+	return err;
+}
+
 /*
  * Register (direct = 0 for handler ops), with the sites from the filters.
  */
 int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct)
 {
-	struct ftramp_ftrace_ops_priv *p;
-	uint64_t seq;
-	int err;
-
-	err = ftrace_priv_get(ops);
-	if (err)
-		return err;
-	p = ops->priv;
-	if (p->registered)
-		return -EBUSY;
-	err = ftrace_compute_sites(&p->filter, &p->notrace, &p->pend_sites);
-	if (err)
-		return err;
-	for (size_t i = 0; i < p->pend_sites.nr; i++) {
-		if (!sites_usable(p->pend_sites.v[i]) &&
-		    !p->pend_sites.v[i]->owner) {
-			err = -EOPNOTSUPP;
-			goto fail;
-		}
-	}
-	p->pend_registered = true;
-	p->pend_direct = direct;
-	p->pend_cops = cops_new_single(ops, direct);
-	if (!p->pend_cops) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	/* After every ops registered so far, on every site. */
-	p->reg_seq = ++reg_seq_next;
-	err = ftrace_apply_locked(ops, &seq);
-	if (err)
-		goto fail;
-	p->registered = true;
-	p->direct = direct;
-	p->cops = p->pend_cops;
-	p->pend_cops = NULL;
-	set_free(&p->sites);
-	p->sites = p->pend_sites;
-	memset(&p->pend_sites, 0, sizeof(p->pend_sites));
-	return 0;
-fail:
-	pend_clear(p);
-	return err;
+	return change_one(ops, direct, FTRACE_DOP_REGISTER, NULL);
 }
 
 int64_t ftrace_unregister_locked(struct ftramp_ftrace_ops *ops)
 {
-	struct ftramp_ftrace_ops_priv *p = ops->priv;
-	uint64_t seq;
-	int err;
+	int64_t seq;
+	int err = change_one(ops, 0, FTRACE_DOP_UNREGISTER, &seq);
 
-	if (!p || !p->registered)
-		return -EINVAL;
-	p->pend_registered = false;
-	p->pend_direct = 0;
-	memset(&p->pend_sites, 0, sizeof(p->pend_sites));
-	err = ftrace_apply_locked(ops, &seq);
-	if (err) {
-		pend_clear(p);
-		return err;
-	}
-	p->registered = false;
-	p->direct = 0;
-	set_free(&p->sites);
-	/* After the list records retired by the apply: they point at it. */
-	p->last_seq = cops_retire(p->cops);
-	p->cops = NULL;
-	pend_clear(p);
-	return (int64_t)p->last_seq;
+	return err ? err : seq;
 }
 
 /* Re-apply new filter sets to a registered ops. */
@@ -892,50 +1115,7 @@ static int ftrace_refilter_locked(struct ftramp_ftrace_ops *ops,
  */
 int ftrace_modify_locked(struct ftramp_ftrace_ops *ops, uint64_t addr)
 {
-	struct ftramp_ftrace_ops_priv *p = ops->priv;
-	bool exposed = false;
-	uint64_t seq;
-	int err;
-
-	if (!p || !p->registered || !p->direct)
-		return -EINVAL;
-	if (addr == p->direct)
-		return 0;
-	err = set_copy(&p->pend_sites, &p->sites);
-	if (err)
-		return err;
-	p->pend_registered = true;
-	p->pend_direct = addr;
-	err = ftrace_apply_locked(ops, &seq);
-	if (err) {
-		pend_clear(p);
-		return err;
-	}
-	/*
-	 * Only ftrace_caller reads the record's target.  If none of the
-	 * ops' sites ever led there, no thread can read it: the batch (bl
-	 * old -> bl new, synchronised) was the whole switch, and the store
-	 * needs no synchronisation of its own.
-	 */
-	for (size_t i = 0; i < p->sites.nr && !exposed; i++) {
-		struct fsite *f = p->sites.v[i]->owner;
-
-		exposed = f && f->ever_caller;
-	}
-	/*
-	 * The new trampoline was published (cache maintenance) before; make
-	 * sure no thread holds stale instructions for its address (reused
-	 * memory) before the store lets ftrace_caller branch there.
-	 */
-	if (exposed)
-		ftrace_sync_cores();
-	__atomic_store_n(&p->cops->direct, addr, __ATOMIC_RELEASE);
-	/* And no thread reads the old target from the record any more. */
-	if (exposed)
-		ftrace_sync_cores();
-	p->direct = addr;
-	pend_clear(p);
-	return 0;
+	return change_one(ops, addr, FTRACE_DOP_MODIFY, NULL);
 }
 
 /* ------------------------------------------------------------------

@@ -103,6 +103,7 @@
 #include <link.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -149,6 +150,7 @@ struct ftramp_poke_batch {
 	size_t nr, cap;
 	uint32_t phase;		/* phase of the next entry */
 	int err;		/* first __add*() error: sticky */
+	ssize_t err_idx;	/* entry of the last error, -1: none's */
 	struct ftramp_patch_stats last;
 };
 
@@ -162,6 +164,7 @@ enum page_kind {
 struct poke_page {
 	uint64_t addr;
 	int prot;		/* PAGE_FOREIGN: protection to restore */
+	bool mapped;
 	int64_t alias_delta;	/* PAGE_OWN_ALIAS: rw - rx */
 	enum page_kind kind;
 	bool opened;
@@ -381,8 +384,10 @@ static int sync_cores(struct ftramp_patch_stats *st)
 
 static int batch_fail(struct ftramp_poke_batch *b, int err)
 {
-	if (!b->err)
+	if (!b->err) {
 		b->err = err;
+		b->err_idx = (ssize_t)b->nr;	/* the entry being added */
+	}
 	return err;
 }
 
@@ -456,6 +461,8 @@ FTRAMP_API struct ftramp_poke_batch *ftramp_poke_batch__new(void)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		errno = ENOMEM;
+	else
+		b->err_idx = -1;
 	return b;
 }
 
@@ -517,6 +524,11 @@ FTRAMP_API int ftramp_poke_batch__barrier(struct ftramp_poke_batch *b)
 	return 0;
 }
 
+ssize_t ftramp_poke_batch__err_index(const struct ftramp_poke_batch *b)
+{
+	return b ? b->err_idx : -1;
+}
+
 FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b)
 {
 	return b ? b->nr : 0;
@@ -549,6 +561,11 @@ struct commit {
 	struct poke_page *pages;
 	size_t nr_pages;
 	struct ftramp_patch_stats st;
+	size_t err_idx;		/* validation: the entry in error */
+	/* /proc/self/maps read by this commit, for pages the cache lacks */
+	struct ftramp_vmmap fresh;
+	bool have_fresh;
+	bool cached;		/* tcache valid for this commit */
 	/* phases with FTRAMP_POKE_UNREACHABLE entries stop the others */
 	bool stop_ready;
 	struct ftramp_stop stop;
@@ -581,11 +598,30 @@ static void note_err(int *err, size_t *err_idx, size_t idx, int e)
 	}
 }
 
+static const struct poke_page *page_of(const struct commit *c, uint64_t a)
+{
+	uint64_t page = a & ~(pg_size() - 1);
+	size_t lo = 0, hi = c->nr_pages;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->pages[mid].addr == page)
+			return &c->pages[mid];
+		if (c->pages[mid].addr < page)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;	/* not reached: every entry's page is listed */
+}
+
 /*
- * Check every entry against the memory map and the current contents, as
- * if the entries before it had been applied.  Nothing is written.
+ * Check every entry against its page (commit_pages()) and the current
+ * contents, as if the entries before it had been applied.  Nothing is
+ * written.
  */
-static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
+static int commit_validate(struct commit *c)
 {
 	struct ftramp_poke_batch *b = c->b;
 	struct poke_entry *ent = b->ent;
@@ -596,7 +632,7 @@ static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
 	for (size_t k = 0; k < b->nr; k++) {
 		size_t i = c->order[k];
 		struct poke_entry *e = &ent[i];
-		const struct ftramp_vma *v = ftramp_vmmap_find(m, e->addr);
+		const struct poke_page *p = page_of(c, e->addr);
 		bool first = !k || ent[c->order[k - 1]].addr != e->addr;
 
 		if (k && !first && ent[c->order[k - 1]].size != e->size) {
@@ -609,15 +645,15 @@ static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
 			note_err(&err, &err_idx, i, -EINVAL);
 			continue;
 		}
-		if (!v) {
+		if (!p || !p->mapped) {
 			note_err(&err, &err_idx, i, -ENXIO);
 			continue;
 		}
-		if (!(v->prot & PROT_EXEC)) {
+		if (!(p->prot & PROT_EXEC)) {
 			note_err(&err, &err_idx, i, -ENOEXEC);
 			continue;
 		}
-		if (!(v->prot & PROT_READ)) {
+		if (!(p->prot & PROT_READ)) {
 			/* execute-only text: we cannot compare */
 			note_err(&err, &err_idx, i, -EACCES);
 			continue;
@@ -633,6 +669,7 @@ static int commit_validate(struct commit *c, const struct ftramp_vmmap *m)
 			note_err(&err, &err_idx, i, -EFAULT);
 		expect = e->new;
 	}
+	c->err_idx = err_idx;
 	return err;
 }
 
@@ -728,6 +765,191 @@ static int elf_text_bti(uint64_t page)
 }
 
 /*
+ * What a commit needs to know about the pages of loaded objects' text,
+ * cached across commits (under text_mutex): a snapshot of
+ * /proc/self/maps and every executable segment with its BTI verdict.
+ * Reading the maps (emulated by QEMU, and as long as the process has
+ * mappings: every trampoline region is one) and walking the objects for
+ * each page cost far more than the writes of a small commit; with the
+ * cache a commit costs what its own pages cost.
+ *
+ * Valid while no object was loaded or unloaded (dl_iterate_phdr()'s
+ * dlpi_adds / dlpi_subs, read in O(1): the first object answers) and no
+ * commit failed.  Only pages inside a cached segment are answered from
+ * it, and only when the cached mapping is readable and executable:
+ * such text cannot go away without a dlclose().  Anything else (another
+ * JIT's code, a page the snapshot does not show as text) is read fresh,
+ * once per commit, so an error is always reported from a fresh read.
+ * Our own regions never get here (ftramp_text_lookup()).
+ */
+struct text_seg {
+	uint64_t start, end;	/* page-aligned */
+	bool bti;
+};
+
+static struct {
+	bool valid;
+	unsigned long long adds, subs;
+	struct text_seg *seg;
+	size_t nr_seg, cap_seg;
+	int err;
+	struct ftramp_vmmap maps;
+} tcache;
+
+static int gen_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	unsigned long long *g = data;
+
+	if (size < offsetof(struct dl_phdr_info, dlpi_subs) +
+		   sizeof(info->dlpi_subs))
+		return -1;	/* no counters: never cache */
+	g[0] = info->dlpi_adds;
+	g[1] = info->dlpi_subs;
+	return 1;
+}
+
+static int seg_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const ElfW(Phdr) *prop = NULL;
+	uint64_t ps = pg_size();
+	bool bti;
+
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_GNU_PROPERTY)
+			prop = &info->dlpi_phdr[i];
+	bti = prop && note_has_bti((const uint8_t *)(uintptr_t)
+				   (info->dlpi_addr + prop->p_vaddr),
+				   prop->p_memsz);
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
+		    !ph->p_memsz)
+			continue;
+		if (tcache.nr_seg == tcache.cap_seg) {
+			size_t cap = tcache.cap_seg ? 2 * tcache.cap_seg : 16;
+			struct text_seg *v = realloc(tcache.seg,
+						     cap * sizeof(*v));
+
+			if (!v) {
+				tcache.err = -ENOMEM;
+				return 1;
+			}
+			tcache.seg = v;
+			tcache.cap_seg = cap;
+		}
+		tcache.seg[tcache.nr_seg++] = (struct text_seg){
+			.start = start & ~(ps - 1),
+			.end = (start + ph->p_memsz + ps - 1) & ~(ps - 1),
+			.bti = bti,
+		};
+	}
+	return 0;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct text_seg *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void tcache_invalidate(void)
+{
+	tcache.valid = false;
+}
+
+void ftramp_patch_invalidate_maps(void)
+{
+	pthread_mutex_lock(&text_mutex);
+	tcache_invalidate();
+	pthread_mutex_unlock(&text_mutex);
+}
+
+/* Is the cache valid now?  Rebuilt if objects came or went. */
+static bool tcache_get(struct ftramp_patch_stats *st)
+{
+	unsigned long long g[2];
+
+	if (dl_iterate_phdr(gen_cb, g) != 1) {
+		tcache.valid = false;
+		return false;
+	}
+	if (tcache.valid && g[0] == tcache.adds && g[1] == tcache.subs)
+		return true;
+	tcache.valid = false;
+	ftramp_vmmap_free(&tcache.maps);
+	tcache.nr_seg = 0;
+	tcache.err = 0;
+	dl_iterate_phdr(seg_cb, NULL);
+	if (tcache.err)
+		return false;
+	qsort(tcache.seg, tcache.nr_seg, sizeof(tcache.seg[0]), seg_cmp);
+	st->maps_reads++;
+	if (ftramp_vmmap_read(&tcache.maps, false))
+		return false;
+	tcache.adds = g[0];
+	tcache.subs = g[1];
+	tcache.valid = true;
+	return true;
+}
+
+static const struct text_seg *seg_find(uint64_t page)
+{
+	size_t lo = 0, hi = tcache.nr_seg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (page >= tcache.seg[mid].end)
+			lo = mid + 1;
+		else if (page < tcache.seg[mid].start)
+			hi = mid;
+		else
+			return &tcache.seg[mid];
+	}
+	return NULL;
+}
+
+/*
+ * A foreign page's protection and BTI verdict (1 guarded, 0 not, -1
+ * unknown: ask smaps).  -ENXIO if it is not mapped.
+ */
+static int foreign_page(struct commit *c, uint64_t page, int *prot, int *bti)
+{
+	const struct text_seg *seg = c->cached ? seg_find(page) : NULL;
+	const struct ftramp_vma *v;
+	int err;
+
+	if (seg) {
+		v = ftramp_vmmap_find(&tcache.maps, page);
+		if (v && (v->prot & (PROT_READ | PROT_EXEC)) ==
+			 (PROT_READ | PROT_EXEC)) {
+			*prot = v->prot;
+			*bti = seg->bti;
+			return 0;
+		}
+	}
+	if (!c->have_fresh) {
+		c->st.maps_reads++;
+		err = ftramp_vmmap_read(&c->fresh, false);
+		if (err)
+			return err;
+		c->have_fresh = true;
+	}
+	v = ftramp_vmmap_find(&c->fresh, page);
+	if (!v)
+		return -ENXIO;
+	*prot = v->prot;
+	if (seg)
+		*bti = seg->bti;
+	else
+		*bti = c->cached ? -1 : elf_text_bti(page);
+	return 0;
+}
+
+/*
  * The slow way, for executable pages of no loaded object (another JIT's
  * code): smaps "VmFlags: ... bt".
  */
@@ -741,14 +963,19 @@ static void smaps_bti(struct commit *c)
 		struct poke_page *p = &c->pages[n];
 		const struct ftramp_vma *v = ftramp_vmmap_find(&m, p->addr);
 
-		if (p->kind == PAGE_FOREIGN && v && (v->prot & PROT_BTI) &&
-		    elf_text_bti(p->addr) < 0)
+		if (p->kind == PAGE_FOREIGN && p->mapped && v &&
+		    (v->prot & PROT_BTI) && elf_text_bti(p->addr) < 0)
 			p->prot |= PROT_BTI;
 	}
 	ftramp_vmmap_free(&m);
 }
 
-static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
+/*
+ * The distinct pages of the batch, each with how it is written and the
+ * protection to restore (and whether it is mapped at all: the
+ * validation reports that).
+ */
+static int commit_pages(struct commit *c)
 {
 	struct ftramp_poke_batch *b = c->b;
 	uint64_t ps = pg_size(), last = UINT64_MAX;
@@ -757,11 +984,12 @@ static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
 	c->pages = calloc(b->nr, sizeof(*c->pages));
 	if (!c->pages)
 		return -ENOMEM;
+	c->cached = tcache_get(&c->st);
 	for (size_t k = 0; k < b->nr; k++) {
 		uint64_t page = b->ent[c->order[k]].addr & ~(ps - 1);
 		struct poke_page *p;
 		void *rw;
-		int prot;
+		int prot, bti, err;
 
 		if (page == last)
 			continue;
@@ -771,6 +999,7 @@ static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
 		if (ftramp_text_lookup((void *)(uintptr_t)page, ps, &rw,
 				       &prot)) {
 			p->prot = prot;
+			p->mapped = true;
 			if (rw) {
 				p->kind = PAGE_OWN_ALIAS;
 				p->alias_delta = (int64_t)((uintptr_t)rw -
@@ -778,20 +1007,22 @@ static int commit_pages(struct commit *c, const struct ftramp_vmmap *m)
 			} else {
 				p->kind = PAGE_OWN_WINDOW;
 			}
-		} else {
-			p->kind = PAGE_FOREIGN;
-			p->prot = ftramp_vmmap_find(m, page)->prot;
-			if (!have_bti())
-				continue;
-			switch (elf_text_bti(page)) {
-			case 1:
-				p->prot |= PROT_BTI;
-				break;
-			case -1:
-				need_smaps = true;
-				break;
-			}
+			continue;
 		}
+		p->kind = PAGE_FOREIGN;
+		err = foreign_page(c, page, &prot, &bti);
+		if (err == -ENXIO)
+			continue;	/* commit_validate() says so */
+		if (err)
+			return err;
+		p->mapped = true;
+		p->prot = prot;
+		if (!have_bti())
+			continue;
+		if (bti > 0)
+			p->prot |= PROT_BTI;
+		else if (bti < 0 && (prot & PROT_EXEC))
+			need_smaps = true;
 	}
 	if (need_smaps)
 		smaps_bti(c);
@@ -847,24 +1078,6 @@ static int commit_open(struct commit *c)
 	}
 	c->st.pages = c->nr_pages;
 	return 0;
-}
-
-static const struct poke_page *page_of(const struct commit *c, uint64_t a)
-{
-	uint64_t page = a & ~(pg_size() - 1);
-	size_t lo = 0, hi = c->nr_pages;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->pages[mid].addr == page)
-			return &c->pages[mid];
-		if (c->pages[mid].addr < page)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;	/* not reached: every entry's page is listed */
 }
 
 /* One aligned store of the right size: single-copy atomic (B2.2.1). */
@@ -1073,7 +1286,6 @@ static int commit_prepare_stop(struct commit *c)
 static int commit_locked(struct commit *c)
 {
 	struct ftramp_poke_batch *b = c->b;
-	struct ftramp_vmmap m;
 	int err;
 
 	c->order = malloc(b->nr * sizeof(*c->order));
@@ -1083,15 +1295,16 @@ static int commit_locked(struct commit *c)
 		c->order[i] = i;
 	qsort_r(c->order, b->nr, sizeof(*c->order), cmp_ent, b->ent);
 
-	err = ftramp_vmmap_read(&m, false);
-	if (err)
-		return err;
-	err = commit_validate(c, &m);
+	err = commit_pages(c);
 	if (!err)
-		err = commit_pages(c, &m);
-	ftramp_vmmap_free(&m);
-	if (err)
+		err = commit_validate(c);
+	else
+		c->err_idx = SIZE_MAX;
+	if (err) {
+		if (c->err_idx != SIZE_MAX)
+			b->err_idx = (ssize_t)c->err_idx;
 		return err;
+	}
 
 	/*
 	 * Without membarrier, other threads may run stale instructions for
@@ -1128,16 +1341,21 @@ static int batch_commit(struct ftramp_poke_batch *b)
 
 	if (b->err)
 		return b->err;
+	b->err_idx = -1;
 	if (!b->nr)
 		return 0;
 
 	pthread_mutex_lock(&text_mutex);
 	err = commit_locked(&c);
 	c.st.mprotect_calls = mprotect_mine - mp0;
-	if (err)
+	if (err) {
 		patch_stats.failed_commits++;
-	else
+		/* The map may have changed behind our back: read it anew. */
+		tcache_invalidate();
+	} else {
 		patch_stats.commits++;
+	}
+	patch_stats.maps_reads += c.st.maps_reads;
 	patch_stats.entries += c.st.entries;
 	patch_stats.phases += c.st.phases;
 	patch_stats.pages += c.st.pages;
@@ -1166,6 +1384,8 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	c.st.commits = !err;
 	c.st.failed_commits = !!err;
 	b->last = c.st;
+	if (c.have_fresh)
+		ftramp_vmmap_free(&c.fresh);
 	free(c.order);
 	free(c.pages);
 	return err;
@@ -1182,7 +1402,7 @@ FTRAMP_API int ftramp_text_poke(void *ip, enum ftramp_poke_type type,
 				void *old_addr, void *new_addr)
 {
 	struct poke_entry one;
-	struct ftramp_poke_batch b = { .ent = &one, .cap = 1 };
+	struct ftramp_poke_batch b = { .ent = &one, .cap = 1, .err_idx = -1 };
 	int err;
 
 	/* A batch of one on the stack: no allocation on this path. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ftramp/ftramp.h>
 
@@ -116,6 +117,8 @@ struct ftramp_patch_stats {
 	unsigned long stop_rescans;	/* listings after the first */
 	unsigned long stop_timeouts;	/* stops that gave up: -ETIMEDOUT */
 	unsigned long stop_ns;		/* time threads were held, total */
+	/* /proc/self/maps reads by commits (the cache's and fresh ones) */
+	unsigned long maps_reads;
 };
 
 /*
@@ -124,6 +127,21 @@ struct ftramp_patch_stats {
  */
 void ftramp_poke_batch__stats(const struct ftramp_poke_batch *b,
 			      struct ftramp_patch_stats *st);
+
+/*
+ * The entry (index in add order) the last failed __add*() or commit of
+ * b was refused for, -1 if the failure was not one entry's (a protection
+ * change, a sync, memory).
+ */
+ssize_t ftramp_poke_batch__err_index(const struct ftramp_poke_batch *b);
+
+/*
+ * Drop the cache of loaded objects' text pages that commits use (maps
+ * snapshot, BTI verdicts).  It is dropped by itself when an object is
+ * loaded or unloaded and after a failed commit; for a caller that
+ * changed the protection of such text itself.
+ */
+void ftramp_patch_invalidate_maps(void);
 
 /* Totals since the library was loaded (all threads). */
 void ftramp_patch_get_stats(struct ftramp_patch_stats *st);
