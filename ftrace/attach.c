@@ -47,6 +47,7 @@ struct ftramp_link {
 	ftramp_prog_t prog;
 	uint64_t cookie;
 	bool far;
+	bool dying;		/* ftramp_links__destroy() in progress */
 	struct ftramp_link *next;
 };
 
@@ -151,11 +152,12 @@ static int image_place(struct timage *img, struct ftramp_tramp_args *args,
 }
 
 /*
- * Build the image for tf's links, plus @add, minus @skip.  The image is
- * published (cache maintenance done) but not reachable yet.
+ * Build the image for tf's links, plus the @nadd links of @add, minus
+ * the dying ones.  The image is published (cache maintenance done) but
+ * not reachable yet.
  */
-static int image_build(struct tfunc *tf, struct ftramp_link *add,
-		       struct ftramp_link *skip, struct timage **out)
+static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
+		       size_t nadd, struct timage **out)
 {
 	struct ftramp_tramp_link *arr[3] = { 0 };
 	struct ftramp_tramp_args args;
@@ -166,20 +168,22 @@ static int image_build(struct tfunc *tf, struct ftramp_link *add,
 
 	memset(&args, 0, sizeof(args));
 	for (int k = 0; k < 3; k++) {
-		arr[k] = calloc(tf->nr[k] + 1, sizeof(arr[k][0]));
+		arr[k] = calloc(tf->nr[k] + nadd + 1, sizeof(arr[k][0]));
 		if (!arr[k])
 			goto out;
 		for (struct ftramp_link *l = tf->links[k]; l; l = l->next) {
-			if (l == skip)
+			if (l->dying)
 				continue;
 			arr[k][n[k]].prog = l->prog;
 			arr[k][n[k]++].cookie = l->cookie;
 			far |= l->far;
 		}
-		if (add && add->kind == (enum ftramp_attach_kind)k) {
-			arr[k][n[k]].prog = add->prog;
-			arr[k][n[k]++].cookie = add->cookie;
-			far |= add->far;
+		for (size_t i = 0; i < nadd; i++) {
+			if (add[i]->kind != (enum ftramp_attach_kind)k)
+				continue;
+			arr[k][n[k]].prog = add[i]->prog;
+			arr[k][n[k]++].cookie = add[i]->cookie;
+			far |= add[i]->far;
 		}
 		args.progs[kind_map[k]].links = arr[k];
 		args.progs[kind_map[k]].nr = n[k];
@@ -245,14 +249,16 @@ static struct tfunc *tfunc_find(const struct ftramp_site *site)
 	return NULL;
 }
 
-/* Make room for one more before anything is patched: cannot fail later. */
-static int tfunc_reserve(void)
+/* Make room for @n more before anything is patched: cannot fail later. */
+static int tfunc_reserve_n(size_t n)
 {
-	size_t nb = tfunc_buckets ? 2 * tfunc_buckets : 64;
+	size_t nb = tfunc_buckets ? tfunc_buckets : 64;
 	struct tfunc **h;
 
-	if (nr_tfuncs < tfunc_buckets)
+	if (nr_tfuncs + n <= tfunc_buckets)
 		return 0;
+	while (nb < nr_tfuncs + n)
+		nb *= 2;
 	h = calloc(nb, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -419,7 +425,7 @@ static struct ftramp_link *attach(const char *func,
 		}
 		new_tf = true;
 		tf->site = site;
-		err = tfunc_reserve();
+		err = tfunc_reserve_n(1);
 		if (!err)
 			err = model_for(tf, &o);
 		if (err)
@@ -453,7 +459,7 @@ static struct ftramp_link *attach(const char *func,
 		goto fail;
 	}
 
-	err = image_build(tf, link, NULL, &img);
+	err = image_build(tf, &link, 1, &img);
 	if (err)
 		goto fail;
 	if (new_tf) {
@@ -520,54 +526,530 @@ ftramp_attach(const char *func, enum ftramp_attach_kind kind,
 	return link;
 }
 
-FTRAMP_API int ftramp_link__destroy(struct ftramp_link *link)
-{
-	struct ftramp_link **pp;
-	struct timage *img = NULL;
+/* ------------------------------------------------------------------
+ * Batches: many links, one transaction
+ * ------------------------------------------------------------------ */
+
+struct batch_ent {
+	char *func;			/* or NULL: o.addr */
+	struct ftramp_attach_opts o;	/* the caller's, zero-extended */
+	struct ftramp_func_model model;	/* o.model, once committing */
+	bool has_model;
+	enum ftramp_attach_kind kind;
+	ftramp_prog_t prog;
+	struct ftramp_site *site;
+	struct ftramp_link *link;
+};
+
+struct ftramp_link_batch {
+	struct batch_ent *ent;
+	size_t nr, cap;
+	int err;			/* first __add() error: sticky */
+	long err_idx;			/* entry in error, -1: none */
+	bool committed;
+};
+
+/* The links of one function in a batch: entries order[first, first+nr). */
+struct bgroup {
 	struct tfunc *tf;
+	bool new_tf;
+	size_t first, nr;
+	struct timage *img;
+	struct ftramp_link **add;
+};
+
+FTRAMP_API struct ftramp_link_batch *ftramp_attach_batch__new(void)
+{
+	struct ftramp_link_batch *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->err_idx = -1;
+	return b;
+}
+
+static int batch_fail(struct ftramp_link_batch *b, size_t idx, int err)
+{
+	if (!b->err) {
+		b->err = err;
+		b->err_idx = (long)idx;
+	}
+	return err;
+}
+
+/*
+ * Checked now what can be (arguments, the function exists and can be
+ * patched); the rest at the commit, under the lock.  Returns the entry's
+ * index, or -errno (and the commit will fail with it).
+ */
+FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
+					const char *func,
+					enum ftramp_attach_kind kind,
+					ftramp_prog_t prog,
+					const struct ftramp_attach_opts *opts)
+{
+	struct batch_ent *e;
+	size_t idx;
+	int err;
+
+	if (!b)
+		return -EINVAL;
+	if (b->committed)
+		return -EALREADY;
+	if (b->nr == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		struct batch_ent *v = realloc(b->ent, cap * sizeof(*v));
+
+		if (!v)
+			return batch_fail(b, b->nr, -ENOMEM);
+		b->ent = v;
+		b->cap = cap;
+	}
+	idx = b->nr++;
+	e = &b->ent[idx];
+	memset(e, 0, sizeof(*e));
+	err = opts_check(opts);
+	if (err)
+		return batch_fail(b, idx, err);
+	if (opts)
+		memcpy(&e->o, opts, opts->sz < sizeof(e->o) ? opts->sz :
+							     sizeof(e->o));
+	e->o.sz = sizeof(e->o);
+	if (e->o.model) {
+		/* ent[] moves as it grows: pointed at in the commit */
+		e->model = *e->o.model;
+		e->has_model = true;
+		e->o.model = NULL;
+	}
+	e->kind = kind;
+	e->prog = prog;
+	if (!prog || (unsigned int)kind > FTRAMP_FMOD_RET ||
+	    (!func == !e->o.addr))
+		return batch_fail(b, idx, -EINVAL);
+	if (func) {
+		e->func = strdup(func);
+		if (!e->func)
+			return batch_fail(b, idx, -ENOMEM);
+	}
+	err = resolve_site(func, e->o.addr, &e->site);
+	if (err)
+		return batch_fail(b, idx, err);
+	return (int)idx;
+}
+
+FTRAMP_API size_t ftramp_attach_batch__size(const struct ftramp_link_batch *b)
+{
+	return b ? b->nr : 0;
+}
+
+FTRAMP_API long ftramp_attach_batch__failed(const struct ftramp_link_batch *b)
+{
+	return b ? b->err_idx : -1;
+}
+
+FTRAMP_API struct ftramp_link *
+ftramp_attach_batch__link(const struct ftramp_link_batch *b, size_t i)
+{
+	if (!b || !b->committed || i >= b->nr)
+		return NULL;
+	return b->ent[i].link;
+}
+
+FTRAMP_API void ftramp_attach_batch__free(struct ftramp_link_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nr; i++)
+		free(b->ent[i].func);
+	free(b->ent);
+	free(b);
+}
+
+static int ent_cmp(const void *x, const void *y, void *arg)
+{
+	const struct batch_ent *ent = arg;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+
+	if (ent[i].site != ent[j].site)
+		return (uintptr_t)ent[i].site < (uintptr_t)ent[j].site ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * What ftramp_attach() checks for one link, for entry e joining group g
+ * (the function's links, plus those of the group before e).
+ */
+static int group_check(struct bgroup *g, struct ftramp_link_batch *b,
+		       const size_t *order, size_t k)
+{
+	struct batch_ent *e = &b->ent[order[k]];
+	struct tfunc *tf = g->tf;
+	unsigned int nr = tf->nr[e->kind];
+	int err;
+
+	if (e->o.model && !(g->new_tf && k == g->first)) {
+		err = ftramp_model__validate(e->o.model);
+		if (err)
+			return err;
+		if (!tf->has_model || !same_model(&tf->model, e->o.model))
+			return -EINVAL;
+	}
+	if (tf->has_model && (tf->model.flags & FTRAMP_MODEL_VARIADIC))
+		return -EOPNOTSUPP;
+	if (e->kind == FTRAMP_FMOD_RET && tf->has_model &&
+	    tf->model.ret.cls == FTRAMP_TYPE_VOID)
+		return -EINVAL;
+	for (struct ftramp_link *l = tf->links[e->kind]; l; l = l->next)
+		if (l->prog == e->prog)
+			return -EBUSY;
+	for (size_t j = g->first; j < k; j++) {
+		struct batch_ent *o = &b->ent[order[j]];
+
+		if (o->kind == e->kind) {
+			if (o->prog == e->prog)
+				return -EBUSY;
+			nr++;
+		}
+	}
+	return nr >= FTRAMP_ATTACH_MAX_LINKS ? -E2BIG : 0;
+}
+
+/*
+ * All or nothing: every check and every image first (their pages opened
+ * once: ftramp_text_hold()), then one patch transaction for every site
+ * (ftrace_change_many_locked()), then the bookkeeping, which cannot fail.
+ */
+static int batch_commit_locked(struct ftramp_link_batch *b, size_t *order,
+			       struct bgroup *grp, size_t *nr_grp,
+			       struct ftrace_dchg *dc, size_t *fail)
+{
+	size_t ng = 0, new_tfs = 0, k, f;
 	int err = 0;
 
-	if (!link)
-		return 0;
-	pthread_mutex_lock(&ftrace_lock);
-	tf = link->tf;
-	if (tf->nr[0] + tf->nr[1] + tf->nr[2] == 1) {
-		int64_t seq = ftrace_unregister_locked(&tf->ops);
+	for (k = 0; k < b->nr; k++) {
+		struct batch_ent *e = &b->ent[order[k]];
+		struct bgroup *g;
 
-		if (seq < 0) {
-			err = (int)seq;
-			goto out;
+		*fail = order[k];
+		if (!k || e->site != b->ent[order[k - 1]].site) {
+			g = &grp[ng++];
+			*nr_grp = ng;
+			g->first = k;
+			g->tf = tfunc_find(e->site);
+			if (!g->tf) {
+				if (ftrace_site_direct_ops(e->site->func))
+					return -EBUSY;
+				g->tf = calloc(1, sizeof(*g->tf));
+				if (!g->tf)
+					return -ENOMEM;
+				g->new_tf = true;
+				g->tf->site = e->site;
+				new_tfs++;
+				err = model_for(g->tf, &e->o);
+				if (err)
+					return err;
+			}
 		}
-		image_retire(tf->image);
-		tfunc_unlink(tf);
-		/*
-		 * The ops had no handler and its record is retired: nothing
-		 * reads tf any more.
-		 */
-		ftrace_ops_release(&tf->ops);
-		free(tf);
-		free(link);
-		goto out;
-	}
-	err = image_build(tf, NULL, link, &img);
-	if (!err) {
-		err = ftrace_modify_locked(&tf->ops, image_addr(img));
+		g = &grp[ng - 1];
+		err = group_check(g, b, order, k);
 		if (err)
-			image_free(img);
+			return err;
+		e->link = calloc(1, sizeof(*e->link));
+		if (!e->link)
+			return -ENOMEM;
+		e->link->kind = e->kind;
+		e->link->prog = e->prog;
+		e->link->cookie = e->o.cookie;
+		e->link->far = e->o.force_far;
+		g->nr++;
 	}
+	*fail = order[0];
+	err = tfunc_reserve_n(new_tfs);
 	if (err)
+		return err;
+
+	/* Every image, with each trampoline page made writable once. */
+	ftramp_text_hold();
+	for (size_t i = 0; i < ng && !err; i++) {
+		struct bgroup *g = &grp[i];
+
+		*fail = order[g->first];
+		g->add = calloc(g->nr, sizeof(g->add[0]));
+		if (!g->add) {
+			err = -ENOMEM;
+			break;
+		}
+		for (k = 0; k < g->nr; k++)
+			g->add[k] = b->ent[order[g->first + k]].link;
+		err = image_build(g->tf, g->add, g->nr, &g->img);
+	}
+	/* A page left RWX is still correct: nothing to undo for it. */
+	(void)ftramp_text_release();
+	if (err)
+		return err;
+
+	for (size_t i = 0; i < ng; i++) {
+		struct bgroup *g = &grp[i];
+
+		*fail = order[g->first];
+		dc[i] = (struct ftrace_dchg){
+			.ops = &g->tf->ops,
+			.addr = image_addr(g->img),
+			.op = g->new_tf ? FTRACE_DOP_REGISTER :
+					  FTRACE_DOP_MODIFY,
+		};
+		if (!g->new_tf)
+			continue;
+		err = ftrace_priv_get(&g->tf->ops);
+		if (err)
+			return err;
+		g->tf->ops.priv->filter.v = malloc(sizeof(struct ftramp_site *));
+		if (!g->tf->ops.priv->filter.v)
+			return -ENOMEM;
+		g->tf->ops.priv->filter.v[0] = g->tf->site;
+		g->tf->ops.priv->filter.nr = g->tf->ops.priv->filter.cap = 1;
+	}
+	err = ftrace_change_many_locked(dc, ng, &f);
+	if (err) {
+		*fail = order[grp[f].first];
+		return err;
+	}
+
+	/* Committed: the bookkeeping follows, and cannot fail. */
+	for (size_t i = 0; i < ng; i++) {
+		struct bgroup *g = &grp[i];
+		struct tfunc *tf = g->tf;
+
+		if (tf->image)
+			image_retire(tf->image);
+		tf->image = g->img;
+		g->img = NULL;
+		for (k = 0; k < g->nr; k++) {
+			struct ftramp_link *l = g->add[k];
+			struct ftramp_link **pp = &tf->links[l->kind];
+
+			while (*pp)
+				pp = &(*pp)->next;
+			*pp = l;
+			l->tf = tf;
+			tf->nr[l->kind]++;
+		}
+		if (g->new_tf)
+			tfunc_insert(tf);
+		g->new_tf = false;
+	}
+	return 0;
+}
+
+FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_link_batch *b)
+{
+	struct ftrace_dchg *dc = NULL;
+	struct bgroup *grp = NULL;
+	size_t *order = NULL, ng = 0, fail = 0;
+	int err;
+
+	if (!b)
+		return -EINVAL;
+	if (b->committed)
+		return -EALREADY;
+	if (b->err)
+		return b->err;
+	if (!b->nr) {
+		b->committed = true;
+		return 0;
+	}
+	order = malloc(b->nr * sizeof(order[0]));
+	grp = calloc(b->nr, sizeof(grp[0]));
+	dc = calloc(b->nr, sizeof(dc[0]));
+	if (!order || !grp || !dc) {
+		err = -ENOMEM;
 		goto out;
-	image_retire(tf->image);
-	tf->image = img;
-	for (pp = &tf->links[link->kind]; *pp != link; pp = &(*pp)->next)
-		;
-	*pp = link->next;
-	tf->nr[link->kind]--;
-	free(link);
-out:
+	}
+	for (size_t i = 0; i < b->nr; i++) {
+		order[i] = i;
+		if (b->ent[i].has_model)
+			b->ent[i].o.model = &b->ent[i].model;
+	}
+	/* Links of one function together, in the order they were added. */
+	qsort_r(order, b->nr, sizeof(order[0]), ent_cmp, b->ent);
+
+	pthread_mutex_lock(&ftrace_lock);
+	err = batch_commit_locked(b, order, grp, &ng, dc, &fail);
+	if (err) {
+		for (size_t i = 0; i < ng; i++) {
+			struct bgroup *g = &grp[i];
+
+			/* Never reachable: no thread can be inside. */
+			if (g->img)
+				image_free(g->img);
+			if (g->new_tf) {
+				ftrace_ops_release(&g->tf->ops);
+				free(g->tf);
+			}
+		}
+		for (size_t i = 0; i < b->nr; i++) {
+			free(b->ent[i].link);
+			b->ent[i].link = NULL;
+		}
+		b->err_idx = (long)fail;
+	} else {
+		b->committed = true;
+	}
 	pthread_mutex_unlock(&ftrace_lock);
 	reclaim_poll();
+out:
+	for (size_t i = 0; grp && i < b->nr; i++)
+		free(grp[i].add);
+	free(dc);
+	free(grp);
+	free(order);
 	return err;
+}
+
+static int link_cmp(const void *x, const void *y)
+{
+	const struct ftramp_link *a = *(struct ftramp_link *const *)x;
+	const struct ftramp_link *c = *(struct ftramp_link *const *)y;
+
+	if (a->tf != c->tf)
+		return (uintptr_t)a->tf < (uintptr_t)c->tf ? -1 : 1;
+	return (uintptr_t)a < (uintptr_t)c ? -1 : (uintptr_t)a > (uintptr_t)c;
+}
+
+/*
+ * Detach many links in one transaction: per function, the image without
+ * them (modify) or, when none is left, the site turned off (unregister);
+ * then one ftrace_change_many_locked() for all.
+ */
+static int links_destroy_locked(struct ftramp_link **v, size_t n,
+				struct bgroup *grp, size_t *nr_grp,
+				struct ftrace_dchg *dc)
+{
+	size_t ng = 0, f;
+	int err = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (k && v[k] == v[k - 1])
+			return -EINVAL;		/* twice in the array */
+		v[k]->dying = true;
+		if (!k || v[k]->tf != v[k - 1]->tf) {
+			grp[ng].tf = v[k]->tf;
+			grp[ng++].first = k;
+			*nr_grp = ng;
+		}
+		grp[ng - 1].nr++;
+	}
+	ftramp_text_hold();
+	for (size_t i = 0; i < ng && !err; i++) {
+		struct tfunc *tf = grp[i].tf;
+
+		if (grp[i].nr == tf->nr[0] + tf->nr[1] + tf->nr[2]) {
+			dc[i] = (struct ftrace_dchg){
+				.ops = &tf->ops, .op = FTRACE_DOP_UNREGISTER };
+			continue;
+		}
+		err = image_build(tf, NULL, 0, &grp[i].img);
+		if (!err)
+			dc[i] = (struct ftrace_dchg){
+				.ops = &tf->ops, .op = FTRACE_DOP_MODIFY,
+				.addr = image_addr(grp[i].img) };
+	}
+	(void)ftramp_text_release();
+	if (err)
+		return err;
+	err = ftrace_change_many_locked(dc, ng, &f);
+	if (err)
+		return err;
+
+	for (size_t i = 0; i < ng; i++) {
+		struct tfunc *tf = grp[i].tf;
+
+		image_retire(tf->image);
+		if (dc[i].op == FTRACE_DOP_UNREGISTER) {
+			tfunc_unlink(tf);
+			/*
+			 * The ops had no handler and its record is retired:
+			 * nothing reads tf any more.
+			 */
+			ftrace_ops_release(&tf->ops);
+			free(tf);
+		} else {
+			tf->image = grp[i].img;
+			grp[i].img = NULL;
+			for (int kd = 0; kd < 3; kd++) {
+				struct ftramp_link **pp = &tf->links[kd];
+
+				while (*pp) {
+					if ((*pp)->dying) {
+						*pp = (*pp)->next;
+						tf->nr[kd]--;
+					} else {
+						pp = &(*pp)->next;
+					}
+				}
+			}
+		}
+		for (size_t k = grp[i].first; k < grp[i].first + grp[i].nr; k++)
+			free(v[k]);
+	}
+	return 0;
+}
+
+FTRAMP_API int ftramp_links__destroy(struct ftramp_link **links, size_t n)
+{
+	struct ftramp_link *one[1];
+	struct ftramp_link **v = one;
+	struct ftrace_dchg *dc = NULL;
+	struct bgroup *grp = NULL;
+	size_t nr = 0, ng = 0;
+	int err;
+
+	if (!links && n)
+		return -EINVAL;
+	if (n > 1)
+		v = malloc(n * sizeof(v[0]));
+	grp = calloc(n + 1, sizeof(grp[0]));
+	dc = calloc(n + 1, sizeof(dc[0]));
+	if (!v || !grp || !dc) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (links[i])
+			v[nr++] = links[i];
+	err = 0;
+	if (!nr)
+		goto out;
+	qsort(v, nr, sizeof(v[0]), link_cmp);
+	pthread_mutex_lock(&ftrace_lock);
+	err = links_destroy_locked(v, nr, grp, &ng, dc);
+	if (err) {
+		for (size_t i = 0; i < nr; i++)
+			v[i]->dying = false;
+		for (size_t i = 0; i < ng; i++)
+			if (grp[i].img)
+				image_free(grp[i].img);
+	}
+	pthread_mutex_unlock(&ftrace_lock);
+	reclaim_poll();
+	if (!err)
+		for (size_t i = 0; i < n; i++)
+			links[i] = NULL;
+out:
+	if (v != one)
+		free(v);
+	free(grp);
+	free(dc);
+	return err;
+}
+
+FTRAMP_API int ftramp_link__destroy(struct ftramp_link *link)
+{
+	if (!link)
+		return 0;
+	return ftramp_links__destroy(&link, 1);
 }
 
 FTRAMP_API uint64_t ftramp_link__func_addr(const struct ftramp_link *link)

@@ -524,6 +524,16 @@ static int region_place(struct ftramp_text_region *r, uint64_t lo,
 	return err;
 }
 
+/* Held pages (ftramp_text_hold()), under text_lock. */
+struct held_page {
+	struct ftramp_text_region *r;
+	size_t idx;
+};
+
+static unsigned int hold_depth;
+static struct held_page *held;
+static size_t nr_held, cap_held;
+
 static void region_unmap(struct ftramp_text_region *r)
 {
 	/* A hole again: the next placement reads the maps afresh. */
@@ -604,6 +614,13 @@ static void region_release(struct ftramp_text_region *r)
 	for (pp = &regions; *pp != r; pp = &(*pp)->next)
 		;
 	*pp = r->next;
+	/* Nothing of it is in use: its held pages go with it. */
+	for (size_t i = 0; i < nr_held;) {
+		if (held[i].r == r)
+			held[i] = held[--nr_held];
+		else
+			i++;
+	}
 	region_unmap(r);
 	text_stats.regions--;
 	text_stats.regions_unmapped++;
@@ -679,6 +696,28 @@ static struct ftramp_text_region *region_of(uint64_t addr)
 	return NULL;
 }
 
+/*
+ * A hold (ftramp_text_hold()): windows opened meanwhile get an extra
+ * reference, dropped once at the release, so that a batch of chunks
+ * sharing pages costs one protection change per page, not one per chunk.
+ * Under text_lock.
+ */
+/* Called with text_lock held, after page idx of r was opened (0 -> 1). */
+static void hold_page_locked(struct ftramp_text_region *r, size_t idx)
+{
+	if (nr_held == cap_held) {
+		size_t cap = cap_held ? 2 * cap_held : 64;
+		struct held_page *v = realloc(held, cap * sizeof(*v));
+
+		if (!v)
+			return;	/* not held: closed as usual */
+		held = v;
+		cap_held = cap;
+	}
+	held[nr_held++] = (struct held_page){ .r = r, .idx = idx };
+	r->open[idx]++;
+}
+
 /* Called with text_lock held. */
 static int page_open_locked(struct ftramp_text_region *r, size_t idx)
 {
@@ -694,6 +733,8 @@ static int page_open_locked(struct ftramp_text_region *r, size_t idx)
 				   r->prot | PROT_WRITE);
 	if (err)
 		r->open[idx]--;
+	else if (hold_depth)
+		hold_page_locked(r, idx);
 	return err;
 }
 
@@ -975,6 +1016,31 @@ static int page_op(void *page, bool open)
 
 		err = open ? page_open_locked(r, idx) :
 			     page_close_locked(r, idx);
+	}
+	pthread_mutex_unlock(&text_lock);
+	return err;
+}
+
+void ftramp_text_hold(void)
+{
+	pthread_mutex_lock(&text_lock);
+	hold_depth++;
+	pthread_mutex_unlock(&text_lock);
+}
+
+int ftramp_text_release(void)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&text_lock);
+	if (hold_depth && !--hold_depth) {
+		for (size_t i = 0; i < nr_held; i++) {
+			int e = page_close_locked(held[i].r, held[i].idx);
+
+			if (e && !err)
+				err = e;
+		}
+		nr_held = 0;
 	}
 	pthread_mutex_unlock(&text_lock);
 	return err;

@@ -121,6 +121,19 @@ void ftramp_text_free(struct ftramp_text *t);
 int ftramp_text_lookup(const void *addr, size_t len, void **rw, int *prot);
 
 /*
+ * Batches: between ftramp_text_hold() and ftramp_text_release(), the RWX
+ * window of a page opened by an allocation stays open after
+ * ftramp_text_publish() (the code is cache-maintained there as usual) and
+ * is closed once by the release: N chunks on P pages cost 2P mprotect()
+ * calls, not 2N.  The pages stay W+X (never non-X) for the hold's
+ * duration; hold while building, release before the code is made
+ * reachable.  Holds nest.  The release returns the first error of a
+ * restore (the page stays RWX, still executable), else 0.
+ */
+void ftramp_text_hold(void);
+int ftramp_text_release(void);
+
+/*
  * Open / close the RWX window on one page of a window region, counted so
  * that the allocator's and the patcher's windows nest.  Return 0 or the
  * errno of mprotect.
