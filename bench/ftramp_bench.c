@@ -13,8 +13,10 @@
  *
  * The attach benchmark attaches fentry+fexit to 1, 100 and 10,000
  * generated functions (bench/gen_funcs.sh), one ftramp_attach() per
- * program and function, then registers one ordinary ftrace ops on the
- * same functions (one transaction), and compares both with a bare
+ * program and function, then the same links in one batch
+ * (ftramp_attach_batch__commit(), ftramp_links__destroy(): one
+ * transaction each), then registers one ordinary ftrace ops on the
+ * same functions (one transaction), and compares all with a bare
  * mprotect() sweep over the same pages.
  */
 #include <errno.h>
@@ -493,6 +495,67 @@ static void bench_attach_n(long n)
 			err_str(err, msg, sizeof(msg)));
 	bench_attach(name, n, nr_pages, 2 * n, label);
 	ftramp_sync(-1);
+
+	/*
+	 * The same links in one batch: one transaction for all of them.
+	 * The sites were prepared (mov x9, x30) by the cases above, as the
+	 * preload agent prepares them at start-up.  Pages: the sites' and
+	 * the trampolines' (each made writable once).
+	 */
+	{
+		struct ftramp_link_batch *b = ftramp_attach_batch__new();
+		long tpages;
+
+		ftramp_sync(-1);
+		ftramp_text_get_stats(&before);
+		err = b ? 0 : -ENOMEM;
+		bench_start();
+		for (i = 0; i < n && !err; i++) {
+			opts.addr = (uint64_t)bench_gen_funcs[i];
+			err = ftramp_attach_batch__add(b, NULL, FTRAMP_FENTRY,
+						       prog_a, &opts);
+			if (err >= 0)
+				err = ftramp_attach_batch__add(b, NULL,
+						FTRAMP_FEXIT, prog_b, &opts);
+			err = err < 0 ? err : 0;
+		}
+		if (!err)
+			err = ftramp_attach_batch__commit(b);
+		bench_stop();
+		ftramp_text_get_stats(&after);
+		/*
+		 * Trampoline pages written: the new code is contiguous
+		 * (first fit), so its bytes over the page size, plus one
+		 * for a first page shared with older chunks.
+		 */
+		tpages = ((long)(after.bytes_used - before.bytes_used) +
+			  sysconf(_SC_PAGESIZE) - 1) / sysconf(_SC_PAGESIZE) + 1;
+		snprintf(name, sizeof(name), "ftramp.attach_batch.%ld", n);
+		snprintf(label, sizeof(label),
+			 "ftramp_attach_batch__commit() fentry + fexit, prepared sites: 1 transaction (pages: sites + %ld trampoline)",
+			 tpages);
+		if (err) {
+			bench_discard();
+			bench_na(name, "-", label,
+				 err_str(err, msg, sizeof(msg)));
+		} else {
+			bench_attach(name, n, nr_pages + tpages, 1, label);
+			for (i = 0; i < 2 * n; i++)
+				links[i] = ftramp_attach_batch__link(b, i);
+			bench_start();
+			err = ftramp_links__destroy(links, 2 * n);
+			bench_stop();
+			snprintf(name, sizeof(name), "ftramp.detach_batch.%ld",
+				 n);
+			if (err)
+				fprintf(stderr, "ftramp_bench: %s: %s\n", name,
+					err_str(err, msg, sizeof(msg)));
+			bench_attach(name, n, nr_pages, 1,
+				     "ftramp_links__destroy() of all: 1 transaction");
+		}
+		ftramp_attach_batch__free(b);
+		ftramp_sync(-1);
+	}
 
 	/* One ops over the n functions: one transaction. */
 	err = 0;

@@ -274,9 +274,11 @@ static void read_model(struct afunc *f)
 		    err ? err_str(err) : "variadic");
 }
 
-static void attach_one(unsigned int idx)
+static const char *const kind_names[] = { "fentry", "fexit", "fmod_ret" };
+
+/* Queue function idx's links (cookie: its index) into the batch. */
+static void attach_add(struct ftramp_link_batch *b, unsigned int idx)
 {
-	static const char *const kinds[] = { "fentry", "fexit", "fmod_ret" };
 	struct afunc *f = &agent_funcs[idx];
 	struct ftramp_attach_opts o = {
 		.sz = sizeof(o),
@@ -285,8 +287,7 @@ static void attach_one(unsigned int idx)
 		.force_far = far_mode,
 		.no_dwarf = true,
 	};
-	char model[256] = "unknown";
-	int k;
+	int k, ret;
 
 	for (k = 0; k < 3; k++) {
 		ftramp_prog_t prog;
@@ -299,14 +300,72 @@ static void attach_one(unsigned int idx)
 			prog = event_override;
 		else
 			continue;
-		f->links[k] = ftramp_attach(f->name, k, prog, &o);
-		if (!f->links[k]) {
-			say("cannot attach %s to %s: %s", kinds[k], f->name,
-			    err_str(errno));
+		ret = ftramp_attach_batch__add(b, f->name, k, prog, &o);
+		if (ret < 0) {
+			say("cannot attach %s to %s: %s", kind_names[k],
+			    f->name, err_str(-ret));
 			die();
 		}
 	}
-	if (agent_cfg.verbose) {
+}
+
+/*
+ * Every link of every -t/--hist/--count/--override function in one
+ * transaction: each text page made writable once, one synchronisation
+ * of the program's threads (the sites were prepared already).
+ */
+static void attach_all(void)
+{
+	struct ftramp_link_batch *b = ftramp_attach_batch__new();
+	char model[256];
+	size_t n = 0;
+	unsigned int i;
+	int err;
+
+	if (!b) {
+		say("out of memory");
+		die();
+	}
+	for (i = 0; i < agent_nr_funcs; i++)
+		attach_add(b, i);
+	err = ftramp_attach_batch__commit(b);
+	if (err) {
+		long bad = ftramp_attach_batch__failed(b);
+
+		/* Entries were added in function order, kinds in order. */
+		for (i = 0; bad >= 0 && i < agent_nr_funcs; i++) {
+			struct afunc *f = &agent_funcs[i];
+			unsigned int nk = !!(f->what & (AF_TRACE | AF_HIST | AF_COUNT)) +
+					  !!(f->what & (AF_TRACE | AF_HIST)) +
+					  !!(f->what & AF_OVERRIDE);
+
+			if ((unsigned long)bad < n + nk) {
+				say("cannot attach to %s: %s", f->name,
+				    err_str(-err));
+				die();
+			}
+			n += nk;
+		}
+		say("cannot attach: %s", err_str(-err));
+		die();
+	}
+	for (i = 0; i < agent_nr_funcs; i++) {
+		struct afunc *f = &agent_funcs[i];
+		int k;
+
+		for (k = 0; k < 3; k++) {
+			bool want = k == FTRAMP_FENTRY ?
+				    f->what & (AF_TRACE | AF_HIST | AF_COUNT) :
+				    k == FTRAMP_FEXIT ?
+				    f->what & (AF_TRACE | AF_HIST) :
+				    f->what & AF_OVERRIDE;
+
+			if (want)
+				f->links[k] = ftramp_attach_batch__link(b, n++);
+		}
+		if (!agent_cfg.verbose)
+			continue;
+		strcpy(model, "unknown");
 		if (f->has_model)
 			ftramp_model__format(&f->model, model, sizeof(model));
 		say("attached %s%s%s%s: model %s%s", f->name,
@@ -314,6 +373,7 @@ static void attach_one(unsigned int idx)
 		    f->links[2] ? " fmod_ret" : "", model,
 		    far_mode ? ", far" : "");
 	}
+	ftramp_attach_batch__free(b);
 }
 
 /* ---------------------------------------------------------------------
@@ -533,6 +593,5 @@ __attribute__((constructor)) static void agent_init(void)
 	else if (any_trace)
 		event_text_header();
 	atexit(agent_report);
-	for (i = 0; i < agent_nr_funcs; i++)
-		attach_one(i);
+	attach_all();
 }
