@@ -50,25 +50,61 @@ uint32_t ftramp_type_align(const struct ftramp_type *t)
 	return 1;
 }
 
+int ftramp_type_check_size(const struct ftramp_type *t)
+{
+	switch (t->cls) {
+	case FTRAMP_TYPE_VOID:
+		return 0;
+	case FTRAMP_TYPE_INT:
+		if (t->size != 1 && t->size != 2 && t->size != 4 &&
+		    t->size != 8 && t->size != 16)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_FLOAT:
+		if (t->size != 4 && t->size != 8 && t->size != 16)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_HFA:
+		/* AAPCS64 5.9.5: one to four members of one FP type. */
+		if (t->nmemb < 1 || t->nmemb > 4)
+			return -EINVAL;
+		if (t->elem_size != 4 && t->elem_size != 8 &&
+		    t->elem_size != 16)
+			return -EINVAL;
+		if (t->size != (uint32_t)t->nmemb * t->elem_size)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_STRUCT:
+		/* Empty structs (GNU C size 0) have no AAPCS64 mapping. */
+		return t->size ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
 /* One type; @ret: the result (void allowed). */
 static int validate_type(const struct ftramp_type *t, bool ret)
 {
+	int err;
+
 	if (t->flags & ~TYPE_FLAGS_ALL)
 		return -EINVAL;
 	if (t->cls != FTRAMP_TYPE_HFA && (t->nmemb || t->elem_size))
 		return -EINVAL;
 	if (t->align && !is_pow2(t->align))
 		return -EINVAL;
+	/* Only integers (and pointers) carry flags. */
+	if (t->cls != FTRAMP_TYPE_INT && t->flags)
+		return -EINVAL;
+	err = ftramp_type_check_size(t);
+	if (err)
+		return err;
 
 	switch (t->cls) {
 	case FTRAMP_TYPE_VOID:
-		if (!ret || t->size || t->flags || t->align)
+		if (!ret || t->size || t->align)
 			return -EINVAL;
 		return 0;
 	case FTRAMP_TYPE_INT:
-		if (t->size != 1 && t->size != 2 && t->size != 4 &&
-		    t->size != 8 && t->size != 16)
-			return -EINVAL;
 		if (t->align && t->align != t->size)
 			return -EINVAL;
 		if ((t->flags & FTRAMP_TYPE_POINTER) &&
@@ -83,30 +119,14 @@ static int validate_type(const struct ftramp_type *t, bool ret)
 			return -EINVAL;
 		return 0;
 	case FTRAMP_TYPE_FLOAT:
-		if (t->flags)
-			return -EINVAL;
-		if (t->size != 4 && t->size != 8 && t->size != 16)
-			return -EINVAL;
 		if (t->align && t->align != t->size)
 			return -EINVAL;
 		return 0;
 	case FTRAMP_TYPE_HFA:
-		/* AAPCS64 5.9.5: one to four members of one FP type. */
-		if (t->flags)
-			return -EINVAL;
-		if (t->nmemb < 1 || t->nmemb > 4)
-			return -EINVAL;
-		if (t->elem_size != 4 && t->elem_size != 8 &&
-		    t->elem_size != 16)
-			return -EINVAL;
-		if (t->size != (uint32_t)t->nmemb * t->elem_size)
-			return -EINVAL;
 		if (t->align && t->align != t->elem_size)
 			return -EINVAL;
 		return 0;
 	case FTRAMP_TYPE_STRUCT:
-		if (t->flags || !t->size)
-			return -EINVAL;
 		if (t->align > 16 || (t->align && t->size % t->align))
 			return -EINVAL;
 		return 0;
@@ -209,6 +229,11 @@ FTRAMP_API uint64_t ftramp_type__widen(const struct ftramp_type *t,
  * (v0-v7).  Stage B has already happened: a composite > 16 bytes is a
  * pointer (B.3), an HFA keeps its shape, other composites are rounded up
  * to a multiple of 8 bytes (B.4).
+ *
+ * This walk repeats on purpose what place_arg() in arch/arm64/abi.c does:
+ * it is the independent oracle that selftests/abi_diff_test.c compares
+ * a64_abi_layout() with, argument by argument.  Sharing code with the
+ * builder here would make that test compare the code with itself.
  */
 void ftramp_model_walk(const struct ftramp_func_model *m,
 		       void (*fn)(void *data, unsigned int arg,

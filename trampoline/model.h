@@ -32,6 +32,13 @@ struct ftramp_arg_loc {
 uint32_t ftramp_type_align(const struct ftramp_type *t);
 
 /*
+ * The sizes each class may have (INT 1-16, FLOAT 4/8/16, HFA 1-4 members
+ * of 4/8/16 bytes, STRUCT non-empty; VOID any): 0 or -EINVAL.  Flags and
+ * alignment are not looked at; ftramp_model__validate() checks those.
+ */
+int ftramp_type_check_size(const struct ftramp_type *t);
+
+/*
  * Run AAPCS64 6.8.2 stage C over a (valid) model: @fn, if not NULL, gets
  * each argument's location in order; *@nsaa_out the size of the stack
  * argument area.  The reference placement that the builder's own layout

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arch/arm64/abi.h"
+#include "trampoline/model.h"
 
 #define NR_GP_ARG_REGS	8	/* x0-x7 (AAPCS64 6.1.1) */
 #define NR_FP_ARG_REGS	8	/* v0-v7 (AAPCS64 6.1.2) */
@@ -30,72 +31,28 @@ static unsigned int round_up(unsigned int v, unsigned int a)
 	return (v + a - 1) / a * a;
 }
 
-/* Shape checks: what the placement below relies on. */
+/*
+ * Shape checks: what the placement below relies on.  The per-class sizes
+ * are the model layer's; the alignment and the 16-bit size fields of
+ * struct a64_arg_loc are this file's own limits.
+ */
 static int check_type(const struct ftramp_type *t, bool is_ret)
 {
 	if (t->align && (!is_pow2(t->align) || t->align > 16))
 		return -EINVAL;
-	switch (t->cls) {
-	case FTRAMP_TYPE_VOID:
-		return is_ret ? 0 : -EINVAL;
-	case FTRAMP_TYPE_INT:
-		if (t->size != 1 && t->size != 2 && t->size != 4 &&
-		    t->size != 8 && t->size != 16)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_FLOAT:
-		if (t->size != 4 && t->size != 8 && t->size != 16)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_HFA:
-		/* AAPCS64 5.9.5: 1 to 4 members of one FP type. */
-		if (t->nmemb < 1 || t->nmemb > 4)
-			return -EINVAL;
-		if (t->elem_size != 4 && t->elem_size != 8 &&
-		    t->elem_size != 16)
-			return -EINVAL;
-		if (t->size != (uint32_t)t->nmemb * t->elem_size)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_STRUCT:
-		/* Empty structs (GNU C size 0) have no AAPCS64 mapping. */
-		if (!t->size || t->size > 0xffff)
-			return -EINVAL;
-		return 0;
-	default:
+	if (t->cls == FTRAMP_TYPE_VOID && !is_ret)
 		return -EINVAL;
-	}
-}
-
-/* Natural alignment as the model documents it (0: by class). */
-static unsigned int type_align(const struct ftramp_type *t)
-{
-	if (t->align)
-		return t->align;
-	switch (t->cls) {
-	case FTRAMP_TYPE_INT:
-	case FTRAMP_TYPE_FLOAT:
-		return t->size;
-	case FTRAMP_TYPE_HFA:
-		return t->elem_size;
-	default:
-		return 8;
-	}
+	if (t->cls == FTRAMP_TYPE_STRUCT && t->size > 0xffff)
+		return -EINVAL;
+	return ftramp_type_check_size(t);
 }
 
 unsigned int a64_abi_type_slots(const struct ftramp_type *t)
 {
-	switch (t->cls) {
-	case FTRAMP_TYPE_INT:
-	case FTRAMP_TYPE_FLOAT:
-	case FTRAMP_TYPE_HFA:
-		return round_up(t->size, 8) / 8;
-	case FTRAMP_TYPE_STRUCT:
-		/* Larger than 16 bytes: the pointer (stage B / x8). */
-		return t->size > 16 ? 1 : round_up(t->size, 8) / 8;
-	default:
-		return 0;
-	}
+	/* The model's count: a struct > 16 bytes is its pointer (B.3, x8). */
+	int n = ftramp_type__ctx_slots(t);
+
+	return n < 0 ? 0 : n;
 }
 
 struct alloc_state {
@@ -119,10 +76,15 @@ static void place_stack(struct alloc_state *s, struct a64_arg_loc *l,
 	s->nsaa += l->stack_size;
 }
 
+/*
+ * ftramp_model_walk() (trampoline/model.c) places arguments by the same
+ * rules, written apart on purpose: it is the oracle abi_diff_test holds
+ * this function to.
+ */
 static void place_arg(struct alloc_state *s, const struct ftramp_type *t,
 		      struct a64_arg_loc *l)
 {
-	unsigned int align = type_align(t);
+	unsigned int align = ftramp_type_align(t);
 	unsigned int size = t->size, n;
 
 	l->size = size;
