@@ -554,11 +554,43 @@ static int parse_body(struct parser *p, struct ctype *agg, bool is_union)
 	return next(p);
 }
 
+/*
+ * The optional tag after struct/union/enum (@kw 's', 'u', 'e'); the
+ * current token follows the keyword.  *@name gets the tag (kind TK_EOF:
+ * none).  0: a '{' body follows.  1: a reference to a tag, *@tag the one
+ * declared under that name (NULL: not yet, incomplete).
+ */
+static int parse_tag_ref(struct parser *p, char kw, struct tok *name,
+			 struct tag **tag)
+{
+	const char *what = kw == 'e' ? "enum" : kw == 'u' ? "union" : "struct";
+	int err;
+
+	if (p->tok.kind == TK_IDENT) {
+		*name = p->tok;
+		err = next(p);
+		if (err)
+			return err;
+	}
+	if (is_punct(p, '{'))
+		return 0;
+	if (name->kind == TK_EOF)
+		return fail(p, -EINVAL, p->tok.col,
+			    "expected '{' or a tag after '%s'", what);
+	*tag = find_tag(p, name);
+	if (*tag && (*tag)->kw != kw)
+		return fail(p, -EINVAL, name->col, "'%.*s' is not %s %s tag",
+			    (int)name->len, name->s, kw == 'e' ? "an" : "a",
+			    what);
+	return 1;
+}
+
 /* struct/union [tag] [{ ... }]; current token is the keyword. */
 static int parse_agg(struct parser *p, struct ctype *ty, bool is_union)
 {
 	struct tok name = { .kind = TK_EOF };
 	char kw = is_union ? 'u' : 's';
+	struct tag *tag = NULL;
 	int err = next(p);
 
 	if (err)
@@ -567,24 +599,10 @@ static int parse_agg(struct parser *p, struct ctype *ty, bool is_union)
 	ty->kind = CT_AGG;
 	ty->col = p->tok.col;
 	p->last_tagged = false;
-	if (p->tok.kind == TK_IDENT) {
-		name = p->tok;
-		err = next(p);
-		if (err)
-			return err;
-	}
-	if (!is_punct(p, '{')) {
-		struct tag *tag;
-
-		if (name.kind == TK_EOF)
-			return fail(p, -EINVAL, p->tok.col,
-				    "expected '{' or a tag after '%s'",
-				    is_union ? "union" : "struct");
-		tag = find_tag(p, &name);
-		if (tag && tag->kw != kw)
-			return fail(p, -EINVAL, name.col,
-				    "'%.*s' is not a %s tag", (int)name.len,
-				    name.s, is_union ? "union" : "struct");
+	err = parse_tag_ref(p, kw, &name, &tag);
+	if (err < 0)
+		return err;
+	if (err) {
 		if (tag)
 			*ty = tag->ty;
 		/* else incomplete: fine behind a pointer */
@@ -604,8 +622,7 @@ static int parse_agg(struct parser *p, struct ctype *ty, bool is_union)
 	p->scope--;
 	p->depth--;
 	if (!err && name.kind != TK_EOF) {
-		struct tag *tag = find_tag(p, &name);
-
+		tag = find_tag(p, &name);
 		tag->ty = *ty;
 	}
 	p->last_tagged = name.kind != TK_EOF;
@@ -616,29 +633,17 @@ static int parse_agg(struct parser *p, struct ctype *ty, bool is_union)
 static int parse_enum(struct parser *p, struct ctype *ty)
 {
 	struct tok name = { .kind = TK_EOF };
+	struct tag *tag = NULL;
 	int64_t v = -1, lo = 0, hi = 0;
 	bool any = false, big = false;
 	int col = 0, err = next(p);
 
 	if (err)
 		return err;
-	if (p->tok.kind == TK_IDENT) {
-		name = p->tok;
-		err = next(p);
-		if (err)
-			return err;
-	}
-	if (!is_punct(p, '{')) {
-		struct tag *tag;
-
-		if (name.kind == TK_EOF)
-			return fail(p, -EINVAL, p->tok.col,
-				    "expected '{' or a tag after 'enum'");
-		tag = find_tag(p, &name);
-		if (tag && tag->kw != 'e')
-			return fail(p, -EINVAL, name.col,
-				    "'%.*s' is not an enum tag",
-				    (int)name.len, name.s);
+	err = parse_tag_ref(p, 'e', &name, &tag);
+	if (err < 0)
+		return err;
+	if (err) {
 		/* An enum seen only by name: int (documented). */
 		*ty = tag ? tag->ty : int_type(4, true);
 		return 0;
