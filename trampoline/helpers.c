@@ -40,13 +40,19 @@ FTRAMP_API uint64_t ftramp_get_func_arg_cnt(const uint64_t *ctx)
 	return run_ctx(ctx)->nr_args;
 }
 
-FTRAMP_API int ftramp_get_func_arg(const uint64_t *ctx, uint32_t n,
-				   uint64_t *v)
+/* Argument slot n into *v (size bytes: little-endian, the low ones). */
+static int get_arg(const uint64_t *ctx, uint32_t n, void *v, size_t size)
 {
 	if (n >= run_ctx(ctx)->nr_args)
 		return -EINVAL;
-	*v = ctx[n];
+	memcpy(v, &ctx[n], size);
 	return 0;
+}
+
+FTRAMP_API int ftramp_get_func_arg(const uint64_t *ctx, uint32_t n,
+				   uint64_t *v)
+{
+	return get_arg(ctx, n, v, sizeof(*v));
 }
 
 FTRAMP_API int ftramp_get_func_ret(const uint64_t *ctx, uint64_t *v)
@@ -79,20 +85,14 @@ FTRAMP_API uint64_t ftramp_get_attach_cookie(const uint64_t *ctx)
 FTRAMP_API int ftramp_get_func_arg_double(const uint64_t *ctx, uint32_t n,
 					  double *v)
 {
-	if (n >= run_ctx(ctx)->nr_args)
-		return -EINVAL;
-	memcpy(v, &ctx[n], sizeof(*v));
-	return 0;
+	return get_arg(ctx, n, v, sizeof(*v));
 }
 
 FTRAMP_API int ftramp_get_func_arg_float(const uint64_t *ctx, uint32_t n,
 					 float *v)
 {
-	if (n >= run_ctx(ctx)->nr_args)
-		return -EINVAL;
-	/* Little-endian: the float's bits are the low half of the slot. */
-	memcpy(v, &ctx[n], sizeof(*v));
-	return 0;
+	/* The float's bits are the low half of the slot. */
+	return get_arg(ctx, n, v, sizeof(*v));
 }
 
 FTRAMP_API int ftramp_get_func_ret_double(const uint64_t *ctx, double *v)
