@@ -645,7 +645,9 @@ static void dump_data(const struct dump_ctx *d, const uint8_t *img)
 	}
 }
 
-static int parse_count(const char *opt, const char *arg, int *out)
+/* --fentry/--fexit/--fmod-ret N: how many programs of that kind. */
+static int parse_count(struct dump_opts *o, const char *opt, const char *arg,
+		       enum ftramp_tramp_kind kind)
 {
 	char *end;
 	long n = strtol(arg, &end, 10);
@@ -655,7 +657,8 @@ static int parse_count(const char *opt, const char *arg, int *out)
 		       FTRAMP_TRAMP_MAX_PROGS);
 		return -EINVAL;
 	}
-	*out = n;
+	o->nr[kind] = n;
+	o->counts_given = true;
 	return 0;
 }
 
@@ -696,19 +699,16 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
 			o->model_text = optarg;
 			break;
 		case OPT_FENTRY:
-			err = parse_count("--fentry", optarg,
-					  &o->nr[FTRAMP_TRAMP_FENTRY]);
-			o->counts_given = true;
+			err = parse_count(o, "--fentry", optarg,
+					  FTRAMP_TRAMP_FENTRY);
 			break;
 		case OPT_FEXIT:
-			err = parse_count("--fexit", optarg,
-					  &o->nr[FTRAMP_TRAMP_FEXIT]);
-			o->counts_given = true;
+			err = parse_count(o, "--fexit", optarg,
+					  FTRAMP_TRAMP_FEXIT);
 			break;
 		case OPT_FMOD_RET:
-			err = parse_count("--fmod-ret", optarg,
-					  &o->nr[FTRAMP_TRAMP_MODIFY_RETURN]);
-			o->counts_given = true;
+			err = parse_count(o, "--fmod-ret", optarg,
+					  FTRAMP_TRAMP_MODIFY_RETURN);
 			break;
 		case OPT_FAR:
 			o->far = true;

@@ -15,26 +15,30 @@
 
 const char *prog_name = "ftramp";
 
+/* "ftramp: <what>message\n" on stderr, for pr_err() and pr_warn(). */
+static void vpr(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", prog_name, what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void pr_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vpr("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void pr_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: warning: ", prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vpr("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 char *cli_find_program(const char *prog)
