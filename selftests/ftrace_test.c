@@ -14,10 +14,7 @@
 #include "arch/arm64/insn.h"
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
-
-/* Functions to trace: the call-site shape of DESIGN.md section 1. */
-#define TRACEE __attribute__((noipa, aligned(8), \
-			      patchable_function_entry(4, 2)))
+#include "selftests/site_bytes.h"
 
 int ft_add(int a, int b);
 int ft_mul(int a, int b);
@@ -69,40 +66,7 @@ void test_direct_tramp2(void);
 DIRECT_TRAMP(test_direct_tramp, direct_hits);
 DIRECT_TRAMP(test_direct_tramp2, direct2_hits);
 
-#define U64(p)	((uint64_t)(uintptr_t)(p))
 #define LIT_NOPS	0xd503201fd503201full
-
-struct site_bytes {
-	uint64_t lit;
-	uint32_t a, b;
-	uint64_t patch;
-};
-
-static struct site_bytes bytes_of(const char *name)
-{
-	struct ftramp_site_info info = { .sz = sizeof(info) };
-	struct site_bytes sb = { 0 };
-	const struct ftramp_site *s;
-
-	s = ftramp_sites__find_name(ftramp_sites__get(), name);
-	if (!s || ftramp_site__info(s, &info))
-		return sb;
-	sb.lit = *(volatile uint64_t *)(uintptr_t)info.literal;
-	sb.a = *(volatile uint32_t *)(uintptr_t)info.patch;
-	sb.b = *(volatile uint32_t *)(uintptr_t)(info.patch + 4);
-	sb.patch = info.patch;
-	return sb;
-}
-
-static uint64_t bl_target(const struct site_bytes *sb)
-{
-	uint64_t t = 0;
-
-	if (!a64_is_bl(sb->b))
-		return 0;
-	a64_branch_target(sb->b, sb->patch + 4, &t);
-	return t;
-}
 
 struct counter {
 	unsigned long hits;

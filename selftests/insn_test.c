@@ -145,11 +145,10 @@ static uint64_t corpus_pc(const struct corpus *c)
 	return TEXT_BASE + 4 * (uint64_t)c->n;
 }
 
-static void __attribute__((format(printf, 3, 4)))
-add(struct corpus *c, uint32_t insn, const char *fmt, ...)
+/* Append insn with its text (growing the corpus; c->oom if it cannot). */
+static void corpus_vadd(struct corpus *c, uint32_t insn, const char *fmt,
+			va_list ap)
 {
-	va_list ap;
-
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 4096;
 		struct kase *v = realloc(c->v, cap * sizeof(*v));
@@ -162,10 +161,18 @@ add(struct corpus *c, uint32_t insn, const char *fmt, ...)
 		c->cap = cap;
 	}
 	c->v[c->n].insn = insn;
-	va_start(ap, fmt);
 	vsnprintf(c->v[c->n].text, TEXT_MAX, fmt, ap);
-	va_end(ap);
 	c->n++;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+add(struct corpus *c, uint32_t insn, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	corpus_vadd(c, insn, fmt, ap);
+	va_end(ap);
 }
 
 static void corpus_free(struct corpus *c)
@@ -1230,22 +1237,9 @@ static void refuse(struct __test_metadata *_metadata, struct corpus *gas,
 	}
 	if (!fmt)
 		return;
-	if (gas->n == gas->cap) {
-		size_t cap = gas->cap ? gas->cap * 2 : 256;
-		struct kase *v = realloc(gas->v, cap * sizeof(*v));
-
-		if (!v) {
-			gas->oom = true;
-			return;
-		}
-		gas->v = v;
-		gas->cap = cap;
-	}
-	gas->v[gas->n].insn = insn;
 	va_start(ap, fmt);
-	vsnprintf(gas->v[gas->n].text, TEXT_MAX, fmt, ap);
+	corpus_vadd(gas, insn, fmt, ap);
 	va_end(ap);
-	gas->n++;
 }
 
 #define REFUSE(insn, ...)	\

@@ -29,6 +29,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/fault_inject.h"
+#include "child_signal.h"
 #include "harness.h"
 
 extern long (*const pf_table[])(long);
@@ -417,26 +418,7 @@ TEST_F(sites, add_rejects_bad_words)
  */
 static void call_indirect(void *target)
 {
-	struct rlimit no_core = { 0, 0 };
-
-	setrlimit(RLIMIT_CORE, &no_core);
 	((long (*)(long))target)(1);
-}
-
-static int child_signal(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		fn(arg);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 TEST(poke_keeps_bti_guard_of_library_text)

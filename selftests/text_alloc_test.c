@@ -21,6 +21,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/fault_inject.h"
+#include "child_signal.h"
 #include "harness.h"
 
 #ifndef HWCAP2_BTI
@@ -56,26 +57,6 @@ static int emit_ret(struct ftramp_text *t, uint16_t val, bool bti)
 static long call(const struct ftramp_text *t)
 {
 	return ((fn_t)t->rx)();
-}
-
-/* Run fn(arg) in a child; its terminating signal, or 0 if it exited. */
-static int child_signal(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		struct rlimit no_core = { 0, 0 };
-
-		setrlimit(RLIMIT_CORE, &no_core);
-		fn(arg);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 static void do_call(void *arg)
