@@ -18,9 +18,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "selftests/harness.h"
-
-#define TRACEE __attribute__((noipa, aligned(8), \
-			      patchable_function_entry(4, 2)))
+#include "selftests/site_bytes.h"
 
 #define NR_FUNCS	64
 
@@ -37,11 +35,6 @@ TRACEE void am_void(void) { }
 		REF(n##4), REF(n##5), REF(n##6), REF(n##7)
 static long (*const funcs[NR_FUNCS])(long) = {
 	REF8(1), REF8(2), REF8(3), REF8(4), REF8(5), REF8(6), REF8(7), REF8(8)
-};
-
-struct site_bytes {
-	uint64_t lit;
-	uint32_t a, b;
 };
 
 static const struct ftramp_site *site_of(int i)
@@ -67,6 +60,7 @@ static void snapshot(struct site_bytes *sb)
 		sb[i].lit = *(volatile uint64_t *)(uintptr_t)(p - 8);
 		sb[i].a = *(volatile uint32_t *)(uintptr_t)p;
 		sb[i].b = *(volatile uint32_t *)(uintptr_t)(p + 4);
+		sb[i].patch = p;
 	}
 }
 

@@ -18,9 +18,7 @@
 #include "arch/arm64/insn.h"
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
-
-#define TRACEE __attribute__((noipa, aligned(8), \
-			      patchable_function_entry(4, 2)))
+#include "selftests/site_bytes.h"
 
 int at_add(int a, int b);
 long at_sum3(long a, long b, long c);
@@ -32,28 +30,6 @@ TRACEE long at_sum3(long a, long b, long c) { return a + b + c; }
 volatile int at_void_calls;
 TRACEE void at_void(void) { at_void_calls++; }
 TRACEE int at_vararg(int n, ...) { return n; }
-
-#define U64(p)	((uint64_t)(uintptr_t)(p))
-
-struct site_bytes {
-	uint64_t lit;
-	uint32_t a, b;
-};
-
-static struct site_bytes bytes_of(const char *name)
-{
-	struct ftramp_site_info info = { .sz = sizeof(info) };
-	struct site_bytes sb = { 0 };
-	const struct ftramp_site *s;
-
-	s = ftramp_sites__find_name(ftramp_sites__get(), name);
-	if (!s || ftramp_site__info(s, &info))
-		return sb;
-	sb.lit = *(volatile uint64_t *)(uintptr_t)info.literal;
-	sb.a = *(volatile uint32_t *)(uintptr_t)info.patch;
-	sb.b = *(volatile uint32_t *)(uintptr_t)(info.patch + 4);
-	return sb;
-}
 
 static uint64_t hits_entry, hits_exit, last_ret, last_arg0, last_cookie;
 static uint64_t hits_a, hits_b;

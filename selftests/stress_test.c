@@ -24,9 +24,7 @@
 #include <ftramp/ftramp.h>
 
 #include "selftests/harness.h"
-
-#define TRACEE __attribute__((noipa, aligned(8), \
-			      patchable_function_entry(4, 2)))
+#include "selftests/site_bytes.h"
 
 #define NR_FUNCS	200
 #define NR_STABLE	100	/* functions with stable links */
