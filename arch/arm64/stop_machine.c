@@ -64,7 +64,7 @@
  * passed that check just before the stop was abandoned stores an older
  * generation; slots only ever grow (compare-and-swap), so it cannot
  * erase the acknowledgement of a newer stop.  Slot tables are replaced
- * by larger ones and never freed, as in sync_signal.c.
+ * by larger ones and never freed (gen_slots.h), as in sync_signal.c.
  *
  * Interrupted system calls.  A parked thread that slept in the kernel
  * returns from the handler into its system call: SA_RESTART restarts
@@ -107,6 +107,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/cacheflush.h"
+#include "arch/arm64/gen_slots.h"
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 
@@ -128,13 +129,7 @@ struct ftramp_stop_peer {
 	enum peer_state state;
 };
 
-struct park_tab {
-	struct park_tab *prev;	/* smaller, retired: never freed */
-	uint32_t nr;
-	uint64_t gen[];		/* highest generation parked for */
-};
-
-static struct park_tab *park_tab;	/* atomic */
+static struct gen_slots parks;		/* highest generation parked for */
 static uint64_t stop_gen;		/* atomic: the stop in progress */
 static uint32_t stop_released;		/* futex: low bits of the last
 					 * released generation */
@@ -161,22 +156,10 @@ static bool released(uint64_t gen)
  * The handler side (async-signal-safe: atomics and futex only)
  * ------------------------------------------------------------------ */
 
-static void slot_store(uint64_t *slot, uint64_t gen)
-{
-	uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
-
-	while (old < gen &&
-	       !__atomic_compare_exchange_n(slot, &old, gen, true,
-					    __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED))
-		;
-}
-
 void ftramp_stop_machine_park(uint64_t cookie)
 {
 	uint64_t gen = cookie >> SLOT_BITS;
 	uint32_t slot = cookie & (SLOT_MAX - 1);
-	struct park_tab *t;
 
 	if (gen != __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE) ||
 	    released(gen)) {
@@ -184,9 +167,7 @@ void ftramp_stop_machine_park(uint64_t cookie)
 		return;
 	}
 	__atomic_add_fetch(&parked_now, 1, __ATOMIC_SEQ_CST);
-	t = __atomic_load_n(&park_tab, __ATOMIC_ACQUIRE);
-	if (t && slot < t->nr)
-		slot_store(&t->gen[slot], gen);
+	gen_slots_store(&parks, slot, gen);
 	__atomic_add_fetch(&park_events, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&stop_waiting, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &park_events, FUTEX_WAKE_PRIVATE, 1,
@@ -289,43 +270,6 @@ out:
  * The committer side
  * ------------------------------------------------------------------ */
 
-/* Slots [0, nr) exist in the current table (called before a stop). */
-static int park_reserve(uint32_t nr)
-{
-	struct park_tab *t = park_tab, *n;
-	uint32_t cap = t ? t->nr : 64;
-
-	if (t && nr <= t->nr)
-		return 0;
-	if (nr > SLOT_MAX)
-		return -E2BIG;
-	while (cap < nr)
-		cap *= 2;
-	n = calloc(1, sizeof(*n) + (size_t)cap * sizeof(n->gen[0]));
-	if (!n)
-		return -ENOMEM;
-	n->prev = t;
-	n->nr = cap;
-	__atomic_store_n(&park_tab, n, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static uint64_t park_load(uint32_t slot)
-{
-	uint64_t best = 0;
-
-	for (struct park_tab *t = __atomic_load_n(&park_tab,
-						  __ATOMIC_ACQUIRE);
-	     t; t = t->prev)
-		if (slot < t->nr) {
-			uint64_t g = __atomic_load_n(&t->gen[slot],
-						     __ATOMIC_ACQUIRE);
-
-			best = g > best ? g : best;
-		}
-	return best;
-}
-
 /* Only for a struct that went through ftramp_stop_prepare(). */
 void ftramp_stop_free(struct ftramp_stop *s)
 {
@@ -396,7 +340,7 @@ int ftramp_stop_prepare(struct ftramp_stop *s, unsigned int timeout_ms)
 		goto fail;
 	}
 	s->cap = want;
-	err = park_reserve(want);
+	err = gen_slots_reserve(&parks, want);
 	if (err)
 		goto fail;
 	return 0;
@@ -433,7 +377,7 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 
 			if (p->state != PEER_PENDING)
 				continue;
-			if (park_load(p->slot) >= s->gen) {
+			if (gen_slots_load(&parks, p->slot) >= s->gen) {
 				p->state = PEER_PARKED;
 				s->parked++;
 				st->stop_parked++;

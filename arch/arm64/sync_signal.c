@@ -52,7 +52,7 @@
  * forged sigqueue cannot acknowledge the future): an old signal cannot
  * acknowledge a newer sync.  Slot tables are only ever replaced by larger
  * ones, never freed, so a late handler never writes freed memory; the
- * waiter reads a slot in every table.
+ * waiter reads a slot in every table (gen_slots.h).
  *
  * The handler takes no lock and calls nothing but getpid() and futex(),
  * both async-signal-safe, and keeps errno: it cannot deadlock with the
@@ -73,6 +73,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/cacheflush.h"
+#include "arch/arm64/gen_slots.h"
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "trampoline/fault_inject.h"
@@ -82,12 +83,6 @@
 #define SLOT_MAX	(1u << SLOT_BITS)
 /* Waits between reading the pending threads' status again. */
 #define QUIET_NS	2000000ull
-
-struct ack_tab {
-	struct ack_tab *prev;	/* smaller, retired: never freed */
-	uint32_t nr;
-	uint64_t gen[];		/* highest generation acknowledged */
-};
 
 struct linux_dirent64 {
 	uint64_t d_ino;
@@ -108,21 +103,10 @@ struct peer {
 static int sync_sig;			/* 0: not installed */
 static int sync_init_err;
 static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
-static struct ack_tab *ack_tab;		/* atomic */
+static struct gen_slots acks;		/* per-peer acknowledgements */
 static uint64_t sync_gen;		/* atomic: generation of the sync */
 static unsigned int handler_runs;	/* atomic; futex word */
 static int waiting;			/* atomic: a waiter may sleep */
-
-static void ack_store(uint64_t *slot, uint64_t gen)
-{
-	uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
-
-	while (old < gen &&
-	       !__atomic_compare_exchange_n(slot, &old, gen, true,
-					    __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED))
-		;
-}
 
 static void sync_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -144,13 +128,10 @@ static void sync_handler(int sig, siginfo_t *si, void *uc)
 			goto out;
 		}
 		uint32_t slot = cookie & (SLOT_MAX - 1);
-		struct ack_tab *t = __atomic_load_n(&ack_tab,
-						    __ATOMIC_ACQUIRE);
 
 		if (gen > cur)
 			gen = cur;
-		if (t && slot < t->nr)
-			ack_store(&t->gen[slot], gen);
+		gen_slots_store(&acks, slot, gen);
 	}
 out:
 	__atomic_add_fetch(&handler_runs, 1, __ATOMIC_SEQ_CST);
@@ -247,42 +228,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* Slots [0, nr) exist in the current table; a larger one replaces it. */
-static int ack_reserve(uint32_t nr)
-{
-	struct ack_tab *t = ack_tab, *n;
-	uint32_t cap = t ? t->nr : 64;
-
-	if (t && nr <= t->nr)
-		return 0;
-	if (nr > SLOT_MAX)
-		return -E2BIG;
-	while (cap < nr)
-		cap *= 2;
-	n = calloc(1, sizeof(*n) + (size_t)cap * sizeof(n->gen[0]));
-	if (!n)
-		return -ENOMEM;
-	n->prev = t;
-	n->nr = cap;
-	__atomic_store_n(&ack_tab, n, __ATOMIC_RELEASE);
-	return 0;
-}
-
-/* Highest generation acknowledged in `slot`, over every table. */
-static uint64_t ack_load(uint32_t slot)
-{
-	uint64_t best = 0;
-
-	for (struct ack_tab *t = ack_tab; t; t = t->prev)
-		if (slot < t->nr) {
-			uint64_t g = __atomic_load_n(&t->gen[slot],
-						     __ATOMIC_ACQUIRE);
-
-			best = g > best ? g : best;
-		}
-	return best;
 }
 
 /* "<tid>/status" into buf (at least 24 bytes): no stdio, no locks. */
@@ -501,7 +446,7 @@ static int peer_add(struct sync_run *r, pid_t tid)
 		r->st->sync_kernel++;
 		return 0;
 	}
-	err = ack_reserve(r->slots + 1);
+	err = gen_slots_reserve(&acks, r->slots + 1);
 	if (err)
 		return err;
 	p->slot = r->slots++;
@@ -583,7 +528,7 @@ static int sync_wait(struct sync_run *r, uint64_t deadline)
 
 			if (!p->pending)
 				continue;
-			if (ack_load(p->slot) >= r->gen) {
+			if (gen_slots_load(&acks, p->slot) >= r->gen) {
 				p->pending = false;
 				r->st->sync_acks++;
 				continue;
