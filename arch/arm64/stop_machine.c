@@ -226,7 +226,7 @@ bool ftramp_emulated(void)
  * everything but SIGBUS and SIGSEGV, both with SIGILL and SIGFPE
  * blocked), never this one: 3,000 samples found only QEMU's thread.
  */
-static bool emulator_helper(int dfd, pid_t tid)
+static bool helper_mask(int dfd, pid_t tid)
 {
 	const uint64_t async = SIGBIT(SIGHUP) | SIGBIT(SIGINT) |
 			       SIGBIT(SIGUSR1) | SIGBIT(SIGUSR2) |
@@ -236,9 +236,56 @@ static bool emulator_helper(int dfd, pid_t tid)
 			      SIGBIT(SIGSEGV);
 	struct ftramp_task_stat ts;
 
-	if (!ftramp_emulated() || ftramp_task_status(dfd, tid, &ts))
+	if (ftramp_task_status(dfd, tid, &ts))
 		return false;
 	return (ts.sigblk & async) == async && !(ts.sigblk & sync);
+}
+
+/*
+ * QEMU's helper (its RCU thread) is created by QEMU itself, before the
+ * guest's first instruction and again in every fork()ed child, and it
+ * lives as long as the process.  While it starts, its mask is not yet
+ * the one above (a freshly forked child under load showed it with
+ * everything blocked), so one look can miss it.  Once seen it is
+ * remembered, per process: a child has a helper of its own.
+ */
+static pid_t helper_tid, helper_pid;
+
+static bool emulator_helper(int dfd, pid_t tid)
+{
+	if (!ftramp_emulated())
+		return false;
+	if (__atomic_load_n(&helper_pid, __ATOMIC_ACQUIRE) == getpid())
+		return tid == helper_tid;
+	if (!helper_mask(dfd, tid))
+		return false;
+	helper_tid = tid;
+	__atomic_store_n(&helper_pid, getpid(), __ATOMIC_RELEASE);
+	return true;
+}
+
+/*
+ * Under emulation, wait (up to a second, before anything is stopped)
+ * until the helper has been seen: a thread of the list other than the
+ * caller wearing its mask.  Natively there is nothing to find.
+ */
+static void find_emulator_helper(int dfd, struct ftramp_task_list *l)
+{
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	struct timespec ms = { 0, 1000000 };
+
+	if (!ftramp_emulated())
+		return;
+	for (int tries = 0; tries < 1000; tries++) {
+		if (__atomic_load_n(&helper_pid, __ATOMIC_ACQUIRE) == getpid())
+			return;
+		for (size_t i = 0; i < l->nr; i++)
+			if (l->tid[i] != self && emulator_helper(dfd, l->tid[i]))
+				return;
+		nanosleep(&ms, NULL);
+		if (ftramp_task_list(dfd, l, true) < 0)
+			return;
+	}
 }
 
 int ftramp_guest_threads(void)
@@ -256,6 +303,7 @@ int ftramp_guest_threads(void)
 		n = cut;
 		goto out;
 	}
+	find_emulator_helper(dfd, &l);
 	for (size_t i = 0; i < l.nr; i++)
 		n += !emulator_helper(dfd, l.tid[i]);
 	if (!n)
@@ -312,6 +360,8 @@ int ftramp_stop_prepare(struct ftramp_stop *s, unsigned int timeout_ms)
 		err = cut;
 		goto fail;
 	}
+	/* Know QEMU's helper before stopping: it is never signalled. */
+	find_emulator_helper(s->dfd, &s->l);
 	/* Room for the threads there are, twice over, and some. */
 	want = 2 * s->l.nr + 64;
 	if (s->l.tid_cap < want) {
