@@ -13,3 +13,7 @@ $(O)/fuzz/fuzz_insn: selftests/fuzz_insn.c arch/arm64/insn.c arch/arm64/insn.h
 	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
 		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_insn.c \
 		$(srctree)/arch/arm64/insn.c
+
+# Mutation check: each of a list of one-line breakages of insn.c must make
+# the host insn tests fail (about 15 s; prints TAP).
+CHECK_SCRIPTS += $(srctree)/scripts/insn-mutate.sh
