@@ -20,7 +20,7 @@ host_pkgs=(
 	libelf-dev libdw-dev libcapstone-dev zlib1g-dev
 )
 # arm64 target libraries (Debian multiarch on x86, plain on arm64).
-target_pkgs=(libelf-dev libdw-dev zlib1g-dev liburcu-dev libclang-rt-14-dev)
+target_pkgs=(libelf-dev libdw-dev zlib1g-dev libclang-rt-14-dev)
 
 if [ "$host_arch" != arm64 ]; then
 	host_pkgs+=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
