@@ -15,9 +15,12 @@
  * generated functions (bench/gen_funcs.sh), one ftramp_attach() per
  * program and function, then the same links in one batch
  * (ftramp_attach_batch__commit(), ftramp_links__destroy(): one
- * transaction each), then registers one ordinary ftrace ops on the
- * same functions (one transaction), and compares all with a bare
- * mprotect() sweep over the same pages.
+ * transaction each), and compares all with a bare mprotect() sweep
+ * over the same pages.  Then, for each size, one ordinary ftrace ops on
+ * the same functions (one transaction to register, one to unregister):
+ * last, because the sites it takes through ftrace_caller stay marked so
+ * (their literal may have a reader) and every later change of their
+ * literal costs a phase of its own.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +29,8 @@
 
 #include <ftramp/ftramp.h>
 
+#include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/trampoline.h"
 
@@ -419,6 +424,117 @@ static void bench_memory(void)
 	}
 }
 
+/*
+ * FTRAMP_BENCH_PHASES=1: for every attach case, print on stderr what
+ * each synchronisation of the window followed (the patching layer's
+ * write log, installed outside the marks): mov x9, x30 writes, B words
+ * (bl / nop), literals, and how many of those literals belong to
+ * generated functions that an earlier case took through ftrace_caller
+ * (ever_caller: their literal may have a reader, batch_site() in
+ * ftrace/ops.c).  Syncs the log does not see (ftrace_sync_cores(),
+ * around a record store) are the difference between the patching
+ * layer's and the system's count.  Off by default: no cost, no output.
+ */
+#define PHASE_LOG_CAP	(1 << 17)
+static struct ftramp_patch_event phase_ev[PHASE_LOG_CAP];
+static struct ftramp_patch_log phase_log = {
+	.ev = phase_ev, .cap = PHASE_LOG_CAP,
+};
+static struct ftramp_patch_stats phase_st0;
+static int phases_on = -1;
+static bool went_caller[BENCH_GEN_MAX];	/* under an ftrace ops before */
+
+struct gen_addr {
+	uintptr_t lit;		/* func - 8 */
+	long idx;
+};
+static struct gen_addr *gen_by_lit;
+
+static int gen_addr_cmp(const void *a, const void *b)
+{
+	const struct gen_addr *x = a, *y = b;
+
+	return x->lit < y->lit ? -1 : x->lit > y->lit;
+}
+
+static long gen_of_lit(uintptr_t lit)
+{
+	struct gen_addr key = { lit, 0 }, *g;
+
+	g = bsearch(&key, gen_by_lit, bench_gen_nr, sizeof(key),
+		    gen_addr_cmp);
+	return g ? g->idx : -1;
+}
+
+static void phases_begin(void)
+{
+	if (phases_on < 0) {
+		const char *e = getenv("FTRAMP_BENCH_PHASES");
+
+		phases_on = e && *e && *e != '0';
+		if (phases_on) {
+			gen_by_lit = calloc(bench_gen_nr, sizeof(*gen_by_lit));
+			if (!gen_by_lit) {
+				phases_on = 0;
+				return;
+			}
+			for (unsigned long i = 0; i < bench_gen_nr; i++)
+				gen_by_lit[i] = (struct gen_addr){
+					(uintptr_t)bench_gen_funcs[i] - 8, i };
+			qsort(gen_by_lit, bench_gen_nr, sizeof(*gen_by_lit),
+			      gen_addr_cmp);
+		}
+	}
+	if (!phases_on)
+		return;
+	phase_log.nr = phase_log.lost = 0;
+	ftramp_patch_get_stats(&phase_st0);
+	ftramp_patch_set_log(&phase_log);
+}
+
+static void phases_end(const char *what, long n)
+{
+	struct ftramp_patch_stats st;
+	unsigned long mov = 0, insn = 0, lit = 0, lit_caller = 0, k = 0;
+
+	if (!phases_on)
+		return;
+	ftramp_patch_set_log(NULL);
+	ftramp_patch_get_stats(&st);
+	fprintf(stderr, "phases ftramp.%s.%ld: %lu commits, %lu phases, %lu syncs logged, %lu events (%zu lost)\n",
+		what, n, st.commits - phase_st0.commits,
+		st.phases - phase_st0.phases, st.syncs - phase_st0.syncs,
+		(unsigned long)phase_log.nr, phase_log.lost);
+	for (size_t i = 0; i < phase_log.nr; i++) {
+		const struct ftramp_patch_event *e = &phase_ev[i];
+		long g;
+
+		switch (e->kind) {
+		case FTRAMP_EV_WRITE32:
+			if (e->new == A64_MOV_X9_X30)
+				mov++;
+			else
+				insn++;
+			break;
+		case FTRAMP_EV_WRITE64:
+			lit++;
+			g = gen_of_lit(e->addr);
+			if (g >= 0 && went_caller[g])
+				lit_caller++;
+			break;
+		case FTRAMP_EV_SYNC:
+			/* Print the first few and the last of many commits. */
+			if (++k <= 6 || i + 8 > phase_log.nr)
+				fprintf(stderr, "  sync %lu after: %lu mov, %lu bl/nop, %lu literals (%lu of sites that went through ftrace_caller before)\n",
+					k, mov, insn, lit, lit_caller);
+			mov = insn = lit = lit_caller = 0;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 /* Attach cost on the first n generated functions. */
 static void bench_attach_n(long n)
 {
@@ -427,7 +543,6 @@ static void bench_attach_n(long n)
 	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = &model_gen,
 		    .no_dwarf = true);
 	struct ftramp_text_stats before, after;
-	struct ftramp_ftrace_ops ops = { .func = empty_handler };
 	char name[64], label[128], msg[128];
 	long i, nr_links = 0, nr_pages;
 	int err = 0;
@@ -437,6 +552,7 @@ static void bench_attach_n(long n)
 	/* Retired images of earlier cases are freed first. */
 	ftramp_sync(-1);
 	ftramp_text_get_stats(&before);
+	phases_begin();
 	bench_start();
 	for (i = 0; i < n && !err; i++) {
 		opts.addr = (uint64_t)bench_gen_funcs[i];
@@ -456,6 +572,7 @@ static void bench_attach_n(long n)
 		nr_links++;
 	}
 	bench_stop();
+	phases_end("attach", n);
 	ftramp_sync(-1);
 	ftramp_text_get_stats(&after);
 	snprintf(name, sizeof(name), "ftramp.attach.%ld", n);
@@ -478,6 +595,7 @@ static void bench_attach_n(long n)
 			  after.pages, label);
 	}
 
+	phases_begin();
 	bench_start();
 	err = 0;
 	while (nr_links--) {
@@ -487,6 +605,7 @@ static void bench_attach_n(long n)
 			err = ret;
 	}
 	bench_stop();
+	phases_end("detach", n);
 	snprintf(name, sizeof(name), "ftramp.detach.%ld", n);
 	snprintf(label, sizeof(label),
 		 "ftramp_link__destroy() each: %ld transactions", 2 * n);
@@ -499,7 +618,9 @@ static void bench_attach_n(long n)
 	/*
 	 * The same links in one batch: one transaction for all of them.
 	 * The sites were prepared (mov x9, x30) by the cases above, as the
-	 * preload agent prepares them at start-up.  Pages: the sites' and
+	 * preload agent prepares them at start-up, and none has ever led
+	 * to ftrace_caller (bench_ops_n() runs after every attach case):
+	 * one sync.  FTRAMP_BENCH_PHASES=1 shows it.  Pages: the sites' and
 	 * the trampolines' (each made writable once).
 	 */
 	{
@@ -509,6 +630,7 @@ static void bench_attach_n(long n)
 		ftramp_sync(-1);
 		ftramp_text_get_stats(&before);
 		err = b ? 0 : -ENOMEM;
+		phases_begin();
 		bench_start();
 		for (i = 0; i < n && !err; i++) {
 			opts.addr = (uint64_t)bench_gen_funcs[i];
@@ -522,6 +644,7 @@ static void bench_attach_n(long n)
 		if (!err)
 			err = ftramp_attach_batch__commit(b);
 		bench_stop();
+		phases_end("attach_batch", n);
 		ftramp_text_get_stats(&after);
 		/*
 		 * Trampoline pages written: the new code is contiguous
@@ -542,9 +665,11 @@ static void bench_attach_n(long n)
 			bench_attach(name, n, nr_pages + tpages, 1, label);
 			for (i = 0; i < 2 * n; i++)
 				links[i] = ftramp_attach_batch__link(b, i);
+			phases_begin();
 			bench_start();
 			err = ftramp_links__destroy(links, 2 * n);
 			bench_stop();
+			phases_end("detach_batch", n);
 			snprintf(name, sizeof(name), "ftramp.detach_batch.%ld",
 				 n);
 			if (err)
@@ -557,6 +682,34 @@ static void bench_attach_n(long n)
 		ftramp_sync(-1);
 	}
 
+	bench_start();
+	err = bench_sweep(pages, nr_pages);
+	bench_stop();
+	snprintf(name, sizeof(name), "ftramp.sweep.%ld", n);
+	bench_attach(name, n, nr_pages, 0,
+		     "bare mprotect sweep, same pages (gcc)");
+}
+
+/*
+ * One ftrace ops over the first n generated functions: one transaction
+ * to register, one to unregister.  Run after every attach case
+ * (bench_attach_n() of all sizes): a site that once led to
+ * ftrace_caller keeps that mark (a thread that took the bl may load its
+ * literal any time later), so its literal changes in a phase of its own
+ * ever after (batch_site(), ftrace/ops.c), which would give the batch
+ * cases a second sync their "prepared sites" do not need.
+ */
+static void bench_ops_n(long n)
+{
+	static uintptr_t pages[BENCH_GEN_MAX];
+	struct ftramp_ftrace_ops ops = { .func = empty_handler };
+	char name[64], label[128], msg[128];
+	long i, nr_pages;
+	int err;
+
+	nr_pages = bench_pages_of((void *const *)bench_gen_funcs, n, pages);
+	ftramp_sync(-1);
+
 	/* One ops over the n functions: one transaction. */
 	err = 0;
 	for (i = 0; i < n && !err; i++)
@@ -566,18 +719,24 @@ static void bench_attach_n(long n)
 	snprintf(label, sizeof(label),
 		 "one ftrace ops registered on %ld functions: 1 transaction", n);
 	if (!err) {
+		phases_begin();
 		bench_start();
 		err = ftramp_ftrace_ops__register(&ops);
 		bench_stop();
+		phases_end("ops", n);
 		if (err) {
 			bench_discard();
 			bench_na(name, "-", label,
 				 err_str(err, msg, sizeof(msg)));
 		} else {
 			bench_attach(name, n, nr_pages, 1, label);
+			for (i = 0; i < n; i++)
+				went_caller[i] = true;
+			phases_begin();
 			bench_start();
 			err = ftramp_ftrace_ops__unregister(&ops);
 			bench_stop();
+			phases_end("ops_off", n);
 			snprintf(name, sizeof(name), "ftramp.ops_off.%ld", n);
 			bench_attach(name, n, nr_pages, 1,
 				     "ftrace ops unregistered: 1 transaction");
@@ -586,13 +745,6 @@ static void bench_attach_n(long n)
 		bench_na(name, "-", label, err_str(err, msg, sizeof(msg)));
 	}
 	ftramp_ftrace_ops__free_filter(&ops);
-
-	bench_start();
-	err = bench_sweep(pages, nr_pages);
-	bench_stop();
-	snprintf(name, sizeof(name), "ftramp.sweep.%ld", n);
-	bench_attach(name, n, nr_pages, 0,
-		     "bare mprotect sweep, same pages (gcc)");
 }
 
 static int parse_models(void)
@@ -630,5 +782,9 @@ int main(void)
 	bench_attach_n(1);
 	bench_attach_n(100);
 	bench_attach_n(bench_gen_nr);
+	/* Last: their sites stay marked as having led to ftrace_caller. */
+	bench_ops_n(1);
+	bench_ops_n(100);
+	bench_ops_n(bench_gen_nr);
 	return 0;
 }
