@@ -241,6 +241,14 @@ static int hot_path_insns(const uint32_t *img, uint64_t rx, size_t size)
 		uint32_t insn = img[(pc - rx) / 4];
 
 		n++;
+		/*
+		 * ret x16: the far call of a guarded body (adr x30 just
+		 * before it returns here), a call like BLR.
+		 */
+		if (insn == a64_ret_reg(A64_IP0)) {
+			pc += 4;
+			continue;
+		}
 		if ((insn & 0xfffffc1fu) == 0xd65f0000u)	/* ret xN */
 			return n;
 		if (a64_is_b(insn) && a64_branch_target(insn, pc, &target)) {
@@ -266,9 +274,21 @@ static int hot_path_insns(const uint32_t *img, uint64_t rx, size_t size)
 #define HOT_PATH_BUDGET		31
 #define HOT_PATH_LONG2		27
 #define HOT_PATH_INT2		30
+/*
+ * The far path: the site's bl reaches ftrace_caller, whose `ldur; ldr;
+ * br x17` (FAR_HOP_INSNS) reaches an image out of BL range of the
+ * programs and the body; the benchmark's target is the near path's count
+ * plus FAR_PATH_EXTRA.  Each program costs one more (ldr x16; blr x16),
+ * the body one more (ldr; blr) when unguarded, two (ldr; adr x30; ret
+ * x16) when it may be in a PROT_BTI page.
+ */
+#define FAR_HOP_INSNS		3
+#define FAR_PATH_EXTRA		6
+#define NEAR_RX			0x500000ull
+#define FAR_RX			0x7f0000000000ull
 
 static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
-		       unsigned int flags)
+		       unsigned int flags, uint64_t rx)
 {
 	static uint32_t buf[1024];
 	/* Programs near the image: reached with BL, as on the near path. */
@@ -288,18 +308,20 @@ static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
 	parse(_metadata, proto, &m);
 	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &fe, 1 };
 	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &fx, 1 };
-	/* Near: the programs and the body within BL range. */
-	n = ftramp_arch_prepare_trampoline(&a, buf, 0x500000, sizeof(buf));
+	/* NEAR_RX: the programs and the body within BL range; FAR_RX: not. */
+	n = ftramp_arch_prepare_trampoline(&a, buf, rx, sizeof(buf));
 	if (n <= 0)
 		return n;
-	return hot_path_insns(buf, 0x500000, n);
+	return hot_path_insns(buf, rx, n);
 }
 
 TEST(hot_path_budget)
 {
-	int l2 = hot_path_of(_metadata, "long (long, long)", FTRAMP_TRAMP_F_LSE);
-	int i2 = hot_path_of(_metadata, "int (int, int)", FTRAMP_TRAMP_F_LSE);
-	int l2x = hot_path_of(_metadata, "long (long, long)", 0);
+	int l2 = hot_path_of(_metadata, "long (long, long)", FTRAMP_TRAMP_F_LSE,
+			     NEAR_RX);
+	int i2 = hot_path_of(_metadata, "int (int, int)", FTRAMP_TRAMP_F_LSE,
+			     NEAR_RX);
+	int l2x = hot_path_of(_metadata, "long (long, long)", 0, NEAR_RX);
 
 	TH_LOG("fentry+fexit, near, LSE: long (long, long) %d + %d, "
 	       "int (int, int) %d + %d; LDXR/STXR: %d + %d", l2,
@@ -312,12 +334,40 @@ TEST(hot_path_budget)
 	EXPECT_LE(l2 + 2 * EMPTY_PROG_INSNS, HOT_PATH_BUDGET);
 }
 
+TEST(hot_path_budget_far)
+{
+	int near = hot_path_of(_metadata, "long (long, long)",
+			       FTRAMP_TRAMP_F_LSE, NEAR_RX);
+	int far_u = hot_path_of(_metadata, "long (long, long)",
+				FTRAMP_TRAMP_F_LSE |
+				FTRAMP_TRAMP_F_ORIG_UNGUARDED, FAR_RX);
+	int far_g = hot_path_of(_metadata, "long (long, long)",
+				FTRAMP_TRAMP_F_LSE, FAR_RX);
+	/* The flag changes nothing when the body is within BL range. */
+	int near_u = hot_path_of(_metadata, "long (long, long)",
+				 FTRAMP_TRAMP_F_LSE |
+				 FTRAMP_TRAMP_F_ORIG_UNGUARDED, NEAR_RX);
+
+	TH_LOG("fentry+fexit, long (long, long), LSE: near %d; far image "
+	       "(+%d for ftrace_caller): unguarded body %d, guarded %d",
+	       near, FAR_HOP_INSNS, far_u, far_g);
+	ASSERT_GT(near, 0);
+	ASSERT_GT(far_u, 0);
+	ASSERT_GT(far_g, 0);
+	EXPECT_EQ(near, near_u);
+	EXPECT_LE(far_u + FAR_HOP_INSNS, near + FAR_PATH_EXTRA);
+	/* adr x30 before the ret x16 */
+	EXPECT_EQ(far_u + 1, far_g);
+}
+
 #ifdef FTRAMP_HOST_TEST
 /*
  * Disassemble an image with objdump (host only: a guest cannot exec) and
  * check its shape: no BRK sentinel, one BLR per far program, a return.
  */
-TEST(dump_shape)
+static void dump_shape_of(struct __test_metadata *_metadata,
+			  unsigned int flags, unsigned int want_blr,
+			  unsigned int want_ret)
 {
 	struct ftramp_tramp_link l[3] = { { nop_prog, 1 }, { nop_prog, 2 },
 					  { nop_prog, 3 } };
@@ -333,7 +383,7 @@ TEST(dump_shape)
 	struct ftramp_tramp_args a = {
 		.model = &m, .func_addr = 0x400000,
 		.flags = FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_BTI |
-			 FTRAMP_TRAMP_F_LSE,
+			 FTRAMP_TRAMP_F_LSE | flags,
 	};
 	a.progs[0] = (struct ftramp_tramp_links){ l, 2 };
 	a.progs[2] = (struct ftramp_tramp_links){ &l[2], 1 };
@@ -358,10 +408,18 @@ TEST(dump_shape)
 	}
 	pclose(p);
 	unlink(path);
-	EXPECT_EQ(3, nblr);
-	EXPECT_EQ(2, nret);	/* ret x16 to the body, ret to the caller */
+	EXPECT_EQ(want_blr, nblr);
+	EXPECT_EQ(want_ret, nret);
 	EXPECT_EQ(0, nbrk);
 	EXPECT_EQ(1, nbti);
+}
+
+TEST(dump_shape)
+{
+	/* 3 programs through x16; ret x16 to the body, ret to the caller */
+	dump_shape_of(_metadata, 0, 3, 2);
+	/* ... and blr x16 to a body known unguarded */
+	dump_shape_of(_metadata, FTRAMP_TRAMP_F_ORIG_UNGUARDED, 4, 1);
 }
 #else	/* arm64: run them */
 
@@ -441,7 +499,12 @@ TRACED static void vset(long *p, long v)
  * Attaching: near memory, a site patched the way ftrace does it
  * ------------------------------------------------------------------ */
 
+#include <link.h>
+#include <signal.h>
+#include <sys/auxv.h>
+
 #include "arch/arm64/text_alloc.h"
+#include "child_signal.h"
 
 struct tr {
 	void *site;			/* the two NOPs: mov x9, x30; bl */
@@ -608,6 +671,44 @@ static void reset_seen(void)
 	body_runs = 0;
 }
 
+/*
+ * Text of a loaded object without a GNU property note: never PROT_BTI
+ * (the loaders map text guarded only for objects whose note says BTI).
+ */
+struct text_query {
+	uint64_t addr;
+	int prop;	/* -1: no object, 0: no note, 1: a note */
+};
+
+static int text_query_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct text_query *q = data;
+	bool hit = false, prop = false;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+		    q->addr >= start && q->addr < start + ph->p_memsz)
+			hit = true;
+		if (ph->p_type == PT_GNU_PROPERTY)
+			prop = true;
+	}
+	if (!hit)
+		return 0;
+	q->prop = prop;
+	return 1;
+}
+
+static bool text_unguarded(const void *p)
+{
+	struct text_query q = { .addr = (uint64_t)(uintptr_t)p, .prop = -1 };
+
+	dl_iterate_phdr(text_query_cb, &q);
+	return q.prop == 0;
+}
+
 FIXTURE(path) {
 	struct tr tr;
 };
@@ -616,10 +717,17 @@ FIXTURE_VARIANT(path) {
 	bool far;
 	bool bti;
 	bool no_lse;	/* ARMv8.0 counters: LDXR/STXR loops */
+	/*
+	 * FTRAMP_TRAMP_F_ORIG_UNGUARDED: far, the body is called with
+	 * blr x16.  This binary's text is not PROT_BTI (no GNU property
+	 * note: Debian's crt files carry none), which the variant checks.
+	 */
+	bool unguarded;
 };
 
 FIXTURE_VARIANT_ADD(path, near) { .far = false, .bti = false };
 FIXTURE_VARIANT_ADD(path, far) { .far = true, .bti = false };
+FIXTURE_VARIANT_ADD(path, far_unguarded) { .far = true, .unguarded = true };
 FIXTURE_VARIANT_ADD(path, near_bti) { .far = false, .bti = true };
 FIXTURE_VARIANT_ADD(path, near_nolse) { .no_lse = true };
 
@@ -649,6 +757,14 @@ static int attach(struct __test_metadata *_metadata, struct tr *tr,
 		parse(_metadata, proto, &m);
 	a.model = proto ? &m : NULL;
 	a.flags = flags;
+	if (v->unguarded) {
+		if (!text_unguarded(func)) {
+			TH_LOG("%p: text of an object with a property note",
+			       func);
+			return -EPERM;
+		}
+		a.flags |= FTRAMP_TRAMP_F_ORIG_UNGUARDED;
+	}
 	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ fe, nfe };
 	a.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
 		(struct ftramp_tramp_links){ fm, nfm };
@@ -1158,6 +1274,23 @@ TEST_F(path, counter_flavour)
 	}
 }
 
+/*
+ * How the far image calls the body: ldr; adr x30; ret x16 unless told
+ * the body is unguarded (ldr; blr x16); near, bl.
+ */
+TEST_F(path, far_body_call_form)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	unsigned int rets;
+
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(5, add2(2, 3));
+	EXPECT_STREQ("ex", order);
+	rets = count_words(&self->tr, 0xffffffffu, a64_ret_reg(A64_IP0));
+	EXPECT_EQ(variant->far && !variant->unguarded, rets != 0);
+}
+
 /* ------------------------------------------------------------------
  * Unwinding: an x29 frame-record walk (AAPCS64 6.2.3) from a program
  * and from the original while traced reaches the callers in order.
@@ -1321,6 +1454,95 @@ TEST_F(path, pac_ret_leaf)
 	EXPECT_EQ(5 + 1000, call_pac_leaf(6, 7));
 	EXPECT_EQ(5, seen_ret);
 	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+}
+
+/* ------------------------------------------------------------------
+ * The far call of the body and BTI: a function written into a PROT_BTI
+ * page (bti c; the two entry NOPs; body: add x0, x0, x1; ret), whose
+ * body is no landing pad.  Under qemu -cpu max, a BLR to it is a SIGILL:
+ * the image must use the guarded form there, and this shows that the
+ * unguarded one would fault.
+ * ------------------------------------------------------------------ */
+
+#define HWCAP2_BTI_BIT	(1ul << 17)
+#define BTI_FN_BODY	12	/* bti c, nop, nop */
+
+static int bti_fn_make(struct ftramp_text *t)
+{
+	const uint32_t code[] = {
+		A64_BTI_C, A64_NOP, A64_NOP,
+		a64_add(A64_64, A64_R0, A64_R0, A64_R1), A64_RET,
+	};
+	int err;
+
+	err = ftramp_text_alloc(t, sizeof(code), (uint64_t)(uintptr_t)add2,
+				FTRAMP_TEXT_BTI);
+	if (err)
+		return err;
+	memcpy(t->rw, code, sizeof(code));
+	return ftramp_text_publish(t);
+}
+
+static void call_bti_fn(void *fn)
+{
+	seen_ret = ((long (*)(long, long))fn)(40, 2);
+}
+
+static void call_bti_body(void *fn)
+{
+	((long (*)(long, long))((char *)fn + BTI_FN_BODY))(40, 2);
+}
+
+static void far_bti_body(struct __test_metadata *_metadata, unsigned int flags)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0), fx = L(fexit_rec, 0);
+	struct ftramp_func_model m;
+	struct ftramp_tramp_args a;
+	struct ftramp_text fn;
+	struct tr tr;
+	unsigned int rets;
+
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_BTI_BIT))
+		SKIP(return, "no BTI (run with qemu-aarch64 -cpu max)");
+	ASSERT_EQ(0, bti_fn_make(&fn));
+	if (child_signal(call_bti_body, fn.rx) != SIGILL) {
+		ftramp_text_free(&fn);
+		SKIP(return, "PROT_BTI not enforced");
+	}
+	reset_seen();
+	parse(_metadata, "long (long, long)", &m);
+	memset(&a, 0, sizeof(a));
+	a.model = &m;
+	a.flags = CO | flags;
+	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &fe, 1 };
+	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &fx, 1 };
+	ASSERT_EQ(0, tr_attach(&tr, fn.rx, &a, true, true, true, true));
+	EXPECT_EQ((uint64_t)(uintptr_t)fn.rx + BTI_FN_BODY, a.orig_addr);
+	rets = count_words(&tr, 0xffffffffu, a64_ret_reg(A64_IP0));
+	if (flags & FTRAMP_TRAMP_F_ORIG_UNGUARDED) {
+		/* The wrong claim: blr x16 into the guarded body. */
+		EXPECT_EQ(0, rets);
+		EXPECT_EQ(SIGILL, child_signal(call_bti_fn, fn.rx));
+	} else {
+		/* The image's choice: ret x16 (no BTYPE), no fault. */
+		EXPECT_LT(0, rets);
+		EXPECT_EQ(0, child_signal(call_bti_fn, fn.rx));
+		call_bti_fn(fn.rx);
+		EXPECT_EQ(42, seen_ret);
+		EXPECT_STREQ("ex", order);
+	}
+	tr_detach(&tr);
+	ftramp_text_free(&fn);
+}
+
+TEST(far_body_guarded_form_on_bti_page)
+{
+	far_bti_body(_metadata, 0);
+}
+
+TEST(far_body_unguarded_form_on_bti_page_sigills)
+{
+	far_bti_body(_metadata, FTRAMP_TRAMP_F_ORIG_UNGUARDED);
 }
 
 #endif /* FTRAMP_HOST_TEST */

@@ -75,9 +75,19 @@ enum ftramp_tramp_flags {
 	FTRAMP_TRAMP_F_BTI		= 1u << 3,
 	/* The CPU has ARMv8.1 LSE atomics (HWCAP_ATOMICS): use STADD. */
 	FTRAMP_TRAMP_F_LSE		= 1u << 4,
+	/*
+	 * The original's body (orig_addr) is known not to sit in a PROT_BTI
+	 * page: out of BL range, call it with `ldr x16, =body; blr x16`.
+	 * Without the flag it is reached with `adr x30; ret x16` (RET sets
+	 * no BTYPE), one instruction more: a BLR into a guarded page must
+	 * land on a pad, and the body is none.  Only a site's body is
+	 * concerned (CALL_ORIG without AS_FUNC); set it only when certain,
+	 * a wrong claim is a SIGILL on a BTI CPU.
+	 */
+	FTRAMP_TRAMP_F_ORIG_UNGUARDED	= 1u << 5,
 };
 
-#define FTRAMP_TRAMP_F_ALL	0x1fu
+#define FTRAMP_TRAMP_F_ALL	0x3fu
 
 /*
  * The run context a program's ctx[-1] points to (PROG-API helpers read

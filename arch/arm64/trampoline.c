@@ -208,7 +208,15 @@ static void emit_call(struct tramp *t, uint64_t target)
  * Call the original's body at a patched site.  It is not a function
  * entry, so with BTI it is no landing pad: reach it with BL (a direct
  * branch never checks BTYPE), or from afar with RET, which "does not set
- * BTYPE" either (Arm ARM D8.4.1 "PSTATE.BTYPE"), x30 set by hand.
+ * BTYPE" either (Arm ARM D8.4.1 "PSTATE.BTYPE"), x30 set by hand.  A
+ * body the caller knows unguarded (FTRAMP_TRAMP_F_ORIG_UNGUARDED: no
+ * PROT_BTI page, so BTYPE is never checked there) takes a plain BLR, one
+ * instruction less:
+ *
+ *	ldr x16, =body			ldr x16, =body
+ *	blr x16				adr x30, 1f
+ *					ret x16
+ *				1:
  */
 static void emit_call_body(struct tramp *t, uint64_t target)
 {
@@ -217,6 +225,10 @@ static void emit_call_body(struct tramp *t, uint64_t target)
 		return;
 	}
 	emit_ldr_lit(t, A64_IP0, target);
+	if (t->args->flags & FTRAMP_TRAMP_F_ORIG_UNGUARDED) {
+		emit(t, a64_blr(A64_IP0));
+		return;
+	}
 	/* adr x30, <after the ret> */
 	a64_emit_adr(&t->a, A64_LR, a64_ctx_pc(&t->a) + 2 * A64_INSN_SIZE);
 	emit(t, a64_ret_reg(A64_IP0));
