@@ -178,9 +178,9 @@ END {
 			# stays, the mark says why 2 syncs are the floor there
 			# (Documentation/bench.rst, "Attach cost").
 			floor = ""
-			if (aname[i] ~ /^ftramp\.ops\./)
+			if (aname[i] ~ /^ftramp\.ops(_first)?\./)
 				floor = "; 2 needed: literal seen by all before bl ftrace_caller"
-			else if (aname[i] ~ /^ftramp\.ops_off\./)
+			else if (aname[i] ~ /^ftramp\.ops(_first)?_off\./)
 				floor = "; 2 needed: bl gone from all before literal to stub"
 			t = check(aprot[i] <= 2 * touched && \
 				  abar[i] <= abatch[i],
