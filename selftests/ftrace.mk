@@ -15,7 +15,8 @@ $(O)/selftests/ftrace_test: $(O)/selftests/progs/libsample-gcc.so
 TEST_CFLAGS_attach := -DSAMPLE_DIR='"$(O)/selftests/progs"'
 TEST_LIBS_attach := $(FTRACE_TEST_LIBS)
 $(O)/selftests/attach_test: $(O)/selftests/progs/libsample-gcc.so \
-			    $(O)/selftests/progs/libsample-bad.so
+			    $(O)/selftests/progs/libsample-bad.so \
+			    $(O)/selftests/libpatch_bti.so
 
 TEST_CFLAGS_stress :=
 TEST_LIBS_stress :=
