@@ -11,12 +11,11 @@
  * (Documentation/design.rst, "Reclamation").
  */
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
+#include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
@@ -153,54 +152,6 @@ static int image_place(struct timage *img, struct ftramp_tramp_args *args,
 	return ret;
 }
 
-#ifndef HWCAP2_BTI
-#define HWCAP2_BTI	(1 << 17)
-#endif
-
-struct unguarded_query {
-	uint64_t addr;
-	bool unguarded;
-};
-
-static int unguarded_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct unguarded_query *q = data;
-	bool hit = false, prop = false;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
-		    q->addr >= start && q->addr < start + ph->p_memsz)
-			hit = true;
-		if (ph->p_type == PT_GNU_PROPERTY)
-			prop = true;
-	}
-	if (!hit)
-		return 0;
-	q->unguarded = !prop;
-	return 1;
-}
-
-/*
- * Is the text at addr certainly not PROT_BTI (FTRAMP_TRAMP_F_ORIG_UNGUARDED)?
- * Yes when the CPU has no BTI, or when the loaded object holding it has
- * no GNU property note: the kernel and ld.so map text PROT_BTI only for
- * objects whose note says BTI.  Anything else (a note, text of no loaded
- * object) is taken as guarded: the emitter then uses the form that works
- * on both.
- */
-static bool text_unguarded(uint64_t addr)
-{
-	struct unguarded_query q = { .addr = addr };
-
-	if (!(getauxval(AT_HWCAP2) & HWCAP2_BTI))
-		return true;
-	dl_iterate_phdr(unguarded_cb, &q);
-	return q.unguarded;
-}
-
 /*
  * Build the image for tf's links, plus the @nadd links of @add, minus
  * the dying ones.  The image is published (cache maintenance done) but
@@ -251,7 +202,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	 * is called with BLR when no BTI guard can object.
 	 */
 	if ((args.flags & FTRAMP_TRAMP_F_CALL_ORIG) &&
-	    text_unguarded(args.orig_addr))
+	    ftramp_text_bti(args.orig_addr) == 0)
 		args.flags |= FTRAMP_TRAMP_F_ORIG_UNGUARDED;
 
 	img = calloc(1, sizeof(*img));

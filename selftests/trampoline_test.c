@@ -499,10 +499,10 @@ TRACED static void vset(long *p, long v)
  * Attaching: near memory, a site patched the way ftrace does it
  * ------------------------------------------------------------------ */
 
-#include <link.h>
 #include <signal.h>
 #include <sys/auxv.h>
 
+#include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "child_signal.h"
 
@@ -671,44 +671,6 @@ static void reset_seen(void)
 	body_runs = 0;
 }
 
-/*
- * Text of a loaded object without a GNU property note: never PROT_BTI
- * (the loaders map text guarded only for objects whose note says BTI).
- */
-struct text_query {
-	uint64_t addr;
-	int prop;	/* -1: no object, 0: no note, 1: a note */
-};
-
-static int text_query_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct text_query *q = data;
-	bool hit = false, prop = false;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
-		    q->addr >= start && q->addr < start + ph->p_memsz)
-			hit = true;
-		if (ph->p_type == PT_GNU_PROPERTY)
-			prop = true;
-	}
-	if (!hit)
-		return 0;
-	q->prop = prop;
-	return 1;
-}
-
-static bool text_unguarded(const void *p)
-{
-	struct text_query q = { .addr = (uint64_t)(uintptr_t)p, .prop = -1 };
-
-	dl_iterate_phdr(text_query_cb, &q);
-	return q.prop == 0;
-}
-
 FIXTURE(path) {
 	struct tr tr;
 };
@@ -758,8 +720,9 @@ static int attach(struct __test_metadata *_metadata, struct tr *tr,
 	a.model = proto ? &m : NULL;
 	a.flags = flags;
 	if (v->unguarded) {
-		if (!text_unguarded(func)) {
-			TH_LOG("%p: text of an object with a property note",
+		/* The loader maps it PROT_BTI only for a BTI note. */
+		if (ftramp_text_bti((uint64_t)(uintptr_t)func) != 0) {
+			TH_LOG("%p: text of an object with a BTI note",
 			       func);
 			return -EPERM;
 		}

@@ -764,6 +764,13 @@ static int elf_text_bti(uint64_t page)
 	return q.bti;
 }
 
+int ftramp_text_bti(uint64_t addr)
+{
+	if (!have_bti())
+		return 0;
+	return elf_text_bti(addr & ~(pg_size() - 1));
+}
+
 /*
  * What a commit needs to know about the pages of loaded objects' text,
  * cached across commits (under text_mutex): a snapshot of
