@@ -43,12 +43,6 @@ BENCH_DECLARE_TARGETS(plain);
 BENCH_DECLARE_TARGETS(nop);
 BENCH_SINKS;
 
-typedef long (*bench_gen_fn)(long x);
-extern const bench_gen_fn bench_gen_funcs[];
-extern const unsigned long bench_gen_nr;
-
-#define VERIFY_CALLS	10
-#define BENCH_GEN_MAX	10000
 #define MAX_LINKS	16
 
 static struct ftramp_func_model model_f2, model_f6, model_gen;

@@ -28,4 +28,15 @@ typedef double (*bench_f6_t)(int a, double b, long c, double d, int e,
 	double BENCH_SYM(f6, v)(int a, double b, long c, double d,	\
 				int e, double f)
 
+/*
+ * The generated functions of the attach cases (bench/gen_funcs.sh), and
+ * how each driver checks a peer really runs before measuring it.
+ */
+typedef long (*bench_gen_fn)(long x);
+extern const bench_gen_fn bench_gen_funcs[];
+extern const unsigned long bench_gen_nr;
+
+#define VERIFY_CALLS	10
+#define BENCH_GEN_MAX	10000
+
 #endif /* FTRAMP_BENCH_TARGETS_H */

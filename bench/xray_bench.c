@@ -30,13 +30,6 @@ BENCH_DECLARE_TARGETS(plain);
 BENCH_DECLARE_TARGETS(xray);
 BENCH_SINKS;
 
-typedef long (*bench_gen_fn)(long x);
-extern const bench_gen_fn bench_gen_funcs[];
-extern const unsigned long bench_gen_nr;
-
-#define VERIFY_CALLS	10
-#define BENCH_GEN_MAX	10000
-
 static long entries, exits;
 
 static void count_handler(int32_t func_id, enum xray_entry_type type)
