@@ -41,12 +41,14 @@
  * the object's own code at either scan keeps it.  (A read before S1
  * only skips the scans while the counter is busy.)
  *
- * Observing a thread: the userspace equivalent of RCU-tasks.  Signal it
- * (tgkill, a dedicated real-time signal) and let the handler report the
- * interrupted PC from its ucontext.  A thread that does not answer in time
- * (signal blocked, or a helper thread of an emulator) is read from
- * /proc/self/task/<tid>/syscall instead: blocked in the kernel at a PC
- * outside every window counts as observed.
+ * Observing a thread: the userspace equivalent of RCU-tasks, with the
+ * rule of lib/thread.c.  A thread blocked in a system call is observed
+ * from /proc without being disturbed (no window holds a system call; a
+ * signal would make its poll or nanosleep fail with EINTR).  Any other
+ * thread is asked: a dedicated real-time signal, whose handler reports
+ * the interrupted PC from its ucontext.  One that does not answer in
+ * time is read again; if it still cannot be placed, the poll gives up
+ * for now (and never queues a second signal behind one still pending).
  *
  * liburcu is not used: its readers must be registered threads that mark
  * their read-side sections, and the readers here are arbitrary threads of
@@ -71,6 +73,7 @@
 
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
+#include "lib/thread.h"
 #include "trampoline/fault_inject.h"
 
 struct reclaim_entry {
@@ -97,6 +100,7 @@ static size_t nr_windows, cap_windows;
 static struct {
 	uint64_t images_alloc, images_freed, ops_alloc, ops_freed;
 	uint64_t pending, scans, scan_busy, leaked;
+	uint64_t scan_signals, scan_quiet;
 } stats;
 
 static void (*test_hook)(enum reclaim_phase phase);
@@ -119,9 +123,11 @@ static struct scan_slot *scan_tab;
 static size_t scan_cap;
 static size_t scan_nr;
 static int scan_sig;
-/* Threads that did not answer last time: asked through /proc first. */
-static pid_t *deaf;
-static size_t nr_deaf, cap_deaf;
+/* 0: judge sleepers by their state (membarrier works); 1: ask all. */
+static int scan_ask_all;
+/* The last thread that did not answer a scan, and why (ftramp_sync). */
+static pid_t unseen_tid;
+static bool unseen_blocks;
 
 #define SCAN_ANSWER_MS		40
 #define SCAN_POLL_US		200
@@ -152,13 +158,12 @@ static void scan_handler(int sig, siginfo_t *si, void *uctx)
 }
 
 /*
- * Pick the signal: FTRAMP_RECLAIM_SIGNAL, else the highest real-time
- * signal from SIGRTMAX - 4 down whose disposition is the default (QEMU
- * user mode keeps the top few host signals for itself).
+ * The signal: FTRAMP_RECLAIM_SIGNAL, else the highest free real-time
+ * signal from SIGRTMAX - 4 down to SIGRTMIN + 4 (QEMU user mode keeps
+ * the top few host signals for itself; sync_signal.c's is below).
  */
 static int scan_init_signal(void)
 {
-	struct sigaction sa, old;
 	const char *env = getenv("FTRAMP_RECLAIM_SIGNAL");
 	int lo = SIGRTMIN + 4, hi = SIGRTMAX - 4;
 
@@ -171,21 +176,8 @@ static int scan_init_signal(void)
 			return scan_sig;
 		}
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = scan_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (int s = hi; s >= lo; s--) {
-		if (sigaction(s, NULL, &old) || old.sa_handler != SIG_DFL ||
-		    (old.sa_flags & SA_SIGINFO))
-			continue;
-		if (sigaction(s, &sa, NULL))
-			continue;
-		scan_sig = s;
-		return 0;
-	}
-	scan_sig = -EBUSY;
-	return scan_sig;
+	scan_sig = thread_signal_install(lo, hi, scan_handler, false);
+	return scan_sig > 0 ? 0 : scan_sig;
 }
 
 static bool in_windows(uint64_t pc)
@@ -194,46 +186,6 @@ static bool in_windows(uint64_t pc)
 		if (pc >= windows[i].lo && pc < windows[i].hi)
 			return true;
 	return false;
-}
-
-static bool is_deaf(pid_t tid)
-{
-	for (size_t i = 0; i < nr_deaf; i++)
-		if (deaf[i] == tid)
-			return true;
-	return false;
-}
-
-/*
- * /proc/self/task/<tid>/syscall: "running", or "nr args... sp pc" while
- * blocked in a system call, "-1 sp pc" while blocked elsewhere in the
- * kernel.  Returns 1 with *pc, 0 if running, -errno if unreadable
- * (-ESRCH: the thread is gone).
- */
-static int proc_pc(pid_t tid, uint64_t *pc)
-{
-	char path[64], buf[256], *last;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
-	if (!strncmp(buf, "running", 7))
-		return 0;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	last = strrchr(buf, ' ');
-	if (!last)
-		return -EIO;
-	*pc = strtoull(last + 1, NULL, 0);
-	return 1;
 }
 
 static int ensure_scan_cap(size_t nr)
@@ -256,34 +208,6 @@ static int ensure_scan_cap(size_t nr)
 	return 0;
 }
 
-static void remember_deaf(pid_t tid)
-{
-	pid_t *d;
-
-	if (is_deaf(tid))
-		return;
-	if (nr_deaf == cap_deaf) {
-		size_t cap = cap_deaf ? 2 * cap_deaf : 8;
-
-		d = realloc(deaf, cap * sizeof(*d));
-		if (!d)
-			return;
-		deaf = d;
-		cap_deaf = cap;
-	}
-	deaf[nr_deaf++] = tid;
-}
-
-static void forget_deaf(pid_t tid)
-{
-	for (size_t i = 0; i < nr_deaf; i++) {
-		if (deaf[i] == tid) {
-			deaf[i] = deaf[--nr_deaf];
-			return;
-		}
-	}
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -293,21 +217,23 @@ static uint64_t now_ms(void)
 }
 
 /*
- * Observe every other thread once.  Fills pcs[] (caller frees) with one
- * PC per observed thread; returns the number, or -EAGAIN when some thread
- * could not be observed (retry later), or another negative errno.
- * Called with reclaim_lock held.
+ * Observe every other thread once (lib/thread.c's rule, "reclaim scan"
+ * column): a thread blocked in a system call is observed at its call's
+ * PC without a signal; a thread that may be running is asked.  Fills
+ * pcs[] (caller frees) with one PC per observed thread; returns the
+ * number, or -EAGAIN when some thread could not be observed (retry
+ * later), or another negative errno.  Called with reclaim_lock held.
  */
 static int scan_threads(uint64_t **pcs_out)
 {
-	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	struct thread_list l = { 0 };
 	struct scan_slot *tab;
 	uint64_t *pcs = NULL, deadline;
-	size_t nr = 0, npcs = 0, cap = 0;
-	struct dirent *de;
-	bool unseen = false;
-	DIR *dir;
-	int err;
+	size_t nr, npcs = 0;
+	bool unseen = false, by_state = false;
+	bool want_syscall = !__atomic_load_n(&scan_ask_all, __ATOMIC_RELAXED);
+	int err, dfd, cut;
 
 	*pcs_out = NULL;
 	err = scan_init_signal();
@@ -316,44 +242,31 @@ static int scan_threads(uint64_t **pcs_out)
 	err = ftramp_fault("reclaim_scan");
 	if (err)
 		return err;
-	dir = opendir("/proc/self/task");
-	if (!dir)
-		return -errno;
-
-	/* Collect the tids into a private list first. */
-	pid_t *tids = NULL;
-	while ((de = readdir(dir))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-
-		if (tid <= 0 || tid == self)
-			continue;
-		if (nr == cap) {
-			size_t ncap = cap ? 2 * cap : 32;
-			pid_t *t = realloc(tids, ncap * sizeof(*t));
-
-			if (!t) {
-				closedir(dir);
-				free(tids);
-				return -ENOMEM;
-			}
-			tids = t;
-			cap = ncap;
+	dfd = thread_dir_open();
+	if (dfd < 0)
+		return dfd;
+	/* A walk cut short may miss a live thread: list again. */
+	for (int tries = 0; (cut = thread_list(dfd, &l, true)) == 1; tries++) {
+		if (tries == 100) {
+			cut = -EAGAIN;
+			break;
 		}
-		tids[nr++] = tid;
 	}
-	closedir(dir);
-
+	if (cut < 0) {
+		err = cut;
+		goto out;
+	}
+	nr = l.nr;
 	err = ensure_scan_cap(nr);
 	pcs = calloc(nr ? nr : 1, sizeof(*pcs));
 	if (err || !pcs) {
-		free(tids);
-		free(pcs);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	tab = scan_tab;
 	__atomic_store_n(&scan_nr, 0, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < nr; i++) {
-		tab[i].tid = tids[i];
+		tab[i].tid = l.tid[i];
 		tab[i].pc = 0;
 		tab[i].done = 0;
 	}
@@ -361,25 +274,34 @@ static int scan_threads(uint64_t **pcs_out)
 	stats.scans++;
 
 	for (size_t i = 0; i < nr; i++) {
+		struct thread_stat ts;
 		uint64_t pc;
-		int r;
 
-		/* A known-deaf thread blocked in the kernel: no signal. */
-		if (is_deaf(tids[i])) {
-			r = proc_pc(tids[i], &pc);
-			if (r == -ESRCH) {
-				tab[i].done = 2;
-				forget_deaf(tids[i]);
-				continue;
-			}
-			if (r == 1) {
-				tab[i].pc = pc;
-				tab[i].done = 2;
-				continue;
-			}
+		if (l.tid[i] == self) {
+			tab[i].done = 3;
+			continue;
 		}
-		if (syscall(SYS_tgkill, pid, tids[i], scan_sig) && errno == ESRCH)
-			tab[i].done = 3;	/* gone: holds nothing */
+		switch (thread_where(dfd, l.tid[i], &ts, want_syscall, &pc)) {
+		case THREAD_GONE:
+		case THREAD_NOT_GUEST:
+			tab[i].done = 3;	/* holds nothing */
+			continue;
+		case THREAD_SYSCALL:
+			tab[i].pc = pc;
+			tab[i].done = 2;
+			by_state = true;
+			stats.scan_quiet++;
+			continue;
+		default:
+			break;
+		}
+		/* Ours is still queued there: it answers this scan too. */
+		if (thread_sig_in(ts.sigpnd, scan_sig))
+			continue;
+		if (thread_signal_send(l.tid[i], scan_sig, 0) == -ESRCH)
+			tab[i].done = 3;
+		else
+			stats.scan_signals++;
 	}
 
 	deadline = now_ms() + SCAN_ANSWER_MS;
@@ -396,35 +318,54 @@ static int scan_threads(uint64_t **pcs_out)
 
 	for (size_t i = 0; i < nr; i++) {
 		int done = __atomic_load_n(&tab[i].done, __ATOMIC_ACQUIRE);
+		struct thread_stat ts;
 		uint64_t pc;
-		int r;
 
 		if (done == 3)
 			continue;
 		if (done) {
 			pcs[npcs++] = tab[i].pc;
-			if (done == 1)
-				forget_deaf(tids[i]);
 			continue;
 		}
-		r = proc_pc(tids[i], &pc);
-		if (r == -ESRCH)
+		/* Silent: gone meanwhile, or asleep in a call since? */
+		switch (thread_where(dfd, l.tid[i], &ts, want_syscall, &pc)) {
+		case THREAD_GONE:
+		case THREAD_NOT_GUEST:
 			continue;
-		remember_deaf(tids[i]);
-		if (r == 1) {
+		case THREAD_SYSCALL:
 			pcs[npcs++] = pc;
+			by_state = true;
+			stats.scan_quiet++;
 			continue;
+		default:
+			unseen = true;
+			unseen_tid = l.tid[i];
+			unseen_blocks = thread_sig_in(ts.sigblk, scan_sig);
+			break;
 		}
-		unseen = true;
 	}
 	__atomic_store_n(&scan_nr, 0, __ATOMIC_RELEASE);
-	free(tids);
+	/*
+	 * Threads judged by their state did their stores before they went
+	 * to sleep; membarrier orders those before our reads of the
+	 * counters (lib/thread.c).  Without it, ask everyone from now on.
+	 */
+	if (by_state && thread_barrier()) {
+		__atomic_store_n(&scan_ask_all, 1, __ATOMIC_RELAXED);
+		unseen = true;
+	}
 	if (unseen) {
-		free(pcs);
-		return -EAGAIN;
+		err = -EAGAIN;
+		goto out;
 	}
 	*pcs_out = pcs;
-	return (int)npcs;
+	pcs = NULL;
+	err = (int)npcs;
+out:
+	free(pcs);
+	thread_list_free(&l);
+	close(dfd);
+	return err;
 }
 
 /* ------------------------------------------------------------------
@@ -437,8 +378,6 @@ void reclaim_atfork(int stage)
 		pthread_mutex_lock(&reclaim_lock);
 		return;
 	}
-	if (stage == 2)
-		nr_deaf = 0;	/* the parent's threads are not ours */
 	pthread_mutex_unlock(&reclaim_lock);
 }
 
@@ -712,6 +651,8 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
 	s.pending = stats.pending;
 	s.scans = stats.scans;
 	s.scan_busy = stats.scan_busy;
+	s.scan_signals = stats.scan_signals;
+	s.scan_quiet = stats.scan_quiet;
 	pthread_mutex_unlock(&reclaim_lock);
 	memcpy(st, &s, st->sz < sizeof(s) ? st->sz : sizeof(s));
 	return 0;

@@ -215,17 +215,17 @@ static int check_log(struct __test_metadata *_metadata,
 
 static int task_entries(void)
 {
-	struct ftramp_task_list l = { 0 };
+	struct thread_list l = { 0 };
 	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY);
 	int n;
 
 	if (dfd < 0)
 		return -errno;
-	while ((n = ftramp_task_list(dfd, &l, true)) == 1)
+	while ((n = thread_list(dfd, &l, true)) == 1)
 		;
 	if (!n)
 		n = (int)l.nr;
-	ftramp_task_list_free(&l);
+	thread_list_free(&l);
 	close(dfd);
 	return n;
 }
@@ -240,13 +240,13 @@ TEST(guest_threads_are_counted_exactly)
 	 * thread; natively nothing is excluded.
 	 */
 	TH_LOG("emulated: %d, /proc/self/task: %d, guest threads: %d",
-	       ftramp_emulated(), task_entries(), ftramp_guest_threads());
-	EXPECT_EQ(1, ftramp_guest_threads());
+	       thread_emulated(), task_entries(), thread_guest_count());
+	EXPECT_EQ(1, thread_guest_count());
 	for (int t = 0; t < 2; t++)
 		ASSERT_EQ(0, spin_start(&sp[t]));
-	EXPECT_EQ(3, ftramp_guest_threads());
+	EXPECT_EQ(3, thread_guest_count());
 	helpers = task_entries() - 3;
-	if (!ftramp_emulated())
+	if (!thread_emulated())
 		EXPECT_EQ(0, helpers);
 	EXPECT_GE(helpers, 0);
 	for (int t = 0; t < 2; t++)
@@ -255,9 +255,9 @@ TEST(guest_threads_are_counted_exactly)
 	 * pthread_join() returns when the thread cleared its tid, a little
 	 * before the kernel unlists it: an exiting thread still counts.
 	 */
-	for (int k = 0; k < 1000 && ftramp_guest_threads() != 1; k++)
+	for (int k = 0; k < 1000 && thread_guest_count() != 1; k++)
 		usleep(1000);
-	EXPECT_EQ(1, ftramp_guest_threads());
+	EXPECT_EQ(1, thread_guest_count());
 }
 
 /* ------------------------------------------------------------------
@@ -273,7 +273,7 @@ TEST(single_threaded_prepare_signals_nobody)
 	int stops;
 
 	ASSERT_NE(NULL, l);
-	ASSERT_EQ(1, ftramp_guest_threads());
+	ASSERT_EQ(1, thread_guest_count());
 	ASSERT_EQ(0, count_prepared());
 	ftramp_patch_get_stats(&a);
 	ftramp_patch_set_log(l);

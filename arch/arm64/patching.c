@@ -340,7 +340,7 @@ void ftramp_patch_set_stop_opts(const struct ftramp_stop_opts *o)
  */
 static bool multi_threaded(void)
 {
-	return ftramp_guest_threads() != 1;	/* an error: assume the worst */
+	return thread_guest_count() != 1;	/* an error: assume the worst */
 }
 
 /*

@@ -73,7 +73,7 @@ void ftramp_patch_set_sync_signal_opts(const struct ftramp_sync_signal_opts *o);
  * Stop-machine (stop_machine.c): a phase with FTRAMP_POKE_UNREACHABLE
  * entries is written while every other thread is parked in the sync
  * signal's handler, unless the process has a single thread (emulator
- * helper threads are not counted: ftramp_guest_threads()).  A stop that
+ * helper threads are not counted: thread_guest_count()).  A stop that
  * cannot park everyone within timeout_ms fails the commit with
  * -ETIMEDOUT, nothing written.
  */

@@ -14,7 +14,7 @@
  * executed from the same Exception level" (CONSTRAINED UNPREDICTABLE).
  * The kernel writes it only when nothing runs the code (ftrace_init_nop()
  * at boot and module load) or under stop_machine().  In a single-threaded
- * process (ftramp_guest_threads() == 1) nothing else runs it either; in
+ * process (thread_guest_count() == 1) nothing else runs it either; in
  * a multi-threaded one, this file makes it so.
  *
  * How (the kernel's aarch64_insn_patch_text() -> stop_machine() ->
@@ -27,7 +27,7 @@
  *     fault-injection lock, anything.  (It cannot hold text_mutex or
  *     ftrace_lock: the committer does.)
  *  2. List /proc/self/task (one getdents64 call; redone when cut short:
- *     see sync_signal.c) and send every other thread the sync signal
+ *     see lib/thread.c) and send every other thread the sync signal
  *     with a park cookie (generation, slot) -- sleeping threads too,
  *     unlike the plain sync: a sleeper may return to user space at any
  *     moment, including mid-write.  The signal is delivered before the
@@ -78,20 +78,9 @@
  * EINTR anyway; the ftrace layer avoids stops entirely when sites are
  * prepared while the process is single-threaded (ftramp_sites__prepare()).
  *
- * QEMU user mode.  /proc/self/task lists the host threads, which include
- * QEMU's own helper (the RCU thread, created before the guest starts):
- * two entries for a single-threaded guest.  That thread never executes
- * guest code, and never runs our handler: QEMU creates its threads with
- * every host signal blocked except SIGSEGV, SIGFPE and SIGILL.  A guest
- * thread's host mask is never like that: QEMU emulates the guest's
- * signal mask and keeps the host's open, or briefly closed with SIGILL
- * and SIGFPE among the blocked (block_signals(), thread creation).  So under an emulator (detected
- * once: /proc/self/exe, which QEMU fakes to name the guest program,
- * differs from /proc/self/task/<tid>/exe, which it does not) a thread
- * whose host mask blocks the asynchronous signals but leaves SIGILL,
- * SIGFPE and SIGSEGV open is QEMU's, not the guest's: it is not counted
- * and not signalled.
- * Natively no thread is ever excluded.
+ * Threads that never run the program's code (io_uring workers; under
+ * QEMU, its helper thread) are neither signalled nor waited for: which
+ * they are is decided by lib/thread.c, with the rest of the rule.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +109,7 @@ enum peer_state {
 	PEER_PENDING,		/* signalled, not parked yet */
 	PEER_PARKED,		/* acknowledged: in the handler */
 	PEER_EXITED,		/* gone or a zombie: runs nothing */
-	PEER_HELPER,		/* an emulator's thread: runs no guest code */
+	PEER_HELPER,		/* never runs our code (lib/thread.c) */
 };
 
 struct ftramp_stop_peer {
@@ -192,129 +181,6 @@ unsigned int ftramp_stop_parked_now(void)
 }
 
 /* ------------------------------------------------------------------
- * Which threads run guest code
- * ------------------------------------------------------------------ */
-
-static pthread_once_t emu_once = PTHREAD_ONCE_INIT;
-static bool emulated;
-
-static void emu_probe(void)
-{
-	char a[PATH_MAX], b[PATH_MAX], path[64];
-	ssize_t na, nb;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/exe",
-		 (int)syscall(SYS_gettid));
-	na = readlink("/proc/self/exe", a, sizeof(a));
-	nb = readlink(path, b, sizeof(b));
-	emulated = na > 0 && nb > 0 && (na != nb || memcmp(a, b, na));
-}
-
-bool ftramp_emulated(void)
-{
-	pthread_once(&emu_once, emu_probe);
-	return emulated;
-}
-
-#define SIGBIT(s)	(1ull << ((s) - 1))
-
-/*
- * The host mask of QEMU's own threads (see the top of this file): the
- * asynchronous signals blocked, SIGILL, SIGFPE and SIGSEGV open.  Guest
- * threads pass through other masks for a moment (measured under QEMU 7.2
- * with threads being created and joined: everything blocked, and
- * everything but SIGBUS and SIGSEGV, both with SIGILL and SIGFPE
- * blocked), never this one: 3,000 samples found only QEMU's thread.
- */
-static bool helper_mask(int dfd, pid_t tid)
-{
-	const uint64_t async = SIGBIT(SIGHUP) | SIGBIT(SIGINT) |
-			       SIGBIT(SIGUSR1) | SIGBIT(SIGUSR2) |
-			       SIGBIT(SIGALRM) | SIGBIT(SIGTERM) |
-			       SIGBIT(SIGCHLD);
-	const uint64_t sync = SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
-			      SIGBIT(SIGSEGV);
-	struct ftramp_task_stat ts;
-
-	if (ftramp_task_status(dfd, tid, &ts))
-		return false;
-	return (ts.sigblk & async) == async && !(ts.sigblk & sync);
-}
-
-/*
- * QEMU's helper (its RCU thread) is created by QEMU itself, before the
- * guest's first instruction and again in every fork()ed child, and it
- * lives as long as the process.  While it starts, its mask is not yet
- * the one above (a freshly forked child under load showed it with
- * everything blocked), so one look can miss it.  Once seen it is
- * remembered, per process: a child has a helper of its own.
- */
-static pid_t helper_tid, helper_pid;
-
-static bool emulator_helper(int dfd, pid_t tid)
-{
-	if (!ftramp_emulated())
-		return false;
-	if (__atomic_load_n(&helper_pid, __ATOMIC_ACQUIRE) == getpid())
-		return tid == helper_tid;
-	if (!helper_mask(dfd, tid))
-		return false;
-	helper_tid = tid;
-	__atomic_store_n(&helper_pid, getpid(), __ATOMIC_RELEASE);
-	return true;
-}
-
-/*
- * Under emulation, wait (up to a second, before anything is stopped)
- * until the helper has been seen: a thread of the list other than the
- * caller wearing its mask.  Natively there is nothing to find.
- */
-static void find_emulator_helper(int dfd, struct ftramp_task_list *l)
-{
-	pid_t self = (pid_t)syscall(SYS_gettid);
-	struct timespec ms = { 0, 1000000 };
-
-	if (!ftramp_emulated())
-		return;
-	for (int tries = 0; tries < 1000; tries++) {
-		if (__atomic_load_n(&helper_pid, __ATOMIC_ACQUIRE) == getpid())
-			return;
-		for (size_t i = 0; i < l->nr; i++)
-			if (l->tid[i] != self && emulator_helper(dfd, l->tid[i]))
-				return;
-		nanosleep(&ms, NULL);
-		if (ftramp_task_list(dfd, l, true) < 0)
-			return;
-	}
-}
-
-int ftramp_guest_threads(void)
-{
-	struct ftramp_task_list l = { 0 };
-	int dfd, cut, n = 0;
-
-	dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	do
-		cut = ftramp_task_list(dfd, &l, true);
-	while (cut == 1);
-	if (cut < 0) {
-		n = cut;
-		goto out;
-	}
-	find_emulator_helper(dfd, &l);
-	for (size_t i = 0; i < l.nr; i++)
-		n += !emulator_helper(dfd, l.tid[i]);
-	if (!n)
-		n = 1;		/* we are here */
-out:
-	ftramp_task_list_free(&l);
-	close(dfd);
-	return n;
-}
-
-/* ------------------------------------------------------------------
  * The committer side
  * ------------------------------------------------------------------ */
 
@@ -323,7 +189,7 @@ void ftramp_stop_free(struct ftramp_stop *s)
 {
 	if (s->dfd >= 0)
 		close(s->dfd);
-	ftramp_task_list_free(&s->l);
+	thread_list_free(&s->l);
 	free(s->peer);
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
@@ -343,25 +209,25 @@ int ftramp_stop_prepare(struct ftramp_stop *s, unsigned int timeout_ms)
 		err = ftramp_sync_signal_check();
 	if (err)
 		return err;
-	ftramp_emulated();		/* probe now, not while stopped */
+	thread_emulated();		/* probe now, not while stopped */
 	s->timeout_ms = timeout_ms ? timeout_ms
 				   : FTRAMP_SYNC_TIMEOUT_DEFAULT_MS;
 	s->pid = getpid();
 	s->self = (pid_t)syscall(SYS_gettid);
-	s->dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dfd = thread_dir_open();
 	if (s->dfd < 0) {
-		err = -errno;
+		err = s->dfd;
 		goto fail;
 	}
 	do
-		cut = ftramp_task_list(s->dfd, &s->l, true);
+		cut = thread_list(s->dfd, &s->l, true);
 	while (cut == 1);
 	if (cut < 0) {
 		err = cut;
 		goto fail;
 	}
 	/* Know QEMU's helper before stopping: it is never signalled. */
-	find_emulator_helper(s->dfd, &s->l);
+	thread_find_helpers(s->dfd, &s->l);
 	/* Room for the threads there are, twice over, and some. */
 	want = 2 * s->l.nr + 64;
 	if (s->l.tid_cap < want) {
@@ -422,7 +288,7 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 
 		for (size_t i = 0; i < s->nr; i++) {
 			struct ftramp_stop_peer *p = &s->peer[i];
-			struct ftramp_task_stat tst;
+			struct thread_stat tst;
 			int err;
 
 			if (p->state != PEER_PENDING)
@@ -434,9 +300,9 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 				continue;
 			}
 			if (quiet) {
-				err = ftramp_task_status(s->dfd, p->tid, &tst);
+				err = thread_stat(s->dfd, p->tid, &tst);
 				if (err == -ESRCH ||
-				    (!err && ftramp_task_state_gone(tst.state))) {
+				    (!err && thread_state_gone(tst.state))) {
 					p->state = PEER_EXITED;
 					st->stop_exited++;
 					continue;
@@ -480,7 +346,7 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 	s->t_parked = t0;
 	for (;;) {
 		size_t added = 0;
-		int cut = ftramp_task_list(s->dfd, &s->l, false);
+		int cut = thread_list(s->dfd, &s->l, false);
 
 		if (cut < 0) {
 			err = cut;
@@ -492,6 +358,8 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 		for (size_t i = 0; i < s->l.nr; i++) {
 			pid_t tid = s->l.tid[i];
 			struct ftramp_stop_peer *p;
+			struct thread_stat tst;
+			uint64_t pc;
 
 			if (tid == s->self || peer_find(s, tid))
 				continue;
@@ -504,12 +372,19 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 				.tid = tid, .slot = (uint32_t)s->nr,
 			};
 			s->nr++;
-			if (emulator_helper(s->dfd, tid)) {
+			switch (thread_where(s->dfd, tid, &tst, false, &pc)) {
+			case THREAD_GONE:
+				p->state = PEER_EXITED;
+				st->stop_exited++;
+				continue;
+			case THREAD_NOT_GUEST:
 				p->state = PEER_HELPER;
 				st->stop_helpers++;
 				continue;
+			default:
+				break;	/* sleepers too: see the top */
 			}
-			err = ftramp_sync_signal_send(s->pid, tid,
+			err = ftramp_sync_signal_send(tid,
 						      FTRAMP_SYNC_COOKIE_PARK |
 						      s->gen << SLOT_BITS |
 						      p->slot);

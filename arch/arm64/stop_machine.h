@@ -18,24 +18,12 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/sync_signal.h"
 
-/*
- * Threads of this process that can execute its code: every thread listed
- * in /proc/self/task except, under an emulator (QEMU user mode), the
- * emulator's own helper threads.  >= 1, or a negative errno.  A result
- * of 1 is a proof that no other thread runs: only the caller could
- * create one.
- */
-int ftramp_guest_threads(void);
-
-/* Running under a user-mode emulator (QEMU linux-user)?  Probed once. */
-bool ftramp_emulated(void);
-
 /* A stop, with everything it needs allocated before it stops anyone. */
 struct ftramp_stop {
 	int dfd;			/* /proc/self/task */
 	pid_t pid, self;
 	unsigned int timeout_ms;
-	struct ftramp_task_list l;	/* preallocated listing */
+	struct thread_list l;		/* preallocated listing */
 	struct ftramp_stop_peer *peer;	/* preallocated */
 	size_t nr, cap;
 	size_t parked;			/* peers that acknowledged */
@@ -54,7 +42,7 @@ int ftramp_stop_prepare(struct ftramp_stop *s, unsigned int timeout_ms);
 void ftramp_stop_free(struct ftramp_stop *s);
 
 /*
- * Park every other thread (emulator helpers excepted) in the signal
+ * Park every other thread (those that never run our code excepted) in the signal
  * handler and return 0 once each has acknowledged or exited and a
  * listing made after that shows no new thread.  Allocates nothing and
  * takes no lock.  On error every thread is released: -ETIMEDOUT (some

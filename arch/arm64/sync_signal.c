@@ -11,13 +11,12 @@
  * interrupting the CPUs running the process.  Without it, this file
  * makes every other thread of the process do one itself:
  *
- *  1. List /proc/self/task.  For each other thread read its status:
- *     a thread not in state R is inside the kernel (sleeping, stopped,
- *     exiting) at a moment after our writes; it can only run user code
- *     again through an ERET, a context synchronisation event, so it is
- *     done without a signal, as membarrier leaves alone the CPUs not
- *     running the process.  The kernel relies on the same ERET for its
- *     own SYNC_CORE on arm64.
+ *  1. List /proc/self/task and ask lib/thread.c where each other thread
+ *     is (the rule is at the top of that file).  A thread in the kernel
+ *     (any state but R: sleeping, stopped, exiting) at a moment after our
+ *     writes can only run user code again through an ERET, a context
+ *     synchronisation event, so it is done without a signal, as
+ *     membarrier leaves alone the CPUs not running the process.
  *  2. Send each running thread the sync signal with rt_tgsigqueueinfo(),
  *     carrying (generation, slot).  The handler loads the generation
  *     (acquire), executes ISB -- the kernel's aarch64_insn_patch_text_cb()
@@ -36,13 +35,13 @@
  * thread list when the listing starts is created after our writes and
  * cache maintenance; its first user instruction follows the ERET of
  * ret_from_fork, so it fetches the new code and needs nothing.  A thread
- * already on the list is listed -- unless the walk is cut short: the
- * kernel's proc_task_readdir() stops when the thread it stands on exits
- * between two steps.  So the listing is one getdents64 call (the buffer
- * grows until it holds everything), and is redone while its last entry
- * is gone (tgkill(.., 0) gives ESRCH).  A tid reused by a new thread
- * within that window could hide a cut; tids are recycled only after the
- * pid space wraps.
+ * already on the list is listed: a listing cut short by an exiting
+ * thread is redone (lib/thread.c).
+ *
+ * Queueing.  A running thread that blocks the signal keeps it pending;
+ * real-time signals queue, so one per sync would pile up to
+ * RLIMIT_SIGPENDING.  A thread whose SigPnd already holds ours gets no
+ * second one: it is waited for (and times out) like any silent thread.
  *
  * Stale signals.  A timed-out sync leaves its signal pending on the
  * thread that blocked it; real-time signals queue, so it runs later,
@@ -76,21 +75,15 @@
 #include "arch/arm64/gen_slots.h"
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
+#include "lib/thread.h"
 #include "trampoline/fault_inject.h"
 
 /* cookie = [PARK] generation << SLOT_BITS | slot */
 #define SLOT_BITS	FTRAMP_SYNC_SLOT_BITS
 #define SLOT_MAX	(1u << SLOT_BITS)
+#define NO_SLOT		UINT32_MAX	/* a peer not signalled by this sync */
 /* Waits between reading the pending threads' status again. */
 #define QUIET_NS	2000000ull
-
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 /* A thread met by one sync. */
 struct peer {
@@ -150,7 +143,6 @@ static void sync_init_once(void)
 {
 	const char *env = getenv("FTRAMP_SYNC_SIGNAL");
 	int off = FTRAMP_SYNC_SIGNAL_DEFAULT_OFF, sig;
-	struct sigaction sa, old;
 
 	if (env && *env) {
 		char *end;
@@ -167,29 +159,18 @@ static void sync_init_once(void)
 		}
 		off = (int)v;
 	}
-	sig = SIGRTMIN + off;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = sync_handler;
-	/* SA_RESTART: a running thread interrupted in a restartable system
-	 * call resumes it; the handler blocks nothing else. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	/*
-	 * Nothing else runs on this thread while the handler does: a thread
-	 * parked by stop_machine.c must not run an application's handler
-	 * (which may call the functions being written) on top of the park.
-	 * glibc keeps its two internal signals (cancellation, setxid)
-	 * unblockable; their handlers run no traced code.
+	 * block_all: nothing else runs on this thread while the handler
+	 * does: a thread parked by stop_machine.c must not run an
+	 * application's handler (which may call the functions being
+	 * written) on top of the park.  glibc keeps its two internal
+	 * signals (cancellation, setxid) unblockable; their handlers run no
+	 * traced code.
 	 */
-	sigfillset(&sa.sa_mask);
-	/* Swap, then check what was there: no window where an application
-	 * handler installed meanwhile is silently lost. */
-	if (sigaction(sig, &sa, &old)) {
-		sync_init_err = -errno;
-		return;
-	}
-	if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) {
-		sigaction(sig, &old, NULL);
-		sync_init_err = -EBUSY;
+	sig = thread_signal_install(SIGRTMIN + off, SIGRTMIN + off,
+				    sync_handler, true);
+	if (sig < 0) {
+		sync_init_err = sig;
 		return;
 	}
 	sync_sig = sig;
@@ -208,13 +189,9 @@ int ftramp_sync_signal_number(void)
 
 int ftramp_sync_signal_check(void)
 {
-	struct sigaction cur;
-
 	if (!sync_sig)
 		return -EOPNOTSUPP;
-	if (sigaction(sync_sig, NULL, &cur))
-		return -errno;
-	return cur.sa_sigaction == sync_handler ? 0 : -EBUSY;
+	return thread_signal_check(sync_sig, sync_handler);
 }
 
 unsigned long ftramp_sync_signal_handler_runs(void)
@@ -230,164 +207,18 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* "<tid>/status" into buf (at least 24 bytes): no stdio, no locks. */
-static void status_path(char *buf, pid_t tid)
+int ftramp_sync_signal_send(pid_t tid, uint64_t cookie)
 {
-	char tmp[12];
-	unsigned int v = (unsigned int)tid;
-	int n = 0;
-
-	do
-		tmp[n++] = '0' + v % 10;
-	while ((v /= 10));
-	while (n)
-		*buf++ = tmp[--n];
-	memcpy(buf, "/status", 8);
+	return thread_signal_send(tid, sync_sig, cookie);
 }
 
-/*
- * /proc/self/task/<tid>/status: state letter, context switches, blocked
- * signals.  -ESRCH if the thread is gone.  Takes no lock and allocates
- * nothing: stop_machine.c calls it while other threads are parked.
- */
-int ftramp_task_status(int dfd, pid_t tid, struct ftramp_task_stat *ts)
-{
-	char path[32], buf[2048];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	status_path(path, tid);
-	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
-	buf[n] = '\0';
-	p = strstr(buf, "\nState:");
-	if (!p)
-		return -ESRCH;	/* an exited task reads as empty */
-	p += 7;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	ts->state = *p;
-	ts->switches = 0;
-	ts->sigblk = 0;
-	p = strstr(buf, "\nSigBlk:");
-	if (p)
-		ts->sigblk = strtoull(p + 8, NULL, 16);
-	p = strstr(buf, "\nvoluntary_ctxt_switches:");
-	if (p)
-		ts->switches += strtoul(p + 25, NULL, 10);
-	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
-	if (p)
-		ts->switches += strtoul(p + 28, NULL, 10);
-	return 0;
-}
-
-bool ftramp_task_state_gone(char s)
-{
-	return s == 'Z' || s == 'X';
-}
-
-void ftramp_task_list_free(struct ftramp_task_list *l)
-{
-	free(l->buf);
-	free(l->tid);
-	memset(l, 0, sizeof(*l));
-}
-
-/*
- * All tids of /proc/self/task in one getdents64 call: one walk of the
- * thread list.  Returns 1 if the walk may have been cut short (its last
- * thread is gone), 0 if complete.  With !may_alloc nothing is allocated
- * (stop_machine.c, while threads are parked): -ENOSPC when the buffers
- * are too small.
- */
-int ftramp_task_list(int dfd, struct ftramp_task_list *l, bool may_alloc)
-{
-	char probe[512];
-	long n, more;
-
-	for (;;) {
-		if (!l->buf) {
-			if (!may_alloc)
-				return -ENOSPC;
-			l->cap = 64 * 1024;
-			l->buf = malloc(l->cap);
-			if (!l->buf)
-				return -ENOMEM;
-		}
-		if (lseek(dfd, 0, SEEK_SET) < 0)
-			return -errno;
-		n = syscall(SYS_getdents64, dfd, l->buf, l->cap);
-		if (n < 0)
-			return -errno;
-		more = syscall(SYS_getdents64, dfd, probe, sizeof(probe));
-		if (more < 0)
-			return -errno;
-		if (!more)
-			break;
-		/* Did not fit: a second call would resume by position. */
-		if (!may_alloc)
-			return -ENOSPC;
-		free(l->buf);
-		l->buf = NULL;
-		l->cap *= 2;
-		if (!(l->buf = malloc(l->cap)))
-			return -ENOMEM;
-	}
-	l->nr = 0;
-	for (long off = 0; off < n;) {
-		struct linux_dirent64 *d = (void *)(l->buf + off);
-
-		off += d->d_reclen;
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		if (l->nr == l->tid_cap) {
-			size_t cap = l->tid_cap ? 2 * l->tid_cap : 64;
-			pid_t *t;
-
-			if (!may_alloc)
-				return -ENOSPC;
-			t = realloc(l->tid, cap * sizeof(*t));
-			if (!t)
-				return -ENOMEM;
-			l->tid = t;
-			l->tid_cap = cap;
-		}
-		l->tid[l->nr++] = (pid_t)strtol(d->d_name, NULL, 10);
-	}
-	if (l->nr && syscall(SYS_tgkill, getpid(), l->tid[l->nr - 1], 0) &&
-	    errno == ESRCH)
-		return 1;
-	return 0;
-}
-
-int ftramp_sync_signal_send(pid_t pid, pid_t tid, uint64_t cookie)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	si.si_signo = sync_sig;
-	si.si_code = SI_QUEUE;
-	si.si_pid = pid;
-	si.si_uid = getuid();
-	si.si_value.sival_ptr = (void *)(uintptr_t)cookie;
-	if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, sync_sig, &si))
-		return -errno;
-	return 0;
-}
-
-static int send_sync(pid_t pid, pid_t tid, uint64_t cookie)
+static int send_sync(pid_t tid, uint64_t cookie)
 {
 	int err = ftramp_fault("sync_signal");
 
 	if (err)
 		return err;
-	return ftramp_sync_signal_send(pid, tid, cookie);
+	return ftramp_sync_signal_send(tid, cookie);
 }
 
 static int cmp_peer(const void *a, const void *b)
@@ -402,7 +233,7 @@ struct sync_run {
 	const struct ftramp_sync_signal_opts *o;
 	struct ftramp_patch_stats *st;
 	uint64_t gen;
-	pid_t pid, self;
+	pid_t self;
 	int dfd;
 	struct peer *peer;	/* sorted by tid up to nr_sorted */
 	size_t nr, cap, nr_sorted;
@@ -420,8 +251,9 @@ static bool peer_known(const struct sync_run *r, pid_t tid)
 /* Meet a thread for the first time: done already, or signal it. */
 static int peer_add(struct sync_run *r, pid_t tid)
 {
-	struct ftramp_task_stat ts = { .state = 'R' };
+	struct thread_stat ts;
 	struct peer *p;
+	uint64_t pc;
 	int err;
 
 	if (r->nr == r->cap) {
@@ -435,58 +267,75 @@ static int peer_add(struct sync_run *r, pid_t tid)
 	}
 	p = &r->peer[r->nr++];
 	*p = (struct peer){ .tid = tid };
-	err = ftramp_task_status(r->dfd, tid, &ts);
-	if (err == -ESRCH || (!err && ftramp_task_state_gone(ts.state))) {
+	switch (thread_where(r->dfd, tid, &ts, false, &pc)) {
+	case THREAD_GONE:
 		r->st->sync_exited++;
 		return 0;
-	}
-	if (err)
-		return err;
-	if (ts.state != 'R' && !r->o->signal_sleepers) {
+	case THREAD_NOT_GUEST:
 		r->st->sync_kernel++;
 		return 0;
+	case THREAD_SYSCALL:
+	case THREAD_KERNEL:
+		if (!r->o->signal_sleepers) {
+			r->st->sync_kernel++;
+			return 0;
+		}
+		break;
+	case THREAD_USER:
+		break;
 	}
+	p->switches = ts.switches;
+	p->pending = true;
+	p->slot = NO_SLOT;
+	/* Ours is still queued there (it blocks it): no second one. */
+	if (thread_sig_in(ts.sigpnd, sync_sig))
+		return 0;
 	err = gen_slots_reserve(&acks, r->slots + 1);
 	if (err)
 		return err;
 	p->slot = r->slots++;
-	p->switches = ts.switches;
-	err = send_sync(r->pid, tid, r->gen << SLOT_BITS | p->slot);
+	err = send_sync(tid, r->gen << SLOT_BITS | p->slot);
 	if (err == -ESRCH) {
 		r->st->sync_exited++;
+		p->pending = false;
 		return 0;
 	}
 	if (err)
 		return err;
 	r->st->sync_signals++;
-	p->pending = true;
 	return 0;
 }
 
 /* Read a silent thread again: is it done without acknowledging? */
 static void peer_recheck(struct sync_run *r, struct peer *p)
 {
-	struct ftramp_task_stat ts;
-	int err = ftramp_task_status(r->dfd, p->tid, &ts);
+	struct thread_stat ts;
+	uint64_t pc;
 
-	if (err == -ESRCH || (!err && ftramp_task_state_gone(ts.state))) {
+	switch (thread_where(r->dfd, p->tid, &ts, false, &pc)) {
+	case THREAD_GONE:
 		r->st->sync_exited++;
 		p->pending = false;
-	} else if (!err && (ts.state != 'R' ||
-			    (ts.switches != p->switches &&
-			     !r->o->no_switch_inference))) {
+		break;
+	case THREAD_USER:
+		if (ts.switches == p->switches || r->o->no_switch_inference)
+			break;
+		/* It went through the kernel since: done. */
+		__attribute__((fallthrough));
+	default:
 		r->st->sync_kernel++;
 		p->pending = false;
+		break;
 	}
 }
 
 static int sync_scan(struct sync_run *r, uint64_t deadline)
 {
-	struct ftramp_task_list l = { 0 };
+	struct thread_list l = { 0 };
 	int ret, cut;
 
 	for (;;) {
-		ret = cut = ftramp_task_list(r->dfd, &l, true);
+		ret = cut = thread_list(r->dfd, &l, true);
 		if (cut < 0)
 			break;
 		for (size_t i = 0; i < l.nr; i++) {
@@ -508,7 +357,7 @@ static int sync_scan(struct sync_run *r, uint64_t deadline)
 		}
 	}
 out:
-	ftramp_task_list_free(&l);
+	thread_list_free(&l);
 	return ret;
 }
 
@@ -528,7 +377,8 @@ static int sync_wait(struct sync_run *r, uint64_t deadline)
 
 			if (!p->pending)
 				continue;
-			if (gen_slots_load(&acks, p->slot) >= r->gen) {
+			if (p->slot != NO_SLOT &&
+			    gen_slots_load(&acks, p->slot) >= r->gen) {
 				p->pending = false;
 				r->st->sync_acks++;
 				continue;
@@ -567,10 +417,9 @@ int ftramp_sync_signal(const struct ftramp_sync_signal_opts *o,
 
 	if (!sync_sig)
 		return -EOPNOTSUPP;
-	r.dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r.dfd = thread_dir_open();
 	if (r.dfd < 0)
-		return -errno;
-	r.pid = getpid();
+		return r.dfd;
 	r.self = (pid_t)syscall(SYS_gettid);
 	/* Published before any signal of this sync is sent (syscalls). */
 	r.gen = __atomic_add_fetch(&sync_gen, 1, __ATOMIC_RELEASE);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "arch/arm64/patching.h"
+#include "lib/thread.h"
 
 /* SIGRTMIN + this, unless FTRAMP_SYNC_SIGNAL says otherwise. */
 #define FTRAMP_SYNC_SIGNAL_DEFAULT_OFF	3
@@ -54,37 +55,6 @@ unsigned long ftramp_sync_signal_handler_runs(void);
 #define FTRAMP_SYNC_COOKIE_PARK		(1ull << 63)
 
 /* Send the signal with @cookie to one thread (no fault point). */
-int ftramp_sync_signal_send(pid_t pid, pid_t tid, uint64_t cookie);
-
-/*
- * Threads of the process, for the sync and for stop_machine.c.  Neither
- * function takes a lock; with may_alloc false neither allocates.
- */
-struct ftramp_task_list {
-	char *buf;		/* getdents64 buffer */
-	size_t cap;
-	pid_t *tid;		/* the listing */
-	size_t nr, tid_cap;
-};
-
-/*
- * List /proc/self/task (dfd) in one getdents64 call.  1 if the walk may
- * have been cut short by an exiting thread (list again), 0 if complete,
- * -ENOSPC if !may_alloc and the buffers are too small.
- */
-int ftramp_task_list(int dfd, struct ftramp_task_list *l, bool may_alloc);
-void ftramp_task_list_free(struct ftramp_task_list *l);
-
-struct ftramp_task_stat {
-	char state;		/* R, S, D, T, Z, X... */
-	unsigned long switches;	/* voluntary + involuntary */
-	uint64_t sigblk;	/* blocked signals (bit n-1: signal n) */
-};
-
-/* <tid>/status under dfd; -ESRCH once the thread is gone. */
-int ftramp_task_status(int dfd, pid_t tid, struct ftramp_task_stat *ts);
-
-/* Zombie or dead: the thread cannot run user code again. */
-bool ftramp_task_state_gone(char state);
+int ftramp_sync_signal_send(pid_t tid, uint64_t cookie);
 
 #endif /* FTRAMP_ARCH_ARM64_SYNC_SIGNAL_H */

@@ -835,8 +835,11 @@ struct ftramp_reclaim_stats {
 	uint64_t ops_alloc;	/* per-site and per-ops call records */
 	uint64_t ops_freed;
 	uint64_t pending;	/* retired, not yet freed */
-	uint64_t scans;		/* thread scans (one signal per thread) */
+	uint64_t scans;		/* thread scans */
 	uint64_t scan_busy;	/* threads found inside a window */
+	uint64_t scan_signals;	/* threads asked by a signal (running ones) */
+	uint64_t scan_quiet;	/* threads seen blocked in a system call:
+				 * not signalled, not disturbed */
 };
 
 /* 0 or -EINVAL. */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The threads of this process, as the layers above need them: listing,
+ * reading where each one is, signalling it.  One place for the rule that
+ * says when a thread may be left alone (thread_where() and the table at
+ * the top of thread.c); arch/arm64/sync_signal.c (context
+ * synchronisation), arch/arm64/stop_machine.c (parking) and
+ * ftrace/reclaim.c (the scans) all go through it.
+ *
+ * Nothing here takes a lock, and with may_alloc false nothing allocates:
+ * stop_machine.c lists and reads threads while others are parked, maybe
+ * holding malloc's lock.
+ */
+#ifndef FTRAMP_LIB_THREAD_H
+#define FTRAMP_LIB_THREAD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------
+ * Listing
+ * ------------------------------------------------------------------ */
+
+struct thread_list {
+	char *buf;		/* getdents64 buffer */
+	size_t cap;
+	pid_t *tid;		/* the listing */
+	size_t nr, tid_cap;
+};
+
+/* open("/proc/self/task"): the dfd the functions below take. */
+int thread_dir_open(void);
+
+/*
+ * List /proc/self/task (dfd) in one getdents64 call: one walk of the
+ * kernel's thread list.  1 if the walk may have been cut short by an
+ * exiting thread (list again), 0 if complete, -ENOSPC if !may_alloc and
+ * the buffers are too small, another -errno on failure.
+ */
+int thread_list(int dfd, struct thread_list *l, bool may_alloc);
+void thread_list_free(struct thread_list *l);
+
+/* ------------------------------------------------------------------
+ * State
+ * ------------------------------------------------------------------ */
+
+struct thread_stat {
+	char state;		/* R, S, D, T, t, Z, X... */
+	unsigned int flags;	/* the kernel's PF_* flags (stat field 9) */
+	unsigned long switches;	/* voluntary + involuntary */
+	uint64_t sigblk;	/* blocked signals (bit n-1: signal n) */
+	uint64_t sigpnd;	/* pending for this thread alone */
+};
+
+/*
+ * <tid>/stat and <tid>/status under dfd.  -ESRCH once the thread is
+ * gone (or reads as an exited task).
+ */
+int thread_stat(int dfd, pid_t tid, struct thread_stat *ts);
+
+/* Zombie or dead: the thread cannot run user code again. */
+bool thread_state_gone(char state);
+
+/* Is signal sig (1..64) in a sigblk / sigpnd mask? */
+static inline bool thread_sig_in(uint64_t mask, int sig)
+{
+	return sig > 0 && sig <= 64 && (mask >> (sig - 1)) & 1;
+}
+
+/* Running under a user-mode emulator (QEMU linux-user)?  Probed once. */
+bool thread_emulated(void);
+
+/*
+ * Threads of this process that can execute its code: every thread listed
+ * in /proc/self/task except those that never run user code (io_uring
+ * workers; under QEMU, the emulator's own helper).  >= 1, or -errno.  A
+ * result of 1 is a proof that no other thread runs: only the caller
+ * could create one.
+ */
+int thread_guest_count(void);
+
+/*
+ * Under an emulator, wait (up to a second) until its helper thread has
+ * been seen in l (listed from dfd), so that later calls of
+ * thread_where() do not have to catch it wearing its mask.
+ */
+void thread_find_helpers(int dfd, struct thread_list *l);
+
+/* ------------------------------------------------------------------
+ * The quiescence rule (argued at the top of thread.c)
+ * ------------------------------------------------------------------ */
+
+enum thread_where {
+	THREAD_GONE,		/* exited or a zombie */
+	THREAD_NOT_GUEST,	/* never runs the program's code */
+	THREAD_SYSCALL,		/* blocked in a system call: its user PC
+				 * is the call's (outside generated code) */
+	THREAD_KERNEL,		/* in the kernel, maybe not in a syscall
+				 * (a page fault, stopped, or unknown) */
+	THREAD_USER,		/* running or runnable: may be executing
+				 * user code anywhere */
+};
+
+/*
+ * Where is tid now?  ts is filled when the thread could be read.  With
+ * want_syscall, a thread in the kernel is told THREAD_SYSCALL only when
+ * <tid>/syscall proves it is blocked in a system call (*pc: the user PC,
+ * natively; 0 under an emulator, where the file shows the host's);
+ * otherwise every thread in the kernel is THREAD_KERNEL.
+ */
+enum thread_where thread_where(int dfd, pid_t tid, struct thread_stat *ts,
+			       bool want_syscall, uint64_t *pc);
+
+/*
+ * Every other thread of the process passes a full memory barrier
+ * (membarrier PRIVATE_EXPEDITED; a sleeping thread had one when it was
+ * switched out).  0, or -EOPNOTSUPP where membarrier is missing: then a
+ * thread judged by its state alone has not been ordered with us, and
+ * must be signalled instead.
+ */
+int thread_barrier(void);
+
+/* ------------------------------------------------------------------
+ * Signals
+ * ------------------------------------------------------------------ */
+
+/*
+ * Install handler for the highest free real-time signal in [lo, hi]
+ * (absolute numbers): one whose disposition is SIG_DFL.  The swap and
+ * the check are one sigaction() call each way, so an application
+ * handler installed meanwhile is never lost.  Flags: SA_SIGINFO |
+ * SA_RESTART | SA_ONSTACK (a thread on a small stack with an alternate
+ * one runs the handler there).  block_all: every signal blocked while
+ * the handler runs.  Returns the signal, or -EBUSY (all taken).
+ */
+int thread_signal_install(int lo, int hi,
+			  void (*handler)(int, siginfo_t *, void *),
+			  bool block_all);
+
+/* Is handler still the disposition of sig?  0, or -EBUSY. */
+int thread_signal_check(int sig, void (*handler)(int, siginfo_t *, void *));
+
+/*
+ * rt_tgsigqueueinfo(): sig to tid with si_value = cookie, si_code
+ * SI_QUEUE, si_pid our pid (a handler checks both: nobody else's
+ * sigqueue is taken for ours).  -ESRCH once the thread is gone.
+ */
+int thread_signal_send(pid_t tid, int sig, uint64_t cookie);
+
+/* Did si come from thread_signal_send() in this process? */
+static inline bool thread_signal_ours(const siginfo_t *si)
+{
+	return si && si->si_code == SI_QUEUE && si->si_pid == getpid();
+}
+
+#endif /* FTRAMP_LIB_THREAD_H */

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lib/thread.c: where a thread is (the rule every layer uses), and what
+ * the program sees of it.  Threads asleep in poll, nanosleep and a pipe
+ * read stay asleep through attach/detach cycles: reclamation observes
+ * them from /proc instead of interrupting them (no EINTR, full sleeps).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ftramp/ftramp.h>
+
+#include "lib/thread.h"
+#include "selftests/harness.h"
+#include "selftests/site_bytes.h"
+
+long thr_fn(long x);
+TRACEE long thr_fn(long x) { return 3 * x + 1; }
+
+static uint64_t runs;
+
+static uint64_t count_prog(const uint64_t *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&runs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * Where a thread is
+ * ------------------------------------------------------------------ */
+
+static volatile int spin_stop;
+static pid_t spin_tid;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&spin_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&spin_stop, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+static int wake_pipe[2];
+static pid_t poll_tid;
+
+static void *poller(void *arg)
+{
+	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
+
+	(void)arg;
+	__atomic_store_n(&poll_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	return (void *)(intptr_t)poll(&p, 1, 20000);
+}
+
+/* Wait (up to 10 s) until tid is seen as `want'. */
+static enum thread_where wait_where(int dfd, pid_t tid, enum thread_where want)
+{
+	enum thread_where w = THREAD_USER;
+	struct thread_stat ts;
+	uint64_t pc;
+
+	for (int i = 0; i < 10000; i++) {
+		w = thread_where(dfd, tid, &ts, true, &pc);
+		if (w == want)
+			break;
+		usleep(1000);
+	}
+	return w;
+}
+
+TEST(where_threads_are)
+{
+	pthread_t a, b;
+	int dfd = thread_dir_open();
+	void *ret;
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pipe(wake_pipe));
+	spin_stop = 0;
+	ASSERT_EQ(0, pthread_create(&a, NULL, spinner, NULL));
+	ASSERT_EQ(0, pthread_create(&b, NULL, poller, NULL));
+	while (!__atomic_load_n(&spin_tid, __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&poll_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+
+	/* Asleep in poll: in a system call, at the PC of its svc. */
+	EXPECT_EQ(THREAD_SYSCALL, wait_where(dfd, poll_tid, THREAD_SYSCALL));
+	/* Spinning: may be anywhere (a spinner preempted reads R too). */
+	EXPECT_EQ(THREAD_USER, wait_where(dfd, spin_tid, THREAD_USER));
+	/* pthread_join() returns a little before the kernel unlists a
+	 * thread (the futex probe of the first thread_where()). */
+	for (int i = 0; i < 1000 && thread_guest_count() != 3; i++)
+		usleep(1000);
+	EXPECT_EQ(3, thread_guest_count());
+
+	__atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(1, write(wake_pipe[1], "x", 1));
+	pthread_join(a, NULL);
+	pthread_join(b, &ret);
+	EXPECT_EQ(1, (int)(intptr_t)ret);	/* woken by the pipe */
+	EXPECT_EQ(THREAD_GONE, wait_where(dfd, spin_tid, THREAD_GONE));
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	close(dfd);
+}
+
+/* ------------------------------------------------------------------
+ * Sleepers are not disturbed
+ * ------------------------------------------------------------------ */
+
+#define CYCLES		100
+
+static volatile int sleep_stop;
+static int eintr, other_err, short_sleeps, full_sleeps, asleep;
+static pid_t sleeper_tid[3];
+static int read_pipe[2], poll_pipe[2];
+
+static void note(int r, int err)
+{
+	if (r < 0 && err == EINTR)
+		__atomic_add_fetch(&eintr, 1, __ATOMIC_RELAXED);
+	else if (r < 0)
+		__atomic_add_fetch(&other_err, 1, __ATOMIC_RELAXED);
+}
+
+/* poll(3000) on a pipe that is written only at the end. */
+static void *poll_sleeper(void *arg)
+{
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+
+	(void)arg;
+	sleeper_tid[0] = (pid_t)gettid();
+	__atomic_add_fetch(&asleep, 1, __ATOMIC_RELEASE);
+	for (;;) {
+		int r = poll(&p, 1, 3000);
+
+		note(r, errno);
+		if (r == 0)
+			__atomic_add_fetch(&full_sleeps, 1, __ATOMIC_RELAXED);
+		if (r > 0 || __atomic_load_n(&sleep_stop, __ATOMIC_ACQUIRE))
+			return NULL;
+	}
+}
+
+/* nanosleep(1 s): returns 0 after the full time, or EINTR + rem. */
+static void *nano_sleeper(void *arg)
+{
+	(void)arg;
+	sleeper_tid[1] = (pid_t)gettid();
+	__atomic_add_fetch(&asleep, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&sleep_stop, __ATOMIC_ACQUIRE)) {
+		struct timespec t = { 1, 0 }, rem = { 0, 0 };
+		int r = nanosleep(&t, &rem);
+
+		note(r, errno);
+		if (r == 0)
+			__atomic_add_fetch(&full_sleeps, 1, __ATOMIC_RELAXED);
+		if (rem.tv_sec || rem.tv_nsec)
+			__atomic_add_fetch(&short_sleeps, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* read() on a pipe that gets its one byte at the end. */
+static void *read_sleeper(void *arg)
+{
+	char c = 0;
+	ssize_t r;
+
+	(void)arg;
+	sleeper_tid[2] = (pid_t)gettid();
+	__atomic_add_fetch(&asleep, 1, __ATOMIC_RELEASE);
+	r = read(read_pipe[0], &c, 1);
+	note((int)r, errno);
+	return (void *)(intptr_t)(r == 1 && c == 'q');
+}
+
+TEST(sleepers_see_no_eintr)
+{
+	struct ftramp_reclaim_stats a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct ftramp_func_model model;
+	pthread_t th[3];
+	int dfd = thread_dir_open();
+	void *read_ok;
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
+	/* Prepared while single-threaded: no stop later (patching.rst). */
+	ASSERT_LE(1, ftramp_sites__prepare("thr_fn"));
+	ASSERT_EQ(0, pipe(read_pipe));
+	ASSERT_EQ(0, pipe(poll_pipe));
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, poll_sleeper, NULL));
+	ASSERT_EQ(0, pthread_create(&th[1], NULL, nano_sleeper, NULL));
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, read_sleeper, NULL));
+	while (__atomic_load_n(&asleep, __ATOMIC_ACQUIRE) < 3)
+		usleep(1000);
+	/*
+	 * Asleep for real before the first cycle.  (A thread seen running
+	 * is asked by a signal, which it may take just inside its next
+	 * poll: between its sleeps, the nanosleep thread runs for a few
+	 * microseconds a second.)
+	 */
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(THREAD_SYSCALL,
+			  wait_where(dfd, sleeper_tid[i], THREAD_SYSCALL));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+
+	for (int i = 0; i < CYCLES; i++) {
+		FTRAMP_OPTS(ftramp_attach_opts, o, .model = &model,
+			    .force_far = i & 1);
+		struct ftramp_link *l = ftramp_attach("thr_fn", FTRAMP_FEXIT,
+						      count_prog, &o);
+
+		ASSERT_NE(NULL, l);
+		EXPECT_EQ(3 * i + 1, thr_fn(i));
+		ASSERT_EQ(0, ftramp_link__destroy(l));
+		/* Reclaim now: scans while the sleepers sleep. */
+		EXPECT_EQ(0, ftramp_sync(10000));
+	}
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+
+	__atomic_store_n(&sleep_stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(1, write(poll_pipe[1], "x", 1));
+	ASSERT_EQ(1, write(read_pipe[1], "q", 1));
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], i == 2 ? &read_ok : NULL);
+
+	TH_LOG("%llu scans, %llu signals, %llu quiet; %d full sleeps",
+	       (unsigned long long)(b.scans - a.scans),
+	       (unsigned long long)(b.scan_signals - a.scan_signals),
+	       (unsigned long long)(b.scan_quiet - a.scan_quiet), full_sleeps);
+	EXPECT_EQ(CYCLES, (int)runs);
+	EXPECT_EQ(0, eintr);
+	EXPECT_EQ(0, other_err);
+	EXPECT_EQ(0, short_sleeps);
+	EXPECT_EQ(1, (int)(intptr_t)read_ok);
+	/* The scans did happen, and saw the sleepers asleep. */
+	EXPECT_LT(0, b.scans - a.scans);
+	EXPECT_LT(0, b.scan_quiet - a.scan_quiet);
+	EXPECT_EQ(b.images_alloc, b.images_freed);
+	close(read_pipe[0]);
+	close(read_pipe[1]);
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+	close(dfd);
+}
+
+TEST_HARNESS_MAIN
