@@ -697,6 +697,15 @@ oom:
 	return -ENOMEM;
 }
 
+/* A header table of nr entries of entsize bytes at off lies in the image. */
+static bool table_fits(uint64_t off, uint64_t nr, uint64_t entsize,
+		       size_t size)
+{
+	if (!nr)
+		return true;
+	return off <= size && entsize && nr <= (size - off) / entsize;
+}
+
 static int read_elf(Elf *elf, struct elf_sites **out)
 {
 	struct reader r = { .elf = elf };
@@ -719,6 +728,13 @@ static int read_elf(Elf *elf, struct elf_sites **out)
 		return -ENOTSUP;
 	r.raw = (const unsigned char *)elf_rawfile(elf, &r.rawsz);
 	if (!r.raw)
+		return -EBADMSG;
+	/*
+	 * libelf reads a header table that lies beyond the image as empty:
+	 * a truncated file would read as an object with no sites.  Refuse it.
+	 */
+	if (!table_fits(eh.e_phoff, eh.e_phnum, eh.e_phentsize, r.rawsz) ||
+	    !table_fits(eh.e_shoff, eh.e_shnum, eh.e_shentsize, r.rawsz))
 		return -EBADMSG;
 
 	r.es = calloc(1, sizeof(*r.es));
