@@ -4,7 +4,6 @@
  * and exit codes.  Failures here are reported by running a nested copy of
  * the harness (see "meta" tests) and inspecting its output.
  */
-#include <sys/mman.h>
 #include "harness.h"
 
 TEST(expect_eq_passes)
@@ -16,7 +15,10 @@ TEST(expect_eq_passes)
 
 TEST_SIGNAL(null_deref_is_sigsegv, SIGSEGV)
 {
-	*(volatile int *)8 = 1;
+	/* Through a volatile pointer: GCC warns (-Warray-bounds) on a constant. */
+	int *volatile p = (int *)8;
+
+	*p = 1;
 }
 
 TEST_SIGNAL(abort_is_sigabrt, SIGABRT)
@@ -31,7 +33,6 @@ TEST_EXIT_CODE(exit_code_is_checked, 3)
 
 FIXTURE(counter) {
 	int value;
-	int *torn;
 };
 
 FIXTURE_VARIANT(counter) {
@@ -44,15 +45,10 @@ FIXTURE_VARIANT_ADD(counter, from_ten) { .start = 10 };
 FIXTURE_SETUP(counter)
 {
 	self->value = variant->start;
-	/* Shared with the parent of the test child: proves teardown ran. */
-	self->torn = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, (void *)self->torn);
 }
 
 FIXTURE_TEARDOWN(counter)
 {
-	*self->torn = 1;
 }
 
 TEST_F(counter, increments)
@@ -104,14 +100,14 @@ TEST(nested_failures_are_reported)
 TEST(meta_expect_fails)
 {
 	if (!getenv("FTRAMP_HARNESS_NESTED"))
-		return;
+		SKIP(return, "runs only inside nested_failures_are_reported");
 	EXPECT_EQ(1, 2);
 }
 
 TEST(meta_assert_stops)
 {
 	if (!getenv("FTRAMP_HARNESS_NESTED"))
-		return;
+		SKIP(return, "runs only inside nested_failures_are_reported");
 	ASSERT_EQ(1, 0);
 	fprintf(stderr, "after-assert\n");
 }
@@ -119,7 +115,7 @@ TEST(meta_assert_stops)
 TEST(meta_skip)
 {
 	if (!getenv("FTRAMP_HARNESS_NESTED"))
-		return;
+		SKIP(return, "runs only inside nested_failures_are_reported");
 	SKIP(return, "because");
 }
 
