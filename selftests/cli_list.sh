@@ -70,7 +70,7 @@ if [ -e "$PROGS/libsample-gcc.so" ] && [ -e "$PROGS/libsample-bad.so" ] &&
 else
 	for t in "library names" "library glob hint" "malformed sites" \
 		 "misaligned literal" "BTI flag"; do
-		skip "$t" "selftests/progs not built (make O=$O selftests)"
+		not_ok "$t: selftests/progs not built (make O=$O selftests)"
 	done
 fi
 
