@@ -103,7 +103,12 @@ FUZZ_CFLAGS := -O1 -g -std=gnu11 -fsanitize=fuzzer,address,undefined \
 ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
 
 .PHONY: all
-all: deps-ok build-all
+all: deps-check build-all
+
+# kbuild's FORCE: a rule that always runs, for files rewritten only when
+# their content changes.
+.PHONY: FORCE
+FORCE:
 
 # Area fragments add programs, tests and targets.
 # sites.mk comes first: it builds the shared sample programs and libraries
@@ -133,12 +138,18 @@ fuzz: deps-ok $(FUZZERS)
 # ---------------------------------------------------------------------------
 # Dependencies: install what is missing (root on Debian 12), else say what.
 
-.PHONY: deps deps-ok
+.PHONY: deps deps-ok deps-check
 deps:
 	$(Q)$(srctree)/scripts/install-deps.sh
+# check, demo, fuzz and bench install what is missing; a plain build only
+# says what is missing and stops (it never installs packages).
 deps-ok:
 	$(Q)$(srctree)/scripts/install-deps.sh --check >/dev/null 2>&1 || \
 		$(srctree)/scripts/install-deps.sh
+deps-check:
+	$(Q)$(srctree)/scripts/install-deps.sh --check >/dev/null 2>&1 || { \
+		$(srctree)/scripts/install-deps.sh --check >&2; \
+		echo "ftramp: run 'make deps' (as root) first" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------
 # Library
@@ -158,9 +169,15 @@ $(O)/libftramp.so: $(LIB_OBJS) ftramp.map
 	$(call quiet,LD,$@)$(CC) -shared -Wl,--version-script=$(srctree)/ftramp.map \
 		-Wl,-soname,libftramp.so.0 -Wl,-z,now -o $@ $(LIB_OBJS) $(LIBS)
 
-$(O)/ftramp.pc: scripts/ftramp.pc.in Makefile
-	$(call quiet,GEN,$@)mkdir -p $(dir $@) && \
-		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+# Generated with the PREFIX/LIBDIR in effect, rewritten only when they
+# change: packagers build, then `make install PREFIX=/usr`, and the installed
+# file must say /usr.
+$(O)/ftramp.pc: scripts/ftramp.pc.in Makefile FORCE
+	$(Q)mkdir -p $(dir $@) && \
+		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		    -e 's|@VERSION@|$(VERSION)|' $< > $@.tmp && \
+		{ cmp -s $@.tmp $@ && rm -f $@.tmp || \
+		  { $(if $(Q),echo "  GEN      $@" &&) mv -f $@.tmp $@; }; }
 
 # Host builds of the pure layers.
 $(O)/host/%.o: %.c
@@ -189,7 +206,7 @@ $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/lib
 .PHONY: check
 check: deps-ok
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) all
-	$(Q)O=$(O) QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+	$(Q)O=$(O) CC="$(CC)" QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
 		$(srctree)/scripts/run-selftests.sh \
 		$(addprefix arm64:,$(CHECK_ARM64)) \
 		$(addprefix host:,$(CHECK_HOST)) \

@@ -75,7 +75,10 @@ TEST_CFLAGS_abi_diff := -I$(ABI_GEN)
 TEST_OBJS_abi_diff := $(ABI_OBJS)
 # Relink when ABI_SIGS/ABI_SEED change, even back to older objects.
 ABI_CONFIG := $(O)/selftests/abi.config
-$(shell mkdir -p $(O)/selftests && echo '$(ABI_SIGS) $(ABI_SEED)' | \
-	cmp -s - $(ABI_CONFIG) 2>/dev/null || \
-	echo '$(ABI_SIGS) $(ABI_SEED)' > $(ABI_CONFIG))
+# Rewritten only when the values differ (kbuild's FORCE + compare), so the
+# timestamp moves only then, and reading the makefiles writes nothing
+# (`make help` leaves the build folder alone).
+$(ABI_CONFIG): FORCE
+	$(Q)mkdir -p $(dir $@) && echo '$(ABI_SIGS) $(ABI_SEED)' | \
+		cmp -s - $@ 2>/dev/null || echo '$(ABI_SIGS) $(ABI_SEED)' > $@
 $(O)/selftests/abi_diff_test: $(ABI_OBJS) $(ABI_CONFIG)
