@@ -192,7 +192,6 @@ FTRAMP_API int ftramp_model__format(const struct ftramp_func_model *m,
  */
 typedef uint64_t (*ftramp_prog_t)(const uint64_t *ctx);
 
-/* @@PROG-API@@ */
 /*
  * Helpers for programs (trampoline/helpers.c), the kernel's
  * bpf_get_func_*() for ftramp.  ctx is the pointer a program received;
@@ -268,7 +267,6 @@ static inline float ftramp_ctx_float(const uint64_t *ctx, unsigned int n)
 	return f;
 }
 
-/* @@THUNK-API@@ */
 /*
  * struct_ops thunks (trampoline/thunk.c): a native function with the
  * model's signature that packs its arguments into ctx and calls prog, so
@@ -290,7 +288,6 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn);
  * Call sites and text patching (ftrace/sites.c, arch/arm64/patching.c)
  * ====================================================================== */
 
-/* @@SITES-API@@ */
 /*
  * The site table (ftrace/sites.c, Documentation/sites.rst): every function
  * of the process built with -fpatchable-function-entry=4,2
@@ -422,9 +419,6 @@ FTRAMP_API const char *ftramp_site_status__str(int status);
  * errors of ftramp_poke_batch__commit().
  */
 FTRAMP_API int ftramp_sites__prepare(const char *glob);
-/* @@SITES-API-END@@ */
-
-/* @@POKE-API@@ */
 
 /*
  * Text patching, the userspace bpf_arch_text_poke() (arch/arm64/patching.c,
@@ -513,13 +507,11 @@ FTRAMP_API int ftramp_poke_batch__barrier(struct ftramp_poke_batch *b);
 FTRAMP_API size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b);
 
 FTRAMP_API int ftramp_poke_batch__commit(struct ftramp_poke_batch *b);
-/* @@POKE-API-END@@ */
 
 /* ======================================================================
  * ftrace ops, direct calls and the attach API (ftrace/)
  * ====================================================================== */
 
-/* @@FTRACE-API@@ */
 /*
  * The ftrace layer (ftrace/, Documentation/design.rst): the kernel's
  * struct ftrace_ops, direct calls and the BPF-style attach API, for the
@@ -869,7 +861,6 @@ struct ftramp_dwarf_opts {
 FTRAMP_API int ftramp_model__from_dwarf(const char *func,
 					struct ftramp_func_model *m,
 					const struct ftramp_dwarf_opts *opts);
-/* @@FTRACE-API-END@@ */
 
 #ifdef __cplusplus
 }
