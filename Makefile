@@ -62,7 +62,7 @@ CPPFLAGS := -I$(srctree)/include -I$(srctree) -D_GNU_SOURCE \
 	    -DFTRAMP_VERSION='"$(VERSION)"'
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 $(WARN) -fno-strict-aliasing
-LIB_CFLAGS := -fPIC -fvisibility=hidden -DFTRAMP_BUILDING_LIB
+LIB_CFLAGS := -fPIC -fvisibility=hidden
 # Programs that ftramp may trace are built like this (DESIGN.md section 1).
 PATCHABLE := -fpatchable-function-entry=4,2 -falign-functions=8
 LIBS	:= -lelf -ldw -lz -lpthread -ldl -lm
@@ -113,16 +113,16 @@ FORCE:
 # Area fragments add programs, tests and targets.
 # sites.mk comes first: it builds the shared sample programs and libraries
 # (selftests/progs/, PROGS_DIR) that other areas link against.
--include $(wildcard $(srctree)/selftests/sites.mk)
--include $(filter-out $(srctree)/selftests/sites.mk,$(sort $(wildcard $(srctree)/selftests/*.mk)))
--include $(wildcard $(srctree)/tools/ftramp/ftramp.mk)
--include $(wildcard $(srctree)/samples/samples.mk)
--include $(wildcard $(srctree)/bench/bench.mk)
+include $(srctree)/selftests/sites.mk
+include $(filter-out $(srctree)/selftests/sites.mk,$(sort $(wildcard $(srctree)/selftests/*.mk)))
+include $(srctree)/tools/ftramp/ftramp.mk
+include $(srctree)/samples/samples.mk
+include $(srctree)/bench/bench.mk
 
-PURE_SRCS := $(sort $(foreach f,$(PURE_SRCS),$(if $(wildcard $(srctree)/$(f)),$(f))))
+PURE_SRCS := $(sort $(PURE_SRCS))
 PURE_OBJS := $(patsubst %.c,$(O)/host/%.o,$(PURE_SRCS))
 CHECK_ARM64   := $(TEST_BINS)
-CHECK_HOST    := $(foreach a,$(sort $(HOST_TESTS)),$(if $(wildcard $(srctree)/selftests/$(a)_test.c),$(O)/selftests/$(a)_test.host))
+CHECK_HOST    := $(patsubst %,$(O)/selftests/%_test.host,$(sort $(HOST_TESTS)))
 
 .PHONY: build-all
 build-all: $(ALL_TARGETS) selftests $(FUZZERS)

@@ -11,19 +11,13 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 # ---------------------------------------------------------------------------
 # The command.  It links host builds (no sanitizers: this is a tool people
 # run) of the library's host-usable parts: the ELF site reader for `list`,
-# the encoder, AAPCS64 layout, emitter and model parser for `dump`.  The
-# list is filtered by what exists, so the CLI builds while layers land.
+# the encoder, AAPCS64 layout, emitter and model parser for `dump`.
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c
-CLI_LIB_CANDIDATES := arch/arm64/insn.c arch/arm64/abi.c \
-		      arch/arm64/trampoline.c trampoline/model.c \
-		      trampoline/model_parse.c trampoline/model_format.c \
-		      ftrace/elf_sites.c
-CLI_LIB_SRCS := $(foreach f,$(CLI_LIB_CANDIDATES),$(if $(wildcard $(srctree)/$(f)),$(f)))
+CLI_LIB_SRCS := arch/arm64/insn.c arch/arm64/abi.c arch/arm64/trampoline.c \
+		trampoline/model.c trampoline/model_parse.c ftrace/elf_sites.c
 CLI_OBJS := $(patsubst %.c,$(CLI_DIR)/host/%.o,$(CLI_SRCS) $(CLI_LIB_SRCS))
-# Tell the sources which optional layers are present.
-CLI_HAVE := $(foreach f,$(CLI_LIB_SRCS),-DCLI_HAVE_$(subst .,_,$(notdir $(f))))
 
 HOST_CLI_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fno-strict-aliasing \
 		   $(shell pkg-config --cflags capstone 2>/dev/null)
@@ -32,7 +26,7 @@ HOST_CLI_LIBS := -lelf $(shell pkg-config --libs capstone 2>/dev/null || \
 
 $(CLI_DIR)/host/%.o: %.c
 	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
-		$(HOSTCC) $(CPPFLAGS) $(CLI_HAVE) \
+		$(HOSTCC) $(CPPFLAGS) \
 		-DFTRAMP_AGENT_DIR='"$(LIBDIR)/ftramp"' \
 		$(HOST_CLI_CFLAGS) -MMD -MP -c -o $@ $<
 
