@@ -899,7 +899,7 @@ int cmd_dump(int argc, char **argv)
 	left = d.size;
 	addr = d.rx;
 	while (addr < d.data_start && left >= 4) {
-		char comment[160], text[80];
+		char comment[256], text[8 + sizeof(insn->op_str) + 32];
 		uint64_t at = addr;
 		uint32_t word;
 
