@@ -347,12 +347,16 @@ static int model_for(struct tfunc *tf, const struct ftramp_attach_opts *o)
 		return 0;
 	err = ftrace_dwarf_model(tf->site->obj->path,
 				 tf->site->func - tf->site->obj->bias,
+				 tf->site->elf ? tf->site->elf->symbol : NULL,
 				 &tf->model, NULL);
 	if (!err) {
 		tf->has_model = true;
 		return 0;
 	}
-	/* No debug info, or types it cannot describe: the unknown model. */
+	/*
+	 * No debug info, types it cannot describe, or DWARF that does not
+	 * describe the code (a compiler clone): the unknown model.
+	 */
 	memset(&tf->model, 0, sizeof(tf->model));
 	return 0;
 }

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/arm64/abi.h"
+#include "ftrace/elf_sites.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
 
@@ -297,49 +299,187 @@ static int type_model(Dwarf_Die *die, struct ftramp_type *ft)
 	}
 }
 
-static int func_model(Dwarf_Die *fn, struct ftramp_func_model *m,
+/*
+ * Where a parameter's DWARF location says its value is when the function
+ * is entered, compared with where AAPCS64 puts it.
+ */
+enum loc_verdict {
+	LOC_UNCHECKED,	/* no location at entry, or not one register */
+	LOC_MATCH,	/* the register AAPCS64 assigns */
+	LOC_MISMATCH,	/* another register: the model is not the code's */
+};
+
+/* DWARF register numbers for AArch64 (DWARF for the Arm 64-bit arch, 4.1). */
+#define DWARF_REG_X0	0
+#define DWARF_REG_V0	64
+
+static int op_reg(const Dwarf_Op *op, bool *deref)
+{
+	*deref = false;
+	if (op->atom >= DW_OP_reg0 && op->atom <= DW_OP_reg31)
+		return op->atom - DW_OP_reg0;
+	if (op->atom == DW_OP_regx)
+		return (int)op->number;
+	/* [reg + 0]: a value passed by reference, seen through its pointer */
+	if (op->atom >= DW_OP_breg0 && op->atom <= DW_OP_breg31 &&
+	    op->number == 0) {
+		*deref = true;
+		return op->atom - DW_OP_breg0;
+	}
+	return -1;
+}
+
+static enum loc_verdict check_loc(Dwarf_Die *param, Dwarf_Addr entry,
+				  const struct a64_arg_loc *want)
+{
+	Dwarf_Attribute a;
+	Dwarf_Op *expr;
+	size_t len;
+	bool deref;
+	int reg;
+
+	if (!dwarf_attr(param, DW_AT_location, &a) ||
+	    dwarf_getlocation_addr(&a, entry, &expr, &len, 1) != 1 ||
+	    len != 1)
+		return LOC_UNCHECKED;	/* optimised out, a piece list... */
+	reg = op_reg(&expr[0], &deref);
+	if (reg < 0)
+		return LOC_UNCHECKED;	/* on the stack, a constant... */
+	if (deref != want->byref)
+		return deref ? LOC_UNCHECKED : LOC_MISMATCH;
+	switch (want->kind) {
+	case A64_LOC_GP:
+		/* A one-register location of a two-register value cannot be. */
+		if (want->nregs != 1 && !want->byref)
+			return LOC_MISMATCH;
+		return reg == DWARF_REG_X0 + want->reg ? LOC_MATCH :
+							 LOC_MISMATCH;
+	case A64_LOC_FP:
+		if (want->nregs != 1)
+			return LOC_MISMATCH;
+		return reg == DWARF_REG_V0 + want->reg ? LOC_MATCH :
+							 LOC_MISMATCH;
+	default:
+		/* On the stack by AAPCS64, in a register by DWARF. */
+		return LOC_MISMATCH;
+	}
+}
+
+/*
+ * Read the model of the subprogram @fn, a concrete DIE whose code starts
+ * at @entry.
+ *
+ * The parameter list and types come from its declaration: the abstract
+ * origin when @fn is an out-of-line instance of an inline function or a
+ * clone (its own children may leave out parameters it does not use), @fn
+ * itself otherwise.  Then @fn's own parameters are checked at the entry
+ * pc against the AAPCS64 placement of that model:
+ *
+ * - any parameter in another register than AAPCS64's: -EPROTO, the DWARF
+ *   does not describe this code (never guess);
+ * - a clone (@strict: a compiler-made variant, or DW_CC_nocall) keeps
+ *   only the calling convention DWARF proves: every parameter of the
+ *   declaration must be present and in its own register.  Some clones
+ *   cannot be proven at all (@unprovable): IPA-SRA (.isra) may also drop
+ *   a result nobody reads, and a split-off part (.part) may take values
+ *   the inlined head computed as extra arguments; DWARF records neither.
+ */
+static int func_model(Dwarf_Die *fn, Dwarf_Addr entry, bool strict,
+		      bool unprovable, struct ftramp_func_model *m,
 		      char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
-	Dwarf_Die child;
+	Dwarf_Off origin_off[FTRAMP_MAX_ARGS];
+	uint8_t verdict[FTRAMP_MAX_ARGS] = { 0 };
+	struct a64_abi_layout lay;
+	Dwarf_Die decl = *fn, child;
+	Dwarf_Attribute a;
+	Dwarf_Word cc;
+	unsigned int i, next = 0;
 	int err;
 
 	memset(m, 0, sizeof(*m));
+	if (dwarf_attr_integrate(fn, DW_AT_calling_convention, &a) &&
+	    !dwarf_formudata(&a, &cc) && cc == DW_CC_nocall)
+		strict = true;
+	if (strict && unprovable)
+		return -EPROTO;
+	for (int depth = 0; depth < TYPE_DEPTH_MAX &&
+	     dwarf_attr(&decl, DW_AT_abstract_origin, &a); depth++)
+		if (!dwarf_formref_die(&a, &decl))
+			return -EOPNOTSUPP;
+
 	err = type_model(fn, &m->ret);
 	if (err)
 		return err;
-	if (dwarf_child(fn, &child) != 0)
-		return 0;
-	do {
-		int tag = dwarf_tag(&child);
-		Dwarf_Attribute a;
-		const char *name;
+	if (dwarf_child(&decl, &child) == 0) {
+		do {
+			int tag = dwarf_tag(&child);
+			const char *name;
 
-		if (tag == DW_TAG_unspecified_parameters) {
-			m->flags |= FTRAMP_MODEL_VARIADIC;
-			continue;
-		}
-		if (tag != DW_TAG_formal_parameter)
-			continue;
-		if (m->nr_args >= FTRAMP_MAX_ARGS)
-			return -E2BIG;
-		err = type_model(&child, &m->args[m->nr_args]);
-		if (err)
-			return err;
-		if (m->args[m->nr_args].cls == FTRAMP_TYPE_VOID)
-			return -EOPNOTSUPP;
-		if (names) {
-			name = dwarf_formstring(dwarf_attr_integrate(&child,
-							DW_AT_name, &a));
-			snprintf(names[m->nr_args], FTRAMP_PARAM_NAME_MAX,
-				 "%s", name ? name : "");
-		}
-		m->nr_args++;
-	} while (dwarf_siblingof(&child, &child) == 0);
+			if (tag == DW_TAG_unspecified_parameters) {
+				m->flags |= FTRAMP_MODEL_VARIADIC;
+				continue;
+			}
+			if (tag != DW_TAG_formal_parameter)
+				continue;
+			if (m->nr_args >= FTRAMP_MAX_ARGS)
+				return -E2BIG;
+			err = type_model(&child, &m->args[m->nr_args]);
+			if (err)
+				return err;
+			if (m->args[m->nr_args].cls == FTRAMP_TYPE_VOID)
+				return -EOPNOTSUPP;
+			origin_off[m->nr_args] = dwarf_dieoffset(&child);
+			if (names) {
+				name = dwarf_formstring(dwarf_attr_integrate(
+						&child, DW_AT_name, &a));
+				snprintf(names[m->nr_args],
+					 FTRAMP_PARAM_NAME_MAX, "%s",
+					 name ? name : "");
+			}
+			m->nr_args++;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (m->flags & FTRAMP_MODEL_VARIADIC)
+		return strict ? -EPROTO : 0;
+	err = a64_abi_layout(m, &lay);
+	if (err)
+		return err;
+
+	/* The concrete parameters, matched to the declaration's. */
+	if (dwarf_child(fn, &child) == 0) {
+		do {
+			Dwarf_Die o;
+
+			if (dwarf_tag(&child) != DW_TAG_formal_parameter)
+				continue;
+			if (dwarf_attr(&child, DW_AT_abstract_origin, &a)) {
+				if (!dwarf_formref_die(&a, &o))
+					return -EPROTO;
+				for (i = 0; i < m->nr_args; i++)
+					if (origin_off[i] == dwarf_dieoffset(&o))
+						break;
+			} else {
+				i = next;
+			}
+			if (i >= m->nr_args)
+				return -EPROTO;	/* a parameter the decl lacks */
+			next = i + 1;
+			verdict[i] = check_loc(&child, entry, &lay.args[i]);
+			if (verdict[i] == LOC_MISMATCH)
+				return -EPROTO;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (strict)
+		for (i = 0; i < m->nr_args; i++)
+			if (verdict[i] != LOC_MATCH)
+				return -EPROTO;
 	return 0;
 }
 
 struct find_ctx {
 	Dwarf_Addr addr;
+	Dwarf_Addr entry;	/* where the subprogram's code starts */
 	Dwarf_Die die;
 	bool found;
 };
@@ -347,19 +487,31 @@ struct find_ctx {
 static int find_cb(Dwarf_Die *die, void *arg)
 {
 	struct find_ctx *f = arg;
-	Dwarf_Addr lo;
+	Dwarf_Addr lo, base, start, end;
+	ptrdiff_t off = 0;
 
 	/*
 	 * GCC starts the subprogram's range after the patchable entry
-	 * (func + 8, or + 12 after a `bti c`), not at the symbol.
+	 * (func + 8, or + 12 after a `bti c`), not at the symbol.  A function
+	 * split into hot and cold parts has DW_AT_ranges, its entry in one.
 	 */
-	if (dwarf_lowpc(die, &lo) == 0 && lo >= f->addr &&
-	    lo <= f->addr + 12) {
-		f->die = *die;
-		f->found = true;
-		return DWARF_CB_ABORT;
+	if (dwarf_lowpc(die, &lo) == 0) {
+		if (lo >= f->addr && lo <= f->addr + 12)
+			goto found;
+		return DWARF_CB_OK;
+	}
+	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+		if (start >= f->addr && start <= f->addr + 12) {
+			lo = start;
+			goto found;
+		}
 	}
 	return DWARF_CB_OK;
+found:
+	f->die = *die;
+	f->entry = lo;
+	f->found = true;
+	return DWARF_CB_ABORT;
 }
 
 static const Dwfl_Callbacks dwfl_cbs = {
@@ -368,9 +520,10 @@ static const Dwfl_Callbacks dwfl_cbs = {
 };
 
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
-		       struct ftramp_func_model *m,
+		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
+	bool clone = symbol && elf_sym_is_clone(symbol);
 	struct find_ctx f = { .addr = file_addr };
 	Dwfl_Module *mod;
 	Dwarf_Addr bias = 0;
@@ -407,7 +560,9 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		err = -ENODATA;
 		goto out;
 	}
-	err = func_model(&f.die, m, names);
+	err = func_model(&f.die, f.entry, clone,
+			 clone && (strstr(symbol, ".isra") ||
+				   strstr(symbol, ".part")), m, names);
 	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))
 		err = ftramp_model__validate(m);
 out:
@@ -415,6 +570,7 @@ out:
 	return err;
 }
 
+#ifndef FTRAMP_CLI_HOST	/* `ftramp list --models` reads files only */
 FTRAMP_API int ftramp_model__from_dwarf(const char *func,
 					struct ftramp_func_model *m,
 					const struct ftramp_dwarf_opts *opts)
@@ -437,6 +593,8 @@ FTRAMP_API int ftramp_model__from_dwarf(const char *func,
 		   ftramp_sites__find_addr(t, o.addr);
 	if (!s)
 		return -ENOENT;
-	return ftrace_dwarf_model(s->obj->path, s->func - s->obj->bias, m,
+	return ftrace_dwarf_model(s->obj->path, s->func - s->obj->bias,
+				  s->elf ? s->elf->symbol : NULL, m,
 				  o.param_names);
 }
+#endif /* FTRAMP_CLI_HOST */

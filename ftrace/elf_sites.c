@@ -53,6 +53,9 @@
 #ifndef R_AARCH64_ABS64
 #define R_AARCH64_ABS64		257
 #endif
+#ifndef STO_AARCH64_VARIANT_PCS
+#define STO_AARCH64_VARIANT_PCS	0x80	/* AAELF64 5.2: st_other bit */
+#endif
 #ifndef R_AARCH64_RELATIVE
 #define R_AARCH64_RELATIVE	1027
 #endif
@@ -72,7 +75,19 @@ static const char *const status_str[FTRAMP_SITE_STATUS_MAX] = {
 	[FTRAMP_SITE_OVERLAP]	   = "patch area overlaps the next site",
 	[FTRAMP_SITE_NOT_READABLE] = "text not readable in memory (execute-only)",
 	[FTRAMP_SITE_MODIFIED]	   = "live bytes differ from the file",
+	[FTRAMP_SITE_VARIANT_PCS]  = "variant PCS (vector or SVE calling convention): its callers' q8-q23 would not survive a trampoline",
 };
+
+bool elf_sym_is_clone(const char *name)
+{
+	/*
+	 * C and C++ (mangled) names have no '.': a dot is the suffix the
+	 * compiler gives a variant it made ("f.isra.0", "f.constprop.1",
+	 * "f.part.0", "f.cold", "f.lto_priv.0", clang's "f.llvm.123",
+	 * "_Z1fv.cold"), whose calling convention may differ from f's.
+	 */
+	return name && name[0] && strchr(name + 1, '.') != NULL;
+}
 
 FTRAMP_API const char *ftramp_site_status__str(int status)
 {
@@ -127,6 +142,7 @@ struct sym {
 	const char *name;	/* libelf's, valid until elf_end() */
 	const char *file;	/* STT_FILE before a local symbol, or NULL */
 	unsigned char bind;
+	unsigned char other;	/* st_other: STO_AARCH64_VARIANT_PCS */
 	size_t order;		/* index in the symbol table */
 };
 
@@ -431,6 +447,7 @@ static int read_symbols(struct reader *r)
 		r->syms[r->nr_syms++] = (struct sym){
 			.value = s.st_value, .size = s.st_size, .name = name,
 			.bind = GELF_ST_BIND(s.st_info), .order = i,
+			.other = s.st_other,
 			.file = GELF_ST_BIND(s.st_info) == STB_LOCAL &&
 				file && *file ? file : NULL,
 		};
@@ -495,6 +512,8 @@ static void check_site(const struct reader *r, struct tsite *t, uint64_t rec)
 			t->flags |= FTRAMP_SITE_F_LOCAL;
 		else if (t->sym->bind == STB_WEAK)
 			t->flags |= FTRAMP_SITE_F_WEAK;
+		if (elf_sym_is_clone(t->sym->name))
+			t->flags |= FTRAMP_SITE_F_CLONE;
 	}
 
 	if (rec % 8) {
@@ -525,8 +544,18 @@ static void check_site(const struct reader *r, struct tsite *t, uint64_t rec)
 		t->status = FTRAMP_SITE_BAD_ENTRY;
 		return;
 	}
-	if (t->size && t->size < 4 * entry)
+	if (t->size && t->size < 4 * entry) {
 		t->status = FTRAMP_SITE_TOO_SMALL;
+		return;
+	}
+	/* Any name of the function may carry the mark (aliases). */
+	for (const struct sym *s = t->sym;
+	     s < r->syms + r->nr_syms && s->value == t->func; s++) {
+		if (s->other & STO_AARCH64_VARIANT_PCS) {
+			t->status = FTRAMP_SITE_VARIANT_PCS;
+			return;
+		}
+	}
 }
 
 /* End of the patch area: the entry NOPs, after `bti c` if any. */

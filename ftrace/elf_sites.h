@@ -85,4 +85,10 @@ const struct elf_segment *elf_sites__segment(const struct elf_sites *es,
  */
 size_t elf_sites__object_name(const char *path, char *buf, size_t size);
 
+/*
+ * Whether @name is that of a compiler-made variant of a function (an IPA
+ * clone, a split-off part): FTRAMP_SITE_F_CLONE.
+ */
+bool elf_sym_is_clone(const char *name);
+
 #endif /* FTRAMP_FTRACE_ELF_SITES_H */

@@ -245,9 +245,13 @@ void ftrace_ops_release(struct ftramp_ftrace_ops *ops);
 /* Whether a site (by function address) has a direct ops already. */
 struct ftramp_ftrace_ops *ftrace_site_direct_ops(uint64_t func);
 
-/* dwarf.c: parameter names too (for the CLI). */
+/*
+ * dwarf.c: the model of the function at @file_addr of @object, whose ELF
+ * symbol is @symbol (a compiler clone's name gets the clone rule), with
+ * parameter names too (for the CLI).
+ */
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
-		       struct ftramp_func_model *m,
+		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
 #endif /* __ASSEMBLER__ */

@@ -4,10 +4,12 @@
 # ftramp list against nm: every function of the sample is listed, at its
 # symbol's address and size, usable; globs select by name; libraries name
 # their functions FUNC@LIB; the malformed sites of libsample-bad.so are
-# listed unusable with the reason; BTI functions are flagged.
+# listed unusable with the reason; BTI functions are flagged; compiler
+# clones are flagged and --models shows the unknown model they get; a
+# vector-PCS function is unusable with its reason.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 12
+plan 17
 
 NM=${OBJDUMP:-aarch64-linux-gnu-objdump}
 NM=${NM%objdump}nm
@@ -71,6 +73,27 @@ else
 	for t in "library names" "library glob hint" "malformed sites" \
 		 "misaligned literal" "BTI flag"; do
 		not_ok "$t: selftests/progs not built (make O=$O selftests)"
+	done
+fi
+
+if [ -e "$PROGS/libclones.so" ] && [ -e "$PROGS/libvpcs.so" ]; then
+	"$FTRAMP" list -m "$PROGS/libclones.so" >"$TMP/clones" 2>&1
+	check "compiler clones are flagged" \
+		grep -Eq " clone +usable +sra.isra.0@libclones.so " "$TMP/clones"
+	check "--models: a clone gets the unknown model" \
+		grep -Eq "sra.isra.0@libclones.so +model: unknown \(clone\)$" "$TMP/clones"
+	check "--models: an original gets its DWARF model" \
+		grep -Eq "cl_isra@libclones.so +model: int64_t \(int64_t, int64_t\)$" "$TMP/clones"
+	"$FTRAMP" list -m "$PROGS/libclones-lto.so" 'helper*' >"$TMP/lto" 2>&1
+	check "--models: a clone whose DWARF proves its convention keeps it" \
+		grep -Eq "helper.lto_priv.0@libclones-lto.so +model: int64_t \(int64_t, int64_t\)$" "$TMP/lto"
+	"$FTRAMP" list "$PROGS/libvpcs.so" >"$TMP/vpcs" 2>&1
+	check "a vector-PCS function is unusable, with the reason" \
+		grep -Eq "unusable vp_axpy@libvpcs.so +\(variant PCS" "$TMP/vpcs"
+else
+	for t in "clone flag" "clone model" "original model" "lto_priv model" \
+		 "variant PCS"; do
+		skip "$t" "selftests/progs not built (make O=$O selftests)"
 	done
 fi
 

@@ -322,6 +322,9 @@ enum ftramp_site_status {
 	FTRAMP_SITE_OVERLAP,		/* patch area overlaps the next site */
 	FTRAMP_SITE_NOT_READABLE,	/* text is execute-only in memory */
 	FTRAMP_SITE_MODIFIED,		/* live bytes differ from the file */
+	FTRAMP_SITE_VARIANT_PCS,	/* STO_AARCH64_VARIANT_PCS symbol: a
+					 * trampoline would not preserve its
+					 * callers' q8-q23 (attach: -EOPNOTSUPP) */
 	FTRAMP_SITE_STATUS_MAX,
 };
 
@@ -333,6 +336,11 @@ enum ftramp_site_flags {
 	FTRAMP_SITE_F_OWNED	= 1u << 3,	/* ftramp has patched the site:
 						 * its bytes are ftramp's, not
 						 * checked against the file */
+	FTRAMP_SITE_F_CLONE	= 1u << 4,	/* a compiler-made variant
+						 * ("f.isra.0", "f.constprop.1",
+						 * "f.part.0", "f.lto_priv.0"...):
+						 * its DWARF is trusted only as
+						 * far as it proves it */
 };
 
 struct ftramp_site_info {
@@ -855,7 +863,9 @@ struct ftramp_dwarf_opts {
  * (the object's own .debug_info, or its separate debug file).
  * Errors: -ENOENT (no such function), -ENODATA (no DWARF for it),
  * -EOPNOTSUPP (a type no model can describe: bit-fields, vectors...),
- * -E2BIG (too many arguments), -EINVAL.  A variadic function gives its
+ * -EPROTO (the DWARF does not prove the code's calling convention: a
+ * compiler clone such as "f.isra.0", or a parameter that DWARF puts
+ * elsewhere than AAPCS64 does), -E2BIG (too many arguments), -EINVAL.  A variadic function gives its
  * fixed arguments and FTRAMP_MODEL_VARIADIC.
  */
 FTRAMP_API int ftramp_model__from_dwarf(const char *func,

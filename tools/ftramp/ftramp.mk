@@ -10,23 +10,25 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 
 # ---------------------------------------------------------------------------
 # The command.  It links host builds (no sanitizers: this is a tool people
-# run) of the library's host-usable parts: the ELF site reader for `list`,
+# run) of the library's host-usable parts: the ELF site reader and the
+# DWARF model reader for `list`,
 # the encoder, AAPCS64 layout, emitter and model parser for `dump`.
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c
 CLI_LIB_SRCS := arch/arm64/insn.c arch/arm64/abi.c arch/arm64/trampoline.c \
-		trampoline/model.c trampoline/model_parse.c ftrace/elf_sites.c
+		trampoline/model.c trampoline/model_parse.c ftrace/elf_sites.c \
+		ftrace/dwarf.c
 CLI_OBJS := $(patsubst %.c,$(CLI_DIR)/host/%.o,$(CLI_SRCS) $(CLI_LIB_SRCS))
 
 HOST_CLI_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fno-strict-aliasing \
 		   $(shell pkg-config --cflags capstone 2>/dev/null)
-HOST_CLI_LIBS := -lelf $(shell pkg-config --libs capstone 2>/dev/null || \
+HOST_CLI_LIBS := -ldw -lelf $(shell pkg-config --libs capstone 2>/dev/null || \
 			echo -lcapstone) -lm
 
 $(CLI_DIR)/host/%.o: %.c
 	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
-		$(HOSTCC) $(CPPFLAGS) \
+		$(HOSTCC) $(CPPFLAGS) -DFTRAMP_CLI_HOST \
 		-DFTRAMP_AGENT_DIR='"$(LIBDIR)/ftramp"' \
 		$(HOST_CLI_CFLAGS) -MMD -MP -c -o $@ $<
 

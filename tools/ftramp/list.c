@@ -3,7 +3,10 @@
  * ftramp list: the patchable sites of a program or library, read from the
  * file (ftrace/elf_sites.c): file addresses, sizes, and whether ftramp can
  * use each site or why not.  Names are those `ftramp run` takes: "sym" in
- * a program, "sym@libname.so" in a shared library.
+ * a program, "sym@libname.so" in a shared library.  --models reads each
+ * listed function's model from the DWARF (ftrace/dwarf.c, the rule attach
+ * applies: a compiler clone gets the unknown model unless its DWARF
+ * proves its own convention).
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -14,6 +17,7 @@
 
 #include "cli.h"
 #include "ftrace/elf_sites.h"
+#include "ftrace/ftrace.h"
 
 void usage_list(FILE *f)
 {
@@ -26,6 +30,9 @@ void usage_list(FILE *f)
 "functions are named FUNC@LIBNAME.\n"
 "\n"
 "  -u, --usable       only the usable sites\n"
+"  -m, --models       the model each function gets from its DWARF: a\n"
+"                     prototype, or \"unknown (why)\" where ftramp saves every\n"
+"                     argument register instead (clones, no debug info...)\n"
 "  -h, --help         this text\n");
 }
 
@@ -36,6 +43,7 @@ struct list_row {
 
 static const struct option list_options[] = {
 	{ "usable",	no_argument, NULL, 'u' },
+	{ "models",	no_argument, NULL, 'm' },
 	{ "help",	no_argument, NULL, 'h' },
 	{ }
 };
@@ -44,6 +52,8 @@ static const char *site_flags(const struct elf_site *s)
 {
 	if ((s->flags & FTRAMP_SITE_F_BTI) && (s->flags & FTRAMP_SITE_F_LOCAL))
 		return "bti,static";
+	if (s->flags & FTRAMP_SITE_F_CLONE)
+		return (s->flags & FTRAMP_SITE_F_BTI) ? "bti,clone" : "clone";
 	if (s->flags & FTRAMP_SITE_F_BTI)
 		return "bti";
 	if (s->flags & FTRAMP_SITE_F_LOCAL)
@@ -53,6 +63,43 @@ static const char *site_flags(const struct elf_site *s)
 	return "-";
 }
 
+/* "  model: int (int32_t, int32_t)" or "  model: unknown (clone)". */
+static void print_model(const char *path, const struct elf_site *s)
+{
+	struct ftramp_func_model m;
+	const char *why;
+	char buf[512];
+	int err;
+
+	err = ftrace_dwarf_model(path, s->func, s->symbol, &m, NULL);
+	if (!err && (m.flags & FTRAMP_MODEL_VARIADIC))
+		err = -EOPNOTSUPP;
+	if (!err && ftramp_model__format(&m, buf, sizeof(buf)) > 0) {
+		printf("  model: %s", buf);
+		return;
+	}
+	switch (err) {
+	case -EPROTO:
+		why = (s->flags & FTRAMP_SITE_F_CLONE) ? "clone" :
+			"DWARF disagrees with AAPCS64";
+		break;
+	case -ENODATA:
+		why = "no DWARF";
+		break;
+	case -E2BIG:
+		why = "too many arguments";
+		break;
+	case -EOPNOTSUPP:
+		why = (!err || (m.flags & FTRAMP_MODEL_VARIADIC)) ?
+			"variadic" : "a type no model describes";
+		break;
+	default:
+		why = strerror(-err);
+		break;
+	}
+	printf("  model: unknown (%s)", why);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct list_row *rows;
@@ -60,14 +107,17 @@ int cmd_list(int argc, char **argv)
 	char object[256] = "";
 	struct elf_sites *es;
 	size_t i, n = 0, usable = 0, total_usable = 0;
-	bool only_usable = false, has_sites;
+	bool only_usable = false, models = false, has_sites;
 	int c, err, addr_w = 7;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+uh", list_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+umh", list_options, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			only_usable = true;
+			break;
+		case 'm':
+			models = true;
 			break;
 		case 'h':
 			usage_list(stdout);
@@ -172,6 +222,8 @@ int cmd_list(int argc, char **argv)
 		       rows[i].name);
 		if (s->status != FTRAMP_SITE_OK)
 			printf("  (%s)", ftramp_site_status__str(s->status));
+		else if (models)
+			print_model(path, s);
 		putchar('\n');
 	}
 	printf("%zu sites, %zu usable%s%s\n", n, usable,
