@@ -90,12 +90,14 @@ static uint64_t image_addr(const struct timage *img)
 	return (uint64_t)(uintptr_t)img->text.rx;
 }
 
-static void image_retire(struct timage *img)
+static void image_retire(struct tfunc *tf)
 {
+	struct timage *img = tf->image;
 	uint64_t rx = image_addr(img);
+	uint64_t seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
+				      rx + img->size, image_free, img);
 
-	reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
-		       rx + img->size, image_free, img);
+	reclaim_describe(seq, tf->site->func, FTRAMP_INFLIGHT_UNIT);
 }
 
 /*
@@ -498,7 +500,7 @@ static struct ftramp_link *attach(const char *func,
 		goto fail;
 	}
 	if (tf->image)
-		image_retire(tf->image);
+		image_retire(tf);
 	tf->image = img;
 	link->tf = tf;
 	{
@@ -835,7 +837,7 @@ static int batch_commit_locked(struct ftramp_link_batch *b, size_t *order,
 		struct tfunc *tf = g->tf;
 
 		if (tf->image)
-			image_retire(tf->image);
+			image_retire(tf);
 		tf->image = g->img;
 		g->img = NULL;
 		for (k = 0; k < g->nr; k++) {
@@ -978,7 +980,7 @@ static int links_destroy_locked(struct ftramp_link **v, size_t n,
 	for (size_t i = 0; i < ng; i++) {
 		struct tfunc *tf = grp[i].tf;
 
-		image_retire(tf->image);
+		image_retire(tf);
 		if (dc[i].op == FTRACE_DOP_UNREGISTER) {
 			tfunc_unlink(tf);
 			/*

@@ -69,7 +69,7 @@ FTRAMP_API int ftramp_direct__modify(struct ftramp_ftrace_ops *ops,
 FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
 					 uint64_t addr)
 {
-	int64_t seq;
+	int64_t seq, mark = 0;
 	int err = direct_check(ops, addr);
 
 	if (err)
@@ -81,12 +81,19 @@ FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
 	} else {
 		seq = ftrace_unregister_locked(ops);
 		if (seq > 0)
-			seq = (int64_t)reclaim_retire(RECLAIM_MARK, NULL, addr,
-						      addr + 4, NULL, NULL);
+			mark = (int64_t)reclaim_retire(RECLAIM_MARK, NULL, addr,
+						       addr + 4, NULL, NULL);
 	}
 	pthread_mutex_unlock(&ftrace_lock);
 	if (seq < 0)
 		return (int)seq;
-	/* As ftramp_ftrace_ops__unregister(): the ops is the caller's. */
-	return reclaim_wait_seq((uint64_t)seq, -1);
+	/*
+	 * As ftramp_ftrace_ops__unregister(): the ops is the caller's.
+	 * Its own record, and the threads between a site and the
+	 * trampoline's first instruction; nothing retired by others.
+	 */
+	err = seq > 0 ? reclaim_wait_seq((uint64_t)seq, -1) : 0;
+	if (!err && mark)
+		err = reclaim_wait_seq((uint64_t)mark, -1);
+	return err;
 }

@@ -96,6 +96,12 @@ struct ftrace_cops {
 	 * ftrace_caller's own code) to just before the return.
 	 */
 	uint64_t inflight;
+	/*
+	 * Single record: list records that point at it and are not freed
+	 * yet (a thread counted in a list record reads it uncounted).  It
+	 * is freed only once this reads zero too.
+	 */
+	uint64_t lists;
 	struct ftramp_ftrace_ops *ops;	/* single record: the ops */
 	unsigned int flags;		/* COPS_F_* */
 	unsigned int nr;		/* list record: entries */
@@ -134,15 +140,30 @@ enum reclaim_kind {
  * thread outside [lo, hi) and outside every ftrace_caller, *counter (when
  * not NULL) then reads zero, and a second scan again finds every thread
  * outside those windows (scan, read, scan: see reclaim.c for why a single
- * scan before the read is not enough),
- * and, for RECLAIM_COPS, only after every older record: a list record
- * holds pointers to ops records retired with or after it.
+ * scan before the read is not enough).
  * Returns the sequence number for reclaim_wait_seq().  Never fails: on
  * allocation failure the object is leaked (and counted).
  */
 uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
 			uint64_t lo, uint64_t hi,
 			void (*free_fn)(void *), void *arg);
+
+/*
+ * The same, for an object that other retired objects still point at:
+ * *held counts them (it only goes down once this one is retired), and
+ * the object is freed only when *held reads zero as well, at the step
+ * where *counter is read.  A single call record uses it for the list
+ * records that hold it; nothing else waits for anything older.
+ */
+uint64_t reclaim_retire_held(enum reclaim_kind kind, const uint64_t *counter,
+			     const uint64_t *held, uint64_t lo, uint64_t hi,
+			     void (*free_fn)(void *), void *arg);
+
+/*
+ * What a retired object belongs to, for ftramp_reclaim__pinned(): the
+ * traced function, and the in-flight counter's unit (per thread).
+ */
+void reclaim_describe(uint64_t seq, uint64_t func, uint64_t unit);
 
 /* Register an ftrace_caller instance: its code is always a window. */
 int reclaim_add_window(uint64_t lo, uint64_t hi);
@@ -155,8 +176,9 @@ int reclaim_add_window(uint64_t lo, uint64_t hi);
 size_t reclaim_poll(void);
 
 /*
- * Wait until every entry with a sequence number <= seq is freed; 0 or
- * -ETIMEDOUT (timeout_ms < 0: no limit).
+ * Wait until the entry with sequence number seq is freed (and with it
+ * what it was held by), nothing else; 0 or -ETIMEDOUT (timeout_ms < 0:
+ * no limit).
  */
 int reclaim_wait_seq(uint64_t seq, int timeout_ms);
 

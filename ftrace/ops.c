@@ -143,7 +143,14 @@ static uint64_t stub_lit(void)
 
 static void cops_free(void *p)
 {
-	free(p);
+	struct ftrace_cops *c = p;
+
+	/* A list record lets go of the single records it pointed at. */
+	if (c && (c->flags & COPS_F_LIST))
+		for (unsigned int i = 0; i < c->nr; i++)
+			__atomic_sub_fetch(&c->list[i]->lists, 1,
+					   __ATOMIC_RELEASE);
+	free(c);
 }
 
 static struct ftrace_cops *cops_new_single(struct ftramp_ftrace_ops *ops,
@@ -179,16 +186,21 @@ static struct ftrace_cops *cops_new_list(struct ftramp_ftrace_ops **ops,
 	c->func = list_func;
 	c->flags = COPS_F_LIST;
 	c->nr = nr;
-	for (unsigned int i = 0; i < nr; i++)
+	for (unsigned int i = 0; i < nr; i++) {
 		c->list[i] = ops[i]->priv->pend_cops ? ops[i]->priv->pend_cops :
 						       ops[i]->priv->cops;
+		__atomic_add_fetch(&c->list[i]->lists, 1, __ATOMIC_RELAXED);
+	}
 	reclaim_count_alloc(RECLAIM_COPS);
 	return c;
 }
 
 static uint64_t cops_retire(struct ftrace_cops *c)
 {
-	return reclaim_retire(RECLAIM_COPS, &c->inflight, 0, 0, cops_free, c);
+	/* A single record waits for the list records that hold it. */
+	return reclaim_retire_held(RECLAIM_COPS, &c->inflight,
+				   (c->flags & COPS_F_LIST) ? NULL : &c->lists,
+				   0, 0, cops_free, c);
 }
 
 /* ------------------------------------------------------------------
@@ -631,7 +643,7 @@ static void fsite_scratch_free(struct fsite *fs)
 	free(fs->n_ops);
 	fs->n_ops = NULL;
 	if (fs->n_list)
-		free(fs->n_list);	/* never published */
+		cops_free(fs->n_list);	/* never published */
 	fs->n_list = NULL;
 }
 

@@ -81,7 +81,9 @@ struct reclaim_entry {
 	uint64_t seq;
 	enum reclaim_kind kind;
 	const uint64_t *counter;
+	const uint64_t *held;		/* objects that still point at it */
 	uint64_t lo, hi;
+	uint64_t func, unit;		/* reclaim_describe() */
 	void (*free_fn)(void *);
 	void *arg;
 };
@@ -358,6 +360,8 @@ static int scan_threads(uint64_t **pcs_out)
 		err = -EAGAIN;
 		goto out;
 	}
+	unseen_tid = 0;
+	unseen_blocks = false;
 	*pcs_out = pcs;
 	pcs = NULL;
 	err = (int)npcs;
@@ -395,6 +399,13 @@ uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
 			uint64_t lo, uint64_t hi,
 			void (*free_fn)(void *), void *arg)
 {
+	return reclaim_retire_held(kind, counter, NULL, lo, hi, free_fn, arg);
+}
+
+uint64_t reclaim_retire_held(enum reclaim_kind kind, const uint64_t *counter,
+			     const uint64_t *held, uint64_t lo, uint64_t hi,
+			     void (*free_fn)(void *), void *arg)
+{
 	struct reclaim_entry *e = calloc(1, sizeof(*e));
 	uint64_t seq;
 
@@ -409,6 +420,8 @@ uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
 	e->seq = seq;
 	e->kind = kind;
 	e->counter = counter;
+	e->held = held;
+	e->unit = 1;
 	e->lo = lo;
 	e->hi = hi;
 	e->free_fn = free_fn;
@@ -443,29 +456,39 @@ int reclaim_add_window(uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-static bool counter_zero(const struct reclaim_entry *e)
+void reclaim_describe(uint64_t seq, uint64_t func, uint64_t unit)
 {
-	return !e->counter || !__atomic_load_n(e->counter, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&reclaim_lock);
+	for (struct reclaim_entry *e = pending_head; e; e = e->next) {
+		if (e->seq == seq) {
+			e->func = func;
+			e->unit = unit ? unit : 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reclaim_lock);
 }
 
 /*
- * Keep the candidates whose counter reads zero now; and a call record
- * only when every older call record is still a candidate too.
+ * Zero in-flight count, and nothing that points at it left: the holders
+ * were freed (each after its own scans) before this read.
  */
+static bool counter_zero(const struct reclaim_entry *e)
+{
+	if (e->held && __atomic_load_n(e->held, __ATOMIC_ACQUIRE))
+		return false;
+	return !e->counter || !__atomic_load_n(e->counter, __ATOMIC_ACQUIRE);
+}
+
+/* Keep the candidates whose counters read zero now: each on its own. */
 static bool recheck_candidates(bool *cand, size_t n)
 {
 	struct reclaim_entry *e;
-	bool cops_blocked = false, any = false;
+	bool any = false;
 	size_t i = 0;
 
 	for (e = pending_head; e && i < n; e = e->next, i++) {
 		cand[i] = cand[i] && counter_zero(e);
-		if (e->kind == RECLAIM_COPS) {
-			if (cops_blocked)
-				cand[i] = false;
-			if (!cand[i])
-				cops_blocked = true;
-		}
 		any |= cand[i];
 	}
 	return any;
@@ -556,8 +579,6 @@ size_t reclaim_poll(void)
 	/* S2: nobody left in an exit window. */
 	if (!scan_candidates(cand, n))
 		goto out;
-	/* Dropping a record at S2 holds back the newer ones. */
-	recheck_candidates(cand, n);
 
 	for (pp = &pending_head, i = 0; (e = *pp); i++) {
 		if (!cand[i]) {
@@ -590,15 +611,17 @@ out:
 	return left;
 }
 
-static bool seq_done(uint64_t seq)
+/*
+ * Is the entry seq freed (exact), or every entry up to seq (!exact)?
+ * Entries are not freed in order: look at all of them.
+ */
+static bool seq_done(uint64_t seq, bool exact)
 {
-	bool done;
+	bool done = true;
 
 	pthread_mutex_lock(&reclaim_lock);
-	/* Entries are not freed in order: look for any older one. */
-	done = true;
 	for (struct reclaim_entry *e = pending_head; e; e = e->next) {
-		if (e->seq <= seq) {
+		if (exact ? e->seq == seq : e->seq <= seq) {
 			done = false;
 			break;
 		}
@@ -607,7 +630,7 @@ static bool seq_done(uint64_t seq)
 	return done;
 }
 
-int reclaim_wait_seq(uint64_t seq, int timeout_ms)
+static int wait_seq(uint64_t seq, bool exact, int timeout_ms)
 {
 	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
 			    now_ms() + (uint64_t)timeout_ms;
@@ -615,7 +638,7 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms)
 
 	for (;;) {
 		reclaim_poll();
-		if (seq_done(seq))
+		if (seq_done(seq, exact))
 			return 0;
 		if (now_ms() >= deadline)
 			return -ETIMEDOUT;
@@ -625,6 +648,11 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms)
 	}
 }
 
+int reclaim_wait_seq(uint64_t seq, int timeout_ms)
+{
+	return wait_seq(seq, true, timeout_ms);
+}
+
 FTRAMP_API int ftramp_sync(int timeout_ms)
 {
 	uint64_t seq;
@@ -632,7 +660,44 @@ FTRAMP_API int ftramp_sync(int timeout_ms)
 	pthread_mutex_lock(&reclaim_lock);
 	seq = next_seq - 1;
 	pthread_mutex_unlock(&reclaim_lock);
-	return reclaim_wait_seq(seq, timeout_ms);
+	return wait_seq(seq, true, timeout_ms);
+}
+
+FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)
+{
+	size_t i = 0;
+	int nr = 0;
+
+	if (n && !out)
+		return -EINVAL;
+	for (size_t k = 0; k < n; k++)
+		if (out[k].sz < sizeof(size_t))
+			return -EINVAL;
+	pthread_mutex_lock(&reclaim_lock);
+	for (struct reclaim_entry *e = pending_head; e; e = e->next, nr++) {
+		struct ftramp_pinned p;
+
+		if (i >= n)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.sz = out[i].sz;
+		p.kind = e->kind == RECLAIM_IMAGE ? FTRAMP_PINNED_IMAGE :
+			 e->kind == RECLAIM_COPS ? FTRAMP_PINNED_RECORD :
+						   FTRAMP_PINNED_MARK;
+		p.func = e->func;
+		p.lo = e->lo;
+		p.hi = e->hi;
+		p.frames = e->counter ? __atomic_load_n(e->counter,
+							__ATOMIC_RELAXED) /
+					e->unit : 0;
+		p.held = e->held ? __atomic_load_n(e->held, __ATOMIC_RELAXED)
+				 : 0;
+		memcpy(&out[i], &p, out[i].sz < sizeof(p) ? out[i].sz
+							  : sizeof(p));
+		i++;
+	}
+	pthread_mutex_unlock(&reclaim_lock);
+	return nr;
 }
 
 FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
@@ -653,6 +718,8 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
 	s.scan_busy = stats.scan_busy;
 	s.scan_signals = stats.scan_signals;
 	s.scan_quiet = stats.scan_quiet;
+	s.unseen_tid = (uint64_t)unseen_tid;
+	s.unseen_blocks = unseen_blocks;
 	pthread_mutex_unlock(&reclaim_lock);
 	memcpy(st, &s, st->sz < sizeof(s) ? st->sz : sizeof(s));
 	return 0;

@@ -10,10 +10,15 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <ftramp/ftramp.h>
 
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
+#include "lib/thread.h"
 #include "selftests/harness.h"
+#include "selftests/site_bytes.h"
 
 /*
  * win_spin(flag, ack, val): *ack = val (release), then spin while *flag.
@@ -168,6 +173,202 @@ TEST(inside_code_with_zero_counter)
 	pthread_join(th, NULL);
 	EXPECT_EQ(0, reclaim_poll());
 	EXPECT_EQ(1, freed);
+}
+
+/* ------------------------------------------------------------------
+ * Each waiter waits for its own entries only
+ * ------------------------------------------------------------------ */
+
+static int frees[4];
+
+static void count_free(void *arg)
+{
+	frees[(intptr_t)arg]++;
+}
+
+/*
+ * A leaked frame (a counter that never drops) pins its own entry and
+ * nothing else: a newer entry of any kind is freed and waited for.
+ */
+TEST(stuck_entry_holds_back_nothing_else)
+{
+	struct ftramp_pinned pin[4];
+	uint64_t stuck = 1, stuck_rec = 1, zero = 0, held = 1;
+	uint64_t a, b, c, d, e;
+
+	memset(frees, 0, sizeof(frees));
+	for (int i = 0; i < 4; i++)
+		pin[i].sz = sizeof(pin[i]);
+	ASSERT_EQ(0, ftramp_sync(10000));
+	a = reclaim_retire(RECLAIM_IMAGE, &stuck, 0x1000, 0x1100, count_free,
+			   (void *)0);
+	reclaim_describe(a, 0x1234, 1);
+	b = reclaim_retire(RECLAIM_COPS, &stuck_rec, 0, 0, count_free,
+			   (void *)1);
+	c = reclaim_retire(RECLAIM_COPS, &zero, 0, 0, count_free, (void *)2);
+	d = reclaim_retire(RECLAIM_MARK, NULL, 0x2000, 0x2004, NULL, NULL);
+	e = reclaim_retire_held(RECLAIM_COPS, &zero, &held, 0, 0, count_free,
+				(void *)3);
+
+	/* Newer than both stuck ones, call records included. */
+	EXPECT_EQ(0, reclaim_wait_seq(c, 10000));
+	EXPECT_EQ(0, reclaim_wait_seq(d, 10000));
+	EXPECT_EQ(1, frees[2]);
+	EXPECT_EQ(0, frees[0]);
+	EXPECT_EQ(0, frees[1]);
+	/* Held by another object: waits for it, whatever its counter. */
+	EXPECT_EQ(-ETIMEDOUT, reclaim_wait_seq(e, 50));
+	EXPECT_EQ(0, frees[3]);
+
+	/* What is pinned, and by how many frames. */
+	EXPECT_EQ(3, ftramp_reclaim__pinned(pin, 4));
+	EXPECT_EQ(FTRAMP_PINNED_IMAGE, pin[0].kind);
+	EXPECT_EQ(0x1234, pin[0].func);
+	EXPECT_EQ(1, pin[0].frames);
+	EXPECT_EQ(FTRAMP_PINNED_RECORD, pin[1].kind);
+	EXPECT_EQ(1, pin[1].frames);
+	EXPECT_EQ(FTRAMP_PINNED_RECORD, pin[2].kind);
+	EXPECT_EQ(1, pin[2].held);
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(50));
+
+	__atomic_store_n(&held, 0, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, reclaim_wait_seq(e, 10000));
+	__atomic_store_n(&stuck, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&stuck_rec, 0, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	EXPECT_EQ(0, ftramp_reclaim__pinned(NULL, 0));
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(1, frees[i]);
+	(void)a;
+	(void)b;
+}
+
+/*
+ * Through the API: a thread asleep inside a detached fexit function pins
+ * that function's old image; unregistering an unrelated ftrace ops does
+ * not wait for it.
+ */
+static int sleepy_pipe[2];
+static pid_t sleepy_tid;
+
+long rc_sleepy(long x);
+TRACEE long rc_sleepy(long x)
+{
+	char c;
+
+	__atomic_store_n(&sleepy_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	if (read(sleepy_pipe[0], &c, 1) != 1)
+		return -1;
+	return x + c;
+}
+
+long rc_other(long x);
+TRACEE long rc_other(long x) { return x * 2; }
+
+static uint64_t exit_runs;
+
+static uint64_t sleepy_exit(const uint64_t *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&exit_runs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void other_handler(unsigned long ip, unsigned long parent_ip,
+			  struct ftramp_ftrace_ops *op,
+			  struct ftramp_ftrace_regs *fregs)
+{
+	(void)ip;
+	(void)parent_ip;
+	(void)fregs;
+	__atomic_add_fetch((uint64_t *)op->private, 1, __ATOMIC_RELAXED);
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)rc_sleepy(1);
+}
+
+static struct ftramp_ftrace_ops other_ops;
+static volatile int unregistered;
+
+static void *unregisterer(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&unregistered,
+			 ftramp_ftrace_ops__unregister(&other_ops) ? -1 : 1,
+			 __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST(unregister_ignores_unrelated_sleeper)
+{
+	struct ftramp_func_model model;
+	struct ftramp_pinned pin[8];
+	struct ftramp_link *l;
+	struct thread_stat ts;
+	uint64_t handler_runs = 0, pc;
+	pthread_t th, un;
+	void *ret;
+	int dfd = thread_dir_open(), n, found = 0;
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, ftramp_sync(10000));
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
+	ASSERT_LE(2, ftramp_sites__prepare("rc_*"));
+	ASSERT_EQ(0, pipe(sleepy_pipe));
+	{
+		FTRAMP_OPTS(ftramp_attach_opts, o, .model = &model);
+
+		l = ftramp_attach("rc_sleepy", FTRAMP_FEXIT, sleepy_exit, &o);
+		ASSERT_NE(NULL, l);
+	}
+	ASSERT_EQ(0, pthread_create(&th, NULL, sleeper, NULL));
+	while (!__atomic_load_n(&sleepy_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (int i = 0; i < 10000; i++) {
+		if (thread_where(dfd, sleepy_tid, &ts, true, &pc) ==
+		    THREAD_SYSCALL)
+			break;
+		usleep(1000);
+	}
+	/* Detached while a frame of it sleeps: its image stays pinned. */
+	ASSERT_EQ(0, ftramp_link__destroy(l));
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(100));
+	for (int i = 0; i < 8; i++)
+		pin[i].sz = sizeof(pin[i]);
+	n = ftramp_reclaim__pinned(pin, 8);
+	for (int i = 0; i < n && i < 8; i++)
+		if (pin[i].func == (uint64_t)(uintptr_t)rc_sleepy &&
+		    pin[i].frames == 1)
+			found++;
+	EXPECT_EQ(1, found);
+
+	other_ops.func = other_handler;
+	other_ops.private = &handler_runs;
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&other_ops, "rc_other", 0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&other_ops));
+	EXPECT_EQ(6, rc_other(3));
+	EXPECT_EQ(1, handler_runs);
+	ASSERT_EQ(0, pthread_create(&un, NULL, unregisterer, NULL));
+	/* A bound, not a measurement: it returns at once when right. */
+	for (int i = 0; i < 10000 && !__atomic_load_n(&unregistered,
+						      __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	EXPECT_EQ(1, unregistered);
+
+	ASSERT_EQ(1, write(sleepy_pipe[1], "\x02", 1));
+	pthread_join(th, &ret);
+	pthread_join(un, NULL);
+	EXPECT_EQ(1, unregistered);
+	EXPECT_EQ(3, (int)(intptr_t)ret);
+	EXPECT_EQ(1, exit_runs);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	EXPECT_EQ(0, ftramp_reclaim__pinned(NULL, 0));
+	close(sleepy_pipe[0]);
+	close(sleepy_pipe[1]);
+	close(dfd);
 }
 
 TEST_HARNESS_MAIN

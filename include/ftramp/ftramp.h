@@ -824,9 +824,38 @@ ftramp_link__model(const struct ftramp_link *link);
  * Wait until every image and ops that ftramp retired has been freed, i.e.
  * no thread can be running it any more (Documentation/design.rst,
  * "Reclamation").  0, or -ETIMEDOUT after @timeout_ms (< 0: no limit; a
- * thread sleeping inside a traced function or a program then blocks it).
+ * thread sleeping inside a traced function or a program then blocks it:
+ * ftramp_reclaim__pinned() says which, and by how many frames).
  */
 FTRAMP_API int ftramp_sync(int timeout_ms);
+
+enum ftramp_pinned_kind {
+	FTRAMP_PINNED_IMAGE,	/* a trampoline image (a function's links) */
+	FTRAMP_PINNED_RECORD,	/* a call record of ftrace_caller */
+	FTRAMP_PINNED_MARK,	/* a direct trampoline's first instruction */
+};
+
+/* One retired object that is not freed yet. */
+struct ftramp_pinned {
+	size_t sz;		/* sizeof(struct ftramp_pinned) */
+	enum ftramp_pinned_kind kind;
+	uint64_t func;		/* the traced function its links were on
+				 * (0 when not known) */
+	uint64_t lo, hi;	/* its code (an image, a mark) */
+	uint64_t frames;	/* threads counted inside it now: each
+				 * frame of the function still running
+				 * (or abandoned) keeps it */
+	uint64_t held;		/* a record: list records still holding it */
+};
+
+/*
+ * Describe what is still retired and not freed: fills up to n entries
+ * (each with its sz set by the caller) in retirement order and returns
+ * how many there are (may be more than n), or -EINVAL.  For a pending
+ * entry with frames == 0, reclamation is waiting for a thread it cannot
+ * observe: ftramp_reclaim_stats.unseen_tid names it.
+ */
+FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n);
 
 struct ftramp_reclaim_stats {
 	size_t sz;		/* sizeof(struct ftramp_reclaim_stats) */
@@ -840,6 +869,9 @@ struct ftramp_reclaim_stats {
 	uint64_t scan_signals;	/* threads asked by a signal (running ones) */
 	uint64_t scan_quiet;	/* threads seen blocked in a system call:
 				 * not signalled, not disturbed */
+	uint64_t unseen_tid;	/* the last thread a scan could not place
+				 * (running, not answering), 0 if none */
+	uint64_t unseen_blocks;	/* 1: it blocks the scan signal */
 };
 
 /* 0 or -EINVAL. */
