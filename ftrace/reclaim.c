@@ -134,6 +134,70 @@ static bool unseen_blocks;
 #define SCAN_ANSWER_MS		40
 #define SCAN_POLL_US		200
 
+/*
+ * Threads asked and not answered yet: one signal outstanding per thread
+ * at most.  A running thread that blocks the signal would otherwise get
+ * one more per poll, queued (real-time signals queue) up to
+ * RLIMIT_SIGPENDING for the whole user.  Fixed size, so that a handler
+ * never writes a table that was replaced; tid 0 is a free entry; only
+ * the scanner (reclaim_lock) changes tids, the handler sets `answered`.
+ */
+#define NR_ASKS			1024
+
+static struct ask {
+	pid_t tid;
+	int answered;
+} asks[NR_ASKS];
+
+static struct ask *ask_find(pid_t tid)
+{
+	for (size_t i = 0; i < NR_ASKS; i++)
+		if (__atomic_load_n(&asks[i].tid, __ATOMIC_RELAXED) == tid)
+			return &asks[i];
+	return NULL;
+}
+
+/* May tid be sent a signal now?  Records it as outstanding if so. */
+static bool ask_may_send(pid_t tid)
+{
+	struct ask *a = ask_find(tid);
+
+	if (a) {
+		if (!__atomic_load_n(&a->answered, __ATOMIC_ACQUIRE))
+			return false;	/* ours is still on its way */
+		__atomic_store_n(&a->answered, 0, __ATOMIC_RELAXED);
+		return true;
+	}
+	a = ask_find(0);
+	if (a) {
+		__atomic_store_n(&a->answered, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&a->tid, tid, __ATOMIC_RELEASE);
+	}
+	return true;	/* table full: send anyway */
+}
+
+static void ask_forget(pid_t tid)
+{
+	struct ask *a = ask_find(tid);
+
+	if (a)
+		__atomic_store_n(&a->tid, 0, __ATOMIC_RELEASE);
+}
+
+/* Forget the threads that are not listed any more. */
+static void ask_prune(const struct thread_list *l)
+{
+	for (size_t i = 0; i < NR_ASKS; i++) {
+		pid_t tid = asks[i].tid;
+		bool listed = false;
+
+		for (size_t k = 0; tid && k < l->nr && !listed; k++)
+			listed = l->tid[k] == tid;
+		if (tid && !listed)
+			__atomic_store_n(&asks[i].tid, 0, __ATOMIC_RELEASE);
+	}
+}
+
 static void scan_handler(int sig, siginfo_t *si, void *uctx)
 {
 	int saved = errno;
@@ -144,6 +208,13 @@ static void scan_handler(int sig, siginfo_t *si, void *uctx)
 
 	(void)sig;
 	(void)si;
+	for (size_t i = 0; i < NR_ASKS; i++) {
+		if (__atomic_load_n(&asks[i].tid, __ATOMIC_ACQUIRE) == me) {
+			__atomic_store_n(&asks[i].answered, 1,
+					 __ATOMIC_RELEASE);
+			break;
+		}
+	}
 	for (size_t i = 0; tab && i < nr; i++) {
 		if (tab[i].tid != me)
 			continue;
@@ -259,6 +330,7 @@ static int scan_threads(uint64_t **pcs_out)
 		goto out;
 	}
 	nr = l.nr;
+	ask_prune(&l);
 	err = ensure_scan_cap(nr);
 	pcs = calloc(nr ? nr : 1, sizeof(*pcs));
 	if (err || !pcs) {
@@ -285,6 +357,9 @@ static int scan_threads(uint64_t **pcs_out)
 		}
 		switch (thread_where(dfd, l.tid[i], &ts, want_syscall, &pc)) {
 		case THREAD_GONE:
+			ask_forget(l.tid[i]);
+			tab[i].done = 3;	/* holds nothing */
+			continue;
 		case THREAD_NOT_GUEST:
 			tab[i].done = 3;	/* holds nothing */
 			continue;
@@ -297,13 +372,15 @@ static int scan_threads(uint64_t **pcs_out)
 		default:
 			break;
 		}
-		/* Ours is still queued there: it answers this scan too. */
-		if (thread_sig_in(ts.sigpnd, scan_sig))
+		/* Ours is still on its way: it answers this scan too. */
+		if (!ask_may_send(l.tid[i]))
 			continue;
-		if (thread_signal_send(l.tid[i], scan_sig, 0) == -ESRCH)
+		if (thread_signal_send(l.tid[i], scan_sig, 0) == -ESRCH) {
+			ask_forget(l.tid[i]);
 			tab[i].done = 3;
-		else
+		} else {
 			stats.scan_signals++;
+		}
 	}
 
 	deadline = now_ms() + SCAN_ANSWER_MS;
@@ -332,6 +409,8 @@ static int scan_threads(uint64_t **pcs_out)
 		/* Silent: gone meanwhile, or asleep in a call since? */
 		switch (thread_where(dfd, l.tid[i], &ts, want_syscall, &pc)) {
 		case THREAD_GONE:
+			ask_forget(l.tid[i]);
+			continue;
 		case THREAD_NOT_GUEST:
 			continue;
 		case THREAD_SYSCALL:
@@ -382,6 +461,8 @@ void reclaim_atfork(int stage)
 		pthread_mutex_lock(&reclaim_lock);
 		return;
 	}
+	if (stage == 2)		/* the parent's threads are not ours */
+		memset(asks, 0, sizeof(asks));
 	pthread_mutex_unlock(&reclaim_lock);
 }
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -369,6 +370,65 @@ TEST(unregister_ignores_unrelated_sleeper)
 	close(sleepy_pipe[0]);
 	close(sleepy_pipe[1]);
 	close(dfd);
+}
+
+/* ------------------------------------------------------------------
+ * A running thread that blocks the scan signal
+ * ------------------------------------------------------------------ */
+
+static volatile int deaf_go;
+static pid_t deaf_tid;
+
+static void *deaf_spinner(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	__atomic_store_n(&deaf_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&deaf_go, __ATOMIC_ACQUIRE))
+		;
+	pthread_sigmask(SIG_UNBLOCK, &all, NULL);	/* answers now */
+	return NULL;
+}
+
+/*
+ * It cannot be placed, so nothing is freed; but it is asked once, not
+ * once per poll (real-time signals queue: up to RLIMIT_SIGPENDING for
+ * the whole user), and the stats name it.
+ */
+TEST(blocked_signal_is_sent_once)
+{
+	struct ftramp_reclaim_stats a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct ftramp_pinned pin = { .sz = sizeof(pin) };
+	pthread_t th;
+	uint64_t seq;
+
+	ASSERT_EQ(0, ftramp_sync(10000));
+	deaf_go = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, deaf_spinner, NULL));
+	while (!__atomic_load_n(&deaf_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x3000, 0x3004, NULL, NULL);
+	for (int i = 0; i < 5; i++)
+		EXPECT_EQ(1, reclaim_poll());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_EQ(1, b.scan_signals - a.scan_signals);
+	EXPECT_EQ((uint64_t)deaf_tid, b.unseen_tid);
+	/* Under QEMU the host mask is open (QEMU emulates the guest's). */
+	if (!thread_emulated())
+		EXPECT_EQ(1, b.unseen_blocks);
+	EXPECT_EQ(1, ftramp_reclaim__pinned(&pin, 1));
+	EXPECT_EQ(FTRAMP_PINNED_MARK, pin.kind);
+	EXPECT_EQ(0, pin.frames);
+
+	__atomic_store_n(&deaf_go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, reclaim_wait_seq(seq, 10000));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_EQ(0, b.unseen_tid);
 }
 
 TEST_HARNESS_MAIN
