@@ -30,6 +30,8 @@
 
 #include <ftramp/ftramp.h>
 
+#include "arch/arm64/eh_frame.h"
+
 /* Program lists, in the order they run. */
 enum ftramp_tramp_kind {
 	FTRAMP_TRAMP_FENTRY,
@@ -178,6 +180,12 @@ struct ftramp_tramp_state {
 	int64_t guard_tls_off;
 	uint8_t *(*guard_slow)(void);
 	const uint8_t *guard_none;
+	/*
+	 * Exits that an exception or a forced unwind (pthread_cancel,
+	 * pthread_exit) took through the frame instead of the epilogue
+	 * (trampoline/unwind.c): their fexit programs did not run.
+	 */
+	uint64_t unwound;
 };
 
 /* Size of the per-thread guard table: slots 0 .. FTRAMP_GUARD_SLOTS-1. */
@@ -257,6 +265,12 @@ struct ftramp_tramp_args {
 	struct ftramp_tramp_state *state;
 	/* NULL, or where the write pass records what each part does. */
 	struct ftramp_tramp_notes *notes;
+	/*
+	 * NULL, or where the write pass records the unwind rows
+	 * (arch/arm64/eh_frame.h): the CFI that trampoline/unwind.c
+	 * registers with the runtime unwinder and the GDB JIT object carry.
+	 */
+	struct a64_uw_rows *unwind;
 };
 
 #define FTRAMP_UNKNOWN_STACK_BYTES	64
@@ -300,6 +314,16 @@ void ftramp_tramp_state_fini(struct ftramp_tramp_state *st);
 /* Atomic reads of the counters. */
 uint64_t ftramp_tramp_state_inflight(const struct ftramp_tramp_state *st);
 uint64_t ftramp_tramp_state_misses(const struct ftramp_tramp_state *st);
+uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st);
+/*
+ * An unwind leaves a frame of the image on this thread that holds @held
+ * (enum a64_uw_held, from the emitter's unwind row at the call it left
+ * from): give back what the epilogue would have, the guard byte, then
+ * the in-flight unit (release).  The state may be freed as soon as this
+ * returns.
+ */
+void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
+			       unsigned int held);
 /* True when this CPU has LSE atomics (sets FTRAMP_TRAMP_F_LSE). */
 bool ftramp_tramp_cpu_has_lse(void);
 

@@ -103,6 +103,9 @@ struct tramp {
 
 	struct ftramp_tramp_note *notes;	/* args->notes, write pass */
 	unsigned int nr_notes;
+
+	struct a64_uw_row uw;		/* the unwind rules in effect here */
+	struct a64_uw_row uw_body;	/* ... once the frame is up */
 };
 
 static bool writing(const struct tramp *t)
@@ -146,6 +149,108 @@ static void note_prog(struct tramp *t, enum ftramp_tramp_part part,
 static void note(struct tramp *t, enum ftramp_tramp_part part)
 {
 	note_prog(t, part, 0, 0);
+}
+
+/* ------------------------------------------------------------------
+ * Unwind rows (args->unwind, write pass): each change of what an
+ * unwinder needs (where the CFA, the return address, x29 and the
+ * caller's x19 are; what the frame holds) is recorded where it takes
+ * effect, i.e. at the instruction after the one that makes it.  The
+ * frame layout is nobody else's to re-derive: arch/arm64/eh_frame.c
+ * encodes these rows, trampoline/unwind.c's personality reads `held`.
+ * ------------------------------------------------------------------ */
+
+static void uw_commit(struct tramp *t)
+{
+	struct a64_uw_rows *u = t->args->unwind;
+	struct a64_uw_row r = t->uw;
+
+	if (!writing(t) || !u)
+		return;
+	r.off = t->a.idx * A64_INSN_SIZE;
+	if (u->nr && u->nr <= u->cap && u->v) {
+		struct a64_uw_row *last = &u->v[u->nr - 1];
+
+		if (last->off == r.off) {
+			*last = r;
+			return;
+		}
+		r.off = last->off;
+		if (!memcmp(last, &r, sizeof(r)))
+			return;
+		r.off = t->a.idx * A64_INSN_SIZE;
+	}
+	if (u->nr < u->cap && u->v)
+		u->v[u->nr] = r;
+	u->nr++;
+}
+
+/* At entry: CFA = SP, the return address in x9 (a site) or x30. */
+static void uw_entry(struct tramp *t)
+{
+	memset(&t->uw, 0, sizeof(t->uw));
+	t->uw.cfa_reg = A64_DW_SP;
+	t->uw.ra_reg = t->site ? A64_R9 : A64_LR;
+	uw_commit(t);
+}
+
+/* SP moved down by the frame: CFA = SP + frame_size. */
+static void uw_sp_down(struct tramp *t)
+{
+	t->uw.cfa_off = t->frame_size;
+	uw_commit(t);
+}
+
+/* The record holds x29 and the return address. */
+static void uw_record_saved(struct tramp *t)
+{
+	t->uw.fp_at = (int32_t)t->rec_off - (int32_t)t->frame_size;
+	t->uw.ra_at = t->uw.fp_at + 8;
+	uw_commit(t);
+}
+
+/* x29 = the record: CFA = x29 + what lies above it. */
+static void uw_fp_set(struct tramp *t)
+{
+	t->uw.cfa_reg = A64_DW_FP;
+	t->uw.cfa_off = t->frame_size - t->rec_off;
+	t->uw_body = t->uw;
+	uw_commit(t);
+}
+
+/* The caller's x19 in ctx[-2] (saved) or back in x19. */
+static void uw_x19(struct tramp *t, bool saved)
+{
+	t->uw.x19_at = saved ? (int32_t)t->x19_off - (int32_t)t->frame_size :
+			       0;
+	uw_commit(t);
+}
+
+static void uw_held(struct tramp *t, unsigned int set, unsigned int clear)
+{
+	t->uw.held = (uint8_t)((t->uw.held | set) & ~clear);
+	uw_commit(t);
+}
+
+/* After `ldp x29, x30`: both live again; CFA = SP + what is still up. */
+static void uw_frame_popped(struct tramp *t, unsigned int still_up)
+{
+	t->uw.cfa_reg = A64_DW_SP;
+	t->uw.cfa_off = still_up;
+	t->uw.fp_at = 0;
+	t->uw.ra_at = 0;
+	t->uw.ra_reg = A64_LR;
+	uw_commit(t);
+}
+
+/* Out-of-line code after the return runs in the frame of the body. */
+static void uw_body(struct tramp *t, bool x19_saved, unsigned int held)
+{
+	t->uw = t->uw_body;
+	t->uw.held = (uint8_t)held;
+	t->uw.x19_at = x19_saved ? (int32_t)t->x19_off -
+				   (int32_t)t->frame_size : 0;
+	uw_commit(t);
 }
 
 static uint64_t label_addr(const struct tramp *t, enum tramp_label l)
@@ -403,12 +508,18 @@ static void emit_prologue(struct tramp *t)
 		/* stp x29, x9, [sp, #-frame]!; mov x29, sp */
 		emit(t, a64_stp_pre(A64_LS_X, A64_FP, lr, A64_SP,
 				    -(int)t->frame_size));
+		uw_sp_down(t);
+		uw_record_saved(t);
 		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+		uw_fp_set(t);
 		return;
 	}
 	emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+	uw_sp_down(t);
 	emit(t, a64_stp(A64_LS_X, A64_FP, lr, A64_SP, t->rec_off));
+	uw_record_saved(t);
 	emit_add_sp(t, A64_FP, t->rec_off);
+	uw_fp_set(t);
 }
 
 /* ------------------------------------------------------------------
@@ -775,10 +886,12 @@ static void emit_enter(struct tramp *t)
 		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
 				 FTRAMP_INFLIGHT_UNIT, 0));
 		emit_atomic_add(t, R_STATE, R_INC, false);
+		uw_held(t, A64_UW_INFLIGHT, 0);
 		emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
 		return;
 	}
 	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->x19_off);
+	uw_x19(t, true);
 	emit(t, a64_mrs_tpidr_el0(R_GUARD));
 	if (off >= 0 && off <= 32760 && !(off & 7)) {
 		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
@@ -794,7 +907,9 @@ static void emit_enter(struct tramp *t)
 	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
 	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, L_MISS));
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
+	uw_held(t, A64_UW_GUARD, 0);
 	emit_atomic_add(t, R_STATE, R_INC, false);
+	uw_held(t, A64_UW_INFLIGHT, 0);
 }
 
 /*
@@ -816,11 +931,13 @@ static void emit_enter(struct tramp *t)
 static void emit_guard_release(struct tramp *t)
 {
 	emit(t, a64_str(A64_LS_B, R_GUARD, R_GUARD, t->args->state->guard_slot));
+	uw_held(t, 0, A64_UW_GUARD);
 }
 
 static void emit_guard_retake(struct tramp *t)
 {
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, t->args->state->guard_slot));
+	uw_held(t, A64_UW_GUARD, 0);
 }
 
 /*
@@ -844,6 +961,7 @@ static void emit_exit(struct tramp *t)
 				     t->x19_off);
 		else
 			emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+		uw_x19(t, false);
 	} else if (state_in_ctx) {
 		emit_ldst_x(t, A64_LOAD, R_STATE, t->runctx_off);
 	}
@@ -945,9 +1063,12 @@ static void emit_epilogue(struct tramp *t)
 		emit_ldr_lit(t, TMP0, t->orig);
 	if (record_at_sp(t)) {
 		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, fs));
+		uw_frame_popped(t, 0);
 	} else {
 		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, t->rec_off));
+		uw_frame_popped(t, fs);
 		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs));
+		uw_frame_popped(t, 0);
 	}
 	emit(t, a64_ret_reg(t->to_parent ? A64_LR : TMP0));
 }
@@ -985,7 +1106,10 @@ static void build(struct tramp *t)
 	t->cur_rctx = RCTX_NONE;
 	if (writing(t) && args->notes)
 		args->notes->nr = 0;
+	if (writing(t) && args->unwind)
+		args->unwind->nr = 0;
 
+	uw_entry(t);
 	emit_prologue(t);
 	note(t, FTRAMP_PART_SAVE_ARGS);
 	save_args(t);
@@ -1028,6 +1152,12 @@ static void build(struct tramp *t)
 		}
 	}
 	bind(t, L_DO_FEXIT);
+	/*
+	 * Both ways in hold the guard when fexit programs follow (an fmod_ret
+	 * skip never freed it; the original's path took it back).
+	 */
+	if (t->guard && fexit->nr)
+		uw_held(t, A64_UW_GUARD, 0);
 	/* A skip from an earlier fmod_ret program joins here. */
 	if (t->call_orig && fmod->nr > 1)
 		t->cur_rctx = RCTX_NONE;
@@ -1042,6 +1172,7 @@ static void build(struct tramp *t)
 	if (st) {
 		note(t, FTRAMP_PART_DEC);
 		emit_atomic_add(t, R_STATE, R_DEC, true);
+		uw_held(t, 0, A64_UW_INFLIGHT | A64_UW_GUARD);
 	}
 	if (t->to_parent) {
 		note(t, FTRAMP_PART_RESTORE_RET);
@@ -1055,6 +1186,7 @@ static void build(struct tramp *t)
 	if (t->guard) {
 		/* BUSY: no table yet on this thread (guard_none)? */
 		bind(t, L_MISS);
+		uw_body(t, true, 0);
 		note(t, FTRAMP_PART_MISS);
 		if (st->guard_none) {
 			emit_ldr_lit(t, TMP0,
@@ -1072,12 +1204,14 @@ static void build(struct tramp *t)
 		bind(t, L_COUNT);
 		note(t, FTRAMP_PART_MISS_COUNT);
 		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
+		uw_x19(t, false);
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 		emit_atomic_add(t, TMP0, TMP1, false);
 		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
 				 FTRAMP_INFLIGHT_UNIT, 0));
 		emit_atomic_add(t, R_STATE, R_INC, false);
+		uw_held(t, A64_UW_INFLIGHT, 0);
 		if (t->call_orig)
 			emit_call_orig(t);
 		emit_ldr_lit(t, R_STATE, state_addr(t));
@@ -1087,6 +1221,7 @@ static void build(struct tramp *t)
 
 		/* First entry on this thread: allocate its table. */
 		bind(t, L_SLOW);
+		uw_body(t, true, 0);
 		note(t, FTRAMP_PART_SLOW);
 		emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
 		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_COUNT));

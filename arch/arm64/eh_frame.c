@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CIE and FDE from unwind rows (eh_frame.h).  DWARF 5 section 6.4 for the
+ * call frame instructions; the .eh_frame layout and its augmentation
+ * strings are the LSB's ("Exception Frames", Linux Standard Base Core
+ * Specification), which libgcc's unwind-dw2-fde.c and LLVM libunwind
+ * read.
+ *
+ * The FDE program is a plain diff of consecutive rows: each row emits an
+ * advance and only the rules that changed (no remember/restore state), so
+ * any row order the emitter produces, out-of-line paths after the
+ * epilogue included, encodes the same way.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arm64/eh_frame.h"
+
+/* DWARF 5 table 7.29, the call frame instruction encodings. */
+#define DW_CFA_advance_loc	0x40
+#define DW_CFA_offset		0x80
+#define DW_CFA_nop		0x00
+#define DW_CFA_advance_loc1	0x02
+#define DW_CFA_advance_loc2	0x03
+#define DW_CFA_advance_loc4	0x04
+#define DW_CFA_same_value	0x08
+#define DW_CFA_register		0x09
+#define DW_CFA_def_cfa		0x0c
+#define DW_CFA_def_cfa_register	0x0d
+#define DW_CFA_def_cfa_offset	0x0e
+#define DW_EH_PE_absptr		0x00
+
+#define CODE_ALIGN	4
+#define DATA_ALIGN	(-8)
+#define DW_X19		19
+
+struct cfi_out {
+	uint8_t *b;
+	size_t cap;
+	size_t n;		/* bytes produced, written or not */
+	uint32_t loc;		/* FDE: byte offset the rules describe */
+};
+
+static void put8(struct cfi_out *o, uint8_t v)
+{
+	if (o->n < o->cap)
+		o->b[o->n] = v;
+	o->n++;
+}
+
+static void put32(struct cfi_out *o, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		put8(o, (uint8_t)(v >> (8 * i)));
+}
+
+static void put64(struct cfi_out *o, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		put8(o, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_uleb(struct cfi_out *o, uint64_t v)
+{
+	do {
+		uint8_t byte = v & 0x7f;
+
+		v >>= 7;
+		put8(o, byte | (v ? 0x80 : 0));
+	} while (v);
+}
+
+static void put_sleb(struct cfi_out *o, int64_t v)
+{
+	for (;;) {
+		uint8_t byte = v & 0x7f;
+
+		v >>= 7;	/* arithmetic: gcc and clang define it so */
+		if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
+			put8(o, byte);
+			return;
+		}
+		put8(o, byte | 0x80);
+	}
+}
+
+/* Rewrite the 4-byte length at start: the bytes after the length word. */
+static void close_entry(struct cfi_out *o, size_t start)
+{
+	uint32_t len = (uint32_t)(o->n - start - 4);
+
+	for (int i = 0; i < 4; i++)
+		if (start + i < o->cap)
+			o->b[start + i] = (uint8_t)(len >> (8 * i));
+}
+
+/* DW_CFA_nop up to a multiple of 8 bytes from start (length included). */
+static void pad_entry(struct cfi_out *o, size_t start)
+{
+	while ((o->n - start) % 8)
+		put8(o, DW_CFA_nop);
+}
+
+static void advance(struct cfi_out *o, uint32_t to)
+{
+	uint32_t delta = (to - o->loc) / CODE_ALIGN;
+
+	if (!delta)
+		return;
+	if (delta < 0x40) {
+		put8(o, DW_CFA_advance_loc | delta);
+	} else if (delta <= 0xff) {
+		put8(o, DW_CFA_advance_loc1);
+		put8(o, (uint8_t)delta);
+	} else if (delta <= 0xffff) {
+		put8(o, DW_CFA_advance_loc2);
+		put8(o, (uint8_t)delta);
+		put8(o, (uint8_t)(delta >> 8));
+	} else {
+		put8(o, DW_CFA_advance_loc4);
+		put32(o, delta);
+	}
+	o->loc = to;
+}
+
+/* The rule of one callee-saved register: saved at CFA + at, or live. */
+static void reg_rule(struct cfi_out *o, unsigned int reg, int32_t at)
+{
+	if (at) {
+		put8(o, DW_CFA_offset | reg);
+		put_uleb(o, (uint32_t)(at / DATA_ALIGN));
+	} else {
+		put8(o, DW_CFA_same_value);
+		put_uleb(o, reg);
+	}
+}
+
+/* Where the return address is: a register (ra_at 0) or a stack slot. */
+static void ra_rule(struct cfi_out *o, const struct a64_uw_row *r)
+{
+	if (r->ra_at) {
+		reg_rule(o, A64_DW_LR, r->ra_at);
+	} else if (r->ra_reg == A64_DW_LR) {
+		put8(o, DW_CFA_same_value);
+		put_uleb(o, A64_DW_LR);
+	} else {
+		put8(o, DW_CFA_register);
+		put_uleb(o, A64_DW_LR);
+		put_uleb(o, r->ra_reg);
+	}
+}
+
+static bool same_ra(const struct a64_uw_row *a, const struct a64_uw_row *b)
+{
+	if (a->ra_at || b->ra_at)
+		return a->ra_at == b->ra_at;
+	return a->ra_reg == b->ra_reg;
+}
+
+/* The instructions that take the rules of `cur` to those of `r`. */
+static void row_diff(struct cfi_out *o, struct a64_uw_row *cur,
+		     const struct a64_uw_row *r)
+{
+	bool moved = false;
+
+#define AT(x)	do { if (!moved) { advance(o, r->off); moved = true; } } while (0)
+	if (r->cfa_reg != cur->cfa_reg && r->cfa_off != cur->cfa_off) {
+		AT();
+		put8(o, DW_CFA_def_cfa);
+		put_uleb(o, r->cfa_reg);
+		put_uleb(o, r->cfa_off);
+	} else if (r->cfa_reg != cur->cfa_reg) {
+		AT();
+		put8(o, DW_CFA_def_cfa_register);
+		put_uleb(o, r->cfa_reg);
+	} else if (r->cfa_off != cur->cfa_off) {
+		AT();
+		put8(o, DW_CFA_def_cfa_offset);
+		put_uleb(o, r->cfa_off);
+	}
+	if (r->fp_at != cur->fp_at) {
+		AT();
+		reg_rule(o, A64_DW_FP, r->fp_at);
+	}
+	if (!same_ra(r, cur)) {
+		AT();
+		ra_rule(o, r);
+	}
+	if (r->x19_at != cur->x19_at) {
+		AT();
+		reg_rule(o, DW_X19, r->x19_at);
+	}
+#undef AT
+	*cur = *r;
+}
+
+static bool at_ok(int32_t at)
+{
+	return at <= 0 && !(at % 8) && at > -8 * 64 * 1024;
+}
+
+static bool rows_ok(const struct a64_cfi_fde *f)
+{
+	if (!f->rows || !f->nr_rows || f->rows[0].off || !f->pc_range ||
+	    f->pc_begin + f->pc_range < f->pc_begin)
+		return false;
+	for (unsigned int i = 0; i < f->nr_rows; i++) {
+		const struct a64_uw_row *r = &f->rows[i];
+
+		if (r->off % CODE_ALIGN || r->off >= f->pc_range ||
+		    (i && r->off < f->rows[i - 1].off))
+			return false;
+		if ((r->cfa_reg != A64_DW_SP && r->cfa_reg != A64_DW_FP) ||
+		    r->cfa_off >= (1u << 28) || r->ra_reg > A64_DW_LR)
+			return false;
+		if (!at_ok(r->fp_at) || !at_ok(r->ra_at) || !at_ok(r->x19_at))
+			return false;
+	}
+	return true;
+}
+
+long a64_cfi_encode(uint8_t *buf, size_t cap, const struct a64_cfi_fde *f,
+		    enum a64_cfi_flavour flavour)
+{
+	bool eh = flavour == A64_CFI_EH_FRAME;
+	bool pers = eh && f && f->personality;
+	struct cfi_out o = { .b = buf, .cap = buf ? cap : 0 };
+	struct a64_uw_row cur = {
+		.cfa_reg = A64_DW_SP, .ra_reg = A64_DW_LR,
+	};
+	size_t fde;
+
+	if (!f || (flavour != A64_CFI_EH_FRAME &&
+		   flavour != A64_CFI_DEBUG_FRAME) || !rows_ok(f))
+		return -EINVAL;
+
+	/* CIE */
+	put32(&o, 0);
+	put32(&o, eh ? 0 : 0xffffffffu);	/* CIE id */
+	put8(&o, 1);				/* version */
+	if (eh) {
+		const char *aug = pers ? "zPLR" : "zR";
+
+		while (*aug)
+			put8(&o, (uint8_t)*aug++);
+	}
+	put8(&o, 0);
+	put_uleb(&o, CODE_ALIGN);
+	put_sleb(&o, DATA_ALIGN);
+	put8(&o, A64_DW_LR);			/* return address column */
+	if (eh) {
+		put_uleb(&o, pers ? 1 + 8 + 1 + 1 : 1);
+		if (pers) {
+			put8(&o, DW_EH_PE_absptr);
+			put64(&o, f->personality);
+			put8(&o, DW_EH_PE_absptr);	/* the LSDA's */
+		}
+		put8(&o, DW_EH_PE_absptr);		/* the FDE's */
+	}
+	put8(&o, DW_CFA_def_cfa);		/* at entry: CFA = SP */
+	put_uleb(&o, A64_DW_SP);
+	put_uleb(&o, 0);
+	pad_entry(&o, 0);
+	close_entry(&o, 0);
+
+	/* FDE */
+	fde = o.n;
+	put32(&o, 0);
+	/* .eh_frame: back to the CIE from here; .debug_frame: its offset */
+	put32(&o, eh ? (uint32_t)(fde + 4) : 0);
+	put64(&o, f->pc_begin);
+	put64(&o, f->pc_range);
+	if (eh) {
+		put_uleb(&o, pers ? 8 : 0);
+		if (pers)
+			put64(&o, f->lsda);
+	}
+	for (unsigned int i = 0; i < f->nr_rows; i++)
+		row_diff(&o, &cur, &f->rows[i]);
+	pad_entry(&o, fde);
+	close_entry(&o, fde);
+
+	/* .eh_frame ends with a zero length (8 bytes keep the size aligned) */
+	if (eh)
+		put64(&o, 0);
+	return (long)o.n;
+}
+
+const struct a64_uw_row *a64_uw_row_at(const struct a64_uw_row *rows,
+				       unsigned int nr, uint32_t off)
+{
+	unsigned int lo = 0, hi = nr;
+
+	if (!rows || !nr || off < rows[0].off)
+		return NULL;
+	/* The last row with row.off <= off. */
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (rows[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &rows[lo];
+}

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The CFI encoder (arch/arm64/eh_frame.c) and the emitter's unwind rows
+ * (arch/arm64/trampoline.c), pure: on the host under ASan+UBSan, and on
+ * arm64.
+ *
+ *  - the encoder refuses rows it cannot describe and never writes past
+ *    the buffer;
+ *  - every image the emitter writes has rows that are exact at each call
+ *    an unwinder can return to: the frame is up (CFA from x29, x29 and the
+ *    return address in the record), the caller's x19 is where the entry
+ *    saved it, and `held` says what the frame owns there (guard byte and
+ *    in-flight unit around programs, the unit alone around the original,
+ *    nothing in the first-entry call); at entry the return address is in
+ *    x9 (a site) or x30, and after the frame is down it is in x30;
+ *  - the host build writes the encoded .eh_frame and .debug_frame into
+ *    ELF files and has readelf decode them (`readelf -wF`): its table
+ *    must equal the rows at every location.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch/arm64/eh_frame.h"
+#include "arch/arm64/insn.h"
+#include "selftests/harness.h"
+#include "trampoline/model.h"
+#include "trampoline/trampoline.h"
+
+#define MAX_ROWS	64
+#define MAX_NOTES	128
+#define IMG_WORDS	2048
+#define RX		0x10000000ull	/* far from any program: BLR calls */
+
+static uint64_t nop_prog(const uint64_t *ctx)
+{
+	return 0;
+}
+
+static const struct a64_uw_row base_row = {
+	.cfa_reg = A64_DW_SP, .ra_reg = 9,
+};
+
+TEST(encoder_refuses_bad_rows)
+{
+	struct a64_uw_row rows[3] = { base_row, base_row, base_row };
+	struct a64_cfi_fde f = {
+		.pc_begin = 0x1000, .pc_range = 64, .rows = rows, .nr_rows = 3,
+	};
+
+	rows[1].off = 8;
+	rows[2].off = 16;
+	EXPECT_LT(0, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	EXPECT_LT(0, a64_cfi_encode(NULL, 0, &f, A64_CFI_DEBUG_FRAME));
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, NULL, A64_CFI_EH_FRAME));
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, 7));
+	rows[2].off = 4;		/* descending */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].off = 18;		/* not an instruction */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].off = 64;		/* past the range */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].off = 16;
+	rows[2].fp_at = -12;		/* not a slot */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].fp_at = 8;		/* above the CFA: never a save */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].fp_at = 0;
+	rows[2].cfa_reg = 3;
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+	rows[2].cfa_reg = A64_DW_SP;
+	rows[0].off = 4;		/* does not start at 0 */
+	EXPECT_EQ(-EINVAL, a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME));
+}
+
+TEST(encoder_never_writes_past_cap)
+{
+	struct a64_uw_row rows[2] = { base_row, base_row };
+	struct a64_cfi_fde f = {
+		.pc_begin = 0x1000, .pc_range = 4096, .rows = rows, .nr_rows = 2,
+		.personality = 0x1234, .lsda = 0x5678,
+	};
+	long need, n;
+	uint8_t *b;
+
+	rows[1].off = 4000;		/* an advance_loc2 */
+	rows[1].cfa_off = 4096;
+	rows[1].fp_at = -4096;
+	rows[1].ra_at = -4088;
+	need = a64_cfi_encode(NULL, 0, &f, A64_CFI_EH_FRAME);
+	ASSERT_LT(0, need);
+	EXPECT_EQ(0, need % 8);
+	for (long cap = 0; cap <= need; cap++) {
+		/* An exact heap block: ASan sees any byte past it. */
+		b = malloc(cap ? (size_t)cap : 1);
+		ASSERT_TRUE(b != NULL);
+		n = a64_cfi_encode(b, (size_t)cap, &f, A64_CFI_EH_FRAME);
+		EXPECT_EQ(need, n);
+		free(b);
+	}
+}
+
+TEST(row_lookup)
+{
+	struct a64_uw_row rows[3] = { base_row, base_row, base_row };
+
+	rows[1].off = 8;
+	rows[2].off = 20;
+	EXPECT_TRUE(a64_uw_row_at(rows, 3, 0) == &rows[0]);
+	EXPECT_TRUE(a64_uw_row_at(rows, 3, 7) == &rows[0]);
+	EXPECT_TRUE(a64_uw_row_at(rows, 3, 8) == &rows[1]);
+	EXPECT_TRUE(a64_uw_row_at(rows, 3, 19) == &rows[1]);
+	EXPECT_TRUE(a64_uw_row_at(rows, 3, 1000) == &rows[2]);
+	EXPECT_TRUE(a64_uw_row_at(rows, 0, 0) == NULL);
+	EXPECT_TRUE(a64_uw_row_at(NULL, 3, 0) == NULL);
+}
+
+/* ------------------------------------------------------------------
+ * The emitter's rows
+ * ------------------------------------------------------------------ */
+
+struct image {
+	uint32_t code[IMG_WORDS];
+	int size;
+	struct a64_uw_row rows[MAX_ROWS];
+	struct a64_uw_rows uw;
+	struct ftramp_tramp_note notes[MAX_NOTES];
+	struct ftramp_tramp_notes n;
+	uint32_t code_end;	/* the literal pool starts here */
+};
+
+struct config {
+	const char *name;
+	const char *proto;	/* NULL: the unknown model */
+	unsigned int flags;
+	bool fentry, fexit, fmod_ret;
+	bool state;
+};
+
+static const struct config configs[] = {
+	{ "fentry", "long (long, long)", 0, .fentry = true, .state = true },
+	{ "fexit", "int (int, int)", FTRAMP_TRAMP_F_CALL_ORIG, .fexit = true,
+	  .state = true },
+	{ "fentry_fexit_lse", "long (long, long)",
+	  FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_LSE, .fentry = true,
+	  .fexit = true, .state = true },
+	{ "fmod_ret", "long (long)", FTRAMP_TRAMP_F_CALL_ORIG, .fmod_ret = true,
+	  .fexit = true, .state = true },
+	{ "unknown_model", NULL, FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_BTI,
+	  .fentry = true, .fexit = true, .state = true },
+	{ "stack_args", "long (long, long, long, long, long, long, long, long,"
+	  " long, long)", FTRAMP_TRAMP_F_CALL_ORIG, .fexit = true,
+	  .state = true },
+	{ "no_state", "long (long)", FTRAMP_TRAMP_F_CALL_ORIG, .fexit = true },
+	{ "thunk", "int (int, long)", FTRAMP_TRAMP_F_AS_FUNC |
+	  FTRAMP_TRAMP_F_SKIP_FRAME | FTRAMP_TRAMP_F_BTI, .fmod_ret = true },
+};
+
+static uint8_t fake_none[FTRAMP_GUARD_SLOTS];
+
+static int build_image(const struct config *c, struct image *img,
+		       struct ftramp_tramp_state *st)
+{
+	static const struct ftramp_tramp_link l = { nop_prog, 7 };
+	struct ftramp_func_model m;
+	struct ftramp_parse_error pe;
+	struct ftramp_tramp_args a;
+
+	memset(&a, 0, sizeof(a));
+	if (c->proto) {
+		if (ftramp_model__parse(c->proto, &m, &pe))
+			return -EINVAL;
+		a.model = &m;
+	}
+	a.flags = c->flags;
+	a.func_addr = 0x400000;
+	if (c->fentry)
+		a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &l, 1 };
+	if (c->fexit)
+		a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &l, 1 };
+	if (c->fmod_ret)
+		a.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
+			(struct ftramp_tramp_links){ &l, 1 };
+	memset(st, 0, sizeof(*st));
+	st->guard_slot = 5;
+	st->guard_tls_off = 16;
+	st->guard_slow = (uint8_t *(*)(void))(uintptr_t)0x123450;
+	st->guard_none = fake_none;
+	if (c->state)
+		a.state = st;
+	img->uw = (struct a64_uw_rows){ img->rows, MAX_ROWS, 0 };
+	img->n = (struct ftramp_tramp_notes){ img->notes, MAX_NOTES, 0 };
+	a.unwind = &img->uw;
+	a.notes = &img->n;
+	img->size = ftramp_arch_prepare_trampoline(&a, img->code, RX,
+						   sizeof(img->code));
+	if (img->size < 0)
+		return img->size;
+	img->code_end = (uint32_t)img->size;
+	for (unsigned int i = 0; i < img->n.nr && i < MAX_NOTES; i++)
+		if (img->notes[i].part == FTRAMP_PART_POOL ||
+		    img->notes[i].part == FTRAMP_PART_RUN_CTX) {
+			img->code_end = img->notes[i].off;
+			break;
+		}
+	return 0;
+}
+
+/* The part an instruction belongs to: the last note at or before it. */
+static int part_at(const struct image *img, uint32_t off)
+{
+	int part = -1;
+
+	for (unsigned int i = 0; i < img->n.nr && i < MAX_NOTES; i++)
+		if (img->notes[i].off <= off)
+			part = img->notes[i].part;
+	return part;
+}
+
+/* A call: bl, blr, or `adr x30, 1f; ret x16` (a far body). */
+static bool is_call(const struct image *img, uint32_t off)
+{
+	uint32_t w = img->code[off / 4];
+
+	if (a64_is_bl(w) || (a64_is_br_blr_ret(w) && (w >> 21 & 3) == 1))
+		return true;
+	return off >= 4 && w == a64_ret_reg(A64_IP0) &&
+	       a64_is_adr(img->code[off / 4 - 1]);
+}
+
+TEST(emitter_rows_exact_at_calls)
+{
+	static struct image img;
+	struct ftramp_tramp_state st;
+
+	for (unsigned int k = 0; k < sizeof(configs) / sizeof(configs[0]); k++) {
+		const struct config *c = &configs[k];
+		bool site = !(c->flags & FTRAMP_TRAMP_F_AS_FUNC);
+		bool in_miss = false;
+		unsigned int calls = 0;
+
+		TH_LOG("%s", c->name);
+		ASSERT_EQ(0, build_image(c, &img, &st));
+		ASSERT_LE(img.uw.nr, MAX_ROWS);
+		ASSERT_LT(2, img.uw.nr);
+		/* Entry: nothing moved, the return address in x9 or x30. */
+		EXPECT_EQ(0, img.rows[0].off);
+		EXPECT_EQ(A64_DW_SP, img.rows[0].cfa_reg);
+		EXPECT_EQ(0, img.rows[0].cfa_off);
+		EXPECT_EQ(site ? 9 : 30, img.rows[0].ra_reg);
+		EXPECT_EQ(0, img.rows[0].ra_at);
+		for (unsigned int i = 1; i < img.uw.nr; i++)
+			EXPECT_LT(img.rows[i - 1].off, img.rows[i].off);
+
+		for (uint32_t off = 0; off < img.code_end; off += 4) {
+			const struct a64_uw_row *r =
+				a64_uw_row_at(img.rows, img.uw.nr, off);
+			int part = part_at(&img, off);
+			uint32_t w = img.code[off / 4];
+
+			ASSERT_TRUE(r != NULL);
+			if (part == FTRAMP_PART_MISS)
+				in_miss = true;
+			if (w == a64_ret_reg(A64_LR) ||
+			    (w == a64_ret_reg(A64_R10) &&
+			     part == FTRAMP_PART_EPILOGUE)) {
+				/* The frame is down: all back in registers. */
+				EXPECT_EQ(A64_DW_SP, r->cfa_reg);
+				EXPECT_EQ(0, r->cfa_off);
+				EXPECT_EQ(0, r->fp_at);
+				EXPECT_EQ(0, r->ra_at);
+				EXPECT_EQ(30, r->ra_reg);
+				EXPECT_EQ(0, r->x19_at);
+				EXPECT_EQ(0, r->held);
+				continue;
+			}
+			if (!is_call(&img, off))
+				continue;
+			calls++;
+			/* The frame is up; the record holds x29 and the LR. */
+			EXPECT_EQ(A64_DW_FP, r->cfa_reg);
+			EXPECT_NE(0, r->fp_at);
+			EXPECT_EQ(r->fp_at + 8, r->ra_at);
+			EXPECT_EQ(-(int32_t)r->cfa_off, r->fp_at);
+			if (!c->state) {
+				EXPECT_EQ(0, r->held);
+				EXPECT_EQ(0, r->x19_at);
+				continue;
+			}
+			switch (part) {
+			case FTRAMP_PART_PROG:
+				EXPECT_EQ(A64_UW_INFLIGHT | A64_UW_GUARD,
+					  r->held);
+				EXPECT_NE(0, r->x19_at);
+				break;
+			case FTRAMP_PART_CALL_ORIG:
+				EXPECT_EQ(A64_UW_INFLIGHT, r->held);
+				/* The miss path gave x19 back first. */
+				if (in_miss)
+					EXPECT_EQ(0, r->x19_at);
+				else
+					EXPECT_NE(0, r->x19_at);
+				break;
+			case FTRAMP_PART_SLOW:
+				EXPECT_EQ(0, r->held);
+				EXPECT_NE(0, r->x19_at);
+				break;
+			default:
+				TH_LOG("call at %#x in part %d", off, part);
+				EXPECT_TRUE(0);
+			}
+			/* ctx[-2]: in the frame, above the record */
+			if (r->x19_at) {
+				EXPECT_GE(r->x19_at, r->fp_at + 16);
+				EXPECT_GT(0, r->x19_at);
+			}
+		}
+		EXPECT_LT(0, calls);
+	}
+}
+
+/* ------------------------------------------------------------------
+ * readelf decodes what the encoder wrote
+ * ------------------------------------------------------------------ */
+
+#ifdef FTRAMP_HOST_TEST
+
+/* An ET_REL object holding one section of CFI: what readelf reads. */
+static int write_obj(const char *path, const char *secname,
+		     const uint8_t *cfi, size_t n)
+{
+	char shstr[64];
+	size_t shlen, off_cfi = sizeof(Elf64_Ehdr), off_str, off_sh;
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Shdr sh[3] = { { 0 } };
+	FILE *f;
+	int ok;
+
+	shlen = (size_t)snprintf(shstr, sizeof(shstr), "%c%s%c.shstrtab", 0,
+				 secname, 0) + 1;
+	off_str = off_cfi + n;
+	off_sh = (off_str + shlen + 7) & ~(size_t)7;
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_REL;
+	eh.e_machine = EM_AARCH64;
+	eh.e_version = EV_CURRENT;
+	eh.e_ehsize = sizeof(eh);
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 3;
+	eh.e_shstrndx = 2;
+	eh.e_shoff = off_sh;
+	sh[1].sh_name = 1;
+	sh[1].sh_type = SHT_PROGBITS;
+	sh[1].sh_flags = SHF_ALLOC;
+	sh[1].sh_offset = off_cfi;
+	sh[1].sh_size = n;
+	sh[1].sh_addralign = 8;
+	sh[2].sh_name = (uint32_t)(2 + strlen(secname));
+	sh[2].sh_type = SHT_STRTAB;
+	sh[2].sh_offset = off_str;
+	sh[2].sh_size = shlen;
+	sh[2].sh_addralign = 1;
+
+	f = fopen(path, "wb");
+	if (!f)
+		return -errno;
+	ok = fwrite(&eh, sizeof(eh), 1, f) == 1 &&
+	     fwrite(cfi, n, 1, f) == 1 &&
+	     fwrite(shstr, shlen, 1, f) == 1 &&
+	     fseek(f, (long)off_sh, SEEK_SET) == 0 &&
+	     fwrite(sh, sizeof(sh), 1, f) == 1;
+	return fclose(f) == 0 && ok ? 0 : -EIO;
+}
+
+static bool same_rules(const struct a64_uw_row *a, const struct a64_uw_row *b)
+{
+	return a->cfa_reg == b->cfa_reg && a->cfa_off == b->cfa_off &&
+	       a->ra_reg == b->ra_reg && a->fp_at == b->fp_at &&
+	       a->ra_at == b->ra_at && a->x19_at == b->x19_at;
+}
+
+/* What readelf -wF prints for a register rule. */
+static bool rule_matches(const char *seen, int32_t at, bool in_reg,
+			 unsigned int reg)
+{
+	char want[32];
+
+	if (at) {
+		snprintf(want, sizeof(want), "c%d", at);
+		return !strcmp(seen, want);
+	}
+	if (in_reg) {
+		snprintf(want, sizeof(want), "r%u", reg);
+		return !strcmp(seen, want);
+	}
+	return !strcmp(seen, "u") || !strcmp(seen, "s");
+}
+
+/*
+ * Decode with readelf -wF and compare each line of its table with the row
+ * in effect there; then each row with the line in effect at its offset.
+ * Returns the number of lines compared, or -1 on a mismatch (logged).
+ */
+static int readelf_check(struct __test_metadata *_metadata,
+			 const struct image *img, const uint8_t *cfi, size_t n,
+			 const char *secname, const char *aug)
+{
+	char path[] = "/tmp/ftramp-eh-XXXXXX", cmd[256], line[512];
+	char cols[8][16], val[8][24];
+	uint64_t locs[MAX_ROWS * 2];
+	int ncols = 0, lines = 0, fd;
+	bool in_fde = false, saw_aug = false;
+	FILE *p;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (write_obj(path, secname, cfi, n)) {
+		unlink(path);
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "readelf -wF %s 2>&1", path);
+	p = popen(cmd, "r");
+	if (!p) {
+		unlink(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), p)) {
+		char *tok, *save;
+		unsigned long long loc;
+		const struct a64_uw_row *r;
+		char cfa[24];
+		int i = 0;
+
+		if (strstr(line, aug))
+			saw_aug = true;
+		if (strstr(line, " FDE ")) {
+			in_fde = true;
+			ncols = 0;
+			continue;
+		}
+		if (!in_fde)
+			continue;
+		if (strstr(line, "LOC")) {
+			/* LOC CFA x19 x29 ra: remember the column names */
+			strtok_r(line, " \n", &save);
+			strtok_r(NULL, " \n", &save);
+			while ((tok = strtok_r(NULL, " \n", &save)) && ncols < 8)
+				snprintf(cols[ncols++], sizeof(cols[0]), "%s",
+					 tok);
+			continue;
+		}
+		/* A table line starts with a 16-digit location. */
+		if (strspn(line, "0123456789abcdef") != 16 ||
+		    sscanf(line, "%llx %23s", &loc, cfa) != 2)
+			continue;
+		/* "r9 (x9)": keep "r9", drop the name in parentheses. */
+		strtok_r(line, " \n", &save);
+		strtok_r(NULL, " \n", &save);
+		while ((tok = strtok_r(NULL, " \n", &save)) && i < ncols) {
+			if (tok[0] == '(')
+				continue;
+			snprintf(val[i++], sizeof(val[0]), "%s", tok);
+		}
+		r = a64_uw_row_at(img->rows, img->uw.nr,
+				  (uint32_t)(loc - RX));
+		if (!r || i != ncols) {
+			TH_LOG("%s: no row for %s", secname, line);
+			lines = -1;
+			break;
+		}
+		{
+			char want[24];
+
+			snprintf(want, sizeof(want), "%s+%u",
+				 r->cfa_reg == A64_DW_SP ? "sp" : "x29",
+				 r->cfa_off);
+			if (strcmp(want, cfa)) {
+				TH_LOG("%s: %#llx: CFA %s, row says %s",
+				       secname, loc, cfa, want);
+				lines = -1;
+			}
+		}
+		for (i = 0; i < ncols; i++) {
+			bool ok;
+
+			if (!strcmp(cols[i], "ra"))
+				ok = rule_matches(val[i], r->ra_at,
+						  r->ra_reg != 30, r->ra_reg);
+			else if (!strcmp(cols[i], "x29"))
+				ok = rule_matches(val[i], r->fp_at, false, 0);
+			else if (!strcmp(cols[i], "x19"))
+				ok = rule_matches(val[i], r->x19_at, false, 0);
+			else
+				ok = false;
+			if (!ok) {
+				TH_LOG("%s: %#llx: %s is %s", secname, loc,
+				       cols[i], val[i]);
+				lines = -1;
+			}
+		}
+		if (lines < 0)
+			break;
+		if (lines < (int)(sizeof(locs) / sizeof(locs[0])))
+			locs[lines] = loc - RX;
+		lines++;
+	}
+	pclose(p);
+	unlink(path);
+	if (lines < 0)
+		return -1;
+	if (!saw_aug) {
+		TH_LOG("%s: no CIE with augmentation \"%s\"", secname, aug);
+		return -1;
+	}
+	/* Every row's change shows as a line of its own. */
+	for (unsigned int k = 0; k < img->uw.nr; k++) {
+		const struct a64_uw_row *r = &img->rows[k];
+		bool found = false;
+
+		for (int j = 0; j < lines; j++)
+			if (locs[j] == r->off)
+				found = true;
+		if (k && same_rules(r, r - 1))
+			continue;	/* only `held` changed: no CFI */
+		if (!found) {
+			TH_LOG("%s: row at %#x has no line", secname, r->off);
+			return -1;
+		}
+	}
+	return lines;
+}
+
+TEST(readelf_decodes_the_rows)
+{
+	static struct image img;
+	struct ftramp_tramp_state st;
+
+	if (system("readelf --version >/dev/null 2>&1"))
+		SKIP(return, "no readelf");
+	for (unsigned int k = 0; k < sizeof(configs) / sizeof(configs[0]); k++) {
+		const struct config *c = &configs[k];
+		struct a64_cfi_fde f;
+		uint8_t *cfi;
+		long n;
+
+		TH_LOG("%s", c->name);
+		ASSERT_EQ(0, build_image(c, &img, &st));
+		f = (struct a64_cfi_fde){
+			.pc_begin = RX, .pc_range = (uint64_t)img.size,
+			.rows = img.rows, .nr_rows = img.uw.nr,
+			.personality = c->state ? 0x4567000 : 0,
+			.lsda = c->state ? 0x89ab000 : 0,
+		};
+		for (int fl = 0; fl < 2; fl++) {
+			n = a64_cfi_encode(NULL, 0, &f, fl);
+			ASSERT_LT(0, n);
+			cfi = malloc((size_t)n);
+			ASSERT_TRUE(cfi != NULL);
+			ASSERT_EQ(n, a64_cfi_encode(cfi, (size_t)n, &f, fl));
+			EXPECT_LT(2, readelf_check(_metadata, &img, cfi,
+				(size_t)n, fl ? ".debug_frame" : ".eh_frame",
+				fl ? "CIE \"\"" : c->state ? "\"zPLR\"" :
+							     "\"zR\""));
+			free(cfi);
+		}
+	}
+}
+
+#endif /* FTRAMP_HOST_TEST */
+
+TEST_HARNESS_MAIN
