@@ -22,13 +22,18 @@
 #include "trampoline/fault_inject.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
+#include "trampoline/unwind.h"
 
 struct timage {
 	struct ftramp_text text;
 	struct ftramp_tramp_state state;
 	size_t size;
 	int jit;		/* debugger/profiler registration, or < 0 */
+	struct ftramp_unwind *uw;	/* runtime unwinder registration */
 };
+
+/* Unwind rows of one image: about a dozen; more is a bug, not fatal. */
+#define IMAGE_UW_ROWS	64
 
 /* One traced function. */
 struct tfunc {
@@ -80,6 +85,7 @@ static void image_free(void *p)
 
 	if (img->jit >= 0)
 		ftramp_jitdebug__unregister(img->jit);
+	ftramp_unwind__unregister(img->uw);
 	ftramp_tramp_state_fini(&img->state);
 	ftramp_text_free(&img->text);
 	free(img);
@@ -163,6 +169,8 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		       size_t nadd, struct timage **out)
 {
 	struct ftramp_tramp_link *arr[3] = { 0 };
+	struct a64_uw_row uw_rows[IMAGE_UW_ROWS];
+	struct a64_uw_rows uw = { .v = uw_rows, .cap = IMAGE_UW_ROWS };
 	struct ftramp_tramp_args args;
 	struct timage *img = NULL;
 	unsigned int n[3] = { 0 };
@@ -214,6 +222,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (err)
 		goto out_img;
 	args.state = &img->state;
+	args.unwind = &uw;
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size < 0) {
 		err = size;
@@ -229,6 +238,13 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	/* gdb unwinds through it, perf names it: ftramp_tramp:<function> */
 	img->jit = ftramp_jitdebug__register_image(tf->site->name,
 						   img->text.rx, img->size);
+	/*
+	 * Exceptions and cancellation unwind through it (without, they stop
+	 * at it: std::terminate; the image then still works).
+	 */
+	if (uw.nr <= uw.cap)
+		ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
+					&img->state, &img->uw);
 	reclaim_count_alloc(RECLAIM_IMAGE);
 	*out = img;
 	img = NULL;

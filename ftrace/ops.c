@@ -48,6 +48,7 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
 #include "trampoline/fault_inject.h"
+#include "trampoline/unwind.h"
 
 _Static_assert(offsetof(struct ftramp_ftrace_regs, regs[2]) == FREGS_X2, "");
 _Static_assert(offsetof(struct ftramp_ftrace_regs, regs[8]) == FREGS_X8, "");
@@ -222,6 +223,22 @@ static bool bl_reaches(uint64_t pc, uint64_t target)
 }
 
 /*
+ * One unwind row for a whole copy: it moves no SP and saves nothing, the
+ * return address is in x9 throughout (ftrace_caller.S).  An unwinder
+ * lands here only asynchronously (a signal on its three instructions);
+ * never freed, like the copy.
+ */
+static void caller_unwind(const void *code, size_t size)
+{
+	static const struct a64_uw_row row = {
+		.cfa_reg = A64_DW_SP, .ra_reg = 9,
+	};
+	struct ftramp_unwind *u;
+
+	ftramp_unwind__register(code, size, &row, 1, NULL, &u);
+}
+
+/*
  * An ftrace_caller within BL range of @patch + 4: an existing one, or a
  * new copy placed within range of the whole text segment (so one serves
  * every site of a region), else near this site.  They are never freed:
@@ -282,6 +299,7 @@ static int caller_for(const struct ftramp_site *site, uint64_t *addr)
 	err = reclaim_add_window(c->addr, c->addr + size);
 	if (err)
 		goto fail_free;
+	caller_unwind(c->text.rx, size);
 	c->next = callers;
 	callers = c;
 	*addr = c->addr;

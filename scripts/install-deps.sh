@@ -14,6 +14,7 @@ host_arch=$(dpkg --print-architecture)
 # Host packages: the cross toolchain, qemu user mode, host-side libraries for
 # the CLI (libelf for `ftramp list`, capstone for `ftramp dump`) and clang for
 # the fuzzers, the clang-built selftests and the XRay peer benchmark.
+# g++ (cross on x86): the C++ selftests that throw through trampolines.
 host_pkgs=(
 	make gcc clang llvm lld binutils python3 python3-docutils pkg-config libclang-rt-14-dev
 	gdb-multiarch
@@ -23,11 +24,11 @@ host_pkgs=(
 target_pkgs=(libelf-dev libdw-dev zlib1g-dev libclang-rt-14-dev)
 
 if [ "$host_arch" != arm64 ]; then
-	host_pkgs+=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-		    libc6-dev-arm64-cross qemu-user)
+	host_pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+		    binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 	for p in "${target_pkgs[@]}"; do host_pkgs+=("$p:arm64"); done
 else
-	host_pkgs+=("${target_pkgs[@]}")
+	host_pkgs+=(g++ "${target_pkgs[@]}")
 fi
 
 # One dpkg-query for everything: "name:arch" of each installed package.

@@ -164,6 +164,33 @@ uint64_t ftramp_tramp_state_misses(const struct ftramp_tramp_state *st)
 	return __atomic_load_n(&st->misses, __ATOMIC_RELAXED);
 }
 
+uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st)
+{
+	return __atomic_load_n(&st->unwound, __ATOMIC_RELAXED);
+}
+
+/*
+ * The epilogue's releases, for a frame an unwind leaves (unwind.c).  The
+ * table is this thread's, the one the entry loaded into x19: the thread
+ * is still running (its TLS destructors run after a forced unwind ends).
+ */
+void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
+			       unsigned int held)
+{
+	uint8_t *tbl = ftramp_guard_tbl;
+
+	if ((held & A64_UW_GUARD) && tbl != guard_none &&
+	    st->guard_slot >= 0 && st->guard_slot < FTRAMP_GUARD_SLOTS)
+		__atomic_store_n(&tbl[st->guard_slot], FTRAMP_GUARD_FREE,
+				 __ATOMIC_RELAXED);
+	if (held & A64_UW_INFLIGHT) {
+		__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
+		/* Last: the state may be freed once the count drops. */
+		__atomic_fetch_sub(&st->inflight, FTRAMP_INFLIGHT_UNIT,
+				   __ATOMIC_RELEASE);
+	}
+}
+
 bool ftramp_tramp_cpu_has_lse(void)
 {
 	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;

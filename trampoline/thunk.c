@@ -22,10 +22,12 @@
 #include "arch/arm64/text_alloc.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
+#include "trampoline/unwind.h"
 
 struct thunk {
 	struct ftramp_text text;
 	int jit;		/* debugger/profiler registration, or < 0 */
+	struct ftramp_unwind *uw;	/* runtime unwinder registration */
 	struct thunk *next;
 };
 
@@ -36,6 +38,8 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 				      ftramp_prog_t prog, uint64_t cookie)
 {
 	struct ftramp_tramp_link link = { .prog = prog, .cookie = cookie };
+	struct a64_uw_row uw_rows[16];
+	struct a64_uw_rows uw = { .v = uw_rows, .cap = 16 };
 	struct ftramp_tramp_args args;
 	struct thunk *th;
 	int size, err;
@@ -48,6 +52,7 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 	args.model = m;
 	args.flags = FTRAMP_TRAMP_F_AS_FUNC | FTRAMP_TRAMP_F_SKIP_FRAME |
 		     FTRAMP_TRAMP_F_BTI;
+	args.unwind = &uw;
 	if (m->ret.cls == FTRAMP_TYPE_VOID)
 		args.progs[FTRAMP_TRAMP_FENTRY] =
 			(struct ftramp_tramp_links){ &link, 1 };
@@ -83,6 +88,10 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 		goto out_text;
 	/* Let gdb unwind through it and perf name it. */
 	th->jit = ftramp_jitdebug__register_image("thunk", th->text.rx, size);
+	/* A C++ program's exceptions pass through (no state to release). */
+	if (uw.nr <= uw.cap)
+		ftramp_unwind__register(th->text.rx, (size_t)size, uw.v, uw.nr,
+					NULL, &th->uw);
 
 	pthread_mutex_lock(&thunks_lock);
 	th->next = thunks;
@@ -117,6 +126,7 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn)
 		return;
 	if (th->jit >= 0)
 		ftramp_jitdebug__unregister(th->jit);
+	ftramp_unwind__unregister(th->uw);
 	ftramp_text_free(&th->text);
 	free(th);
 }

@@ -73,21 +73,33 @@ ftrace_caller_tmpl_end:
 /*
  * x16 = the record, x17 = this address, x30 = the body, x9 = the caller's
  * return address, the arguments untouched.
+ *
+ * CFI (in the library's own .eh_frame): the return address is in x9
+ * until the frame saves it at fregs->lr, where it stays (a handler may
+ * change it) until it is reloaded into x30, or into x9 for the late
+ * direct path; the CFA is SP-based throughout.  So an unwinder (gdb, a
+ * profiler, or an exception a handler throws) finds the caller at every
+ * instruction.
  */
 	.p2align 6
 	.globl	ftrace_regs_caller
 	.hidden	ftrace_regs_caller
 	.type	ftrace_regs_caller, %function
 ftrace_regs_caller:
+	.cfi_startproc
+	.cfi_register x30, x9
 	hint	#34				// bti c: br x17 may land here
 	mov	x10, sp
 	sub	sp, sp, #FCALLER_FRAME
+	.cfi_def_cfa_offset FCALLER_FRAME
 	stp	x0, x1, [sp, #FREGS_X0]
 	stp	x2, x3, [sp, #FREGS_X2]
 	stp	x4, x5, [sp, #FREGS_X4]
 	stp	x6, x7, [sp, #FREGS_X6]
 	stp	x8, xzr, [sp, #FREGS_X8]	// x8, and no direct target yet
 	stp	x29, x9, [sp, #FREGS_FP]	// fp, lr
+	.cfi_offset x29, FREGS_FP - FCALLER_FRAME
+	.cfi_offset x30, FREGS_LR - FCALLER_FRAME
 	stp	x10, x30, [sp, #FREGS_SP]	// sp, pc
 	stp	q0, q1, [sp, #FREGS_Q0]
 	stp	q2, q3, [sp, #FREGS_Q0 + 32]
@@ -126,6 +138,7 @@ ftrace_regs_caller:
 	ldp	q4, q5, [sp, #FREGS_Q0 + 64]
 	ldp	q6, q7, [sp, #FREGS_Q0 + 96]
 	ldr	x29, [sp, #FREGS_FP]
+	.cfi_same_value x29
 
 	/*
 	 * A list handler left the direct ops' record: read its current
@@ -142,18 +155,25 @@ ftrace_regs_caller:
 	cbnz	w13, 3b
 
 	cbnz	x17, .Llate
+	.cfi_remember_state
 	/* Resume at fregs->pc as if called from the caller: x30 = its lr. */
 	ldr	x30, [sp, #FREGS_LR]
+	.cfi_same_value x30
 	ldr	x9, [sp, #FREGS_PC]
 	add	sp, sp, #FCALLER_FRAME
+	.cfi_def_cfa_offset 0
 	ret	x9
 
 .Llate:
+	.cfi_restore_state
 	/* The trampoline's entry convention: x9 = lr, x30 = the body. */
 	ldr	x9, [sp, #FREGS_LR]
+	.cfi_register x30, x9
 	ldr	x30, [sp, #FREGS_PC]
 	add	sp, sp, #FCALLER_FRAME
+	.cfi_def_cfa_offset 0
 	br	x17
+	.cfi_endproc
 	.globl	ftrace_regs_caller_end
 	.hidden	ftrace_regs_caller_end
 ftrace_regs_caller_end:

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A C++ program whose exceptions pass through traced functions
+ * (selftests/cli_unwind.sh): `ftramp run -t 'uw_*'` must change neither
+ * its output nor its exit status.  uw_parse throws from below for bad
+ * input; uw_step calls it and lets the exception through; main catches.
+ */
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#define NOIPA __attribute__((noipa))
+
+extern "C" {
+
+NOIPA int uw_check(int v)
+{
+	if (v % 3 == 0)
+		throw std::invalid_argument("multiple of 3: " +
+					    std::to_string(v));
+	return v * 2;
+}
+
+NOIPA long uw_parse(int v, long acc)
+{
+	return acc + uw_check(v);
+}
+
+NOIPA long uw_step(int v, long acc)
+{
+	return uw_parse(v, acc) + 1;
+}
+
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? std::stoi(argv[1]) : 10;
+	long acc = 0;
+	int caught = 0;
+
+	for (int i = 1; i <= n; i++) {
+		try {
+			acc = uw_step(i, acc);
+		} catch (const std::exception &e) {
+			caught++;
+			std::printf("caught: %s (acc %ld)\n", e.what(), acc);
+		}
+	}
+	std::printf("acc %ld, %d caught\n", acc, caught);
+	return caught == n / 3 ? 3 : 1;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The C++ half of unwind_test: functions that throw through a traced
+ * function and catch in its caller, a program that throws, and a thread
+ * body whose cleanup runs only if a forced unwind reaches its frame
+ * (C++'s pthread_cleanup_push is a destructor: DWARF unwinding, no
+ * setjmp).  Built with the patchable entries (unwind.mk), -O2, frame
+ * records.
+ */
+#include <pthread.h>
+#include <stdexcept>
+#include <stdint.h>
+#include <unistd.h>
+
+#define NOIPA __attribute__((noipa))
+
+extern "C" {
+
+long uw_throw_calls;
+
+/* Throws for x > 0 from below the traced function, like real code. */
+NOIPA long uw_deep(long x)
+{
+	if (x > 0)
+		throw std::runtime_error("boom");
+	return -x;
+}
+
+/* The traced function: the exception passes through its trampoline. */
+NOIPA long uw_thrower(long x, long y)
+{
+	uw_throw_calls++;
+	return uw_deep(x) + y;
+}
+
+/* Read once each: the compiler cannot load them again after the call. */
+volatile long uw_seed[4] = { 3, 5, 0x55, 7 };
+
+/*
+ * The caller: keeps values in callee-saved registers across the call
+ * (x19 first of them: the trampoline holds its guard table there) and
+ * uses every one in the handler, so a wrong unwind rule for x19 shows
+ * in the result.
+ */
+NOIPA long uw_catch(long x)
+{
+	long a = x * uw_seed[0], b = x * uw_seed[1] + 1, c = x ^ uw_seed[2];
+	long d = x + uw_seed[3];
+
+	try {
+		return uw_thrower(x, a) + a + b + c + d;
+	} catch (const std::exception &e) {
+		return -(a * 1000 + b * 100 + c * 10 + d);
+	}
+}
+
+/* A program that throws when the first argument is 42. */
+NOIPA uint64_t uw_prog_throws(const uint64_t *ctx)
+{
+	if (ctx[0] == 42)
+		throw std::logic_error("from a program");
+	return 0;
+}
+
+/* Blocks in read() (a cancellation point) or calls pthread_exit(). */
+NOIPA long uw_blocks(int fd);
+NOIPA long uw_exits(long x);
+
+struct uw_thread_arg {
+	pthread_mutex_t *mutex;
+	int fd;			/* uw_blocks() reads it; < 0: uw_exits() */
+	int cleanups;
+};
+
+static void uw_unlock(void *p)
+{
+	struct uw_thread_arg *a = (struct uw_thread_arg *)p;
+
+	a->cleanups++;
+	pthread_mutex_unlock(a->mutex);
+}
+
+void *uw_cxx_thread(void *p)
+{
+	struct uw_thread_arg *a = (struct uw_thread_arg *)p;
+
+	pthread_mutex_lock(a->mutex);
+	pthread_cleanup_push(uw_unlock, a);
+	if (a->fd >= 0)
+		uw_blocks(a->fd);
+	else
+		uw_exits(1);
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+}

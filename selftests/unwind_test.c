@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Exceptions and cancellation through trampolines (trampoline/unwind.c,
+ * Documentation/trampoline.rst, "Exceptions and cancellation"):
+ *
+ *  - a C++ exception thrown below a traced function is caught by its
+ *    caller with the result an untraced run gives, for every kind of
+ *    image (fentry, fexit, both, fmod_ret), near and far (through
+ *    ftrace_caller), beside an ftrace ops handler, and thrown by a
+ *    program; the fexit programs of the unwound call do not run;
+ *  - pthread_cancel() at a cancellation point inside an fexit-traced
+ *    function, and pthread_exit() from one, run the thread's cleanup
+ *    handlers (C++ destructor style and C setjmp style): the mutex is
+ *    unlocked;
+ *  - afterwards detaching and ftramp_sync() complete: the unwind gave
+ *    back the in-flight unit (and the guard byte: programs run again).
+ *
+ * Before the images were registered with the unwinder, the first case
+ * ended in std::terminate and the others in a hang of ftramp_sync(-1).
+ * The sync here has a generous bound so that a leak fails instead of
+ * hanging; nothing is timed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ftramp/ftramp.h>
+
+#include "selftests/harness.h"
+
+#define TRACEE __attribute__((noipa, aligned(8), \
+			      patchable_function_entry(4, 2)))
+
+/* Far longer than any reclamation takes; only a leak reaches it. */
+#define SYNC_BOUND_MS	60000
+
+/* unwind_cxx.cc */
+extern long uw_throw_calls;
+long uw_catch(long x);
+long uw_thrower(long x, long y);
+uint64_t uw_prog_throws(const uint64_t *ctx);
+void *uw_cxx_thread(void *p);
+/* Traced here. */
+long uw_blocks(int fd);
+long uw_exits(long x);
+
+struct uw_thread_arg {
+	pthread_mutex_t *mutex;
+	int fd;
+	int cleanups;
+};
+
+static long n_entry, n_exit, n_modret;
+
+static uint64_t prog_entry(const uint64_t *ctx)
+{
+	n_entry++;
+	return 0;
+}
+
+static uint64_t prog_exit(const uint64_t *ctx)
+{
+	n_exit++;
+	return 0;
+}
+
+static uint64_t prog_modret(const uint64_t *ctx)
+{
+	n_modret++;
+	return 0;
+}
+
+/* Traced by the cancellation tests; they live here, C. */
+TRACEE long uw_blocks(int fd)
+{
+	char c;
+
+	/* A cancellation point that never returns data. */
+	return read(fd, &c, 1);
+}
+
+TRACEE long uw_exits(long x)
+{
+	pthread_exit((void *)x);
+}
+
+enum {
+	K_FENTRY = 1, K_FEXIT = 2, K_MODRET = 4,
+};
+
+FIXTURE(throw) {
+	struct ftramp_link *links[3];
+};
+
+FIXTURE_VARIANT(throw) {
+	unsigned int kinds;
+	bool far;
+};
+
+FIXTURE_VARIANT_ADD(throw, fentry) { .kinds = K_FENTRY };
+FIXTURE_VARIANT_ADD(throw, fexit) { .kinds = K_FEXIT };
+FIXTURE_VARIANT_ADD(throw, fentry_fexit) { .kinds = K_FENTRY | K_FEXIT };
+FIXTURE_VARIANT_ADD(throw, fmod_ret) { .kinds = K_MODRET | K_FEXIT };
+FIXTURE_VARIANT_ADD(throw, fentry_far) { .kinds = K_FENTRY, .far = true };
+FIXTURE_VARIANT_ADD(throw, fexit_far) { .kinds = K_FEXIT, .far = true };
+FIXTURE_VARIANT_ADD(throw, fentry_fexit_far) {
+	.kinds = K_FENTRY | K_FEXIT, .far = true,
+};
+FIXTURE_VARIANT_ADD(throw, fmod_ret_far) {
+	.kinds = K_MODRET | K_FEXIT, .far = true,
+};
+
+FIXTURE_SETUP(throw)
+{
+	memset(self->links, 0, sizeof(self->links));
+}
+
+FIXTURE_TEARDOWN(throw)
+{
+	ftramp_links__destroy(self->links, 3);
+}
+
+static struct ftramp_link *attach(const char *func,
+				  enum ftramp_attach_kind kind,
+				  ftramp_prog_t prog, bool far)
+{
+	struct ftramp_attach_opts o = {
+		.sz = sizeof(o), .force_far = far,
+	};
+
+	return ftramp_attach(func, kind, prog, &o);
+}
+
+TEST_F(throw, caught_as_untraced)
+{
+	long thrown = uw_catch(3), normal = uw_catch(-2);
+	const long rounds = 4;
+
+	if (variant->kinds & K_FENTRY) {
+		self->links[0] = attach("uw_thrower", FTRAMP_FENTRY, prog_entry,
+					variant->far);
+		ASSERT_TRUE(self->links[0] != NULL);
+	}
+	if (variant->kinds & K_FEXIT) {
+		self->links[1] = attach("uw_thrower", FTRAMP_FEXIT, prog_exit,
+					variant->far);
+		ASSERT_TRUE(self->links[1] != NULL);
+	}
+	if (variant->kinds & K_MODRET) {
+		self->links[2] = attach("uw_thrower", FTRAMP_FMOD_RET,
+					prog_modret, variant->far);
+		ASSERT_TRUE(self->links[2] != NULL);
+	}
+	n_entry = n_exit = n_modret = 0;
+	uw_throw_calls = 0;
+	for (long i = 0; i < rounds; i++) {
+		EXPECT_EQ(thrown, uw_catch(3));
+		EXPECT_EQ(normal, uw_catch(-2));
+	}
+	/* The original ran every time; fexit only for calls that returned. */
+	EXPECT_EQ(2 * rounds, uw_throw_calls);
+	EXPECT_EQ(variant->kinds & K_FENTRY ? 2 * rounds : 0, n_entry);
+	EXPECT_EQ(variant->kinds & K_MODRET ? 2 * rounds : 0, n_modret);
+	EXPECT_EQ(variant->kinds & K_FEXIT ? rounds : 0, n_exit);
+
+	/* The unwound calls gave their in-flight units back. */
+	ASSERT_EQ(0, ftramp_links__destroy(self->links, 3));
+	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
+	EXPECT_EQ(thrown, uw_catch(3));
+}
+
+/*
+ * A program throws: the frame held the guard byte as well.  Had the
+ * unwind not given it back, every later entry on this thread would be a
+ * miss and no program would run.
+ */
+TEST(program_throws)
+{
+	struct ftramp_link *thr, *cnt;
+	long thrown = uw_catch(42), normal = uw_catch(-2);
+
+	thr = ftramp_attach("uw_thrower", FTRAMP_FENTRY, uw_prog_throws, NULL);
+	ASSERT_TRUE(thr != NULL);
+	cnt = ftramp_attach("uw_thrower", FTRAMP_FEXIT, prog_exit, NULL);
+	ASSERT_TRUE(cnt != NULL);
+	n_exit = 0;
+	uw_throw_calls = 0;
+	/* Thrown before the original ran: the caller's handler, as untraced. */
+	EXPECT_EQ(thrown, uw_catch(42));
+	EXPECT_EQ(0, uw_throw_calls);
+	EXPECT_EQ(0, n_exit);
+	EXPECT_EQ(normal, uw_catch(-2));
+	EXPECT_EQ(normal, uw_catch(-2));
+	/* Programs still run on this thread: the guard was given back. */
+	EXPECT_EQ(2, n_exit);
+	EXPECT_EQ(2, uw_throw_calls);
+	ASSERT_EQ(0, ftramp_link__destroy(thr));
+	ASSERT_EQ(0, ftramp_link__destroy(cnt));
+	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
+}
+
+static long n_handler;
+
+static void handler(unsigned long ip, unsigned long parent_ip,
+		    struct ftramp_ftrace_ops *op,
+		    struct ftramp_ftrace_regs *fregs)
+{
+	n_handler++;
+}
+
+/*
+ * An ops handler and an fexit image on one site: ftrace_caller, then
+ * ftrace_regs_caller runs the handler and branches to the image (the
+ * late direct path), which calls the original that throws.
+ */
+TEST(beside_ops_handler)
+{
+	struct ftramp_ftrace_ops ops = { .func = handler };
+	struct ftramp_link *l;
+	long thrown = uw_catch(3), normal = uw_catch(-2);
+
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&ops, "uw_thrower", 1));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&ops));
+	l = ftramp_attach("uw_thrower", FTRAMP_FEXIT, prog_exit, NULL);
+	ASSERT_TRUE(l != NULL);
+	n_handler = n_exit = 0;
+	EXPECT_EQ(thrown, uw_catch(3));
+	EXPECT_EQ(normal, uw_catch(-2));
+	EXPECT_EQ(thrown, uw_catch(3));
+	EXPECT_EQ(3, n_handler);
+	EXPECT_EQ(1, n_exit);
+	ASSERT_EQ(0, ftramp_link__destroy(l));
+	ASSERT_EQ(0, ftramp_ftrace_ops__unregister(&ops));
+	ftramp_ftrace_ops__free_filter(&ops);
+	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
+	/* Only the handler, then nothing: still as untraced. */
+	EXPECT_EQ(thrown, uw_catch(3));
+}
+
+/* ------------------------------------------------------------------
+ * Cancellation
+ * ------------------------------------------------------------------ */
+
+static void c_unlock(void *p)
+{
+	struct uw_thread_arg *a = p;
+
+	a->cleanups++;
+	pthread_mutex_unlock(a->mutex);
+}
+
+/* C: pthread_cleanup_push is a setjmp buffer, run by glibc's unwinder. */
+static void *c_thread(void *p)
+{
+	struct uw_thread_arg *a = p;
+
+	pthread_mutex_lock(a->mutex);
+	pthread_cleanup_push(c_unlock, a);
+	if (a->fd >= 0)
+		uw_blocks(a->fd);
+	else
+		uw_exits(1);
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+FIXTURE(cancel) {
+	struct ftramp_link *link;
+	int pipe[2];
+};
+
+FIXTURE_VARIANT(cancel) {
+	void *(*body)(void *);
+	bool exits;		/* pthread_exit() inside, not a cancel */
+	bool far;
+};
+
+FIXTURE_VARIANT_ADD(cancel, cxx_cancel) { .body = uw_cxx_thread };
+FIXTURE_VARIANT_ADD(cancel, cxx_cancel_far) {
+	.body = uw_cxx_thread, .far = true,
+};
+FIXTURE_VARIANT_ADD(cancel, cxx_exit) { .body = uw_cxx_thread, .exits = true };
+FIXTURE_VARIANT_ADD(cancel, c_cancel) { .body = c_thread };
+FIXTURE_VARIANT_ADD(cancel, c_exit) { .body = c_thread, .exits = true };
+
+FIXTURE_SETUP(cancel)
+{
+	ASSERT_EQ(0, pipe(self->pipe));
+	self->link = NULL;
+}
+
+FIXTURE_TEARDOWN(cancel)
+{
+	ftramp_link__destroy(self->link);
+	close(self->pipe[0]);
+	close(self->pipe[1]);
+}
+
+TEST_F(cancel, cleanups_run)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct uw_thread_arg a = {
+		.mutex = &m, .fd = variant->exits ? -1 : self->pipe[0],
+	};
+	const char *func = variant->exits ? "uw_exits" : "uw_blocks";
+	pthread_t th;
+	void *ret;
+
+	self->link = attach(func, FTRAMP_FEXIT, prog_exit, variant->far);
+	ASSERT_TRUE(self->link != NULL);
+	n_exit = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, variant->body, &a));
+	/*
+	 * A deferred cancel is acted on at the next cancellation point:
+	 * the read() inside uw_blocks(), whenever the thread gets there.
+	 */
+	if (!variant->exits)
+		ASSERT_EQ(0, pthread_cancel(th));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	EXPECT_TRUE(variant->exits ? ret == (void *)1 :
+				     ret == PTHREAD_CANCELED);
+	EXPECT_EQ(1, a.cleanups);
+	EXPECT_EQ(0, pthread_mutex_trylock(&m));
+	pthread_mutex_unlock(&m);
+	/* The function never returned: no fexit. */
+	EXPECT_EQ(0, n_exit);
+	ASSERT_EQ(0, ftramp_link__destroy(self->link));
+	self->link = NULL;
+	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
+}
+
+TEST_HARNESS_MAIN

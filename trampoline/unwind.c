@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runtime unwinder registration of generated code (unwind.h).
+ *
+ * Why the personality is needed, not only CFI: an unwind that leaves an
+ * image's frame skips its epilogue, which is what releases this thread's
+ * guard byte and its in-flight unit.  A leaked unit keeps the image from
+ * ever being freed (every later ftramp_sync(-1) waits for ever); a leaked
+ * guard byte makes every later entry on the thread a miss.  So the FDE
+ * names ftramp_unwind_personality(), and its LSDA is the registration
+ * itself: the state, the code's start and the rows, whose `held` says
+ * what the frame holds at each call the unwinder can come from.
+ *
+ * Phase 1 (search) passes through: the frame has no handler.  Phase 2
+ * (cleanup, also forced: pthread_cancel, pthread_exit) releases, in the
+ * epilogue's order (guard byte, then the in-flight unit with release
+ * semantics), and continues.  After the decrement the image and this
+ * registration may be freed by reclamation, so nothing of either is read
+ * after it; the unwinder itself has copied the frame's rules before it
+ * calls a personality (libgcc: uw_frame_state_for() fills its
+ * _Unwind_FrameState, then the personality runs, then
+ * uw_update_context() reads only that copy and the stack).
+ *
+ * fexit programs do not run on an unwind: the function did not return,
+ * there is no result to show, and running arbitrary programs from inside
+ * the unwinder's cleanup phase is what the kernel never does either (no
+ * fexit on a kernel exception path).  The exit is counted as unwound.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
+
+#include "trampoline/trampoline.h"
+#include "trampoline/unwind.h"
+
+struct ftramp_unwind {
+	/* The LSDA: what the personality reads. */
+	struct ftramp_tramp_state *state;
+	uint64_t start;
+	unsigned int nr_rows;
+	struct a64_uw_row *rows;
+	/* The registered .eh_frame, 8-byte aligned, in this allocation. */
+	uint8_t *eh;
+	size_t eh_size;
+};
+
+/*
+ * The unwinder's entry points, all from one library: the personality is
+ * called with that library's _Unwind_Context.
+ */
+static struct {
+	void (*register_frame)(void *);
+	void (*deregister_frame)(void *);
+	void *(*get_lsda)(struct _Unwind_Context *);
+	_Unwind_Ptr (*get_ip_info)(struct _Unwind_Context *, int *);
+} uw;
+static pthread_once_t uw_once = PTHREAD_ONCE_INIT;
+static bool uw_ok;
+
+static bool uw_bind(void *h)
+{
+	uw.register_frame = (void (*)(void *))dlsym(h, "__register_frame");
+	uw.deregister_frame = (void (*)(void *))dlsym(h, "__deregister_frame");
+	uw.get_lsda = (void *(*)(struct _Unwind_Context *))
+		dlsym(h, "_Unwind_GetLanguageSpecificData");
+	uw.get_ip_info = (_Unwind_Ptr (*)(struct _Unwind_Context *, int *))
+		dlsym(h, "_Unwind_GetIPInfo");
+	return uw.register_frame && uw.deregister_frame && uw.get_lsda &&
+	       uw.get_ip_info;
+}
+
+/*
+ * The unwinder already in the process (a C++ program's libgcc_s), else
+ * libgcc_s.so.1 loaded now: glibc's pthread_cancel() dlopens the same
+ * soname, so it then unwinds with the copy our frames are in.
+ */
+static void uw_init(void)
+{
+	void *h;
+
+	if (dlsym(RTLD_DEFAULT, "__register_frame") && uw_bind(RTLD_DEFAULT)) {
+		uw_ok = true;
+		return;
+	}
+	h = dlopen("libgcc_s.so.1", RTLD_NOW);
+	uw_ok = h && uw_bind(h);
+}
+
+/* Called by the unwinder for a frame whose FDE names it (unwind.h). */
+static _Unwind_Reason_Code
+ftramp_unwind_personality(int version, _Unwind_Action actions,
+			  _Unwind_Exception_Class cls,
+			  struct _Unwind_Exception *ex,
+			  struct _Unwind_Context *ctx)
+{
+	const struct ftramp_unwind *u;
+	const struct a64_uw_row *r;
+	_Unwind_Ptr ip;
+	int before = 0;
+
+	(void)cls;
+	(void)ex;
+	if (version != 1)
+		return _URC_FATAL_PHASE1_ERROR;
+	if (!(actions & _UA_CLEANUP_PHASE))
+		return _URC_CONTINUE_UNWIND;
+	u = uw.get_lsda(ctx);
+	if (!u || !u->state)
+		return _URC_CONTINUE_UNWIND;
+	/* A return address: the call is the instruction before it. */
+	ip = uw.get_ip_info(ctx, &before);
+	if (!before)
+		ip--;
+	r = a64_uw_row_at(u->rows, u->nr_rows, (uint32_t)(ip - u->start));
+	if (r && r->held)
+		ftramp_tramp_state_unwind(u->state, r->held);
+	return _URC_CONTINUE_UNWIND;
+}
+
+int ftramp_unwind__register(const void *code, size_t size,
+			    const struct a64_uw_row *rows, unsigned int nr,
+			    struct ftramp_tramp_state *st,
+			    struct ftramp_unwind **out)
+{
+	struct a64_cfi_fde fde = {
+		.pc_begin = (uint64_t)(uintptr_t)code,
+		.pc_range = size,
+		.rows = rows,
+		.nr_rows = nr,
+	};
+	struct ftramp_unwind *u;
+	size_t rows_size = nr * sizeof(*rows), hdr;
+	long need;
+
+	*out = NULL;
+	if (!code || !size || !rows || !nr)
+		return -EINVAL;
+	pthread_once(&uw_once, uw_init);
+	if (!uw_ok)
+		return -ENOSYS;
+	/* Absolute pointers: the size does not depend on their values. */
+	if (st)
+		fde.personality = (uint64_t)(uintptr_t)ftramp_unwind_personality;
+	need = a64_cfi_encode(NULL, 0, &fde, A64_CFI_EH_FRAME);
+	if (need < 0)
+		return (int)need;
+	hdr = (sizeof(*u) + rows_size + 7) & ~(size_t)7;
+	u = calloc(1, hdr + (size_t)need);
+	if (!u)
+		return -ENOMEM;
+	/* The LSDA is the registration itself. */
+	if (st)
+		fde.lsda = (uint64_t)(uintptr_t)u;
+	u->state = st;
+	u->start = fde.pc_begin;
+	u->nr_rows = nr;
+	u->rows = (struct a64_uw_row *)(u + 1);
+	memcpy(u->rows, rows, rows_size);
+	u->eh = (uint8_t *)u + hdr;
+	u->eh_size = (size_t)need;
+	if (a64_cfi_encode(u->eh, u->eh_size, &fde, A64_CFI_EH_FRAME) != need) {
+		free(u);
+		return -EINVAL;
+	}
+	uw.register_frame(u->eh);
+	*out = u;
+	return 0;
+}
+
+void ftramp_unwind__unregister(struct ftramp_unwind *u)
+{
+	if (!u)
+		return;
+	uw.deregister_frame(u->eh);
+	free(u);
+}
+
+const uint8_t *ftramp_unwind__eh_frame(const struct ftramp_unwind *u,
+				       size_t *size)
+{
+	*size = u ? u->eh_size : 0;
+	return u ? u->eh : NULL;
+}
