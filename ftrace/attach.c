@@ -236,13 +236,16 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (err)
 		goto out_text;
 	/* gdb unwinds through it, perf names it: ftramp_tramp:<function> */
-	img->jit = ftramp_jitdebug__register_image(tf->site->name,
-						   img->text.rx, img->size);
+	if (uw.nr > uw.cap)
+		uw.nr = 0;	/* symbol only for gdb, no runtime CFI */
+	img->jit = ftramp_jitdebug__register_rows(tf->site->name,
+						  image_addr(img), img->size,
+						  uw.nr ? uw.v : NULL, uw.nr);
 	/*
 	 * Exceptions and cancellation unwind through it (without, they stop
 	 * at it: std::terminate; the image then still works).
 	 */
-	if (uw.nr <= uw.cap)
+	if (uw.nr)
 		ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
 					&img->state, &img->uw);
 	reclaim_count_alloc(RECLAIM_IMAGE);

@@ -649,7 +649,8 @@ TEST_HARNESS_MAIN
 /*
  * The program selftests/gdb_bt.sh debugs.  main -> jd_outer -> jd_middle
  * -> jd_traced, traced by an fentry and an fexit program built and
- * installed as ftrace/attach.c does (ftramp_direct__register()).  Each
+ * installed as ftrace/attach.c does (ftramp_direct__register()), its CFI
+ * from the emitter's unwind rows (ftramp_jitdebug__register_rows()).  Each
  * program calls jd_marker(), where gdb stops and prints a backtrace, with
  * jd_phase saying what to expect:
  *
@@ -720,7 +721,8 @@ int main(void)
 	struct ftramp_ftrace_ops ops = { 0 };
 	struct ftramp_tramp_args args = { 0 };
 	struct ftramp_func_model m;
-	struct ftramp_jit_frame f;
+	struct a64_uw_row rows[64];
+	struct a64_uw_rows uw = { .v = rows, .cap = 64 };
 	struct ftramp_text text;
 	const struct ftramp_site *s;
 	int size, err, h = -1, sum = 0;
@@ -743,6 +745,7 @@ int main(void)
 	args.func_addr = si.func;
 	args.orig_addr = si.patch + 8;
 	args.state = &state;
+	args.unwind = &uw;
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size < 0)
 		return die("size", size);
@@ -768,12 +771,11 @@ int main(void)
 	jd_phase = 1;
 	sum += jd_outer(1);
 	if (ftramp_jitdebug__find(U64(text.rx)) < 0) {
-		err = ftramp_jitdebug__frame_from_code(text.rx, (size_t)size,
-						       &f);
-		if (err)
-			return die("frame", err);
-		h = ftramp_jitdebug__register("jd_traced", U64(text.rx),
-					      (size_t)size, &f);
+		/* The emitter's unwind rows, as ftrace/attach.c registers. */
+		if (uw.nr > uw.cap)
+			return die("rows", -E2BIG);
+		h = ftramp_jitdebug__register_rows("jd_traced", U64(text.rx),
+						   (size_t)size, uw.v, uw.nr);
 		if (h < 0)
 			return die("register", h);
 	}

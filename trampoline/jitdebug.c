@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arm64/eh_frame.h"
 #include "arch/arm64/insn.h"
 #include "trampoline/jitdebug.h"
 
@@ -475,20 +476,17 @@ static void set_shdr(Elf64_Shdr *sh, uint32_t name, uint32_t type,
  * value is its offset in .text.
  */
 static char *build_object(const char *sym, uint64_t addr, size_t size,
-			  const struct ftramp_jit_frame *f, size_t *objsize)
+			  const uint8_t *cfi, size_t cfi_n, size_t *objsize)
 {
 	size_t symlen = strlen(sym) + 1;
 	size_t off_frame, off_sym, off_str, off_shstr, off_sh, total;
-	struct cfi_buf cfi = { .n = 0 };
 	Elf64_Ehdr *eh;
 	Elf64_Shdr *sh;
 	Elf64_Sym *st;
 	char *obj;
 
-	if (f && build_cfi(&cfi, addr, size, f))
-		return NULL;
 	off_frame = sizeof(Elf64_Ehdr);
-	off_sym = align8(off_frame + cfi.n);
+	off_sym = align8(off_frame + cfi_n);
 	off_str = off_sym + 2 * sizeof(Elf64_Sym);
 	off_shstr = off_str + 1 + symlen;
 	off_sh = align8(off_shstr + sizeof(shstrtab));
@@ -512,7 +510,8 @@ static char *build_object(const char *sym, uint64_t addr, size_t size,
 	eh->e_shstrndx = SEC_SHSTRTAB;
 	eh->e_shoff = off_sh;
 
-	memcpy(obj + off_frame, cfi.b, cfi.n);
+	if (cfi_n)
+		memcpy(obj + off_frame, cfi, cfi_n);
 
 	/* Symbol 0 is the null symbol; 1 the function, global. */
 	st = (Elf64_Sym *)(obj + off_sym) + 1;
@@ -529,7 +528,7 @@ static char *build_object(const char *sym, uint64_t addr, size_t size,
 	set_shdr(&sh[SEC_TEXT], SHN_TEXT, SHT_NOBITS,
 		 SHF_ALLOC | SHF_EXECINSTR, addr, off_frame, size);
 	set_shdr(&sh[SEC_FRAME], SHN_FRAME, SHT_PROGBITS, 0, 0, off_frame,
-		 cfi.n);
+		 cfi_n);
 	set_shdr(&sh[SEC_SYMTAB], SHN_SYMTAB, SHT_SYMTAB, 0, 0, off_sym,
 		 2 * sizeof(Elf64_Sym));
 	sh[SEC_SYMTAB].sh_link = SEC_STRTAB;
@@ -621,22 +620,21 @@ static void entry_free(struct jit_entry *e)
 	free(e);
 }
 
-int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
-			      const struct ftramp_jit_frame *frame)
+/* Register [addr, addr + size) with cfi_n bytes of .debug_frame. */
+static int do_register(const char *name, uint64_t addr, size_t size,
+		       const uint8_t *cfi, size_t cfi_n)
 {
 	struct jit_descriptor *d = &__jit_debug_descriptor;
 	struct jit_entry *e;
 	char *sym;
 	int h;
 
-	if (!name || !size || addr + size < addr ||
-	    (frame && !frame_valid(frame, size)))
-		return -EINVAL;
 	if (asprintf(&sym, SYM_PREFIX "%s", name) < 0)
 		return -ENOMEM;
 	e = calloc(1, sizeof(*e));
 	if (e)
-		e->obj = build_object(sym, addr, size, frame, &e->obj_size);
+		e->obj = build_object(sym, addr, size, cfi, cfi_n,
+				      &e->obj_size);
 	if (!e || !e->obj) {
 		free(e);
 		free(sym);
@@ -668,6 +666,49 @@ int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
 	perf_map_write(sym, addr, size);
 	pthread_mutex_unlock(&jit_lock);
 	free(sym);
+	return h;
+}
+
+int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
+			      const struct ftramp_jit_frame *frame)
+{
+	struct cfi_buf cfi = { .n = 0 };
+
+	if (!name || !size || addr + size < addr ||
+	    (frame && !frame_valid(frame, size)))
+		return -EINVAL;
+	if (frame && build_cfi(&cfi, addr, size, frame))
+		return -ENOMEM;
+	return do_register(name, addr, size, cfi.b, cfi.n);
+}
+
+int ftramp_jitdebug__register_rows(const char *name, uint64_t addr,
+				   size_t size, const struct a64_uw_row *rows,
+				   unsigned int nr)
+{
+	struct a64_cfi_fde fde = {
+		.pc_begin = addr, .pc_range = size, .rows = rows, .nr_rows = nr,
+	};
+	uint8_t *cfi;
+	long n;
+	int h;
+
+	if (!name || !size || addr + size < addr)
+		return -EINVAL;
+	if (!rows || !nr)
+		return do_register(name, addr, size, NULL, 0);
+	n = a64_cfi_encode(NULL, 0, &fde, A64_CFI_DEBUG_FRAME);
+	if (n < 0)
+		return (int)n;
+	cfi = malloc((size_t)n);
+	if (!cfi)
+		return -ENOMEM;
+	if (a64_cfi_encode(cfi, (size_t)n, &fde, A64_CFI_DEBUG_FRAME) != n) {
+		free(cfi);
+		return -EINVAL;
+	}
+	h = do_register(name, addr, size, cfi, (size_t)n);
+	free(cfi);
 	return h;
 }
 
@@ -747,14 +788,4 @@ int ftramp_jitdebug__find(uint64_t addr)
 	}
 	pthread_mutex_unlock(&jit_lock);
 	return h;
-}
-
-int ftramp_jitdebug__register_image(const char *name, const void *code,
-				    size_t size)
-{
-	struct ftramp_jit_frame fr;
-	bool framed = !ftramp_jitdebug__frame_from_code(code, size, &fr);
-
-	return ftramp_jitdebug__register(name, (uint64_t)(uintptr_t)code, size,
-					 framed ? &fr : NULL);
 }

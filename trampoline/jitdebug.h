@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64/eh_frame.h"
+
 /*
  * The frame a range builds, as byte offsets from its start, each just
  * past the instruction that makes the change.  The frame is one AAPCS64 frame record {x29, return address} at
@@ -73,13 +75,15 @@ int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
 			      const struct ftramp_jit_frame *frame);
 
 /*
- * Register an image the trampoline emitter wrote at @code: its frame is
- * read from the code itself (ftramp_jitdebug__frame_from_code()), or the
- * image is registered as a symbol only when the prologue is not the
- * emitter's.  Returns what ftramp_jitdebug__register() does.
+ * Register an image with the unwind rows its emitter recorded
+ * (arch/arm64/eh_frame.h: the .debug_frame comes from the same rows as
+ * the runtime unwinder's .eh_frame); rows NULL: symbol only.  Returns
+ * what ftramp_jitdebug__register() does, or -EINVAL for rows the encoder
+ * refuses.
  */
-int ftramp_jitdebug__register_image(const char *name, const void *code,
-				    size_t size);
+int ftramp_jitdebug__register_rows(const char *name, uint64_t addr,
+				   size_t size, const struct a64_uw_row *rows,
+				   unsigned int nr);
 
 /* Unregister before the range is freed or reused.  0, or -ENOENT. */
 int ftramp_jitdebug__unregister(int handle);

@@ -87,9 +87,14 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 	if (err)
 		goto out_text;
 	/* Let gdb unwind through it and perf name it. */
-	th->jit = ftramp_jitdebug__register_image("thunk", th->text.rx, size);
+	if (uw.nr > uw.cap)
+		uw.nr = 0;
+	th->jit = ftramp_jitdebug__register_rows("thunk",
+						 (uint64_t)(uintptr_t)th->text.rx,
+						 (size_t)size,
+						 uw.nr ? uw.v : NULL, uw.nr);
 	/* A C++ program's exceptions pass through (no state to release). */
-	if (uw.nr <= uw.cap)
+	if (uw.nr)
 		ftramp_unwind__register(th->text.rx, (size_t)size, uw.v, uw.nr,
 					NULL, &th->uw);
 
