@@ -62,6 +62,23 @@ NOIPA uint64_t uw_prog_throws(const uint64_t *ctx)
 	return 0;
 }
 
+/*
+ * A fentry program that, for x == 5, calls the traced function itself:
+ * those calls are recursion-guard misses (the original runs bare, from
+ * the image's miss path), one of them throws and is caught here.
+ */
+long uw_nested_runs, uw_nested_thrown, uw_nested_normal;
+
+NOIPA uint64_t uw_prog_nests(const uint64_t *ctx)
+{
+	uw_nested_runs++;
+	if (ctx[0] == 5) {
+		uw_nested_thrown = uw_catch(3);
+		uw_nested_normal = uw_catch(-2);
+	}
+	return 0;
+}
+
 /* Blocks in read() (a cancellation point) or calls pthread_exit(). */
 NOIPA long uw_blocks(int fd);
 NOIPA long uw_exits(long x);

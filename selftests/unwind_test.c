@@ -41,6 +41,7 @@ extern long uw_throw_calls;
 long uw_catch(long x);
 long uw_thrower(long x, long y);
 uint64_t uw_prog_throws(const uint64_t *ctx);
+uint64_t uw_prog_nests(const uint64_t *ctx);
 void *uw_cxx_thread(void *p);
 /* Traced here. */
 long uw_blocks(int fd);
@@ -198,6 +199,41 @@ TEST(program_throws)
 	EXPECT_EQ(2, uw_throw_calls);
 	ASSERT_EQ(0, ftramp_link__destroy(thr));
 	ASSERT_EQ(0, ftramp_link__destroy(cnt));
+	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
+}
+
+/*
+ * A program catches an exception thrown through the same image's miss
+ * path (the recursion guard is busy: the original runs bare).  That frame
+ * holds the in-flight unit only: the guard byte belongs to the outer
+ * frame, whose program is still running.  Had the unwind freed it, the
+ * program's second call would run the program again.
+ */
+TEST(thrown_through_miss_path)
+{
+	extern long uw_nested_runs, uw_nested_thrown, uw_nested_normal;
+	long thrown = uw_catch(3), normal = uw_catch(-2), five = uw_catch(5);
+	struct ftramp_link *l, *x;
+
+	l = ftramp_attach("uw_thrower", FTRAMP_FENTRY, uw_prog_nests, NULL);
+	ASSERT_TRUE(l != NULL);
+	/* With fexit the image calls the original, from the miss path too. */
+	x = ftramp_attach("uw_thrower", FTRAMP_FEXIT, prog_exit, NULL);
+	ASSERT_TRUE(x != NULL);
+	uw_nested_runs = uw_nested_thrown = uw_nested_normal = n_exit = 0;
+	/* The outer call throws too, after its program. */
+	EXPECT_EQ(five, uw_catch(5));
+	/* Once, for the outer call: both inner calls were misses. */
+	EXPECT_EQ(1, uw_nested_runs);
+	EXPECT_EQ(0, n_exit);
+	EXPECT_EQ(thrown, uw_nested_thrown);
+	EXPECT_EQ(normal, uw_nested_normal);
+	/* The guard is free again after the outer call. */
+	EXPECT_EQ(normal, uw_catch(-2));
+	EXPECT_EQ(2, uw_nested_runs);
+	EXPECT_EQ(1, n_exit);
+	ASSERT_EQ(0, ftramp_link__destroy(l));
+	ASSERT_EQ(0, ftramp_link__destroy(x));
 	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
 }
 

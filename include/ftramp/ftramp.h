@@ -581,7 +581,9 @@ struct ftramp_ftrace_ops;
 /*
  * A handler: ip is the traced function's address (its symbol), parent_ip
  * the caller's return address, op the registered ops.  It runs on the
- * calling thread, before the function's body.
+ * calling thread, before the function's body.  It must return: a C++
+ * exception or longjmp() out of it leaves the call record counted, and
+ * unregistering then waits for ever.
  */
 typedef void (*ftramp_ftrace_func_t)(unsigned long ip, unsigned long parent_ip,
 				     struct ftramp_ftrace_ops *op,
