@@ -238,9 +238,9 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	/* gdb unwinds through it, perf names it: ftramp_tramp:<function> */
 	if (uw.nr > uw.cap)
 		uw.nr = 0;	/* symbol only for gdb, no runtime CFI */
-	img->jit = ftramp_jitdebug__register_rows(tf->site->name,
-						  image_addr(img), img->size,
-						  uw.nr ? uw.v : NULL, uw.nr);
+	img->jit = ftramp_jitdebug__register(tf->site->name, image_addr(img),
+					     img->size, uw.nr ? uw.v : NULL,
+					     uw.nr);
 	/*
 	 * Exceptions and cancellation unwind through it (without, they stop
 	 * at it: std::terminate; the image then still works).

@@ -2,7 +2,8 @@
 /*
  * trampoline/jitdebug.c: the in-memory ELF objects handed to gdb (read
  * back with libelf, their CFI evaluated by libdw, an independent reader),
- * the frame read from real emitted images, the GDB JIT descriptor list
+ * the CFI of real emitted images (from the emitter's unwind rows) at
+ * every row, the GDB JIT descriptor list
  * under register/unregister churn from threads, and the perf map.
  *
  * Built a second time with -DJITDEBUG_GDB_TARGET (-g -O1, frame
@@ -56,11 +57,19 @@ static uint32_t fake_code[64];	/* never run: only its address is named */
 
 static uint64_t prog_nop(const uint64_t *ctx) { return 0; }
 
-/* A form-A frame: stp x29, x9, [sp, #-48]!; mov x29, sp; ... ldp; ret. */
-static const struct ftramp_jit_frame frame_a = {
-	.sp_alloc = 4, .rec_saved = 4, .fp_set = 8,
-	.frame_size = 48, .rec_off = 0, .ra_reg = 9,
-	.epi_regs = 40, .epi_sp = 40, .epi_end = 44,
+#define NR(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The rows of a frame built as the emitter does: stp x29, x9, [sp,
+ * #-48]!; mov x29, sp; ... ldp x29, x30, [sp], #48 at 36; ret at 40;
+ * code after the return (a slow path) with the frame up again.
+ */
+static const struct a64_uw_row rows_a[] = {
+	{ .off = 0, .cfa_reg = 31, .ra_reg = 9 },
+	{ .off = 4, .cfa_reg = 31, .cfa_off = 48, .fp_at = -48, .ra_at = -40 },
+	{ .off = 8, .cfa_reg = 29, .cfa_off = 48, .fp_at = -48, .ra_at = -40 },
+	{ .off = 40, .cfa_reg = 31, .ra_reg = 30 },
+	{ .off = 44, .cfa_reg = 29, .cfa_off = 48, .fp_at = -48, .ra_at = -40 },
 };
 
 /* Open the object of handle h with libelf. */
@@ -103,7 +112,7 @@ TEST(elf_object_symbol)
 	int h;
 
 	h = ftramp_jitdebug__register("my_func", U64(fake_code),
-				      sizeof(fake_code), &frame_a);
+				      sizeof(fake_code), rows_a, NR(rows_a));
 	ASSERT_GE(h, 0);
 	e = open_obj(h, &info);
 	ASSERT_TRUE(e != NULL);
@@ -203,21 +212,32 @@ static int ra_at(Dwarf_CFI *cfi, uint64_t pc, unsigned int reg,
 	return ret;
 }
 
+/* libdw's rule for reg matches "saved at CFA + at", or "live" (at 0). */
+static bool rule_is(Dwarf_CFI *cfi, uint64_t pc, unsigned int reg,
+		    int32_t at, int live_in)
+{
+	int64_t off;
+	int in_reg;
+
+	if (ra_at(cfi, pc, reg, &in_reg, &off))
+		return false;
+	return at ? in_reg == -1 && off == at : in_reg == live_in;
+}
+
 /*
- * Evaluate the object's CFI with libdw at every row of frame f and check
- * it says what the frame record means.
+ * Evaluate the object's CFI with libdw at the first and the last
+ * instruction of every row and check it says what the row says.
  */
 static void check_cfi(struct __test_metadata *_metadata, int h,
-		      const struct ftramp_jit_frame *f, size_t size)
+		      const struct a64_uw_row *rows, unsigned int nr,
+		      size_t size)
 {
-	uint32_t above = f->frame_size - f->rec_off;
 	struct ftramp_jit_entry_info info;
 	unsigned int reg;
-	int64_t off, at;
 	Dwarf_CFI *cfi;
+	int64_t off;
 	Dwarf *dw;
 	Elf *e;
-	int r;
 
 	e = open_obj(h, &info);
 	ASSERT_TRUE(e != NULL);
@@ -226,43 +246,22 @@ static void check_cfi(struct __test_metadata *_metadata, int h,
 	cfi = dwarf_getcfi(dw);
 	ASSERT_TRUE(cfi != NULL);
 
-	/* Entry: CFA = sp, return address in ra_reg. */
-	ASSERT_EQ(0, cfa_at(cfi, info.addr, &reg, &off));
-	EXPECT_EQ(31, reg);
-	EXPECT_EQ(0, off);
-	ASSERT_EQ(0, ra_at(cfi, info.addr, 30, &r, &at));
-	EXPECT_EQ(f->ra_reg, r);
+	for (unsigned int k = 0; k < nr; k++) {
+		const struct a64_uw_row *r = &rows[k];
+		uint32_t last = (k + 1 < nr ? rows[k + 1].off :
+				 (uint32_t)size) - 4;
 
-	/* SP moved: CFA = sp + F. */
-	ASSERT_EQ(0, cfa_at(cfi, info.addr + f->sp_alloc, &reg, &off));
-	EXPECT_EQ(31, reg);
-	EXPECT_EQ(f->frame_size, off);
+		for (uint32_t o = r->off; ; o = last) {
+			uint64_t pc = info.addr + o;
 
-	/* Body: CFA = x29 + F - rec; x29 at CFA - above; x30 at +8. */
-	ASSERT_EQ(0, cfa_at(cfi, info.addr + f->fp_set, &reg, &off));
-	EXPECT_EQ(29, reg);
-	EXPECT_EQ(above, off);
-	ASSERT_EQ(0, ra_at(cfi, info.addr + f->fp_set, 30, &r, &at));
-	EXPECT_EQ(-1, r);
-	EXPECT_EQ(-(int64_t)above + 8, at);
-	ASSERT_EQ(0, ra_at(cfi, info.addr + f->fp_set, 29, &r, &at));
-	EXPECT_EQ(-(int64_t)above, at);
-
-	if (f->epi_regs) {
-		/* Frame down: CFA = sp (+F until SP is back), x30 live. */
-		ASSERT_EQ(0, cfa_at(cfi, info.addr + f->epi_regs, &reg, &off));
-		EXPECT_EQ(31, reg);
-		EXPECT_EQ(f->epi_sp > f->epi_regs ? f->frame_size : 0, off);
-		ASSERT_EQ(0, cfa_at(cfi, info.addr + f->epi_sp, &reg, &off));
-		EXPECT_EQ(0, off);
-		ASSERT_EQ(0, ra_at(cfi, info.addr + f->epi_sp, 30, &r, &at));
-		EXPECT_EQ(30, r);
-		/* After the return, the body's rule again. */
-		if (f->epi_end < size) {
-			ASSERT_EQ(0, cfa_at(cfi, info.addr + f->epi_end,
-					    &reg, &off));
-			EXPECT_EQ(29, reg);
-			EXPECT_EQ(above, off);
+			ASSERT_EQ(0, cfa_at(cfi, pc, &reg, &off));
+			EXPECT_EQ(r->cfa_reg, reg);
+			EXPECT_EQ(r->cfa_off, off);
+			EXPECT_TRUE(rule_is(cfi, pc, 30, r->ra_at, r->ra_reg));
+			EXPECT_TRUE(rule_is(cfi, pc, 29, r->fp_at, 29));
+			EXPECT_TRUE(rule_is(cfi, pc, 19, r->x19_at, 19));
+			if (o == last)
+				break;
 		}
 	}
 	/* Outside the range: nothing. */
@@ -274,32 +273,48 @@ static void check_cfi(struct __test_metadata *_metadata, int h,
 TEST(cfi_rows_form_a)
 {
 	int h = ftramp_jitdebug__register("a", U64(fake_code),
-					  sizeof(fake_code), &frame_a);
+					  sizeof(fake_code), rows_a,
+					  NR(rows_a));
 
 	ASSERT_GE(h, 0);
-	check_cfi(_metadata, h, &frame_a, sizeof(fake_code));
+	check_cfi(_metadata, h, rows_a, NR(rows_a), sizeof(fake_code));
 	ftramp_jitdebug__unregister(h);
 }
 
 TEST(cfi_rows_form_b)
 {
-	/* sub sp; stp x29, x30, [sp, #64]; add x29; ... ldp; add sp; ret */
-	static const struct ftramp_jit_frame fb = {
-		.sp_alloc = 8, .rec_saved = 12, .fp_set = 16,
-		.frame_size = 1024, .rec_off = 64, .ra_reg = 30,
-		.epi_regs = 200, .epi_sp = 204, .epi_end = 212,
+	/*
+	 * sub sp; stp x29, x30, [sp, #64]; add x29; ... str x19 ... ldp;
+	 * add sp; ret
+	 */
+	static const struct a64_uw_row rows_b[] = {
+		{ .off = 0, .cfa_reg = 31, .ra_reg = 30 },
+		{ .off = 8, .cfa_reg = 31, .cfa_off = 1024, .ra_reg = 30 },
+		{ .off = 12, .cfa_reg = 31, .cfa_off = 1024,
+		  .fp_at = -960, .ra_at = -952 },
+		{ .off = 16, .cfa_reg = 29, .cfa_off = 960,
+		  .fp_at = -960, .ra_at = -952 },
+		{ .off = 24, .cfa_reg = 29, .cfa_off = 960,
+		  .fp_at = -960, .ra_at = -952, .x19_at = -944 },
+		{ .off = 196, .cfa_reg = 29, .cfa_off = 960,
+		  .fp_at = -960, .ra_at = -952 },
+		{ .off = 200, .cfa_reg = 31, .cfa_off = 1024, .ra_reg = 30 },
+		{ .off = 204, .cfa_reg = 31, .ra_reg = 30 },
+		{ .off = 212, .cfa_reg = 29, .cfa_off = 960,
+		  .fp_at = -960, .ra_at = -952 },
 	};
 	int h = ftramp_jitdebug__register("b", U64(fake_code),
-					  sizeof(fake_code), &fb);
+					  sizeof(fake_code), rows_b,
+					  NR(rows_b));
 
 	ASSERT_GE(h, 0);
-	check_cfi(_metadata, h, &fb, sizeof(fake_code));
+	check_cfi(_metadata, h, rows_b, NR(rows_b), sizeof(fake_code));
 	ftramp_jitdebug__unregister(h);
 }
 
 /* Build an image like ftrace/attach.c does; returns its size. */
 static int build_image(struct ftramp_text *text, const char *proto,
-		       unsigned int flags, bool fexit)
+		       unsigned int flags, bool fexit, struct a64_uw_rows *uw)
 {
 	static struct ftramp_func_model m;
 	static struct ftramp_tramp_link l = { .prog = prog_nop };
@@ -315,6 +330,7 @@ static int build_image(struct ftramp_text *text, const char *proto,
 		args.progs[FTRAMP_TRAMP_FEXIT] =
 			(struct ftramp_tramp_links){ &l, 1 };
 	args.func_addr = U64(fake_code);
+	args.unwind = uw;
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size < 0)
 		return size;
@@ -324,113 +340,70 @@ static int build_image(struct ftramp_text *text, const char *proto,
 					      U64(text->rx), text->size);
 }
 
-static uint32_t word(const struct ftramp_text *t, uint32_t off)
-{
-	return ((const uint32_t *)t->rw)[off / 4];
-}
-
-TEST(frame_from_emitted_images)
+/* Images as ftrace/attach.c builds and registers them. */
+TEST(cfi_of_emitted_images)
 {
 	static const struct {
 		const char *proto;
 		unsigned int flags;
-		bool fexit, form_b;
+		bool fexit;
 		uint8_t ra;
-		uint32_t first;		/* offset of the frame's first insn */
 	} v[] = {
-		{ "int (int, int)", FTRAMP_TRAMP_F_CALL_ORIG, true, false, 9, 0 },
-		{ "int (int, int)", 0, false, false, 9, 0 },	/* into body */
+		{ "int (int, int)", FTRAMP_TRAMP_F_CALL_ORIG, true, 9 },
+		{ "int (int, int)", 0, false, 9 },	/* into the body */
 		{ "int (int, int)", FTRAMP_TRAMP_F_CALL_ORIG |
-		  FTRAMP_TRAMP_F_BTI, true, false, 9, 4 },
+		  FTRAMP_TRAMP_F_BTI, true, 9 },
 		{ "long (long)", FTRAMP_TRAMP_F_AS_FUNC |
-		  FTRAMP_TRAMP_F_SKIP_FRAME, false, false, 30, 0 },
+		  FTRAMP_TRAMP_F_SKIP_FRAME, false, 30 },
 		/* unknown model: 64 bytes of stack arguments under the record */
-		{ NULL, FTRAMP_TRAMP_F_CALL_ORIG, true, true, 9, 0 },
+		{ NULL, FTRAMP_TRAMP_F_CALL_ORIG, true, 9 },
 	};
 
-	for (unsigned int i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct ftramp_jit_frame f;
+	for (unsigned int i = 0; i < NR(v); i++) {
+		struct a64_uw_row rows[64];
+		struct a64_uw_rows uw = { .v = rows, .cap = NR(rows) };
 		struct ftramp_text text;
 		int size, h;
 
-		size = build_image(&text, v[i].proto, v[i].flags, v[i].fexit);
+		size = build_image(&text, v[i].proto, v[i].flags, v[i].fexit,
+				   &uw);
 		ASSERT_GT(size, 0);
-		ASSERT_EQ(0, ftramp_jitdebug__frame_from_code(text.rw, size,
-							      &f));
-		TH_LOG("image %u: frame %u rec %u ra x%u, epilogue %u..%u",
-		       i, f.frame_size, f.rec_off, f.ra_reg, f.epi_regs,
-		       f.epi_end);
-		EXPECT_EQ(v[i].ra, f.ra_reg);
-		EXPECT_EQ(v[i].first + 4, f.sp_alloc);
-		if (v[i].form_b) {
-			EXPECT_EQ(64, f.rec_off);
-			EXPECT_EQ(v[i].first + 8, f.rec_saved);
-			EXPECT_EQ(v[i].first + 12, f.fp_set);
-			EXPECT_EQ(f.epi_regs + 4, f.epi_sp);
-			EXPECT_EQ(a64_add_imm(A64_64, A64_SP, A64_SP,
-					      f.frame_size),
-				  word(&text, f.epi_regs));
-		} else {
-			EXPECT_EQ(0, f.rec_off);
-			EXPECT_EQ(f.sp_alloc, f.rec_saved);
-			EXPECT_EQ(v[i].first + 8, f.fp_set);
-			EXPECT_EQ(f.epi_regs, f.epi_sp);
-			EXPECT_EQ(a64_stp_pre(A64_LS_X, A64_FP, A64_R(v[i].ra),
-					      A64_SP, -(int)f.frame_size),
-				  word(&text, v[i].first));
-		}
-		/* The epilogue ends with the image's one return. */
-		ASSERT_GT(f.epi_end, f.epi_sp);
-		EXPECT_TRUE(a64_is_br_blr_ret(word(&text, f.epi_end - 4)));
-		EXPECT_LE(f.epi_end, size);
-
+		ASSERT_LE(uw.nr, uw.cap);
+		TH_LOG("image %u: %d bytes, %u rows", i, size, uw.nr);
+		EXPECT_EQ(v[i].ra, rows[0].ra_reg);
 		h = ftramp_jitdebug__register("img", U64(text.rx),
-					      (size_t)size, &f);
+					      (size_t)size, rows, uw.nr);
 		ASSERT_GE(h, 0);
-		check_cfi(_metadata, h, &f, (size_t)size);
+		check_cfi(_metadata, h, rows, uw.nr, (size_t)size);
 		EXPECT_EQ(0, ftramp_jitdebug__unregister(h));
 		ftramp_text_free(&text);
 	}
 }
 
-TEST(frame_from_code_refuses)
-{
-	uint32_t w[8] = { A64_NOP, A64_NOP, A64_RET };
-	struct ftramp_jit_frame f;
-
-	EXPECT_EQ(-ENOEXEC, ftramp_jitdebug__frame_from_code(w, sizeof(w), &f));
-	/* stp with the wrong registers (x29, x8) is not a frame record. */
-	w[0] = a64_stp_pre(A64_LS_X, A64_FP, A64_R8, A64_SP, -32);
-	w[1] = a64_mov_reg(A64_64, A64_FP, A64_SP);
-	EXPECT_EQ(-ENOEXEC, ftramp_jitdebug__frame_from_code(w, sizeof(w), &f));
-	/* Truncated. */
-	w[0] = a64_stp_pre(A64_LS_X, A64_FP, A64_R9, A64_SP, -32);
-	EXPECT_EQ(-ENOEXEC, ftramp_jitdebug__frame_from_code(w, 4, &f));
-	EXPECT_EQ(0, ftramp_jitdebug__frame_from_code(w, sizeof(w), &f));
-	/* No pop: described without an epilogue. */
-	EXPECT_EQ(0, f.epi_regs);
-}
-
 TEST(register_errors)
 {
-	struct ftramp_jit_frame bad = frame_a;
+	struct a64_uw_row bad[NR(rows_a)];
 	int h;
 
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 0, NULL));
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register(NULL, 0x1000, 8, NULL));
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", ~0ull - 4, 8, NULL));
-	bad.epi_end = 4096;		/* past the range */
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 64, &bad));
-	bad = frame_a;
-	bad.fp_set = 2;			/* before rec_saved, unaligned */
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 64, &bad));
-	bad = frame_a;
-	bad.frame_size = 40;		/* not 16-aligned */
-	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 64, &bad));
+	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 0, NULL, 0));
+	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register(NULL, 0x1000, 8, NULL, 0));
+	EXPECT_EQ(-EINVAL,
+		  ftramp_jitdebug__register("x", ~0ull - 4, 8, NULL, 0));
+	/* A row past the range. */
+	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 40, rows_a,
+						     NR(rows_a)));
+	memcpy(bad, rows_a, sizeof(bad));
+	bad[2].off = 2;			/* descending, not an instruction */
+	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 64, bad,
+						     NR(bad)));
+	memcpy(bad, rows_a, sizeof(bad));
+	bad[1].fp_at = -44;		/* not a slot */
+	EXPECT_EQ(-EINVAL, ftramp_jitdebug__register("x", 0x1000, 64, bad,
+						     NR(bad)));
 	EXPECT_EQ(-ENOENT, ftramp_jitdebug__unregister(-1));
 	EXPECT_EQ(-ENOENT, ftramp_jitdebug__unregister(12345));
 	/* No frame: a symbol only. */
-	h = ftramp_jitdebug__register("x", 0x1000, 64, NULL);
+	h = ftramp_jitdebug__register("x", 0x1000, 64, NULL, 0);
 	ASSERT_GE(h, 0);
 	EXPECT_EQ(h, ftramp_jitdebug__find(0x1000 + 63));
 	EXPECT_EQ(-ENOENT, ftramp_jitdebug__find(0x1000 + 64));
@@ -464,7 +437,7 @@ TEST(descriptor_list)
 	EXPECT_EQ(0, list_check());
 	for (int i = 0; i < 3; i++) {
 		h[i] = ftramp_jitdebug__register("f", 0x10000 + 0x100 * i,
-						 0x40, NULL);
+						 0x40, NULL, 0);
 		ASSERT_GE(h[i], 0);
 		ASSERT_EQ(0, ftramp_jitdebug__info(h[i], &info[i]));
 		/* The newest is first, and was the relevant one. */
@@ -483,7 +456,7 @@ TEST(descriptor_list)
 	EXPECT_EQ(info[0].symfile, d->first_entry->next_entry->symfile_addr);
 	EXPECT_EQ(0, d->action_flag);
 	/* The freed handle is reused. */
-	EXPECT_EQ(h[1], ftramp_jitdebug__register("g", 0x20000, 8, NULL));
+	EXPECT_EQ(h[1], ftramp_jitdebug__register("g", 0x20000, 8, NULL, 0));
 	EXPECT_EQ(3, list_check());
 	EXPECT_EQ(0, ftramp_jitdebug__unregister(h[2]));	/* the head */
 	EXPECT_EQ(0, ftramp_jitdebug__unregister(h[0]));	/* the tail */
@@ -505,7 +478,7 @@ static void *churn(void *arg)
 			uint64_t addr = 0x100000 * (id + 1) + 0x100 * k;
 
 			h[k] = ftramp_jitdebug__register("churn", addr, 0x80,
-							 &frame_a);
+							 rows_a, NR(rows_a));
 			if (h[k] < 0 || ftramp_jitdebug__find(addr) != h[k])
 				bad++;
 		}
@@ -561,17 +534,17 @@ TEST(perf_map)
 	unlink(path);
 	unsetenv("FTRAMP_PERF_MAP");
 	ftramp_jitdebug__perf_map_reset();
-	h1 = ftramp_jitdebug__register("off", 0x4000, 0x10, NULL);
+	h1 = ftramp_jitdebug__register("off", 0x4000, 0x10, NULL, 0);
 	EXPECT_EQ(NULL, read_file(path));	/* not enabled: no file */
 
 	setenv("FTRAMP_PERF_MAP", "1", 1);
 	ftramp_jitdebug__perf_map_reset();
 	h2 = ftramp_jitdebug__register("kv_get", 0xaaaa00001000ull, 0x1a8,
-				       NULL);
+				       NULL, 0);
 	ASSERT_GE(h2, 0);
 	ftramp_jitdebug__unregister(h2);	/* lines stay */
 	h2 = ftramp_jitdebug__register("kv put", 0xffff00000040ull, 0x40,
-				       &frame_a);
+				       rows_a, NR(rows_a));
 	s = read_file(path);
 	ASSERT_TRUE(s != NULL);
 	snprintf(want, sizeof(want),
@@ -650,7 +623,7 @@ TEST_HARNESS_MAIN
  * The program selftests/gdb_bt.sh debugs.  main -> jd_outer -> jd_middle
  * -> jd_traced, traced by an fentry and an fexit program built and
  * installed as ftrace/attach.c does (ftramp_direct__register()), its CFI
- * from the emitter's unwind rows (ftramp_jitdebug__register_rows()).  Each
+ * from the emitter's unwind rows (ftramp_jitdebug__register()).  Each
  * program calls jd_marker(), where gdb stops and prints a backtrace, with
  * jd_phase saying what to expect:
  *
@@ -774,7 +747,7 @@ int main(void)
 		/* The emitter's unwind rows, as ftrace/attach.c registers. */
 		if (uw.nr > uw.cap)
 			return die("rows", -E2BIG);
-		h = ftramp_jitdebug__register_rows("jd_traced", U64(text.rx),
+		h = ftramp_jitdebug__register("jd_traced", U64(text.rx),
 						   (size_t)size, uw.v, uw.nr);
 		if (h < 0)
 			return die("register", h);

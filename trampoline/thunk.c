@@ -89,10 +89,10 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 	/* Let gdb unwind through it and perf name it. */
 	if (uw.nr > uw.cap)
 		uw.nr = 0;
-	th->jit = ftramp_jitdebug__register_rows("thunk",
-						 (uint64_t)(uintptr_t)th->text.rx,
-						 (size_t)size,
-						 uw.nr ? uw.v : NULL, uw.nr);
+	th->jit = ftramp_jitdebug__register("thunk",
+					    (uint64_t)(uintptr_t)th->text.rx,
+					    (size_t)size, uw.nr ? uw.v : NULL,
+					    uw.nr);
 	/* A C++ program's exceptions pass through (no state to release). */
 	if (uw.nr)
 		ftramp_unwind__register(th->text.rx, (size_t)size, uw.v, uw.nr,
