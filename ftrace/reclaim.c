@@ -102,7 +102,7 @@ static size_t nr_windows, cap_windows;
 static struct {
 	uint64_t images_alloc, images_freed, ops_alloc, ops_freed;
 	uint64_t pending, scans, scan_busy, leaked;
-	uint64_t scan_signals, scan_quiet;
+	uint64_t scan_signals, scan_quiet, scan_lost_signal;
 } stats;
 
 static void (*test_hook)(enum reclaim_phase phase);
@@ -111,10 +111,16 @@ static void (*test_hook)(enum reclaim_phase phase);
  * Thread scans
  * ------------------------------------------------------------------ */
 
+#define SCAN_SIGPCS	4
+
 struct scan_slot {
 	pid_t tid;
 	int done;		/* 1: pc valid */
 	uint64_t pc;
+	/* PCs interrupted by the application's own running handlers
+	 * (lib/signal.c): -1 unknown. */
+	int nsig;
+	uint64_t sigpc[SCAN_SIGPCS];
 };
 
 /*
@@ -224,6 +230,8 @@ static void scan_handler(int sig, siginfo_t *si, void *uctx)
 		(void)uc;
 		tab[i].pc = 0;
 #endif
+		/* Nested in handlers of the program's: where they came in. */
+		tab[i].nsig = thread_sig_pcs(me, tab[i].sigpc, SCAN_SIGPCS);
 		__atomic_store_n(&tab[i].done, 1, __ATOMIC_RELEASE);
 		break;
 	}
@@ -251,6 +259,11 @@ static int scan_init_signal(void)
 	}
 	scan_sig = thread_signal_install(lo, hi, scan_handler, false);
 	return scan_sig > 0 ? 0 : scan_sig;
+}
+
+int reclaim_scan_signal(void)
+{
+	return scan_sig > 0 ? scan_sig : 0;
 }
 
 static bool in_windows(uint64_t pc)
@@ -287,6 +300,35 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A thread placed in a system call: also where its running application
+ * handlers interrupted it (lib/signal.c).  Valid only if it did not run
+ * between the placement and that read: same state, same switch count.
+ */
+static bool place_quiet(int dfd, struct scan_slot *slot,
+			const struct thread_stat *ts, uint64_t pc)
+{
+	struct thread_stat again;
+
+	slot->nsig = thread_sig_pcs(slot->tid, slot->sigpc, SCAN_SIGPCS);
+	if (thread_stat(dfd, slot->tid, &again) || again.state == 'R' ||
+	    again.switches != ts->switches)
+		return false;
+	slot->pc = pc;
+	return true;
+}
+
+/* Append a placed thread's PCs; false if they are unknown. */
+static bool add_pcs(uint64_t *pcs, size_t *npcs, const struct scan_slot *slot)
+{
+	pcs[(*npcs)++] = slot->pc;
+	if (slot->nsig < 0)
+		return false;
+	for (int k = 0; k < slot->nsig; k++)
+		pcs[(*npcs)++] = slot->sigpc[k];
+	return true;
 }
 
 /*
@@ -331,8 +373,9 @@ static int scan_threads(uint64_t **pcs_out)
 	}
 	nr = l.nr;
 	ask_prune(&l);
+	thread_sig_prune();
 	err = ensure_scan_cap(nr);
-	pcs = calloc(nr ? nr : 1, sizeof(*pcs));
+	pcs = calloc(nr ? nr * (1 + SCAN_SIGPCS) : 1, sizeof(*pcs));
 	if (err || !pcs) {
 		err = -ENOMEM;
 		goto out;
@@ -342,6 +385,7 @@ static int scan_threads(uint64_t **pcs_out)
 	for (size_t i = 0; i < nr; i++) {
 		tab[i].tid = l.tid[i];
 		tab[i].pc = 0;
+		tab[i].nsig = 0;
 		tab[i].done = 0;
 	}
 	__atomic_store_n(&scan_nr, nr, __ATOMIC_RELEASE);
@@ -364,7 +408,8 @@ static int scan_threads(uint64_t **pcs_out)
 			tab[i].done = 3;	/* holds nothing */
 			continue;
 		case THREAD_SYSCALL:
-			tab[i].pc = pc;
+			if (!place_quiet(dfd, &tab[i], &ts, pc))
+				break;		/* it ran: ask it */
 			tab[i].done = 2;
 			by_state = true;
 			stats.scan_quiet++;
@@ -375,11 +420,20 @@ static int scan_threads(uint64_t **pcs_out)
 		/* Ours is still on its way: it answers this scan too. */
 		if (!ask_may_send(l.tid[i]))
 			continue;
-		if (thread_signal_send(l.tid[i], scan_sig, 0) == -ESRCH) {
+		switch (thread_signal_send(l.tid[i], scan_sig, 0)) {
+		case 0:
+			stats.scan_signals++;
+			break;
+		case -ESRCH:
 			ask_forget(l.tid[i]);
 			tab[i].done = 3;
-		} else {
-			stats.scan_signals++;
+			break;
+		default:
+			/* Not sent (the program took the signal over): this
+			 * thread cannot be asked; it answers nothing. */
+			ask_forget(l.tid[i]);
+			stats.scan_lost_signal++;
+			break;
 		}
 	}
 
@@ -403,7 +457,8 @@ static int scan_threads(uint64_t **pcs_out)
 		if (done == 3)
 			continue;
 		if (done) {
-			pcs[npcs++] = tab[i].pc;
+			if (!add_pcs(pcs, &npcs, &tab[i]))
+				unseen = true;
 			continue;
 		}
 		/* Silent: gone meanwhile, or asleep in a call since? */
@@ -414,10 +469,14 @@ static int scan_threads(uint64_t **pcs_out)
 		case THREAD_NOT_GUEST:
 			continue;
 		case THREAD_SYSCALL:
-			pcs[npcs++] = pc;
-			by_state = true;
-			stats.scan_quiet++;
-			continue;
+			if (place_quiet(dfd, &tab[i], &ts, pc)) {
+				if (!add_pcs(pcs, &npcs, &tab[i]))
+					unseen = true;
+				by_state = true;
+				stats.scan_quiet++;
+				continue;
+			}
+			/* fall through */
 		default:
 			unseen = true;
 			unseen_tid = l.tid[i];
@@ -461,8 +520,10 @@ void reclaim_atfork(int stage)
 		pthread_mutex_lock(&reclaim_lock);
 		return;
 	}
-	if (stage == 2)		/* the parent's threads are not ours */
+	if (stage == 2) {	/* the parent's threads are not ours */
 		memset(asks, 0, sizeof(asks));
+		thread_sig_atfork_child();
+	}
 	pthread_mutex_unlock(&reclaim_lock);
 }
 
@@ -799,6 +860,7 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
 	s.scan_busy = stats.scan_busy;
 	s.scan_signals = stats.scan_signals;
 	s.scan_quiet = stats.scan_quiet;
+	s.scan_lost_signal = stats.scan_lost_signal;
 	s.unseen_tid = (uint64_t)unseen_tid;
 	s.unseen_blocks = unseen_blocks;
 	pthread_mutex_unlock(&reclaim_lock);

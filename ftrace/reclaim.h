@@ -20,4 +20,7 @@ enum reclaim_phase {
  */
 void reclaim_set_test_hook(void (*hook)(enum reclaim_phase phase));
 
+/* The scan signal, once a scan installed it (0 before). */
+int reclaim_scan_signal(void);
+
 #endif /* FTRAMP_FTRACE_RECLAIM_H */

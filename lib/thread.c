@@ -547,6 +547,9 @@ int thread_barrier(void)
  * Signals
  * ------------------------------------------------------------------ */
 
+/* The handler thread_signal_install() put on each signal. */
+static void (*installed[_NSIG])(int, siginfo_t *, void *);
+
 int thread_signal_install(int lo, int hi,
 			  void (*handler)(int, siginfo_t *, void *),
 			  bool block_all)
@@ -565,14 +568,15 @@ int thread_signal_install(int lo, int hi,
 	for (int s = hi; s >= lo; s--) {
 		/* Look, swap, then check what was there: an application
 		 * handler installed meanwhile is put back, never lost. */
-		if (sigaction(s, NULL, &old) || old.sa_handler != SIG_DFL ||
-		    (old.sa_flags & SA_SIGINFO))
+		if (thread_real_sigaction(s, NULL, &old) ||
+		    old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
 			continue;
-		if (sigaction(s, &sa, &old))
+		__atomic_store_n(&installed[s], handler, __ATOMIC_RELEASE);
+		if (thread_real_sigaction(s, &sa, &old))
 			continue;
 		if (old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO))
 			return s;
-		sigaction(s, &old, NULL);
+		thread_real_sigaction(s, &old, NULL);
 	}
 	return -EBUSY;
 }
@@ -581,7 +585,7 @@ int thread_signal_check(int sig, void (*handler)(int, siginfo_t *, void *))
 {
 	struct sigaction cur;
 
-	if (sigaction(sig, NULL, &cur))
+	if (thread_real_sigaction(sig, NULL, &cur))
 		return -errno;
 	return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler ?
 		0 : -EBUSY;
@@ -591,7 +595,14 @@ int thread_signal_send(pid_t tid, int sig, uint64_t cookie)
 {
 	siginfo_t si;
 	pid_t pid = getpid();
+	void (*h)(int, siginfo_t *, void *);
 
+	/* Checked before every send: never deliver a default action. */
+	if (sig <= 0 || sig >= _NSIG)
+		return -EINVAL;
+	h = __atomic_load_n(&installed[sig], __ATOMIC_ACQUIRE);
+	if (!h || thread_signal_check(sig, h))
+		return -EBUSY;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = sig;
 	si.si_code = SI_QUEUE;

@@ -147,9 +147,36 @@ int thread_signal_check(int sig, void (*handler)(int, siginfo_t *, void *));
 /*
  * rt_tgsigqueueinfo(): sig to tid with si_value = cookie, si_code
  * SI_QUEUE, si_pid our pid (a handler checks both: nobody else's
- * sigqueue is taken for ours).  -ESRCH once the thread is gone.
+ * sigqueue is taken for ours).  -ESRCH once the thread is gone, -EBUSY
+ * (nothing sent) if sig's disposition is no longer the handler
+ * thread_signal_install() put there: the application changed it, and
+ * the default action of a real-time signal would kill the process.
  */
 int thread_signal_send(pid_t tid, int sig, uint64_t cookie);
+
+/*
+ * The application's handlers (lib/signal.c interposes sigaction() and
+ * signal()): each thread's PCs interrupted by a handler still running.
+ */
+#define THREAD_SIG_MAX	4096		/* threads recorded at once */
+
+/* sigaction() without the interposition: for ftramp's own handlers. */
+int thread_real_sigaction(int sig, const struct sigaction *act,
+			  struct sigaction *old);
+
+/*
+ * The PCs at which tid's running application handlers interrupted it,
+ * outermost first: how many (0: none), or -1 if unknown (nested too
+ * deep): treat as busy.  Read from tid itself, or while tid is known
+ * not to run.
+ */
+int thread_sig_pcs(pid_t tid, uint64_t *pcs, int max);
+
+/* Free the entries of threads that are gone. */
+void thread_sig_prune(void);
+
+/* After fork(), in the child. */
+void thread_sig_atfork_child(void);
 
 /* Did si come from thread_signal_send() in this process? */
 static inline bool thread_signal_ours(const siginfo_t *si)

@@ -431,4 +431,130 @@ TEST(blocked_signal_is_sent_once)
 	EXPECT_EQ(0, b.unseen_tid);
 }
 
+/* ------------------------------------------------------------------
+ * The program's own signal handlers
+ * ------------------------------------------------------------------ */
+
+static volatile int spin_more;
+
+static void *plain_spinner(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&spin_more, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+/*
+ * The program sets the scan signal to SIG_DFL: the next scan must not
+ * send it (a real-time signal's default action kills the process).  The
+ * running thread cannot be asked any more; nothing is freed meanwhile.
+ */
+TEST(scan_signal_taken_over_does_not_kill)
+{
+	struct ftramp_reclaim_stats st = { .sz = sizeof(st) };
+	pthread_t th;
+	uint64_t seq;
+	int sig;
+
+	spin_more = 1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, plain_spinner, NULL));
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x4000, 0x4004, NULL, NULL);
+	ASSERT_EQ(0, reclaim_wait_seq(seq, 10000));
+	sig = reclaim_scan_signal();
+	ASSERT_LT(0, sig);
+
+	ASSERT_NE(SIG_ERR, signal(sig, SIG_DFL));
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x4000, 0x4004, NULL, NULL);
+	EXPECT_EQ(1, reclaim_poll());
+	EXPECT_EQ(1, reclaim_poll());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&st));
+	EXPECT_LT(0, st.scan_lost_signal);
+
+	__atomic_store_n(&spin_more, 0, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	/* Alone again: nobody to ask. */
+	EXPECT_EQ(0, reclaim_wait_seq(seq, 10000));
+}
+
+static int handler_pipe[2];
+static volatile int in_handler;
+
+static void blocking_handler(int sig)
+{
+	char c;
+
+	(void)sig;
+	__atomic_store_n(&in_handler, 1, __ATOMIC_RELEASE);
+	/* A SIGTERM handler that waits for something, say. */
+	while (read(handler_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	__atomic_store_n(&in_handler, 2, __ATOMIC_RELEASE);
+}
+
+static pid_t sitter_tid;
+
+static void *window_sitter(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&sitter_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	win_spin(&stay_entry, &ack, ACK_ENTRY);
+	return NULL;
+}
+
+/*
+ * A thread interrupted inside the image's code by its own handler,
+ * which then blocks: the scans see the handler (or the system call it
+ * sleeps in), but the image must stay, for the handler returns into it.
+ */
+TEST(own_handler_in_window_keeps_image)
+{
+	struct sigaction sa, old;
+	struct thread_stat ts;
+	pthread_t th;
+	uint64_t pc;
+	int dfd = thread_dir_open();
+
+	ASSERT_LE(0, dfd);
+	reset();
+	ASSERT_EQ(0, pipe(handler_pipe));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = blocking_handler;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	/* The program reads back what it installed. */
+	ASSERT_EQ(0, sigaction(SIGUSR1, NULL, &old));
+	EXPECT_TRUE(old.sa_handler == blocking_handler);
+	EXPECT_EQ(0, old.sa_flags & SA_SIGINFO);
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, window_sitter, NULL));
+	wait_ack(ACK_ENTRY);
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	while (!__atomic_load_n(&in_handler, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (int i = 0; i < 10000; i++) {
+		if (thread_where(dfd, sitter_tid, &ts, true, &pc) ==
+		    THREAD_SYSCALL)
+			break;
+		usleep(1000);
+	}
+
+	reclaim_retire(RECLAIM_IMAGE, &counter, (uint64_t)(uintptr_t)win_lo,
+		       (uint64_t)(uintptr_t)win_hi, free_image, NULL);
+	EXPECT_EQ(1, reclaim_poll());
+	EXPECT_EQ(1, reclaim_poll());
+	EXPECT_EQ(0, freed);
+
+	/* The handler returns into the window; then the thread leaves. */
+	ASSERT_EQ(1, write(handler_pipe[1], "x", 1));
+	while (__atomic_load_n(&in_handler, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	__atomic_store_n(&stay_entry, 0, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, reclaim_poll());
+	EXPECT_EQ(1, freed);
+	close(handler_pipe[0]);
+	close(handler_pipe[1]);
+	close(dfd);
+}
+
 TEST_HARNESS_MAIN

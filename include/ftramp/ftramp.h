@@ -874,6 +874,8 @@ struct ftramp_reclaim_stats {
 	uint64_t unseen_tid;	/* the last thread a scan could not place
 				 * (running, not answering), 0 if none */
 	uint64_t unseen_blocks;	/* 1: it blocks the scan signal */
+	uint64_t scan_lost_signal; /* sends refused: the program changed
+				    * the scan signal's disposition */
 };
 
 /* 0 or -EINVAL. */

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The application's signal handlers, seen by reclamation.
+ *
+ * A thread interrupted inside an uncounted window (a trampoline's first
+ * or last instructions, ftrace_caller) by a signal of its own runs its
+ * handler with the window's PC saved in the kernel's signal frame.  A
+ * scan that observes it then sees the handler's PC, outside every
+ * window; if the handler blocks (a SIGTERM handler that waits for
+ * workers), both scans see it "outside" and the image is freed under the
+ * PC it will return to.
+ *
+ * So sigaction() and signal() are interposed (dlopen() is, the same way,
+ * in ftrace/sites.c): an application handler is installed behind
+ * wrap_handler(), which records the interrupted PC in this thread's
+ * entry of a table before calling it, and drops it after.  The scans
+ * read the entry of every thread they observe (thread_sig_pcs()), at the
+ * moment they observe it:
+ *
+ *  - asked by a signal: ftrace/reclaim.c's handler runs on that thread,
+ *    nested in the application's handlers if any, and reports their
+ *    recorded PCs along with its own;
+ *  - placed from /proc, blocked in a system call: the entry is read
+ *    after the placement and the thread is checked not to have run in
+ *    between (same state, same context-switch count).  The recording
+ *    thread's stores precede its switch-out, and reading
+ *    <tid>/syscall took its runqueue lock after that (wait_task_inactive),
+ *    so they are visible.
+ *
+ * What the application sees does not change: sigaction() reports its own
+ * handler (flags, mask) back, SA_SIGINFO or not, SA_RESETHAND,
+ * SA_NODEFER, SA_ONSTACK keep their meaning (the kernel applies them to
+ * the wrapper).  Only ftramp's own handlers are installed unwrapped
+ * (thread_real_sigaction()).
+ *
+ * Limits: a handler left by siglongjmp() keeps its PC recorded until the
+ * thread takes its next wrapped signal (a pinned image, never a fault);
+ * a thread of a full table (THREAD_SIG_MAX) or nested deeper than
+ * SIGREC_DEPTH is recorded as "unknown", which scans treat as busy.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "lib/thread.h"
+
+/* glibc's public alias of sigaction (GLIBC_2.17 on arm64). */
+extern int __sigaction(int sig, const struct sigaction *act,
+		       struct sigaction *old);
+
+#define SIGREC_DEPTH	6
+
+struct sigrec {
+	pid_t tid;			/* 0: free */
+	unsigned int depth;		/* handlers running; > DEPTH: unknown */
+	uint64_t pc[SIGREC_DEPTH];
+};
+
+static struct sigrec recs[THREAD_SIG_MAX];
+static __thread struct sigrec *my_rec __attribute__((tls_model("initial-exec")));
+/* The application's dispositions, one immutable copy each (leaked when
+ * replaced: a handler may still be reading the old one). */
+static struct sigaction *app_act[_NSIG];
+
+int thread_real_sigaction(int sig, const struct sigaction *act,
+			  struct sigaction *old)
+{
+	return __sigaction(sig, act, old);
+}
+
+static struct sigrec *rec_find(pid_t tid)
+{
+	for (size_t i = 0; i < THREAD_SIG_MAX; i++)
+		if (__atomic_load_n(&recs[i].tid, __ATOMIC_ACQUIRE) == tid)
+			return &recs[i];
+	return NULL;
+}
+
+/* This thread's entry, claimed on first use (async-signal-safe). */
+static struct sigrec *rec_self(void)
+{
+	pid_t me;
+
+	if (my_rec)
+		return my_rec;
+	me = (pid_t)syscall(SYS_gettid);
+	for (size_t i = 0; i < THREAD_SIG_MAX; i++) {
+		pid_t want = 0;
+
+		/* A dead thread's entry with our (reused) tid: ours now. */
+		if (__atomic_load_n(&recs[i].tid, __ATOMIC_RELAXED) == me ||
+		    __atomic_compare_exchange_n(&recs[i].tid, &want, me, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			__atomic_store_n(&recs[i].depth, 0, __ATOMIC_RELEASE);
+			my_rec = &recs[i];
+			return my_rec;
+		}
+	}
+	return NULL;
+}
+
+static void wrap_handler(int sig, siginfo_t *si, void *uctx)
+{
+	const struct sigaction *a = __atomic_load_n(&app_act[sig],
+						    __ATOMIC_ACQUIRE);
+	struct sigrec *r = rec_self();
+	unsigned int d = 0;
+
+	if (r) {
+		d = __atomic_load_n(&r->depth, __ATOMIC_RELAXED);
+		if (d < SIGREC_DEPTH) {
+#ifdef __aarch64__
+			r->pc[d] = ((ucontext_t *)uctx)->uc_mcontext.pc;
+#else
+			r->pc[d] = 0;
+#endif
+		}
+		/* Before the handler runs: a scan seeing it sees this. */
+		__atomic_store_n(&r->depth, d + 1, __ATOMIC_SEQ_CST);
+	}
+	if (a && (a->sa_flags & SA_SIGINFO))
+		a->sa_sigaction(sig, si, uctx);
+	else if (a && a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN)
+		a->sa_handler(sig);
+	if (r)
+		__atomic_store_n(&r->depth, d, __ATOMIC_RELEASE);
+}
+
+static bool is_wrapped(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == wrap_handler;
+}
+
+static bool wants_handler(const struct sigaction *act)
+{
+	if (act->sa_flags & SA_SIGINFO)
+		return act->sa_sigaction != NULL;
+	return act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
+}
+
+__attribute__((visibility("default")))
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction cur, w;
+	const struct sigaction *prev;
+	struct sigaction *copy;
+	int ret;
+
+	if (sig <= 0 || sig >= _NSIG || !act || !wants_handler(act)) {
+		prev = sig > 0 && sig < _NSIG ?
+		       __atomic_load_n(&app_act[sig], __ATOMIC_ACQUIRE) : NULL;
+		ret = __sigaction(sig, act, old ? &cur : NULL);
+		if (!ret && old) {
+			if (is_wrapped(&cur) && prev)
+				cur = *prev;
+			*old = cur;
+		}
+		return ret;
+	}
+	copy = malloc(sizeof(*copy));
+	if (!copy)		/* unrecorded, but installed */
+		return __sigaction(sig, act, old);
+	*copy = *act;
+	w = *act;
+	w.sa_flags |= SA_SIGINFO;
+	w.sa_sigaction = wrap_handler;
+	prev = __atomic_exchange_n(&app_act[sig], copy, __ATOMIC_ACQ_REL);
+	ret = __sigaction(sig, &w, &cur);
+	if (ret) {
+		__atomic_store_n(&app_act[sig], (struct sigaction *)prev,
+				 __ATOMIC_RELEASE);
+		return ret;
+	}
+	if (old) {
+		if (is_wrapped(&cur) && prev)
+			cur = *prev;
+		*old = cur;
+	}
+	return 0;
+}
+
+/* glibc's signal(): BSD semantics (the handler stays, SA_RESTART). */
+__attribute__((visibility("default")))
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction sa, old;
+
+	if (handler == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(sig, &sa, &old))
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+int thread_sig_pcs(pid_t tid, uint64_t *pcs, int max)
+{
+	struct sigrec *r = rec_find(tid);
+	unsigned int d;
+
+	if (!r)
+		return 0;
+	d = __atomic_load_n(&r->depth, __ATOMIC_ACQUIRE);
+	if (d > SIGREC_DEPTH || (int)d > max)
+		return -1;
+	for (unsigned int i = 0; i < d; i++)
+		pcs[i] = __atomic_load_n(&r->pc[i], __ATOMIC_RELAXED);
+	return (int)d;
+}
+
+void thread_sig_prune(void)
+{
+	pid_t pid = getpid();
+
+	/*
+	 * Only entries of threads that are gone: a live thread keeps its
+	 * entry for good (its my_rec points there).  A gone tid reused by
+	 * a new thread is claimed again by that thread (rec_self()).
+	 */
+	for (size_t i = 0; i < THREAD_SIG_MAX; i++) {
+		pid_t tid = __atomic_load_n(&recs[i].tid, __ATOMIC_RELAXED);
+
+		if (tid && syscall(SYS_tgkill, pid, tid, 0) && errno == ESRCH)
+			__atomic_compare_exchange_n(&recs[i].tid, &tid, 0,
+						    false, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED);
+	}
+}
+
+void thread_sig_atfork_child(void)
+{
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	struct sigrec *mine = NULL;
+
+	/* Only this thread exists now: keep its entry, under its new tid. */
+	if (my_rec && my_rec->tid)
+		mine = my_rec;
+	for (size_t i = 0; i < THREAD_SIG_MAX; i++)
+		if (&recs[i] != mine)
+			recs[i].tid = 0;
+	if (mine)
+		mine->tid = me;
+}
