@@ -212,6 +212,40 @@ TEST(many_chunks_share_a_page_and_are_reused)
 	EXPECT_EQ(st0.regions_unmapped + 1, st2.regions_unmapped);
 }
 
+/*
+ * A freed chunk reads as BRK again (while its region lives on), so a
+ * jump into freed trampoline memory traps instead of running old code.
+ */
+TEST(freed_chunk_reads_as_brk)
+{
+	struct ftramp_text a, b;
+	struct ftramp_text_stats st0, st1;
+	struct ftramp_text stale;
+	const uint32_t *w;
+	size_t words;
+
+	ftramp_text_get_stats(&st0);
+	ASSERT_EQ(0, ftramp_text_alloc(&a, 64, anchor(), 0));
+	ASSERT_EQ(0, ftramp_text_alloc(&b, 64, anchor(), 0));
+	ASSERT_EQ(0, emit_ret(&a, 42, false));
+	ASSERT_EQ(0, ftramp_text_publish(&a));
+	ASSERT_EQ(0, emit_ret(&b, 43, false));
+	ASSERT_EQ(0, ftramp_text_publish(&b));
+	EXPECT_EQ(42, call(&a));
+	stale = a;
+	w = (const uint32_t *)a.rx;
+	words = a.size / 4;
+	ftramp_text_free(&a);
+
+	for (size_t i = 0; i < words; i++)
+		EXPECT_EQ(A64_INSN_BAD, w[i]);
+	EXPECT_EQ(SIGTRAP, child_signal(do_call, &stale));
+	EXPECT_EQ(43, call(&b));
+	ftramp_text_get_stats(&st1);
+	EXPECT_EQ(st0.chunks_poisoned + 1, st1.chunks_poisoned);
+	ftramp_text_free(&b);
+}
+
 TEST(big_chunk_gets_its_own_region)
 {
 	struct ftramp_text small, big;

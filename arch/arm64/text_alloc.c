@@ -960,6 +960,35 @@ int ftramp_text_trim(struct ftramp_text *t, size_t size)
 	return 0;
 }
 
+/*
+ * A freed chunk is filled with BRK again before its granules go back,
+ * so that a use after free traps instead of running stale code.  The
+ * chunk was reclaimed (or never published): no thread executes it, so
+ * writing words that are not in B2.2.5's list of concurrently
+ * modifiable instructions is allowed (Arm ARM B2.2.5, "Concurrent
+ * modification and execution of instructions", applies only to words
+ * another PE may be executing).  The same W^X discipline as an
+ * allocation: the chunk's pages are opened (PROT_EXEC kept: neighbours
+ * may run) and closed again, or written through the alias.  Then clean
+ * to the point of unification and invalidate the I-cache for the range
+ * (dc cvau, dsb ish, ic ivau, dsb ish), so that no PE's I-cache keeps
+ * the old code for these addresses.  If the pages cannot be opened the
+ * old code stays: still unreachable, as before this fill existed.
+ * Called with text_lock held; the region is not being released.
+ */
+static void chunk_poison(struct ftramp_text *t)
+{
+	struct ftramp_text_region *r = t->region;
+
+	if (!t->open && chunk_open(r, t->first, t->nr))
+		return;
+	chunk_fill(t->rw, t->size);
+	arm64_sync_icache_range((uintptr_t)t->rx, (uintptr_t)t->rx + t->size);
+	(void)chunk_close(r, t->first, t->nr);
+	t->open = false;
+	text_stats.chunks_poisoned++;
+}
+
 void ftramp_text_free(struct ftramp_text *t)
 {
 	struct ftramp_text_region *r;
@@ -968,6 +997,8 @@ void ftramp_text_free(struct ftramp_text *t)
 		return;
 	r = t->region;
 	pthread_mutex_lock(&text_lock);
+	if (r->chunks > 1)
+		chunk_poison(t);	/* the region stays mapped */
 	if (t->open)
 		(void)chunk_close(r, t->first, t->nr);
 	gran_set(r, t->first, t->nr, false);

@@ -149,6 +149,7 @@ struct ftramp_text_stats {
 	size_t chunks;		/* live chunks */
 	unsigned long near_allocs, far_allocs, failed_allocs;
 	unsigned long regions_mapped, regions_unmapped;
+	unsigned long chunks_poisoned;	/* freed chunks refilled with BRK */
 };
 
 void ftramp_text_get_stats(struct ftramp_text_stats *st);
