@@ -96,6 +96,24 @@ static uint64_t image_addr(const struct timage *img)
 	return (uint64_t)(uintptr_t)img->text.rx;
 }
 
+/*
+ * A new image whose change failed: if its commit wrote the branch before
+ * rolling back, threads may be inside it (ftrace_commit_exposed()).
+ */
+static void image_drop(struct timage *img, uint64_t func)
+{
+	uint64_t rx, seq;
+
+	if (!ftrace_commit_exposed()) {
+		image_free(img);	/* never reachable */
+		return;
+	}
+	rx = image_addr(img);
+	seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
+			     rx + img->size, image_free, img);
+	reclaim_describe(seq, func, FTRAMP_INFLIGHT_UNIT);
+}
+
 static void image_retire(struct tfunc *tf)
 {
 	struct timage *img = tf->image;
@@ -514,8 +532,7 @@ static struct ftramp_link *attach(const char *func,
 		err = ftrace_modify_locked(&tf->ops, image_addr(img));
 	}
 	if (err) {
-		/* Never reachable: no thread can be inside. */
-		image_free(img);
+		image_drop(img, site->func);
 		goto fail;
 	}
 	if (tf->image)
@@ -914,9 +931,8 @@ FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_link_batch *b)
 		for (size_t i = 0; i < ng; i++) {
 			struct bgroup *g = &grp[i];
 
-			/* Never reachable: no thread can be inside. */
 			if (g->img)
-				image_free(g->img);
+				image_drop(g->img, g->tf->site->func);
 			if (g->new_tf) {
 				ftrace_ops_release(&g->tf->ops);
 				free(g->tf);
@@ -1063,7 +1079,8 @@ FTRAMP_API int ftramp_links__destroy(struct ftramp_link **links, size_t n)
 			v[i]->dying = false;
 		for (size_t i = 0; i < ng; i++)
 			if (grp[i].img)
-				image_free(grp[i].img);
+				image_drop(grp[i].img,
+					   grp[i].tf->site->func);
 	}
 	pthread_mutex_unlock(&ftrace_lock);
 	reclaim_poll();

@@ -122,6 +122,14 @@ extern const char ftrace_caller_tmpl_end[];
 extern const char ftrace_regs_caller[];
 extern const char ftrace_regs_caller_end[];
 
+/*
+ * After a failed change (under ftrace_lock): did its commit write words
+ * before it was rolled back?  Then what the change built (a trampoline
+ * image, records) may have been reached by other threads: retire it
+ * (reclaim_retire()), do not free it.
+ */
+bool ftrace_commit_exposed(void);
+
 /* ------------------------------------------------------------------
  * Reclamation (ftrace/reclaim.c)
  * ------------------------------------------------------------------ */

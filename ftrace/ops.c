@@ -592,6 +592,27 @@ static void *u2p(uint64_t v)
 	return (void *)(uintptr_t)v;
 }
 
+/*
+ * Did the last failed commit write something before it was undone?
+ * Then other threads may have run its words during the failed sync: a
+ * new trampoline, list or single record they could reach is retired
+ * through reclamation like any replaced one, never freed at once.
+ * Under ftrace_lock.
+ */
+static bool commit_exposed;
+
+bool ftrace_commit_exposed(void)
+{
+	return commit_exposed;
+}
+
+/* A rolled-back commit leaves mov x9, x30 written (patching.c). */
+static bool entry_prepared(const struct fsite *fs)
+{
+	return __atomic_load_n((const uint32_t *)u2p(fs->site->patch),
+			       __ATOMIC_RELAXED) == A64_MOV_X9_X30;
+}
+
 static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 		      int phase)
 {
@@ -735,6 +756,7 @@ static int ftrace_apply_many_locked(struct ftramp_ftrace_ops *const *ops,
 
 	*seq = 0;
 	*fail = 0;
+	commit_exposed = false;
 	for (i = 0; i < nr_ops; i++) {
 		const struct ftramp_ftrace_ops_priv *p = ops[i]->priv;
 
@@ -810,6 +832,10 @@ static int ftrace_apply_many_locked(struct ftramp_ftrace_ops *const *ops,
 	if (nent) {
 		err = ftramp_poke_batch__commit(b);
 		if (err) {
+			struct ftramp_patch_stats pst;
+
+			ftramp_poke_batch__stats(b, &pst);
+			commit_exposed = pst.phases > 0;
 			/* The first entry in error: whose site it is. */
 			bad = ftramp_poke_batch__err_index(b);
 			*fail = bad >= 0 && (size_t)bad < nent ? owner[bad] : 0;
@@ -856,7 +882,22 @@ fail:
 	for (i = 0; i < nr; i++) {
 		if (!fs[i])
 			continue;
+		if (commit_exposed && fs[i]->n_list) {
+			/* Its literal may have been loaded meanwhile. */
+			cops_retire(fs[i]->n_list);
+			fs[i]->n_list = NULL;
+		}
 		fsite_scratch_free(fs[i]);
+		if (!fs[i]->inited && entry_prepared(fs[i])) {
+			/* Kept by the rollback: the site is prepared (R). */
+			if (fs[i]->created) {
+				sites_set_owner(fs[i]->site, fs[i]);
+				sites_object_pin(fs[i]->site->obj);
+				fs[i]->created = false;
+			}
+			fs[i]->inited = true;
+			continue;
+		}
 		if (fs[i]->created)
 			free(fs[i]);
 	}
@@ -880,7 +921,9 @@ static void pend_clear(struct ftramp_ftrace_ops_priv *p)
 	set_free(&p->pend_sites);
 	p->pend_registered = p->registered;
 	p->pend_direct = p->direct;
-	if (p->pend_cops)
+	if (p->pend_cops && commit_exposed)	/* a literal led there */
+		p->last_seq = cops_retire(p->pend_cops);
+	else if (p->pend_cops)
 		free(p->pend_cops);	/* never published */
 	p->pend_cops = NULL;
 }
@@ -1413,13 +1456,20 @@ FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops)
 
 FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops)
 {
+	uint64_t seq;
 	int err;
 
 	if (!ops || !ops->func || (ops->flags & ~FTRAMP_FTRACE_OPS_FL_ALL))
 		return -EINVAL;
 	pthread_mutex_lock(&ftrace_lock);
 	err = ftrace_register_locked(ops, 0);
+	seq = err && ftrace_commit_exposed() && ops->priv ?
+	      ops->priv->last_seq : 0;
 	pthread_mutex_unlock(&ftrace_lock);
+	/* Failed after threads may have reached its record: the ops is
+	 * the caller's to free when we return. */
+	if (seq)
+		reclaim_wait_seq(seq, -1);
 	reclaim_poll();
 	return err;
 }

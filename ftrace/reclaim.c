@@ -71,6 +71,7 @@
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 
+#include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "lib/thread.h"
@@ -743,6 +744,13 @@ out:
 	left = stats.pending;
 	pthread_mutex_unlock(&reclaim_lock);
 	free(cand);
+	/*
+	 * Freed chunks are filled with BRK (text_alloc.c): under one hold,
+	 * each trampoline page is opened and closed once, not per chunk.
+	 */
+	if (!freed)
+		return left;
+	ftramp_text_hold();
 	while (freed) {
 		e = freed;
 		freed = e->next;
@@ -750,6 +758,7 @@ out:
 			e->free_fn(e->arg);
 		free(e);
 	}
+	(void)ftramp_text_release();
 	return left;
 }
 

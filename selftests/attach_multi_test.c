@@ -321,7 +321,12 @@ TEST_F(batch, accounting)
 	ftramp_patch_get_stats(&s2);
 	EXPECT_EQ(1, s2.commits - s1.commits);
 	EXPECT_EQ(variant->far ? 2 : 1, s2.syncs - s1.syncs);
-	EXPECT_EQ(2 * pages, (long)(s2.mprotect_calls - s1.mprotect_calls));
+	/* Site pages, and the trampoline pages once each when the freed
+	 * images are filled with BRK (reclaimed under one hold). */
+	EXPECT_TRUE(s2.mprotect_calls - s1.mprotect_calls >=
+		    2 * (unsigned long)pages);
+	EXPECT_TRUE(s2.mprotect_calls - s1.mprotect_calls <=
+		    2 * ((unsigned long)pages + t1.pages));
 	/* nothing loaded since: the cache answers */
 	EXPECT_EQ(0, s2.maps_reads - s1.maps_reads);
 }

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
 #include "selftests/site_bytes.h"
@@ -547,6 +550,103 @@ TEST(far_image_on_bti_guarded_library)
 		TH_LOG("child killed by signal %d", WTERMSIG(status));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ------------------------------------------------------------------
+ * A commit that fails after its branch was written
+ * ------------------------------------------------------------------ */
+
+long at_fail_fn(long x);
+TRACEE long at_fail_fn(long x) { return x + 5; }
+
+static volatile int fail_release, fail_stop, blocker_ready;
+static uint64_t fail_entered, fail_bad;
+
+/* Hold every thread that got into the new image until told. */
+static uint64_t prog_hold(const uint64_t *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&fail_entered, 1, __ATOMIC_RELAXED);
+	while (!__atomic_load_n(&fail_release, __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
+
+static void *fail_caller(void *arg)
+{
+	(void)arg;
+	for (long i = 0; !__atomic_load_n(&fail_stop, __ATOMIC_ACQUIRE); i++)
+		if (at_fail_fn(i) != i + 5)
+			__atomic_add_fetch(&fail_bad, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* A running thread that never answers the sync signal. */
+static void *sync_blocker(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, ftramp_patch_sync_signal());
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	__atomic_store_n(&blocker_ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&fail_stop, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+/*
+ * With the signal fallback, a thread that blocks the sync signal makes
+ * the attach fail with -ETIMEDOUT after its bl was written: the other
+ * threads ran the new trampoline for the whole timeout and are inside
+ * it.  The image is retired through reclamation, not freed: they return
+ * through it safely, and it is reclaimed once they have left.
+ */
+TEST(commit_failing_after_write_retires_the_image)
+{
+	struct ftramp_sync_signal_opts so = {
+		.timeout_ms = 200, .no_switch_inference = true,
+	};
+	struct ftramp_reclaim_stats st = { .sz = sizeof(st) };
+	struct ftramp_func_model model;
+	struct ftramp_link *l;
+	pthread_t th[3];
+
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
+	/* Prepared while single-threaded: the attach is one bl phase. */
+	ASSERT_LE(1, ftramp_sites__prepare("at_fail_fn"));
+	ASSERT_EQ(0, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+	ftramp_patch_set_sync_signal_opts(&so);
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, sync_blocker, NULL));
+	while (!__atomic_load_n(&blocker_ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (int i = 1; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fail_caller, NULL));
+
+	{
+		FTRAMP_OPTS(ftramp_attach_opts, o, .model = &model);
+
+		l = ftramp_attach("at_fail_fn", FTRAMP_FENTRY, prog_hold, &o);
+	}
+	EXPECT_EQ(NULL, l);
+	EXPECT_EQ(ETIMEDOUT, errno);
+	/* The callers did run the new branch while the sync waited. */
+	EXPECT_LT(0, __atomic_load_n(&fail_entered, __ATOMIC_RELAXED));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&st));
+	EXPECT_LT(st.images_freed, st.images_alloc);
+
+	/* They return through the image they are in. */
+	__atomic_store_n(&fail_release, 1, __ATOMIC_RELEASE);
+	usleep(20000);
+	__atomic_store_n(&fail_stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, fail_bad);
+	EXPECT_EQ(8, at_fail_fn(3));
+	EXPECT_EQ(0, ftramp_sync(10000));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&st));
+	EXPECT_EQ(st.images_alloc, st.images_freed);
 }
 
 TEST_HARNESS_MAIN

@@ -29,6 +29,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
+#include "trampoline/fault_inject.h"
 #include "harness.h"
 
 extern long (*const pf_table[])(long);
@@ -596,6 +597,39 @@ TEST(threads_created_and_exiting_during_stops)
 		EXPECT_EQ(A64_MOV_X9_X30, *site_a(i));
 	EXPECT_EQ(0, d.stop_timeouts);
 	EXPECT_EQ(0, c.errors);
+}
+
+/* ------------------------------------------------------------------
+ * Rollback
+ * ------------------------------------------------------------------ */
+
+/*
+ * A commit whose sync fails after nop -> mov x9, x30 was written leaves
+ * that word: another thread may have executed it, and mov -> nop is no
+ * more concurrently modifiable than the way there (B2.2.5).  The site is
+ * prepared (state R), which is correct on its own.
+ */
+TEST(rollback_keeps_the_entry_word)
+{
+	struct ftramp_poke_batch *bt = ftramp_poke_batch__new();
+	struct ftramp_patch_stats st;
+
+	ASSERT_NE(NULL, bt);
+	if (ftramp_patch_sync_method() == FTRAMP_SYNC_NONE)
+		SKIP(return, "no membarrier on this kernel");
+	ASSERT_EQ(A64_NOP, *site_a(0));
+	ASSERT_EQ(0, ftramp_poke_batch__add_insn(bt, site_a(0), A64_NOP,
+						 A64_MOV_X9_X30,
+						 FTRAMP_POKE_UNREACHABLE));
+	ASSERT_EQ(0, ftramp_fault_set("membarrier", 1, 1, -EINTR));
+	EXPECT_EQ(-EINTR, ftramp_poke_batch__commit(bt));
+	ftramp_poke_batch__stats(bt, &st);
+	EXPECT_EQ(1, st.rollbacks);
+	EXPECT_EQ(1, st.undo_kept);
+	EXPECT_EQ(A64_MOV_X9_X30, *site_a(0));
+	EXPECT_EQ(pf_expect(0, 3), pf_table[0](3));
+	ftramp_fault_clear_all();
+	ftramp_poke_batch__free(bt);
 }
 
 /* ------------------------------------------------------------------

@@ -66,8 +66,9 @@
  *    prepared while the process is single-threaded
  *    (ftramp_sites__prepare(), the preload agent's constructor) never
  *    stop anyone later.  It happens once per site; R is never undone,
- *    except by the rollback of the commit that did it (under a stop
- *    again).
+ *    not even by the rollback of the commit that did it: once the word
+ *    may have been executed, going back would be the same unlisted
+ *    change, and R is a correct state on its own (commit_undo()).
  *  - R -> D: the phase sync after P -> R guarantees every thread fetches
  *    mov before it can fetch the new bl, so x9 always holds the return
  *    address when T runs.
@@ -1191,6 +1192,14 @@ static void resume_others(struct commit *c)
  * past the undo, or passed through the kernel.  We accept this rather
  * than leave a half-applied batch that the caller believes undone.
  */
+/*
+ * FTRAMP_POKE_UNREACHABLE words are never undone: once written, another
+ * thread may have executed them, and going back (mov -> nop) is no more
+ * in B2.2.5's list than the way there, nor would a second stop be sure
+ * to succeed where the first sync just failed.  The site stays in state
+ * R (prepared), a correct state with any literal and a nop at B; the
+ * caller reads the word back to know (ftrace/ops.c).
+ */
 static void commit_undo(struct commit *c, size_t end)
 {
 	struct poke_entry *ent = c->b->ent;
@@ -1198,26 +1207,19 @@ static void commit_undo(struct commit *c, size_t end)
 	while (end > 0) {
 		size_t start = end;
 		uint32_t phase = ent[end - 1].phase;
-		bool stopped;
 
 		while (start > 0 && ent[start - 1].phase == phase)
 			start--;
-		/*
-		 * mov -> nop is no more concurrently modifiable than the
-		 * way there: stop again.  If that fails too (the thread that
-		 * made the commit fail may still be silent), undo anyway:
-		 * best effort, like the sync below.
-		 */
-		stopped = phase_needs_stop(c, start, end) &&
-			  !stop_others(c);
-		for (size_t i = end; i-- > start;)
+		for (size_t i = end; i-- > start;) {
+			if (ent[i].flags & FTRAMP_POKE_UNREACHABLE) {
+				c->st.undo_kept++;
+				continue;
+			}
 			write_word(c, ent[i].addr, ent[i].new, ent[i].old,
 				   ent[i].size);
+		}
 		cache_sync(c, start, end);
-		if (stopped)
-			resume_others(c);
-		else
-			(void)sync_cores(&c->st);
+		(void)sync_cores(&c->st);
 		end = start;
 	}
 	c->st.rollbacks++;
@@ -1369,6 +1371,7 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	patch_stats.syncs += c.st.syncs;
 	patch_stats.cache_syncs += c.st.cache_syncs;
 	patch_stats.rollbacks += c.st.rollbacks;
+	patch_stats.undo_kept += c.st.undo_kept;
 	patch_stats.prot_restore_failures += c.st.prot_restore_failures;
 	patch_stats.sync_signals += c.st.sync_signals;
 	patch_stats.sync_acks += c.st.sync_acks;

@@ -99,6 +99,9 @@ struct ftramp_patch_stats {
 	unsigned long syncs;		/* cross-thread synchronisations */
 	unsigned long cache_syncs;	/* dc/ic + dsb + isb sequences */
 	unsigned long rollbacks;	/* commits undone after writing */
+	unsigned long undo_kept;	/* FTRAMP_POKE_UNREACHABLE words a
+					 * rollback left written (never
+					 * undone: see patching.c) */
 	unsigned long prot_restore_failures; /* pages left RWX (still X) */
 	/* FTRAMP_SYNC_SIGNAL only (a sync counts in `syncs` either way): */
 	unsigned long sync_signals;	/* signals sent */
