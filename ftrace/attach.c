@@ -24,7 +24,10 @@
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
 
+struct tfunc;
+
 struct timage {
+	struct tfunc *tf;	/* whose image it is (its unwound count) */
 	struct ftramp_text text;
 	struct ftramp_tramp_state state;
 	size_t size;
@@ -44,6 +47,7 @@ struct tfunc {
 	struct timage *image;
 	struct ftramp_func_model model;
 	bool has_model;
+	uint64_t unwound;			/* of the images retired */
 	struct tfunc *hnext;			/* tfunc_hash chain */
 };
 
@@ -118,9 +122,12 @@ static void image_retire(struct tfunc *tf)
 {
 	struct timage *img = tf->image;
 	uint64_t rx = image_addr(img);
-	uint64_t seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
-				      rx + img->size, image_free, img);
+	uint64_t seq;
 
+	/* Records of it found dead later are not counted (api.rst). */
+	tf->unwound += ftramp_tramp_state_unwound(&img->state);
+	seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
+			     rx + img->size, image_free, img);
 	reclaim_describe(seq, tf->site->func, FTRAMP_INFLIGHT_UNIT);
 }
 
@@ -241,6 +248,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		goto out_img;
 	args.state = &img->state;
 	args.unwind = &uw;
+	img->tf = tf;
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size < 0) {
 		err = size;
@@ -388,12 +396,18 @@ static int model_for(struct tfunc *tf, const struct ftramp_attach_opts *o)
 				 tf->site->func - tf->site->obj->bias,
 				 tf->site->elf ? tf->site->elf->symbol : NULL,
 				 &tf->model, NULL);
-	if (!err) {
+	/*
+	 * A variadic function's extra arguments are in registers and on the
+	 * stack as the caller placed them: only the unknown model (every
+	 * argument register, the return hook) carries them exactly.
+	 */
+	if (!err && !(tf->model.flags & FTRAMP_MODEL_VARIADIC)) {
 		tf->has_model = true;
 		return 0;
 	}
 	/*
-	 * No debug info, types it cannot describe, or DWARF that does not
+	 * No debug info, types it cannot describe, more than
+	 * FTRAMP_MAX_ARGS arguments, variadic, or DWARF that does not
 	 * describe the code (a compiler clone): the unknown model.
 	 */
 	memset(&tf->model, 0, sizeof(tf->model));
@@ -1105,6 +1119,22 @@ FTRAMP_API int ftramp_link__destroy(struct ftramp_link *link)
 FTRAMP_API uint64_t ftramp_link__func_addr(const struct ftramp_link *link)
 {
 	return link ? link->tf->site->func : 0;
+}
+
+FTRAMP_API uint64_t ftramp_link__unwound(const struct ftramp_link *link)
+{
+	struct tfunc *tf;
+	uint64_t n;
+
+	if (!link)
+		return 0;
+	pthread_mutex_lock(&ftrace_lock);
+	tf = link->tf;
+	n = tf->unwound;
+	if (tf->image)
+		n += ftramp_tramp_state_unwound(&tf->image->state);
+	pthread_mutex_unlock(&ftrace_lock);
+	return n;
 }
 
 FTRAMP_API const struct ftramp_func_model *

@@ -20,3 +20,8 @@ $(O)/selftests/attach_test: $(O)/selftests/progs/libsample-gcc.so \
 
 TEST_CFLAGS_stress :=
 TEST_LIBS_stress :=
+
+# The unknown model, the return hook and the shadow stack (unknown_test):
+# its tracees need frame records and PAC like a hardened program.
+TEST_CFLAGS_unknown := -mbranch-protection=standard -fno-omit-frame-pointer
+TEST_LIBS_unknown :=

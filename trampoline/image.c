@@ -20,9 +20,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
@@ -32,7 +35,11 @@
 #define HWCAP_ATOMICS	(1 << 8)	/* arm64 <asm/hwcap.h> */
 #endif
 
-#define GUARD_MAP_SIZE	(FTRAMP_GUARD_TBL_BIAS + FTRAMP_GUARD_SLOTS)
+/* The table, then the shadow stack's header and records. */
+#define GUARD_MAP_SIZE	(FTRAMP_GUARD_TBL_BIAS + FTRAMP_SHADOW_BASE + \
+			 FTRAMP_SHADOW_BYTES)
+_Static_assert(FTRAMP_GUARD_TBL_BIAS >= -FTRAMP_SHADOW_TOP,
+	       "the shadow stack's header lives in the table's bias");
 
 _Static_assert((FTRAMP_GUARD_TBL_BIAS & 0xff) == FTRAMP_GUARD_FREE,
 	       "a guard table pointer's low byte must read FREE");
@@ -57,10 +64,14 @@ static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t slot_used[FTRAMP_GUARD_SLOTS];	/* images per slot */
 static unsigned int slot_next;
 
+static void shadow_release_all(uint8_t *tbl);
+
 static void guard_destroy(void *tbl)
 {
 	/* Whatever runs after this on the thread runs as a miss. */
 	ftramp_guard_dead = true;
+	/* Frames still on the shadow stack will never return. */
+	shadow_release_all(tbl);
 	ftramp_guard_tbl = guard_none;
 	munmap((uint8_t *)tbl - FTRAMP_GUARD_TBL_BIAS, GUARD_MAP_SIZE);
 }
@@ -68,6 +79,161 @@ static void guard_destroy(void *tbl)
 static void guard_key_init(void)
 {
 	guard_key_err = pthread_key_create(&guard_key, guard_destroy);
+}
+
+/* ------------------------------------------------------------------
+ * The shadow return stack (Documentation/trampoline.rst, "Shadow stack")
+ *
+ * One per thread, in the guard table's mapping (so it is mapped by the
+ * same guard_slow() call, with no other call or syscall on any path the
+ * reclaimer cannot see).  Records grow upwards; the word at
+ * tbl + FTRAMP_SHADOW_TOP points at the topmost record's header.  Every
+ * image that has a record on it is counted in flight (its entry
+ * incremented the count; the matching exit decrements it), so a record
+ * whose frame was abandoned (longjmp, siglongjmp, unwinding) leaks that
+ * count until it is found here and released.
+ *
+ * Liveness from the stack pointer alone (AAPCS64 6.4.5.1: SP is restored
+ * by every return; the stack grows down): a record says the body was
+ * entered with SP = rec->sp and x30 = rec->link.  While it is live, every
+ * deeper call has SP < rec->sp, or SP == rec->sp when the body (or what
+ * it tail-called) branched to the next function with x30 still rec->link.
+ * So at a new entry with the caller's SP `sp` and return address `ra`, a
+ * record with rec->sp < sp, or rec->sp == sp with rec->link != ra, is
+ * dead.  At an exit (SP = sp, returning to link) every record above the
+ * topmost one with (sp, link) is dead.
+ *
+ * The one exception is a signal handler on an alternate signal stack
+ * that lies above the thread's stack: its SP is above every record of
+ * the interrupted code.  A release is checked against sigaltstack(2):
+ * while on it, records outside it are never released.
+ *
+ * Signals (a handler runs on the same thread, between two instructions,
+ * and sees them in program order): a push first moves top to the new
+ * header, then writes the record, its state last; a pop moves top down,
+ * then clears the state.  So a handler never overwrites a record it can
+ * see, and a header it sees with state 0 (being written) is never
+ * released; every header above top has state 0 (slots are uniform,
+ * headers never overlap payloads, and the mapping starts zeroed).
+ * ------------------------------------------------------------------ */
+
+static uint64_t *shadow_top(uint8_t *tbl)
+{
+	return (uint64_t *)(tbl + FTRAMP_SHADOW_TOP);
+}
+
+static void shadow_init(uint8_t *tbl)
+{
+	struct ftramp_shadow_rec *s = (struct ftramp_shadow_rec *)
+		(tbl + FTRAMP_SHADOW_BASE + FTRAMP_SHADOW_PAYLOAD);
+	uint8_t *end = tbl + FTRAMP_SHADOW_BASE + FTRAMP_SHADOW_BYTES;
+
+	s->sp = UINT64_MAX;	/* the sentinel is never dead */
+	s->link = 0;
+	s->state = 0;
+	s->ra = 0;
+	*shadow_top(tbl) = (uint64_t)(uintptr_t)s;
+	/* The highest top a push may start from: its slot must fit. */
+	*(uint64_t *)(tbl + FTRAMP_SHADOW_LIMIT) = (uint64_t)(uintptr_t)
+		(end - FTRAMP_SHADOW_SLOT - sizeof(*s));
+}
+
+/* Drop the top record (dead): count it unwound, release its count. */
+static void shadow_release_top(uint8_t *tbl, struct ftramp_shadow_rec *r)
+{
+	struct ftramp_tramp_state *st =
+		(struct ftramp_tramp_state *)(uintptr_t)r->state;
+
+	__atomic_store_n(shadow_top(tbl),
+			 (uint64_t)(uintptr_t)((uint8_t *)r - FTRAMP_SHADOW_SLOT),
+			 __ATOMIC_RELAXED);
+	r->state = 0;
+	__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
+	/*
+	 * The last touch of the image state: once the count may read zero
+	 * the reclaimer may free it (release, as the image's own exit).
+	 */
+	__atomic_fetch_sub(&st->inflight, FTRAMP_INFLIGHT_UNIT,
+			   __ATOMIC_RELEASE);
+}
+
+/* Is sp on this thread's alternate signal stack (and are we on it)? */
+static bool on_altstack(uint64_t sp, uint64_t *lo, uint64_t *hi)
+{
+	stack_t ss;
+
+	if (sigaltstack(NULL, &ss) || !(ss.ss_flags & SS_ONSTACK))
+		return false;
+	*lo = (uint64_t)(uintptr_t)ss.ss_sp;
+	*hi = *lo + ss.ss_size;
+	return sp >= *lo && sp <= *hi;
+}
+
+static void shadow_prune(uint8_t *tbl, uint64_t sp, uint64_t ra)
+{
+	bool checked = false, alt = false;
+	uint64_t lo = 0, hi = 0;
+
+	for (;;) {
+		struct ftramp_shadow_rec *r = (struct ftramp_shadow_rec *)
+			(uintptr_t)*shadow_top(tbl);
+
+		if (!r->state)
+			return;
+		if (!(r->sp < sp || (r->sp == sp && r->link != ra)))
+			return;
+		if (!checked) {
+			alt = on_altstack(sp, &lo, &hi);
+			checked = true;
+		}
+		if (alt && (r->sp < lo || r->sp > hi))
+			return;
+		shadow_release_top(tbl, r);
+	}
+}
+
+/*
+ * An exit found its record not on top: release every record above the
+ * topmost one matching (sp, link), and return that one's address.  None
+ * means the shadow stack lost a live record, and the hooked function has
+ * nowhere to return to: say so and abort rather than jump at random.
+ */
+static uint64_t shadow_find(uint8_t *tbl, uint64_t sp, uint64_t link)
+{
+	struct ftramp_shadow_rec *r;
+	uint8_t *p;
+
+	p = (uint8_t *)(uintptr_t)*shadow_top(tbl);
+	for (;;) {
+		r = (struct ftramp_shadow_rec *)p;
+		if (!r->state)
+			break;
+		if (r->sp == sp && r->link == link) {
+			while ((uint8_t *)(uintptr_t)*shadow_top(tbl) != p)
+				shadow_release_top(tbl,
+					(struct ftramp_shadow_rec *)(uintptr_t)
+					*shadow_top(tbl));
+			return (uint64_t)(uintptr_t)p;
+		}
+		p -= FTRAMP_SHADOW_SLOT;
+	}
+	static const char msg[] =
+		"ftramp: a hooked function's shadow return record is lost\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		abort();
+	abort();
+}
+
+static void shadow_release_all(uint8_t *tbl)
+{
+	for (;;) {
+		struct ftramp_shadow_rec *r = (struct ftramp_shadow_rec *)
+			(uintptr_t)*shadow_top(tbl);
+
+		if (!r->state)
+			return;
+		shadow_release_top(tbl, r);
+	}
 }
 
 /*
@@ -91,13 +257,15 @@ static uint8_t *guard_slow(void)
 	tbl = NULL;
 	if (!guard_key_err) {
 		map = mmap(NULL, GUARD_MAP_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			   -1, 0);
 		tbl = map == MAP_FAILED ? NULL : map + FTRAMP_GUARD_TBL_BIAS;
 		if (tbl && pthread_setspecific(guard_key, tbl)) {
 			munmap(map, GUARD_MAP_SIZE);
 			tbl = NULL;
 		} else if (tbl) {
 			memset(tbl, FTRAMP_GUARD_FREE, FTRAMP_GUARD_SLOTS);
+			shadow_init(tbl);
 		}
 	}
 	if (tbl)
@@ -117,6 +285,8 @@ int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
 				      (uintptr_t)__builtin_thread_pointer());
 	st->guard_slow = guard_slow;
 	st->guard_none = guard_none;
+	st->shadow_prune = shadow_prune;
+	st->shadow_find = shadow_find;
 
 	/* A free slot if any, else the least shared one. */
 	pthread_mutex_lock(&slot_lock);

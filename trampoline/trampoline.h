@@ -181,12 +181,49 @@ struct ftramp_tramp_state {
 	uint8_t *(*guard_slow)(void);
 	const uint8_t *guard_none;
 	/*
-	 * Exits that an exception or a forced unwind (pthread_cancel,
-	 * pthread_exit) took through the frame instead of the epilogue
-	 * (trampoline/unwind.c): their fexit programs did not run.
+	 * The shadow return stack (below): entries found dead by their SP
+	 * are released by these (AAPCS64 calls, made by the image while
+	 * counted in flight).  NULL: no shadow records, no return hook.
+	 */
+	void (*shadow_prune)(uint8_t *tbl, uint64_t sp, uint64_t ra);
+	uint64_t (*shadow_find)(uint8_t *tbl, uint64_t sp, uint64_t link);
+	/*
+	 * Exits that never came: an exception or a forced unwind
+	 * (pthread_cancel, pthread_exit) took them through the frame
+	 * instead of the epilogue (trampoline/unwind.c), or the frame was
+	 * abandoned (longjmp) and its shadow record found dead.
 	 */
 	uint64_t unwound;
 };
+
+/*
+ * The per-thread shadow return stack lives in the guard table's mapping,
+ * its records after the slots (Documentation/trampoline.rst, "Shadow
+ * stack"), its two header words in the table's bias, before it: at
+ * tbl + FTRAMP_SHADOW_TOP the address of the topmost record's header, at
+ * tbl + FTRAMP_SHADOW_LIMIT the highest top a push may start from.
+ * Records are FTRAMP_SHADOW_SLOT bytes apart: 64 bytes of payload (a
+ * return hook's x0-x7, for its fexit ctx), then the header, struct
+ * ftramp_shadow_rec.  Headers never overlap payloads, so a header above
+ * top always has state 0 (cleared when popped), which is how a record
+ * being pushed is told apart.  The bottom record is a sentinel that is
+ * never dead (sp = ~0, state = 0).
+ */
+struct ftramp_shadow_rec {
+	uint64_t sp;		/* SP the function's body was entered with */
+	uint64_t link;		/* x30 it was entered with: where it returns */
+	uint64_t state;		/* struct ftramp_tramp_state * counting it;
+				 * 0: being pushed, popped, or the sentinel */
+	uint64_t ra;		/* return hook: the caller's return address;
+				 * 0: a plain record (modelled fexit) */
+};
+
+#define FTRAMP_SHADOW_TOP	(-16)	/* in the table's bias: one LDP */
+#define FTRAMP_SHADOW_LIMIT	(-8)
+#define FTRAMP_SHADOW_BASE	FTRAMP_GUARD_SLOTS
+#define FTRAMP_SHADOW_SLOT	96u	/* payload 64, header 32 */
+#define FTRAMP_SHADOW_PAYLOAD	64u
+#define FTRAMP_SHADOW_BYTES	(FTRAMP_SHADOW_SLOT * 10923u)	/* ~1 MiB */
 
 /* Size of the per-thread guard table: slots 0 .. FTRAMP_GUARD_SLOTS-1. */
 #define FTRAMP_GUARD_SLOTS	4096
@@ -222,6 +259,14 @@ enum ftramp_tramp_part {
 	FTRAMP_PART_MISS,		/* guard busy: first entry, or a miss */
 	FTRAMP_PART_MISS_COUNT,		/* count it, run the original bare */
 	FTRAMP_PART_SLOW,		/* map this thread's guard table */
+	FTRAMP_PART_HOOK_CHECK,		/* return hook: room, dead records */
+	FTRAMP_PART_HOOK_PUSH,		/* return hook: shadow record */
+	FTRAMP_PART_HOOK_BODY,		/* into the body, x30 = the stub */
+	FTRAMP_PART_HOOK_STUB,		/* the exit stub: find the record */
+	FTRAMP_PART_HOOK_POP,		/* record -> ctx, pop it */
+	FTRAMP_PART_HOOK_FULL,		/* shadow stack full: run untraced */
+	FTRAMP_PART_SHADOW_PUSH,	/* modelled fexit: shadow record */
+	FTRAMP_PART_SHADOW_POP,		/* modelled fexit: pop it */
 	FTRAMP_PART_POOL,		/* literal pool (data) */
 	FTRAMP_PART_RUN_CTX,		/* run contexts (data) */
 	FTRAMP_NR_PARTS,
@@ -245,9 +290,13 @@ const char *ftramp_tramp_part_desc(unsigned int part);
 
 /*
  * What the builder needs.  model NULL: unknown model (every argument
- * register x0-x7, q0-q7, x8 is saved and restored; ctx exposes x0-x7 as 8
- * slots; fexit sees ctx[8] = x0, ctx[9] = d0; FTRAMP_UNKNOWN_STACK_BYTES of
- * the caller's stack are copied for the original).
+ * register x0-x7, q0-q7, x8 is saved and restored in full; ctx exposes
+ * x0-x7 as 8 slots; fexit sees ctx[8] = x0, ctx[9] = d0).  With a guard
+ * and the shadow stack (state->shadow_find), a site's original is never
+ * called from a copied frame: it runs on its caller's stack and returns
+ * into an exit stub of the image (the return hook).  Otherwise
+ * (thunks, tests without a state) FTRAMP_UNKNOWN_STACK_BYTES of the
+ * caller's stack are copied for the original.
  */
 struct ftramp_tramp_args {
 	const struct ftramp_func_model *model;

@@ -62,6 +62,21 @@ enum tramp_label {
 	L_COUNT,	/* recursion guard: count and run bare */
 	L_SLOW,		/* guard table not yet allocated on this thread */
 	L_HAVE,		/* guard table in R_GUARD, state in R_STATE */
+	L_SKIP,		/* unknown model: fmod_ret skipped the original */
+	L_HOOK_PRUNE,	/* return hook entry: top record may be dead */
+	L_HOOK_CHECKED,	/* ... pruned: is there room? */
+	L_HOOK_FULL,	/* shadow stack full: count a miss, run bare */
+	L_STUB,		/* the exit stub: the hooked body returns here */
+	L_STUB_SLOW,	/* its record is not on top */
+	L_STUB_HAVE,	/* its record's header in x10 */
+	L_SHADOW_PRUNE,	/* modelled fexit: top record may be dead */
+	L_SHADOW_CHECKED,
+	L_SHADOW_RET,	/* modelled fexit: where the body returns */
+	L_SHADOW_FULL,	/* modelled fexit: no room, no record */
+	L_SHADOW_GO,
+	L_SHADOW_SLOW,	/* modelled fexit: record not on top at exit */
+	L_SHADOW_POP,
+	L_SHADOW_POPPED,
 	NR_LABELS,
 };
 
@@ -75,6 +90,8 @@ struct tramp {
 	bool call_orig;
 	bool guard;		/* recursion guard emitted */
 	bool counters;		/* in-flight and miss counters emitted */
+	bool hook;		/* unknown model: the return hook, no copy */
+	bool shadow;		/* modelled fexit: a shadow record per call */
 	bool lse;
 	uint64_t orig;		/* what CALL_ORIG calls, or the body */
 	uint64_t state_cookie;	/* programs with it use state->rctx */
@@ -89,8 +106,9 @@ struct tramp {
 	unsigned int x8_off;		/* unknown model: x8 */
 	unsigned int x19_off;		/* the caller's x19, ctx[-2] */
 	unsigned int fpsave_off;	/* unknown model: q0-q7 */
-	unsigned int retsave_off;	/* unknown model: x1, q0-q3 result */
+	unsigned int retsave_off;	/* unknown model: x1-x8 result */
 	unsigned int entry_sp_off;	/* the caller's SP, from SP */
+	unsigned int shadow_off;	/* modelled: our record's header */
 
 	uint32_t label[NR_LABELS];	/* word index, from the last pass */
 	uint64_t lits[MAX_LITS];
@@ -421,9 +439,11 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  *
  *   entry SP + N   | caller's stack arguments  | AAPCS64: [SP + NSAA]
  *   entry SP ----> +---------------------------+ frame_size
- *                  | unknown: x1, q0-q3 result | retsave_off
- *                  | unknown: q0-q7            | fpsave_off
+ *                  | unknown: x1-x8 result     | retsave_off
+ *                  | unknown: q0-q7 (args, or  | fpsave_off
+ *                  |   the result after it)    |
  *                  | unknown: x8               | x8_off
+ *                  | modelled fexit: record    | shadow_off
  *                  | result slots              | ret_off  (ctx[nr_args])
  *                  | argument slots            | ctx_off  (ctx[0])
  *                  | state->rctx or image rctx | runctx_off (ctx[-1])
@@ -455,7 +475,8 @@ static int compute_frame(struct tramp *t)
 	const struct a64_abi_layout *lay = &t->lay;
 	unsigned int off;
 
-	if (t->call_orig)
+	/* The return hook calls nothing from this frame: no copy. */
+	if (t->call_orig && !t->hook)
 		t->copy_size = lay->unknown ? FTRAMP_UNKNOWN_STACK_BYTES :
 					      lay->stack_size;
 	t->rec_off = t->copy_size;
@@ -474,12 +495,16 @@ static int compute_frame(struct tramp *t)
 		t->x8_off = off;
 		off += 8;
 	}
+	if (t->shadow) {
+		t->shadow_off = off;
+		off += 8;
+	}
 	off = (off + 15) & ~15u;
 	if (lay->unknown) {
 		t->fpsave_off = off;
 		off += 8 * 16;
 		t->retsave_off = off;
-		off += 16 + 4 * 16;
+		off += 8 * 8;
 	}
 	t->frame_size = off;
 	t->entry_sp_off = off;
@@ -720,19 +745,55 @@ static bool ret_is_scalar(const struct tramp *t)
 	return r->kind == A64_LOC_FP && r->nregs == 1 && r->elem <= 8;
 }
 
+
+/*
+ * Unknown model: every register a result may use, in full (AAPCS64 6.9:
+ * x0-x7 and v0-v7 as for a first argument, plus x8).  x0 is ctx[n], the
+ * bits of d0 ctx[n + 1] (what programs read), x1-x8 and q0-q7 (all 128
+ * bits: a float32x4_t, a long double, an HFA of them) are kept aside
+ * and put back as they were.  q0-q7 reuse the arguments' save area: the
+ * arguments are back in their registers by then.
+ */
+static void save_ret_unknown(struct tramp *t)
+{
+	unsigned int i;
+
+	emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
+	emit_ldst_v(t, A64_STORE, 0, 8, t->ret_off + 8);
+	for (i = 1; i < 9; i += 2)
+		emit_ldstp_x(t, A64_STORE, A64_R(i), A64_R(i + 1),
+			     t->retsave_off + 8 * (i - 1));
+	for (i = 0; i < 8; i += 2)
+		emit(t, a64_stp(A64_LS_Q, A64_R(i), A64_R(i + 1), A64_SP,
+				t->fpsave_off + 16 * i));
+}
+
+/*
+ * x0 from ctx[n] (fmod_ret's value when it skipped the original), the
+ * rest as saved.  d0 is not reloaded from ctx[n + 1]: that would clear
+ * q0's upper half; a skip copies ctx[n + 1] into q0's slot instead
+ * (L_SKIP).
+ */
+static void restore_ret_unknown(struct tramp *t)
+{
+	unsigned int i;
+
+	emit_ldst_x(t, A64_LOAD, A64_R0, t->ret_off);
+	for (i = 1; i < 9; i += 2)
+		emit_ldstp_x(t, A64_LOAD, A64_R(i), A64_R(i + 1),
+			     t->retsave_off + 8 * (i - 1));
+	for (i = 0; i < 8; i += 2)
+		emit(t, a64_ldp(A64_LS_Q, A64_R(i), A64_R(i + 1), A64_SP,
+				t->fpsave_off + 16 * i));
+}
+
 static void save_ret(struct tramp *t)
 {
 	const struct a64_arg_loc *r = &t->lay.ret;
 	unsigned int i;
 
 	if (t->lay.unknown) {
-		emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
-		emit_ldst_v(t, A64_STORE, 0, 8, t->ret_off + 8);
-		emit_ldst_x(t, A64_STORE, A64_R1, t->retsave_off);
-		emit(t, a64_stp(A64_LS_Q, A64_R(0), A64_R(1), A64_SP,
-				t->retsave_off + 16));
-		emit(t, a64_stp(A64_LS_Q, A64_R(2), A64_R(3), A64_SP,
-				t->retsave_off + 48));
+		save_ret_unknown(t);
 		return;
 	}
 	switch (r->kind) {
@@ -771,14 +832,7 @@ static void restore_ret(struct tramp *t)
 	unsigned int i;
 
 	if (t->lay.unknown) {
-		emit_ldst_x(t, A64_LOAD, A64_R0, t->ret_off);
-		emit_ldst_x(t, A64_LOAD, A64_R1, t->retsave_off);
-		emit(t, a64_ldp(A64_LS_Q, A64_R(0), A64_R(1), A64_SP,
-				t->retsave_off + 16));
-		emit(t, a64_ldp(A64_LS_Q, A64_R(2), A64_R(3), A64_SP,
-				t->retsave_off + 48));
-		/* d0 as fexit/fmod_ret left it in ctx[n + 1]. */
-		emit_ldst_v(t, A64_LOAD, 0, 8, t->ret_off + 8);
+		restore_ret_unknown(t);
 		return;
 	}
 	switch (r->kind) {
@@ -817,12 +871,10 @@ static void zero_ret(struct tramp *t)
 		else
 			emit_ldst_x(t, A64_STORE, A64_ZR, t->ret_off + 8 * i);
 	}
-	if (lay->unknown) {
-		emit_ldstp_x(t, A64_STORE, A64_ZR, A64_ZR, t->retsave_off);
+	if (lay->unknown)
 		for (i = 0; i < 4; i++)
 			emit_ldstp_x(t, A64_STORE, A64_ZR, A64_ZR,
-				     t->retsave_off + 16 + 16 * i);
-	}
+				     t->retsave_off + 16 * i);
 }
 
 /* ------------------------------------------------------------------
@@ -875,6 +927,20 @@ static uint64_t state_addr(const struct tramp *t)
  * the original); the reclaimer treats the instructions before it as part
  * of the image's window.
  */
+/* x19 = this thread's guard table: mrs, then the initial-exec TLS word. */
+static void emit_load_table(struct tramp *t, int64_t off)
+{
+	emit(t, a64_mrs_tpidr_el0(R_GUARD));
+	if (off >= 0 && off <= 32760 && !(off & 7)) {
+		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
+				     A64_OFFSET));
+	} else {
+		emit_ldr_lit(t, TMP0, (uint64_t)off);
+		emit(t, a64_add(A64_64, R_GUARD, R_GUARD, TMP0));
+		emit(t, a64_ldr(A64_LS_X, R_GUARD, R_GUARD, 0));
+	}
+}
+
 static void emit_enter(struct tramp *t)
 {
 	const struct ftramp_tramp_state *st = t->args->state;
@@ -892,15 +958,7 @@ static void emit_enter(struct tramp *t)
 	}
 	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->x19_off);
 	uw_x19(t, true);
-	emit(t, a64_mrs_tpidr_el0(R_GUARD));
-	if (off >= 0 && off <= 32760 && !(off & 7)) {
-		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
-				     A64_OFFSET));
-	} else {
-		emit_ldr_lit(t, TMP0, (uint64_t)off);
-		emit(t, a64_add(A64_64, R_GUARD, R_GUARD, TMP0));
-		emit(t, a64_ldr(A64_LS_X, R_GUARD, R_GUARD, 0));
-	}
+	emit_load_table(t, off);
 	if (!st->guard_none)
 		a64_emit_cbz(&t->a, A64_64, R_GUARD, label_addr(t, L_SLOW));
 	bind(t, L_HAVE);
@@ -971,6 +1029,351 @@ static void emit_exit(struct tramp *t)
 			 0));
 }
 
+
+/* ------------------------------------------------------------------
+ * The shadow return stack: return hook (unknown model) and the plain
+ * records of modelled fexit images (Documentation/trampoline.rst,
+ * "Shadow stack"; the runtime side and the liveness argument are in
+ * trampoline/image.c).  x19 holds the guard table throughout, whose
+ * bias holds the stack's top and limit; x10-x15 are scratch.
+ * ------------------------------------------------------------------ */
+
+#define R_TOP	A64_R10		/* the topmost record's header */
+#define R_LIM	A64_R11
+#define R_T3	A64_R13
+#define R_T4	A64_R14		/* the caller's SP during the check */
+#define R_T5	A64_R15
+
+static void emit_top_load(struct tramp *t)
+{
+	/* ldp x10, x11, [x19, #-16]: top, limit */
+	emit(t, a64_ldstp(A64_LOAD, A64_LS_X, R_TOP, R_LIM, R_GUARD,
+			  FTRAMP_SHADOW_TOP, A64_OFFSET));
+}
+
+static void emit_top_store(struct tramp *t, enum a64_reg r)
+{
+	/* stur xN, [x19, #-16] */
+	emit(t, a64_ldst_imm(A64_STORE, A64_LS_X, r, R_GUARD,
+			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+}
+
+/*
+ * Before a push: is the top record dead, and is there room?
+ *
+ *	ldp  x10, x11, [x19, #-16]	top, limit
+ *	ldr  x13, [x10]			top record's sp
+ *	add  x14, sp, #entry		the caller's SP
+ *	cmp  x13, x14
+ *	b.ls prune			at or below it: maybe dead (rare)
+ * checked:
+ *	cmp  x10, x11
+ *	b.hi full
+ *
+ * A live record's sp is above every SP of the code it called, or equal
+ * only for a tail call made with x30 = its link: image.c decides.
+ */
+static void emit_shadow_check(struct tramp *t, enum tramp_label prune,
+			      enum tramp_label checked, enum tramp_label full)
+{
+	emit_top_load(t);
+	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
+	emit_add_sp(t, R_T4, t->entry_sp_off);
+	emit(t, a64_cmp(A64_64, R_T3, R_T4));
+	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, prune));
+	bind(t, checked);
+	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, full));
+}
+
+/*
+ * Out of line: shadow_prune(table, caller's SP, caller's return
+ * address) releases the dead records (counted in flight here: a call is
+ * safe), then back to the room check.  x0-x8 are saved in ctx.
+ */
+static void emit_shadow_prune(struct tramp *t, enum tramp_label prune,
+			      enum tramp_label checked)
+{
+	bind(t, prune);
+	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
+	emit_ldst_x(t, A64_LOAD, A64_R2, t->rec_off + 8);	/* x9 */
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune);
+	emit_top_load(t);
+	emit_add_sp(t, R_T4, t->entry_sp_off);
+	a64_emit_b(&t->a, label_addr(t, checked));
+}
+
+/*
+ * Untraced: pop the frame, every argument register and x19 back, and
+ * branch into the body with x30 = the caller's return address.  RET sets
+ * no BTYPE (Arm ARM D8.4.1): the body needs no pad.
+ */
+static void emit_enter_body(struct tramp *t)
+{
+	restore_args(t);
+	emit_ldr_lit(t, A64_IP0, t->orig);
+	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+	if (record_at_sp(t)) {
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP,
+				     t->frame_size));
+	} else {
+		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP,
+				t->rec_off));
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+	}
+	emit(t, a64_ret_reg(A64_IP0));
+}
+
+/*
+ * The return hook, entry side (after the fentry and fmod_ret programs,
+ * guard taken, counted in flight): push a record of the caller's SP, the
+ * stub, the state and the caller's return address, with x0-x7 below
+ * it for the fexit ctx; then enter the body on the caller's own stack,
+ * every argument register back, x30 = the stub:
+ *
+ *	strb w19, [x19, #slot]		guard FREE for the body
+ *	add  x10, x10, #96
+ *	stur x10, [x19, #-16]		top = our header (reserved first)
+ *	...  x0-x8, q0-q7 from the frame
+ *	stp  x0, x1, [x10, #-64]	... x6, x7
+ *	adr  x15, stub
+ *	stp  x14, x15, [x10]		sp, link
+ *	ldr  x13, [sp, #record + 8]	the caller's return address
+ *	ldr  x12, =state
+ *	stp  x12, x13, [x10, #16]	state (now live), ra
+ *	ldr  x16, =body
+ *	ldr  x19, [sp, #ctx-16]		the caller's x19
+ *	mov  x30, x15
+ *	ldp  x29, x17, [sp], #frame
+ *	ret  x16
+ *
+ * The in-flight count stays taken: the body returns into the image.
+ * The body's paciasp signs x30 = the stub with SP = the caller's SP,
+ * and its autiasp checks the same: PAC needs nothing from us.
+ */
+static void emit_hook_call(struct tramp *t)
+{
+	unsigned int i;
+
+	note(t, FTRAMP_PART_HOOK_CHECK);
+	emit_shadow_check(t, L_HOOK_PRUNE, L_HOOK_CHECKED, L_HOOK_FULL);
+	note(t, FTRAMP_PART_HOOK_PUSH);
+	emit_guard_release(t);
+	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_TOP);
+	restore_args(t);
+	for (i = 0; i < 8; i += 2)
+		emit(t, a64_stp(A64_LS_X, A64_R(i), A64_R(i + 1), R_TOP,
+				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
+	a64_emit_adr(&t->a, R_T5, label_addr(t, L_STUB));
+	emit(t, a64_stp(A64_LS_X, R_T4, R_T5, R_TOP, 0));
+	emit_ldst_x(t, A64_LOAD, R_T3, t->rec_off + 8);
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit(t, a64_stp(A64_LS_X, R_STATE, R_T3, R_TOP, 16));
+	note(t, FTRAMP_PART_HOOK_BODY);
+	emit_ldr_lit(t, A64_IP0, t->orig);
+	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+	emit(t, a64_mov_reg(A64_64, A64_LR, R_T5));
+	if (record_at_sp(t)) {
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_IP1, A64_SP,
+				     t->frame_size));
+	} else {
+		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_IP1, A64_SP,
+				t->rec_off));
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+	}
+	emit(t, a64_ret_reg(A64_IP0));
+}
+
+/*
+ * Out of line, for the return hook: the prune call, and a full shadow
+ * stack (count a miss, give the guard and the count back, run the body
+ * untraced with the caller's x30).
+ */
+static void emit_hook_slow(struct tramp *t)
+{
+	struct ftramp_tramp_state *st = t->args->state;
+
+	emit_shadow_prune(t, L_HOOK_PRUNE, L_HOOK_CHECKED);
+	bind(t, L_HOOK_FULL);
+	note(t, FTRAMP_PART_HOOK_FULL);
+	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
+	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+	emit_atomic_add(t, TMP0, TMP1, false);
+	emit_guard_release(t);
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
+			 0));
+	emit_atomic_add(t, R_STATE, R_DEC, true);
+	emit_enter_body(t);
+}
+
+/*
+ * The exit stub: the hooked body returns here, SP = the caller's SP,
+ * the result in x0-x8/q0-q7, x19 and x29 the caller's (callee-saved).
+ * Build the same frame as the entry (the record's LR filled in once the
+ * record is found), save every result register, find the record
+ * (x10), copy its x0-x7 into ctx and pop it, run the fexit programs,
+ * and return to the caller's return address with the result intact.
+ *
+ *	stp  x29, x30, [sp, #-frame]!	x30 (the stub) replaced below
+ *	mov  x29, sp
+ *	...  x0 -> ctx[n], d0 -> ctx[n+1], x1-x8, q0-q7 saved
+ *	str  x19, [sp, #ctx-16]
+ *	mrs  x19, tpidr_el0; ldr x19, [x19, #tls]
+ *	ldp  x10, x11, [x19, #-16]
+ *	ldp  x13, x14, [x10]		sp, link
+ *	add  x15, sp, #frame
+ *	cmp  x13, x15;  b.ne slow
+ *	adr  x15, stub
+ *	cmp  x14, x15;  b.ne slow	(a dead record above ours)
+ * have:
+ *	ldr  x13, [x10, #24];  str x13, [sp, #record + 8]
+ *	...  x0-x7 -> ctx[0..7]
+ *	sub  x11, x10, #96
+ *	stur x11, [x19, #-16]		popped
+ *	str  xzr, [x10, #16]		its state: the slot is free
+ *	ldr  x12, =state;  str x12, [sp, #ctx-8]
+ *	strb wzr, [x19, #slot]		guard BUSY for the fexit programs
+ *
+ * BTI: reached by RET, which sets no BTYPE (Arm ARM D8.4.1): no pad.
+ */
+static void emit_hook_stub(struct tramp *t)
+{
+	unsigned int i;
+
+	bind(t, L_STUB);
+	note(t, FTRAMP_PART_HOOK_STUB);
+	if (record_at_sp(t)) {
+		emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP,
+				    -(int)t->frame_size));
+		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+	} else {
+		emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+		emit(t, a64_stp(A64_LS_X, A64_FP, A64_LR, A64_SP,
+				t->rec_off));
+		emit_add_sp(t, A64_FP, t->rec_off);
+	}
+	save_ret_unknown(t);
+	emit_ldst_x(t, A64_STORE, R_GUARD, t->x19_off);
+	emit_load_table(t, t->args->state->guard_tls_off);
+	emit_top_load(t);
+	emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP, 0));
+	emit_add_sp(t, R_T5, t->entry_sp_off);
+	emit(t, a64_cmp(A64_64, R_T3, R_T5));
+	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
+	a64_emit_adr(&t->a, R_T5, label_addr(t, L_STUB));
+	emit(t, a64_cmp(A64_64, R_T4, R_T5));
+	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
+
+	bind(t, L_STUB_HAVE);
+	note(t, FTRAMP_PART_HOOK_POP);
+	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 24));
+	emit_ldst_x(t, A64_STORE, R_T3, t->rec_off + 8);
+	for (i = 0; i < 8; i += 2) {
+		emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP,
+				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
+		emit_ldstp_x(t, A64_STORE, R_T3, R_T4, t->ctx_off + 8 * i);
+	}
+	emit(t, a64_sub_imm(A64_64, R_LIM, R_TOP, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_LIM);
+	emit(t, a64_str(A64_LS_X, A64_ZR, R_TOP, 16));
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
+	t->cur_rctx = RCTX_STATE;
+	emit_guard_retake(t);
+}
+
+/* The stub's record is not on top: shadow_find() releases what is above. */
+static void emit_hook_stub_slow(struct tramp *t)
+{
+	bind(t, L_STUB_SLOW);
+	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	emit_add_sp(t, A64_R1, t->entry_sp_off);
+	a64_emit_adr(&t->a, A64_R2, label_addr(t, L_STUB));
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find);
+	emit(t, a64_mov_reg(A64_64, R_TOP, A64_R0));
+	a64_emit_b(&t->a, label_addr(t, L_STUB_HAVE));
+}
+
+/*
+ * Modelled fexit: a plain record around the call of the body, so that a
+ * frame abandoned by longjmp is found and its in-flight count released.
+ * Its sp is the SP the body gets (ours), its link the return point.
+ *
+ *	(the check above: prune, room)
+ *	add  x10, x10, #96
+ *	stur x10, [x19, #-16]		reserved first
+ *	mov  x13, sp			(x29 when the record is at SP)
+ *	adr  x15, ret
+ *	stp  x13, x15, [x10]
+ *	ldr  x12, =state
+ *	stp  x12, xzr, [x10, #16]	live
+ *	str  x10, [sp, #shadow]
+ */
+static void emit_shadow_push(struct tramp *t)
+{
+	enum a64_reg sp_reg = t->rec_off ? R_T3 : A64_FP;
+
+	note(t, FTRAMP_PART_SHADOW_PUSH);
+	emit_shadow_check(t, L_SHADOW_PRUNE, L_SHADOW_CHECKED, L_SHADOW_FULL);
+	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_TOP);
+	if (t->rec_off)
+		emit_add_sp(t, R_T3, 0);
+	a64_emit_adr(&t->a, R_T5, label_addr(t, L_SHADOW_RET));
+	emit(t, a64_stp(A64_LS_X, sp_reg, R_T5, R_TOP, 0));
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit(t, a64_stp(A64_LS_X, R_STATE, A64_ZR, R_TOP, 16));
+	emit_ldst_x(t, A64_STORE, R_TOP, t->shadow_off);
+	bind(t, L_SHADOW_GO);
+}
+
+/*
+ * After the body returned (its result saved): pop our record.
+ *
+ *	ldp  x10, x11, [x19, #-16]
+ *	ldr  x13, [sp, #shadow]
+ *	cmp  x10, x13
+ *	b.ne slow			records above ours, or none (full)
+ * pop:
+ *	sub  x11, x13, #96
+ *	stur x11, [x19, #-16]
+ *	str  xzr, [x13, #16]
+ */
+static void emit_shadow_pop(struct tramp *t)
+{
+	note(t, FTRAMP_PART_SHADOW_POP);
+	emit_top_load(t);
+	emit_ldst_x(t, A64_LOAD, R_T3, t->shadow_off);
+	emit(t, a64_cmp(A64_64, R_TOP, R_T3));
+	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_SHADOW_SLOW));
+	bind(t, L_SHADOW_POP);
+	emit(t, a64_sub_imm(A64_64, R_LIM, R_T3, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_LIM);
+	emit(t, a64_str(A64_LS_X, A64_ZR, R_T3, 16));
+	bind(t, L_SHADOW_POPPED);
+}
+
+/* Out of line: prune, full, and a record not on top at exit. */
+static void emit_shadow_slow(struct tramp *t)
+{
+	emit_shadow_prune(t, L_SHADOW_PRUNE, L_SHADOW_CHECKED);
+	bind(t, L_SHADOW_FULL);
+	/* No room: no record (a longjmp out of this call would leak). */
+	emit_ldst_x(t, A64_STORE, A64_ZR, t->shadow_off);
+	a64_emit_b(&t->a, label_addr(t, L_SHADOW_GO));
+	bind(t, L_SHADOW_SLOW);
+	a64_emit_cbz(&t->a, A64_64, R_T3, label_addr(t, L_SHADOW_POPPED));
+	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	emit_add_sp(t, A64_R1, 0);
+	a64_emit_adr(&t->a, A64_R2, label_addr(t, L_SHADOW_RET));
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find);
+	emit(t, a64_mov_reg(A64_64, R_T3, A64_R0));
+	a64_emit_b(&t->a, label_addr(t, L_SHADOW_POP));
+}
+
 /* ------------------------------------------------------------------
  * Programs
  * ------------------------------------------------------------------ */
@@ -1035,8 +1438,12 @@ static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 	emit_call(t, (uint64_t)(uintptr_t)l->prog);
 }
 
-static void emit_call_orig(struct tramp *t)
+/* record: the main path of a modelled fexit image (not the miss path). */
+static void emit_call_orig(struct tramp *t, bool record)
 {
+	record = record && t->shadow;
+	if (record)
+		emit_shadow_push(t);
 	note(t, FTRAMP_PART_CALL_ORIG);
 	restore_args(t);
 	copy_stack_args(t);
@@ -1044,8 +1451,12 @@ static void emit_call_orig(struct tramp *t)
 		emit_call_body(t, t->orig);
 	else
 		emit_call(t, t->orig);
+	if (record)
+		bind(t, L_SHADOW_RET);
 	note(t, FTRAMP_PART_SAVE_RET);
 	save_ret(t);
+	if (record)
+		emit_shadow_pop(t);
 }
 
 /* Take the frame down and return (to the caller, or into the body). */
@@ -1132,9 +1543,12 @@ static void build(struct tramp *t)
 		/* The first non-zero value skips the original. */
 		if (t->call_orig)
 			a64_emit_cbnz(&t->a, A64_64, A64_R0,
-				      label_addr(t, L_DO_FEXIT));
+				      label_addr(t, t->lay.unknown ? L_SKIP :
+							     L_DO_FEXIT));
 	}
-	if (t->call_orig) {
+	if (t->hook) {
+		emit_hook_call(t);
+	} else if (t->call_orig) {
 		/*
 		 * Free the guard while the original runs (emit_guard_release()),
 		 * busy again for fexit programs; without them the exit's
@@ -1145,7 +1559,7 @@ static void build(struct tramp *t)
 			note(t, FTRAMP_PART_GUARD_FREE);
 			emit_guard_release(t);
 		}
-		emit_call_orig(t);
+		emit_call_orig(t, true);
 		if (t->guard && fexit->nr) {
 			note(t, FTRAMP_PART_GUARD_TAKE);
 			emit_guard_retake(t);
@@ -1208,16 +1622,26 @@ static void build(struct tramp *t)
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 		emit_atomic_add(t, TMP0, TMP1, false);
-		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
-				 FTRAMP_INFLIGHT_UNIT, 0));
-		emit_atomic_add(t, R_STATE, R_INC, false);
-		uw_held(t, A64_UW_INFLIGHT, 0);
-		if (t->call_orig)
-			emit_call_orig(t);
-		emit_ldr_lit(t, R_STATE, state_addr(t));
-		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
-				 FTRAMP_INFLIGHT_UNIT - 1, 0));
-		a64_emit_b(&t->a, label_addr(t, L_OUT));
+		if (t->hook) {
+			/*
+			 * The body runs bare, returning straight to its
+			 * caller: nothing of the image is used again, no
+			 * count.  x19 is the caller's again (restored just
+			 * above; emit_enter_body() reloads the same).
+			 */
+			emit_enter_body(t);
+		} else {
+			emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
+					 FTRAMP_INFLIGHT_UNIT, 0));
+			emit_atomic_add(t, R_STATE, R_INC, false);
+			uw_held(t, A64_UW_INFLIGHT, 0);
+			if (t->call_orig)
+				emit_call_orig(t, false);
+			emit_ldr_lit(t, R_STATE, state_addr(t));
+			emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
+					 FTRAMP_INFLIGHT_UNIT - 1, 0));
+			a64_emit_b(&t->a, label_addr(t, L_OUT));
+		}
 
 		/* First entry on this thread: allocate its table. */
 		bind(t, L_SLOW);
@@ -1228,6 +1652,34 @@ static void build(struct tramp *t)
 		emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
 		emit_ldr_lit(t, R_STATE, state_addr(t));
 		a64_emit_b(&t->a, label_addr(t, L_HAVE));
+	}
+
+	if (t->lay.unknown && fmod->nr && t->call_orig) {
+		/*
+		 * fmod_ret skipped the original: the result's q0 is
+		 * ctx[n + 1]'s bits (restore_ret_unknown() takes q0 from
+		 * the save area, where the arguments' q0 still is).
+		 */
+		bind(t, L_SKIP);
+		emit_ldst_x(t, A64_LOAD, TMP0, t->ret_off + 8);
+		emit_ldstp_x(t, A64_STORE, TMP0, A64_ZR, t->fpsave_off);
+		a64_emit_b(&t->a, label_addr(t, L_DO_FEXIT));
+	}
+	if (t->shadow)
+		emit_shadow_slow(t);
+	if (t->hook) {
+		emit_hook_slow(t);
+		emit_hook_stub(t);
+		for (i = 0; i < fexit->nr; i++)
+			emit_prog(t, FTRAMP_TRAMP_FEXIT, i, &fexit->links[i]);
+		note(t, FTRAMP_PART_EXIT);
+		emit_exit(t);
+		note(t, FTRAMP_PART_DEC);
+		emit_atomic_add(t, R_STATE, R_DEC, true);
+		note(t, FTRAMP_PART_RESTORE_RET);
+		restore_ret(t);
+		emit_epilogue(t);
+		emit_hook_stub_slow(t);
 	}
 
 	/* Literal pool and run contexts, 8-byte aligned. */
@@ -1279,6 +1731,14 @@ static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_SLOW]	   = "first entry on this thread: guard_slow() maps its guard table",
 	[FTRAMP_PART_POOL]	   = "literal pool",
 	[FTRAMP_PART_RUN_CTX]	   = "run contexts (struct ftramp_run_ctx) of programs with other cookies",
+	[FTRAMP_PART_HOOK_CHECK]   = "return hook: top shadow record dead (its SP at or below the caller's)? room?",
+	[FTRAMP_PART_HOOK_PUSH]	   = "return hook: guard FREE, push a shadow record (x0-x7, SP, stub, state, return address)",
+	[FTRAMP_PART_HOOK_BODY]	   = "into the body on the caller's stack, x30 = the exit stub",
+	[FTRAMP_PART_HOOK_STUB]	   = "exit stub: the body returned here; save x0-x8, q0-q7; find our shadow record",
+	[FTRAMP_PART_HOOK_POP]	   = "record -> ctx and the real return address; pop it; guard BUSY for fexit",
+	[FTRAMP_PART_HOOK_FULL]	   = "shadow stack full: count a miss, run the body untraced",
+	[FTRAMP_PART_SHADOW_PUSH]  = "shadow record (SP, return point, state): a longjmp out of the original is found later",
+	[FTRAMP_PART_SHADOW_POP]   = "pop the shadow record",
 };
 
 const char *ftramp_tramp_part_desc(unsigned int part)
@@ -1349,6 +1809,15 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 		t->counters = true;
 		t->guard = st->guard_slot >= 0;
 		t->state_cookie = pick_state_cookie(args);
+	}
+	/*
+	 * A site's original called by a guarded image: the unknown model
+	 * takes the return hook, a model gets a plain shadow record.
+	 */
+	if (t->call_orig && t->site && t->guard && st->shadow_find &&
+	    st->shadow_prune) {
+		t->hook = t->lay.unknown;
+		t->shadow = !t->lay.unknown;
 	}
 	return compute_frame(t);
 }

@@ -818,6 +818,15 @@ FTRAMP_API int ftramp_links__destroy(struct ftramp_link **links, size_t n);
 
 /* The traced function's address (its symbol). */
 FTRAMP_API uint64_t ftramp_link__func_addr(const struct ftramp_link *link);
+/*
+ * Calls of the link's function whose exit never came: frames abandoned
+ * by longjmp(), siglongjmp() or unwinding, found on a later entry or
+ * exit on their thread (or at its exit) and released
+ * (Documentation/trampoline.rst, "Shadow stack").  Counted by every
+ * image of the function while it was installed: one found after its
+ * image was replaced is not counted.
+ */
+FTRAMP_API uint64_t ftramp_link__unwound(const struct ftramp_link *link);
 /* The model in use, NULL for the unknown model. */
 FTRAMP_API const struct ftramp_func_model *
 ftramp_link__model(const struct ftramp_link *link);
