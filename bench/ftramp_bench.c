@@ -121,10 +121,15 @@ struct config {
 	const char *label;
 	unsigned int nr[3];	/* per enum ftramp_attach_kind */
 	bool far;
+	bool unknown;		/* no model: the unknown model */
 };
 
 #define CONFIG(v, l, entry, exit, modret, is_far)			\
 	{ .variant = v, .label = l, .far = is_far,			\
+	  .nr = { [FTRAMP_FENTRY] = entry, [FTRAMP_FEXIT] = exit,	\
+		  [FTRAMP_FMOD_RET] = modret } }
+#define CONFIG_UNKNOWN(v, l, entry, exit, modret)			\
+	{ .variant = v, .label = l, .unknown = true,			\
 	  .nr = { [FTRAMP_FENTRY] = entry, [FTRAMP_FEXIT] = exit,	\
 		  [FTRAMP_FMOD_RET] = modret } }
 
@@ -143,12 +148,28 @@ static const struct config configs[] = {
 	CONFIG("far_fentry_fexit",
 	       "fentry + fexit, forced far path (ftrace_caller + ops literal)",
 	       1, 1, 0, true),
+	/*
+	 * No model: every argument register saved in full; fexit and
+	 * fmod_ret through the return hook (exit stub, shadow stack).
+	 */
+	CONFIG_UNKNOWN("unknown_fentry", "unknown model: fentry, empty program",
+		       1, 0, 0),
+	CONFIG_UNKNOWN("unknown_fexit",
+		       "unknown model: fexit (return hook), empty program",
+		       0, 1, 0),
+	CONFIG_UNKNOWN("unknown_fentry_fexit",
+		       "unknown model: fentry + fexit (return hook), empty programs",
+		       1, 1, 0),
+	CONFIG_UNKNOWN("unknown_fmod_ret",
+		       "unknown model: fmod_ret (returns 0, return hook)",
+		       0, 0, 1),
 };
 
 static int attach_config(const struct target *t, const struct config *c,
 			 struct ftramp_link **links, unsigned int *nr_links)
 {
-	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = t->model,
+	FTRAMP_OPTS(ftramp_attach_opts, opts,
+		    .model = c->unknown ? NULL : t->model,
 		    .force_far = c->far, .no_dwarf = true);
 	unsigned int kind, i;
 
@@ -180,14 +201,17 @@ static int detach_all(struct ftramp_link **links, unsigned int nr)
 
 /*
  * Exact bytes of the image the builder makes for a configuration (the
- * emitter's second pass, at a scratch address).
+ * emitter's second pass, at a scratch address), with an image state as
+ * ftramp_attach() gives it (guard, counters, shadow records).
  */
 static long image_bytes(const struct target *t, const struct config *c)
 {
 	struct ftramp_tramp_link tl[3][3];
+	struct ftramp_tramp_state st;
 	struct ftramp_tramp_args args = {
-		.model = t->model,
+		.model = c->unknown ? NULL : t->model,
 		.func_addr = (uint64_t)t->nop,
+		.state = &st,
 	};
 	static const int list_of[3] = {
 		[FTRAMP_FENTRY] = FTRAMP_TRAMP_FENTRY,
@@ -206,14 +230,22 @@ static long image_bytes(const struct target *t, const struct config *c)
 	}
 	if (c->nr[FTRAMP_FEXIT] || c->nr[FTRAMP_FMOD_RET])
 		args.flags |= FTRAMP_TRAMP_F_CALL_ORIG;
+	if (ftramp_tramp_cpu_has_lse())
+		args.flags |= FTRAMP_TRAMP_F_LSE;
+	if (ftramp_tramp_state_init(&st))
+		return -ENOMEM;
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size <= 0)
-		return size;
+		goto out;
 	buf = aligned_alloc(64, (size + 63) & ~63);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		size = -ENOMEM;
+		goto out;
+	}
 	size = ftramp_arch_prepare_trampoline(&args, buf, (uint64_t)buf, size);
 	free(buf);
+out:
+	ftramp_tramp_state_fini(&st);
 	return size;
 }
 

@@ -28,6 +28,7 @@ struct tfunc;
 
 struct timage {
 	struct tfunc *tf;	/* whose image it is (its unwound count) */
+	struct ftramp_tramp_link *fexit;	/* state.fexit: unwound exits */
 	struct ftramp_text text;
 	struct ftramp_tramp_state state;
 	size_t size;
@@ -92,6 +93,7 @@ static void image_free(void *p)
 	ftramp_unwind__unregister(img->uw);
 	ftramp_tramp_state_fini(&img->state);
 	ftramp_text_free(&img->text);
+	free(img->fexit);
 	free(img);
 }
 
@@ -249,6 +251,18 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	args.state = &img->state;
 	args.unwind = &uw;
 	img->tf = tf;
+	/* Its fexit programs also hear of frames abandoned by longjmp. */
+	if (n[FTRAMP_FEXIT]) {
+		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));
+		if (!img->fexit) {
+			err = -ENOMEM;
+			goto out_state;
+		}
+		memcpy(img->fexit, arr[FTRAMP_FEXIT],
+		       n[FTRAMP_FEXIT] * sizeof(*img->fexit));
+		img->state.fexit = img->fexit;
+		img->state.nr_fexit = n[FTRAMP_FEXIT];
+	}
 	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
 	if (size < 0) {
 		err = size;
@@ -283,6 +297,7 @@ out_text:
 	ftramp_text_free(&img->text);
 out_state:
 	ftramp_tramp_state_fini(&img->state);
+	free(img->fexit);
 out_img:
 	free(img);
 out:

@@ -24,6 +24,11 @@
  *     composites as their memory image, large composites as a pointer to
  *     the caller's copy, the result at ctx[n] (x8's buffer for a large
  *     one).
+ *  4. The same functions with no model (the unknown model, as for a
+ *     function without debug info, variadic, or with more than 24
+ *     arguments), built with an image state as ftramp_attach() builds
+ *     it (guard, return hook): fentry only, fexit, fmod_ret (0) and
+ *     fentry + fexit each return bit-exactly the same bytes.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -263,6 +268,8 @@ static struct {
 	uint8_t ref_entry[FTRAMP_MAX_ARGS][REF_MAX];
 	uint8_t ref_exit[FTRAMP_MAX_ARGS][REF_MAX];
 	uint8_t ret_mem[REF_MAX];
+	bool unknown;			/* no model: ctx is x0-x7, x0, d0 */
+	uint64_t unk_e[8], unk_x[10];
 } rec;
 
 /* Copy what the by-reference arguments point to: the caller's copies. */
@@ -278,6 +285,11 @@ static void copy_refs(const uint64_t *ctx, uint8_t ref[][REF_MAX])
 
 static uint64_t prog_entry(const uint64_t *ctx)
 {
+	if (rec.unknown) {
+		rec.entry++;
+		memcpy(rec.unk_e, ctx, sizeof(rec.unk_e));
+		return 0;
+	}
 	rec.entry++;
 	rec.entry_ip = ftramp_get_func_ip(ctx);
 	rec.entry_cnt = ftramp_get_func_arg_cnt(ctx);
@@ -289,6 +301,8 @@ static uint64_t prog_entry(const uint64_t *ctx)
 static uint64_t prog_mod(const uint64_t *ctx)
 {
 	rec.mod++;
+	if (rec.unknown)
+		return 0;
 	memcpy(rec.ctx_mod, ctx, rec.sig->nr_slots * 8);
 	return 0;	/* 0: call the original */
 }
@@ -299,6 +313,10 @@ static uint64_t prog_exit(const uint64_t *ctx)
 
 	rec.exit++;
 	rec.exit_ip = ftramp_get_func_ip(ctx);
+	if (rec.unknown) {
+		memcpy(rec.unk_x, ctx, sizeof(rec.unk_x));
+		return 0;
+	}
 	memcpy(rec.ctx_exit, ctx, (s->nr_slots + s->ret.nslots) * 8);
 	copy_refs(ctx, rec.ref_exit);
 	if (s->ret.by_ref && s->ret.size <= REF_MAX)
@@ -309,12 +327,25 @@ static uint64_t prog_exit(const uint64_t *ctx)
 
 struct traced {
 	struct ftramp_text text;
+	struct ftramp_tramp_state state;	/* unknown model: the guard */
+	bool has_state;
 	void *fn;
 };
 
-/* Build the trampoline from the parsed model and patch fn's entry. */
+/* Which programs: every kind, or the unknown model's modes. */
+enum tmode { T_ALL, T_FENTRY, T_FEXIT, T_FMOD, T_BOTH, NR_TMODES };
+
+static const char *const tmode_name[NR_TMODES] = {
+	"fentry+fmod_ret+fexit", "fentry", "fexit", "fmod_ret", "fentry+fexit",
+};
+
+/*
+ * Build the trampoline from the parsed model (NULL: the unknown model,
+ * with an image state so that it gets the guard and the return hook, as
+ * ftramp_attach() builds it) and patch fn's entry.
+ */
 static int attach(struct traced *t, const struct abi_sig *s, void *fn,
-		  const struct ftramp_func_model *m)
+		  const struct ftramp_func_model *m, enum tmode mode)
 {
 	static const struct ftramp_tramp_link l_entry = { prog_entry, 1 };
 	static const struct ftramp_tramp_link l_mod = { prog_mod, 2 };
@@ -327,15 +358,30 @@ static int attach(struct traced *t, const struct abi_sig *s, void *fn,
 	struct ftramp_poke_batch *b;
 	int size, err;
 
-	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &l_entry, 1 };
+	if (mode == T_ALL || mode == T_FENTRY || mode == T_BOTH)
+		a.progs[FTRAMP_TRAMP_FENTRY] =
+			(struct ftramp_tramp_links){ &l_entry, 1 };
 	/* fmod_ret on a void function is refused: nothing to return */
-	if (s->ret.cls)
+	if ((mode == T_ALL && s->ret.cls) || mode == T_FMOD)
 		a.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
 			(struct ftramp_tramp_links){ &l_mod, 1 };
-	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &l_exit, 1 };
+	if (mode == T_ALL || mode == T_FEXIT || mode == T_BOTH)
+		a.progs[FTRAMP_TRAMP_FEXIT] =
+			(struct ftramp_tramp_links){ &l_exit, 1 };
+	if (mode == T_FENTRY)
+		a.flags = 0;	/* returns into the body */
 
 	memset(t, 0, sizeof(*t));
 	t->fn = fn;
+	if (!m) {
+		err = ftramp_tramp_state_init(&t->state);
+		if (err)
+			return err;
+		t->has_state = true;
+		a.state = &t->state;
+		if (ftramp_tramp_cpu_has_lse())
+			a.flags |= FTRAMP_TRAMP_F_LSE;
+	}
 	size = ftramp_arch_prepare_trampoline(&a, NULL, 0, 0);
 	if (size < 0)
 		return size;
@@ -375,6 +421,8 @@ fail:
 	err = size;
 fail_err:
 	ftramp_text_free(&t->text);
+	if (t->has_state)
+		ftramp_tramp_state_fini(&t->state);
 	return err;
 }
 
@@ -393,8 +441,11 @@ static int detach(struct traced *t)
 	err = ftramp_poke_batch__commit(b);
 	ftramp_poke_batch__free(b);
 	/* single-threaded: nothing can still run the image */
-	if (!err)
+	if (!err) {
 		ftramp_text_free(&t->text);
+		if (t->has_state)
+			ftramp_tramp_state_fini(&t->state);
+	}
 	return err;
 }
 
@@ -466,7 +517,7 @@ static unsigned int run_traced(struct __test_metadata *_metadata,
 			why = "does not parse";
 			goto out;
 		}
-		err = attach(&t, s, fn, &m);
+		err = attach(&t, s, fn, &m, T_ALL);
 		if (err) {
 			TH_LOG("f%u: attach: %d", i, err);
 			why = "attach";
@@ -493,6 +544,79 @@ out:
 			       i, why, s->proto);
 	}
 	return bad;
+}
+
+/*
+ * 4. The unknown model (no model: every argument register, the return
+ *    hook for fexit and fmod_ret): bit-exact results in every mode, the
+ *    programs run once each, fexit sees x0-x7 as the caller set them
+ *    (for the arguments that are in general registers) and x0.
+ */
+static unsigned int run_unknown(struct __test_metadata *_metadata,
+				bool clang, unsigned int nr)
+{
+	unsigned int bad = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		const struct abi_sig *s = &abi_sigs[i];
+		void *fn = clang ? s->fn_clang : s->fn_gcc;
+		void (*call)(void *) = clang ? s->call_cc : s->call_gg;
+
+		for (int mode = T_FENTRY; mode < NR_TMODES; mode++) {
+			const char *why = NULL;
+			struct traced t;
+			int err;
+
+			err = attach(&t, s, fn, NULL, mode);
+			if (err) {
+				TH_LOG("f%u: attach: %d", i, err);
+				why = "attach";
+				goto out;
+			}
+			memset(&rec, 0, sizeof(rec));
+			rec.sig = s;
+			rec.unknown = true;
+			memset(out_buf, 0xa5, sizeof(out_buf));
+			call(out_buf);
+			err = detach(&t);
+			if (!masked_eq(out_buf, s->ret.mem_img,
+				       s->ret.mem_len)) {
+				dump("result", out_buf, s->ret.mem_img,
+				     s->ret.mem_len);
+				why = "traced result differs";
+			} else if (rec.entry != (mode == T_FENTRY ||
+						 mode == T_BOTH) ||
+				   rec.exit != (mode == T_FEXIT ||
+						mode == T_BOTH) ||
+				   rec.mod != (mode == T_FMOD)) {
+				why = "programs did not run once each";
+			} else if (rec.exit && rec.exit_ip != (uint64_t)fn) {
+				why = "ftramp_get_func_ip()";
+			} else if (mode == T_BOTH &&
+				   memcmp(rec.unk_e, rec.unk_x, 64)) {
+				why = "fexit ctx x0-x7 differ from fentry's";
+			} else if (err) {
+				why = "detach";
+			}
+out:
+			if (why && bad++ < MAX_LOGGED)
+				TH_LOG("unknown %s %s f%u: %s\n#   %s",
+				       clang ? "clang" : "gcc",
+				       tmode_name[mode], i, why, s->proto);
+		}
+	}
+	return bad;
+}
+
+TEST(unknown_model_gcc)
+{
+	EXPECT_EQ(0, run_unknown(_metadata, false, abi_nr_sigs));
+}
+
+TEST(unknown_model_clang)
+{
+	ASSERT_LT(0, abi_nr_xcheck);
+	EXPECT_EQ(0, run_unknown(_metadata, true, abi_nr_xcheck));
 }
 
 TEST(traced_gcc)

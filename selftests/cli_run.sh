@@ -13,10 +13,12 @@
 #  - a Chrome JSON file that parses, with begin and end events matched;
 #  - the far path (--far) tracing the same calls;
 #  - a traced function called from a signal handler (no deadlock);
-#  - functions of a shared library; PROG's exit status passed through.
+#  - functions of a shared library; PROG's exit status passed through;
+#  - traced functions left by longjmp / siglongjmp: each closed later as
+#    "unwound", the nesting intact, the program's output unchanged.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 34
+plan 38
 
 KVCLANG=$O/samples/kvstore-clang
 THREADS=3
@@ -37,7 +39,7 @@ rc_of() {
 
 # A trace line: time, tid, optional duration, then an entry ("f(...) {"),
 # a leaf ("f(...) = v;" or "f(...);") or a close ("} = v; // f").
-LINE_RE='^ +[0-9]+\.[0-9]{6} +[0-9]+ +([0-9]+(\.[0-9]{3})? (ns|us|ms|s))?  +([A-Za-z_][A-Za-z0-9_.:@-]*\(.*\)( \{| = .*;|;)|\}( = .*)?; // [A-Za-z_][A-Za-z0-9_.:@-]*)$'
+LINE_RE='^ +[0-9]+\.[0-9]{6} +[0-9]+ +([0-9]+(\.[0-9]{3})? (ns|us|ms|s))?  +([A-Za-z_][A-Za-z0-9_.:@-]*\(.*\)( \{| = .*;| unwound;|;)|\}( = .*| unwound)?; // [A-Za-z_][A-Za-z0-9_.:@-]*)$'
 
 well_formed() {
 	grep -v '^#' "$1" | grep -Evq "$LINE_RE"
@@ -213,6 +215,27 @@ else
 	not_ok "library functions are traced: selftests/progs not built"
 	not_ok "library callees nested: selftests/progs not built"
 fi
+# --- longjmp and siglongjmp out of traced functions -----------------------
+if [ -e "$PROGS/jump_prog" ]; then
+	${QEMU_RUN:-} "$PROGS/jump_prog" 100 >"$TMP/jump.plain" 2>&1 ||
+		true
+	run jump -t 'jump_*' -- "$PROGS/jump_prog" 100
+	check "longjmp: the program's output is the same traced" \
+		cmp -s "$TMP/jump.plain" "$TMP/jump.out"
+	check "longjmp: every line is well-formed" well_formed "$TMP/jump.err"
+	check "longjmp: 100 + 100 frames closed as unwound" \
+		[ "$(grep -c 'unwound; // jump_leave$' "$TMP/jump.err")" -eq 100 -a \
+		  "$(grep -c ' jump_raise(.*) unwound;$' "$TMP/jump.err")" -eq 100 ]
+	check "longjmp: nesting intact after 200 abandoned frames" \
+		awk '/ jump_leave\(x=0\) \{$/ { match($0, /jump_leave/); c = RSTART }
+		     / jump_done\(x=20\) \{$/ { match($0, /jump_done/); d = RSTART }
+		     END { exit !(c && c == d) }' "$TMP/jump.err"
+else
+	for i in 1 2 3 4; do
+		skip "longjmp out of traced functions" "selftests/progs not built"
+	done
+fi
+
 run status -t main -- "$KVSTORE" -j 99
 check "the program's exit status is ftramp run's" [ "$(rc_of status)" -eq 2 ]
 check "-o: the trace goes to the file, the program's output is untouched" \

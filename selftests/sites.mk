@@ -10,6 +10,7 @@
 #   libsample-bad.so      hand-written malformed records (bad_sites.S)
 #   libsample-many.so     SITES_MANY generated functions (lookup benchmark)
 #   sample_prog           an executable with sites, linked to libsample-gcc
+#   jump_prog             an executable whose traced functions longjmp
 #
 # Each library's SONAME is its file name; link with
 #   -L$(PROGS_DIR) -lsample-gcc -Wl,-rpath,$(PROGS_DIR)
@@ -24,7 +25,7 @@ SITES_MANY	?= 100000
 PROGS_LIBS	:= $(addprefix $(PROGS_DIR)/libsample-,\
 		     gcc.so clang.so bti.so noflags.so bad.so)
 PROGS_ALL	:= $(PROGS_LIBS) $(PROGS_DIR)/libsample-many.so \
-		   $(PROGS_DIR)/sample_prog
+		   $(PROGS_DIR)/sample_prog $(PROGS_DIR)/jump_prog
 
 # The objects are kept: sites_test compares the table against `nm` of the
 # objects the compiler built with patchable entries.
@@ -92,6 +93,10 @@ $(PROGS_DIR)/prog.o: selftests/progs/prog.c $(PROGS_HDRS)
 $(PROGS_DIR)/sample_prog: $(PROGS_DIR)/prog.o $(PROGS_DIR)/libsample-gcc.so
 	$(call quiet,LD,$@)$(CC) -o $@ $< -L$(PROGS_DIR) -lsample-gcc \
 		-Wl,-rpath,$(PROGS_DIR)
+
+$(PROGS_DIR)/jump_prog: selftests/progs/jump.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $<
 
 .PHONY: sample-progs
 sample-progs: $(PROGS_ALL)

@@ -287,8 +287,8 @@ static int hot_path_insns(const uint32_t *img, uint64_t rx, size_t size)
 #define NEAR_RX			0x500000ull
 #define FAR_RX			0x7f0000000000ull
 
-static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
-		       unsigned int flags, uint64_t rx)
+static int hot_path_of_st(struct __test_metadata *_metadata, const char *proto,
+			  unsigned int flags, uint64_t rx, bool shadow)
 {
 	static uint32_t buf[1024];
 	/* Programs near the image: reached with BL, as on the near path. */
@@ -305,7 +305,18 @@ static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
 
 	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x401000;
 	st.guard_none = (const uint8_t *)(uintptr_t)0x402000;
-	parse(_metadata, proto, &m);
+	if (shadow) {
+		st.shadow_prune = (void (*)(uint8_t *, uint64_t, uint64_t))
+				  (uintptr_t)0x403000;
+		st.shadow_find = (uint64_t (*)(uint8_t *, uint64_t, uint64_t))
+				 (uintptr_t)0x404000;
+		st.shadow_drop = (void (*)(uint8_t *, uint64_t))
+				 (uintptr_t)0x405000;
+	}
+	if (proto)
+		parse(_metadata, proto, &m);
+	else
+		a.model = NULL;
 	a.progs[FTRAMP_TRAMP_FENTRY] = (struct ftramp_tramp_links){ &fe, 1 };
 	a.progs[FTRAMP_TRAMP_FEXIT] = (struct ftramp_tramp_links){ &fx, 1 };
 	/* NEAR_RX: the programs and the body within BL range; FAR_RX: not. */
@@ -313,6 +324,33 @@ static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
 	if (n <= 0)
 		return n;
 	return hot_path_insns(buf, rx, n);
+}
+
+static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
+		       unsigned int flags, uint64_t rx)
+{
+	return hot_path_of_st(_metadata, proto, flags, rx, false);
+}
+
+/*
+ * A modelled fexit image's shadow record (trampoline.rst, "Shadow
+ * stack"), what ftramp_attach() images pay so that a longjmp out of the
+ * function is found: the dead-record check at entry (5), the room check
+ * and the push (8), the pop (6).
+ */
+#define SHADOW_RECORD_INSNS	19
+
+TEST(hot_path_shadow_record)
+{
+	int l2 = hot_path_of(_metadata, "long (long, long)", FTRAMP_TRAMP_F_LSE,
+			     NEAR_RX);
+	int s2 = hot_path_of_st(_metadata, "long (long, long)",
+				FTRAMP_TRAMP_F_LSE, NEAR_RX, true);
+
+	ASSERT_GT(l2, 0);
+	ASSERT_GT(s2, 0);
+	TH_LOG("long (long, long): %d, with the shadow record %d", l2, s2);
+	EXPECT_LE(s2 - l2, SHADOW_RECORD_INSNS);
 }
 
 TEST(hot_path_budget)

@@ -102,6 +102,7 @@ TRACEE long uk_fact(long n)
 /* ------------------------------------------------------------------ */
 
 static uint64_t n_entry, n_exit, exit_x0, exit_d0, exit_args[8];
+static uint64_t n_unwound, unwound_arg0, unwound_ret_err;
 static uint64_t mod_value;
 
 static uint64_t p_entry(const uint64_t *ctx)
@@ -113,6 +114,15 @@ static uint64_t p_entry(const uint64_t *ctx)
 
 static uint64_t p_exit(const uint64_t *ctx)
 {
+	uint64_t v;
+
+	if (ftramp_get_func_unwound(ctx)) {
+		/* a frame abandoned by longjmp, reported later */
+		n_unwound++;
+		unwound_arg0 = ctx[0];
+		unwound_ret_err = (uint64_t)-ftramp_get_func_ret(ctx, &v);
+		return 0;
+	}
 	n_exit++;
 	if (ftramp_get_func_arg_cnt(ctx) == 8) {
 		/* the unknown model: x0-x7, then x0 and d0 */
@@ -132,6 +142,7 @@ static uint64_t p_mod(const uint64_t *ctx)
 static void reset(void)
 {
 	n_entry = n_exit = exit_x0 = exit_d0 = mod_value = 0;
+	n_unwound = unwound_arg0 = unwound_ret_err = 0;
 	memset(exit_args, 0, sizeof(exit_args));
 }
 
@@ -303,6 +314,31 @@ TEST(recursion_nests)
 	EXPECT_EQ(0, ftramp_sync(-1));
 }
 
+/* Deeper than the shadow stack holds: the rest run untraced, no crash. */
+long uk_depth(long n);
+static long (*volatile depth_ptr)(long) = uk_depth;
+
+TRACEE long uk_depth(long n)
+{
+	return n ? 1 + depth_ptr(n - 1) : 0;
+}
+
+TEST(shadow_stack_overflow)
+{
+	struct links ls;
+
+	reset();
+	ASSERT_EQ(0, attach_mode(&ls, "uk_depth", M_FEXIT, false));
+	EXPECT_EQ(15000, uk_depth(15000));
+	EXPECT_LT(5000, n_exit);
+	EXPECT_GT(15001, n_exit);
+	n_exit = 0;
+	EXPECT_EQ(10, uk_depth(10));
+	EXPECT_EQ(11, n_exit);
+	detach_all(&ls);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
 /* A signal handler calls a hooked function from inside a hooked one. */
 static volatile long sig_result;
 
@@ -371,7 +407,7 @@ static __attribute__((noipa)) int jump_loop(long (*fn)(long), int times)
 }
 
 static void longjmp_case(struct __test_metadata *_metadata, const char *fn,
-			 long (*call)(long), bool dwarf)
+			 long (*call)(long), bool dwarf, uint64_t last_arg)
 {
 	struct links ls;
 
@@ -384,18 +420,24 @@ static void longjmp_case(struct __test_metadata *_metadata, const char *fn,
 	EXPECT_EQ(1, n_exit);
 	EXPECT_EQ((uint64_t)-5, exit_x0);
 	EXPECT_EQ(1000, ftramp_link__unwound(ls.l[1]));
+	/* Each reported to fexit as unwound, without a result. */
+	EXPECT_EQ(1000, n_unwound);
+	EXPECT_EQ(last_arg, unwound_arg0);
+	EXPECT_EQ(ENODATA, unwound_ret_err);
 	detach_all(&ls);
 	EXPECT_EQ(0, ftramp_sync(-1));
 }
 
 TEST(longjmp_out_of_hooked)
 {
-	longjmp_case(_metadata, "uk_jump", uk_jump, false);
+	/* x0 of the last abandoned call: the record kept it */
+	longjmp_case(_metadata, "uk_jump", uk_jump, false, 999);
 }
 
 TEST(longjmp_out_of_modelled_fexit)
 {
-	longjmp_case(_metadata, "uk_mjump", uk_mjump, true);
+	/* a modelled image keeps no arguments: zeros */
+	longjmp_case(_metadata, "uk_mjump", uk_mjump, true, 0);
 }
 
 static void on_usr2(int sig)
@@ -432,6 +474,7 @@ TEST(siglongjmp_out_of_a_handler)
 	EXPECT_EQ(101, n_entry);
 	EXPECT_EQ(6, n_exit);
 	EXPECT_EQ(100, ftramp_link__unwound(a.l[1]));
+	EXPECT_EQ(100, n_unwound);
 	detach_all(&a);
 	detach_all(&b);
 	sigaction(SIGUSR2, &old, NULL);

@@ -27,7 +27,13 @@ static const struct ftramp_run_ctx *run_ctx(const uint64_t *ctx)
 /* The result slots are readable after fentry (fmod_ret, fexit). */
 static bool ret_readable(const struct ftramp_run_ctx *r)
 {
-	return r->kind != FTRAMP_TRAMP_FENTRY && r->nr_ret;
+	return r->kind != FTRAMP_TRAMP_FENTRY &&
+	       r->kind != FTRAMP_RUN_CTX_UNWOUND && r->nr_ret;
+}
+
+static int ret_err(const struct ftramp_run_ctx *r)
+{
+	return r->kind == FTRAMP_RUN_CTX_UNWOUND ? -ENODATA : -EOPNOTSUPP;
 }
 
 FTRAMP_API uint64_t ftramp_get_func_ip(const uint64_t *ctx)
@@ -60,7 +66,7 @@ FTRAMP_API int ftramp_get_func_ret(const uint64_t *ctx, uint64_t *v)
 	const struct ftramp_run_ctx *r = run_ctx(ctx);
 
 	if (!ret_readable(r))
-		return -EOPNOTSUPP;
+		return ret_err(r);
 	*v = ctx[r->nr_args];
 	return 0;
 }
@@ -80,6 +86,11 @@ FTRAMP_API void *ftramp_get_func_ret_ptr(const uint64_t *ctx)
 FTRAMP_API uint64_t ftramp_get_attach_cookie(const uint64_t *ctx)
 {
 	return run_ctx(ctx)->cookie;
+}
+
+FTRAMP_API int ftramp_get_func_unwound(const uint64_t *ctx)
+{
+	return run_ctx(ctx)->kind == FTRAMP_RUN_CTX_UNWOUND;
 }
 
 FTRAMP_API int ftramp_get_func_arg_double(const uint64_t *ctx, uint32_t n,
@@ -102,7 +113,7 @@ FTRAMP_API int ftramp_get_func_ret_double(const uint64_t *ctx, double *v)
 	float f;
 
 	if (!ret_readable(r))
-		return -EOPNOTSUPP;
+		return ret_err(r);
 	if (r->ret_cls == FTRAMP_RET_UNKNOWN) {
 		/* No model: ctx[n] = x0, ctx[n + 1] = d0. */
 		memcpy(v, &slot[1], sizeof(*v));

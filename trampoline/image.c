@@ -95,13 +95,13 @@ static void guard_key_init(void)
  *
  * Liveness from the stack pointer alone (AAPCS64 6.4.5.1: SP is restored
  * by every return; the stack grows down): a record says the body was
- * entered with SP = rec->sp and x30 = rec->link.  While it is live, every
- * deeper call has SP < rec->sp, or SP == rec->sp when the body (or what
- * it tail-called) branched to the next function with x30 still rec->link.
+ * entered with SP = rec->sp, and x30 = the exit stub (rec->link, return
+ * hook) or a return point in the image (modelled).  While it is live,
+ * every deeper call has SP < rec->sp, or SP == rec->sp when the body (or
+ * what it tail-called) branched to the next function with x30 unchanged.
  * So at a new entry with the caller's SP `sp` and return address `ra`, a
- * record with rec->sp < sp, or rec->sp == sp with rec->link != ra, is
- * dead.  At an exit (SP = sp, returning to link) every record above the
- * topmost one with (sp, link) is dead.
+ * record with rec->sp < sp, or rec->sp == sp and an `ra` that is not its
+ * x30, is dead.  At an exit every record above its own is dead.
  *
  * The one exception is a signal handler on an alternate signal stack
  * that lies above the thread's stack: its SP is above every record of
@@ -129,8 +129,8 @@ static void shadow_init(uint8_t *tbl)
 	uint8_t *end = tbl + FTRAMP_SHADOW_BASE + FTRAMP_SHADOW_BYTES;
 
 	s->sp = UINT64_MAX;	/* the sentinel is never dead */
-	s->link = 0;
 	s->state = 0;
+	s->link = 0;
 	s->ra = 0;
 	*shadow_top(tbl) = (uint64_t)(uintptr_t)s;
 	/* The highest top a push may start from: its slot must fit. */
@@ -138,16 +138,69 @@ static void shadow_init(uint8_t *tbl)
 		(end - FTRAMP_SHADOW_SLOT - sizeof(*s));
 }
 
-/* Drop the top record (dead): count it unwound, release its count. */
+/*
+ * Report a dead record to its image's fexit programs: ctx as the image
+ * builds it (x0-x7 from a return hook's record, else zeros; no result),
+ * the run context's kind FTRAMP_RUN_CTX_UNWOUND.  Under the image's
+ * guard byte like any program run (busy: a miss).  The record's count is
+ * still held, so the image, its state and its program list are alive.
+ */
+static void shadow_report(uint8_t *tbl, struct ftramp_tramp_state *st,
+			  const uint64_t *args)
+{
+	uint64_t buf[2 + FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET];
+	uint64_t *ctx = buf + 2;
+	struct ftramp_run_ctx rc;
+	unsigned int i, n;
+	uint8_t *g;
+
+	if (!st->nr_fexit)
+		return;
+	g = st->guard_slot >= 0 ? &tbl[st->guard_slot] : NULL;
+	if (g && *g != FTRAMP_GUARD_FREE) {
+		__atomic_fetch_add(&st->misses, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (g)
+		*g = FTRAMP_GUARD_BUSY;
+	memcpy(&rc, &st->rctx, sizeof(rc));
+	rc.inflight = 0;
+	rc.kind = FTRAMP_RUN_CTX_UNWOUND;
+	n = rc.nr_args + rc.nr_ret;
+	if (n > FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET)
+		n = FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET;
+	for (i = 0; i < st->nr_fexit; i++) {
+		const struct ftramp_run_ctx *rp = &rc;
+
+		rc.cookie = st->fexit[i].cookie;
+		memset(buf, 0, sizeof(buf[0]) * (2 + n));
+		memcpy(&buf[1], &rp, sizeof(rp));
+		if (args)
+			memcpy(ctx, args, 8 * (rc.nr_args < 8 ? rc.nr_args : 8));
+		st->fexit[i].prog(ctx);
+	}
+	if (g)
+		*g = FTRAMP_GUARD_FREE;
+}
+
+/*
+ * Drop the top record (dead): pop it, report it, count it unwound and
+ * release its in-flight count, in that order.
+ */
 static void shadow_release_top(uint8_t *tbl, struct ftramp_shadow_rec *r)
 {
-	struct ftramp_tramp_state *st =
-		(struct ftramp_tramp_state *)(uintptr_t)r->state;
+	struct ftramp_tramp_state *st = (struct ftramp_tramp_state *)
+		(uintptr_t)(r->state & ~(uint64_t)FTRAMP_SHADOW_HOOK);
+	bool hook = r->state & FTRAMP_SHADOW_HOOK;
+	uint64_t args[8];
 
+	if (hook)
+		memcpy(args, (uint8_t *)r - FTRAMP_SHADOW_PAYLOAD, sizeof(args));
 	__atomic_store_n(shadow_top(tbl),
 			 (uint64_t)(uintptr_t)((uint8_t *)r - FTRAMP_SHADOW_SLOT),
 			 __ATOMIC_RELAXED);
 	r->state = 0;
+	shadow_report(tbl, st, hook ? args : NULL);
 	__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
 	/*
 	 * The last touch of the image state: once the count may read zero
@@ -169,6 +222,17 @@ static bool on_altstack(uint64_t sp, uint64_t *lo, uint64_t *hi)
 	return sp >= *lo && sp <= *hi;
 }
 
+/* Could a call with return address ra be a tail call from r's body? */
+static bool tail_of(const struct ftramp_shadow_rec *r, uint64_t ra)
+{
+	const struct ftramp_tramp_state *st;
+
+	if (r->state & FTRAMP_SHADOW_HOOK)
+		return ra == r->link;
+	st = (const struct ftramp_tramp_state *)(uintptr_t)r->state;
+	return ra >= st->image_lo && ra < st->image_hi;
+}
+
 static void shadow_prune(uint8_t *tbl, uint64_t sp, uint64_t ra)
 {
 	bool checked = false, alt = false;
@@ -180,7 +244,7 @@ static void shadow_prune(uint8_t *tbl, uint64_t sp, uint64_t ra)
 
 		if (!r->state)
 			return;
-		if (!(r->sp < sp || (r->sp == sp && r->link != ra)))
+		if (!(r->sp < sp || (r->sp == sp && !tail_of(r, ra))))
 			return;
 		if (!checked) {
 			alt = on_altstack(sp, &lo, &hi);
@@ -192,14 +256,25 @@ static void shadow_prune(uint8_t *tbl, uint64_t sp, uint64_t ra)
 	}
 }
 
-/*
- * An exit found its record not on top: release every record above the
- * topmost one matching (sp, link), and return that one's address.  None
- * means the shadow stack lost a live record, and the hooked function has
- * nowhere to return to: say so and abort rather than jump at random.
- */
-static uint64_t shadow_find(uint8_t *tbl, uint64_t sp, uint64_t link)
+/* Release every record above the one whose header is at p. */
+static void release_above(uint8_t *tbl, uint8_t *p)
 {
+	while ((uint8_t *)(uintptr_t)*shadow_top(tbl) > p)
+		shadow_release_top(tbl, (struct ftramp_shadow_rec *)(uintptr_t)
+				   *shadow_top(tbl));
+}
+
+/*
+ * A return hook's exit stub found its record not on top: release every
+ * record above the topmost one with (sp, state), and return its header's
+ * address.  None means the shadow stack lost a live record, and the
+ * hooked function has nowhere to return to: say so and abort rather
+ * than jump at random.
+ */
+static uint64_t shadow_find(uint8_t *tbl, uint64_t sp, uint64_t state)
+{
+	static const char msg[] =
+		"ftramp: a hooked function's shadow return record is lost\n";
 	struct ftramp_shadow_rec *r;
 	uint8_t *p;
 
@@ -208,20 +283,21 @@ static uint64_t shadow_find(uint8_t *tbl, uint64_t sp, uint64_t link)
 		r = (struct ftramp_shadow_rec *)p;
 		if (!r->state)
 			break;
-		if (r->sp == sp && r->link == link) {
-			while ((uint8_t *)(uintptr_t)*shadow_top(tbl) != p)
-				shadow_release_top(tbl,
-					(struct ftramp_shadow_rec *)(uintptr_t)
-					*shadow_top(tbl));
+		if (r->sp == sp && r->state == state) {
+			release_above(tbl, p);
 			return (uint64_t)(uintptr_t)p;
 		}
 		p -= FTRAMP_SHADOW_SLOT;
 	}
-	static const char msg[] =
-		"ftramp: a hooked function's shadow return record is lost\n";
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		abort();
 	abort();
+}
+
+/* A modelled exit found records above its own (header at rec). */
+static void shadow_drop(uint8_t *tbl, uint64_t rec)
+{
+	release_above(tbl, (uint8_t *)(uintptr_t)rec);
 }
 
 static void shadow_release_all(uint8_t *tbl)
@@ -287,6 +363,7 @@ int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
 	st->guard_none = guard_none;
 	st->shadow_prune = shadow_prune;
 	st->shadow_find = shadow_find;
+	st->shadow_drop = shadow_drop;
 
 	/* A free slot if any, else the least shared one. */
 	pthread_mutex_lock(&slot_lock);

@@ -121,6 +121,8 @@ struct ftramp_run_ctx {
  * program's business).
  */
 #define FTRAMP_RUN_CTX_ANY	0xfe
+/* An fexit program run for an abandoned frame (no result). */
+#define FTRAMP_RUN_CTX_UNWOUND	0xfd
 
 /*
  * The in-flight counter moves by this much per thread (not by 1): the
@@ -186,7 +188,14 @@ struct ftramp_tramp_state {
 	 * counted in flight).  NULL: no shadow records, no return hook.
 	 */
 	void (*shadow_prune)(uint8_t *tbl, uint64_t sp, uint64_t ra);
-	uint64_t (*shadow_find)(uint8_t *tbl, uint64_t sp, uint64_t link);
+	uint64_t (*shadow_find)(uint8_t *tbl, uint64_t sp, uint64_t state);
+	void (*shadow_drop)(uint8_t *tbl, uint64_t rec);
+	/*
+	 * The image's code (set by the builder's write pass): a modelled
+	 * record is live at an equal SP only for a tail call from its body,
+	 * whose return address is in the image.
+	 */
+	uint64_t image_lo, image_hi;
 	/*
 	 * Exits that never came: an exception or a forced unwind
 	 * (pthread_cancel, pthread_exit) took them through the frame
@@ -194,6 +203,13 @@ struct ftramp_tramp_state {
 	 * abandoned (longjmp) and its shadow record found dead.
 	 */
 	uint64_t unwound;
+	/*
+	 * The image's fexit programs, run (kind FTRAMP_RUN_CTX_UNWOUND)
+	 * when one of its records is released: owned by the installer,
+	 * alive as long as the image.
+	 */
+	const struct ftramp_tramp_link *fexit;
+	unsigned int nr_fexit;
 };
 
 /*
@@ -211,12 +227,16 @@ struct ftramp_tramp_state {
  */
 struct ftramp_shadow_rec {
 	uint64_t sp;		/* SP the function's body was entered with */
-	uint64_t link;		/* x30 it was entered with: where it returns */
-	uint64_t state;		/* struct ftramp_tramp_state * counting it;
+	uint64_t state;		/* struct ftramp_tramp_state * counting it,
+				 * | FTRAMP_SHADOW_HOOK for a return hook;
 				 * 0: being pushed, popped, or the sentinel */
-	uint64_t ra;		/* return hook: the caller's return address;
-				 * 0: a plain record (modelled fexit) */
+	uint64_t link;		/* return hook: the exit stub (x30 the body
+				 * was entered with) */
+	uint64_t ra;		/* return hook: the caller's return address */
 };
+
+/* A return hook's record (link, ra and the payload are valid). */
+#define FTRAMP_SHADOW_HOOK	1u
 
 #define FTRAMP_SHADOW_TOP	(-16)	/* in the table's bias: one LDP */
 #define FTRAMP_SHADOW_LIMIT	(-8)
@@ -259,7 +279,7 @@ enum ftramp_tramp_part {
 	FTRAMP_PART_MISS,		/* guard busy: first entry, or a miss */
 	FTRAMP_PART_MISS_COUNT,		/* count it, run the original bare */
 	FTRAMP_PART_SLOW,		/* map this thread's guard table */
-	FTRAMP_PART_HOOK_CHECK,		/* return hook: room, dead records */
+	FTRAMP_PART_SHADOW_CHECK,	/* shadow stack: top record dead? */
 	FTRAMP_PART_HOOK_PUSH,		/* return hook: shadow record */
 	FTRAMP_PART_HOOK_BODY,		/* into the body, x30 = the stub */
 	FTRAMP_PART_HOOK_STUB,		/* the exit stub: find the record */
@@ -336,8 +356,8 @@ struct ftramp_tramp_args {
  * that reach become BL, others go through a literal), checks that the
  * result fits the bound, then writes it; returns the exact size used.
  * Nothing outside rw is touched but args->state->rctx (the run context
- * programs with the first program's cookie see); the caller does cache
- * maintenance.
+ * programs with the first program's cookie see) and image_lo/hi; the
+ * caller does cache maintenance.
  *
  * Errors: -EINVAL (bad flags, NULL or missing program, fmod_ret on a void
  * function, fexit without CALL_ORIG (it needs the original's result),

@@ -63,19 +63,16 @@ enum tramp_label {
 	L_SLOW,		/* guard table not yet allocated on this thread */
 	L_HAVE,		/* guard table in R_GUARD, state in R_STATE */
 	L_SKIP,		/* unknown model: fmod_ret skipped the original */
-	L_HOOK_PRUNE,	/* return hook entry: top record may be dead */
-	L_HOOK_CHECKED,	/* ... pruned: is there room? */
+	L_PRUNE,	/* entry: the top shadow record may be dead */
+	L_PRUNED,
 	L_HOOK_FULL,	/* shadow stack full: count a miss, run bare */
 	L_STUB,		/* the exit stub: the hooked body returns here */
 	L_STUB_SLOW,	/* its record is not on top */
 	L_STUB_HAVE,	/* its record's header in x10 */
-	L_SHADOW_PRUNE,	/* modelled fexit: top record may be dead */
-	L_SHADOW_CHECKED,
-	L_SHADOW_RET,	/* modelled fexit: where the body returns */
 	L_SHADOW_FULL,	/* modelled fexit: no room, no record */
 	L_SHADOW_GO,
 	L_SHADOW_SLOW,	/* modelled fexit: record not on top at exit */
-	L_SHADOW_POP,
+	L_SHADOW_POP,	/* modelled fexit: pop our record */
 	L_SHADOW_POPPED,
 	NR_LABELS,
 };
@@ -443,7 +440,8 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  *                  | unknown: q0-q7 (args, or  | fpsave_off
  *                  |   the result after it)    |
  *                  | unknown: x8               | x8_off
- *                  | modelled fexit: record    | shadow_off
+ *                  | modelled fexit: record,   | shadow_off
+ *                  |   the top below it        |
  *                  | result slots              | ret_off  (ctx[nr_args])
  *                  | argument slots            | ctx_off  (ctx[0])
  *                  | state->rctx or image rctx | runctx_off (ctx[-1])
@@ -497,7 +495,7 @@ static int compute_frame(struct tramp *t)
 	}
 	if (t->shadow) {
 		t->shadow_off = off;
-		off += 8;
+		off += 16;
 	}
 	off = (off + 15) & ~15u;
 	if (lay->unknown) {
@@ -1059,49 +1057,61 @@ static void emit_top_store(struct tramp *t, enum a64_reg r)
 }
 
 /*
- * Before a push: is the top record dead, and is there room?
+ * At entry, before any program: is the top record dead?  (Its exit is
+ * then reported before this call's entry, so a tracer nests right.)
  *
  *	ldp  x10, x11, [x19, #-16]	top, limit
  *	ldr  x13, [x10]			top record's sp
  *	add  x14, sp, #entry		the caller's SP
  *	cmp  x13, x14
  *	b.ls prune			at or below it: maybe dead (rare)
- * checked:
- *	cmp  x10, x11
- *	b.hi full
+ * pruned:
  *
  * A live record's sp is above every SP of the code it called, or equal
- * only for a tail call made with x30 = its link: image.c decides.
+ * only for a tail call from its body: image.c decides.
  */
-static void emit_shadow_check(struct tramp *t, enum tramp_label prune,
-			      enum tramp_label checked, enum tramp_label full)
+static void emit_prune_check(struct tramp *t)
 {
+	note(t, FTRAMP_PART_SHADOW_CHECK);
 	emit_top_load(t);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
 	emit_add_sp(t, R_T4, t->entry_sp_off);
 	emit(t, a64_cmp(A64_64, R_T3, R_T4));
-	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, prune));
-	bind(t, checked);
-	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
-	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, full));
+	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_PRUNE));
+	bind(t, L_PRUNED);
 }
 
 /*
  * Out of line: shadow_prune(table, caller's SP, caller's return
- * address) releases the dead records (counted in flight here: a call is
- * safe), then back to the room check.  x0-x8 are saved in ctx.
+ * address) releases the dead records and reports them to their images'
+ * fexit programs (counted in flight here: a call is safe; x0-x8 are
+ * saved in ctx).  This image's guard is free meanwhile, so that its own
+ * dead records are reported too.
  */
-static void emit_shadow_prune(struct tramp *t, enum tramp_label prune,
-			      enum tramp_label checked)
+static void emit_prune_slow(struct tramp *t)
 {
-	bind(t, prune);
+	bind(t, L_PRUNE);
+	emit_guard_release(t);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
 	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
 	emit_ldst_x(t, A64_LOAD, A64_R2, t->rec_off + 8);	/* x9 */
 	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune);
+	emit_guard_retake(t);
+	a64_emit_b(&t->a, label_addr(t, L_PRUNED));
+}
+
+/*
+ * Before a push: room?  x10 = top after it.
+ *
+ *	ldp  x10, x11, [x19, #-16]	top, limit
+ *	cmp  x10, x11
+ *	b.hi full
+ */
+static void emit_room_check(struct tramp *t, enum tramp_label full)
+{
 	emit_top_load(t);
-	emit_add_sp(t, R_T4, t->entry_sp_off);
-	a64_emit_b(&t->a, label_addr(t, checked));
+	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, full));
 }
 
 /*
@@ -1133,15 +1143,17 @@ static void emit_enter_body(struct tramp *t)
  * every argument register back, x30 = the stub:
  *
  *	strb w19, [x19, #slot]		guard FREE for the body
+ *	...  room? (emit_room_check())
  *	add  x10, x10, #96
  *	stur x10, [x19, #-16]		top = our header (reserved first)
  *	...  x0-x8, q0-q7 from the frame
  *	stp  x0, x1, [x10, #-64]	... x6, x7
  *	adr  x15, stub
- *	stp  x14, x15, [x10]		sp, link
  *	ldr  x13, [sp, #record + 8]	the caller's return address
- *	ldr  x12, =state
- *	stp  x12, x13, [x10, #16]	state (now live), ra
+ *	stp  x15, x13, [x10, #16]	link, ra
+ *	add  x14, sp, #entry		the caller's SP
+ *	ldr  x12, =state | 1		a return hook's
+ *	stp  x14, x12, [x10]		sp, state: live
  *	ldr  x16, =body
  *	ldr  x19, [sp, #ctx-16]		the caller's x19
  *	mov  x30, x15
@@ -1156,10 +1168,10 @@ static void emit_hook_call(struct tramp *t)
 {
 	unsigned int i;
 
-	note(t, FTRAMP_PART_HOOK_CHECK);
-	emit_shadow_check(t, L_HOOK_PRUNE, L_HOOK_CHECKED, L_HOOK_FULL);
-	note(t, FTRAMP_PART_HOOK_PUSH);
+	note(t, FTRAMP_PART_GUARD_FREE);
 	emit_guard_release(t);
+	note(t, FTRAMP_PART_HOOK_PUSH);
+	emit_room_check(t, L_HOOK_FULL);
 	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
 	emit_top_store(t, R_TOP);
 	restore_args(t);
@@ -1167,10 +1179,11 @@ static void emit_hook_call(struct tramp *t)
 		emit(t, a64_stp(A64_LS_X, A64_R(i), A64_R(i + 1), R_TOP,
 				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
 	a64_emit_adr(&t->a, R_T5, label_addr(t, L_STUB));
-	emit(t, a64_stp(A64_LS_X, R_T4, R_T5, R_TOP, 0));
 	emit_ldst_x(t, A64_LOAD, R_T3, t->rec_off + 8);
-	emit_ldr_lit(t, R_STATE, state_addr(t));
-	emit(t, a64_stp(A64_LS_X, R_STATE, R_T3, R_TOP, 16));
+	emit(t, a64_stp(A64_LS_X, R_T5, R_T3, R_TOP, 16));
+	emit_add_sp(t, R_T4, t->entry_sp_off);
+	emit_ldr_lit(t, R_STATE, state_addr(t) | FTRAMP_SHADOW_HOOK);
+	emit(t, a64_stp(A64_LS_X, R_T4, R_STATE, R_TOP, 0));
 	note(t, FTRAMP_PART_HOOK_BODY);
 	emit_ldr_lit(t, A64_IP0, t->orig);
 	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
@@ -1187,21 +1200,19 @@ static void emit_hook_call(struct tramp *t)
 }
 
 /*
- * Out of line, for the return hook: the prune call, and a full shadow
- * stack (count a miss, give the guard and the count back, run the body
- * untraced with the caller's x30).
+ * Out of line, for the return hook: a full shadow stack (count a miss,
+ * give the count back, run the body untraced with the caller's x30; the
+ * guard is already free).
  */
 static void emit_hook_slow(struct tramp *t)
 {
 	struct ftramp_tramp_state *st = t->args->state;
 
-	emit_shadow_prune(t, L_HOOK_PRUNE, L_HOOK_CHECKED);
 	bind(t, L_HOOK_FULL);
 	note(t, FTRAMP_PART_HOOK_FULL);
 	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 	emit_atomic_add(t, TMP0, TMP1, false);
-	emit_guard_release(t);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
 			 0));
@@ -1223,17 +1234,17 @@ static void emit_hook_slow(struct tramp *t)
  *	str  x19, [sp, #ctx-16]
  *	mrs  x19, tpidr_el0; ldr x19, [x19, #tls]
  *	ldp  x10, x11, [x19, #-16]
- *	ldp  x13, x14, [x10]		sp, link
+ *	ldp  x13, x14, [x10]		sp, state
  *	add  x15, sp, #frame
  *	cmp  x13, x15;  b.ne slow
- *	adr  x15, stub
+ *	ldr  x15, =state | 1
  *	cmp  x14, x15;  b.ne slow	(a dead record above ours)
  * have:
  *	ldr  x13, [x10, #24];  str x13, [sp, #record + 8]
  *	...  x0-x7 -> ctx[0..7]
  *	sub  x11, x10, #96
  *	stur x11, [x19, #-16]		popped
- *	str  xzr, [x10, #16]		its state: the slot is free
+ *	str  xzr, [x10, #8]		its state: the slot is free
  *	ldr  x12, =state;  str x12, [sp, #ctx-8]
  *	strb wzr, [x19, #slot]		guard BUSY for the fexit programs
  *
@@ -1263,7 +1274,7 @@ static void emit_hook_stub(struct tramp *t)
 	emit_add_sp(t, R_T5, t->entry_sp_off);
 	emit(t, a64_cmp(A64_64, R_T3, R_T5));
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
-	a64_emit_adr(&t->a, R_T5, label_addr(t, L_STUB));
+	emit_ldr_lit(t, R_T5, state_addr(t) | FTRAMP_SHADOW_HOOK);
 	emit(t, a64_cmp(A64_64, R_T4, R_T5));
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
 
@@ -1278,7 +1289,7 @@ static void emit_hook_stub(struct tramp *t)
 	}
 	emit(t, a64_sub_imm(A64_64, R_LIM, R_TOP, FTRAMP_SHADOW_SLOT));
 	emit_top_store(t, R_LIM);
-	emit(t, a64_str(A64_LS_X, A64_ZR, R_TOP, 16));
+	emit(t, a64_str(A64_LS_X, A64_ZR, R_TOP, 8));
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
 	t->cur_rctx = RCTX_STATE;
@@ -1291,86 +1302,81 @@ static void emit_hook_stub_slow(struct tramp *t)
 	bind(t, L_STUB_SLOW);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
 	emit_add_sp(t, A64_R1, t->entry_sp_off);
-	a64_emit_adr(&t->a, A64_R2, label_addr(t, L_STUB));
+	emit_ldr_lit(t, A64_R2, state_addr(t) | FTRAMP_SHADOW_HOOK);
 	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find);
 	emit(t, a64_mov_reg(A64_64, R_TOP, A64_R0));
 	a64_emit_b(&t->a, label_addr(t, L_STUB_HAVE));
 }
 
 /*
- * Modelled fexit: a plain record around the call of the body, so that a
- * frame abandoned by longjmp is found and its in-flight count released.
- * Its sp is the SP the body gets (ours), its link the return point.
+ * Modelled fexit: a plain record (sp, state) around the call of the
+ * body, so that a frame abandoned by longjmp is found and its in-flight
+ * count released.  Its sp is the SP the body gets (ours).  The frame
+ * keeps the record's address and the top below it, for the pop.
  *
- *	(the check above: prune, room)
- *	add  x10, x10, #96
- *	stur x10, [x19, #-16]		reserved first
- *	mov  x13, sp			(x29 when the record is at SP)
- *	adr  x15, ret
- *	stp  x13, x15, [x10]
+ *	(room? emit_room_check())
+ *	add  x13, x10, #96
+ *	stur x13, [x19, #-16]		reserved first
  *	ldr  x12, =state
- *	stp  x12, xzr, [x10, #16]	live
- *	str  x10, [sp, #shadow]
+ *	stp  x29, x12, [x13]		sp (x29 is SP without stack arguments),
+ *					state: live
+ *	stp  x13, x10, [sp, #shadow]
  */
 static void emit_shadow_push(struct tramp *t)
 {
-	enum a64_reg sp_reg = t->rec_off ? R_T3 : A64_FP;
+	enum a64_reg sp_reg = t->rec_off ? R_LIM : A64_FP;
 
 	note(t, FTRAMP_PART_SHADOW_PUSH);
-	emit_shadow_check(t, L_SHADOW_PRUNE, L_SHADOW_CHECKED, L_SHADOW_FULL);
-	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_TOP);
+	emit_room_check(t, L_SHADOW_FULL);
+	emit(t, a64_add_imm(A64_64, R_T3, R_TOP, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_T3);
 	if (t->rec_off)
-		emit_add_sp(t, R_T3, 0);
-	a64_emit_adr(&t->a, R_T5, label_addr(t, L_SHADOW_RET));
-	emit(t, a64_stp(A64_LS_X, sp_reg, R_T5, R_TOP, 0));
+		emit_add_sp(t, R_LIM, 0);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
-	emit(t, a64_stp(A64_LS_X, R_STATE, A64_ZR, R_TOP, 16));
-	emit_ldst_x(t, A64_STORE, R_TOP, t->shadow_off);
+	emit(t, a64_stp(A64_LS_X, sp_reg, R_STATE, R_T3, 0));
+	emit_ldstp_x(t, A64_STORE, R_T3, R_TOP, t->shadow_off);
 	bind(t, L_SHADOW_GO);
 }
 
 /*
  * After the body returned (its result saved): pop our record.
  *
+ * pop:
+ *	ldp  x13, x14, [sp, #shadow]	our record, the top below it
  *	ldp  x10, x11, [x19, #-16]
- *	ldr  x13, [sp, #shadow]
  *	cmp  x10, x13
  *	b.ne slow			records above ours, or none (full)
- * pop:
- *	sub  x11, x13, #96
- *	stur x11, [x19, #-16]
- *	str  xzr, [x13, #16]
+ *	stur x14, [x19, #-16]
+ *	str  xzr, [x13, #8]		its state: the slot is free
  */
 static void emit_shadow_pop(struct tramp *t)
 {
 	note(t, FTRAMP_PART_SHADOW_POP);
+	bind(t, L_SHADOW_POP);
+	emit_ldstp_x(t, A64_LOAD, R_T3, R_T4, t->shadow_off);
 	emit_top_load(t);
-	emit_ldst_x(t, A64_LOAD, R_T3, t->shadow_off);
 	emit(t, a64_cmp(A64_64, R_TOP, R_T3));
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_SHADOW_SLOW));
-	bind(t, L_SHADOW_POP);
-	emit(t, a64_sub_imm(A64_64, R_LIM, R_T3, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_LIM);
-	emit(t, a64_str(A64_LS_X, A64_ZR, R_T3, 16));
+	emit_top_store(t, R_T4);
+	emit(t, a64_str(A64_LS_X, A64_ZR, R_T3, 8));
 	bind(t, L_SHADOW_POPPED);
 }
 
-/* Out of line: prune, full, and a record not on top at exit. */
+/*
+ * Out of line: full (no record: a longjmp out of this call would keep
+ * the count), and records above ours at exit (shadow_drop() releases
+ * them; then pop again).
+ */
 static void emit_shadow_slow(struct tramp *t)
 {
-	emit_shadow_prune(t, L_SHADOW_PRUNE, L_SHADOW_CHECKED);
 	bind(t, L_SHADOW_FULL);
-	/* No room: no record (a longjmp out of this call would leak). */
 	emit_ldst_x(t, A64_STORE, A64_ZR, t->shadow_off);
 	a64_emit_b(&t->a, label_addr(t, L_SHADOW_GO));
 	bind(t, L_SHADOW_SLOW);
 	a64_emit_cbz(&t->a, A64_64, R_T3, label_addr(t, L_SHADOW_POPPED));
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
-	emit_add_sp(t, A64_R1, 0);
-	a64_emit_adr(&t->a, A64_R2, label_addr(t, L_SHADOW_RET));
-	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find);
-	emit(t, a64_mov_reg(A64_64, R_T3, A64_R0));
+	emit(t, a64_mov_reg(A64_64, A64_R1, R_T3));
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_drop);
 	a64_emit_b(&t->a, label_addr(t, L_SHADOW_POP));
 }
 
@@ -1451,8 +1457,6 @@ static void emit_call_orig(struct tramp *t, bool record)
 		emit_call_body(t, t->orig);
 	else
 		emit_call(t, t->orig);
-	if (record)
-		bind(t, L_SHADOW_RET);
 	note(t, FTRAMP_PART_SAVE_RET);
 	save_ret(t);
 	if (record)
@@ -1532,6 +1536,8 @@ static void build(struct tramp *t)
 		note(t, FTRAMP_PART_ENTER);
 		emit_enter(t);
 	}
+	if (t->shadow || t->hook)
+		emit_prune_check(t);
 
 	for (i = 0; i < fentry->nr; i++)
 		emit_prog(t, FTRAMP_TRAMP_FENTRY, i, &fentry->links[i]);
@@ -1665,6 +1671,8 @@ static void build(struct tramp *t)
 		emit_ldstp_x(t, A64_STORE, TMP0, A64_ZR, t->fpsave_off);
 		a64_emit_b(&t->a, label_addr(t, L_DO_FEXIT));
 	}
+	if (t->shadow || t->hook)
+		emit_prune_slow(t);
 	if (t->shadow)
 		emit_shadow_slow(t);
 	if (t->hook) {
@@ -1731,13 +1739,13 @@ static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_SLOW]	   = "first entry on this thread: guard_slow() maps its guard table",
 	[FTRAMP_PART_POOL]	   = "literal pool",
 	[FTRAMP_PART_RUN_CTX]	   = "run contexts (struct ftramp_run_ctx) of programs with other cookies",
-	[FTRAMP_PART_HOOK_CHECK]   = "return hook: top shadow record dead (its SP at or below the caller's)? room?",
-	[FTRAMP_PART_HOOK_PUSH]	   = "return hook: guard FREE, push a shadow record (x0-x7, SP, stub, state, return address)",
+	[FTRAMP_PART_SHADOW_CHECK] = "shadow stack: top record dead (its SP at or below the caller's)? then release and report it",
+	[FTRAMP_PART_HOOK_PUSH]	   = "return hook: room? push a shadow record (x0-x7, SP, state, stub, return address)",
 	[FTRAMP_PART_HOOK_BODY]	   = "into the body on the caller's stack, x30 = the exit stub",
 	[FTRAMP_PART_HOOK_STUB]	   = "exit stub: the body returned here; save x0-x8, q0-q7; find our shadow record",
 	[FTRAMP_PART_HOOK_POP]	   = "record -> ctx and the real return address; pop it; guard BUSY for fexit",
 	[FTRAMP_PART_HOOK_FULL]	   = "shadow stack full: count a miss, run the body untraced",
-	[FTRAMP_PART_SHADOW_PUSH]  = "shadow record (SP, return point, state): a longjmp out of the original is found later",
+	[FTRAMP_PART_SHADOW_PUSH]  = "room? shadow record (SP, state): a longjmp out of the original is found later",
 	[FTRAMP_PART_SHADOW_POP]   = "pop the shadow record",
 };
 
@@ -1815,7 +1823,7 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 	 * takes the return hook, a model gets a plain shadow record.
 	 */
 	if (t->call_orig && t->site && t->guard && st->shadow_find &&
-	    st->shadow_prune) {
+	    st->shadow_prune && st->shadow_drop) {
 		t->hook = t->lay.unknown;
 		t->shadow = !t->lay.unknown;
 	}
@@ -1868,6 +1876,10 @@ int ftramp_arch_prepare_trampoline(const struct ftramp_tramp_args *args,
 	 * Its kind says whether the image ever has a result to read.  The
 	 * counter (rctx.inflight) is not touched.
 	 */
+	if (args->state) {
+		args->state->image_lo = rx;
+		args->state->image_hi = rx + t.a.idx * A64_INSN_SIZE;
+	}
 	if (args->state)
 		fill_rctx(&t, &args->state->rctx,
 			  args->flags & (FTRAMP_TRAMP_F_CALL_ORIG |

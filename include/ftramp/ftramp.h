@@ -223,6 +223,15 @@ FTRAMP_API void *ftramp_get_func_ret_ptr(const uint64_t *ctx);
 /* The cookie given when the program was attached. */
 FTRAMP_API uint64_t ftramp_get_attach_cookie(const uint64_t *ctx);
 /*
+ * 1 in an fexit program run for a call that never returned: its frame
+ * was abandoned (longjmp(), siglongjmp(), unwinding) and found later on
+ * its thread (Documentation/trampoline.rst, "Shadow stack").  Such a
+ * run sees the arguments when the image kept them (the unknown model's
+ * x0-x7), else zeros, and no result: ftramp_get_func_ret() and its
+ * variants answer -ENODATA, ftramp_get_func_ret_ptr() NULL.  0 otherwise.
+ */
+FTRAMP_API int ftramp_get_func_unwound(const uint64_t *ctx);
+/*
  * Floating-point views.  An argument slot as a double / float (its bits);
  * the result as a double (float results converted; with no model, d0).
  * -EINVAL past the count or for a result that is not FLOAT.

@@ -242,6 +242,11 @@ static void fmt_ret(struct fbuf *b, const struct afunc *f, const uint64_t *ctx)
 {
 	const uint64_t *ret = ctx + f->nr_ctx_args;
 
+	if (ftramp_get_func_unwound(ctx)) {
+		/* Its frame was abandoned (longjmp): no result. */
+		fb_puts(b, " unwound");
+		return;
+	}
 	if (!f->has_model) {
 		fb_puts(b, " = ");
 		fb_hex(b, ret[0]);
@@ -568,6 +573,10 @@ uint64_t event_exit(const uint64_t *ctx)
 
 		fb_init(&b, ret, sizeof(ret));
 		fmt_ret(&b, f, ctx);
+		if (ftramp_get_func_unwound(ctx)) {
+			chrome_event(f, 'E', now, "unwound", "1", 1);
+			return 0;
+		}
 		/* " = value" -> "value" */
 		chrome_event(f, 'E', now, "ret", b.len > 3 ? ret + 3 : "",
 			     b.len > 3 ? b.len - 3 : 0);
