@@ -17,6 +17,7 @@
  */
 #include <arm_neon.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -478,6 +479,45 @@ TEST(siglongjmp_out_of_a_handler)
 	detach_all(&a);
 	detach_all(&b);
 	sigaction(SIGUSR2, &old, NULL);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+/*
+ * pthread_exit() inside a hooked function: the unwinder stops at the
+ * exit stub (no CFI can name the real return address: trampoline.rst,
+ * "Return hook"), glibc ends the thread from there, and the thread's
+ * exit releases the record: the count is free, the exit reported.
+ */
+long uk_exit(long n);
+
+TRACEE long uk_exit(long n)
+{
+	if (n >= 0)
+		pthread_exit(NULL);
+	return n;
+}
+
+static void *exit_thread(void *arg)
+{
+	(void)arg;
+	uk_exit(1);
+	return NULL;
+}
+
+TEST(pthread_exit_out_of_hooked)
+{
+	struct links ls;
+	pthread_t th;
+
+	reset();
+	ASSERT_EQ(0, attach_mode(&ls, "uk_exit", M_BOTH, false));
+	ASSERT_EQ(0, pthread_create(&th, NULL, exit_thread, NULL));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(1, n_entry);
+	EXPECT_EQ(0, n_exit);
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(1, ftramp_link__unwound(ls.l[1]));
+	detach_all(&ls);
 	EXPECT_EQ(0, ftramp_sync(-1));
 }
 
