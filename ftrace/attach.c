@@ -24,10 +24,7 @@
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
 
-struct tfunc;
-
 struct timage {
-	struct tfunc *tf;	/* whose image it is (its unwound count) */
 	struct ftramp_tramp_link *fexit;	/* state.fexit: unwound exits */
 	struct ftramp_text text;
 	struct ftramp_tramp_state state;
@@ -250,7 +247,6 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		goto out_img;
 	args.state = &img->state;
 	args.unwind = &uw;
-	img->tf = tf;
 	/* Its fexit programs also hear of frames abandoned by longjmp. */
 	if (n[FTRAMP_FEXIT]) {
 		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));
