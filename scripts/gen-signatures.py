@@ -18,6 +18,12 @@ Writes, deterministically for a seed:
                    parser, the classification and ctx layout expected per
                    AAPCS64 and Documentation/models.rst, and the expected
                    result and ctx bytes with a mask of the defined ones
+  abi_utypes.h, ucallee.c, ucaller.c
+                   --unknown U more functions u<n> that no model describes,
+                   for the unknown model only (abi_usigs[]): variadic ones
+                   (va_arg of every type a variadic argument can have),
+                   float32x4_t arguments and results, and up to 30
+                   arguments with up to 256 bytes on the stack
 
 The expected values are computed here, independently of the C compilers:
 gcc and clang must both agree with them, and so must a trampoline.
@@ -41,7 +47,8 @@ def mix(h, v):
 
 
 class Scalar:
-    """kind: int (size, signed), bool, ptr, str, f32, f64, f128, i128."""
+    """kind: int (size, signed), bool, ptr, str, f32, f64, f128, i128,
+    v4f (float32x4_t: a short vector, one V register like f128)."""
 
     def __init__(self, kind, size, signed=False):
         self.kind, self.size, self.signed = kind, size, signed
@@ -53,6 +60,7 @@ class Scalar:
             return '%sint%d_t' % ('' if self.signed else 'u', self.size * 8)
         return {'bool': '_Bool', 'ptr': 'void *', 'str': 'const char *',
                 'f32': 'float', 'f64': 'double', 'f128': 'long double',
+                'v4f': 'float32x4_t',
                 'i128': '__int128' if self.signed else
                 'unsigned __int128'}[self.kind]
 
@@ -142,7 +150,7 @@ def decl(t, name):
     return '%s %s' % (t.ctype(), name)
 
 
-FP_SIZE = {'f32': 4, 'f64': 8, 'f128': 16}
+FP_SIZE = {'f32': 4, 'f64': 8, 'f128': 16, 'v4f': 16}
 
 
 def classify(t):
@@ -225,6 +233,12 @@ def rand_value(rnd, leaf):
     if k == 'f128':
         return (rnd.getrandbits(1) << 127 | rnd.randint(1, 0x7ffe) << 112 |
                 rnd.getrandbits(112))
+    if k == 'v4f':      # four finite, normal floats
+        v = 0
+        for i in range(4):
+            v |= (rnd.getrandbits(1) << 31 | rnd.randint(1, 254) << 23 |
+                  rnd.getrandbits(23)) << (32 * i)
+        return v
     raise ValueError(k)
 
 
@@ -245,6 +259,8 @@ def c_literal(leaf, v):
         return 'abi_f64(0x%xULL)' % v
     if k == 'f128':
         return 'abi_f128(0x%xULL, 0x%xULL)' % (v & MASK64, v >> 64)
+    if k == 'v4f':
+        return 'abi_v4f(0x%xULL, 0x%xULL)' % (v & MASK64, v >> 64)
     raise ValueError(k)
 
 
@@ -252,7 +268,7 @@ def mix_words(leaf, v):
     """The u64 words the callee mixes for one leaf, in order."""
     if leaf.kind == 'int' and leaf.signed and v >> (leaf.size * 8 - 1):
         return [(v - (1 << leaf.size * 8)) & MASK64]
-    if leaf.kind in ('i128', 'f128'):
+    if leaf.kind in ('i128', 'f128', 'v4f'):
         return [v & MASK64, v >> 64]
     return [v]
 
@@ -269,6 +285,8 @@ def c_mix(leaf, expr):
         return ['abi_f64_bits(%s)' % expr]
     if k == 'f128':
         return ['abi_f128_lo(%s)' % expr, 'abi_f128_hi(%s)' % expr]
+    if k == 'v4f':
+        return ['abi_v4f_lo(%s)' % expr, 'abi_v4f_hi(%s)' % expr]
     if k == 'i128':
         return ['(uint64_t)(%s)' % expr,
                 '(uint64_t)((unsigned __int128)(%s) >> 64)' % expr]
@@ -292,6 +310,10 @@ def from_hash(leaf, h):
         return (h & 0x800fffffffffffff) | 0x3ff0000000000000
     if k == 'f128':
         return ((h & 0x8000ffffffffffff) | 0x3fff000000000000) << 64 | h
+    if k == 'v4f':
+        lo = (h & 0x807fffff807fffff) | 0x3f8000003f800000
+        hi = (mix(h, 2) & 0x807fffff807fffff) | 0x3f8000003f800000
+        return hi << 64 | lo
     raise ValueError(k)
 
 
@@ -313,6 +335,10 @@ def c_from_hash(leaf, h):
     if k == 'f128':
         return ('abi_f128(%s, (%s & 0x8000ffffffffffffULL) | '
                 '0x3fff000000000000ULL)' % (h, h))
+    if k == 'v4f':
+        return ('abi_v4f((%s & 0x807fffff807fffffULL) | '
+                '0x3f8000003f800000ULL, (abi_mix(%s, 2) & '
+                '0x807fffff807fffffULL) | 0x3f8000003f800000ULL)' % (h, h))
     raise ValueError(k)
 
 
@@ -505,6 +531,15 @@ static inline uint64_t abi_f128_hi(long double d)
 { uint64_t w[2]; memcpy(w, &d, 16); return w[1]; }
 static inline unsigned __int128 abi_u128(uint64_t lo, uint64_t hi)
 { return (unsigned __int128)hi << 64 | lo; }
+#ifdef ABI_VECTORS
+#include <arm_neon.h>
+static inline float32x4_t abi_v4f(uint64_t lo, uint64_t hi)
+{ uint64_t w[2] = { lo, hi }; float32x4_t v; memcpy(&v, w, 16); return v; }
+static inline uint64_t abi_v4f_lo(float32x4_t v)
+{ uint64_t w[2]; memcpy(w, &v, 16); return w[0]; }
+static inline uint64_t abi_v4f_hi(float32x4_t v)
+{ uint64_t w[2]; memcpy(w, &v, 16); return w[1]; }
+#endif
 #endif
 '''
 
@@ -545,6 +580,9 @@ struct abi_sig {
 
 extern const struct abi_sig abi_sigs[];
 extern const unsigned int abi_nr_sigs, abi_nr_xcheck;
+/* For the unknown model only (no model describes them): gcc, no args[]. */
+extern const struct abi_sig abi_usigs[];
+extern const unsigned int abi_nr_usigs;
 extern const unsigned char abi_img[], abi_mask[];
 extern const unsigned int abi_seed;
 #endif
@@ -587,6 +625,156 @@ class Pool:
         return '\n'.join(lines) + '\n'
 
 
+# --------------------------------------------------------------------------
+# Functions for the unknown model only
+
+
+def var_type(gen, name):
+    """A type a variadic argument keeps (no default argument promotion)."""
+    r = gen.rnd
+    while True:
+        t = gen.any_type(name)
+        if isinstance(t, Scalar) and (t.kind in ('bool', 'f32') or
+                                      (t.kind == 'int' and t.size < 4)):
+            continue
+        if r.random() < 0.1:
+            return Scalar('v4f', 16)
+        return t
+
+
+def usignature(gen, n):
+    """(fixed args, variadic args, ret): variadic, vectors, or many."""
+    r = gen.rnd
+    kind = n % 3
+    while True:
+        if kind == 0:
+            fixed = [gen.any_type('u%d_%d' % (n, i))
+                     for i in range(r.randint(1, 4))]
+            var = [var_type(gen, 'u%d_v%d' % (n, i))
+                   for i in range(r.randint(1, 14))]
+        elif kind == 1:
+            fixed = [Scalar('v4f', 16) if r.random() < 0.5 else
+                     gen.any_type('u%d_%d' % (n, i))
+                     for i in range(r.randint(1, 12))]
+            var = []
+        else:
+            fixed = [gen.any_type('u%d_%d' % (n, i))
+                     for i in range(r.randint(18, 30))]
+            var = []
+        if stack_bytes(fixed + var) > 256:
+            continue
+        x = r.random()
+        if kind == 1 and x < 0.5:
+            ret = Scalar('v4f', 16)
+        elif x < 0.1:
+            ret = None
+        else:
+            ret = gen.any_type('u%d_r' % n, ret=True)
+        return fixed, var, ret
+
+
+def ugenerate(opts, pool, write):
+    """abi_utypes.h, ucallee.c, ucaller.c; returns abi_table.c lines."""
+    rnd = random.Random(opts.seed * 7919 + 17)
+    gen = Gen(rnd, opts)
+    types_h = ['/* Generated by scripts/gen-signatures.py. */',
+               '#define ABI_VECTORS', '#include "abi_common.h"',
+               '#include <stdarg.h>']
+    callee = ['/* Generated by scripts/gen-signatures.py. */',
+              '#include "abi_utypes.h"']
+    caller = list(callee)
+    table, decls = [], []
+    for n in range(opts.unknown):
+        fixed, var, ret = usignature(gen, n)
+        args = fixed + var
+        structs = []
+        for t in args + ([ret] if ret else []):
+            all_structs(t, structs)
+        for s in structs:
+            types_h.append('typedef struct { %s; } %s;' % (
+                '; '.join(decl(t, m) for m, t in s.members), s.name))
+        rtype = ret.ctype() if ret else 'void'
+        params = ', '.join(decl(t, 'a%d' % i) for i, t in enumerate(fixed))
+        if var:
+            params += ', ...'
+        proto_c = '%s CALLEE(u%d)(%s)' % (rtype, n, params)
+        types_h.append(proto_c + ';')
+
+        seed = rnd.getrandbits(64)
+        values = [[rand_value(rnd, leaf) for _, _, leaf in t.leaves('', 0)]
+                  for t in args]
+        h = seed
+        body = ['\tuint64_t h = 0x%xULL;' % seed]
+        if var:
+            body.append('\tva_list ap;')
+            body.append('\tva_start(ap, a%d);' % (len(fixed) - 1))
+        for i, t in enumerate(args):
+            if i >= len(fixed):
+                body.append('\t%s a%d = va_arg(ap, %s);' % (
+                    t.ctype(), i, t.ctype()))
+            for (path, _, leaf), v in zip(t.leaves('a%d' % i, 0),
+                                          values[i]):
+                for expr, w in zip(c_mix(leaf, path), mix_words(leaf, v)):
+                    body.append('\th = abi_mix(h, %s);' % expr)
+                    h = mix(h, w)
+        if var:
+            body.append('\tva_end(ap);')
+        if ret is None:
+            body.append('\tabi_void_hash = h;')
+            ret_values = [h]
+        elif isinstance(ret, Scalar):
+            body.append('\treturn %s;' % c_from_hash(ret, 'h'))
+            ret_values = [from_hash(ret, h)]
+        else:
+            body.append('\t%s r;' % rtype)
+            body.append('\tmemset(&r, 0, sizeof(r));')
+            ret_values = []
+            for j, (path, _, leaf) in enumerate(ret.leaves('r', 0)):
+                body.append('\t%s = %s;' % (path, c_from_hash(
+                    leaf, 'abi_mix(h, %d)' % (j + 1))))
+                ret_values.append(from_hash(leaf, mix(h, j + 1)))
+            body.append('\treturn r;')
+        callee.append(proto_c + '\n{\n' + '\n'.join(body) + '\n}')
+
+        cb = []
+        for i, t in enumerate(args):
+            init = c_literal(t, values[i][0]) if isinstance(t, Scalar) \
+                else c_init(t, values[i])
+            cb.append('\t%s a%d = %s;' % (t.ctype(), i, init))
+        call = 'CALLEE(u%d)(%s)' % (n, ', '.join(
+            'a%d' % i for i in range(len(args))))
+        if ret is None:
+            cb.append('\t%s;' % call)
+            cb.append('\tuint64_t r = abi_void_hash;')
+        else:
+            cb.append('\t%s r = %s;' % (rtype, call))
+        cb.append('\tmemcpy(out, &r, sizeof(r));')
+        caller.append('void CALLER(d%d)(void *out);\n'
+                      'void CALLER(d%d)(void *out)\n{\n%s\n}' %
+                      (n, n, '\n'.join(cb)))
+
+        if ret is None:
+            moff = pool.add(h.to_bytes(8, 'little'), b'\xff' * 8)
+            mlen = 8
+        else:
+            mimg, mmsk = image(ret, ret_values)
+            moff, mlen = pool.add(mimg, mmsk), len(mimg)
+        what = ['variadic', 'vectors', 'many arguments'][n % 3]
+        decls.append('void g_u%d(void); void gg_d%d(void *);' % (n, n))
+        table.append('\t{ "%s: %d arguments, %d bytes on the stack", '
+                     '(void *)g_u%d, NULL, gg_d%d, NULL, NULL, NULL, '
+                     '%d, 0, %d, { .mem_img = %d, .mem_len = %d }, NULL },'
+                     % (what, len(args), stack_bytes(args), n, n, len(args),
+                        stack_bytes(args), moff, mlen))
+    write('abi_utypes.h', '\n'.join(types_h) + '\n')
+    write('ucallee.c', '\n'.join(callee) + '\n')
+    write('ucaller.c', '\n'.join(caller) + '\n')
+    out = decls + ['const struct abi_sig abi_usigs[] = {'] + table
+    out += ['\t{ 0 }', '};',
+            'const unsigned int abi_nr_usigs = %d;' % opts.unknown]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seed', type=int, default=1)
@@ -597,6 +785,8 @@ def main():
     ap.add_argument('--no-long-double', dest='long_double',
                     action='store_false')
     ap.add_argument('--no-int128', dest='int128', action='store_false')
+    ap.add_argument('--unknown', type=int, default=200,
+                    help='functions for the unknown model only')
     ap.add_argument('--out', required=True)
     opts = ap.parse_args()
 
@@ -760,9 +950,10 @@ def main():
         write('callee_%d.c' % c, '\n'.join(callee) + '\n')
         write('caller_%d.c' % c, '\n'.join(caller) + '\n')
 
+    uout = ugenerate(opts, pool, write)
     out = ['/* Generated by scripts/gen-signatures.py: do not edit. */',
            '#include <stddef.h>', '#include "abi_table.h"',
-           'volatile uint64_t abi_void_hash;'] + decls + argtabs
+           'volatile uint64_t abi_void_hash;'] + decls + argtabs + uout
     out.append('const struct abi_sig abi_sigs[] = {')
     out += table
     out.append('};')

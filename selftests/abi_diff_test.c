@@ -213,13 +213,13 @@ TEST(models_match_the_generator)
 static uint8_t out_buf[REF_MAX] __attribute__((aligned(16)));
 
 static unsigned int run_untraced(struct __test_metadata *_metadata,
-				 size_t call_off, unsigned int nr,
-				 const char *who)
+				 size_t call_off, const struct abi_sig *sigs,
+				 unsigned int nr, const char *who)
 {
 	unsigned int bad = 0;
 
 	for (unsigned int i = 0; i < nr; i++) {
-		const struct abi_sig *s = &abi_sigs[i];
+		const struct abi_sig *s = &sigs[i];
 		void (*call)(void *);
 
 		memcpy(&call, (const char *)s + call_off, sizeof(call));
@@ -241,18 +241,18 @@ static unsigned int run_untraced(struct __test_metadata *_metadata,
 TEST(untraced_gcc)
 {
 	EXPECT_EQ(0, run_untraced(_metadata, offsetof(struct abi_sig, call_gg),
-				  abi_nr_sigs, "gcc->gcc"));
+				  abi_sigs, abi_nr_sigs, "gcc->gcc"));
 }
 
 TEST(untraced_clang_gcc_cross)
 {
 	ASSERT_LT(0, abi_nr_xcheck);
 	EXPECT_EQ(0, run_untraced(_metadata, offsetof(struct abi_sig, call_cg),
-				  abi_nr_xcheck, "clang->gcc"));
+				  abi_sigs, abi_nr_xcheck, "clang->gcc"));
 	EXPECT_EQ(0, run_untraced(_metadata, offsetof(struct abi_sig, call_gc),
-				  abi_nr_xcheck, "gcc->clang"));
+				  abi_sigs, abi_nr_xcheck, "gcc->clang"));
 	EXPECT_EQ(0, run_untraced(_metadata, offsetof(struct abi_sig, call_cc),
-				  abi_nr_xcheck, "clang->clang"));
+				  abi_sigs, abi_nr_xcheck, "clang->clang"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -553,12 +553,13 @@ out:
  *    (for the arguments that are in general registers) and x0.
  */
 static unsigned int run_unknown(struct __test_metadata *_metadata,
-				bool clang, unsigned int nr)
+				const struct abi_sig *sigs, bool clang,
+				unsigned int nr)
 {
 	unsigned int bad = 0;
 
 	for (unsigned int i = 0; i < nr; i++) {
-		const struct abi_sig *s = &abi_sigs[i];
+		const struct abi_sig *s = &sigs[i];
 		void *fn = clang ? s->fn_clang : s->fn_gcc;
 		void (*call)(void *) = clang ? s->call_cc : s->call_gg;
 
@@ -610,13 +611,32 @@ out:
 
 TEST(unknown_model_gcc)
 {
-	EXPECT_EQ(0, run_unknown(_metadata, false, abi_nr_sigs));
+	EXPECT_EQ(0, run_unknown(_metadata, abi_sigs, false, abi_nr_sigs));
 }
 
 TEST(unknown_model_clang)
 {
 	ASSERT_LT(0, abi_nr_xcheck);
-	EXPECT_EQ(0, run_unknown(_metadata, true, abi_nr_xcheck));
+	EXPECT_EQ(0, run_unknown(_metadata, abi_sigs, true, abi_nr_xcheck));
+}
+
+/*
+ * 5. Functions no model describes (scripts/gen-signatures.py --unknown):
+ *    variadic ones called with every kind of variadic argument,
+ *    float32x4_t arguments and results, 18-30 arguments with up to 256
+ *    bytes of stack: untraced exact first, then bit-exact with the
+ *    unknown model in every mode.
+ */
+TEST(unknown_only_untraced)
+{
+	EXPECT_EQ(0, run_untraced(_metadata, offsetof(struct abi_sig, call_gg),
+				  abi_usigs, abi_nr_usigs, "gcc->gcc"));
+}
+
+TEST(unknown_only_traced)
+{
+	ASSERT_LT(0, abi_nr_usigs);
+	EXPECT_EQ(0, run_unknown(_metadata, abi_usigs, false, abi_nr_usigs));
 }
 
 TEST(traced_gcc)
