@@ -246,7 +246,14 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (err)
 		goto out_img;
 	args.state = &img->state;
-	args.unwind = &uw;
+	/*
+	 * A return hook (the unknown model with fexit or fmod_ret) is not
+	 * registered: no CFI can find the real return address of a hooked
+	 * body (it is in the shadow stack), so unwinding stops at its exit
+	 * stub either way (trampoline.rst, "Return hook").
+	 */
+	if (tf->has_model || !(args.flags & FTRAMP_TRAMP_F_CALL_ORIG))
+		args.unwind = &uw;
 	/* Its fexit programs also hear of frames abandoned by longjmp. */
 	if (n[FTRAMP_FEXIT]) {
 		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));

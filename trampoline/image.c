@@ -422,9 +422,30 @@ uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st)
  * is still running (its TLS destructors run after a forced unwind ends).
  */
 void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
-			       unsigned int held)
+			       unsigned int held, uint64_t cfa)
 {
 	uint8_t *tbl = ftramp_guard_tbl;
+
+	/*
+	 * A modelled fexit frame left while its body ran: its shadow record
+	 * is the top one (records above it were its callees', popped by
+	 * their own frames' unwinding first), with the frame's own SP.
+	 * libgcc's _Unwind_GetCFA() in a personality gives the CFA of the
+	 * frame below (this frame's SP at the call); a true CFA is above
+	 * it.  A caller's record has an SP above this frame's: `<=` takes
+	 * ours only.  Pop it silently: the unit is given back just below.
+	 */
+	if ((held & A64_UW_INFLIGHT) && tbl != guard_none && st->shadow_drop) {
+		struct ftramp_shadow_rec *r = (struct ftramp_shadow_rec *)
+			(uintptr_t)*shadow_top(tbl);
+
+		if (r->state == (uint64_t)(uintptr_t)st && r->sp <= cfa) {
+			__atomic_store_n(shadow_top(tbl), (uint64_t)(uintptr_t)
+					 ((uint8_t *)r - FTRAMP_SHADOW_SLOT),
+					 __ATOMIC_RELAXED);
+			r->state = 0;
+		}
+	}
 
 	if ((held & A64_UW_GUARD) && tbl != guard_none &&
 	    st->guard_slot >= 0 && st->guard_slot < FTRAMP_GUARD_SLOTS)

@@ -389,10 +389,12 @@ uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st);
  * (enum a64_uw_held, from the emitter's unwind row at the call it left
  * from): give back what the epilogue would have, the guard byte, then
  * the in-flight unit (release).  The state may be freed as soon as this
- * returns.
+ * returns.  @cfa is what _Unwind_GetCFA() gives the personality: a
+ * shadow record the frame pushed (its SP at or below it) is popped with
+ * it, not left for the shadow stack to release a second time.
  */
 void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
-			       unsigned int held);
+			       unsigned int held, uint64_t cfa);
 /* True when this CPU has LSE atomics (sets FTRAMP_TRAMP_F_LSE). */
 bool ftramp_tramp_cpu_has_lse(void);
 

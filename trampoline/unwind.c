@@ -57,6 +57,7 @@ static struct {
 	void (*deregister_frame)(void *);
 	void *(*get_lsda)(struct _Unwind_Context *);
 	_Unwind_Ptr (*get_ip_info)(struct _Unwind_Context *, int *);
+	_Unwind_Word (*get_cfa)(struct _Unwind_Context *);
 } uw;
 static pthread_once_t uw_once = PTHREAD_ONCE_INIT;
 static bool uw_ok;
@@ -69,8 +70,10 @@ static bool uw_bind(void *h)
 		dlsym(h, "_Unwind_GetLanguageSpecificData");
 	uw.get_ip_info = (_Unwind_Ptr (*)(struct _Unwind_Context *, int *))
 		dlsym(h, "_Unwind_GetIPInfo");
+	uw.get_cfa = (_Unwind_Word (*)(struct _Unwind_Context *))
+		dlsym(h, "_Unwind_GetCFA");
 	return uw.register_frame && uw.deregister_frame && uw.get_lsda &&
-	       uw.get_ip_info;
+	       uw.get_ip_info && uw.get_cfa;
 }
 
 /*
@@ -117,7 +120,8 @@ ftramp_unwind_personality(int version, _Unwind_Action actions,
 		ip--;
 	r = a64_uw_row_at(u->rows, u->nr_rows, (uint32_t)(ip - u->start));
 	if (r && r->held)
-		ftramp_tramp_state_unwind(u->state, r->held);
+		ftramp_tramp_state_unwind(u->state, r->held,
+					  (uint64_t)uw.get_cfa(ctx));
 	return _URC_CONTINUE_UNWIND;
 }
 

@@ -1091,6 +1091,7 @@ static void emit_prune_check(struct tramp *t)
 static void emit_prune_slow(struct tramp *t)
 {
 	bind(t, L_PRUNE);
+	uw_body(t, true, A64_UW_INFLIGHT | A64_UW_GUARD);
 	emit_guard_release(t);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
 	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
@@ -1369,7 +1370,9 @@ static void emit_shadow_pop(struct tramp *t)
  */
 static void emit_shadow_slow(struct tramp *t)
 {
+	/* Around the body: counted, the guard free (build()). */
 	bind(t, L_SHADOW_FULL);
+	uw_body(t, true, A64_UW_INFLIGHT);
 	emit_ldst_x(t, A64_STORE, A64_ZR, t->shadow_off);
 	a64_emit_b(&t->a, label_addr(t, L_SHADOW_GO));
 	bind(t, L_SHADOW_SLOW);
@@ -1667,6 +1670,8 @@ static void build(struct tramp *t)
 		 * the save area, where the arguments' q0 still is).
 		 */
 		bind(t, L_SKIP);
+		uw_body(t, t->guard, A64_UW_INFLIGHT |
+			(t->guard ? A64_UW_GUARD : 0));
 		emit_ldst_x(t, A64_LOAD, TMP0, t->ret_off + 8);
 		emit_ldstp_x(t, A64_STORE, TMP0, A64_ZR, t->fpsave_off);
 		a64_emit_b(&t->a, label_addr(t, L_DO_FEXIT));
