@@ -1162,30 +1162,3 @@ ftramp_link__model(const struct ftramp_link *link)
 		return NULL;
 	return &link->tf->model;
 }
-
-/*
- * fork(): the child has only the forking thread; make sure it does not
- * inherit our locks held by another thread.
- */
-static void atfork_prepare(void)
-{
-	pthread_mutex_lock(&ftrace_lock);
-	reclaim_atfork(0);
-}
-
-static void atfork_parent(void)
-{
-	reclaim_atfork(1);
-	pthread_mutex_unlock(&ftrace_lock);
-}
-
-static void atfork_child(void)
-{
-	reclaim_atfork(2);
-	pthread_mutex_unlock(&ftrace_lock);
-}
-
-__attribute__((constructor)) static void attach_init(void)
-{
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}

@@ -190,6 +190,9 @@ size_t reclaim_poll(void);
  */
 int reclaim_wait_seq(uint64_t seq, int timeout_ms);
 
+/* Install the one fork handler (ftrace/fork.c: the lock order). */
+void ftrace_fork_init(void);
+
 /* pthread_atfork() stages: 0 prepare, 1 parent, 2 child. */
 void reclaim_atfork(int stage);
 

@@ -69,6 +69,12 @@ _Static_assert(offsetof(struct ftrace_cops, inflight) == COPS_INFLIGHT, "");
 
 pthread_mutex_t ftrace_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* fork(): every lock of the library, in one order (ftrace/fork.c). */
+__attribute__((constructor)) static void ftrace_init(void)
+{
+	ftrace_fork_init();
+}
+
 /* ------------------------------------------------------------------
  * Call records and the functions ftrace_caller calls
  * ------------------------------------------------------------------ */

@@ -905,3 +905,36 @@ void sites_object_unpin(struct sites_object *obj)
 		real(obj->pin);
 	obj->pin = NULL;
 }
+
+/*
+ * fork(): g_sites_lock, then the table's scan_lock and its index (write):
+ * the order of sites_get() and of a rescan (ftrace/fork.c).
+ */
+void sites_atfork(int stage)
+{
+	struct ftramp_sites *t;
+
+	if (stage == 0) {
+		pthread_mutex_lock(&g_sites_lock);
+		t = g_sites;
+		if (t) {
+			pthread_mutex_lock(&t->scan_lock);
+			pthread_rwlock_wrlock(&t->lock);
+		}
+		return;
+	}
+	t = g_sites;
+	if (t && stage == 2) {
+		/*
+		 * glibc's rwlock knows its writer by tid, and the child's
+		 * thread has a new one: an unlock there would take the
+		 * reader's path.  Alone in the child: start it afresh.
+		 */
+		pthread_rwlock_init(&t->lock, NULL);
+		pthread_mutex_unlock(&t->scan_lock);
+	} else if (t) {
+		pthread_rwlock_unlock(&t->lock);
+		pthread_mutex_unlock(&t->scan_lock);
+	}
+	pthread_mutex_unlock(&g_sites_lock);
+}

@@ -113,4 +113,7 @@ int sites_for_each_object(struct ftramp_sites *t,
 int sites_object_pin(struct sites_object *obj);
 void sites_object_unpin(struct sites_object *obj);
 
+/* fork(): the table's locks (the order is in ftrace/fork.c). */
+void sites_atfork(int stage);
+
 #endif /* FTRAMP_FTRACE_SITES_H */

@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -250,6 +253,110 @@ TEST(sleepers_see_no_eintr)
 	close(poll_pipe[0]);
 	close(poll_pipe[1]);
 	close(dfd);
+}
+
+/* ------------------------------------------------------------------
+ * fork() during an attach/detach storm
+ * ------------------------------------------------------------------ */
+
+long thr_fn2(long x);
+TRACEE long thr_fn2(long x) { return 5 * x - 2; }
+
+static volatile int storm_stop;
+static uint64_t storm_cycles;
+
+static void *storm(void *arg)
+{
+	struct ftramp_func_model *model = arg;
+
+	while (!__atomic_load_n(&storm_stop, __ATOMIC_ACQUIRE)) {
+		FTRAMP_OPTS(ftramp_attach_opts, o, .model = model,
+			    .force_far = storm_cycles & 1);
+		struct ftramp_link *a, *b;
+
+		a = ftramp_attach("thr_fn", FTRAMP_FENTRY, count_prog, &o);
+		b = ftramp_attach("thr_fn2", FTRAMP_FEXIT, count_prog, &o);
+		ftramp_link__destroy(a);
+		ftramp_link__destroy(b);
+		ftramp_sync(100);
+		__atomic_add_fetch(&storm_cycles, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* In the child: traced calls, and an attach of its own (every lock). */
+static int child_work(struct ftramp_func_model *model, int i)
+{
+	FTRAMP_OPTS(ftramp_attach_opts, o, .model = model);
+	struct ftramp_link *l;
+
+	if (thr_fn(i) != 3 * i + 1 || thr_fn2(i) != 5 * i - 2)
+		return 1;
+	l = ftramp_attach("thr_fn2", FTRAMP_FENTRY, count_prog, &o);
+	if (!l || thr_fn2(i) != 5 * i - 2 || ftramp_link__destroy(l))
+		return 2;
+	return thr_fn(i) == 3 * i + 1 ? 0 : 3;
+}
+
+/* waitpid() with a bound: a child that deadlocked is killed. */
+static int reap(pid_t pid)
+{
+	int status;
+
+	for (int ms = 0; ms < 5000; ms++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return 255;
+}
+
+TEST(fork_during_attach_storm)
+{
+	struct ftramp_func_model model;
+	const char *env = getenv("STRESS_S");
+	int forks = 40, bad = 0, hung = 0, n = 0;
+	long secs = env ? atol(env) : 0;
+	struct timespec t0, t;
+	pthread_t th;
+
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
+	ASSERT_LE(2, ftramp_sites__prepare("thr_fn*"));
+	ASSERT_EQ(0, pthread_create(&th, NULL, storm, &model));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		pid_t pid;
+		int st;
+
+		if (secs > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec >= secs)
+				break;
+		} else if (n == forks) {
+			break;
+		}
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(child_work(&model, n));
+		st = reap(pid);
+		bad += st != 0;
+		hung += st == 255;
+		n++;
+	}
+	__atomic_store_n(&storm_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	TH_LOG("%d forks, %llu storm cycles", n,
+	       (unsigned long long)storm_cycles);
+	EXPECT_EQ(0, hung);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, storm_cycles);
+	EXPECT_EQ(0, ftramp_sync(10000));
 }
 
 TEST_HARNESS_MAIN

@@ -262,3 +262,12 @@ static void fault_from_env(void)
 	if (spec && *spec)
 		(void)ftramp_fault_parse(spec);
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_fault_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&fault_lock);
+	else
+		pthread_mutex_unlock(&fault_lock);
+}

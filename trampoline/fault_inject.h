@@ -83,4 +83,7 @@ unsigned long ftramp_fault_injected(const char *name);
  */
 int ftramp_fault_parse(const char *spec);
 
+/* fork(): the fault table's lock (the order is in ftrace/fork.c). */
+void ftramp_fault_atfork(int stage);
+
 #endif /* FTRAMP_TRAMPOLINE_FAULT_INJECT_H */

@@ -463,3 +463,12 @@ bool ftramp_tramp_cpu_has_lse(void)
 {
 	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_tramp_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&slot_lock);
+	else
+		pthread_mutex_unlock(&slot_lock);
+}

@@ -430,3 +430,12 @@ int ftramp_jitdebug__find(uint64_t addr)
 	pthread_mutex_unlock(&jit_lock);
 	return h;
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_jitdebug_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&jit_lock);
+	else
+		pthread_mutex_unlock(&jit_lock);
+}

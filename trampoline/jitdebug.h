@@ -58,4 +58,7 @@ int ftramp_jitdebug__find(uint64_t addr);
  */
 void ftramp_jitdebug__perf_map_reset(void);
 
+/* fork(): the registration lock (the order is in ftrace/fork.c). */
+void ftramp_jitdebug_atfork(int stage);
+
 #endif /* FTRAMP_TRAMPOLINE_JITDEBUG_H */

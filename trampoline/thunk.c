@@ -135,3 +135,12 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn)
 	ftramp_text_free(&th->text);
 	free(th);
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_thunk_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&thunks_lock);
+	else
+		pthread_mutex_unlock(&thunks_lock);
+}

@@ -398,4 +398,8 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 /* True when this CPU has LSE atomics (sets FTRAMP_TRAMP_F_LSE). */
 bool ftramp_tramp_cpu_has_lse(void);
 
+/* fork(): the guard-slot and thunk-list locks (order: ftrace/fork.c). */
+void ftramp_tramp_atfork(int stage);
+void ftramp_thunk_atfork(int stage);
+
 #endif /* FTRAMP_TRAMPOLINE_TRAMPOLINE_H */

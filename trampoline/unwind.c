@@ -60,6 +60,12 @@ static struct {
 	_Unwind_Word (*get_cfa)(struct _Unwind_Context *);
 } uw;
 static pthread_once_t uw_once = PTHREAD_ONCE_INIT;
+/*
+ * Around libgcc's calls, which take its own object lock: taken by the
+ * fork handler (ftrace/fork.c), so that a fork never copies that lock
+ * held by one of our registrations.
+ */
+static pthread_mutex_t uw_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool uw_ok;
 
 static bool uw_bind(void *h)
@@ -170,7 +176,9 @@ int ftramp_unwind__register(const void *code, size_t size,
 		free(u);
 		return -EINVAL;
 	}
+	pthread_mutex_lock(&uw_lock);
 	uw.register_frame(u->eh);
+	pthread_mutex_unlock(&uw_lock);
 	*out = u;
 	return 0;
 }
@@ -179,7 +187,9 @@ void ftramp_unwind__unregister(struct ftramp_unwind *u)
 {
 	if (!u)
 		return;
+	pthread_mutex_lock(&uw_lock);
 	uw.deregister_frame(u->eh);
+	pthread_mutex_unlock(&uw_lock);
 	free(u);
 }
 
@@ -188,4 +198,13 @@ const uint8_t *ftramp_unwind__eh_frame(const struct ftramp_unwind *u,
 {
 	*size = u ? u->eh_size : 0;
 	return u ? u->eh : NULL;
+}
+
+/* fork(): 0 takes uw_lock, 1 (parent) and 2 (child) release it. */
+void ftramp_unwind_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&uw_lock);
+	else
+		pthread_mutex_unlock(&uw_lock);
 }

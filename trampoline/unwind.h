@@ -47,6 +47,9 @@ int ftramp_unwind__register(const void *code, size_t size,
  */
 void ftramp_unwind__unregister(struct ftramp_unwind *u);
 
+/* fork(): the lock around libgcc's calls (the order: ftrace/fork.c). */
+void ftramp_unwind_atfork(int stage);
+
 /* For tests: the .eh_frame bytes of a registration. */
 const uint8_t *ftramp_unwind__eh_frame(const struct ftramp_unwind *u,
 				       size_t *size);

@@ -1421,3 +1421,12 @@ FTRAMP_API int ftramp_text_poke(void *ip, enum ftramp_poke_type type,
 		return err;
 	return batch_commit(&b);
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_patch_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&text_mutex);
+	else
+		pthread_mutex_unlock(&text_mutex);
+}

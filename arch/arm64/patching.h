@@ -191,4 +191,7 @@ struct ftramp_patch_log {
 
 void ftramp_patch_set_log(struct ftramp_patch_log *log);
 
+/* fork(): text_mutex (the order is in ftrace/fork.c). */
+void ftramp_patch_atfork(int stage);
+
 #endif /* FTRAMP_ARCH_ARM64_PATCHING_H */

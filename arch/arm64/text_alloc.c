@@ -1093,3 +1093,12 @@ void ftramp_text_get_stats(struct ftramp_text_stats *st)
 	*st = text_stats;
 	pthread_mutex_unlock(&text_lock);
 }
+
+/* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */
+void ftramp_text_atfork(int stage)
+{
+	if (stage == 0)
+		pthread_mutex_lock(&text_lock);
+	else
+		pthread_mutex_unlock(&text_lock);
+}

@@ -177,4 +177,7 @@ void ftramp_vmmap_free(struct ftramp_vmmap *m);
 const struct ftramp_vma *ftramp_vmmap_find(const struct ftramp_vmmap *m,
 					   uint64_t addr);
 
+/* fork(): text_lock (the order is in ftrace/fork.c). */
+void ftramp_text_atfork(int stage);
+
 #endif /* FTRAMP_ARCH_ARM64_TEXT_ALLOC_H */
