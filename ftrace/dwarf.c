@@ -6,7 +6,7 @@
  * model by hand.
  *
  * Types map to the AAPCS64 classes of struct ftramp_type: integers,
- * enums, bools and pointers are INT (char pointers flagged STRING);
+ * enums, bools and pointers are INT (plain char pointers flagged STRING);
  * floats FLOAT; a struct, union or complex type whose flattened members
  * are 1-4 floating-point values of one type is an HFA (AAPCS64 5.9.5);
  * other composites STRUCT with their size and alignment.  Bit-fields,
@@ -186,17 +186,20 @@ static int flatten(Dwarf_Die *t, int depth, int *elem, int *n, int *align)
 	}
 }
 
+/*
+ * Plain char only: a char * is text, while unsigned char *, uint8_t *,
+ * signed char * and int8_t * are bytes (buffers, digests), printed as
+ * pointers (Documentation/cli.rst).  The base type's name tells them
+ * apart: GCC and clang name plain char "char" whatever its signedness.
+ */
 static bool is_char(Dwarf_Die *t)
 {
-	Dwarf_Attribute a;
-	Dwarf_Word enc = 0;
+	const char *name;
 
 	if (dwarf_tag(t) != DW_TAG_base_type || die_size(t) != 1)
 		return false;
-	if (dwarf_attr(t, DW_AT_encoding, &a))
-		dwarf_formudata(&a, &enc);
-	return enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char ||
-	       enc == DW_ATE_UTF;
+	name = dwarf_diename(t);
+	return name && !strcmp(name, "char");
 }
 
 static int type_model(Dwarf_Die *die, struct ftramp_type *ft)

@@ -6,13 +6,17 @@
 # failure, 125 when the agent in the traced program cannot do its job.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 27
+plan 33
 
 CROSS_CC=${CROSS_COMPILE-aarch64-linux-gnu-}gcc
 [ "$HOST_ARCH" = aarch64 ] && CROSS_CC=gcc
 printf 'int main(void) { return 0; }\n' >"$TMP/noflags.c"
 $CROSS_CC -O2 -o "$TMP/noflags" "$TMP/noflags.c" 2>/dev/null
 NOFLAGS=$TMP/noflags
+# A static program with sites: no dynamic loader to preload the agent.
+printf 'int f(int x) { return x + 1; }\nint main(void) { return f(-1); }\n' >"$TMP/static.c"
+$CROSS_CC -O2 -static -fpatchable-function-entry=4,2 -falign-functions=8 \
+	-o "$TMP/static" "$TMP/static.c" 2>/dev/null
 
 # Top level
 expect_fail "no command: usage" 2 "Usage: ftramp COMMAND" "$FTRAMP"
@@ -75,6 +79,30 @@ expect_fail "run: a glob that matches nothing" 125 \
 expect_fail "run: --override of a void function" 125 \
 	"--override kv_close: the function returns void" \
 	"$FTRAMP" run --override kv_close=1 -- "$KVSTORE"
+expect_fail "run: --override beyond an int result" 125 \
+	"--override kv_put=0x100000000: out of range for the function's result \(int32_t: -2147483648 to 2147483647\)" \
+	"$FTRAMP" run --override kv_put=0x100000000 -- "$KVSTORE"
+expect_fail "run: --override below an int result" 125 \
+	"--override kv_put=-2147483649: out of range .*int32_t" \
+	"$FTRAMP" run --override kv_put=-2147483649 -- "$KVSTORE"
+expect_fail "run: --override negative for an unsigned result" 125 \
+	"--override kv_hash=-1: out of range for the function's result \(uint32_t: 1 to 4294967295\)" \
+	"$FTRAMP" run --override kv_hash=-1 -- "$KVSTORE"
+expect_fail "run: --override beyond a float result" 125 \
+	"--override sensor_sample=1e39: out of range for the function's float result" \
+	"$FTRAMP" run --override sensor_sample=1e39 -- "$KVSTORE" -n 1
+# The limits themselves are accepted: the program runs (puts fail).
+"$FTRAMP" run --override kv_put=-2147483648 -- "$KVSTORE" -j 1 -n 2 \
+	>"$TMP/lim.out" 2>"$TMP/lim.err"
+check "run: --override at the int32_t limit is accepted" \
+	grep -q "2 puts (2 failed" "$TMP/lim.out"
+if [ -x "$TMP/static" ]; then
+	expect_fail "run: a static program cannot be preloaded" 125 \
+		"statically linked: the preloaded agent cannot reach it .* link libftramp.a" \
+		"$FTRAMP" run -t f -- "$TMP/static"
+else
+	skip "run: a static program cannot be preloaded" "no static libc for $CROSS_CC"
+fi
 
 # ftramp list
 expect_fail "list: a glob that matches nothing" 1 "no function matches 'nomatch\*'" \

@@ -7,8 +7,12 @@
 
 #include <stdbool.h>
 
-/* Exit statuses: 0 success, 1 a runtime failure, 2 a usage error. */
+/*
+ * Exit statuses: 0 success, 1 a runtime failure, 2 a usage error, 125
+ * when the agent cannot reach or serve the program (as the agent's own).
+ */
 #define EXIT_USAGE	2
+#define EXIT_AGENT	125
 
 /* The flags every traceable object must be built with. */
 #define FTRAMP_BUILD_FLAGS \
@@ -33,6 +37,13 @@ void usage_dump(FILE *f);
  * whether it has a __patchable_function_entries section.
  */
 int cli_check_elf(const char *path, bool *has_sites);
+
+/*
+ * 1 when @path names a program interpreter (PT_INTERP: the dynamic
+ * loader, which honours LD_PRELOAD), 0 when it has none (statically
+ * linked), or a negative errno.
+ */
+int cli_has_interp(const char *path);
 
 /* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
 char *cli_find_program(const char *prog);

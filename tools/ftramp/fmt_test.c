@@ -195,6 +195,21 @@ TEST(c_strings)
 		     fb_str(&b));
 }
 
+/* Bytes read from traced memory: NULs escaped, nothing read past n. */
+TEST(escaped_bytes_and_hex)
+{
+	static const char bytes[4] = { 'a', 0, '"', (char)0x80 };
+	FB(b, 128);
+
+	fb_escape(&b, bytes, sizeof(bytes));
+	fb_putc(&b, ' ');
+	fb_hexbytes(&b, bytes, sizeof(bytes));
+	fb_putc(&b, ' ');
+	fb_hexbytes(&b, bytes, 0);
+	fb_putc(&b, '|');
+	EXPECT_STREQ("a\\x00\\\"\\x80 61 00 22 80 |", fb_str(&b));
+}
+
 TEST(json_strings)
 {
 	FB(b, 64);

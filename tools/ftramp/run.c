@@ -49,6 +49,7 @@ struct run_opts {
 	const char *qemu;
 	const char *sysroot;
 	const char *strlen_cap;
+	const char *hexdump;
 	bool far;
 	bool verbose;
 	bool lib_names;		/* some name is FUNC@LIB */
@@ -77,6 +78,8 @@ void usage_run(FILE *f)
 "      --format FMT        text (default) or chrome: Chrome/Perfetto JSON\n"
 "                          trace events (FILE defaults to ftramp.json)\n"
 "      --strlen N          print at most N bytes of string arguments (32)\n"
+"      --hexdump N         print the first N bytes (0-64) behind other\n"
+"                          pointer arguments, in hex (default 0: none)\n"
 "  -v, --verbose           say what was attached, and how\n"
 "\n"
 "Trampolines:\n"
@@ -247,6 +250,7 @@ static int export_config(const struct run_opts *o)
 	      set_env(FTRAMP_ENV_FORMAT, o->format) ?:
 	      set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
 	      set_env(FTRAMP_ENV_STRLEN, o->strlen_cap) ?:
+	      set_env(FTRAMP_ENV_HEXDUMP, o->hexdump) ?:
 	      set_env(FTRAMP_ENV_VERBOSE, o->verbose ? "1" : NULL);
 	free(output);
 	return err;
@@ -369,6 +373,7 @@ enum {
 	OPT_SYSROOT,
 	OPT_AGENT,
 	OPT_STRLEN,
+	OPT_HEXDUMP,
 };
 
 static const struct option run_options[] = {
@@ -383,6 +388,7 @@ static const struct option run_options[] = {
 	{ "sysroot",	required_argument, NULL, OPT_SYSROOT },
 	{ "agent",	required_argument, NULL, OPT_AGENT },
 	{ "strlen",	required_argument, NULL, OPT_STRLEN },
+	{ "hexdump",	required_argument, NULL, OPT_HEXDUMP },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ }
@@ -444,6 +450,14 @@ int cmd_run(int argc, char **argv)
 			}
 			o.strlen_cap = optarg;
 			break;
+		case OPT_HEXDUMP:
+			n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 0 || n > 64) {
+				pr_err("--hexdump '%s': expected 0 to 64", optarg);
+				err = -EINVAL;
+			}
+			o.hexdump = optarg;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -476,6 +490,16 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cli_check_elf(path, &has_sites))
 		return 1;
+	/*
+	 * The agent is a preload: without a dynamic loader (PT_INTERP) no one
+	 * reads LD_PRELOAD, and the program would run untraced and say
+	 * nothing.
+	 */
+	if (cli_has_interp(path) == 0) {
+		pr_err("%s: statically linked: the preloaded agent cannot reach it (no dynamic loader reads LD_PRELOAD). Link it dynamically, or link libftramp.a into it and attach from the program with the API (see Documentation/building-your-program.rst, \"Static programs\")",
+		       argv[optind]);
+		return EXIT_AGENT;
+	}
 	/* A program without sites may still load libraries with some. */
 	if (!has_sites && !o.lib_names) {
 		pr_err("%s: no patchable function entries: build it with %s",

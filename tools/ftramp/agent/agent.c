@@ -210,6 +210,38 @@ static void add_list(struct ftramp_sites *sites, const char *env,
 	free(list);
 }
 
+/*
+ * Whether the integer @v (negative when @neg) is a value of the integer
+ * result type @r; if not, *range says which values are.  The caller reads
+ * only the type's width of x0 (AAPCS64 6.9: the bits above are
+ * unspecified), so a wider value would silently become another one.
+ */
+static bool override_fits(const struct ftramp_type *r, uint64_t v, bool neg,
+			  char *range, size_t size)
+{
+	unsigned int bits = r->size * 8;
+
+	if (r->flags & FTRAMP_TYPE_BOOL) {
+		snprintf(range, size, "_Bool: 1 (true)");
+		return !neg && v == 1;
+	}
+	if (r->flags & FTRAMP_TYPE_POINTER) {
+		snprintf(range, size, "a pointer: 0x1 to 0xffffffffffffffff");
+		return !neg;
+	}
+	if (r->flags & FTRAMP_TYPE_SIGNED) {
+		int64_t hi = bits >= 64 ? INT64_MAX : (int64_t)(1ull << (bits - 1)) - 1;
+		int64_t lo = -hi - 1;
+
+		snprintf(range, size, "int%u_t: %lld to %lld", bits,
+			 (long long)lo, (long long)hi);
+		return neg ? (int64_t)v >= lo : v <= (uint64_t)hi;
+	}
+	snprintf(range, size, "uint%u_t: 1 to %llu", bits,
+		 bits >= 64 ? ~0ull : (1ull << bits) - 1);
+	return !neg && (bits >= 64 || !(v >> bits));
+}
+
 /* The override text, read with the function's result type. */
 static void parse_override(struct afunc *f)
 {
@@ -230,12 +262,22 @@ static void parse_override(struct afunc *f)
 			    f->name, text);
 			die();
 		}
+		if (r->size == 4 && isinf((float)d) && !isinf(d)) {
+			say("--override %s=%s: out of range for the function's float result",
+			    f->name, text);
+			die();
+		}
 		f->override = r->size == 4 ? ftramp_ret_float(d) :
 					     ftramp_ret_double(d);
 		return;
 	}
 	if (f->has_model && r->cls != FTRAMP_TYPE_INT) {
 		say("--override %s: only integer and float results can be forced",
+		    f->name);
+		die();
+	}
+	if (f->has_model && r->size > 8) {
+		say("--override %s: a result wider than 64 bits cannot be forced",
 		    f->name);
 		die();
 	}
@@ -247,6 +289,16 @@ static void parse_override(struct afunc *f)
 		say("--override %s=%s: expected a non-zero integer (the function returns an integer)",
 		    f->name, text);
 		die();
+	}
+	if (f->has_model) {
+		char range[96];
+
+		if (!override_fits(r, f->override, *text == '-', range,
+				   sizeof(range))) {
+			say("--override %s=%s: out of range for the function's result (%s)",
+			    f->name, text, range);
+			die();
+		}
 	}
 }
 
@@ -525,6 +577,16 @@ static void read_config(void)
 			die();
 		}
 		agent_cfg.strlen_cap = n;
+	}
+	s = getenv(FTRAMP_ENV_HEXDUMP);
+	if (s && *s) {
+		long n = strtol(s, &end, 10);
+
+		if (*end || n < 0 || n > 64) {
+			say("%s=%s: expected 0 to 64", FTRAMP_ENV_HEXDUMP, s);
+			die();
+		}
+		agent_cfg.hexdump = n;
 	}
 	s = getenv(FTRAMP_ENV_FAR);
 	far_mode = s && *s && strcmp(s, "0");

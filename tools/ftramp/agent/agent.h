@@ -51,6 +51,7 @@ struct agent_config {
 	int report_fd;			/* histograms and counts */
 	enum agent_format format;
 	unsigned int strlen_cap;
+	unsigned int hexdump;		/* bytes shown behind data pointers */
 	bool verbose;
 	const char *output;		/* path, or NULL for stderr */
 };
@@ -72,5 +73,12 @@ uint64_t event_lost(void);
 /* Write all of buf to fd, whatever write() returns in between. */
 void write_all(int fd, const char *buf, size_t len);
 uint64_t now_ns(void);
+
+/*
+ * peek.c: copy up to @n bytes of the program's memory at @src into @dst
+ * without ever faulting; returns how many were readable (a prefix, up to
+ * the first unreadable page).  Async-signal-safe, errno preserved.
+ */
+size_t agent_peek(void *dst, uint64_t src, size_t n);
 
 #endif /* FTRAMP_AGENT_AGENT_H */

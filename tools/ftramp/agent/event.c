@@ -124,14 +124,90 @@ uint64_t event_lost(void)
  * Values
  * --------------------------------------------------------------------- */
 
+#define PEEK_CHUNK	64
+
+/*
+ * A char * argument: at most --strlen bytes as a C string literal, "..."
+ * when longer.  Every byte comes through agent_peek(): a pointer into
+ * nothing prints as its value and "<unreadable>", a string that runs into
+ * an unreadable page as what could be read and "<unreadable>".
+ */
 static void fmt_string(struct fbuf *b, uint64_t p)
 {
-	if (!p)
+	size_t cap = agent_cfg.strlen_cap, off = 0;
+	char chunk[PEEK_CHUNK];
+
+	if (!p) {
 		fb_puts(b, "NULL");
-	else if (p < 4096)
-		fb_hex(b, p);
-	else
-		fb_cstr(b, (const char *)(uintptr_t)p, agent_cfg.strlen_cap);
+		return;
+	}
+	/* cap + 1 bytes at most: the one past the cap tells "longer". */
+	for (;;) {
+		size_t want = cap + 1 - off, got, len;
+		const char *nul;
+
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		got = agent_peek(chunk, p + off, want);
+		if (!off) {
+			if (!got) {
+				fb_hex(b, p);
+				fb_puts(b, " <unreadable>");
+				return;
+			}
+			fb_putc(b, '"');
+		}
+		nul = memchr(chunk, 0, got);
+		len = nul ? (size_t)(nul - chunk) : got;
+		if (len > cap - off) {
+			fb_escape(b, chunk, cap - off);
+			fb_puts(b, "\"...");
+			return;
+		}
+		fb_escape(b, chunk, len);
+		off += len;
+		if (nul || b->trunc) {
+			fb_putc(b, '"');
+			return;
+		}
+		if (got < want) {
+			fb_puts(b, "\"<unreadable>");
+			return;
+		}
+	}
+}
+
+/*
+ * Any other pointer: its value, and with --hexdump=N the first N bytes it
+ * points to ("0x1234 [01 02 ff]"), read the same fault-safe way.
+ */
+static void fmt_pointer(struct fbuf *b, uint64_t p)
+{
+	unsigned char chunk[PEEK_CHUNK];
+	size_t off = 0, n = agent_cfg.hexdump;
+
+	if (!p) {
+		fb_puts(b, "NULL");
+		return;
+	}
+	fb_hex(b, p);
+	if (!n)
+		return;
+	fb_puts(b, " [");
+	while (off < n && !b->trunc) {
+		size_t want = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
+		size_t got = agent_peek(chunk, p + off, want);
+
+		if (off && got)
+			fb_putc(b, ' ');
+		fb_hexbytes(b, chunk, got);
+		off += got;
+		if (got < want) {
+			fb_puts(b, off ? " <unreadable>" : "<unreadable>");
+			break;
+		}
+	}
+	fb_putc(b, ']');
 }
 
 static void fmt_float(struct fbuf *b, const void *p, unsigned int size)
@@ -171,10 +247,7 @@ static void fmt_value(struct fbuf *b, const struct ftramp_type *t,
 		} else if (t->flags & FTRAMP_TYPE_STRING) {
 			fmt_string(b, slots[0]);
 		} else if (t->flags & FTRAMP_TYPE_POINTER) {
-			if (slots[0])
-				fb_hex(b, slots[0]);
-			else
-				fb_puts(b, "NULL");
+			fmt_pointer(b, slots[0]);
 		} else if (t->flags & FTRAMP_TYPE_SIGNED) {
 			fb_s64(b, (int64_t)slots[0]);
 		} else {

@@ -339,12 +339,9 @@ static void put_hex_byte(struct fbuf *b, const char *prefix, unsigned char c,
 		fb_putc(b, digits[(c >> (4 * i)) & 15]);
 }
 
-void fb_cstr(struct fbuf *b, const char *s, size_t max)
+void fb_escape(struct fbuf *b, const char *s, size_t n)
 {
-	size_t i;
-
-	fb_putc(b, '"');
-	for (i = 0; i < max && s[i]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
 		switch (c) {
@@ -360,8 +357,22 @@ void fb_cstr(struct fbuf *b, const char *s, size_t max)
 				fb_putc(b, c);
 		}
 	}
+}
+
+void fb_hexbytes(struct fbuf *b, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put_hex_byte(b, i ? " " : "", ((const unsigned char *)p)[i], 2);
+}
+
+void fb_cstr(struct fbuf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
 	fb_putc(b, '"');
-	if (i == max && s[i])
+	fb_escape(b, s, n);
+	fb_putc(b, '"');
+	if (n == max && s[n])
 		fb_puts(b, "...");
 }
 

@@ -47,6 +47,10 @@ void fb_duration(struct fbuf *b, uint64_t ns);
  * followed by "..." when @s is longer.
  */
 void fb_cstr(struct fbuf *b, const char *s, size_t max);
+/* The inside of a C string literal for @n bytes of @s (NULs escaped). */
+void fb_escape(struct fbuf *b, const char *s, size_t n);
+/* @n bytes as two-digit hex separated by spaces: "01 ff 2a". */
+void fb_hexbytes(struct fbuf *b, const void *p, size_t n);
 /* The inside of a JSON string (no quotes). */
 void fb_json(struct fbuf *b, const char *s);
 

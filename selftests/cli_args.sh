@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Argument reads never crash the traced program (tools/ftramp/agent/peek.c):
+# selftests/progs/argread passes a small integer as a char *, strings that
+# end exactly at a page followed by a PROT_NONE page (terminated and not),
+# a byte buffer at the very end of a mapping and a long string.  Traced
+# with -t, the program must print what it prints untraced and exit 0, and
+# the arguments must read as documented in Documentation/cli.rst: strings
+# only for char *, "<unreadable>" where memory ends, pointers for
+# uint8_t *, hex bytes with --hexdump, --strlen as the bound.
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+
+plan 13
+
+PROG=$PROGS/argread
+if [ ! -x "$PROG" ]; then
+	for i in $(seq 13); do
+		skip "argread $i" "$PROG not built (make O=$O selftests)"
+	done
+	finish
+	exit
+fi
+
+run() {
+	local name=$1
+	shift
+	timeout 120 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	echo $? >"$TMP/$name.rc"
+}
+
+# The untraced run, through the same runner (qemu elsewhere).
+run plain --count main -- "$PROG"
+run traced -o "$TMP/t.trace" -t 'is_null' -t 'first_byte' -t 'crc8' \
+	-t 'name_len' -- "$PROG"
+check "traced: exit status 0, as untraced" \
+	[ "$(cat "$TMP/traced.rc")" -eq 0 -a "$(cat "$TMP/plain.rc")" -eq 0 ]
+check "traced: the program's output is unchanged" \
+	cmp -s "$TMP/plain.out" "$TMP/traced.out"
+grep -v '^#' "$TMP/t.trace" >"$TMP/t" 2>/dev/null
+check "is_null((char *)16): the pointer, unreadable" \
+	grep -Eq ' is_null\(p=0x10 <unreadable>\) = 0;$' "$TMP/t"
+check "is_null((char *)0x1000): the pointer, unreadable" \
+	grep -Eq ' is_null\(p=0x1000 <unreadable>\) = 0;$' "$TMP/t"
+check "a string ending at a PROT_NONE page reads whole" \
+	grep -Eq ' is_null\(p="end of page"\) = 0;$' "$TMP/t"
+check "an unterminated string running into it stops there" \
+	grep -Eq ' first_byte\(p="xyz"<unreadable>\) = 120;$' "$TMP/t"
+check "uint8_t * prints as a pointer, not a string" \
+	grep -Eq ' crc8\(buf=0x[0-9a-f]+, n=8\) = ' "$TMP/t"
+check "a string longer than the default --strlen (32) is cut" \
+	grep -Eq ' name_len\(name="a rather long name that --strlen"\.\.\.\) = 43;$' "$TMP/t"
+[ -s "$TMP/t" ] || diag <"$TMP/traced.err"
+
+run hex -o "$TMP/h.trace" -t 'crc8' -t 'name_len' --hexdump 12 --strlen 8 \
+	-- "$PROG"
+check "--hexdump, --strlen 8: exit status 0" [ "$(cat "$TMP/hex.rc")" -eq 0 ]
+check "--strlen bounds a string" \
+	grep -Eq ' name_len\(name="a rather"\.\.\.\) = 43;$' "$TMP/h.trace"
+check "--hexdump: the bytes up to the end of the mapping" \
+	grep -Eq ' crc8\(buf=0x[0-9a-f]+ \[01 02 03 04 05 06 07 08 <unreadable>\], n=8\) = ' \
+	"$TMP/h.trace"
+
+expect_fail "--hexdump out of range is refused" 2 "--hexdump '65': expected 0 to 64" \
+	"$FTRAMP" run --hexdump 65 -- "$PROG"
+expect_fail "--hexdump needs a number" 2 "--hexdump 'x': expected 0 to 64" \
+	"$FTRAMP" run --hexdump x -- "$PROG"
+
+finish
