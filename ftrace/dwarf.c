@@ -332,7 +332,25 @@ static int op_reg(const Dwarf_Op *op, bool *deref)
 	return -1;
 }
 
+/*
+ * The location at the entry: GCC starts the subprogram (and its location
+ * lists) after the patchable entry, clang at the symbol with the lists
+ * after the NOPs.  Every pc from @entry to @func + 12 (the end of the
+ * entry NOPs after a `bti c`) is before the body's first instruction,
+ * so the arguments are where the caller put them: take the first one a
+ * location covers.
+ */
+static int entry_location(Dwarf_Attribute *a, Dwarf_Addr entry,
+			  Dwarf_Addr func, Dwarf_Op **expr, size_t *len)
+{
+	for (Dwarf_Addr pc = entry; pc <= func + 12 || pc == entry; pc += 4)
+		if (dwarf_getlocation_addr(a, pc, expr, len, 1) == 1)
+			return 0;
+	return -ENOENT;
+}
+
 static enum loc_verdict check_loc(Dwarf_Die *param, Dwarf_Addr entry,
+				  Dwarf_Addr func,
 				  const struct a64_arg_loc *want)
 {
 	Dwarf_Attribute a;
@@ -342,8 +360,7 @@ static enum loc_verdict check_loc(Dwarf_Die *param, Dwarf_Addr entry,
 	int reg;
 
 	if (!dwarf_attr(param, DW_AT_location, &a) ||
-	    dwarf_getlocation_addr(&a, entry, &expr, &len, 1) != 1 ||
-	    len != 1)
+	    entry_location(&a, entry, func, &expr, &len) || len != 1)
 		return LOC_UNCHECKED;	/* optimised out, a piece list... */
 	reg = op_reg(&expr[0], &deref);
 	if (reg < 0)
@@ -370,7 +387,7 @@ static enum loc_verdict check_loc(Dwarf_Die *param, Dwarf_Addr entry,
 
 /*
  * Read the model of the subprogram @fn, a concrete DIE whose code starts
- * at @entry.
+ * at @entry, for the function symbol at @func.
  *
  * The parameter list and types come from its declaration: the abstract
  * origin when @fn is an out-of-line instance of an inline function or a
@@ -387,7 +404,8 @@ static enum loc_verdict check_loc(Dwarf_Die *param, Dwarf_Addr entry,
  *   a result nobody reads, and a split-off part (.part) may take values
  *   the inlined head computed as extra arguments; DWARF records neither.
  */
-static int func_model(Dwarf_Die *fn, Dwarf_Addr entry, bool strict,
+static int func_model(Dwarf_Die *fn, Dwarf_Addr entry, Dwarf_Addr func,
+		      bool strict,
 		      bool unprovable, struct ftramp_func_model *m,
 		      char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
@@ -468,7 +486,8 @@ static int func_model(Dwarf_Die *fn, Dwarf_Addr entry, bool strict,
 			if (i >= m->nr_args)
 				return -EPROTO;	/* a parameter the decl lacks */
 			next = i + 1;
-			verdict[i] = check_loc(&child, entry, &lay.args[i]);
+			verdict[i] = check_loc(&child, entry, func,
+					       &lay.args[i]);
 			if (verdict[i] == LOC_MISMATCH)
 				return -EPROTO;
 		} while (dwarf_siblingof(&child, &child) == 0);
@@ -563,7 +582,7 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		err = -ENODATA;
 		goto out;
 	}
-	err = func_model(&f.die, f.entry, clone,
+	err = func_model(&f.die, f.entry, file_addr, clone,
 			 clone && (strstr(symbol, ".isra") ||
 				   strstr(symbol, ".part")), m, names);
 	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))

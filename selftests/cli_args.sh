@@ -11,11 +11,11 @@
 # uint8_t *, hex bytes with --hexdump, --strlen as the bound.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 13
+plan 17
 
 PROG=$PROGS/argread
 if [ ! -x "$PROG" ]; then
-	for i in $(seq 13); do
+	for i in $(seq 17); do
 		skip "argread $i" "$PROG not built (make O=$O selftests)"
 	done
 	finish
@@ -60,6 +60,22 @@ check "--strlen bounds a string" \
 check "--hexdump: the bytes up to the end of the mapping" \
 	grep -Eq ' crc8\(buf=0x[0-9a-f]+ \[01 02 03 04 05 06 07 08 <unreadable>\], n=8\) = ' \
 	"$TMP/h.trace"
+
+# Each fallback of tools/ftramp/agent/peek.c forced (qemu-user has no
+# process_vm_readv: the default there is "write"; "futex" is what a
+# native kernel whose seccomp policy refuses process_vm_readv gets).
+for mode in write futex; do
+	FTRAMP_PEEK=$mode run "peek_$mode" -o "$TMP/$mode.trace" -t 'is_null' \
+		-t 'first_byte' --hexdump 12 -t crc8 -- "$PROG"
+	check "FTRAMP_PEEK=$mode: exit 0, output as untraced" \
+		bash -c "[ \$(cat '$TMP/peek_$mode.rc') -eq 0 ] &&
+			 cmp -s '$TMP/plain.out' '$TMP/peek_$mode.out'"
+	check "FTRAMP_PEEK=$mode: unreadable memory is found, readable read" \
+		bash -c "grep -Eq ' is_null\(p=0x10 <unreadable>\)' '$TMP/$mode.trace' &&
+			 grep -Eq ' is_null\(p=\"end of page\"\)' '$TMP/$mode.trace' &&
+			 grep -Eq ' first_byte\(p=\"xyz\"<unreadable>\)' '$TMP/$mode.trace' &&
+			 grep -Eq ' \[01 02 03 04 05 06 07 08 <unreadable>\]' '$TMP/$mode.trace'"
+done
 
 expect_fail "--hexdump out of range is refused" 2 "--hexdump '65': expected 0 to 64" \
 	"$FTRAMP" run --hexdump 65 -- "$PROG"

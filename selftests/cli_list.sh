@@ -9,7 +9,7 @@
 # vector-PCS function is unusable with its reason.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 17
+plan 18
 
 NM=${OBJDUMP:-aarch64-linux-gnu-objdump}
 NM=${NM%objdump}nm
@@ -87,12 +87,15 @@ if [ -e "$PROGS/libclones.so" ] && [ -e "$PROGS/libvpcs.so" ]; then
 	"$FTRAMP" list -m "$PROGS/libclones-lto.so" 'helper*' >"$TMP/lto" 2>&1
 	check "--models: a clone whose DWARF proves its convention keeps it" \
 		grep -Eq "helper.lto_priv.0@libclones-lto.so +model: int64_t \(int64_t, int64_t\)$" "$TMP/lto"
+	"$FTRAMP" list -m "$PROGS/libclones-clang.so" >"$TMP/dae" 2>&1
+	check "--models: DWARF that disagrees with AAPCS64 gives the unknown model" \
+		grep -Eq " dae@libclones-clang.so +model: unknown \(DWARF disagrees with AAPCS64\)$" "$TMP/dae"
 	"$FTRAMP" list "$PROGS/libvpcs.so" >"$TMP/vpcs" 2>&1
 	check "a vector-PCS function is unusable, with the reason" \
 		grep -Eq "unusable vp_axpy@libvpcs.so +\(variant PCS" "$TMP/vpcs"
 else
 	for t in "clone flag" "clone model" "original model" "lto_priv model" \
-		 "variant PCS"; do
+		 "DWARF disagrees" "variant PCS"; do
 		skip "$t" "selftests/progs not built (make O=$O selftests)"
 	done
 fi

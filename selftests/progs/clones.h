@@ -10,6 +10,7 @@
  *   part_sum.part.0             partial inl.  what the loop needs
  *   cl_cold.cold                hot/cold      no entry: not a site
  *   helper.lto_priv.{0,1}       LTO           a, b (convention intact)
+ *   dae (libclones-clang.so)    clang DAE     b only, same name
  */
 #ifndef FTRAMP_SELFTESTS_PROGS_CLONES_H
 #define FTRAMP_SELFTESTS_PROGS_CLONES_H
@@ -24,5 +25,8 @@ long cl_cold(long x, long y);
 /* libclones-lto.so: clones_lto.c built twice (CLONES_SIDE 1 and 2). */
 long cl_lto_1(long x);
 long cl_lto_2(long x);
+
+/* libclones-clang.so: clones_clang.c. */
+long cl_dae(long x);
 
 #endif

@@ -19,6 +19,7 @@
 #define FTRAMP_ENV_FAR		"FTRAMP_FAR"		/* 1: far trampolines */
 #define FTRAMP_ENV_STRLEN	"FTRAMP_STRLEN"		/* string argument cap */
 #define FTRAMP_ENV_HEXDUMP	"FTRAMP_HEXDUMP"	/* bytes behind pointers */
+#define FTRAMP_ENV_PEEK		"FTRAMP_PEEK"		/* tests: vm|write|futex */
 #define FTRAMP_ENV_VERBOSE	"FTRAMP_VERBOSE"	/* 1: say what attached */
 
 /* The only list separator: globs and function names never contain it. */

@@ -578,6 +578,11 @@ static void read_config(void)
 		}
 		agent_cfg.strlen_cap = n;
 	}
+	s = getenv(FTRAMP_ENV_PEEK);
+	if (s && *s && agent_peek_mode(s)) {
+		say("%s=%s: expected vm, write or futex", FTRAMP_ENV_PEEK, s);
+		die();
+	}
 	s = getenv(FTRAMP_ENV_HEXDUMP);
 	if (s && *s) {
 		long n = strtol(s, &end, 10);
@@ -618,6 +623,7 @@ __attribute__((constructor)) static void agent_init(void)
 		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
 		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_OUTPUT, FTRAMP_ENV_FORMAT,
 		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
+		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK,
 	};
 	struct ftramp_sites *sites;
 	bool any_trace = false;

@@ -80,5 +80,10 @@ uint64_t now_ns(void);
  * the first unreadable page).  Async-signal-safe, errno preserved.
  */
 size_t agent_peek(void *dst, uint64_t src, size_t n);
+/*
+ * Force the way agent_peek() reads ("vm", "write" or "futex"), for the
+ * tests of each fallback (FTRAMP_PEEK); 0 or -EINVAL.
+ */
+int agent_peek_mode(const char *name);
 
 #endif /* FTRAMP_AGENT_AGENT_H */

@@ -14,21 +14,21 @@
  *    unmapping it.  One call per page-bounded chunk, so a short read
  *    stops exactly at the first unreadable page.
  *  - Where it does not exist (qemu-user answers ENOSYS) or is refused
- *    (a seccomp policy: EPERM), each page is probed before it is copied:
- *    FUTEX_WAIT with a zero timeout reads the aligned word at the chunk
- *    and returns EFAULT when it cannot, with no other effect (EAGAIN or
- *    ETIMEDOUT otherwise); under qemu-user write(-1, p, 1) also checks
- *    the guest's own page protections (qemu validates the buffer before
- *    the host call; a kernel answers EBADF without looking).  Probe and
- *    copy are two steps here: a page another thread unmaps in between
- *    still faults.  The first ENOSYS or EPERM switches to this mode for
- *    good.
+ *    (a seccomp policy: EPERM), each page is probed with one system call
+ *    that reports EFAULT instead of faulting, then copied.  Under
+ *    qemu-user, write(-1, p, 1): qemu checks the guest's own page
+ *    protections before it looks at the fd (a kernel answers EBADF
+ *    without looking at the buffer, so this is calibrated once on
+ *    address 16).  Elsewhere, FUTEX_WAIT with a zero timeout: it reads
+ *    the aligned word and returns EFAULT when it cannot, with no other
+ *    effect (EAGAIN or ETIMEDOUT otherwise).  Probe and copy are two
+ *    steps: a page another thread unmaps in between still faults.  The
+ *    first ENOSYS or EPERM switches modes for good.
  *
  * Chunks never cross a 4 KiB boundary, the smallest arm64 page, so the
  * rule holds for 16 and 64 KiB pages too.  errno is preserved: the
  * traced function may be reading it.  Async-signal-safe.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdbool.h>
@@ -42,26 +42,33 @@
 
 #define PEEK_PAGE	4096u
 
-enum { PEEK_VM, PEEK_PROBE };
+enum { PEEK_VM, PEEK_WRITE, PEEK_FUTEX };
 static int peek_mode;		/* relaxed atomic: PEEK_VM until refused */
 
-static bool probe_page(uint64_t addr)
+/* -EFAULT from write(-1, @addr, 1): only a validating qemu-user says so. */
+static bool write_faults(uint64_t addr)
+{
+	return syscall(SYS_write, -1, (void *)(uintptr_t)addr, 1) < 0 &&
+	       errno == EFAULT;
+}
+
+static bool probe_page(int mode, uint64_t addr)
 {
 	static const struct timespec zero = { 0, 0 };
-	long r;
 
-	r = syscall(SYS_futex, (void *)(uintptr_t)(addr & ~3ull),
-		    FUTEX_WAIT_PRIVATE, 0, &zero, NULL, 0);
-	if (r < 0 && errno == EFAULT)
-		return false;
-	r = syscall(SYS_write, -1, (void *)(uintptr_t)addr, 1);
-	return !(r < 0 && errno == EFAULT);
+	if (mode == PEEK_WRITE)
+		return !write_faults(addr);
+	return !(syscall(SYS_futex, (void *)(uintptr_t)(addr & ~3ull),
+			 FUTEX_WAIT_PRIVATE, 0, &zero, NULL, 0) < 0 &&
+		 errno == EFAULT);
 }
 
 /* One chunk inside one 4 KiB page: all of it, or false. */
 static bool peek_chunk(void *dst, uint64_t src, size_t n)
 {
-	if (__atomic_load_n(&peek_mode, __ATOMIC_RELAXED) == PEEK_VM) {
+	int mode = __atomic_load_n(&peek_mode, __ATOMIC_RELAXED);
+
+	if (mode == PEEK_VM) {
 		struct iovec local = { dst, n };
 		struct iovec remote = { (void *)(uintptr_t)src, n };
 		ssize_t r;
@@ -72,12 +79,26 @@ static bool peek_chunk(void *dst, uint64_t src, size_t n)
 			return true;
 		if (r >= 0 || (errno != ENOSYS && errno != EPERM))
 			return false;
-		__atomic_store_n(&peek_mode, PEEK_PROBE, __ATOMIC_RELAXED);
+		mode = write_faults(16) ? PEEK_WRITE : PEEK_FUTEX;
+		__atomic_store_n(&peek_mode, mode, __ATOMIC_RELAXED);
 	}
-	if (!probe_page(src))
+	if (!probe_page(mode, src))
 		return false;
 	memcpy(dst, (const void *)(uintptr_t)src, n);
 	return true;
+}
+
+int agent_peek_mode(const char *name)
+{
+	static const char *const names[] = { "vm", "write", "futex" };
+
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(name, names[i])) {
+			__atomic_store_n(&peek_mode, i, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 size_t agent_peek(void *dst, uint64_t src, size_t n)
