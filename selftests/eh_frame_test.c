@@ -305,7 +305,8 @@ TEST(emitter_rows_exact_at_calls)
 					EXPECT_NE(0, r->x19_at);
 				break;
 			case FTRAMP_PART_SLOW:
-				EXPECT_EQ(0, r->held);
+				/* counted in before guard_slow() (issue 13) */
+				EXPECT_EQ(A64_UW_INFLIGHT, r->held);
 				EXPECT_NE(0, r->x19_at);
 				break;
 			default:

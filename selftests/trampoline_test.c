@@ -6,6 +6,7 @@
  * in-flight counter, helpers, the far path, BTI and PAC (arm64 only,
  * run under qemu-aarch64 -cpu max).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1213,6 +1214,44 @@ TEST_F(path, inflight_counter)
 			    "long (long)", CO, NULL, 0, NULL, 0, &fx, 1));
 	EXPECT_EQ(5, probe_inflight(5));
 	EXPECT_EQ(1, inflight_seen);
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+}
+
+/*
+ * A thread's first entry maps its guard table in guard_slow(), which
+ * calls mmap: it is counted in before (issue 13), so a reclaimer sees
+ * the image busy while the thread is away from its code.
+ */
+static uint64_t slow_inflight;
+
+static void slow_probe(void)
+{
+	slow_inflight = ftramp_tramp_state_inflight(&inflight_tr->st);
+}
+
+static void *first_call(void *arg)
+{
+	*(long *)arg = probe_inflight(9);
+	return NULL;
+}
+
+TEST_F(path, first_entry_counted_in_guard_slow)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0);
+	pthread_t th;
+	long r = 0;
+
+	inflight_tr = &self->tr;
+	slow_inflight = 0;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, probe_inflight,
+			    "long (long)", 0, &fe, 1, NULL, 0, NULL, 0));
+	ftramp_tramp_set_guard_slow_hook(slow_probe);
+	ASSERT_EQ(0, pthread_create(&th, NULL, first_call, &r));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ftramp_tramp_set_guard_slow_hook(NULL);
+	EXPECT_EQ(9, r);
+	EXPECT_STREQ("e", order);
+	EXPECT_EQ(1, slow_inflight);
 	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
 }
 

@@ -56,6 +56,9 @@ static __thread bool ftramp_guard_busy
 static __thread bool ftramp_guard_dead
 	__attribute__((tls_model("initial-exec")));
 
+/* Tests: runs inside guard_slow(), before it maps the table. */
+static void (*guard_slow_hook)(void);
+
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static pthread_key_t guard_key;
 static int guard_key_err;
@@ -329,6 +332,8 @@ static uint8_t *guard_slow(void)
 	if (ftramp_guard_tbl != guard_none)
 		return ftramp_guard_tbl;
 	ftramp_guard_busy = true;
+	if (__atomic_load_n(&guard_slow_hook, __ATOMIC_ACQUIRE))
+		guard_slow_hook();
 	pthread_once(&guard_once, guard_key_init);
 	tbl = NULL;
 	if (!guard_key_err) {
@@ -348,6 +353,11 @@ static uint8_t *guard_slow(void)
 		ftramp_guard_tbl = tbl;
 	ftramp_guard_busy = false;
 	return tbl;
+}
+
+void ftramp_tramp_set_guard_slow_hook(void (*hook)(void))
+{
+	__atomic_store_n(&guard_slow_hook, hook, __ATOMIC_RELEASE);
 }
 
 int ftramp_tramp_state_init(struct ftramp_tramp_state *st)

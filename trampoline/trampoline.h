@@ -172,8 +172,9 @@ struct ftramp_tramp_state {
 	 * pointer's low byte is FTRAMP_GUARD_FREE (the image frees its byte
 	 * by storing the pointer).  A thread without a table yet points at
 	 * guard_none (every
-	 * byte BUSY): its first entry takes the miss path, which calls
-	 * guard_slow() (AAPCS64) when the table is guard_none; guard_slow()
+	 * byte BUSY): its first entry takes the miss path, which counts
+	 * the thread in (inflight) and then calls guard_slow() (AAPCS64)
+	 * when the table is guard_none; guard_slow()
 	 * returns the thread's table, or NULL to count a miss.  guard_none
 	 * NULL: the pointer starts NULL and is tested on every entry.
 	 * guard_slot < 0: no guard.
@@ -395,6 +396,12 @@ uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st);
  */
 void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 			       unsigned int held, uint64_t cfa);
+/*
+ * Tests: call hook() inside guard_slow() (a thread's first entry into any
+ * image), before the table is mapped; NULL removes it.  It holds a
+ * thread exactly where guard_slow()'s mmap() would keep it.
+ */
+void ftramp_tramp_set_guard_slow_hook(void (*hook)(void));
 /* True when this CPU has LSE atomics (sets FTRAMP_TRAMP_F_LSE). */
 bool ftramp_tramp_cpu_has_lse(void);
 

@@ -58,10 +58,12 @@
 enum tramp_label {
 	L_DO_FEXIT,	/* after the original: fmod_ret skips to here */
 	L_OUT,		/* in-flight decrement, restore, return */
-	L_MISS,		/* guard byte busy: a table yet? */
-	L_COUNT,	/* recursion guard: count and run bare */
-	L_SLOW,		/* guard table not yet allocated on this thread */
-	L_HAVE,		/* guard table in R_GUARD, state in R_STATE */
+	L_MISS,		/* guard byte busy: a table yet? (not counted in) */
+	L_COUNT,	/* recursion guard: count in, then as L_MISSED */
+	L_MISSED,	/* counted in: a miss, run the original bare */
+	L_SLOW,		/* no guard table yet: count in, then guard_slow() */
+	L_TAKEN,	/* guard taken and counted in: the programs */
+	L_UNCOUNT,	/* return hook: guard_slow() failed, count out */
 	L_SKIP,		/* unknown model: fmod_ret skipped the original */
 	L_PRUNE,	/* entry: the top shadow record may be dead */
 	L_PRUNED,
@@ -913,17 +915,20 @@ static uint64_t state_addr(const struct tramp *t)
  *	stp  x19, x12, [sp, #ctx-16]	caller's x19; ctx[-1] = state->rctx
  *	mrs  x19, tpidr_el0		Arm ARM D13.2.139: readable at EL0
  *	ldr  x19, [x19, #tls_off]	this thread's table (initial-exec TLS)
- * have:
  *	ldrb w15, [x19, #slot]		FREE (0x80) or BUSY (0)
  *	cbz  w15, miss			in a program already, or no table yet
  *	strb wzr, [x19, #slot]		BUSY
  *	stadd x15, [x12]		inflight += 0x80 (the byte we loaded)
+ * taken:
  *
- * A thread that has no table yet points at guard_none, all BUSY: its
- * first entry goes to the miss path, which sees guard_none and allocates.
- * The increment precedes the first call out of the image (a program or
- * the original); the reclaimer treats the instructions before it as part
- * of the image's window.
+ * The instructions before the increment are an uncounted window, covered
+ * by the reclaimer's scans (a thread seen inside the image keeps it): so
+ * they hold no call and no syscall, and every path that leaves them for
+ * anything longer counts in first.  A thread that has no table yet
+ * points at guard_none, all BUSY: its first entry goes to the miss path,
+ * which sees guard_none and goes to emit_guard_slow(), which counts the
+ * thread in before it calls guard_slow() (Documentation/design.rst,
+ * "Reclamation").
  */
 /* x19 = this thread's guard table: mrs, then the initial-exec TLS word. */
 static void emit_load_table(struct tramp *t, int64_t off)
@@ -959,13 +964,131 @@ static void emit_enter(struct tramp *t)
 	emit_load_table(t, off);
 	if (!st->guard_none)
 		a64_emit_cbz(&t->a, A64_64, R_GUARD, label_addr(t, L_SLOW));
-	bind(t, L_HAVE);
 	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
 	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, L_MISS));
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
 	uw_held(t, A64_UW_GUARD, 0);
 	emit_atomic_add(t, R_STATE, R_INC, false);
 	uw_held(t, A64_UW_INFLIGHT, 0);
+	bind(t, L_TAKEN);
+}
+
+static void emit_call_orig(struct tramp *t, bool record);
+static void emit_enter_body(struct tramp *t);
+
+/* inflight += 0x80: x15 = the unit, x12 = the state. */
+static void emit_count_in(struct tramp *t)
+{
+	emit(t, a64_movw(A64_MOVZ, A64_64, R_INC, FTRAMP_INFLIGHT_UNIT, 0));
+	emit_atomic_add(t, R_STATE, R_INC, false);
+	uw_held(t, A64_UW_INFLIGHT, 0);
+}
+
+/*
+ * The out-of-line part of the guard (cold): the byte was BUSY.
+ *
+ * miss:
+ *	ldr  x10, =guard_none		no table on this thread yet?
+ *	cmp  x19, x10
+ *	b.eq slow
+ * count:				a program of this image runs here
+ *	mov  x15, #0x80
+ *	stadd x15, [x12]		count in
+ * missed:
+ *	ldp  x19, x12, [sp, #ctx-16]	x19 back
+ *	misses++
+ *	...the original, bare (the guard stays BUSY)...
+ *	ldr  x12, =state; mov x14, #-0x80; b out
+ * slow:
+ *	mov  x15, #0x80
+ *	stadd x15, [x12]		count in BEFORE the call
+ *	bl   guard_slow			maps the table (mmap): takes time
+ *	cbz  x0, missed			no table: a miss, already counted
+ *	mov  x19, x0
+ *	ldrb w15, [x19, #slot]
+ *	cbz  w15, missed
+ *	strb wzr, [x19, #slot]		BUSY
+ *	b    taken
+ *
+ * guard_slow() calls mmap(): a reclaimer may scan, read the counter and
+ * scan again while it runs.  The thread is then outside the image's
+ * code, so only the counter can keep the image: it is counted in before
+ * the call (issue 13: an uncounted guard_slow() returned into a freed
+ * image).  A miss counts in the same way, before it calls the original.
+ */
+static void emit_guard_slow(struct tramp *t)
+{
+	const struct ftramp_tramp_state *st = t->args->state;
+
+	bind(t, L_MISS);
+	uw_body(t, true, 0);
+	note(t, FTRAMP_PART_MISS);
+	if (st->guard_none) {
+		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)st->guard_none);
+		emit(t, a64_cmp(A64_64, R_GUARD, TMP0));
+		a64_emit_b_cond(&t->a, A64_COND_EQ, label_addr(t, L_SLOW));
+	}
+	/*
+	 * In a program of this image already on this thread: count in,
+	 * count the miss, run the original bare, its own calls included
+	 * (the guard stays BUSY), counted in: it returns into the image.
+	 */
+	bind(t, L_COUNT);
+	note(t, FTRAMP_PART_MISS_COUNT);
+	if (t->hook) {
+		/*
+		 * Return hook: the body runs bare, returning straight to its
+		 * caller: nothing of the image is used again, no count.  x19
+		 * is the caller's again (emit_enter_body() reloads the same).
+		 */
+		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
+		uw_x19(t, false);
+		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
+		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+		emit_atomic_add(t, TMP0, TMP1, false);
+		emit_enter_body(t);
+	} else {
+		emit_count_in(t);
+		bind(t, L_MISSED);
+		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
+		uw_x19(t, false);
+		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
+		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+		emit_atomic_add(t, TMP0, TMP1, false);
+		if (t->call_orig)
+			emit_call_orig(t, false);
+		emit_ldr_lit(t, R_STATE, state_addr(t));
+		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
+				 FTRAMP_INFLIGHT_UNIT - 1, 0));
+		a64_emit_b(&t->a, label_addr(t, L_OUT));
+	}
+
+	/* First entry on this thread: count in, then allocate its table. */
+	bind(t, L_SLOW);
+	uw_body(t, true, 0);
+	note(t, FTRAMP_PART_SLOW);
+	emit_count_in(t);
+	emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
+	a64_emit_cbz(&t->a, A64_64, A64_R0,
+		     label_addr(t, t->hook ? L_UNCOUNT : L_MISSED));
+	emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
+	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
+	a64_emit_cbz(&t->a, A64_32, R_INC,
+		     label_addr(t, t->hook ? L_UNCOUNT : L_MISSED));
+	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
+	uw_held(t, A64_UW_GUARD, 0);
+	a64_emit_b(&t->a, label_addr(t, L_TAKEN));
+	if (t->hook) {
+		/* A miss of a hooked body leaves uncounted: count out first. */
+		bind(t, L_UNCOUNT);
+		uw_held(t, 0, A64_UW_GUARD);
+		emit_ldr_lit(t, R_STATE, state_addr(t));
+		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
+				 FTRAMP_INFLIGHT_UNIT - 1, 0));
+		emit_atomic_add(t, R_STATE, R_DEC, true);
+		uw_held(t, 0, A64_UW_INFLIGHT);
+		a64_emit_b(&t->a, label_addr(t, L_COUNT));
+	}
 }
 
 /*
@@ -1606,62 +1729,8 @@ static void build(struct tramp *t)
 	}
 	emit_epilogue(t);
 
-	if (t->guard) {
-		/* BUSY: no table yet on this thread (guard_none)? */
-		bind(t, L_MISS);
-		uw_body(t, true, 0);
-		note(t, FTRAMP_PART_MISS);
-		if (st->guard_none) {
-			emit_ldr_lit(t, TMP0,
-				     (uint64_t)(uintptr_t)st->guard_none);
-			emit(t, a64_cmp(A64_64, R_GUARD, TMP0));
-			a64_emit_b_cond(&t->a, A64_COND_EQ,
-					label_addr(t, L_SLOW));
-		}
-		/*
-		 * In a program of this image already on this thread: count,
-		 * run the original bare, its own calls included (the guard
-		 * stays BUSY), counted in: it returns into the image.
-		 * ctx[-1] still holds the state: no program ran.
-		 */
-		bind(t, L_COUNT);
-		note(t, FTRAMP_PART_MISS_COUNT);
-		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
-		uw_x19(t, false);
-		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
-		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
-		emit_atomic_add(t, TMP0, TMP1, false);
-		if (t->hook) {
-			/*
-			 * The body runs bare, returning straight to its
-			 * caller: nothing of the image is used again, no
-			 * count.  x19 is the caller's again (restored just
-			 * above; emit_enter_body() reloads the same).
-			 */
-			emit_enter_body(t);
-		} else {
-			emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
-					 FTRAMP_INFLIGHT_UNIT, 0));
-			emit_atomic_add(t, R_STATE, R_INC, false);
-			uw_held(t, A64_UW_INFLIGHT, 0);
-			if (t->call_orig)
-				emit_call_orig(t, false);
-			emit_ldr_lit(t, R_STATE, state_addr(t));
-			emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
-					 FTRAMP_INFLIGHT_UNIT - 1, 0));
-			a64_emit_b(&t->a, label_addr(t, L_OUT));
-		}
-
-		/* First entry on this thread: allocate its table. */
-		bind(t, L_SLOW);
-		uw_body(t, true, 0);
-		note(t, FTRAMP_PART_SLOW);
-		emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
-		a64_emit_cbz(&t->a, A64_64, A64_R0, label_addr(t, L_COUNT));
-		emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
-		emit_ldr_lit(t, R_STATE, state_addr(t));
-		a64_emit_b(&t->a, label_addr(t, L_HAVE));
-	}
+	if (t->guard)
+		emit_guard_slow(t);
 
 	if (t->lay.unknown && fmod->nr && t->call_orig) {
 		/*
@@ -1740,8 +1809,8 @@ static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_RESTORE_ARGS] = "argument registers from ctx, for the body",
 	[FTRAMP_PART_EPILOGUE]	   = "frame down, return",
 	[FTRAMP_PART_MISS]	   = "out of line, guard BUSY: no table yet on this thread?",
-	[FTRAMP_PART_MISS_COUNT]   = "miss: x19 back, misses++, in-flight += 0x80, run the original without programs",
-	[FTRAMP_PART_SLOW]	   = "first entry on this thread: guard_slow() maps its guard table",
+	[FTRAMP_PART_MISS_COUNT]   = "miss: in-flight += 0x80, x19 back, misses++, run the original without programs",
+	[FTRAMP_PART_SLOW]	   = "first entry on this thread: guard_slow() maps its guard table, counted in first (it calls mmap)",
 	[FTRAMP_PART_POOL]	   = "literal pool",
 	[FTRAMP_PART_RUN_CTX]	   = "run contexts (struct ftramp_run_ctx) of programs with other cookies",
 	[FTRAMP_PART_SHADOW_CHECK] = "shadow stack: top record dead (its SP at or below the caller's)? then release and report it",
