@@ -31,17 +31,22 @@ struct timage {
 	size_t size;
 	int jit;		/* debugger/profiler registration, or < 0 */
 	struct ftramp_unwind *uw;	/* runtime unwinder registration */
+	/* The links whose counters the image adds to: one ref on each. */
+	struct ftramp_link **refs;
+	size_t nr_refs;
 };
 
 /* Unwind rows of one image: about a dozen; more is a bug, not fatal. */
 #define IMAGE_UW_ROWS	64
 
+#define NR_KINDS	4	/* enum ftramp_attach_kind */
+
 /* One traced function. */
 struct tfunc {
 	struct ftramp_site *site;
 	struct ftramp_ftrace_ops ops;		/* the direct ops */
-	struct ftramp_link *links[3];		/* per kind, attach order */
-	unsigned int nr[3];
+	struct ftramp_link *links[NR_KINDS];	/* per kind, attach order */
+	unsigned int nr[NR_KINDS];
 	struct timage *image;
 	struct ftramp_func_model model;
 	bool has_model;
@@ -49,15 +54,51 @@ struct tfunc {
 	struct tfunc *hnext;			/* tfunc_hash chain */
 };
 
+/*
+ * Images hold the addresses of a link's counters (count, missed): a
+ * link is freed when its owner destroyed it and the last image that
+ * holds a reference is freed (reclaimed, or never published).  refs:
+ * one for the owner, one per image; atomic, images are freed by the
+ * reclaimer outside ftrace_lock.
+ */
 struct ftramp_link {
 	struct tfunc *tf;
 	enum ftramp_attach_kind kind;
 	ftramp_prog_t prog;
 	uint64_t cookie;
 	bool far;
+	bool session;		/* opts.session: zero the session cookie */
 	bool dying;		/* ftramp_links__destroy() in progress */
 	struct ftramp_link *next;
+	uint64_t *counter;	/* FTRAMP_COUNT: &count or opts.counter */
+	uint64_t count;		/* FTRAMP_COUNT: calls */
+	uint64_t missed;	/* programs: entries the guard skipped */
+	int refs;
 };
+
+static struct ftramp_link *link_new(enum ftramp_attach_kind kind,
+				    ftramp_prog_t prog,
+				    const struct ftramp_attach_opts *o)
+{
+	struct ftramp_link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->kind = kind;
+	l->prog = prog;
+	l->cookie = o->cookie;
+	l->far = o->force_far;
+	l->session = o->session;
+	l->counter = o->counter ? o->counter : &l->count;
+	l->refs = 1;
+	return l;
+}
+
+static void link_put(struct ftramp_link *l)
+{
+	if (l && !__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL))
+		free(l);
+}
 
 /*
  * Traced functions by site: an attach or detach must not cost more for
@@ -91,6 +132,9 @@ static void image_free(void *p)
 	ftramp_tramp_state_fini(&img->state);
 	ftramp_text_free(&img->text);
 	free(img->fexit);
+	for (size_t i = 0; i < img->nr_refs; i++)
+		link_put(img->refs[i]);
+	free(img->refs);
 	free(img);
 }
 
@@ -189,40 +233,72 @@ static int image_place(struct timage *img, struct ftramp_tramp_args *args,
  * the dying ones.  The image is published (cache maintenance done) but
  * not reachable yet.
  */
+/* One more link for the image being built: its program or counter. */
+static void image_add_link(struct timage *img, struct ftramp_link *l,
+			   struct ftramp_tramp_link **arr, unsigned int *n,
+			   uint64_t **counts, uint64_t **missed,
+			   struct ftramp_tramp_args *args, bool *far)
+{
+	unsigned int k = l->kind;
+
+	if (k == FTRAMP_COUNT) {
+		counts[args->nr_counts++] = l->counter;
+	} else {
+		arr[k][n[k]].prog = l->prog;
+		arr[k][n[k]++].cookie = l->cookie;
+		missed[args->nr_missed++] = &l->missed;
+	}
+	if (l->session)
+		args->flags |= FTRAMP_TRAMP_F_SESSION;
+	*far |= l->far;
+	img->refs[img->nr_refs++] = l;
+}
+
 static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		       size_t nadd, struct timage **out)
 {
 	struct ftramp_tramp_link *arr[3] = { 0 };
 	struct a64_uw_row uw_rows[IMAGE_UW_ROWS];
 	struct a64_uw_rows uw = { .v = uw_rows, .cap = IMAGE_UW_ROWS };
+	uint64_t **counts = NULL, **missed = NULL;
 	struct ftramp_tramp_args args;
 	struct timage *img = NULL;
 	unsigned int n[3] = { 0 };
+	size_t total = nadd;
 	bool far = false;
 	int err = -ENOMEM, size;
 
 	memset(&args, 0, sizeof(args));
+	for (int k = 0; k < NR_KINDS; k++)
+		total += tf->nr[k];
+	img = calloc(1, sizeof(*img));
+	counts = calloc(total + 1, sizeof(counts[0]));
+	missed = calloc(total + 1, sizeof(missed[0]));
+	if (!img || !counts || !missed)
+		goto out_img;
+	img->refs = calloc(total + 1, sizeof(img->refs[0]));
+	if (!img->refs)
+		goto out_img;
 	for (int k = 0; k < 3; k++) {
-		arr[k] = calloc(tf->nr[k] + nadd + 1, sizeof(arr[k][0]));
+		arr[k] = calloc(total + 1, sizeof(arr[k][0]));
 		if (!arr[k])
-			goto out;
-		for (struct ftramp_link *l = tf->links[k]; l; l = l->next) {
-			if (l->dying)
-				continue;
-			arr[k][n[k]].prog = l->prog;
-			arr[k][n[k]++].cookie = l->cookie;
-			far |= l->far;
-		}
-		for (size_t i = 0; i < nadd; i++) {
-			if (add[i]->kind != (enum ftramp_attach_kind)k)
-				continue;
-			arr[k][n[k]].prog = add[i]->prog;
-			arr[k][n[k]++].cookie = add[i]->cookie;
-			far |= add[i]->far;
-		}
+			goto out_img;
+	}
+	for (int k = 0; k < NR_KINDS; k++) {
+		for (struct ftramp_link *l = tf->links[k]; l; l = l->next)
+			if (!l->dying)
+				image_add_link(img, l, arr, n, counts, missed,
+					       &args, &far);
+	}
+	for (size_t i = 0; i < nadd; i++)
+		image_add_link(img, add[i], arr, n, counts, missed, &args,
+			       &far);
+	for (int k = 0; k < 3; k++) {
 		args.progs[kind_map[k]].links = arr[k];
 		args.progs[kind_map[k]].nr = n[k];
 	}
+	args.counts = counts;
+	args.missed = missed;
 	args.model = tf->has_model ? &tf->model : NULL;
 	if (n[FTRAMP_FEXIT] || n[FTRAMP_FMOD_RET])
 		args.flags |= FTRAMP_TRAMP_F_CALL_ORIG;
@@ -239,9 +315,6 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	    ftramp_text_bti(args.orig_addr) == 0)
 		args.flags |= FTRAMP_TRAMP_F_ORIG_UNGUARDED;
 
-	img = calloc(1, sizeof(*img));
-	if (!img)
-		goto out;
 	err = ftramp_tramp_state_init(&img->state);
 	if (err)
 		goto out_img;
@@ -292,6 +365,9 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
 					&img->state, &img->uw);
 	reclaim_count_alloc(RECLAIM_IMAGE);
+	/* Published: the image now holds its links' counters. */
+	for (size_t i = 0; i < img->nr_refs; i++)
+		__atomic_add_fetch(&img->refs[i]->refs, 1, __ATOMIC_RELAXED);
 	*out = img;
 	img = NULL;
 	err = 0;
@@ -302,10 +378,14 @@ out_state:
 	ftramp_tramp_state_fini(&img->state);
 	free(img->fexit);
 out_img:
+	if (img)
+		free(img->refs);
 	free(img);
 out:
 	for (int k = 0; k < 3; k++)
 		free(arr[k]);
+	free(counts);
+	free(missed);
 	return err;
 }
 
@@ -457,6 +537,21 @@ static int opts_check(const struct ftramp_attach_opts *opts)
 	return 0;
 }
 
+/*
+ * A kind with what it needs: a program for the program kinds, none for
+ * FTRAMP_COUNT; a counter address only for FTRAMP_COUNT, 8-byte aligned
+ * (one single-copy atomic add, Arm ARM B2.2.1).
+ */
+static int kind_check(enum ftramp_attach_kind kind, ftramp_prog_t prog,
+		      const struct ftramp_attach_opts *o)
+{
+	if ((unsigned int)kind > FTRAMP_COUNT)
+		return -EINVAL;
+	if (kind == FTRAMP_COUNT)
+		return prog || ((uintptr_t)o->counter & 7) ? -EINVAL : 0;
+	return !prog || o->counter ? -EINVAL : 0;
+}
+
 static struct ftramp_link *attach(const char *func,
 				  enum ftramp_attach_kind kind,
 				  ftramp_prog_t prog,
@@ -476,20 +571,15 @@ static struct ftramp_link *attach(const char *func,
 		return *errp = err, NULL;
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	if (!prog || (unsigned int)kind > FTRAMP_FMOD_RET ||
-	    (!func == !o.addr))
+	if (kind_check(kind, prog, &o) || (!func == !o.addr))
 		return *errp = -EINVAL, NULL;
 	err = resolve_site(func, o.addr, &site);
 	if (err)
 		return *errp = err, NULL;
 
-	link = calloc(1, sizeof(*link));
+	link = link_new(kind, prog, &o);
 	if (!link)
 		return *errp = -ENOMEM, NULL;
-	link->kind = kind;
-	link->prog = prog;
-	link->cookie = o.cookie;
-	link->far = o.force_far;
 
 	pthread_mutex_lock(&ftrace_lock);
 	tf = tfunc_find(site);
@@ -532,7 +622,7 @@ static struct ftramp_link *attach(const char *func,
 		goto fail;
 	}
 	for (struct ftramp_link *l = tf->links[kind]; l; l = l->next) {
-		if (l->prog == prog) {
+		if (prog && l->prog == prog) {
 			err = -EBUSY;
 			goto fail;
 		}
@@ -590,7 +680,7 @@ fail:
 		free(tf);
 	}
 	pthread_mutex_unlock(&ftrace_lock);
-	free(link);
+	link_put(link);
 	*errp = err;
 	return NULL;
 }
@@ -707,8 +797,7 @@ FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
 	}
 	e->kind = kind;
 	e->prog = prog;
-	if (!prog || (unsigned int)kind > FTRAMP_FMOD_RET ||
-	    (!func == !e->o.addr))
+	if (kind_check(kind, prog, &e->o) || (!func == !e->o.addr))
 		return batch_fail(b, idx, -EINVAL);
 	if (func) {
 		e->func = strdup(func);
@@ -784,13 +873,13 @@ static int group_check(struct bgroup *g, struct ftramp_link_batch *b,
 	    tf->model.ret.cls == FTRAMP_TYPE_VOID)
 		return -EINVAL;
 	for (struct ftramp_link *l = tf->links[e->kind]; l; l = l->next)
-		if (l->prog == e->prog)
+		if (e->prog && l->prog == e->prog)
 			return -EBUSY;
 	for (size_t j = g->first; j < k; j++) {
 		struct batch_ent *o = &b->ent[order[j]];
 
 		if (o->kind == e->kind) {
-			if (o->prog == e->prog)
+			if (e->prog && o->prog == e->prog)
 				return -EBUSY;
 			nr++;
 		}
@@ -838,13 +927,9 @@ static int batch_commit_locked(struct ftramp_link_batch *b, size_t *order,
 		err = group_check(g, b, order, k);
 		if (err)
 			return err;
-		e->link = calloc(1, sizeof(*e->link));
+		e->link = link_new(e->kind, e->prog, &e->o);
 		if (!e->link)
 			return -ENOMEM;
-		e->link->kind = e->kind;
-		e->link->prog = e->prog;
-		e->link->cookie = e->o.cookie;
-		e->link->far = e->o.force_far;
 		g->nr++;
 	}
 	*fail = order[0];
@@ -971,7 +1056,7 @@ FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_link_batch *b)
 			}
 		}
 		for (size_t i = 0; i < b->nr; i++) {
-			free(b->ent[i].link);
+			link_put(b->ent[i].link);
 			b->ent[i].link = NULL;
 		}
 		b->err_idx = (long)fail;
@@ -1026,7 +1111,8 @@ static int links_destroy_locked(struct ftramp_link **v, size_t n,
 	for (size_t i = 0; i < ng && !err; i++) {
 		struct tfunc *tf = grp[i].tf;
 
-		if (grp[i].nr == tf->nr[0] + tf->nr[1] + tf->nr[2]) {
+		if (grp[i].nr == tf->nr[0] + tf->nr[1] + tf->nr[2] +
+				 tf->nr[3]) {
 			dc[i] = (struct ftrace_dchg){
 				.ops = &tf->ops, .op = FTRACE_DOP_UNREGISTER };
 			continue;
@@ -1059,7 +1145,7 @@ static int links_destroy_locked(struct ftramp_link **v, size_t n,
 		} else {
 			tf->image = grp[i].img;
 			grp[i].img = NULL;
-			for (int kd = 0; kd < 3; kd++) {
+			for (int kd = 0; kd < NR_KINDS; kd++) {
 				struct ftramp_link **pp = &tf->links[kd];
 
 				while (*pp) {
@@ -1073,7 +1159,7 @@ static int links_destroy_locked(struct ftramp_link **v, size_t n,
 			}
 		}
 		for (size_t k = grp[i].first; k < grp[i].first + grp[i].nr; k++)
-			free(v[k]);
+			link_put(v[k]);
 	}
 	return 0;
 }
@@ -1153,6 +1239,18 @@ FTRAMP_API uint64_t ftramp_link__unwound(const struct ftramp_link *link)
 		n += ftramp_tramp_state_unwound(&tf->image->state);
 	pthread_mutex_unlock(&ftrace_lock);
 	return n;
+}
+
+FTRAMP_API uint64_t ftramp_link__count(const struct ftramp_link *link)
+{
+	if (!link || link->kind != FTRAMP_COUNT)
+		return 0;
+	return __atomic_load_n(link->counter, __ATOMIC_RELAXED);
+}
+
+FTRAMP_API uint64_t ftramp_link__missed(const struct ftramp_link *link)
+{
+	return link ? __atomic_load_n(&link->missed, __ATOMIC_RELAXED) : 0;
 }
 
 FTRAMP_API const struct ftramp_func_model *

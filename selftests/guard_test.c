@@ -6,9 +6,15 @@
  *  - a thread's first entry into an image maps its guard table
  *    (guard_slow(), which calls mmap) only after counting itself in: an
  *    image detached meanwhile is not freed under it;
+ *  - FTRAMP_COUNT counts every call, those the guard skips too (a
+ *    signal handler that calls the function while a program of it runs
+ *    on the same thread), and every program link counts what it missed;
+ *  - the session cookie pairs each entry with its exit at any depth:
+ *    10000 levels of recursion, every exit finds its own entry's value.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -115,6 +121,203 @@ TEST(first_entry_counted_before_guard_slow)
 	/* Out of it: now it goes. */
 	EXPECT_EQ(0, ftramp_sync(-1));
 	EXPECT_EQ(freed + 1, images_freed());
+}
+
+/* ------------------------------------------------------------------
+ * Signal handlers: counted exactly, misses reported
+ * ------------------------------------------------------------------ */
+
+long g_sig(long a);
+
+TRACEE long g_sig(long a) { return 2 * a; }
+
+static uint64_t sig_entries, sig_exits, handler_calls;
+static long handler_ret;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handler_ret = g_sig(7);
+	handler_calls++;
+}
+
+/* While it runs, a signal handler on this thread calls g_sig. */
+static uint64_t prog_raise(const uint64_t *ctx)
+{
+	sig_entries++;
+	if (ctx[0] == 1)
+		raise(SIGUSR1);
+	return 0;
+}
+
+static uint64_t prog_sig_exit(const uint64_t *ctx)
+{
+	(void)ctx;
+	sig_exits++;
+	return 0;
+}
+
+TEST(signal_handler_calls_counted_and_missed)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct ftramp_link *cnt, *fe, *fx;
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	cnt = attach_model(_metadata, "g_sig", FTRAMP_COUNT, NULL,
+			   "long (long)");
+	ASSERT_NE(NULL, cnt);
+	fe = attach_model(_metadata, "g_sig", FTRAMP_FENTRY, prog_raise,
+			  "long (long)");
+	ASSERT_NE(NULL, fe);
+	fx = attach_model(_metadata, "g_sig", FTRAMP_FEXIT, prog_sig_exit,
+			  "long (long)");
+	ASSERT_NE(NULL, fx);
+
+	/* 10 calls whose program raises, 5 that do not */
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(2, g_sig(1));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(4, g_sig(2));
+	EXPECT_EQ(10, handler_calls);
+	EXPECT_EQ(14, handler_ret);		/* the handler's call ran */
+
+	EXPECT_EQ(25, ftramp_link__count(cnt));	/* every call */
+	EXPECT_EQ(15, sig_entries);
+	EXPECT_EQ(15, sig_exits);
+	EXPECT_EQ(10, ftramp_link__missed(fe));	/* exactly the handler's */
+	EXPECT_EQ(10, ftramp_link__missed(fx));
+	EXPECT_EQ(0, ftramp_link__missed(cnt));
+	EXPECT_EQ(sig_entries + ftramp_link__missed(fe),
+		  ftramp_link__count(cnt));
+
+	/* The counts survive a rebuild of the image (a link leaving). */
+	ASSERT_EQ(0, ftramp_link__destroy(fx));
+	EXPECT_EQ(2, g_sig(1));
+	EXPECT_EQ(27, ftramp_link__count(cnt));
+	EXPECT_EQ(11, ftramp_link__missed(fe));
+	ASSERT_EQ(0, ftramp_link__destroy(fe));
+	ASSERT_EQ(0, ftramp_link__destroy(cnt));
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+/* FTRAMP_COUNT into a counter of the caller's; argument checks. */
+TEST(count_link_options)
+{
+	static uint64_t mine;
+	uint64_t bad[2];
+	struct ftramp_attach_opts o = { .sz = sizeof(o), .counter = &mine };
+	struct ftramp_link *l;
+
+	l = ftramp_attach("g_first", FTRAMP_COUNT, NULL, &o);
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(6, g_first(5));
+	EXPECT_EQ(7, g_first(6));
+	EXPECT_EQ(2, mine);
+	EXPECT_EQ(2, ftramp_link__count(l));
+	ASSERT_EQ(0, ftramp_link__destroy(l));
+
+	/* A program with FTRAMP_COUNT, a counter with another kind,
+	 * a misaligned counter: refused, nothing attached. */
+	errno = 0;
+	EXPECT_EQ(NULL, ftramp_attach("g_first", FTRAMP_COUNT, prog_entry,
+				      NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NULL, ftramp_attach("g_first", FTRAMP_FENTRY, prog_entry,
+				      &o));
+	EXPECT_EQ(EINVAL, errno);
+	o.counter = (uint64_t *)((char *)bad + 4);
+	EXPECT_EQ(NULL, ftramp_attach("g_first", FTRAMP_COUNT, NULL, &o));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ftramp_link__count(NULL));
+	EXPECT_EQ(0, ftramp_link__missed(NULL));
+	EXPECT_EQ(6, g_first(5));
+	EXPECT_EQ(2, mine);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+/* ------------------------------------------------------------------
+ * The session cookie: deep recursion
+ * ------------------------------------------------------------------ */
+
+#define DEEP	10000
+
+long g_rec(long n);
+
+/* Through a pointer: gcc turns direct self-recursion into a loop. */
+static long (*volatile g_rec_call)(long);
+
+TRACEE long g_rec(long n) { return n ? 1 + g_rec_call(n - 1) : 0; }
+
+static uint64_t sess_entries, sess_pairs, sess_bad, sess_dirty;
+
+static uint64_t prog_sess_entry(const uint64_t *ctx)
+{
+	uint64_t *c = ftramp_get_session_cookie(ctx);
+
+	sess_dirty += *c != 0;		/* zeroed at entry */
+	*c = ctx[0] ^ 0x5e55;
+	sess_entries++;
+	return 0;
+}
+
+static uint64_t prog_sess_exit(const uint64_t *ctx)
+{
+	if (*ftramp_get_session_cookie(ctx) == (ctx[0] ^ 0x5e55))
+		sess_pairs++;
+	else
+		sess_bad++;
+	return 0;
+}
+
+static void *deep_call(void *arg)
+{
+	*(long *)arg = g_rec(DEEP);
+	return NULL;
+}
+
+/*
+ * 10000 levels (10001 calls): every exit pairs with its own entry,
+ * counted exactly; run on a thread with a stack to match (a trampoline
+ * frame and the function's, about 100 bytes per level).
+ */
+TEST(session_cookie_deep_recursion)
+{
+	struct ftramp_func_model m;
+	struct ftramp_attach_opts o = { .sz = sizeof(o), .model = &m,
+					.session = true };
+	struct ftramp_link *cnt, *fe, *fx;
+	pthread_attr_t attr;
+	pthread_t th;
+	long depth = 0;
+
+	g_rec_call = g_rec;
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &m, NULL));
+	cnt = attach_model(_metadata, "g_rec", FTRAMP_COUNT, NULL,
+			   "long (long)");
+	ASSERT_NE(NULL, cnt);
+	fe = ftramp_attach("g_rec", FTRAMP_FENTRY, prog_sess_entry, &o);
+	ASSERT_NE(NULL, fe);
+	fx = ftramp_attach("g_rec", FTRAMP_FEXIT, prog_sess_exit, &o);
+	ASSERT_NE(NULL, fx);
+
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setstacksize(&attr, 16 << 20));
+	ASSERT_EQ(0, pthread_create(&th, &attr, deep_call, &depth));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	pthread_attr_destroy(&attr);
+
+	EXPECT_EQ(DEEP, depth);
+	EXPECT_EQ(DEEP + 1, ftramp_link__count(cnt));
+	EXPECT_EQ(DEEP + 1, sess_entries);
+	EXPECT_EQ(DEEP + 1, sess_pairs);
+	EXPECT_EQ(0, sess_bad);
+	EXPECT_EQ(0, sess_dirty);
+	EXPECT_EQ(0, ftramp_link__missed(fe));
+	ftramp_link__destroy(fx);
+	ftramp_link__destroy(fe);
+	ftramp_link__destroy(cnt);
+	EXPECT_EQ(0, ftramp_sync(-1));
 }
 
 TEST_HARNESS_MAIN

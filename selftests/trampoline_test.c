@@ -399,6 +399,72 @@ TEST(hot_path_budget_far)
 	EXPECT_EQ(far_u + 1, far_g);
 }
 
+/*
+ * FTRAMP_COUNT (issue 14: at most 12 instructions per counted call
+ * beyond the untraced one, the site's two words costing what its NOPs
+ * did): an image of one counter, near, LSE and LDXR/STXR; and what one
+ * counter adds to a fentry image.
+ */
+#define COUNT_BUDGET		12
+
+static int count_path_of(struct __test_metadata *_metadata, unsigned int flags,
+			 bool with_fentry)
+{
+	static uint32_t buf[1024];
+	static uint64_t ctr;
+	static uint64_t *const ctrs[1] = { &ctr };
+	struct ftramp_tramp_link fe = { (ftramp_prog_t)(uintptr_t)0x480000, 0 };
+	struct ftramp_tramp_state st = { .guard_slot = 5,
+					 .guard_tls_off = 16 };
+	struct ftramp_func_model m;
+	struct ftramp_tramp_args a = {
+		.model = &m, .func_addr = 0x400000, .flags = flags,
+		.state = &st, .counts = ctrs, .nr_counts = 1,
+	};
+	int n;
+
+	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x401000;
+	st.guard_none = (const uint8_t *)(uintptr_t)0x402000;
+	parse(_metadata, "long (long, long)", &m);
+	if (with_fentry)
+		a.progs[FTRAMP_TRAMP_FENTRY] =
+			(struct ftramp_tramp_links){ &fe, 1 };
+	else
+		a.nr_counts = 1;
+	n = ftramp_arch_prepare_trampoline(&a, buf, NEAR_RX, sizeof(buf));
+	if (n <= 0)
+		return n;
+	if (with_fentry) {
+		int with = hot_path_insns(buf, NEAR_RX, n);
+
+		a.nr_counts = 0;
+		n = ftramp_arch_prepare_trampoline(&a, buf, NEAR_RX,
+						   sizeof(buf));
+		if (n <= 0)
+			return n;
+		return with - hot_path_insns(buf, NEAR_RX, n);
+	}
+	return hot_path_insns(buf, NEAR_RX, n);
+}
+
+TEST(count_budget)
+{
+	int lse = count_path_of(_metadata, FTRAMP_TRAMP_F_LSE, false);
+	int llsc = count_path_of(_metadata, 0, false);
+	int bti = count_path_of(_metadata, FTRAMP_TRAMP_F_LSE |
+					   FTRAMP_TRAMP_F_BTI, false);
+	int beside = count_path_of(_metadata, FTRAMP_TRAMP_F_LSE, true);
+
+	TH_LOG("count only: %d (LSE), %d (LDXR/STXR), %d (BTI); "
+	       "a counter beside a fentry program: +%d", lse, llsc, bti,
+	       beside);
+	ASSERT_GT(lse, 0);
+	EXPECT_LE(lse, COUNT_BUDGET);
+	EXPECT_LE(llsc, COUNT_BUDGET);
+	EXPECT_LE(bti, COUNT_BUDGET);
+	EXPECT_EQ(3, beside);	/* mov #1; ldr =counter; stadd */
+}
+
 #ifdef FTRAMP_HOST_TEST
 /*
  * Disassemble an image with objdump (host only: a guest cannot exec) and
@@ -710,6 +776,15 @@ static void reset_seen(void)
 	body_runs = 0;
 }
 
+/* What attach() adds to the next image (reset by the fixture). */
+static struct {
+	unsigned int flags;
+	uint64_t *const *counts;
+	unsigned int nr_counts;
+	uint64_t *const *missed;
+	unsigned int nr_missed;
+} extra;
+
 FIXTURE(path) {
 	struct tr tr;
 };
@@ -735,6 +810,7 @@ FIXTURE_VARIANT_ADD(path, near_nolse) { .no_lse = true };
 FIXTURE_SETUP(path)
 {
 	reset_seen();
+	memset(&extra, 0, sizeof(extra));
 }
 
 FIXTURE_TEARDOWN(path)
@@ -757,7 +833,11 @@ static int attach(struct __test_metadata *_metadata, struct tr *tr,
 	if (proto)
 		parse(_metadata, proto, &m);
 	a.model = proto ? &m : NULL;
-	a.flags = flags;
+	a.flags = flags | extra.flags;
+	a.counts = extra.counts;
+	a.nr_counts = extra.nr_counts;
+	a.missed = extra.missed;
+	a.nr_missed = extra.nr_missed;
 	if (v->unguarded) {
 		/* The loader maps it PROT_BTI only for a BTI note. */
 		if (ftramp_text_bti((uint64_t)(uintptr_t)func) != 0) {
@@ -1142,6 +1222,92 @@ TEST_F(path, recursion_guard_fexit)
 static uint64_t fmod_fact(const uint64_t *ctx)
 {
 	return ctx[0] == 3 ? 777 : 0;
+}
+
+/*
+ * The session cookie: each level of a recursion has its own, zeroed at
+ * entry (FTRAMP_TRAMP_F_SESSION); fentry stores the argument, fexit
+ * finds it again at every level, innermost first.
+ */
+static int sess_bad, sess_nonzero, sess_n;
+
+static uint64_t fentry_sess(const uint64_t *ctx)
+{
+	uint64_t *c = ftramp_get_session_cookie(ctx);
+
+	sess_nonzero += *c != 0;
+	*c = ctx[0] + 1000;
+	return 0;
+}
+
+static uint64_t fexit_sess(const uint64_t *ctx)
+{
+	sess_bad += *ftramp_get_session_cookie(ctx) != ctx[0] + 1000;
+	sess_n++;
+	return 0;
+}
+
+TEST_F(path, session_cookie_per_level)
+{
+	struct ftramp_tramp_link fe = L(fentry_sess, 0);
+	struct ftramp_tramp_link fx = L(fexit_sess, 0);
+
+	sess_bad = sess_nonzero = sess_n = 0;
+	extra.flags = FTRAMP_TRAMP_F_SESSION;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, fact, "long (long)",
+			    CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(720, fact(6));
+	EXPECT_EQ(6, sess_n);
+	EXPECT_EQ(0, sess_bad);
+	EXPECT_EQ(0, sess_nonzero);
+}
+
+/*
+ * FTRAMP_COUNT: an image of counters only counts every call and runs
+ * the body as untraced; beside programs the counter is exact while the
+ * guard skips them (a fexit program that calls the function: a miss,
+ * counted in the image's and in each link's miss counter).
+ */
+static uint64_t cnt_a, cnt_b, miss_a, miss_b;
+static uint64_t *const two_counts[2] = { &cnt_a, &cnt_b };
+static uint64_t *const two_missed[2] = { &miss_a, &miss_b };
+
+TEST_F(path, count_only_image)
+{
+	cnt_a = cnt_b = 0;
+	extra.counts = two_counts;
+	extra.nr_counts = 2;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, fact, "long (long)",
+			    0, NULL, 0, NULL, 0, NULL, 0));
+	EXPECT_EQ(120, fact(5));
+	EXPECT_EQ(5, body_runs);
+	EXPECT_EQ(5, cnt_a);
+	EXPECT_EQ(5, cnt_b);
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
+}
+
+TEST_F(path, count_exact_through_misses)
+{
+	struct ftramp_tramp_link fe = L(fentry_rec, 0);
+	struct ftramp_tramp_link fx = L(fexit_recurse, 0);
+
+	cnt_a = miss_a = miss_b = 0;
+	fexit_calls = 0;
+	extra.counts = two_counts;
+	extra.nr_counts = 1;
+	extra.missed = two_missed;
+	extra.nr_missed = 2;
+	ASSERT_EQ(0, attach(_metadata, &self->tr, variant, add2,
+			    "long (long, long)", CO, &fe, 1, NULL, 0, &fx, 1));
+	EXPECT_EQ(3, add2(1, 2));
+	EXPECT_EQ(1, fexit_calls);
+	EXPECT_EQ(2, body_runs);
+	EXPECT_STREQ("e", order);
+	EXPECT_EQ(2, cnt_a);		/* both calls, the missed one too */
+	EXPECT_EQ(1, miss_a);
+	EXPECT_EQ(1, miss_b);
+	EXPECT_EQ(1, ftramp_tramp_state_misses(&self->tr.st));
+	EXPECT_EQ(0, ftramp_tramp_state_inflight(&self->tr.st));
 }
 
 TEST_F(path, recursion_fmod_ret_skip)

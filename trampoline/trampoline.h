@@ -8,6 +8,8 @@
  * A trampoline converts one native AAPCS64 call into the BPF-style ctx
  * (Documentation/trampoline.rst):
  *
+ *	ctx[-3]			the session cookie: one u64 per call, shared
+ *				by its programs (ftramp_get_session_cookie())
  *	ctx[-2]			the caller's x19 (images with a guard)
  *	ctx[-1]			pointer to the running program's run context
  *				(struct ftramp_run_ctx: IP, cookie, counts)
@@ -87,9 +89,18 @@ enum ftramp_tramp_flags {
 	 * a wrong claim is a SIGILL on a BTI CPU.
 	 */
 	FTRAMP_TRAMP_F_ORIG_UNGUARDED	= 1u << 5,
+	/*
+	 * Zero the session cookie (ctx[-3], ftramp_get_session_cookie())
+	 * at entry, before any program: some program uses it.  One store.
+	 * Every image has the slot; without the flag it holds stack garbage.
+	 */
+	FTRAMP_TRAMP_F_SESSION		= 1u << 6,
 };
 
-#define FTRAMP_TRAMP_F_ALL	0x3fu
+#define FTRAMP_TRAMP_F_ALL	0x7fu
+
+/* ctx index of the session cookie: ctx[-3] (ftramp_get_session_cookie()) */
+#define FTRAMP_CTX_SESSION	(-3)
 
 /*
  * The run context a program's ctx[-1] points to (PROG-API helpers read
@@ -263,8 +274,10 @@ struct ftramp_shadow_rec {
 enum ftramp_tramp_part {
 	FTRAMP_PART_BTI,		/* bti c */
 	FTRAMP_PART_FRAME,		/* frame record, x29 */
+	FTRAMP_PART_COUNT,		/* FTRAMP_COUNT counters += 1 */
 	FTRAMP_PART_SAVE_ARGS,		/* arguments -> ctx */
 	FTRAMP_PART_ZERO_RET,		/* result slots = 0 */
+	FTRAMP_PART_SESSION,		/* session cookie = 0 */
 	FTRAMP_PART_ENTER,		/* x19, ctx[-1], guard, in-flight ++ */
 	FTRAMP_PART_PROG,		/* one program: kind, index */
 	FTRAMP_PART_FMOD_SKIP,		/* fmod_ret: non-zero skips */
@@ -341,7 +354,27 @@ struct ftramp_tramp_args {
 	 * registers with the runtime unwinder and the GDB JIT object carry.
 	 */
 	struct a64_uw_rows *unwind;
+	/*
+	 * Call counters (FTRAMP_COUNT links): each one += 1 (relaxed) at
+	 * every entry, first thing after the frame, before the recursion
+	 * guard: exact, whatever the guard decides.  Without any program
+	 * the image is only that: the counters, then into the body (no
+	 * frame, no ctx, no in-flight count: it calls nothing, so all of
+	 * it is a window the reclaimer's scans see).
+	 */
+	uint64_t *const *counts;
+	unsigned int nr_counts;
+	/*
+	 * Per-link miss counters: each one += 1 on every entry whose
+	 * programs the recursion guard skipped (state->misses counts them
+	 * for the image).  Used only with a guard.
+	 */
+	uint64_t *const *missed;
+	unsigned int nr_missed;
 };
+
+/* At most this many counters of each kind (counts, missed). */
+#define FTRAMP_TRAMP_MAX_COUNTERS	(3 * FTRAMP_TRAMP_MAX_PROGS)
 
 #define FTRAMP_UNKNOWN_STACK_BYTES	64
 

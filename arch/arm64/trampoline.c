@@ -39,7 +39,8 @@
 #include "arch/arm64/insn.h"
 #include "trampoline/trampoline.h"
 
-#define MAX_LITS	(3 * FTRAMP_TRAMP_MAX_PROGS + 8)
+#define MAX_LITS	(3 * FTRAMP_TRAMP_MAX_PROGS + 8 + \
+			 2 * FTRAMP_TRAMP_MAX_COUNTERS)
 #define MAX_RUN_CTX	(3 * FTRAMP_TRAMP_MAX_PROGS)
 #define BL_REACH	(128ll << 20)	/* imm26 words (Arm ARM C6.2 BL) */
 
@@ -91,6 +92,8 @@ struct tramp {
 	bool counters;		/* in-flight and miss counters emitted */
 	bool hook;		/* unknown model: the return hook, no copy */
 	bool shadow;		/* modelled fexit: a shadow record per call */
+	bool session;		/* zero the session cookie at entry */
+	bool count_only;	/* FTRAMP_COUNT counters, no program */
 	bool lse;
 	uint64_t orig;		/* what CALL_ORIG calls, or the body */
 	uint64_t state_cookie;	/* programs with it use state->rctx */
@@ -104,6 +107,7 @@ struct tramp {
 	unsigned int ret_off;		/* ctx[nr_arg_slots] */
 	unsigned int x8_off;		/* unknown model: x8 */
 	unsigned int x19_off;		/* the caller's x19, ctx[-2] */
+	unsigned int session_off;	/* the session cookie, ctx[-3] */
 	unsigned int fpsave_off;	/* unknown model: q0-q7 */
 	unsigned int retsave_off;	/* unknown model: x1-x8 result */
 	unsigned int entry_sp_off;	/* the caller's SP, from SP */
@@ -448,6 +452,7 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  *                  | argument slots            | ctx_off  (ctx[0])
  *                  | state->rctx or image rctx | runctx_off (ctx[-1])
  *                  | the caller's x19          | x19_off (ctx[-2])
+ *                  | the session cookie        | session_off (ctx[-3])
  *   x29 ---------> +---------------------------+ rec_off
  *                  | x9 (the caller's LR)      | the frame record
  *                  | x29 (the caller's FP)     |
@@ -469,6 +474,12 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  * SP.  ctx[-2] and ctx[-1] are adjacent so that one STP saves the
  * caller's x19 (which then holds the guard table) and stores the run
  * context, and one LDP restores x19 and reloads the state on the way out.
+ * ctx[-3] is the session cookie, one u64 per invocation that the fentry,
+ * fmod_ret and fexit programs of one call share (the kernel's
+ * bpf_session_cookie()): ftramp_get_session_cookie() is inline in the
+ * public header, so every image has it at ctx[-3] (and ctx[-2] too,
+ * unused without a guard); it is zeroed at entry with
+ * FTRAMP_TRAMP_F_SESSION only, one store.
  */
 static int compute_frame(struct tramp *t)
 {
@@ -481,10 +492,10 @@ static int compute_frame(struct tramp *t)
 					      lay->stack_size;
 	t->rec_off = t->copy_size;
 	off = t->rec_off + 16;
-	if (t->guard) {
-		t->x19_off = off;
-		off += 8;
-	}
+	t->session_off = off;
+	off += 8;
+	t->x19_off = off;
+	off += 8;
 	t->runctx_off = off;
 	off += 8;
 	t->ctx_off = off;
@@ -976,6 +987,55 @@ static void emit_enter(struct tramp *t)
 static void emit_call_orig(struct tramp *t, bool record);
 static void emit_enter_body(struct tramp *t);
 
+/*
+ * [ctr] += 1 for each counter: FTRAMP_COUNT links at entry, per-link
+ * misses on the miss path.  x11 = 1 once, then per counter
+ *
+ *	ldr   x10, =counter
+ *	stadd x11, [x10]		(relaxed: a count, not a publication)
+ */
+static void emit_counters(struct tramp *t, uint64_t *const *v,
+			  unsigned int n, bool have_one)
+{
+	unsigned int i;
+
+	if (n && !have_one)
+		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+	for (i = 0; i < n; i++) {
+		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)v[i]);
+		emit_atomic_add(t, TMP0, TMP1, false);
+	}
+}
+
+/*
+ * An image of FTRAMP_COUNT links only: count, then into the body as a
+ * fentry-only image does (x30 = the caller's return address, SP as at
+ * the site: RET sets no BTYPE, Arm ARM D8.4.1).  No frame, no ctx, no
+ * in-flight count: it calls nothing, so every instruction of it is
+ * inside the image, where the reclaimer's scans see a thread.
+ *
+ *	[bti c]
+ *	mov   x11, #1
+ *	ldr   x10, =counter		(per counter)
+ *	stadd x11, [x10]
+ *	mov   x10, x30			the body
+ *	mov   x30, x9			the caller's return address
+ *	ret   x10
+ */
+static void emit_count_only(struct tramp *t)
+{
+	if (t->args->flags & FTRAMP_TRAMP_F_BTI) {
+		note(t, FTRAMP_PART_BTI);
+		emit(t, A64_BTI_C);
+	}
+	note(t, FTRAMP_PART_COUNT);
+	emit_counters(t, t->args->counts, t->args->nr_counts, false);
+	note(t, FTRAMP_PART_EPILOGUE);
+	emit(t, a64_mov_reg(A64_64, TMP0, A64_LR));
+	emit(t, a64_mov_reg(A64_64, A64_LR, A64_R9));
+	emit(t, a64_ret_reg(TMP0));
+}
+
 /* inflight += 0x80: x15 = the unit, x12 = the state. */
 static void emit_count_in(struct tramp *t)
 {
@@ -996,7 +1056,7 @@ static void emit_count_in(struct tramp *t)
  *	stadd x15, [x12]		count in
  * missed:
  *	ldp  x19, x12, [sp, #ctx-16]	x19 back
- *	misses++
+ *	misses++, and each link's (args->missed)
  *	...the original, bare (the guard stays BUSY)...
  *	ldr  x12, =state; mov x14, #-0x80; b out
  * slow:
@@ -1046,6 +1106,7 @@ static void emit_guard_slow(struct tramp *t)
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 		emit_atomic_add(t, TMP0, TMP1, false);
+		emit_counters(t, t->args->missed, t->args->nr_missed, true);
 		emit_enter_body(t);
 	} else {
 		emit_count_in(t);
@@ -1055,6 +1116,7 @@ static void emit_guard_slow(struct tramp *t)
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
 		emit_atomic_add(t, TMP0, TMP1, false);
+		emit_counters(t, t->args->missed, t->args->nr_missed, true);
 		if (t->call_orig)
 			emit_call_orig(t, false);
 		emit_ldr_lit(t, R_STATE, state_addr(t));
@@ -1651,12 +1713,24 @@ static void build(struct tramp *t)
 		args->unwind->nr = 0;
 
 	uw_entry(t);
+	if (t->count_only) {
+		emit_count_only(t);
+		goto pool;
+	}
 	emit_prologue(t);
+	if (args->nr_counts) {
+		note(t, FTRAMP_PART_COUNT);
+		emit_counters(t, args->counts, args->nr_counts, false);
+	}
 	note(t, FTRAMP_PART_SAVE_ARGS);
 	save_args(t);
 	if (fmod->nr || !t->call_orig) {
 		note(t, FTRAMP_PART_ZERO_RET);
 		zero_ret(t);
+	}
+	if (t->session) {
+		note(t, FTRAMP_PART_SESSION);
+		emit_ldst_x(t, A64_STORE, A64_ZR, t->session_off);
 	}
 	if (st) {
 		note(t, FTRAMP_PART_ENTER);
@@ -1764,6 +1838,7 @@ static void build(struct tramp *t)
 		emit_hook_stub_slow(t);
 	}
 
+pool:
 	/* Literal pool and run contexts, 8-byte aligned. */
 	if (t->a.idx & 1)
 		emit(t, A64_NOP);
@@ -1794,8 +1869,10 @@ static void build(struct tramp *t)
 static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_BTI]	   = "landing pad: the image may sit in a PROT_BTI page",
 	[FTRAMP_PART_FRAME]	   = "frame: one record (x29, the caller's lr in x9); x29 = it",
+	[FTRAMP_PART_COUNT]	   = "call counters += 1 (FTRAMP_COUNT links): before the guard, exact",
 	[FTRAMP_PART_SAVE_ARGS]	   = "arguments -> ctx slots (integers widened to u64)",
 	[FTRAMP_PART_ZERO_RET]	   = "result slots = 0 (what fexit reads when nothing sets them)",
+	[FTRAMP_PART_SESSION]	   = "session cookie (ctx[-3]) = 0: shared by this call's programs",
 	[FTRAMP_PART_ENTER]	   = "entry: save x19, ctx[-1] = state, x19 = guard table (TLS), take the guard, in-flight += 0x80",
 	[FTRAMP_PART_PROG]	   = "program: x0 = ctx, call it",
 	[FTRAMP_PART_FMOD_SKIP]	   = "fmod_ret: the value is the result; non-zero skips the original",
@@ -1843,6 +1920,20 @@ static int check_links(const struct ftramp_tramp_links *l)
 	return 0;
 }
 
+static int check_counters(uint64_t *const *v, unsigned int n)
+{
+	unsigned int i;
+
+	if (n > FTRAMP_TRAMP_MAX_COUNTERS)
+		return -E2BIG;
+	if (n && !v)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!v[i] || ((uintptr_t)v[i] & 7))
+			return -EINVAL;
+	return 0;
+}
+
 static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 {
 	unsigned int flags = args->flags, k;
@@ -1858,6 +1949,11 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 		if (err)
 			return err;
 	}
+	err = check_counters(args->counts, args->nr_counts);
+	if (!err)
+		err = check_counters(args->missed, args->nr_missed);
+	if (err)
+		return err;
 	err = a64_abi_layout(args->model, &t->lay);
 	if (err)
 		return err;
@@ -1867,6 +1963,7 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 	t->to_parent = t->call_orig || !t->site ||
 		       (flags & FTRAMP_TRAMP_F_SKIP_FRAME);
 	t->lse = flags & FTRAMP_TRAMP_F_LSE;
+	t->session = flags & FTRAMP_TRAMP_F_SESSION;
 	if (args->progs[FTRAMP_TRAMP_FEXIT].nr && !t->call_orig)
 		return -EINVAL;
 	if (args->progs[FTRAMP_TRAMP_MODIFY_RETURN].nr) {
@@ -1901,6 +1998,10 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 		t->hook = t->lay.unknown;
 		t->shadow = !t->lay.unknown;
 	}
+	/* Counters only, entered from a site, back into the body. */
+	t->count_only = args->nr_counts && t->site && !t->to_parent;
+	for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++)
+		t->count_only &= !args->progs[k].nr;
 	return compute_frame(t);
 }
 

@@ -242,6 +242,23 @@ FTRAMP_API int ftramp_get_func_arg_float(const uint64_t *ctx, uint32_t n,
 					 float *v);
 FTRAMP_API int ftramp_get_func_ret_double(const uint64_t *ctx, double *v);
 
+/*
+ * The session cookie: one u64 per invocation of the traced function,
+ * in the trampoline's frame, shared by the fentry, fmod_ret and fexit
+ * programs of that call, and by no other call (the kernel's
+ * bpf_session_cookie()).  A fentry program stores something (a
+ * timestamp, a pointer) that the fexit program of the same call reads:
+ * exact at any depth of recursion and on any thread, with no stack of
+ * one's own.  It is zeroed at entry, before the first program, when any
+ * link of the function was attached with ftramp_attach_opts.session;
+ * otherwise it starts with whatever the stack held.  Inline: one
+ * address computation (it is ctx[-3] in every image, and in thunks).
+ */
+static inline uint64_t *ftramp_get_session_cookie(const uint64_t *ctx)
+{
+	return (uint64_t *)(uintptr_t)(ctx - 3);
+}
+
 /* A double / float as the u64 an fmod_ret program or thunk returns. */
 static inline uint64_t ftramp_ret_double(double d)
 {
@@ -715,6 +732,15 @@ enum ftramp_attach_kind {
 	FTRAMP_FEXIT,		/* after it, with its result at ctx[nr_args] */
 	FTRAMP_FMOD_RET,	/* before it: non-zero skips it and is the
 				 * result */
+	/*
+	 * No program (prog NULL): the trampoline adds 1 to a counter at
+	 * every call (ftramp_link__count(), or opts->counter), before the
+	 * recursion guard, so the count is exact: calls from a signal
+	 * handler that interrupted a program on the same thread are
+	 * counted too.  A function with counters only gets a trampoline
+	 * of a few instructions, no ctx, no program call.
+	 */
+	FTRAMP_COUNT,
 };
 
 /*
@@ -741,16 +767,32 @@ struct ftramp_attach_opts {
 	bool force_far;
 	/* Do not read DWARF: model NULL means the unknown model. */
 	bool no_dwarf;
+	/*
+	 * FTRAMP_COUNT only: add to this u64 (8-byte aligned) instead of
+	 * the link's own counter, e.g. in memory shared with another
+	 * process.  It must stay valid until ftramp_sync() has returned 0
+	 * after the link is destroyed (older trampolines may still run).
+	 */
+	uint64_t *counter;
+	/*
+	 * The program uses ftramp_get_session_cookie(): the trampoline
+	 * zeroes the cookie at every entry, before the first program (one
+	 * store, for every link of the function).
+	 */
+	bool session;
 };
 
 struct ftramp_link;
 
 /*
- * Run @prog at every call of @func (a site name, see SITES-API).  All
+ * Run @prog at every call of @func (a site name, see SITES-API); with
+ * FTRAMP_COUNT, @prog is NULL and the call is counted instead.  All
  * links of one function share one trampoline, rebuilt on every attach and
  * detach and switched in with ftramp_direct__modify(): the other links
  * never miss a call.  Errors (NULL, errno):
- *   EINVAL	bad arguments (NULL prog, unknown kind or opts field, func
+ *   EINVAL	bad arguments (NULL prog, or a prog with FTRAMP_COUNT,
+ *		opts->counter misaligned or with another kind, unknown kind
+ *		or opts field, func
  *		and opts->addr both or neither given, a malformed model),
  *		or FMOD_RET on a function returning void
  *   ENOENT	no such function
@@ -836,6 +878,20 @@ FTRAMP_API uint64_t ftramp_link__func_addr(const struct ftramp_link *link);
  * image was replaced is not counted.
  */
 FTRAMP_API uint64_t ftramp_link__unwound(const struct ftramp_link *link);
+/*
+ * FTRAMP_COUNT: the calls counted so far (relaxed read of the counter,
+ * opts->counter's if given).  0 for other kinds and NULL.
+ */
+FTRAMP_API uint64_t ftramp_link__count(const struct ftramp_link *link);
+/*
+ * Calls that did not run this link's program: the recursion guard
+ * skipped the function's programs because a program of the same
+ * function was already running on that thread (a signal handler that
+ * interrupted it, or the program itself calling the function), as the
+ * kernel's recursion_misses counts.  The function itself ran.  0 for
+ * FTRAMP_COUNT links (they never miss) and NULL.
+ */
+FTRAMP_API uint64_t ftramp_link__missed(const struct ftramp_link *link);
 /* The model in use, NULL for the unknown model. */
 FTRAMP_API const struct ftramp_func_model *
 ftramp_link__model(const struct ftramp_link *link);
