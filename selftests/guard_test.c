@@ -71,9 +71,11 @@ static uint64_t images_freed(void)
 
 static volatile int held, release_held;
 
-/* Runs inside guard_slow(), where its mmap() would be. */
-static void hold_in_slow(void)
+/* Runs inside guard_slow(), before its mmap(), signals unblocked. */
+static void hold_in_slow(int blocked)
 {
+	if (blocked)
+		return;
 	__atomic_store_n(&held, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&release_held, __ATOMIC_ACQUIRE))
 		;
@@ -121,6 +123,56 @@ TEST(first_entry_counted_before_guard_slow)
 	/* Out of it: now it goes. */
 	EXPECT_EQ(0, ftramp_sync(-1));
 	EXPECT_EQ(freed + 1, images_freed());
+}
+
+/*
+ * A signal that lands while a thread maps its table (here: raised right
+ * where mmap runs) must not make the handler's traced call a miss: it is
+ * held until the table exists, then traced like any call.  Before,
+ * guard_slow() ran with signals open and the handler's call found no
+ * table yet and missed (a process timer's SIGALRM on a new thread).
+ */
+static uint64_t usr2_ret;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2_ret = g_first(99);
+}
+
+static void raise_in_slow(int blocked)
+{
+	if (blocked)
+		raise(SIGUSR2);
+}
+
+static void *first_caller_raise(void *arg)
+{
+	ftramp_tramp_set_guard_slow_hook(raise_in_slow);
+	*(long *)arg = g_first(1);
+	ftramp_tramp_set_guard_slow_hook(NULL);
+	return NULL;
+}
+
+TEST(signal_while_mapping_the_table_is_traced)
+{
+	struct sigaction sa = { .sa_handler = on_usr2 };
+	struct ftramp_link *l;
+	pthread_t th;
+	long result = 0;
+
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	l = attach_model(_metadata, "g_first", FTRAMP_FENTRY, prog_entry,
+			 "long (long)");
+	ASSERT_NE(NULL, l);
+	entries = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, first_caller_raise, &result));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(2, result);
+	EXPECT_EQ(100, usr2_ret);
+	EXPECT_EQ(2, entries);		/* the handler's call too */
+	EXPECT_EQ(0, ftramp_link__missed(l));
+	ASSERT_EQ(0, ftramp_link__destroy(l));
 }
 
 /* ------------------------------------------------------------------

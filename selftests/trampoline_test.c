@@ -1390,9 +1390,10 @@ TEST_F(path, inflight_counter)
  */
 static uint64_t slow_inflight;
 
-static void slow_probe(void)
+static void slow_probe(int blocked)
 {
-	slow_inflight = ftramp_tramp_state_inflight(&inflight_tr->st);
+	if (blocked)
+		slow_inflight = ftramp_tramp_state_inflight(&inflight_tr->st);
 }
 
 static void *first_call(void *arg)

@@ -56,8 +56,8 @@ static __thread bool ftramp_guard_busy
 static __thread bool ftramp_guard_dead
 	__attribute__((tls_model("initial-exec")));
 
-/* Tests: runs inside guard_slow(), before it maps the table. */
-static void (*guard_slow_hook)(void);
+/* Tests: runs inside guard_slow(), before and where it maps the table. */
+static void (*guard_slow_hook)(int blocked);
 
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static pthread_key_t guard_key;
@@ -316,24 +316,36 @@ static void shadow_release_all(uint8_t *tbl)
 }
 
 /*
- * Called by an image (AAPCS64, arguments already saved) when this
- * thread's table pointer is guard_none.  Returns the table, or NULL to
- * make the entry a counted miss (no memory, a torn-down thread, or
- * re-entered from a traced function called below).  The table comes
- * from mmap rather than malloc so that tracing malloc cannot recurse
- * into here.
+ * Called by an image (AAPCS64, arguments already saved, the thread
+ * counted in the image's in-flight counter) when this thread's table
+ * pointer is guard_none.  Returns the table, or NULL to make the entry a
+ * counted miss (no memory, a torn-down thread, or re-entered from a
+ * traced function called below).  The table comes from mmap rather than
+ * malloc so that tracing malloc cannot recurse into here.  Signals are
+ * blocked meanwhile: a handler that called a traced function here would
+ * find no table yet and miss (a process timer's SIGALRM landing on a new
+ * thread's first traced call); it runs when the table is there.
  */
 static uint8_t *guard_slow(void)
 {
+	sigset_t all, old;
 	uint8_t *map, *tbl;
 
 	if (ftramp_guard_busy || ftramp_guard_dead)
 		return NULL;
 	if (ftramp_guard_tbl != guard_none)
 		return ftramp_guard_tbl;
+	if (__atomic_load_n(&guard_slow_hook, __ATOMIC_ACQUIRE))
+		guard_slow_hook(0);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* A handler that ran before the block may have made it. */
+	tbl = ftramp_guard_tbl;
+	if (tbl != guard_none)
+		goto out;
 	ftramp_guard_busy = true;
 	if (__atomic_load_n(&guard_slow_hook, __ATOMIC_ACQUIRE))
-		guard_slow_hook();
+		guard_slow_hook(1);
 	pthread_once(&guard_once, guard_key_init);
 	tbl = NULL;
 	if (!guard_key_err) {
@@ -352,10 +364,12 @@ static uint8_t *guard_slow(void)
 	if (tbl)
 		ftramp_guard_tbl = tbl;
 	ftramp_guard_busy = false;
+out:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return tbl;
 }
 
-void ftramp_tramp_set_guard_slow_hook(void (*hook)(void))
+void ftramp_tramp_set_guard_slow_hook(void (*hook)(int blocked))
 {
 	__atomic_store_n(&guard_slow_hook, hook, __ATOMIC_RELEASE);
 }

@@ -431,10 +431,11 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 			       unsigned int held, uint64_t cfa);
 /*
  * Tests: call hook() inside guard_slow() (a thread's first entry into any
- * image), before the table is mapped; NULL removes it.  It holds a
- * thread exactly where guard_slow()'s mmap() would keep it.
+ * image): hook(0) first, with the thread's signals as they were, then
+ * hook(1) where the table is mapped, signals blocked.  NULL removes it.
+ * It holds a thread where guard_slow()'s mmap() would keep it.
  */
-void ftramp_tramp_set_guard_slow_hook(void (*hook)(void));
+void ftramp_tramp_set_guard_slow_hook(void (*hook)(int blocked));
 /* True when this CPU has LSE atomics (sets FTRAMP_TRAMP_F_LSE). */
 bool ftramp_tramp_cpu_has_lse(void);
 

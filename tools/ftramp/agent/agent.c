@@ -326,7 +326,35 @@ static void read_model(struct afunc *f)
 		    err ? err_str(err) : "variadic");
 }
 
-static const char *const kind_names[] = { "fentry", "fexit", "fmod_ret" };
+static const char *const kind_names[] = {
+	"fentry", "fexit", "fmod_ret", "count",
+};
+
+/*
+ * What function f attaches with kind k: the program, or for the call
+ * count (FTRAMP_COUNT, no program: counted in the trampoline, exact
+ * whatever the recursion guard skips) `*want`.  --hist alone uses the
+ * session cookie (the entry timestamp in the trampoline's frame, no
+ * per-thread stack: exact at any depth); -t formats its lines.
+ */
+static ftramp_prog_t prog_for(const struct afunc *f, int k, bool *want)
+{
+	*want = false;
+	switch (k) {
+	case FTRAMP_FENTRY:
+		*want = f->what & (AF_TRACE | AF_HIST);
+		return f->what & AF_TRACE ? event_entry : hist_entry;
+	case FTRAMP_FEXIT:
+		*want = f->what & (AF_TRACE | AF_HIST);
+		return f->what & AF_TRACE ? event_exit : hist_exit;
+	case FTRAMP_FMOD_RET:
+		*want = f->what & AF_OVERRIDE;
+		return event_override;
+	default:
+		*want = f->what & AF_COUNT;
+		return NULL;
+	}
+}
 
 /* Queue function idx's links (cookie: its index) into the batch. */
 static void attach_add(struct ftramp_link_batch *b, unsigned int idx)
@@ -338,19 +366,15 @@ static void attach_add(struct ftramp_link_batch *b, unsigned int idx)
 		.model = f->has_model ? &f->model : NULL,
 		.force_far = far_mode,
 		.no_dwarf = true,
+		.session = f->what & AF_HIST,
 	};
 	int k, ret;
 
-	for (k = 0; k < 3; k++) {
-		ftramp_prog_t prog;
+	for (k = 0; k < 4; k++) {
+		bool want;
+		ftramp_prog_t prog = prog_for(f, k, &want);
 
-		if (k == FTRAMP_FENTRY && (f->what & (AF_TRACE | AF_HIST | AF_COUNT)))
-			prog = event_entry;
-		else if (k == FTRAMP_FEXIT && (f->what & (AF_TRACE | AF_HIST)))
-			prog = event_exit;
-		else if (k == FTRAMP_FMOD_RET && (f->what & AF_OVERRIDE))
-			prog = event_override;
-		else
+		if (!want)
 			continue;
 		ret = ftramp_attach_batch__add(b, f->name, k, prog, &o);
 		if (ret < 0) {
@@ -387,9 +411,14 @@ static void attach_all(void)
 		/* Entries were added in function order, kinds in order. */
 		for (i = 0; bad >= 0 && i < agent_nr_funcs; i++) {
 			struct afunc *f = &agent_funcs[i];
-			unsigned int nk = !!(f->what & (AF_TRACE | AF_HIST | AF_COUNT)) +
-					  !!(f->what & (AF_TRACE | AF_HIST)) +
-					  !!(f->what & AF_OVERRIDE);
+			unsigned int nk = 0;
+
+			for (int k = 0; k < 4; k++) {
+				bool want;
+
+				prog_for(f, k, &want);
+				nk += want;
+			}
 
 			if ((unsigned long)bad < n + nk) {
 				say("cannot attach to %s: %s", f->name,
@@ -405,13 +434,10 @@ static void attach_all(void)
 		struct afunc *f = &agent_funcs[i];
 		int k;
 
-		for (k = 0; k < 3; k++) {
-			bool want = k == FTRAMP_FENTRY ?
-				    f->what & (AF_TRACE | AF_HIST | AF_COUNT) :
-				    k == FTRAMP_FEXIT ?
-				    f->what & (AF_TRACE | AF_HIST) :
-				    f->what & AF_OVERRIDE;
+		for (k = 0; k < 4; k++) {
+			bool want;
 
+			prog_for(f, k, &want);
 			if (want)
 				f->links[k] = ftramp_attach_batch__link(b, n++);
 		}
@@ -420,10 +446,10 @@ static void attach_all(void)
 		strcpy(model, "unknown");
 		if (f->has_model)
 			ftramp_model__format(&f->model, model, sizeof(model));
-		say("attached %s%s%s%s: model %s%s", f->name,
+		say("attached %s%s%s%s%s: model %s%s", f->name,
 		    f->links[0] ? " fentry" : "", f->links[1] ? " fexit" : "",
-		    f->links[2] ? " fmod_ret" : "", model,
-		    far_mode ? ", far" : "");
+		    f->links[2] ? " fmod_ret" : "", f->links[3] ? " count" : "",
+		    model, far_mode ? ", far" : "");
 	}
 	ftramp_attach_batch__free(b);
 }
@@ -517,9 +543,14 @@ static void report_counts(void)
 	v = calloc(agent_nr_funcs, sizeof(*v));
 	if (!v)
 		return;
-	for (i = 0; i < agent_nr_funcs; i++)
-		if (agent_funcs[i].what & AF_COUNT)
-			v[n++] = &agent_funcs[i];
+	for (i = 0; i < agent_nr_funcs; i++) {
+		struct afunc *f = &agent_funcs[i];
+
+		if (!(f->what & AF_COUNT))
+			continue;
+		f->calls = ftramp_link__count(f->links[FTRAMP_COUNT]);
+		v[n++] = f;
+	}
 	if (!n) {
 		free(v);
 		return;
@@ -531,6 +562,42 @@ static void report_counts(void)
 		    __atomic_load_n(&v[i]->calls, __ATOMIC_RELAXED),
 		    v[i]->name);
 	free(v);
+}
+
+/*
+ * Calls whose programs the recursion guard skipped: made while a program
+ * of the same function ran on that thread (a signal handler that
+ * interrupted it).  The call ran; its line, its histogram entry or its
+ * override are what is missing.  Counts never miss (FTRAMP_COUNT).
+ * Every program link of a function misses the same calls: the most any
+ * of them missed is the function's.
+ */
+static void report_missed(void)
+{
+	uint64_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < agent_nr_funcs; i++) {
+		struct afunc *f = &agent_funcs[i];
+		uint64_t n = 0;
+
+		for (int k = 0; k < 3; k++) {
+			uint64_t m = ftramp_link__missed(f->links[k]);
+
+			if (m > n)
+				n = m;
+		}
+		if (!n)
+			continue;
+		if (!total)
+			put("\n%12s  %s\n", "MISSED",
+			    "FUNCTION (calls made while its program ran on the same thread, e.g. from a signal handler: not traced; --count counts them)");
+		put("%12llu  %s\n", (unsigned long long)n, f->name);
+		total += n;
+	}
+	if (total && agent_cfg.report_fd != 2)
+		say("%llu calls missed (see MISSED in the report)",
+		    (unsigned long long)total);
 }
 
 static void agent_report(void)
@@ -547,6 +614,7 @@ static void agent_report(void)
 		if (agent_funcs[i].what & AF_HIST)
 			report_hist(&agent_funcs[i]);
 	report_counts();
+	report_missed();
 	if (lost)
 		say("%llu events not shown (calls nested deeper than the per-thread stack, or unmatched returns)",
 		    (unsigned long long)lost);

@@ -31,10 +31,11 @@ struct afunc {
 	int arg_off[FTRAMP_MAX_ARGS];	/* first ctx slot of each argument */
 	int nr_ctx_args;		/* the result is at ctx[nr_ctx_args] */
 	uint64_t override;		/* AF_OVERRIDE: the forced result */
-	struct ftramp_link *links[3];
+	struct ftramp_link *links[4];	/* per enum ftramp_attach_kind */
 
-	/* Statistics, updated with relaxed atomics from any thread. */
+	/* --count: read from the FTRAMP_COUNT link for the report. */
 	uint64_t calls;
+	/* Statistics, updated with relaxed atomics from any thread. */
 	uint64_t total_ns;
 	uint64_t min_ns;
 	uint64_t max_ns;
@@ -65,6 +66,9 @@ void event_init(void);
 uint64_t event_entry(const uint64_t *ctx);
 uint64_t event_exit(const uint64_t *ctx);
 uint64_t event_override(const uint64_t *ctx);
+/* --hist without -t: timestamp into the session cookie, bucket at exit. */
+uint64_t hist_entry(const uint64_t *ctx);
+uint64_t hist_exit(const uint64_t *ctx);
 void event_text_header(void);
 void event_chrome_begin(void);
 void event_chrome_end(void);

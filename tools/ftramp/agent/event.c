@@ -70,6 +70,45 @@ static bool chrome_closed;
 
 #define barrier()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
 
+/*
+ * --hist timestamps: the generic timer's virtual count (CNTVCT_EL0, Arm
+ * ARM D11.2: readable at EL0 when the kernel allows it, as Linux does;
+ * its vDSO clock_gettime() reads the same counter), one instruction, in
+ * ticks of CNTFRQ_EL0; a duration becomes nanoseconds with one 64x64
+ * multiply (hist_mult = 2^32 ns per tick).  Elsewhere, clock_gettime().
+ */
+static uint64_t hist_mult;
+
+static inline uint64_t hist_ticks(void)
+{
+#ifdef __aarch64__
+	uint64_t t;
+
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
+	return t;
+#else
+	return now_ns();
+#endif
+}
+
+static inline uint64_t hist_ns(uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * hist_mult) >> 32);
+}
+
+static void hist_init(void)
+{
+	uint64_t freq = 0;
+
+#ifdef __aarch64__
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
+#endif
+	hist_mult = 1ull << 32;		/* ticks are nanoseconds */
+	if (freq)
+		hist_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) /
+				       freq);
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -112,6 +151,7 @@ void event_init(void)
 {
 	t0 = now_ns();
 	pid = getpid();
+	hist_init();
 	pthread_atfork(NULL, NULL, event_atfork_child);
 }
 
@@ -558,9 +598,9 @@ uint64_t event_entry(const uint64_t *ctx)
 
 	if (!f)
 		return 0;
-	if (f->what & AF_COUNT)
-		__atomic_fetch_add(&f->calls, 1, __ATOMIC_RELAXED);
-	if (!(f->what & (AF_TRACE | AF_HIST)))
+	if (f->what & AF_HIST)
+		*ftramp_get_session_cookie(ctx) = hist_ticks();
+	if (!(f->what & AF_TRACE))
 		return 0;
 
 	d = thr.depth;
@@ -612,7 +652,12 @@ uint64_t event_exit(const uint64_t *ctx)
 	struct afunc *f = cookie_func(ctx, &idx);
 	struct aframe fr;
 
-	if (!f || !(f->what & (AF_TRACE | AF_HIST)))
+	if (!f)
+		return 0;
+	if (f->what & AF_HIST)
+		stat_update(f, hist_ns(hist_ticks() -
+				       *ftramp_get_session_cookie(ctx)));
+	if (!(f->what & AF_TRACE))
 		return 0;
 	d = thr.depth;
 	if (d > MAX_DEPTH) {
@@ -636,8 +681,6 @@ uint64_t event_exit(const uint64_t *ctx)
 	barrier();
 	thr.depth = i - 1;
 
-	if (f->what & AF_HIST)
-		stat_update(f, now - fr.ts);
 	if (!fr.traced)
 		return 0;
 	if (agent_cfg.format == AGENT_FMT_CHROME) {
@@ -656,6 +699,28 @@ uint64_t event_exit(const uint64_t *ctx)
 		return 0;
 	}
 	print_exit_line(&fr, ctx, now);
+	return 0;
+}
+
+/*
+ * --hist without -t: the session cookie (zeroed at entry, one per call,
+ * in the trampoline's frame) carries the entry timestamp to the exit of
+ * the same call: exact at any depth of recursion, no per-thread stack.
+ */
+uint64_t hist_entry(const uint64_t *ctx)
+{
+	*ftramp_get_session_cookie(ctx) = hist_ticks();
+	return 0;
+}
+
+uint64_t hist_exit(const uint64_t *ctx)
+{
+	uint64_t end = hist_ticks();
+	uint64_t c = ftramp_get_attach_cookie(ctx);
+
+	if (c < agent_nr_funcs)
+		stat_update(&agent_funcs[c],
+			    hist_ns(end - *ftramp_get_session_cookie(ctx)));
 	return 0;
 }
 

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# ftramp run counts exactly what the program did, whatever the recursion
+# guard skips, and says what it missed (guard_prog, selftests/guard.mk):
+#
+#  - --hist on a recursion 10000 deep: every call in the histogram (the
+#    session cookie pairs each entry with its exit; a per-thread stack of
+#    64 frames once reported 64 calls), the same as --count;
+#  - a function called from a signal handler while its program runs
+#    (-t, --hist): --count equals the program's own count, and the lines
+#    (or histogram entries) plus the MISSED report add up to it.
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+
+plan 10
+
+GPROG=$PROGS/guard_prog
+DEEP=10000
+ITER=3000
+
+run() {
+	local name=$1
+	shift
+	timeout 300 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	echo $? >"$TMP/$name.rc"
+}
+
+rc_of() {
+	cat "$TMP/$1.rc"
+}
+
+# hist_sum FILE FUNC: the buckets of FUNC's histogram, added up.
+hist_sum() {
+	awk -v f="$2:" '$1 == f { on = 1; next }
+		on && /^ *[0-9]+ -> [0-9]+ *:/ { s += $5; next }
+		on && !/nsecs/ { on = 0 }
+		END { print s + 0 }' "$1"
+}
+
+# count_of FILE FUNC: FUNC's row of the CALLS table.
+count_of() {
+	awk -v f="$2" '/^ *CALLS/ { on = 1; next } /^ *MISSED/ { on = 0 }
+		on && $2 == f { print $1 }' "$1"
+}
+
+# missed_of FILE FUNC: FUNC's row of the MISSED table, 0 without one.
+missed_of() {
+	awk -v f="$2" '/^ *MISSED/ { on = 1; next }
+		on && $2 == f { m = $1 } END { print m + 0 }' "$1"
+}
+
+if [ ! -x "$GPROG" ]; then
+	for i in $(seq 10); do not_ok "guard_prog missing: $GPROG"; done
+	finish
+	exit
+fi
+
+# --- deep recursion: --hist and --count ----------------------------------
+run deep --hist deep_rec --count deep_rec -- "$GPROG" deep $DEEP
+check "deep: exits 0" [ "$(rc_of deep)" -eq 0 ]
+check "deep: the program recursed $DEEP levels" \
+	grep -qx "deep $DEEP: $DEEP" "$TMP/deep.out"
+check "deep: --count says $((DEEP + 1)) calls" \
+	[ "$(count_of "$TMP/deep.err" deep_rec)" = $((DEEP + 1)) ]
+check "deep: the histogram holds every call, at every depth" \
+	[ "$(hist_sum "$TMP/deep.err" deep_rec)" -eq $((DEEP + 1)) ]
+if [ "$(hist_sum "$TMP/deep.err" deep_rec)" -ne $((DEEP + 1)) ]; then
+	head -20 "$TMP/deep.err" | diag
+fi
+check "deep: the histogram's header says so" \
+	grep -Eq "^deep_rec: $((DEEP + 1)) calls, avg" "$TMP/deep.err"
+
+# --- signal handlers: -t and --count -----------------------------------
+run sig -o "$TMP/sig.trace" -t sigwork --count sigwork -- "$GPROG" sig $ITER
+own=$(sed -n 's/^sigwork calls: \([0-9]*\)$/\1/p' "$TMP/sig.out")
+check "sig: exits 0" [ "$(rc_of sig)" -eq 0 ]
+check "sig: --count equals the program's own count ($own)" \
+	[ -n "$own" ] && [ "$(count_of "$TMP/sig.trace" sigwork)" = "$own" ]
+lines=$(grep -c ' sigwork(' "$TMP/sig.trace")
+missed=$(missed_of "$TMP/sig.trace" sigwork)
+echo "sig: $own calls, $lines traced, $missed missed" | diag
+check "sig: traced lines + MISSED = every call" \
+	[ $((lines + missed)) -eq "${own:-0}" ]
+
+# --- signal handlers: --hist and --count -------------------------------
+run sigh --hist sigwork --count sigwork -- "$GPROG" sig $ITER
+own=$(sed -n 's/^sigwork calls: \([0-9]*\)$/\1/p' "$TMP/sigh.out")
+missed=$(missed_of "$TMP/sigh.err" sigwork)
+check "sig --hist: --count equals the program's own count" \
+	[ -n "$own" ] && [ "$(count_of "$TMP/sigh.err" sigwork)" = "$own" ]
+check "sig --hist: histogram + MISSED = every call" \
+	[ $(($(hist_sum "$TMP/sigh.err" sigwork) + missed)) -eq "${own:-0}" ]
+
+finish
