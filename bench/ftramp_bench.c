@@ -57,6 +57,67 @@ static uint64_t prog_b(const uint64_t *ctx) { return 0; }
 static uint64_t prog_c(const uint64_t *ctx) { return 0; }
 static const ftramp_prog_t progs[3] = { prog_a, prog_b, prog_c };
 
+/*
+ * --hist's programs, as tools/ftramp/agent/event.c has them (hist_entry,
+ * hist_exit, stat_update): the entry time into the session cookie, the
+ * duration into a log2 bucket at exit, with total, min and max.
+ */
+struct hist_stat {
+	uint64_t total_ns, min_ns, max_ns, hist[64];
+};
+
+static struct hist_stat hist_stats[1];
+static uint64_t hist_mult = 16ull << 32;
+
+static inline uint64_t hist_ticks(void)
+{
+	uint64_t t;
+
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
+	return t;
+}
+
+static uint64_t hist_entry(const uint64_t *ctx)
+{
+	*ftramp_get_session_cookie(ctx) = hist_ticks();
+	return 0;
+}
+
+static void hist_update(struct hist_stat *f, uint64_t dur)
+{
+	uint64_t old;
+	int b = 0;
+
+	__atomic_fetch_add(&f->total_ns, dur, __ATOMIC_RELAXED);
+	old = __atomic_load_n(&f->min_ns, __ATOMIC_RELAXED);
+	while ((!old || dur < old) &&
+	       !__atomic_compare_exchange_n(&f->min_ns, &old, dur ? dur : 1,
+					    true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	old = __atomic_load_n(&f->max_ns, __ATOMIC_RELAXED);
+	while (dur > old &&
+	       !__atomic_compare_exchange_n(&f->max_ns, &old, dur, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (dur)
+		b = 63 - __builtin_clzll(dur);
+	__atomic_fetch_add(&f->hist[b], 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t hist_exit(const uint64_t *ctx)
+{
+	uint64_t end = hist_ticks();
+	uint64_t c = ftramp_get_attach_cookie(ctx);
+
+	if (c < 1)
+		hist_update(&hist_stats[c],
+			    (uint64_t)(((unsigned __int128)(end -
+				*ftramp_get_session_cookie(ctx)) *
+				hist_mult) >> 32));
+	return 0;
+}
+
 static unsigned long runs_entry, runs_exit;
 
 static uint64_t count_entry(const uint64_t *ctx)
@@ -119,9 +180,10 @@ static const char *err_str(int err, char *buf, size_t size)
 struct config {
 	const char *variant;
 	const char *label;
-	unsigned int nr[3];	/* per enum ftramp_attach_kind */
+	unsigned int nr[4];	/* per enum ftramp_attach_kind */
 	bool far;
 	bool unknown;		/* no model: the unknown model */
+	bool hist;		/* fentry + fexit are --hist's programs */
 };
 
 #define CONFIG(v, l, entry, exit, modret, is_far)			\
@@ -163,6 +225,10 @@ static const struct config configs[] = {
 	CONFIG_UNKNOWN("unknown_fmod_ret",
 		       "unknown model: fmod_ret (returns 0, return hook)",
 		       0, 0, 1),
+	{ .variant = "count", .nr = { [FTRAMP_COUNT] = 1 },
+	  .label = "--count: a FTRAMP_COUNT link (a counter, no program)" },
+	{ .variant = "hist", .nr = { 1, 1 }, .hist = true,
+	  .label = "--hist: entry time in the session cookie, bucket at exit" },
 };
 
 static int attach_config(const struct target *t, const struct config *c,
@@ -170,15 +236,20 @@ static int attach_config(const struct target *t, const struct config *c,
 {
 	FTRAMP_OPTS(ftramp_attach_opts, opts,
 		    .model = c->unknown ? NULL : t->model,
-		    .force_far = c->far, .no_dwarf = true);
+		    .force_far = c->far, .no_dwarf = true,
+		    .session = c->hist);
 	unsigned int kind, i;
 
 	*nr_links = 0;
-	for (kind = 0; kind < 3; kind++) {
+	for (kind = 0; kind < 4; kind++) {
 		for (i = 0; i < c->nr[kind]; i++) {
 			struct ftramp_link *l;
+			ftramp_prog_t p = kind == FTRAMP_COUNT ? NULL :
+					  !c->hist ? progs[i] :
+					  kind == FTRAMP_FENTRY ? hist_entry :
+								  hist_exit;
 
-			l = ftramp_attach(t->site, kind, progs[i], &opts);
+			l = ftramp_attach(t->site, kind, p, &opts);
 			if (!l)
 				return -errno;
 			links[(*nr_links)++] = l;
@@ -218,6 +289,8 @@ static long image_bytes(const struct target *t, const struct config *c)
 		[FTRAMP_FEXIT] = FTRAMP_TRAMP_FEXIT,
 		[FTRAMP_FMOD_RET] = FTRAMP_TRAMP_MODIFY_RETURN,
 	};
+	static uint64_t ctr;
+	static uint64_t *const ctrs[1] = { &ctr };
 	unsigned int kind, i;
 	void *buf;
 	int size;
@@ -228,6 +301,10 @@ static long image_bytes(const struct target *t, const struct config *c)
 		args.progs[list_of[kind]].links = tl[kind];
 		args.progs[list_of[kind]].nr = c->nr[kind];
 	}
+	args.counts = ctrs;
+	args.nr_counts = c->nr[FTRAMP_COUNT];
+	if (c->hist)
+		args.flags |= FTRAMP_TRAMP_F_SESSION;
 	if (c->nr[FTRAMP_FEXIT] || c->nr[FTRAMP_FMOD_RET])
 		args.flags |= FTRAMP_TRAMP_F_CALL_ORIG;
 	if (ftramp_tramp_cpu_has_lse())
