@@ -38,6 +38,7 @@
 #include "pages.h"
 #include "report.h"
 #include "targets.h"
+#include "tools/ftramp/agent/hist.h"
 
 BENCH_DECLARE_TARGETS(plain);
 BENCH_DECLARE_TARGETS(nop);
@@ -59,50 +60,14 @@ static const ftramp_prog_t progs[3] = { prog_a, prog_b, prog_c };
 
 /*
  * --hist's programs, as tools/ftramp/agent/event.c has them (hist_entry,
- * hist_exit, stat_update): the entry time into the session cookie, the
- * duration into a log2 bucket at exit, with total, min and max.
+ * hist_exit), on the agent's own arithmetic (agent/hist.h).
  */
-struct hist_stat {
-	uint64_t total_ns, min_ns, max_ns, hist[64];
-};
-
 static struct hist_stat hist_stats[1];
-static uint64_t hist_mult = 16ull << 32;
-
-static inline uint64_t hist_ticks(void)
-{
-	uint64_t t;
-
-	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
-	return t;
-}
 
 static uint64_t hist_entry(const uint64_t *ctx)
 {
 	*ftramp_get_session_cookie(ctx) = hist_ticks();
 	return 0;
-}
-
-static void hist_update(struct hist_stat *f, uint64_t dur)
-{
-	uint64_t old;
-	int b = 0;
-
-	__atomic_fetch_add(&f->total_ns, dur, __ATOMIC_RELAXED);
-	old = __atomic_load_n(&f->min_ns, __ATOMIC_RELAXED);
-	while ((!old || dur < old) &&
-	       !__atomic_compare_exchange_n(&f->min_ns, &old, dur ? dur : 1,
-					    true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
-		;
-	old = __atomic_load_n(&f->max_ns, __ATOMIC_RELAXED);
-	while (dur > old &&
-	       !__atomic_compare_exchange_n(&f->max_ns, &old, dur, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	if (dur)
-		b = 63 - __builtin_clzll(dur);
-	__atomic_fetch_add(&f->hist[b], 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t hist_exit(const uint64_t *ctx)
@@ -111,10 +76,8 @@ static uint64_t hist_exit(const uint64_t *ctx)
 	uint64_t c = ftramp_get_attach_cookie(ctx);
 
 	if (c < 1)
-		hist_update(&hist_stats[c],
-			    (uint64_t)(((unsigned __int128)(end -
-				*ftramp_get_session_cookie(ctx)) *
-				hist_mult) >> 32));
+		hist_record(&hist_stats[c],
+			    hist_ns(end - *ftramp_get_session_cookie(ctx)));
 	return 0;
 }
 
@@ -880,6 +843,7 @@ static int parse_models(void)
 
 int main(void)
 {
+	hist_init();
 	if (parse_models())
 		return 1;
 	if (bench_gen_nr > BENCH_GEN_MAX) {

@@ -485,12 +485,12 @@ static void dur_text(uint64_t ns, char *buf, size_t size)
 /* funclatency-style log2 histogram in nanoseconds. */
 static void report_hist(const struct afunc *f)
 {
-	uint64_t hist[AGENT_HIST_BUCKETS], n = 0, max = 0;
+	uint64_t hist[HIST_BUCKETS], n = 0, max = 0;
 	char avg[32], lo[32], hi[32];
 	int i, first = -1, last = -1;
 
-	for (i = 0; i < AGENT_HIST_BUCKETS; i++) {
-		hist[i] = __atomic_load_n(&f->hist[i], __ATOMIC_RELAXED);
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		hist[i] = __atomic_load_n(&f->hs.hist[i], __ATOMIC_RELAXED);
 		n += hist[i];
 		if (hist[i] > max)
 			max = hist[i];
@@ -504,9 +504,9 @@ static void report_hist(const struct afunc *f)
 		put("\n");
 		return;
 	}
-	dur_text(f->total_ns / n, avg, sizeof(avg));
-	dur_text(f->min_ns, lo, sizeof(lo));
-	dur_text(f->max_ns, hi, sizeof(hi));
+	dur_text(f->hs.total_ns / n, avg, sizeof(avg));
+	dur_text(f->hs.min_ns, lo, sizeof(lo));
+	dur_text(f->hs.max_ns, hi, sizeof(hi));
 	put(", avg %s, min %s, max %s\n", avg, lo, hi);
 	put("%24s : %-9s %s\n", "nsecs", "count", "distribution");
 	for (i = first; i <= last; i++) {

@@ -12,6 +12,8 @@
 
 #include <ftramp/ftramp.h>
 
+#include "hist.h"
+
 enum afunc_what {
 	AF_TRACE	= 1u << 0,	/* -t: a line per call */
 	AF_HIST		= 1u << 1,	/* --hist: latency histogram */
@@ -19,7 +21,6 @@ enum afunc_what {
 	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
 };
 
-#define AGENT_HIST_BUCKETS	64	/* log2 of nanoseconds */
 
 /* One traced function; the attach cookie is its index in agent_funcs. */
 struct afunc {
@@ -35,11 +36,8 @@ struct afunc {
 
 	/* --count: read from the FTRAMP_COUNT link for the report. */
 	uint64_t calls;
-	/* Statistics, updated with relaxed atomics from any thread. */
-	uint64_t total_ns;
-	uint64_t min_ns;
-	uint64_t max_ns;
-	uint64_t hist[AGENT_HIST_BUCKETS];
+	/* --hist, updated with relaxed atomics from any thread. */
+	struct hist_stat hs;
 };
 
 enum agent_format {

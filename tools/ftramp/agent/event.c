@@ -70,45 +70,6 @@ static bool chrome_closed;
 
 #define barrier()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
 
-/*
- * --hist timestamps: the generic timer's virtual count (CNTVCT_EL0, Arm
- * ARM D11.2: readable at EL0 when the kernel allows it, as Linux does;
- * its vDSO clock_gettime() reads the same counter), one instruction, in
- * ticks of CNTFRQ_EL0; a duration becomes nanoseconds with one 64x64
- * multiply (hist_mult = 2^32 ns per tick).  Elsewhere, clock_gettime().
- */
-static uint64_t hist_mult;
-
-static inline uint64_t hist_ticks(void)
-{
-#ifdef __aarch64__
-	uint64_t t;
-
-	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
-	return t;
-#else
-	return now_ns();
-#endif
-}
-
-static inline uint64_t hist_ns(uint64_t ticks)
-{
-	return (uint64_t)(((unsigned __int128)ticks * hist_mult) >> 32);
-}
-
-static void hist_init(void)
-{
-	uint64_t freq = 0;
-
-#ifdef __aarch64__
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
-#endif
-	hist_mult = 1ull << 32;		/* ticks are nanoseconds */
-	if (freq)
-		hist_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) /
-				       freq);
-}
-
 uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -545,28 +506,6 @@ static struct afunc *cookie_func(const uint64_t *ctx, uint32_t *idx)
 	return &agent_funcs[c];
 }
 
-static void stat_update(struct afunc *f, uint64_t dur)
-{
-	uint64_t old;
-	int b = 0;
-
-	__atomic_fetch_add(&f->total_ns, dur, __ATOMIC_RELAXED);
-	old = __atomic_load_n(&f->min_ns, __ATOMIC_RELAXED);
-	while ((!old || dur < old) &&
-	       !__atomic_compare_exchange_n(&f->min_ns, &old, dur ? dur : 1,
-					    true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
-		;
-	old = __atomic_load_n(&f->max_ns, __ATOMIC_RELAXED);
-	while (dur > old &&
-	       !__atomic_compare_exchange_n(&f->max_ns, &old, dur, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	if (dur)
-		b = 63 - __builtin_clzll(dur);
-	__atomic_fetch_add(&f->hist[b], 1, __ATOMIC_RELAXED);
-}
-
 /* The nearest traced frame below @d whose entry line is not out yet. */
 static void flush_parent(uint32_t d)
 {
@@ -655,7 +594,7 @@ uint64_t event_exit(const uint64_t *ctx)
 	if (!f)
 		return 0;
 	if (f->what & AF_HIST)
-		stat_update(f, hist_ns(hist_ticks() -
+		hist_record(&f->hs, hist_ns(hist_ticks() -
 				       *ftramp_get_session_cookie(ctx)));
 	if (!(f->what & AF_TRACE))
 		return 0;
@@ -719,7 +658,7 @@ uint64_t hist_exit(const uint64_t *ctx)
 	uint64_t c = ftramp_get_attach_cookie(ctx);
 
 	if (c < agent_nr_funcs)
-		stat_update(&agent_funcs[c],
+		hist_record(&agent_funcs[c].hs,
 			    hist_ns(end - *ftramp_get_session_cookie(ctx)));
 	return 0;
 }
