@@ -14,20 +14,8 @@
 plan 17
 
 PROG=$PROGS/argread
-if [ ! -x "$PROG" ]; then
-	for i in $(seq 17); do
-		skip "argread $i" "$PROG not built (make O=$O selftests)"
-	done
-	finish
-	exit
-fi
+need_prog "$PROG" 17 argread
 
-run() {
-	local name=$1
-	shift
-	timeout 120 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-	echo $? >"$TMP/$name.rc"
-}
 
 # The untraced run, through the same runner (qemu elsewhere).
 run plain --count main -- "$PROG"

@@ -13,20 +13,8 @@
 plan 9
 
 PROG=$PROGS/clones_prog
-if [ ! -x "$PROG" ]; then
-	for i in $(seq 9); do
-		skip "clones $i" "$PROG not built (make O=$O selftests)"
-	done
-	finish
-	exit
-fi
+need_prog "$PROG" 9 clones
 
-run() {
-	local name=$1
-	shift
-	timeout 120 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-	echo $? >"$TMP/$name.rc"
-}
 
 CLONES=(sra.isra.0@libclones.so cp.constprop.0@libclones.so
 	part_sum.part.0@libclones.so 'helper.lto_priv.*@libclones-lto.so'

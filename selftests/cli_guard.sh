@@ -18,12 +18,7 @@ GPROG=$PROGS/guard_prog
 DEEP=10000
 ITER=3000
 
-run() {
-	local name=$1
-	shift
-	timeout 300 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-	echo $? >"$TMP/$name.rc"
-}
+RUN_TIMEOUT=300
 
 rc_of() {
 	cat "$TMP/$1.rc"

@@ -74,6 +74,29 @@ expect_fail() {
 	fi
 }
 
+# run NAME ARGS...: `ftramp run ARGS...` with its stdout, stderr and exit
+# status in $TMP/NAME.{out,err,rc}; RUN_TIMEOUT seconds at most (120).
+run() {
+	local name=$1
+	shift
+	timeout "${RUN_TIMEOUT:-120}" "$FTRAMP" run "$@" >"$TMP/$name.out" \
+		2>"$TMP/$name.err"
+	echo $? >"$TMP/$name.rc"
+}
+
+# need_prog PATH N DESC: make check builds every test program, so one that
+# is missing is a broken build: report the N tests that needed it as failed
+# and end the script.
+need_prog() {
+	local i
+	[ -x "$1" ] && return 0
+	for i in $(seq "$2"); do
+		not_ok "$3 $i: $1 not built (make O=$O selftests)"
+	done
+	finish
+	exit 1
+}
+
 finish() {
 	if [ "$tap_n" -ne "$planned" ]; then
 		echo "# planned $planned tests, ran $tap_n"

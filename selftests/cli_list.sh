@@ -96,7 +96,7 @@ if [ -e "$PROGS/libclones.so" ] && [ -e "$PROGS/libvpcs.so" ]; then
 else
 	for t in "clone flag" "clone model" "original model" "lto_priv model" \
 		 "DWARF disagrees" "variant PCS"; do
-		skip "$t" "selftests/progs not built (make O=$O selftests)"
+		not_ok "$t: selftests/progs not built (make O=$O selftests)"
 	done
 fi
 

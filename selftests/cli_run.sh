@@ -26,12 +26,6 @@ ITER=20
 CALLS=$((THREADS * ITER))
 
 # run NAME ARGS...: ftramp run with a time limit; output in $TMP/NAME.*
-run() {
-	local name=$1
-	shift
-	timeout 120 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-	echo $? >"$TMP/$name.rc"
-}
 
 rc_of() {
 	cat "$TMP/$1.rc"
@@ -232,7 +226,7 @@ if [ -e "$PROGS/jump_prog" ]; then
 		     END { exit !(c && c == d) }' "$TMP/jump.err"
 else
 	for i in 1 2 3 4; do
-		skip "longjmp out of traced functions" "selftests/progs not built"
+		not_ok "longjmp out of traced functions: selftests/progs not built"
 	done
 fi
 

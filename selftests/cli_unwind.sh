@@ -13,23 +13,13 @@ plan 9
 PROG=$PROGS/uw_throw
 N=10
 
-if [ ! -x "$PROG" ]; then
-	# make check builds it: its absence is a broken build, not a skip
-	for i in $(seq 9); do not_ok "C++ exceptions: $PROG not built"; done
-	exit 1
-fi
+need_prog "$PROG" 9 "C++ exceptions"
 
 # shellcheck disable=SC2086
 $QEMU_RUN "$PROG" $N >"$TMP/plain.out" 2>"$TMP/plain.err"
 plain_rc=$?
 check "untraced: the program catches every exception (rc 3)" [ $plain_rc -eq 3 ]
 
-run() {
-	local name=$1
-	shift
-	timeout 120 "$FTRAMP" run "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-	echo $? >"$TMP/$name.rc"
-}
 
 run trace -o "$TMP/trace.txt" -t 'uw_*' -- "$PROG" $N
 check "ftramp run -t: exit status as untraced" [ "$(cat "$TMP/trace.rc")" -eq $plain_rc ]
