@@ -19,7 +19,7 @@
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"

@@ -27,7 +27,7 @@
  *                                                  object lock inside)
  *  10 thunks_lock        trampoline/thunk.c        (leaf)
  *  11 slot_lock          trampoline/image.c        1
- *  12 fault_lock         trampoline/fault_inject.c any (every fault point)
+ *  12 fault_lock         lib/fault_inject.c        any (every fault point)
  *
  * A new lock joins this table at the place its nesting says, and this
  * handler takes it there.  (A callback of ftramp_sites__find() runs with
@@ -47,7 +47,7 @@
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"

@@ -47,7 +47,7 @@
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 #include "trampoline/unwind.h"
 
 _Static_assert(offsetof(struct ftramp_ftrace_regs, regs[2]) == FREGS_X2, "");

@@ -75,7 +75,7 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "lib/thread.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 
 struct reclaim_entry {
 	struct reclaim_entry *next;

@@ -29,7 +29,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "lib/thread.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 #include "child_signal.h"
 #include "harness.h"
 

@@ -29,7 +29,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 #include "harness.h"
 
 extern long (*const pf_table[])(long);

@@ -120,7 +120,7 @@
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 
 #ifndef HWCAP2_BTI
 #define HWCAP2_BTI	(1 << 17)

@@ -76,7 +76,7 @@
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "lib/thread.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 
 /* cookie = [PARK] generation << SLOT_BITS | slot */
 #define SLOT_BITS	FTRAMP_SYNC_SLOT_BITS

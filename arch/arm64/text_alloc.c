@@ -20,7 +20,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000

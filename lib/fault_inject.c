@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trampoline/fault_inject.h"
+#include "lib/fault_inject.h"
 
 struct fault_point {
 	char name[FTRAMP_FAULT_NAME_MAX];

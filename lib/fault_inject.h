@@ -22,8 +22,8 @@
  * (several separated by ',') arms points when the library is loaded, so
  * script tests can fail a point inside the CLI.
  */
-#ifndef FTRAMP_TRAMPOLINE_FAULT_INJECT_H
-#define FTRAMP_TRAMPOLINE_FAULT_INJECT_H
+#ifndef FTRAMP_LIB_FAULT_INJECT_H
+#define FTRAMP_LIB_FAULT_INJECT_H
 
 #include <stdbool.h>
 
@@ -86,4 +86,4 @@ int ftramp_fault_parse(const char *spec);
 /* fork(): the fault table's lock (the order is in ftrace/fork.c). */
 void ftramp_fault_atfork(int stage);
 
-#endif /* FTRAMP_TRAMPOLINE_FAULT_INJECT_H */
+#endif /* FTRAMP_LIB_FAULT_INJECT_H */
