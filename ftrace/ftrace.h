@@ -3,50 +3,11 @@
  * ftrace layer internals: the call records ftrace_caller reads, the site
  * state, the reclamation interface (Documentation/design.rst).
  *
- * The first part is shared with arch/arm64/ftrace_caller.S: offsets into
- * struct ftramp_ftrace_regs and struct ftrace_cops, checked against the C
- * layout by static assertions in ftrace/ops.c.
+ * The offsets ftrace_caller.S uses are in arch/arm64/ftrace.h, checked
+ * against the C layout by static assertions in ftrace/ops.c.
  */
 #ifndef FTRAMP_FTRACE_FTRACE_H
 #define FTRAMP_FTRACE_FTRACE_H
-
-/* struct ftramp_ftrace_regs (ftramp.h) */
-#define FREGS_X0		0
-#define FREGS_X2		16
-#define FREGS_X4		32
-#define FREGS_X6		48
-#define FREGS_X8		64
-#define FREGS_DIRECT		72
-#define FREGS_FP		80
-#define FREGS_LR		88
-#define FREGS_SP		96
-#define FREGS_PC		104
-#define FREGS_Q0		112
-#define FREGS_SIZE		240
-
-/*
- * ftrace_caller's frame, from sp up: the ftrace_regs, the call record
- * being run (kept across the handler call), then two frame records so
- * that an unwinder sees handler <- ftrace_caller <- traced function <-
- * its caller.
- */
-#define FCALLER_COPS		FREGS_SIZE
-#define FCALLER_REC_OURS	(FREGS_SIZE + 16)
-#define FCALLER_REC_SITE	(FREGS_SIZE + 32)
-#define FCALLER_FRAME		(FREGS_SIZE + 48)
-
-/*
- * The entry of an ftrace_caller copy for sites that start with `bti c`
- * (the literal 20 bytes below x30 rather than 16); plain sites use +0.
- */
-#define FCALLER_BTI_ENTRY	12
-
-/* struct ftrace_cops */
-#define COPS_DIRECT		0
-#define COPS_FUNC		8
-#define COPS_INFLIGHT		16
-
-#ifndef __ASSEMBLER__
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +15,8 @@
 #include <pthread.h>
 
 #include <ftramp/ftramp.h>
+
+#include "arch/arm64/ftrace.h"
 
 struct ftrace_cops;
 
@@ -111,16 +74,6 @@ struct ftrace_cops {
 #define COPS_F_DIRECT	1u	/* single record of a direct ops */
 #define COPS_F_LIST	2u	/* list record */
 #define COPS_F_STUB	4u	/* the stub record */
-
-/* arch/arm64/ftrace_caller.S: the position-independent template. */
-extern const char ftrace_caller_tmpl[];
-extern const char ftrace_caller_tmpl_end[];
-/*
- * ... and the register-saving path it branches to through the `direct`
- * of every record that has no direct trampoline (never copied).
- */
-extern const char ftrace_regs_caller[];
-extern const char ftrace_regs_caller_end[];
 
 /*
  * After a failed change (under ftrace_lock): did its commit write words
@@ -287,5 +240,4 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
-#endif /* __ASSEMBLER__ */
 #endif /* FTRAMP_FTRACE_FTRACE_H */

@@ -9,11 +9,12 @@ HOST_TESTS += model
 FUZZERS += $(O)/fuzz/fuzz_model
 
 $(O)/fuzz/fuzz_model: selftests/fuzz_model.c trampoline/model.c \
-		trampoline/model_parse.c trampoline/model.h \
-		include/ftramp/ftramp.h
+		trampoline/model_parse.c trampoline/model.h arch/arm64/abi.c \
+		arch/arm64/abi.h include/ftramp/ftramp.h
 	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) && \
 		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_model.c \
-		$(srctree)/trampoline/model.c $(srctree)/trampoline/model_parse.c
+		$(srctree)/trampoline/model.c $(srctree)/trampoline/model_parse.c \
+		$(srctree)/arch/arm64/abi.c
 
 # ---------------------------------------------------------------------------
 # The differential test on random signatures (selftests/abi_diff_test.c).

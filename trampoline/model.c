@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <ftramp/ftramp.h>
+#include "arch/arm64/abi.h"
 #include "trampoline/model.h"
 
 #define TYPE_FLAGS_ALL	(FTRAMP_TYPE_SIGNED | FTRAMP_TYPE_POINTER | \
@@ -31,54 +32,6 @@ static bool is_pow2(uint32_t v)
 static uint32_t round_up(uint32_t v, uint32_t a)
 {
 	return (v + a - 1) & ~(a - 1);
-}
-
-uint32_t ftramp_type_align(const struct ftramp_type *t)
-{
-	if (t->align)
-		return t->align;
-	switch (t->cls) {
-	case FTRAMP_TYPE_INT:
-	case FTRAMP_TYPE_FLOAT:
-		return t->size;
-	case FTRAMP_TYPE_HFA:
-		return t->elem_size;
-	case FTRAMP_TYPE_STRUCT:
-		/* "natural": at most 8, so never an even register pair */
-		return 8;
-	}
-	return 1;
-}
-
-int ftramp_type_check_size(const struct ftramp_type *t)
-{
-	switch (t->cls) {
-	case FTRAMP_TYPE_VOID:
-		return 0;
-	case FTRAMP_TYPE_INT:
-		if (t->size != 1 && t->size != 2 && t->size != 4 &&
-		    t->size != 8 && t->size != 16)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_FLOAT:
-		if (t->size != 4 && t->size != 8 && t->size != 16)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_HFA:
-		/* AAPCS64 5.9.5: one to four members of one FP type. */
-		if (t->nmemb < 1 || t->nmemb > 4)
-			return -EINVAL;
-		if (t->elem_size != 4 && t->elem_size != 8 &&
-		    t->elem_size != 16)
-			return -EINVAL;
-		if (t->size != (uint32_t)t->nmemb * t->elem_size)
-			return -EINVAL;
-		return 0;
-	case FTRAMP_TYPE_STRUCT:
-		/* Empty structs (GNU C size 0) have no AAPCS64 mapping. */
-		return t->size ? 0 : -EINVAL;
-	}
-	return -EINVAL;
 }
 
 /* One type; @ret: the result (void allowed). */
@@ -150,17 +103,7 @@ FTRAMP_API int ftramp_type__ctx_slots(const struct ftramp_type *t)
 {
 	if (!t)
 		return -EINVAL;
-	switch (t->cls) {
-	case FTRAMP_TYPE_VOID:
-		return 0;
-	case FTRAMP_TYPE_INT:
-	case FTRAMP_TYPE_FLOAT:
-	case FTRAMP_TYPE_HFA:
-		return (t->size + 7) / 8;
-	case FTRAMP_TYPE_STRUCT:
-		return ftramp_type__by_ref(t) ? 1 : (t->size + 7) / 8;
-	}
-	return -EINVAL;
+	return a64_abi_type_slots(t);
 }
 
 FTRAMP_API int ftramp_model__arg_ctx_off(const struct ftramp_func_model *m,

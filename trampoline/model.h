@@ -12,6 +12,9 @@
 
 #include <ftramp/ftramp.h>
 
+/* ftramp_type_align(), ftramp_type_check_size(): the per-type rules */
+#include "arch/arm64/abi.h"
+
 enum ftramp_loc_kind {
 	FTRAMP_LOC_GP = 1,	/* x[reg] .. x[reg + nregs - 1] */
 	FTRAMP_LOC_FP,		/* v[reg] .. v[reg + nregs - 1], one per
@@ -27,16 +30,6 @@ struct ftramp_arg_loc {
 	bool by_ref;		/* the location holds a pointer (B.3) */
 	uint32_t stack_off;	/* STACK: offset from the caller's sp */
 };
-
-/* Alignment of a type, resolving align == 0 ("natural"). */
-uint32_t ftramp_type_align(const struct ftramp_type *t);
-
-/*
- * The sizes each class may have (INT 1-16, FLOAT 4/8/16, HFA 1-4 members
- * of 4/8/16 bytes, STRUCT non-empty; VOID any): 0 or -EINVAL.  Flags and
- * alignment are not looked at; ftramp_model__validate() checks those.
- */
-int ftramp_type_check_size(const struct ftramp_type *t);
 
 /*
  * Run AAPCS64 6.8.2 stage C over a (valid) model: @fn, if not NULL, gets

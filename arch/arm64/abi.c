@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "arch/arm64/abi.h"
-#include "trampoline/model.h"
 
 #define NR_GP_ARG_REGS	8	/* x0-x7 (AAPCS64 6.1.1) */
 #define NR_FP_ARG_REGS	8	/* v0-v7 (AAPCS64 6.1.2) */
@@ -31,10 +30,58 @@ static unsigned int round_up(unsigned int v, unsigned int a)
 	return (v + a - 1) / a * a;
 }
 
+uint32_t ftramp_type_align(const struct ftramp_type *t)
+{
+	if (t->align)
+		return t->align;
+	switch (t->cls) {
+	case FTRAMP_TYPE_INT:
+	case FTRAMP_TYPE_FLOAT:
+		return t->size;
+	case FTRAMP_TYPE_HFA:
+		return t->elem_size;
+	case FTRAMP_TYPE_STRUCT:
+		/* "natural": at most 8, so never an even register pair */
+		return 8;
+	}
+	return 1;
+}
+
+int ftramp_type_check_size(const struct ftramp_type *t)
+{
+	switch (t->cls) {
+	case FTRAMP_TYPE_VOID:
+		return 0;
+	case FTRAMP_TYPE_INT:
+		if (t->size != 1 && t->size != 2 && t->size != 4 &&
+		    t->size != 8 && t->size != 16)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_FLOAT:
+		if (t->size != 4 && t->size != 8 && t->size != 16)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_HFA:
+		/* AAPCS64 5.9.5: one to four members of one FP type. */
+		if (t->nmemb < 1 || t->nmemb > 4)
+			return -EINVAL;
+		if (t->elem_size != 4 && t->elem_size != 8 &&
+		    t->elem_size != 16)
+			return -EINVAL;
+		if (t->size != (uint32_t)t->nmemb * t->elem_size)
+			return -EINVAL;
+		return 0;
+	case FTRAMP_TYPE_STRUCT:
+		/* Empty structs (GNU C size 0) have no AAPCS64 mapping. */
+		return t->size ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
 /*
- * Shape checks: what the placement below relies on.  The per-class sizes
- * are the model layer's; the alignment and the 16-bit size fields of
- * struct a64_arg_loc are this file's own limits.
+ * Shape checks: what the placement below relies on: the per-class sizes
+ * (shared with the model layer's validation), the alignment and the
+ * 16-bit size fields of struct a64_arg_loc.
  */
 static int check_type(const struct ftramp_type *t, bool is_ret)
 {
@@ -47,12 +94,20 @@ static int check_type(const struct ftramp_type *t, bool is_ret)
 	return ftramp_type_check_size(t);
 }
 
-unsigned int a64_abi_type_slots(const struct ftramp_type *t)
+int a64_abi_type_slots(const struct ftramp_type *t)
 {
-	/* The model's count: a struct > 16 bytes is its pointer (B.3, x8). */
-	int n = ftramp_type__ctx_slots(t);
-
-	return n < 0 ? 0 : n;
+	switch (t->cls) {
+	case FTRAMP_TYPE_VOID:
+		return 0;
+	case FTRAMP_TYPE_INT:
+	case FTRAMP_TYPE_FLOAT:
+	case FTRAMP_TYPE_HFA:
+		return (t->size + 7) / 8;
+	case FTRAMP_TYPE_STRUCT:
+		/* B.3: a composite > 16 bytes is its pointer (or x8). */
+		return t->size > 16 ? 1 : (t->size + 7) / 8;
+	}
+	return -EINVAL;
 }
 
 struct alloc_state {

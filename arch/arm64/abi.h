@@ -63,7 +63,25 @@ struct a64_abi_layout {
 int a64_abi_layout(const struct ftramp_func_model *m,
 		   struct a64_abi_layout *lay);
 
-/* ctx slots of one value of type t (0 for void). */
-unsigned int a64_abi_type_slots(const struct ftramp_type *t);
+/*
+ * ctx slots of one value of type t (0 for void; -EINVAL for an unknown
+ * class): ftramp_type__ctx_slots() without the NULL check.
+ */
+int a64_abi_type_slots(const struct ftramp_type *t);
+
+/*
+ * The per-type rules every layer shares (the model layer validates with
+ * them, this file places with them).
+ *
+ * Alignment of a type, resolving align == 0 ("natural").
+ */
+uint32_t ftramp_type_align(const struct ftramp_type *t);
+
+/*
+ * The sizes each class may have (INT 1-16, FLOAT 4/8/16, HFA 1-4 members
+ * of 4/8/16 bytes, STRUCT non-empty; VOID any): 0 or -EINVAL.  Flags and
+ * alignment are not looked at; ftramp_model__validate() checks those.
+ */
+int ftramp_type_check_size(const struct ftramp_type *t);
 
 #endif /* FTRAMP_ARCH_ARM64_ABI_H */

@@ -45,7 +45,7 @@
  * that every access to the record and to what it points at happens before
  * the count drops.
  */
-#include "ftrace/ftrace.h"
+#include "arch/arm64/ftrace.h"
 
 	.text
 	.p2align 6

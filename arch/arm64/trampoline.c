@@ -37,7 +37,7 @@
 
 #include "arch/arm64/abi.h"
 #include "arch/arm64/insn.h"
-#include "trampoline/trampoline.h"
+#include "arch/arm64/trampoline.h"
 
 #define MAX_LITS	(3 * FTRAMP_TRAMP_MAX_PROGS + 8 + \
 			 2 * FTRAMP_TRAMP_MAX_COUNTERS)
