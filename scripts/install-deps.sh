@@ -21,7 +21,9 @@ host_pkgs=(
 	libelf-dev libdw-dev libcapstone-dev zlib1g-dev
 )
 # arm64 target libraries (Debian multiarch on x86, plain on arm64).
-target_pkgs=(libelf-dev libdw-dev zlib1g-dev libclang-rt-14-dev)
+# libbz2-dev: libbz2.a, which static libdw needs (selftests/static.mk;
+# libelf.a, libdw.a, libz.a and liblzma.a come with the others).
+target_pkgs=(libelf-dev libdw-dev zlib1g-dev libbz2-dev libclang-rt-14-dev)
 
 if [ "$host_arch" != arm64 ]; then
 	host_pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu

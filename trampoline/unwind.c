@@ -83,15 +83,51 @@ static bool uw_bind(void *h)
 }
 
 /*
+ * The unwinder linked into a static program (libgcc_eh.a): weak, so that
+ * nothing pulls it in; when the program unwinds at all (pthread_cancel(),
+ * exceptions), the link brought these along, and they are the only
+ * unwinder that will ever see our frames.  A dynamic program has them
+ * only through a loaded libgcc_s, which dlsym() finds first anyway.
+ */
+extern void __register_frame(void *) __attribute__((weak));
+extern void __deregister_frame(void *) __attribute__((weak));
+extern void *_Unwind_GetLanguageSpecificData(struct _Unwind_Context *)
+	__attribute__((weak));
+extern _Unwind_Ptr _Unwind_GetIPInfo(struct _Unwind_Context *, int *)
+	__attribute__((weak));
+extern _Unwind_Word _Unwind_GetCFA(struct _Unwind_Context *)
+	__attribute__((weak));
+
+static bool uw_bind_linked(void)
+{
+	if (!__register_frame || !__deregister_frame ||
+	    !_Unwind_GetLanguageSpecificData || !_Unwind_GetIPInfo ||
+	    !_Unwind_GetCFA)
+		return false;
+	uw.register_frame = __register_frame;
+	uw.deregister_frame = __deregister_frame;
+	uw.get_lsda = _Unwind_GetLanguageSpecificData;
+	uw.get_ip_info = _Unwind_GetIPInfo;
+	uw.get_cfa = _Unwind_GetCFA;
+	return true;
+}
+
+/*
  * The unwinder already in the process (a C++ program's libgcc_s), else
- * libgcc_s.so.1 loaded now: glibc's pthread_cancel() dlopens the same
- * soname, so it then unwinds with the copy our frames are in.
+ * the one linked into a static program, else libgcc_s.so.1 loaded now:
+ * glibc's pthread_cancel() dlopens the same soname, so it then unwinds
+ * with the copy our frames are in.  (A static program that links no
+ * unwinder cannot unwind through anything: the loaded copy is unused.)
  */
 static void uw_init(void)
 {
 	void *h;
 
 	if (dlsym(RTLD_DEFAULT, "__register_frame") && uw_bind(RTLD_DEFAULT)) {
+		uw_ok = true;
+		return;
+	}
+	if (uw_bind_linked()) {
 		uw_ok = true;
 		return;
 	}
