@@ -3,11 +3,15 @@
  * Pointer arguments that must not crash a trace (selftests/cli_args.sh):
  * a small integer cast to char *, strings that end exactly at the end of a
  * page followed by a PROT_NONE page (terminated, and not), a binary
- * buffer at the very end of a mapping, a long string for --strlen.  Each
- * function only reads what it is allowed to; ftramp must do the same.
+ * buffer at the very end of a mapping, a long string for --strlen, the
+ * last bytes of an mmap'd file whose next page lies beyond its end (a
+ * load there is SIGBUS, not SIGSEGV), and the pointer types that are not
+ * strings (unsigned char *, void *) beside a plain char *.  Each function
+ * only reads what it is allowed to; ftramp must do the same.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -18,6 +22,7 @@ int is_null(const char *p);
 int first_byte(const char *p);
 uint32_t crc8(const uint8_t *buf, size_t n);
 size_t name_len(const char *name);
+unsigned int kinds(unsigned char *u, void *v, char *s);
 
 NOINLINE int is_null(const char *p)
 {
@@ -48,8 +53,45 @@ NOINLINE size_t name_len(const char *name)
 	return strlen(name);
 }
 
+/* Three pointer kinds: only the plain char * is a string. */
+NOINLINE unsigned int kinds(unsigned char *u, void *v, char *s)
+{
+	return u[0] + ((unsigned char *)v)[1] + (unsigned char)s[2];
+}
+
+/*
+ * A file of exactly one page mapped over two: the second page has no
+ * file behind it.  Its last 8 bytes are 1..8, then "xyz" unterminated
+ * at the same edge.
+ */
+static int file_tail(long pg)
+{
+	char path[] = "/tmp/argread.XXXXXX";
+	unsigned char *f, *end;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return 2;
+	unlink(path);
+	if (ftruncate(fd, pg))
+		return 2;
+	f = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (f == MAP_FAILED)
+		return 2;
+	end = f + pg;
+	for (int i = 0; i < 8; i++)
+		end[i - 8] = (unsigned char)(i + 1);
+	printf("file crc8 %u\n", crc8(end - 8, 8));
+	memcpy(end - 3, "xyz", 3);
+	printf("file first_byte %d\n", first_byte((const char *)end - 3));
+	return 0;
+}
+
 int main(void)
 {
+	static unsigned char ub[] = { 0xde, 0xad, 0xbe, 0xef };
+	static char plain[] = "plain";
 	long pg = sysconf(_SC_PAGESIZE);
 	static const char tail[] = "end of page";
 	char *m, *end;
@@ -74,5 +116,6 @@ int main(void)
 	printf("crc8 %u\n", crc8((const uint8_t *)end - 8, 8));
 	printf("name_len %zu\n",
 	       name_len("a rather long name that --strlen cuts short"));
-	return 0;
+	printf("kinds %u\n", kinds(ub, ub, plain));
+	return file_tail(pg);
 }

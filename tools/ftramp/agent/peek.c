@@ -15,15 +15,19 @@
  *    stops exactly at the first unreadable page.
  *  - Where it does not exist (qemu-user answers ENOSYS) or is refused
  *    (a seccomp policy: EPERM), each page is probed with one system call
- *    that reports EFAULT instead of faulting, then copied.  Under
- *    qemu-user, write(-1, p, 1): qemu checks the guest's own page
- *    protections before it looks at the fd (a kernel answers EBADF
- *    without looking at the buffer, so this is calibrated once on
- *    address 16).  Elsewhere, FUTEX_WAIT with a zero timeout: it reads
- *    the aligned word and returns EFAULT when it cannot, with no other
- *    effect (EAGAIN or ETIMEDOUT otherwise).  Probe and copy are two
- *    steps: a page another thread unmaps in between still faults.  The
- *    first ENOSYS or EPERM switches modes for good.
+ *    that reports EFAULT instead of faulting, then copied.  FUTEX_WAIT
+ *    with a zero timeout reads the aligned word through the kernel and
+ *    returns EFAULT when it cannot, with no other effect (EAGAIN or
+ *    ETIMEDOUT otherwise); a page of a file mapping that lies past the
+ *    end of its file (where a load raises SIGBUS, not SIGSEGV) is
+ *    EFAULT too.  Under qemu-user, write(-1, p, 1) first: qemu checks
+ *    the guest's own page protections before it looks at the fd (a
+ *    kernel answers EBADF without looking at the buffer, so this is
+ *    calibrated once on address 16).  That check sees protections
+ *    only, not whether a file is behind the page, so the futex probe
+ *    follows it.  Probe and copy are two steps: a page another thread
+ *    unmaps (or a file truncated) in between still faults.  The first
+ *    ENOSYS or EPERM switches modes for good.
  *
  * Chunks never cross a 4 KiB boundary, the smallest arm64 page, so the
  * rule holds for 16 and 64 KiB pages too.  errno is preserved: the
@@ -56,8 +60,8 @@ static bool probe_page(int mode, uint64_t addr)
 {
 	static const struct timespec zero = { 0, 0 };
 
-	if (mode == PEEK_WRITE)
-		return !write_faults(addr);
+	if (mode == PEEK_WRITE && write_faults(addr))
+		return false;
 	return !(syscall(SYS_futex, (void *)(uintptr_t)(addr & ~3ull),
 			 FUTEX_WAIT_PRIVATE, 0, &zero, NULL, 0) < 0 &&
 		 errno == EFAULT);
