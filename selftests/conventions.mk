@@ -5,7 +5,10 @@
 #
 #   libclones.so      selftests/progs/clones.c, gcc -O2: .isra, .constprop,
 #                     .part and .cold (-freorder-blocks-and-partition)
-#                     clones (Documentation/models.rst, "Compiler clones")
+#                     clones (Documentation/models.rst, "Compiler clones");
+#                     clones_abi.c: the same kinds with FP, vector, stack
+#                     and by-reference arguments; clones_nocall.c twice,
+#                     once marked DW_CC_nocall
 #   libclones-lto.so  selftests/progs/clones_lto.c twice, -flto: .lto_priv
 #   libclones-clang.so  selftests/progs/clones_clang.c, clang -O2: dead
 #                     argument elimination (no rename, DWARF disagrees)
@@ -19,11 +22,40 @@ $(PROGS_DIR)/clones/clones.o: selftests/progs/clones.c selftests/progs/clones.h
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CLONES_CFLAGS) -freorder-blocks-and-partition -c -o $@ $<
 
+$(PROGS_DIR)/clones/abi.o: selftests/progs/clones_abi.c selftests/progs/clones.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CLONES_CFLAGS) -freorder-blocks-and-partition -c -o $@ $<
+
+# No compiler here emits DW_CC_nocall: add it to the one subprogram's
+# abbreviation in gcc's annotated assembly (-dA), as DW_FORM_implicit_const
+# (DWARF 5), so that no DIE grows and no offset moves.  DW_CC_nocall = 3.
+$(PROGS_DIR)/clones/nocall.s: selftests/progs/clones_nocall.c selftests/progs/clones.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CLONES_CFLAGS) -gdwarf-5 -DNOCALL_NAME=cl_nocall -S -dA \
+			-o $@.tmp $< && \
+		awk '{ print } \
+		     /\(TAG: DW_TAG_subprogram\)/ { sub_ = 1; next } \
+		     sub_ && /DW_children_/ { \
+			print "\t.uleb128 0x36\t// DW_AT_calling_convention"; \
+			print "\t.uleb128 0x21\t// DW_FORM_implicit_const"; \
+			print "\t.sleb128 0x3\t// DW_CC_nocall"; n++ } \
+		     { sub_ = 0 } \
+		     END { if (n != 1) exit 1 }' $@.tmp >$@ && rm -f $@.tmp
+
+$(PROGS_DIR)/clones/nocall.o: $(PROGS_DIR)/clones/nocall.s
+	$(call quiet,AS,$@)$(CC) -c -o $@ $<
+
+$(PROGS_DIR)/clones/nocall_twin.o: selftests/progs/clones_nocall.c selftests/progs/clones.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(CLONES_CFLAGS) -gdwarf-5 -DNOCALL_NAME=cl_nocall_twin \
+			-c -o $@ $<
+
 $(PROGS_DIR)/clones/lto%.o: selftests/progs/clones_lto.c selftests/progs/clones.h
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CLONES_CFLAGS) -flto -DCLONES_SIDE=$* -c -o $@ $<
 
-$(PROGS_DIR)/libclones.so: $(PROGS_DIR)/clones/clones.o
+$(PROGS_DIR)/libclones.so: $(PROGS_DIR)/clones/clones.o $(PROGS_DIR)/clones/abi.o \
+		$(PROGS_DIR)/clones/nocall.o $(PROGS_DIR)/clones/nocall_twin.o
 	$(call quiet,LD,$@)$(CC) -shared -Wl,-soname,$(notdir $@) -o $@ $^
 
 # -flto-partition=one: one LTRANS unit, no note about serial compilation.

@@ -11,7 +11,12 @@
  * unknown model unless its own DWARF proves its convention, so tracing
  * it (fentry, fexit, counting) keeps every result bit-exact.  The
  * programs clobber every register a C call may, so a model that saves
- * too little shows as a wrong result.
+ * too little shows as a wrong result.  clones_abi.c makes the same kinds
+ * with arguments beyond x0-x7: doubles, floats, long doubles and vectors
+ * in q registers (and long double results in q0), more than eight
+ * integer or FP arguments (the rest on the stack), a large structure by
+ * reference.  clones_nocall.c is one function twice, once marked
+ * DW_CC_nocall, which gets the clone rule.
  *
  * Variant PCS (Documentation/sites.rst): a function whose symbol has
  * STO_AARCH64_VARIANT_PCS lets its callers keep q8-q23 live across the
@@ -19,6 +24,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ftramp/ftramp.h>
@@ -146,6 +152,107 @@ static long run_dae(void)
 	return h;
 }
 
+/* Every bit of a double or a long double in a digest. */
+static long bits_d(double d)
+{
+	long b;
+
+	memcpy(&b, &d, sizeof(b));
+	return b;
+}
+
+static long bits_ld(long double d)
+{
+	long b[2];
+
+	memcpy(b, &d, sizeof(b));
+	return b[0] ^ (b[1] * 7);
+}
+
+static long run_fsra(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + bits_ld(cl_fsra(i * 0.37, i));
+	return h;
+}
+
+static long run_fcp(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + bits_ld(cl_fcp(i * 1.5, i * 0.25f));
+	return h;
+}
+
+static long run_many(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + cl_many(i * 1000003);
+	return h;
+}
+
+static long run_fmany(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + bits_d(cl_fmany(i * 0.5 + 0.125));
+	return h;
+}
+
+static long run_bigref(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + cl_bigref(i * 7);
+	return h;
+}
+
+static long run_part_many(void)
+{
+	long h = 0;
+
+	for (long n = 2; n < 10; n++)
+		h = h * 31 + cl_part_many(vec, n % 8 + 1, n);
+	return h;
+}
+
+static long run_flto(void)
+{
+	long h = 0;
+
+	for (long i = -4; i < 4; i++)
+		h = h * 31 + bits_d(cl_flto_1(i * 1.25)) +
+		    bits_d(cl_flto_2(i * 0.75));
+	return h;
+}
+
+static long run_nocall(void)
+{
+	long h = 0;
+
+	for (long i = -8; i < 8; i++)
+		h = h * 31 + cl_nocall(i, i + 1, i + 2, i + 3, i + 4, i + 5,
+				       i + 6, i + 7, i * 1000003);
+	return h;
+}
+
+static long run_nocall_twin(void)
+{
+	long h = 0;
+
+	for (long i = -8; i < 8; i++)
+		h = h * 31 + cl_nocall_twin(i, i + 1, i + 2, i + 3, i + 4,
+					    i + 5, i + 6, i + 7, i * 1000003);
+	return h;
+}
+
 struct clone_case {
 	const char *site;
 	long (*run)(void);
@@ -162,6 +269,18 @@ static const struct clone_case cases[] = {
 	{ "helper.lto_priv.1" LIB_LTO, run_lto, on_exit_lto, 16, true },
 	/* not renamed: its DWARF disagrees with AAPCS64 */
 	{ "dae" LIB_CLANG, run_dae, on_exit_any, 16, false },
+	/* clones_abi.c: q registers, the stack, a structure by reference */
+	{ "fsra.isra.0" LIB, run_fsra, on_exit_any, 16, false },
+	{ "fcp.constprop.0" LIB, run_fcp, on_exit_any, 16, false },
+	{ "many.isra.0" LIB, run_many, on_exit_any, 16, false },
+	{ "fmany.constprop.0" LIB, run_fmany, on_exit_any, 16, false },
+	{ "bigref.constprop.0" LIB, run_bigref, on_exit_any, 16, false },
+	{ "part_many.part.0" LIB, run_part_many, on_exit_any, 15, false },
+	{ "fhelper.lto_priv.0" LIB_LTO, run_flto, on_exit_any, 16, true },
+	{ "fhelper.lto_priv.1" LIB_LTO, run_flto, on_exit_any, 16, true },
+	/* DW_CC_nocall: the clone rule (its stack argument is unproven) */
+	{ "cl_nocall" LIB, run_nocall, on_exit_any, 16, false },
+	{ "cl_nocall_twin" LIB, run_nocall_twin, on_exit_any, 16, true },
 };
 
 static bool nm_has(const char *lib, const char *sym)
@@ -195,6 +314,48 @@ TEST(compiler_made_each_clone_kind)
 	EXPECT_TRUE(nm_has("libclones.so", "cl_cold.cold"));
 	EXPECT_TRUE(nm_has("libclones-lto.so", "helper.lto_priv.0"));
 	EXPECT_TRUE(nm_has("libclones-lto.so", "helper.lto_priv.1"));
+	EXPECT_TRUE(nm_has("libclones.so", "fsra.isra.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "fcp.constprop.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "many.isra.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "fmany.constprop.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "bigref.constprop.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "part_many.part.0"));
+	EXPECT_TRUE(nm_has("libclones.so", "cl_fcold.cold"));
+	EXPECT_TRUE(nm_has("libclones-lto.so", "fhelper.lto_priv.0"));
+	EXPECT_TRUE(nm_has("libclones-lto.so", "fhelper.lto_priv.1"));
+}
+
+/* The DW_CC_nocall mark is in libclones.so's DWARF, on cl_nocall only. */
+TEST(nocall_is_marked)
+{
+	char cmd[512], line[512], name[64] = "";
+	int marked = 0, marked_twin = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --debug-dump=info '%s/libclones.so'",
+		 CROSS_READELF, PROGS_DIR);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	/* readelf prints the attribute before the subprogram's name */
+	while (fgets(line, sizeof(line), p)) {
+		char *n = strstr(line, "DW_AT_name");
+
+		if (strstr(line, "DW_TAG_"))
+			name[0] = '\0';
+		if (strstr(line, "DW_AT_calling_convention") &&
+		    strstr(line, "(nocall)"))
+			strcpy(name, "?");
+		if (n && !strcmp(name, "?")) {
+			if (strstr(n, ": cl_nocall\n"))
+				marked++;
+			if (strstr(n, ": cl_nocall_twin\n"))
+				marked_twin++;
+			name[0] = '\0';
+		}
+	}
+	pclose(p);
+	EXPECT_EQ(1, marked);
+	EXPECT_EQ(0, marked_twin);
 }
 
 #define EXPECT_ERR(err, expr) do {					\
@@ -255,9 +416,35 @@ TEST(clone_models)
 	 * in x0 while its DWARF lists (unused, b), b in x0, not AAPCS64's x1.
 	 */
 	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("dae" LIB_CLANG, &m, NULL));
+	/* Arguments beyond x0-x7 do not change the rule. */
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("fsra.isra.0" LIB, &m,
+						    NULL));
+	/* (a float32x4_t argument: no DWARF model at all, clone or not) */
+	EXPECT_EQ(-EOPNOTSUPP, ftramp_model__from_dwarf("fcp.constprop.0" LIB,
+							&m, NULL));
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("many.isra.0" LIB, &m,
+						    NULL));
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("fmany.constprop.0" LIB,
+						    &m, NULL));
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("bigref.constprop.0" LIB,
+						    &m, NULL));
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("part_many.part.0" LIB,
+						    &m, NULL));
+	/*
+	 * DW_CC_nocall: every parameter must be proven in its register; a8
+	 * is on the stack, which DWARF cannot prove.  The unmarked twin,
+	 * same code, keeps its model.
+	 */
+	EXPECT_EQ(-EPROTO, ftramp_model__from_dwarf("cl_nocall" LIB, &m, NULL));
+	ASSERT_EQ(0, ftramp_model__from_dwarf("cl_nocall_twin" LIB, &m, NULL));
+	EXPECT_EQ(9, m.nr_args);
 	/* The original functions keep theirs. */
 	ASSERT_EQ(0, ftramp_model__from_dwarf("cl_isra" LIB, &m, NULL));
 	EXPECT_EQ(2, m.nr_args);
+	ASSERT_EQ(0, ftramp_model__from_dwarf("cl_fcold" LIB, &m, NULL));
+	EXPECT_EQ(2, m.nr_args);
+	EXPECT_EQ(FTRAMP_TYPE_FLOAT, m.ret.cls);
+	EXPECT_EQ(16, m.ret.size);
 
 	/* Split into hot and cold parts: DW_AT_ranges, entry in the first. */
 	ASSERT_EQ(0, ftramp_model__from_dwarf("cl_cold" LIB, &m, NULL));
@@ -272,27 +459,41 @@ TEST(clone_models)
 	EXPECT_EQ(FTRAMP_TYPE_INT, m.ret.cls);
 	EXPECT_STREQ("a", names[0]);
 	EXPECT_STREQ("b", names[1]);
+
+	/* FP arguments in their own registers: d0, s1, q2. */
+	ASSERT_EQ(0, ftramp_model__from_dwarf("fhelper.lto_priv.1" LIB_LTO, &m,
+					      NULL));
+	ASSERT_EQ(3, m.nr_args);
+	EXPECT_EQ(FTRAMP_TYPE_FLOAT, m.args[0].cls);
+	EXPECT_EQ(4, m.args[1].size);
+	EXPECT_EQ(16, m.args[2].size);
 }
 
-enum mode { M_FENTRY, M_FEXIT, M_BOTH };
+enum mode { M_FENTRY, M_FEXIT, M_BOTH, M_COUNT, M_MAX };
 
 /* Trace one clone in one mode over one path; results as untraced. */
 static void trace_case(struct __test_metadata *_metadata,
 		      const struct clone_case *c, enum mode mode, bool far)
 {
 	FTRAMP_OPTS(ftramp_attach_opts, opts, .force_far = far);
-	struct ftramp_link *in = NULL, *out = NULL;
+	struct ftramp_link *in = NULL, *out = NULL, *cnt = NULL;
 	long want = c->run(), got;
 
 	entries = exits = sra_ok = lto_ok = 0;
-	if (mode != M_FEXIT) {
+	if (mode == M_COUNT) {
+		cnt = ftramp_attach(c->site, FTRAMP_COUNT, NULL, &opts);
+		if (!cnt)
+			TH_LOG("%s: %s", c->site, strerror(errno));
+		ASSERT_NE(NULL, cnt);
+	}
+	if (mode == M_FENTRY || mode == M_BOTH) {
 		in = ftramp_attach(c->site, FTRAMP_FENTRY, on_entry, &opts);
 		if (!in)
 			TH_LOG("%s: %s", c->site, strerror(errno));
 		ASSERT_NE(NULL, in);
 		EXPECT_EQ(c->own_model, ftramp_link__model(in) != NULL);
 	}
-	if (mode != M_FENTRY) {
+	if (mode == M_FEXIT || mode == M_BOTH) {
 		out = ftramp_attach(c->site, FTRAMP_FEXIT, c->on_exit, &opts);
 		if (!out)
 			TH_LOG("%s: %s", c->site, strerror(errno));
@@ -300,19 +501,19 @@ static void trace_case(struct __test_metadata *_metadata,
 		EXPECT_EQ(c->own_model, ftramp_link__model(out) != NULL);
 	}
 	got = c->run();
-	if (in)
-		EXPECT_EQ(0, ftramp_link__destroy(in));
-	if (out)
-		EXPECT_EQ(0, ftramp_link__destroy(out));
+	EXPECT_EQ(mode == M_COUNT ? c->calls : 0, ftramp_link__count(cnt));
+	EXPECT_EQ(0, ftramp_link__destroy(in));
+	EXPECT_EQ(0, ftramp_link__destroy(out));
+	EXPECT_EQ(0, ftramp_link__destroy(cnt));
 	if (want != got)
 		TH_LOG("%s mode %d far %d: %ld, untraced %ld", c->site, mode,
 		       far, got, want);
 	EXPECT_EQ(want, got);
-	EXPECT_EQ(mode != M_FEXIT ? c->calls : 0, entries);
-	EXPECT_EQ(mode != M_FENTRY ? c->calls : 0, exits);
-	if (mode != M_FENTRY && c->on_exit == on_exit_sra)
+	EXPECT_EQ(mode == M_FENTRY || mode == M_BOTH ? c->calls : 0, entries);
+	EXPECT_EQ(mode == M_FEXIT || mode == M_BOTH ? c->calls : 0, exits);
+	if (out && c->on_exit == on_exit_sra)
 		EXPECT_EQ(c->calls, sra_ok);
-	if (mode != M_FENTRY && c->on_exit == on_exit_lto)
+	if (out && c->on_exit == on_exit_lto)
 		EXPECT_EQ(c->calls, lto_ok);
 	/* Untraced again: the same. */
 	EXPECT_EQ(want, c->run());
@@ -321,14 +522,14 @@ static void trace_case(struct __test_metadata *_metadata,
 TEST(trace_clones_near)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		for (int mode = M_FENTRY; mode <= M_BOTH; mode++)
+		for (int mode = M_FENTRY; mode < M_MAX; mode++)
 			trace_case(_metadata, &cases[i], mode, false);
 }
 
 TEST(trace_clones_far)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		for (int mode = M_FENTRY; mode <= M_BOTH; mode++)
+		for (int mode = M_FENTRY; mode < M_MAX; mode++)
 			trace_case(_metadata, &cases[i], mode, true);
 }
 
@@ -346,6 +547,28 @@ TEST(trace_through_cold_part)
 	entries = exits = 0;
 	EXPECT_EQ(want[0], cl_cold(5, 3));
 	EXPECT_EQ(want[1], cl_cold(-5, 3));
+	EXPECT_EQ(2, entries);
+	EXPECT_EQ(2, exits);
+	EXPECT_EQ(0, ftramp_link__destroy(in));
+	EXPECT_EQ(0, ftramp_link__destroy(out));
+}
+
+/* The same with FP arguments and a long double result in q0. */
+TEST(trace_through_fp_cold_part)
+{
+	struct ftramp_link *in, *out;
+	long double want[2] = { cl_fcold(5.5, 3.25L), cl_fcold(-5.5, 3.25L) };
+	long double got[2];
+
+	in = ftramp_attach("cl_fcold" LIB, FTRAMP_FENTRY, on_entry, NULL);
+	out = ftramp_attach("cl_fcold" LIB, FTRAMP_FEXIT, on_exit_any, NULL);
+	ASSERT_NE(NULL, in);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, ftramp_link__model(in));
+	entries = exits = 0;
+	got[0] = cl_fcold(5.5, 3.25L);
+	got[1] = cl_fcold(-5.5, 3.25L);
+	EXPECT_EQ(0, memcmp(want, got, sizeof(want)));
 	EXPECT_EQ(2, entries);
 	EXPECT_EQ(2, exits);
 	EXPECT_EQ(0, ftramp_link__destroy(in));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Functions gcc -O2 turns into IPA clones and split parts, with a changed
- * calling convention: selftests/clones_test.c traces them.  Each public
+ * calling convention: selftests/conventions_test.c traces them.  Each public
  * cl_*() calls its clone; the names the compiler gives them (checked with
  * nm by the test) are in clones.h.  Built with -freorder-blocks-and-partition
- * for the .cold part (selftests/clones.mk).
+ * for the .cold part (selftests/conventions.mk).
  */
 #include <stdio.h>
 #include <stdlib.h>
