@@ -33,13 +33,38 @@
  * the wrapper).  Only ftramp's own handlers are installed unwrapped
  * (thread_real_sigaction()).
  *
+ * Signal masks.  A thread that blocks ftramp's signals (the scan signal,
+ * the sync and stop signal) cannot be asked where it is nor parked, so
+ * sigprocmask() and pthread_sigmask() are interposed too, as sanitizer
+ * runtimes do: the mask installed is the program's without
+ * ours (thread_signals_taken()); the bits of ours the program asked for
+ * are kept per thread (`hidden`) and shown in every old mask returned,
+ * so the program reads back exactly the mask it set.  A handler of the
+ * program's whose sa_mask names ours runs with them unblocked (the
+ * wrapper), and sees them in its ucontext's mask as it would have.
+ * glibc's own internal signals are left out of every set, as glibc's
+ * pthread_sigmask() does.  The masks a thread holds only while it sleeps
+ * in the kernel (sigsuspend(), ppoll(), pselect(), epoll_pwait()) are
+ * left as they are: a sleeping thread is observed without a signal, and
+ * a stop checks that it did not run while words were written
+ * (arch/arm64/stop_machine.c); our handler would instead end the
+ * program's sigsuspend() with EINTR.
+ *
  * Limits: a handler left by siglongjmp() keeps its PC recorded until the
  * thread takes its next wrapped signal (a pinned image, never a fault);
  * a thread of a full table (THREAD_SIG_MAX) or nested deeper than
- * SIGREC_DEPTH is recorded as "unknown", which scans treat as busy.
+ * SIGREC_DEPTH is recorded as "unknown", which scans treat as busy.  A
+ * mask set by raw system call, by glibc internally (pthread_create()
+ * blocks everything for a moment), by siglongjmp() or by
+ * pthread_attr_setsigmask_np(), or set before ftramp took the signal,
+ * is not seen: such a thread may block ours, and the scans and stops
+ * bound their waits for it (Documentation/design.rst).  A new thread
+ * starts with an empty `hidden`: it reads ours as unblocked even where
+ * its creator had asked for them blocked.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +74,7 @@
 
 #include "lib/thread.h"
 
-/* glibc's public alias of sigaction (GLIBC_2.17 on arm64). */
+/* glibc's public aliases (GLIBC_2.17 on arm64). */
 extern int __sigaction(int sig, const struct sigaction *act,
 		       struct sigaction *old);
 
@@ -105,13 +130,132 @@ static struct sigrec *rec_self(void)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------
+ * Masks
+ * ------------------------------------------------------------------ */
+
+/* Ours the program asked this thread to block: set in its view only. */
+static __thread uint64_t hidden __attribute__((tls_model("initial-exec")));
+
+static uint64_t mask_bits(const sigset_t *set)
+{
+	uint64_t v;
+
+	memcpy(&v, set, sizeof(v));
+	return v;
+}
+
+static void mask_store(sigset_t *set, uint64_t v)
+{
+	memcpy(set, &v, sizeof(v));
+}
+
+/* glibc's internal signals (SIGCANCEL, SIGSETXID), below SIGRTMIN. */
+static uint64_t glibc_internal(void)
+{
+	uint64_t m = 0;
+
+	for (int s = 32; s < SIGRTMIN && s <= 64; s++)
+		m |= 1ull << (s - 1);
+	return m;
+}
+
+int thread_real_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int saved = errno, err = 0;
+	sigset_t k;
+
+	if (set) {
+		k = *set;
+		mask_store(&k, mask_bits(set) & ~glibc_internal());
+	}
+	if (syscall(SYS_rt_sigprocmask, how, set ? &k : NULL, old,
+		    (size_t)(_NSIG / 8)))
+		err = errno;
+	errno = saved;
+	return err;
+}
+
+/* pthread_sigmask() as the program sees it: 0 or an errno value. */
+static int mask_change(int how, const sigset_t *set, sigset_t *old)
+{
+	uint64_t ours = thread_signals_taken(), was = hidden, hid = was;
+	sigset_t k, kold;
+	int err;
+
+	if (set) {
+		uint64_t want = mask_bits(set);
+
+		switch (how) {
+		case SIG_BLOCK:
+			hid |= want & ours;
+			break;
+		case SIG_UNBLOCK:
+			hid &= ~want;
+			break;
+		case SIG_SETMASK:
+			hid = want & ours;
+			break;
+		default:
+			return EINVAL;
+		}
+		k = *set;
+		mask_store(&k, how == SIG_UNBLOCK ? want : want & ~ours);
+	}
+	err = thread_real_sigmask(how, set ? &k : NULL, old ? &kold : NULL);
+	if (err)
+		return err;
+	if (old) {
+		*old = kold;
+		mask_store(old, mask_bits(&kold) | was);
+	}
+	hidden = hid;
+	return 0;
+}
+
+__attribute__((visibility("default")))
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return mask_change(how, set, old);
+}
+
+__attribute__((visibility("default")))
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int err = mask_change(how, set, old);
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 static void wrap_handler(int sig, siginfo_t *si, void *uctx)
 {
 	const struct sigaction *a = __atomic_load_n(&app_act[sig],
 						    __ATOMIC_ACQUIRE);
 	struct sigrec *r = rec_self();
+	uint64_t ours = thread_signals_taken(), was = hidden, in;
+	ucontext_t *uc = uctx;
 	unsigned int d = 0;
 
+	/*
+	 * The kernel blocked the program's sa_mask: keep ours open, and
+	 * show the handler the masks it expects (its own view, hidden
+	 * bits included, in the ucontext it may read or change).
+	 */
+	in = a ? mask_bits(&a->sa_mask) & ours : 0;
+	if (in) {
+		sigset_t k;
+
+		sigemptyset(&k);
+		mask_store(&k, in);
+		thread_real_sigmask(SIG_UNBLOCK, &k, NULL);
+	}
+	hidden = was | in;
+	if (was)
+		mask_store(&uc->uc_sigmask, mask_bits(&uc->uc_sigmask) | was);
 	if (r) {
 		d = __atomic_load_n(&r->depth, __ATOMIC_RELAXED);
 		if (d < SIGREC_DEPTH) {
@@ -130,6 +274,9 @@ static void wrap_handler(int sig, siginfo_t *si, void *uctx)
 		a->sa_handler(sig);
 	if (r)
 		__atomic_store_n(&r->depth, d, __ATOMIC_RELEASE);
+	/* sigreturn installs uc_sigmask: the program's view of it. */
+	hidden = mask_bits(&uc->uc_sigmask) & ours;
+	mask_store(&uc->uc_sigmask, mask_bits(&uc->uc_sigmask) & ~ours);
 }
 
 static bool is_wrapped(const struct sigaction *sa)
@@ -170,6 +317,8 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	w = *act;
 	w.sa_flags |= SA_SIGINFO;
 	w.sa_sigaction = wrap_handler;
+	/* Never blocked while the handler runs (see "Signal masks"). */
+	mask_store(&w.sa_mask, mask_bits(&w.sa_mask) & ~thread_signals_taken());
 	prev = __atomic_exchange_n(&app_act[sig], copy, __ATOMIC_ACQ_REL);
 	ret = __sigaction(sig, &w, &cur);
 	if (ret) {

@@ -442,13 +442,13 @@ static void futex_calibrate(void)
 		return;
 	/* The probe runs no handler of ours or the application's. */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	thread_real_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&th, NULL, futex_waiter, &p)) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		thread_real_sigmask(SIG_SETMASK, &old, NULL);
 		close(dfd);
 		return;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	thread_real_sigmask(SIG_SETMASK, &old, NULL);
 	for (int tries = 0; tries < 2000; tries++) {
 		pid_t tid = __atomic_load_n(&p.tid, __ATOMIC_ACQUIRE);
 
@@ -549,6 +549,13 @@ int thread_barrier(void)
 
 /* The handler thread_signal_install() put on each signal. */
 static void (*installed[_NSIG])(int, siginfo_t *, void *);
+/* The same as a mask (bit n-1: signal n), for lib/signal.c. */
+static uint64_t ours_mask;
+
+uint64_t thread_signals_taken(void)
+{
+	return __atomic_load_n(&ours_mask, __ATOMIC_ACQUIRE);
+}
 
 int thread_signal_install(int lo, int hi,
 			  void (*handler)(int, siginfo_t *, void *),
@@ -572,11 +579,16 @@ int thread_signal_install(int lo, int hi,
 		    old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
 			continue;
 		__atomic_store_n(&installed[s], handler, __ATOMIC_RELEASE);
-		if (thread_real_sigaction(s, &sa, &old))
-			continue;
-		if (old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO))
-			return s;
-		thread_real_sigaction(s, &old, NULL);
+		/* Before the handler: no mask the program sets from now on
+		 * blocks it (lib/signal.c). */
+		__atomic_or_fetch(&ours_mask, SIGBIT(s), __ATOMIC_SEQ_CST);
+		if (!thread_real_sigaction(s, &sa, &old)) {
+			if (old.sa_handler == SIG_DFL &&
+			    !(old.sa_flags & SA_SIGINFO))
+				return s;
+			thread_real_sigaction(s, &old, NULL);
+		}
+		__atomic_and_fetch(&ours_mask, ~SIGBIT(s), __ATOMIC_SEQ_CST);
 	}
 	return -EBUSY;
 }

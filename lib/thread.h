@@ -165,6 +165,19 @@ int thread_real_sigaction(int sig, const struct sigaction *act,
 			  struct sigaction *old);
 
 /*
+ * The signals thread_signal_install() took (bit n-1: signal n).  The
+ * interposed sigprocmask() and pthread_sigmask() never let the program
+ * block them (lib/signal.c).
+ */
+uint64_t thread_signals_taken(void);
+
+/*
+ * pthread_sigmask() without the interposition (0 or an errno value):
+ * for ftramp's own code, which may mean to block its own signals too.
+ */
+int thread_real_sigmask(int how, const sigset_t *set, sigset_t *old);
+
+/*
  * The PCs at which tid's running application handlers interrupted it,
  * outermost first: how many (0: none), or -1 if unknown (nested too
  * deep): treat as busy.  Read from tid itself, or while tid is known

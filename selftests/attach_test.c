@@ -23,6 +23,7 @@
 
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
+#include "lib/thread.h"
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
 #include "selftests/site_bytes.h"
@@ -589,7 +590,8 @@ static void *sync_blocker(void *arg)
 	(void)arg;
 	sigemptyset(&set);
 	sigaddset(&set, ftramp_patch_sync_signal());
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Raw: the interposed pthread_sigmask() keeps ours open. */
+	thread_real_sigmask(SIG_BLOCK, &set, NULL);
 	__atomic_store_n(&blocker_ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&fail_stop, __ATOMIC_ACQUIRE))
 		;

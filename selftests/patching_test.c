@@ -1010,7 +1010,8 @@ static void *spinner(void *p)
 	sigemptyset(&set);
 	sigaddset(&set, ftramp_patch_sync_signal());
 	if (sp->block)
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		/* Raw: the interposed pthread_sigmask() keeps ours open. */
+		thread_real_sigmask(SIG_BLOCK, &set, NULL);
 	__atomic_store_n(&sp->ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
 		for (int i = 0; i < NSITES; i++)
@@ -1018,7 +1019,7 @@ static void *spinner(void *p)
 				sp->errors++;
 		__atomic_add_fetch(&sp->sweeps, 1, __ATOMIC_RELEASE);
 		if (__atomic_load_n(&sp->unblock, __ATOMIC_ACQUIRE))
-			pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+			thread_real_sigmask(SIG_UNBLOCK, &set, NULL);
 		if (sp->sleep_us)
 			usleep(sp->sleep_us);
 	}

@@ -10,7 +10,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <ftramp/ftramp.h>
@@ -385,11 +387,12 @@ static void *deaf_spinner(void *arg)
 
 	(void)arg;
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Raw: the interposed pthread_sigmask() keeps ours open. */
+	thread_real_sigmask(SIG_BLOCK, &all, NULL);
 	__atomic_store_n(&deaf_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&deaf_go, __ATOMIC_ACQUIRE))
 		;
-	pthread_sigmask(SIG_UNBLOCK, &all, NULL);	/* answers now */
+	thread_real_sigmask(SIG_UNBLOCK, &all, NULL);	/* answers now */
 	return NULL;
 }
 
@@ -555,6 +558,175 @@ TEST(own_handler_in_window_keeps_image)
 	close(handler_pipe[0]);
 	close(handler_pipe[1]);
 	close(dfd);
+}
+
+/* ------------------------------------------------------------------
+ * The program's signal masks (lib/signal.c)
+ * ------------------------------------------------------------------ */
+
+static volatile int masked_go;
+static pid_t masked_tid;
+static int masked_view;		/* bit per check of its own mask that held */
+
+static bool blocked_now(int sig)
+{
+	sigset_t cur;
+
+	return !pthread_sigmask(SIG_BLOCK, NULL, &cur) &&
+	       sigismember(&cur, sig) == 1;
+}
+
+static bool really_blocked(int sig)
+{
+	sigset_t cur;
+
+	return !thread_real_sigmask(SIG_BLOCK, NULL, &cur) &&
+	       sigismember(&cur, sig) == 1;
+}
+
+/* Blocks everything the way programs do, and checks what it reads. */
+static void *masked_spinner(void *arg)
+{
+	int sig = reclaim_scan_signal(), view = 0;
+	sigset_t all, one, old;
+
+	(void)arg;
+	sigfillset(&all);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	view |= !pthread_sigmask(SIG_BLOCK, &all, NULL) << 0;
+	view |= blocked_now(sig) << 1;
+	view |= blocked_now(SIGUSR2) << 2;
+	view |= !really_blocked(sig) << 3;
+	view |= really_blocked(SIGUSR2) << 4;
+	/* sigprocmask() and the old mask of a change say the same. */
+	view |= (!sigprocmask(SIG_UNBLOCK, &one, &old) &&
+		 sigismember(&old, sig) == 1) << 5;
+	view |= !blocked_now(sig) << 6;
+	view |= (!sigprocmask(SIG_SETMASK, &all, NULL) &&
+		 blocked_now(sig)) << 7;
+	__atomic_store_n(&masked_view, view, __ATOMIC_RELEASE);
+	__atomic_store_n(&masked_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&masked_go, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+/* Make sure the scan signal is taken before a test reads it. */
+static void scan_signal_ready(struct __test_metadata *_metadata)
+{
+	uint64_t seq = reclaim_retire(RECLAIM_MARK, NULL, 0x5000, 0x5004,
+				      NULL, NULL);
+
+	ASSERT_EQ(0, reclaim_wait_seq(seq, 10000));
+	ASSERT_LT(0, reclaim_scan_signal());
+}
+
+/*
+ * A running thread that blocks every signal through pthread_sigmask()
+ * is still asked where it is (the scan signal stays open underneath),
+ * and reads back exactly the mask it set.
+ */
+TEST(masked_thread_is_still_asked)
+{
+	struct ftramp_reclaim_stats a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	pthread_t th;
+	uint64_t seq;
+
+	scan_signal_ready(_metadata);
+	masked_go = 0;
+	masked_tid = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, masked_spinner, NULL));
+	while (!__atomic_load_n(&masked_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	EXPECT_EQ(0xff, masked_view);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x5000, 0x5004, NULL, NULL);
+	EXPECT_EQ(0, reclaim_wait_seq(seq, 10000));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_LT(0, b.scan_signals - a.scan_signals);
+	EXPECT_EQ(0, b.unseen_tid);
+	__atomic_store_n(&masked_go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+}
+
+static volatile int masked_handler_state;
+static int masked_handler_view;
+
+static void full_mask_handler(int sig, siginfo_t *si, void *uctx)
+{
+	ucontext_t *uc = uctx;
+	int view = 0;
+
+	(void)sig;
+	(void)si;
+	/* Its view: sa_mask (everything) blocked, ours included. */
+	view |= blocked_now(reclaim_scan_signal()) << 0;
+	view |= blocked_now(SIGUSR2) << 1;
+	view |= !really_blocked(reclaim_scan_signal()) << 2;
+	/* The interrupted mask, as the program set it. */
+	view |= (sigismember(&uc->uc_sigmask, reclaim_scan_signal()) == 1)
+		<< 3;
+	masked_handler_view = view;
+	__atomic_store_n(&masked_handler_state, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&masked_handler_state, __ATOMIC_ACQUIRE) == 1)
+		;
+}
+
+static void *handler_host(void *arg)
+{
+	sigset_t one;
+
+	(void)arg;
+	sigemptyset(&one);
+	sigaddset(&one, reclaim_scan_signal());
+	pthread_sigmask(SIG_BLOCK, &one, NULL);
+	__atomic_store_n(&masked_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&masked_go, __ATOMIC_ACQUIRE))
+		;
+	/* Back from the handler: its view of the mask is as before. */
+	masked_view = blocked_now(reclaim_scan_signal()) &&
+		      !really_blocked(reclaim_scan_signal());
+	return NULL;
+}
+
+/*
+ * A handler of the program's installed with a full sa_mask that spins:
+ * its thread still answers the scans.
+ */
+TEST(full_sa_mask_handler_is_still_asked)
+{
+	struct sigaction sa, old;
+	pthread_t th;
+	uint64_t seq;
+
+	scan_signal_ready(_metadata);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = full_mask_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigfillset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	ASSERT_EQ(0, sigaction(SIGUSR2, NULL, &old));
+	EXPECT_EQ(1, sigismember(&old.sa_mask, reclaim_scan_signal()));
+
+	masked_go = 0;
+	masked_tid = 0;
+	masked_view = 0;
+	masked_handler_state = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, handler_host, NULL));
+	while (!__atomic_load_n(&masked_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR2));
+	while (!__atomic_load_n(&masked_handler_state, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	EXPECT_EQ(0xf, masked_handler_view);
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x5000, 0x5004, NULL, NULL);
+	EXPECT_EQ(0, reclaim_wait_seq(seq, 10000));
+	__atomic_store_n(&masked_handler_state, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&masked_go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, masked_view);
+	signal(SIGUSR2, SIG_DFL);
 }
 
 TEST_HARNESS_MAIN

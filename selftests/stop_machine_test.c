@@ -28,6 +28,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/stop_machine.h"
+#include "lib/thread.h"
 #include "arch/arm64/sync_signal.h"
 #include "lib/fault_inject.h"
 #include "harness.h"
@@ -72,7 +73,8 @@ static void *spinner(void *p)
 
 		sigemptyset(&set);
 		sigaddset(&set, ftramp_patch_sync_signal());
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		/* Raw: the interposed pthread_sigmask() keeps ours open. */
+		thread_real_sigmask(SIG_BLOCK, &set, NULL);
 	}
 	__atomic_store_n(&sp->ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
