@@ -8,6 +8,8 @@
 
 #include <ftramp/ftramp.h>
 
+#include "lib/thread.h"
+
 FTRAMP_API const char *ftramp_version(void)
 {
 	return FTRAMP_VERSION;
@@ -53,4 +55,9 @@ FTRAMP_API int ftramp_strerror(int err, char *buf, size_t size)
 	msg = strerror_r(err, tmp, sizeof(tmp));
 	snprintf(buf, size, "%s", msg);
 	return 0;
+}
+
+FTRAMP_API const char *ftramp_error_detail(void)
+{
+	return thread_error_get();
 }

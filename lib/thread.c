@@ -85,6 +85,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
@@ -520,6 +521,70 @@ enum thread_where thread_where(int dfd, pid_t tid, struct thread_stat *ts,
 	if (!in_syscall(dfd, tid, &nr, pc) || nr < 0)
 		return THREAD_KERNEL;
 	return THREAD_SYSCALL;
+}
+
+int thread_inactive(int dfd, pid_t tid, unsigned long *switches)
+{
+	struct thread_stat a, b;
+	char buf[256];
+	ssize_t n;
+
+	if (thread_stat(dfd, tid, &a) || a.state == 'R' ||
+	    thread_state_gone(a.state))
+		return 0;
+	/* "running" unless it stayed off the CPU while the file was made */
+	n = task_read(dfd, tid, "syscall", buf, sizeof(buf));
+	if (n <= 0 || (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9')))
+		return 0;
+	if (thread_stat(dfd, tid, &b) || b.switches != a.switches)
+		return 0;
+	*switches = a.switches;
+	return 1;
+}
+
+void thread_describe(int dfd, pid_t tid, int sig, char *buf, size_t size)
+{
+	char comm[64] = "?";
+	struct thread_stat ts;
+	ssize_t n = task_read(dfd, tid, "comm", comm, sizeof(comm));
+	int err;
+
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+	err = thread_stat(dfd, tid, &ts);
+	if (err) {
+		snprintf(buf, size, "thread %d (%s, gone)", (int)tid, comm);
+		return;
+	}
+	if (sig <= 0)
+		snprintf(buf, size, "thread %d (%s) state %c", (int)tid, comm,
+			 ts.state);
+	else
+		snprintf(buf, size, "thread %d (%s) state %c, signal %d %s",
+			 (int)tid, comm, ts.state, sig,
+			 thread_emulated() ? "maybe blocked (emulated)" :
+			 thread_sig_in(ts.sigblk, sig) ? "blocked" :
+			 "not blocked");
+}
+
+static __thread char error_detail[256];
+
+void thread_error_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!fmt) {
+		error_detail[0] = '\0';
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(error_detail, sizeof(error_detail), fmt, ap);
+	va_end(ap);
+}
+
+const char *thread_error_get(void)
+{
+	return error_detail;
 }
 
 static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;

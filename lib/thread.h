@@ -116,6 +116,35 @@ enum thread_where thread_where(int dfd, pid_t tid, struct thread_stat *ts,
 			       bool want_syscall, uint64_t *pc);
 
 /*
+ * Is tid off every CPU, in the kernel, at some instant during the call?
+ * 1 with *switches, its context-switch count at that instant; 0 if that
+ * could not be shown (running, gone, unreadable).  <tid>/syscall is
+ * generated only while the thread stays inactive (the kernel's
+ * wait_task_inactive()), and the count read before and after it is the
+ * same.  Two such answers with the same count prove that the thread did
+ * not run in between: switched in, it is counted when it leaves the CPU.
+ * Under an emulator this holds of the host thread, which is the only
+ * one that runs the guest's code.  No allocation, no lock.
+ */
+int thread_inactive(int dfd, pid_t tid, unsigned long *switches);
+
+/*
+ * "tid (comm) state R" into buf: how an error names a thread.  With
+ * sig > 0, also whether its mask (natively; under an emulator /proc
+ * shows the host's) blocks sig.  No allocation.
+ */
+void thread_describe(int dfd, pid_t tid, int sig, char *buf, size_t size);
+
+/*
+ * The detail of this thread's last failure that had one (a thread that
+ * would not park, the links ftramp_sync() still waits for): what
+ * ftramp_error_detail() returns.  fmt NULL clears it.
+ */
+void thread_error_set(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+const char *thread_error_get(void);
+
+/*
  * Every other thread of the process passes a full memory barrier
  * (membarrier PRIVATE_EXPEDITED; a sleeping thread had one when it was
  * switched out).  0, or -EOPNOTSUPP where membarrier is missing: then a

@@ -28,9 +28,9 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/stop_machine.h"
-#include "lib/thread.h"
 #include "arch/arm64/sync_signal.h"
 #include "lib/fault_inject.h"
+#include "lib/thread.h"
 #include "harness.h"
 
 extern long (*const pf_table[])(long);
@@ -436,6 +436,7 @@ TEST(blocked_thread_times_out_unchanged)
 	sp[2].block = 1;
 	for (int t = 0; t < 3; t++)
 		ASSERT_EQ(0, spin_start(&sp[t]));
+	ASSERT_EQ(0, pthread_setname_np(sp[2].th, "deaf-spinner"));
 	for (int i = 0; i < NSITES; i++)
 		words[i] = *site_a(i);
 	ftramp_patch_get_stats(&a);
@@ -449,6 +450,8 @@ TEST(blocked_thread_times_out_unchanged)
 	EXPECT_EQ(0, d.stops);
 	EXPECT_EQ(1, d.failed);
 	EXPECT_EQ(2, d.stop_parked);
+	/* The error names the thread that held it up, running. */
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "(deaf-spinner) state R"));
 
 	/* the two that parked were released and run on */
 	for (int t = 0; t < 2; t++)
@@ -690,6 +693,219 @@ TEST(stop_cost)
 		errors += spin_stop(&sp[t]);
 	EXPECT_EQ(0, errors);
 	free(sp);
+}
+
+/* ------------------------------------------------------------------
+ * Sleepers that block every signal: left asleep, checked after
+ * ------------------------------------------------------------------ */
+
+struct deaf {
+	pthread_t th;
+	int fds[2];
+	int woke;		/* reads returned */
+	int bad;		/* a traced call gave a wrong result */
+};
+
+/* Blocks every signal behind the interposition's back, then sleeps. */
+static void *deaf_reader(void *p)
+{
+	struct deaf *r = p;
+	sigset_t all;
+	char c = 0;
+
+	sigfillset(&all);
+	thread_real_sigmask(SIG_BLOCK, &all, NULL);
+	while (c != 'q') {
+		if (read(r->fds[0], &c, 1) != 1)
+			break;
+		__atomic_add_fetch(&r->woke, 1, __ATOMIC_RELEASE);
+		if (c == 'c')
+			for (int i = 0; i < NSITES; i++)
+				r->bad += pf_table[i](i) != pf_expect(i, i);
+	}
+	return NULL;
+}
+
+static int deaf_start(struct deaf *r)
+{
+	int dfd = thread_dir_open();
+	unsigned long sw;
+	pid_t tid = 0;
+
+	if (dfd < 0 || pipe(r->fds) ||
+	    pthread_create(&r->th, NULL, deaf_reader, r))
+		return -1;
+	pthread_setname_np(r->th, "deaf-reader");
+	/* Its tid, then wait until it is seen asleep. */
+	for (int i = 0; i < 10000 && !tid; i++) {
+		struct thread_list l = { 0 };
+
+		if (thread_list(dfd, &l, true) == 0) {
+			for (size_t k = 0; k < l.nr; k++) {
+				char buf[160];
+
+				thread_describe(dfd, l.tid[k], 0, buf,
+						sizeof(buf));
+				if (strstr(buf, "(deaf-reader)"))
+					tid = l.tid[k];
+			}
+		}
+		thread_list_free(&l);
+		if (!tid)
+			usleep(1000);
+	}
+	for (int i = 0; tid && i < 10000; i++) {
+		if (thread_inactive(dfd, tid, &sw))
+			break;
+		usleep(1000);
+	}
+	close(dfd);
+	return tid ? 0 : -1;
+}
+
+static int deaf_stop(struct deaf *r)
+{
+	if (write(r->fds[1], "cq", 2) != 2)
+		return -1;
+	pthread_join(r->th, NULL);
+	close(r->fds[0]);
+	close(r->fds[1]);
+	return r->bad;
+}
+
+/*
+ * A thread asleep in read() with every signal blocked cannot park.  It
+ * does not fail the stop: it is seen off the CPU before the writes and
+ * with the same switch count after them.  Woken later, it calls the
+ * prepared functions correctly.
+ */
+TEST(blocked_sleeper_does_not_fail_the_stop)
+{
+	struct ftramp_stop_opts so = { .timeout_ms = 5000 };
+	struct ftramp_patch_stats a, b;
+	struct deaf r = { 0 };
+	struct delta d;
+
+	ASSERT_EQ(0, ftramp_sync_signal_init());
+	ftramp_patch_set_stop_opts(&so);
+	ASSERT_EQ(0, deaf_start(&r));
+	ftramp_patch_get_stats(&a);
+	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	ftramp_patch_get_stats(&b);
+	stats_delta(&a, &b, &d);
+	EXPECT_EQ(NSITES, count_prepared());
+	EXPECT_EQ(1, d.stops);
+	EXPECT_EQ(0, d.stop_timeouts);
+	EXPECT_EQ(1, b.stop_asleep - a.stop_asleep);
+	EXPECT_EQ(0, b.stop_woke - a.stop_woke);
+	EXPECT_EQ(0, __atomic_load_n(&r.woke, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, deaf_stop(&r));
+	EXPECT_EQ(2, r.woke);
+}
+
+static volatile int usr1_seen;
+static int suspend_returns, suspend_err;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
+
+static void *suspender(void *p)
+{
+	sigset_t all, wait;
+
+	(void)p;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	wait = all;
+	sigdelset(&wait, SIGUSR1);
+	/* Only SIGUSR1 may end it (the interposition leaves it alone). */
+	while (!usr1_seen) {
+		int ret = sigsuspend(&wait);
+
+		suspend_returns++;
+		suspend_err = ret < 0 ? errno : 0;
+	}
+	return NULL;
+}
+
+/*
+ * The same with sigsuspend(): the stop neither fails nor ends the
+ * program's sigsuspend() early.
+ */
+TEST(sigsuspend_sleeper_is_left_asleep)
+{
+	struct ftramp_stop_opts so = { .timeout_ms = 5000 };
+	struct ftramp_patch_stats a, b;
+	int dfd = thread_dir_open();
+	struct sigaction sa;
+	pthread_t th;
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, ftramp_sync_signal_init());
+	ftramp_patch_set_stop_opts(&so);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, suspender, NULL));
+	usleep(200000);		/* asleep in sigsuspend */
+	ftramp_patch_get_stats(&a);
+	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	ftramp_patch_get_stats(&b);
+	EXPECT_EQ(1, b.stop_asleep - a.stop_asleep);
+	EXPECT_EQ(0, b.stop_timeouts - a.stop_timeouts);
+	EXPECT_EQ(0, suspend_returns);
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, suspend_returns);
+	EXPECT_EQ(EINTR, suspend_err);
+	close(dfd);
+}
+
+/*
+ * The limit (stop_machine.c, point 6): a sleeper woken between its last
+ * look and the writes may fetch a word while it changes.  It is seen
+ * (stop_woke), and every core is synchronised before the next phase.
+ */
+static struct deaf *woken;
+
+static void wake_mid_stop(void)
+{
+	int before = __atomic_load_n(&woken->woke, __ATOMIC_ACQUIRE);
+
+	if (write(woken->fds[1], "x", 1) != 1)
+		return;
+	while (__atomic_load_n(&woken->woke, __ATOMIC_ACQUIRE) == before)
+		sched_yield();
+}
+
+TEST(sleeper_woken_mid_stop_is_counted)
+{
+	struct ftramp_stop_opts so = { .timeout_ms = 5000 };
+	struct ftramp_patch_stats a, b;
+	struct deaf r = { 0 };
+	struct delta d;
+
+	ASSERT_EQ(0, ftramp_sync_signal_init());
+	ftramp_patch_set_stop_opts(&so);
+	ASSERT_EQ(0, deaf_start(&r));
+	woken = &r;
+	ftramp_stop_set_test_hook(wake_mid_stop);
+	ftramp_patch_get_stats(&a);
+	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	ftramp_patch_get_stats(&b);
+	ftramp_stop_set_test_hook(NULL);
+	stats_delta(&a, &b, &d);
+	EXPECT_EQ(NSITES, count_prepared());
+	EXPECT_EQ(1, d.stops);
+	EXPECT_EQ(1, b.stop_asleep - a.stop_asleep);
+	EXPECT_EQ(1, b.stop_woke - a.stop_woke);
+	/* the stop's own sync was not enough: one more */
+	EXPECT_EQ(2, d.syncs);
+	EXPECT_EQ(1, r.woke);
+	EXPECT_EQ(0, deaf_stop(&r));
 }
 
 TEST_HARNESS_MAIN

@@ -1167,10 +1167,13 @@ static int stop_others(struct commit *c)
 	return err;
 }
 
-static void resume_others(struct commit *c)
+/* Nonzero: a thread left asleep ran meanwhile (stop_machine.c, 6). */
+static unsigned long resume_others(struct commit *c)
 {
-	ftramp_stop_end(&c->stop, &c->st);
+	unsigned long woke = ftramp_stop_end(&c->stop, &c->st);
+
 	log_ev(FTRAMP_EV_RESUME, 0, 0, 0);
+	return woke;
 }
 
 /*
@@ -1254,12 +1257,17 @@ static int commit_write(struct commit *c)
 		c->st.phases++;
 		cache_sync(c, start, end);
 		if (stop) {
-			/* Each parked thread runs ISB on its way out: the
-			 * stop is this phase's synchronisation. */
-			resume_others(c);
+			/* Each parked thread runs ISB on its way out, each
+			 * sleeper an exception return: the stop is this
+			 * phase's synchronisation.  Unless a sleeper woke
+			 * during the writes: then sync every core. */
+			unsigned long woke = resume_others(c);
+
 			c->st.syncs++;
-			start = end;
-			continue;
+			if (!woke) {
+				start = end;
+				continue;
+			}
 		}
 		err = sync_cores(&c->st);
 		if (err) {
@@ -1386,6 +1394,8 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	patch_stats.stop_helpers += c.st.stop_helpers;
 	patch_stats.stop_rescans += c.st.stop_rescans;
 	patch_stats.stop_timeouts += c.st.stop_timeouts;
+	patch_stats.stop_asleep += c.st.stop_asleep;
+	patch_stats.stop_woke += c.st.stop_woke;
 	patch_stats.stop_ns += c.st.stop_ns;
 	if (c.stop_ready)
 		ftramp_stop_free(&c.stop);

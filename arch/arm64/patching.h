@@ -119,6 +119,8 @@ struct ftramp_patch_stats {
 	unsigned long stop_helpers;	/* emulator threads left alone */
 	unsigned long stop_rescans;	/* listings after the first */
 	unsigned long stop_timeouts;	/* stops that gave up: -ETIMEDOUT */
+	unsigned long stop_asleep;	/* threads left asleep, not parked */
+	unsigned long stop_woke;	/* ... that ran during the stop */
 	unsigned long stop_ns;		/* time threads were held, total */
 	/* /proc/self/maps reads by commits (the cache's and fresh ones) */
 	unsigned long maps_reads;

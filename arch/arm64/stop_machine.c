@@ -52,11 +52,39 @@
  *     sigreturn's exception return is itself a context synchronisation
  *     event: a thread interrupted exactly at func+0 refetches the new
  *     word.  So the stop is also the phase's cross-thread sync.
- *  6. If some thread does not park within the timeout (it blocks the
- *     signal, or is stopped by a debugger or SIGSTOP), every parked
- *     thread is released and the stop fails with -ETIMEDOUT: nothing was
- *     written yet.  The signal stays queued on the silent thread; when it
- *     runs, the handler sees a released generation and returns at once.
+ *  6. A thread that does not park but is seen off the CPU, in the kernel
+ *     (it blocks the signal while it sleeps in a system call: a raw
+ *     rt_sigprocmask(), sigsuspend(), ppoll(), natively an io_uring
+ *     submitter...; or it is stopped), is not a reason to fail.  The
+ *     stop needs no more of a thread than not to execute the words
+ *     while they change, and then to synchronise its context before it
+ *     runs them.  thread_inactive() shows it off the CPU with some
+ *     context-switch count; the last such look is taken after every
+ *     other thread parked, just before the first write, and another one
+ *     after the cache maintenance.  The same count both times: it never
+ *     ran in between, and its way back to user space is an exception
+ *     return, a context synchronisation event.  Nothing about windows
+ *     matters here: a stop frees nothing.
+ *
+ *     What a thread that wakes in between would execute: the
+ *     instructions after its svc, then whatever the program does.  It
+ *     meets a word being written only by calling one of the functions
+ *     of the batch, whose entry goes nop -> mov x9, x30 while the word
+ *     after it stays nop (site state P -> R, patching.c): either word
+ *     runs the function unchanged, but fetching it during the change is
+ *     what B2.2.5 makes CONSTRAINED UNPREDICTABLE.  Such a thread is
+ *     counted (stop_woke) and a membarrier SYNC_CORE follows the stop
+ *     before any later phase (patching.c), so no later bl is fetched
+ *     before the mov.  The word is never taken back (R is a correct
+ *     state); the window is the writes and one cache maintenance.
+ *
+ *  7. A thread that neither parks nor can be shown off the CPU within
+ *     the timeout (it runs with the signal blocked, or it is being
+ *     traced) fails the stop: every parked thread is released and the
+ *     stop returns -ETIMEDOUT before anything was written, with the
+ *     thread named in ftramp_error_detail().  The signal stays queued
+ *     on the silent thread; when it runs, the handler sees a released
+ *     generation and returns at once.
  *
  * Stale cookies.  A park signal of an earlier, failed stop may arrive
  * during a later one: its generation is not the current one and the
@@ -110,12 +138,14 @@ enum peer_state {
 	PEER_PARKED,		/* acknowledged: in the handler */
 	PEER_EXITED,		/* gone or a zombie: runs nothing */
 	PEER_HELPER,		/* never runs our code (lib/thread.c) */
+	PEER_ASLEEP,		/* off the CPU with `switches' (point 6) */
 };
 
 struct ftramp_stop_peer {
 	pid_t tid;
 	uint32_t slot;
 	enum peer_state state;
+	unsigned long switches;	/* PEER_ASLEEP */
 };
 
 static struct gen_slots parks;		/* highest generation parked for */
@@ -307,6 +337,11 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 					st->stop_exited++;
 					continue;
 				}
+				if (thread_inactive(s->dfd, p->tid,
+						    &p->switches)) {
+					p->state = PEER_ASLEEP;
+					continue;
+				}
 			}
 			left++;
 		}
@@ -324,12 +359,72 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 	}
 }
 
+/*
+ * Each PEER_ASLEEP peer still parked, gone, or off the CPU with the same
+ * switch count: it has not run since it was first seen so.  Those that
+ * ran go back to PEER_PENDING (return: how many); with count, the ones
+ * that ran are counted as woken instead (after the writes).
+ */
+static size_t asleep_check(struct ftramp_stop *s, struct ftramp_patch_stats *st,
+			   bool after)
+{
+	size_t ran = 0;
+
+	for (size_t i = 0; i < s->nr; i++) {
+		struct ftramp_stop_peer *p = &s->peer[i];
+		struct thread_stat tst;
+		unsigned long sw;
+		int err;
+
+		if (p->state != PEER_ASLEEP)
+			continue;
+		if (gen_slots_load(&parks, p->slot) >= s->gen) {
+			/* Woken, it ran only the park handler. */
+			p->state = PEER_PARKED;
+			s->parked++;
+			st->stop_parked++;
+			continue;
+		}
+		if (thread_inactive(s->dfd, p->tid, &sw) && sw == p->switches)
+			continue;
+		err = thread_stat(s->dfd, p->tid, &tst);
+		if (err == -ESRCH || (!err && thread_state_gone(tst.state))) {
+			p->state = PEER_EXITED;
+			st->stop_exited++;
+			continue;
+		}
+		ran++;
+		if (!after)
+			p->state = PEER_PENDING;
+	}
+	return ran;
+}
+
 static void stop_release(struct ftramp_stop *s)
 {
 	__atomic_store_n(&stop_released, (uint32_t)s->gen, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &stop_released, FUTEX_WAKE_PRIVATE, INT_MAX,
 		NULL, NULL, 0);
 	s->stopped = false;
+}
+
+static void (*stop_test_hook)(void);
+
+/* After a timeout (every thread released): name the first silent one. */
+static void stop_blame(struct ftramp_stop *s)
+{
+	char who[160];
+
+	for (size_t i = 0; i < s->nr; i++) {
+		if (s->peer[i].state != PEER_PENDING)
+			continue;
+		thread_describe(s->dfd, s->peer[i].tid,
+				ftramp_sync_signal_number(), who, sizeof(who));
+		thread_error_set("stop-machine: %s did not park within %u ms"
+				 " and was not seen asleep", who,
+				 s->timeout_ms);
+		return;
+	}
 }
 
 int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
@@ -399,8 +494,12 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 			st->stop_signals++;
 			added++;
 		}
-		/* Everyone met so far is parked or gone (waited below). */
-		if (!added && !cut)
+		/*
+		 * Everyone met so far is parked, gone or asleep (waited
+		 * below).  The sleepers' last look before the writes: one
+		 * that ran since is waited for again.
+		 */
+		if (!added && !cut && !asleep_check(s, st, false))
 			break;
 		err = stop_wait(s, st, deadline);
 		if (err)
@@ -410,20 +509,39 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 			goto fail;
 		}
 	}
+	for (size_t i = 0; i < s->nr; i++)
+		st->stop_asleep += s->peer[i].state == PEER_ASLEEP;
+	if (stop_test_hook)
+		stop_test_hook();
 	st->stops++;
+	thread_error_set(NULL);
 	return 0;
 fail:
 	if (err == -ETIMEDOUT)
 		st->stop_timeouts++;
 	stop_release(s);
 	st->stop_ns += now_ns() - t0;
+	if (err == -ETIMEDOUT)
+		stop_blame(s);
 	return err;
 }
 
-void ftramp_stop_end(struct ftramp_stop *s, struct ftramp_patch_stats *st)
+unsigned long ftramp_stop_end(struct ftramp_stop *s,
+			      struct ftramp_patch_stats *st)
 {
+	unsigned long woke;
+
 	if (!s->stopped)
-		return;
+		return 0;
 	stop_release(s);
 	st->stop_ns += now_ns() - s->t_parked;
+	/* After the cache maintenance: did a sleeper run meanwhile? */
+	woke = asleep_check(s, st, true);
+	st->stop_woke += woke;
+	return woke;
+}
+
+void ftramp_stop_set_test_hook(void (*hook)(void))
+{
+	stop_test_hook = hook;
 }

@@ -43,8 +43,9 @@ void ftramp_stop_free(struct ftramp_stop *s);
 
 /*
  * Park every other thread (those that never run our code excepted) in the signal
- * handler and return 0 once each has acknowledged or exited and a
- * listing made after that shows no new thread.  Allocates nothing and
+ * handler and return 0 once each has acknowledged, exited or is seen
+ * asleep off the CPU (stop_machine.c, point 6), and a listing made after
+ * that shows no new thread.  Allocates nothing and
  * takes no lock.  On error every thread is released: -ETIMEDOUT (some
  * thread did not park in time), -ENOSPC (more threads than prepared
  * for: prepare again and retry), or another -errno.  The stop_* counters
@@ -52,8 +53,21 @@ void ftramp_stop_free(struct ftramp_stop *s);
  */
 int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st);
 
-/* Release the parked threads; each runs ISB before it returns. */
-void ftramp_stop_end(struct ftramp_stop *s, struct ftramp_patch_stats *st);
+/*
+ * Release the parked threads; each runs ISB before it returns.  Call it
+ * after the cache maintenance.  Returns how many threads that were left
+ * asleep instead of parked ran during the stop (counted in stop_woke):
+ * then the caller synchronises every core before its next phase.
+ */
+unsigned long ftramp_stop_end(struct ftramp_stop *s,
+			      struct ftramp_patch_stats *st);
+
+/*
+ * Tests: called at the end of a successful ftramp_stop_begin(), threads
+ * parked and the sleepers' last look taken, before the first write.  It
+ * must not allocate nor take a lock.
+ */
+void ftramp_stop_set_test_hook(void (*hook)(void));
 
 /* Threads inside the park loop right now, counted by the handlers. */
 unsigned int ftramp_stop_parked_now(void);

@@ -39,6 +39,15 @@ FTRAMP_API const char *ftramp_version(void);
 FTRAMP_API int ftramp_strerror(int err, char *buf, size_t size);
 
 /*
+ * What this thread's last failure that had more to say was about: the
+ * thread a stop-machine could not park ("thread 1234 (worker) state R,
+ * signal 60 blocked"), the thread or the pinned links ftramp_sync()
+ * still waits for.  "" when there is none; cleared when such a call
+ * succeeds.  Valid until this thread's next ftramp call.
+ */
+FTRAMP_API const char *ftramp_error_detail(void);
+
+/*
  * Options structs start with `size_t sz`, set by the caller to
  * sizeof(struct); fields beyond what the library knows must be zero.
  * FTRAMP_OPTS(type, name, fields...) declares one the libbpf way.
