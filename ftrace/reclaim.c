@@ -804,14 +804,68 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms)
 	return wait_seq(seq, true, timeout_ms);
 }
 
+/*
+ * ftramp_sync() timed out: say what it still waits for
+ * (ftramp_error_detail()): the thread no scan could observe, else the
+ * first pinned entries with the frames that pin them.
+ */
+static void sync_blame(void)
+{
+	char buf[200], who[160];
+	size_t len = 0;
+	int dfd, n = 0;
+
+	pthread_mutex_lock(&reclaim_lock);
+	if (unseen_tid) {
+		dfd = thread_dir_open();
+		if (dfd >= 0) {
+			thread_describe(dfd, unseen_tid, scan_sig, who,
+					sizeof(who));
+			close(dfd);
+		} else {
+			snprintf(who, sizeof(who), "thread %d",
+				 (int)unseen_tid);
+		}
+		pthread_mutex_unlock(&reclaim_lock);
+		thread_error_set("reclaim: %s could not be observed", who);
+		return;
+	}
+	buf[0] = '\0';
+	for (struct reclaim_entry *e = pending_head; e; e = e->next, n++) {
+		uint64_t frames = e->counter ?
+			__atomic_load_n(e->counter, __ATOMIC_RELAXED) /
+			e->unit : 0;
+
+		if (n < 3 && len < sizeof(buf))
+			len += snprintf(buf + len, sizeof(buf) - len,
+					"%s%s of %#llx: %llu frame%s", n ? "; " : "",
+					e->kind == RECLAIM_IMAGE ? "image" :
+					e->kind == RECLAIM_COPS ? "record" :
+								  "mark",
+					(unsigned long long)e->func,
+					(unsigned long long)frames,
+					frames == 1 ? "" : "s");
+	}
+	pthread_mutex_unlock(&reclaim_lock);
+	thread_error_set("reclaim: %d pinned (%s%s)", n, buf,
+			 n > 3 ? "; ..." : "");
+}
+
 FTRAMP_API int ftramp_sync(int timeout_ms)
 {
 	uint64_t seq;
+	int err;
 
 	pthread_mutex_lock(&reclaim_lock);
 	seq = next_seq - 1;
 	pthread_mutex_unlock(&reclaim_lock);
-	return wait_seq(seq, true, timeout_ms);
+	/* Every entry retired so far, not only the newest. */
+	err = wait_seq(seq, false, timeout_ms);
+	if (err == -ETIMEDOUT)
+		sync_blame();
+	else if (!err)
+		thread_error_set(NULL);
+	return err;
 }
 
 FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)

@@ -411,6 +411,7 @@ TEST(blocked_signal_is_sent_once)
 	ASSERT_EQ(0, ftramp_sync(10000));
 	deaf_go = 0;
 	ASSERT_EQ(0, pthread_create(&th, NULL, deaf_spinner, NULL));
+	ASSERT_EQ(0, pthread_setname_np(th, "deaf"));
 	while (!__atomic_load_n(&deaf_tid, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
@@ -426,6 +427,11 @@ TEST(blocked_signal_is_sent_once)
 	EXPECT_EQ(1, ftramp_reclaim__pinned(&pin, 1));
 	EXPECT_EQ(FTRAMP_PINNED_MARK, pin.kind);
 	EXPECT_EQ(0, pin.frames);
+	/* A bounded wait, and the error names the thread. */
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(100));
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(),
+			       "could not be observed"));
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "(deaf) state R"));
 
 	__atomic_store_n(&deaf_go, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
@@ -558,6 +564,30 @@ TEST(own_handler_in_window_keeps_image)
 	close(handler_pipe[0]);
 	close(handler_pipe[1]);
 	close(dfd);
+}
+
+/*
+ * ftramp_sync() waits for every entry retired before it, not only the
+ * newest one, and says what it still waits for.
+ */
+TEST(sync_waits_for_every_entry_and_names_them)
+{
+	uint64_t stuck = 2;
+
+	memset(frees, 0, sizeof(frees));
+	ASSERT_EQ(0, ftramp_sync(10000));
+	EXPECT_STREQ("", ftramp_error_detail());
+	reclaim_describe(reclaim_retire(RECLAIM_IMAGE, &stuck, 0x1000, 0x1100,
+					count_free, (void *)0), 0x1234, 1);
+	reclaim_retire(RECLAIM_MARK, NULL, 0x2000, 0x2004, NULL, NULL);
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(50));
+	EXPECT_EQ(0, frees[0]);
+	EXPECT_STREQ("reclaim: 1 pinned (image of 0x1234: 2 frames)",
+		     ftramp_error_detail());
+	__atomic_store_n(&stuck, 0, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	EXPECT_EQ(1, frees[0]);
+	EXPECT_STREQ("", ftramp_error_detail());
 }
 
 /* ------------------------------------------------------------------
