@@ -1052,6 +1052,29 @@ int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail)
 		map[nr] = i;
 		ops[nr++] = v[i].ops;
 	}
+	/*
+	 * The first of the two syncs of an exposed modify (below): before
+	 * anything changes, so that a failure leaves everything as it was.
+	 * The new trampolines were published (cache maintenance) by their
+	 * owners; after it no thread holds stale instructions for their
+	 * addresses (reused memory) when ftrace_caller branches there.  A
+	 * modify exposed only by this apply (its sites switched to
+	 * ftrace_caller) had the batch's own syncs, after that
+	 * publication: they serve as this one.
+	 */
+	for (i = 0; i < nr && !exposed; i++) {
+		struct ftrace_dchg *c = &v[map[i]];
+
+		if (c->op == FTRACE_DOP_MODIFY && ops_exposed(c->ops->priv)) {
+			exposed = true;
+			err = ftrace_sync_cores();
+			if (err) {
+				*fail = map[i];
+				goto fail;
+			}
+		}
+	}
+	exposed = false;
 	err = ftrace_apply_many_locked(ops, nr, &seq, &f);
 	if (err) {
 		*fail = nr ? map[f] : 0;
@@ -1095,13 +1118,17 @@ int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail)
 		}
 	}
 	/*
-	 * The new trampolines were published (cache maintenance) before;
-	 * make sure no thread holds stale instructions for their addresses
-	 * (reused memory) before the stores let ftrace_caller branch there,
-	 * and that none reads an old target afterwards.
+	 * The second sync: no thread reads an old target afterwards.  It
+	 * is what lets the old target be retired (ftrace/reclaim.c, step
+	 * 1).  Should it fail (no membarrier, and a thread the fallback's
+	 * scan cannot observe), it is retried a few times; if it still
+	 * fails the change stands (nothing here can be undone more safely
+	 * than it was done) and reclamation orders the threads instead:
+	 * its first scan observes every thread after this store -- a
+	 * signalled one through the kernel's signal delivery, which
+	 * follows our send, a sleeping one after the scan's membarrier --
+	 * and frees nothing until it has.
 	 */
-	if (exposed)
-		ftrace_sync_cores();
 	for (i = 0; i < nr; i++) {
 		struct ftrace_dchg *c = &v[map[i]];
 
@@ -1109,8 +1136,9 @@ int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail)
 			__atomic_store_n(&c->ops->priv->cops->direct, c->addr,
 					 __ATOMIC_RELEASE);
 	}
-	if (exposed)
-		ftrace_sync_cores();
+	for (int tries = 0; exposed && tries < 3; tries++)
+		if (!ftrace_sync_cores())
+			break;
 	for (i = 0; i < nr; i++) {
 		struct ftrace_dchg *c = &v[map[i]];
 

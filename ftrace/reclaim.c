@@ -940,6 +940,10 @@ static int sync_cmd;	/* 0: not probed, -1: none */
 int ftrace_sync_cores(void)
 {
 	int cmd = __atomic_load_n(&sync_cmd, __ATOMIC_ACQUIRE);
+	int err = ftramp_fault("sync_cores");
+
+	if (err)
+		return err;
 
 	if (!cmd) {
 		long mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);

@@ -15,6 +15,7 @@
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
 #include "selftests/site_bytes.h"
+#include "lib/fault_inject.h"
 
 int ft_add(int a, int b);
 int ft_mul(int a, int b);
@@ -282,6 +283,37 @@ TEST_F(direct, alone_then_modify)
 	call_n(2);
 	EXPECT_EQ(3, direct2_hits);
 	EXPECT_EQ(A64_NOP, bytes_of("ft_add").b);
+	EXPECT_EQ(0, ftramp_sync(5000));
+}
+
+/*
+ * A modify read through ftrace_caller syncs every core before it stores
+ * the new target; if that sync fails, nothing has changed.
+ */
+TEST_F(direct, modify_with_failed_sync_changes_nothing)
+{
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&self->a));
+	ASSERT_EQ(0, ftramp_direct__register(&self->d,
+					     U64(test_direct_tramp)));
+	call_n(2);
+	EXPECT_EQ(2, direct_hits);
+	ASSERT_EQ(0, ftramp_fault_set("sync_cores", 1, 1, -EAGAIN));
+	EXPECT_EQ(-EAGAIN, ftramp_direct__modify(&self->d,
+						  U64(test_direct_tramp2)));
+	ftramp_fault_clear_all();
+	call_n(3);
+	EXPECT_EQ(5, direct_hits);
+	EXPECT_EQ(0, direct2_hits);
+	EXPECT_EQ(5, self->ca.hits);
+	/* Still the old target's ops: the new one is refused here. */
+	EXPECT_EQ(-EINVAL, ftramp_direct__unregister(&self->d,
+						      U64(test_direct_tramp2)));
+	ASSERT_EQ(0, ftramp_direct__modify(&self->d, U64(test_direct_tramp2)));
+	call_n(1);
+	EXPECT_EQ(1, direct2_hits);
+	ASSERT_EQ(0, ftramp_direct__unregister(&self->d,
+					       U64(test_direct_tramp2)));
+	ASSERT_EQ(0, ftramp_ftrace_ops__unregister(&self->a));
 	EXPECT_EQ(0, ftramp_sync(5000));
 }
 
