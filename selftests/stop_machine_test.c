@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -906,6 +907,44 @@ TEST(sleeper_woken_mid_stop_is_counted)
 	EXPECT_EQ(2, d.syncs);
 	EXPECT_EQ(1, r.woke);
 	EXPECT_EQ(0, deaf_stop(&r));
+}
+
+/*
+ * The committing thread's own handlers wait for the end of the stop: a
+ * signal sent to it while the others are parked runs after the writes.
+ */
+static int handler_saw = -1;
+
+static void count_in_handler(int sig)
+{
+	(void)sig;
+	handler_saw = count_prepared();
+}
+
+static void signal_self_mid_stop(void)
+{
+	syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), SIGUSR2);
+}
+
+TEST(committer_handlers_wait_for_the_stop)
+{
+	struct ftramp_stop_opts so = { .timeout_ms = 5000 };
+	struct spin sp = { 0 };
+	struct sigaction sa;
+
+	ASSERT_EQ(0, ftramp_sync_signal_init());
+	ftramp_patch_set_stop_opts(&so);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_in_handler;
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	ASSERT_EQ(0, spin_start(&sp));
+	ftramp_stop_set_test_hook(signal_self_mid_stop);
+	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	ftramp_stop_set_test_hook(NULL);
+	/* It ran, and only after every entry was written. */
+	EXPECT_EQ(NSITES, handler_saw);
+	EXPECT_EQ(0, spin_stop(&sp));
+	signal(SIGUSR2, SIG_DFL);
 }
 
 TEST_HARNESS_MAIN

@@ -104,6 +104,7 @@
 #include <link.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1232,6 +1233,7 @@ static int commit_write(struct commit *c)
 {
 	struct poke_entry *ent = c->b->ent;
 	size_t nr = c->b->nr, start = 0;
+	sigset_t all, saved;
 
 	while (start < nr) {
 		size_t end = start;
@@ -1242,9 +1244,18 @@ static int commit_write(struct commit *c)
 			end++;
 		stop = phase_needs_stop(c, start, end);
 		if (stop) {
+			/*
+			 * Our own handlers wait until the threads are
+			 * released: one that ran traced code would execute
+			 * the words being written, one that took a lock a
+			 * parked thread holds would never return.
+			 */
+			sigfillset(&all);
+			thread_real_sigmask(SIG_BLOCK, &all, &saved);
 			/* Nothing of this phase is written yet. */
 			err = stop_others(c);
 			if (err) {
+				thread_real_sigmask(SIG_SETMASK, &saved, NULL);
 				if (start)
 					commit_undo(c, start);
 				return err;
@@ -1263,6 +1274,7 @@ static int commit_write(struct commit *c)
 			 * during the writes: then sync every core. */
 			unsigned long woke = resume_others(c);
 
+			thread_real_sigmask(SIG_SETMASK, &saved, NULL);
 			c->st.syncs++;
 			if (!woke) {
 				start = end;
