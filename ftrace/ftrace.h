@@ -100,8 +100,8 @@ enum reclaim_kind {
  * newly reach it.  It is freed (free_fn(arg)) once a scan has found every
  * thread outside [lo, hi) and outside every ftrace_caller, *counter (when
  * not NULL) then reads zero, and a second scan again finds every thread
- * outside those windows (scan, read, scan: see reclaim.c for why a single
- * scan before the read is not enough).
+ * outside those windows (scan, read, scan: the argument is in
+ * Documentation/design.rst, "Reclamation", and at the top of reclaim.c).
  * Returns the sequence number for reclaim_wait_seq().  Never fails: on
  * allocation failure the object is leaked (and counted).
  */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Reclamation: free a trampoline image or a call record only when no
- * thread can execute it or read it any more (Documentation/design.rst,
- * "Reclamation").
+ * thread can execute it or read it any more.  Documentation/design.rst,
+ * "Reclamation", states the rule, why it holds and its limits for
+ * users; below is the same argument once more, next to the code that
+ * relies on it.  Nowhere else restates it.
  *
  * An object is retired after it was made unreachable and every thread was
  * synchronised (the patch batch's membarrier SYNC_CORE, or

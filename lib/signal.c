@@ -50,8 +50,10 @@
  * (arch/arm64/stop_machine.c); our handler would instead end the
  * program's sigsuspend() with EINTR.
  *
- * Limits: a handler left by siglongjmp() keeps its PC recorded until the
- * thread takes its next wrapped signal (a pinned image, never a fault);
+ * Limits (Documentation/design.rst, "Limits"): a handler left by
+ * siglongjmp() keeps its PC recorded while the thread lives: a later
+ * handler nests above it, and nothing tells a frame left that way from
+ * one still running (a pinned image, never a fault);
  * a thread of a full table (THREAD_SIG_MAX) or nested deeper than
  * SIGREC_DEPTH is recorded as "unknown", which scans treat as busy.  A
  * mask set by raw system call, by glibc internally (pthread_create()

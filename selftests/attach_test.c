@@ -553,6 +553,61 @@ TEST(far_image_on_bti_guarded_library)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * A limit (Documentation/design.rst, "Limits"): a library that ever had
+ * a patched site is pinned for good.  Alone, dlclose() unloads it; once
+ * a link was on one of its functions, it stays loaded after the link is
+ * gone and every image is reclaimed.
+ */
+static int pinned_after_detach(void)
+{
+	FTRAMP_OPTS(ftramp_attach_opts, opts, .force_far = true);
+	struct ftramp_link *in;
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	long (*fn)(long);
+	void *h;
+
+	if (n <= 0)
+		return 10;
+	path[n] = '\0';
+	strcat(dirname(path), "/libpatch_bti.so");
+	h = dlopen(path, RTLD_NOW);
+	if (!h)
+		return 11;
+	if (dlclose(h) || dlopen(path, RTLD_NOW | RTLD_NOLOAD))
+		return 12;	/* not even unloaded without ftramp */
+	h = dlopen(path, RTLD_NOW);
+	fn = h ? (long (*)(long))dlsym(h, "pb_fn") : NULL;
+	if (!fn)
+		return 13;
+	in = ftramp_attach("pb_fn@libpatch_bti.so", FTRAMP_FENTRY, bti_fentry,
+			   &opts);
+	if (!in || fn(1) != 6)
+		return 14;
+	ftramp_link__destroy(in);
+	if (ftramp_sync(10000) || dlclose(h))
+		return 15;
+	/* Still mapped: the limit. */
+	return dlopen(path, RTLD_NOW | RTLD_NOLOAD) ? 0 : 16;
+}
+
+TEST(library_stays_loaded_after_detach)
+{
+	int status;
+	pid_t pid;
+
+	if (!(getauxval(AT_HWCAP2) & (1 << 17)))	/* HWCAP2_BTI */
+		SKIP(return, "no BTI (run with qemu-aarch64 -cpu max)");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(pinned_after_detach());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 /* ------------------------------------------------------------------
  * A commit that fails after its branch was written
  * ------------------------------------------------------------------ */

@@ -8,10 +8,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -588,6 +590,110 @@ TEST(sync_waits_for_every_entry_and_names_them)
 	EXPECT_EQ(0, ftramp_sync(10000));
 	EXPECT_EQ(1, frees[0]);
 	EXPECT_STREQ("", ftramp_error_detail());
+}
+
+/* ------------------------------------------------------------------
+ * A limit: a handler left by siglongjmp()
+ * ------------------------------------------------------------------ */
+
+static sigjmp_buf jump_env;
+static volatile int jumped, stay_out, second_seen;
+
+static void jumping_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_env, 1);
+}
+
+static void plain_handler(int sig)
+{
+	(void)sig;
+	second_seen = 1;
+}
+
+/* Interrupted in the window by a handler that never returns there. */
+static void *jumper(void *arg)
+{
+	(void)arg;
+	if (!sigsetjmp(jump_env, 1))
+		win_spin(&stay_entry, &ack, ACK_ENTRY);
+	__atomic_store_n(&jumped, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&stay_out, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+/*
+ * The wrapper recorded the window's PC when the handler started, and
+ * the handler never returned: the record stays, so the image stays
+ * pinned while the thread lives, though the thread is outside (a leak,
+ * never a fault: Documentation/design.rst, "Limits").  A later handler
+ * of the same thread does not clear it; the thread's exit does.
+ */
+TEST(siglongjmp_out_of_handler_pins_until_exit)
+{
+	struct sigaction sa;
+	pthread_t th;
+
+	reset();
+	jumped = second_seen = 0;
+	stay_out = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = jumping_handler;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	sa.sa_handler = plain_handler;
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, jumper, NULL));
+	wait_ack(ACK_ENTRY);
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	while (!__atomic_load_n(&jumped, __ATOMIC_ACQUIRE))
+		usleep(1000);
+
+	reclaim_retire(RECLAIM_IMAGE, &counter, (uint64_t)(uintptr_t)win_lo,
+		       (uint64_t)(uintptr_t)win_hi, free_image, NULL);
+	EXPECT_EQ(1, reclaim_poll());
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR2));
+	while (!second_seen)
+		usleep(1000);
+	EXPECT_EQ(1, reclaim_poll());
+	EXPECT_EQ(0, freed);
+
+	__atomic_store_n(&stay_out, 0, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, reclaim_poll());
+	EXPECT_EQ(1, freed);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+}
+
+/*
+ * A limit: after fork() a count held by a thread of the parent stays
+ * held in the child, whose copy of that thread never runs: the entry is
+ * never freed there (a leak, never a fault).
+ */
+TEST(fork_keeps_a_count_held_by_a_parent_thread)
+{
+	uint64_t held = 1;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, ftramp_sync(10000));
+	reclaim_retire(RECLAIM_COPS, &held, 0, 0, NULL, NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct ftramp_pinned pin = { .sz = sizeof(pin) };
+
+		_exit(ftramp_sync(100) == -ETIMEDOUT &&
+		      ftramp_reclaim__pinned(&pin, 1) == 1 &&
+		      pin.frames == 1 ? 0 : 1);
+	}
+	/* The parent's thread leaves: freed here, not there. */
+	__atomic_store_n(&held, 0, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ------------------------------------------------------------------

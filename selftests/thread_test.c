@@ -359,4 +359,50 @@ TEST(fork_during_attach_storm)
 	EXPECT_EQ(0, ftramp_sync(10000));
 }
 
+/* ------------------------------------------------------------------
+ * A limit under QEMU: a thread waiting on a futex is asked
+ * ------------------------------------------------------------------ */
+
+static pthread_mutex_t cv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int cv_go;
+static pid_t cv_tid;
+
+static void *cv_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&cv_lock);
+	__atomic_store_n(&cv_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (!cv_go)
+		pthread_cond_wait(&cv, &cv_lock);
+	pthread_mutex_unlock(&cv_lock);
+	return NULL;
+}
+
+/*
+ * Natively a thread in pthread_cond_wait() is in a system call like any
+ * sleeper.  Under QEMU a host futex wait may be QEMU's own lock, taken
+ * with the guest PC anywhere, so such a thread is "in the kernel" and
+ * scans ask it with a signal (Documentation/design.rst, "Limits").
+ */
+TEST(futex_waiter_is_asked_under_emulation)
+{
+	enum thread_where want = thread_emulated() ? THREAD_KERNEL
+						   : THREAD_SYSCALL;
+	int dfd = thread_dir_open();
+	pthread_t th;
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pthread_create(&th, NULL, cv_waiter, NULL));
+	while (!__atomic_load_n(&cv_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	EXPECT_EQ(want, wait_where(dfd, cv_tid, want));
+	pthread_mutex_lock(&cv_lock);
+	cv_go = 1;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&cv_lock);
+	pthread_join(th, NULL);
+	close(dfd);
+}
+
 TEST_HARNESS_MAIN
