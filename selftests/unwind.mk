@@ -8,7 +8,7 @@
 
 CXX	:= $(CROSS_COMPILE)g++
 
-$(O)/selftests/unwind_cxx.o: selftests/unwind_cxx.cc
+$(O)/selftests/unwind_cxx.o: selftests/unwind_cxx.cc include/ftramp/ftramp.h
 	$(call quiet,CXX,$@)mkdir -p $(dir $@) && \
 		$(CXX) $(CPPFLAGS) -O2 -g -fno-omit-frame-pointer $(PATCHABLE) \
 		-c -o $@ $<

@@ -5,12 +5,15 @@
  * body whose cleanup runs only if a forced unwind reaches its frame
  * (C++'s pthread_cleanup_push is a destructor: DWARF unwinding, no
  * setjmp).  Built with the patchable entries (unwind.mk), -O2, frame
- * records.
+ * records.  It includes the public header, which must compile as C++.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdexcept>
 #include <stdint.h>
 #include <unistd.h>
+
+#include <ftramp/ftramp.h>
 
 #define NOIPA __attribute__((noipa))
 
@@ -57,6 +60,13 @@ NOIPA long uw_catch(long x)
 /* A program that throws when the first argument is 42. */
 NOIPA uint64_t uw_prog_throws(const uint64_t *ctx)
 {
+	/* a program, as C++ sees the type; the ops field C calls `private` */
+	static const ftramp_prog_t as_prog = uw_prog_throws;
+	static_assert(offsetof(ftramp_ftrace_ops, private_) ==
+		      2 * sizeof(void *), "ftramp_ftrace_ops");
+
+	(void)as_prog;
+
 	if (ctx[0] == 42)
 		throw std::logic_error("from a program");
 	return 0;

@@ -651,7 +651,11 @@ enum ftramp_ftrace_ops_flags {
 struct ftramp_ftrace_ops {
 	ftramp_ftrace_func_t func;	/* the handler (NULL for direct ops) */
 	unsigned long flags;		/* enum ftramp_ftrace_ops_flags */
+#ifdef __cplusplus
+	void *private_;			/* C++: `private` is a keyword */
+#else
 	void *private;			/* for the user */
+#endif
 	struct ftramp_ftrace_ops_priv *priv;	/* ftramp's, keep NULL */
 };
 
