@@ -66,6 +66,11 @@ LIB_CFLAGS := -fPIC -fvisibility=hidden
 # Programs that ftramp may trace are built like this (DESIGN.md section 1).
 PATCHABLE := -fpatchable-function-entry=4,2 -falign-functions=8
 LIBS	:= -lelf -ldw -lz -lpthread -ldl -lm
+# A program that links libftramp.a exports the library's
+# _Unwind_Find_FDE, so that libgcc_s calls it (unwinding through a
+# return hook: Documentation/trampoline.rst); libftramp.so exports it
+# itself.
+STATIC_LDFLAGS := -Wl,--export-dynamic-symbol=_Unwind_Find_FDE
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
@@ -196,7 +201,8 @@ selftests: $(CHECK_ARM64) $(CHECK_HOST) $(CHECK_EXTRA)
 $(O)/selftests/%_test: selftests/%_test.c selftests/harness.h $(O)/libftramp.a
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS_$*) -o $@ $< \
-		$(TEST_OBJS_$*) $(O)/libftramp.a $(LIBS) $(TEST_LIBS_$*)
+		$(TEST_OBJS_$*) $(O)/libftramp.a $(STATIC_LDFLAGS) $(LIBS) \
+		$(TEST_LIBS_$*)
 
 $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/libftramp-pure.a
 	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \

@@ -320,13 +320,11 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		goto out_img;
 	args.state = &img->state;
 	/*
-	 * A return hook (the unknown model with fexit or fmod_ret) is not
-	 * registered: no CFI can find the real return address of a hooked
-	 * body (it is in the shadow stack), so unwinding stops at its exit
-	 * stub either way (trampoline.rst, "Return hook").
+	 * Every image carries its CFI; a return hook's exit stub is found
+	 * by unwind.c's FDE lookup (trampoline.rst, "Unwinding through a
+	 * return hook").
 	 */
-	if (tf->has_model || !(args.flags & FTRAMP_TRAMP_F_CALL_ORIG))
-		args.unwind = &uw;
+	args.unwind = &uw;
 	/* Its fexit programs also hear of frames abandoned by longjmp. */
 	if (n[FTRAMP_FEXIT]) {
 		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));
@@ -361,9 +359,11 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	 * Exceptions and cancellation unwind through it (without, they stop
 	 * at it: std::terminate; the image then still works).
 	 */
-	if (uw.nr)
-		ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
-					&img->state, &img->uw);
+	if (uw.nr &&
+	    !ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
+				     &img->state, &img->uw) && uw.stub_off)
+		ftramp_unwind__set_stub(img->uw, (const uint8_t *)
+					img->text.rx + uw.stub_off);
 	reclaim_count_alloc(RECLAIM_IMAGE);
 	/* Published: the image now holds its links' counters. */
 	for (size_t i = 0; i < img->nr_refs; i++)

@@ -191,7 +191,7 @@ static int build_image(const struct config *c, struct image *img,
 	st->guard_none = fake_none;
 	if (c->state)
 		a.state = st;
-	img->uw = (struct a64_uw_rows){ img->rows, MAX_ROWS, 0 };
+	img->uw = (struct a64_uw_rows){ .v = img->rows, .cap = MAX_ROWS };
 	img->n = (struct ftramp_tramp_notes){ img->notes, MAX_NOTES, 0 };
 	a.unwind = &img->uw;
 	a.notes = &img->n;

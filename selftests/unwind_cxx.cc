@@ -8,6 +8,7 @@
  * records.  It includes the public header, which must compile as C++.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdexcept>
 #include <stdint.h>
@@ -57,6 +58,64 @@ NOIPA long uw_catch(long x)
 	}
 }
 
+/*
+ * The unknown model (variadic: no model can say where its arguments
+ * are), so fexit and fmod_ret trace them with the return hook: the
+ * exception leaves bodies whose saved return address is an exit stub.
+ * uw_vouter -> uw_vthrower nests two hooked frames of two images;
+ * uw_vrec recurses into its own image, depth frames deep.
+ */
+NOIPA long uw_vthrower(long x, ...)
+{
+	va_list ap;
+	long y;
+
+	va_start(ap, x);
+	y = va_arg(ap, long);
+	va_end(ap);
+	uw_throw_calls++;
+	return uw_deep(x) + y;
+}
+
+NOIPA long uw_vouter(long x, ...)
+{
+	va_list ap;
+	long y;
+
+	va_start(ap, x);
+	y = va_arg(ap, long);
+	va_end(ap);
+	return uw_vthrower(x, y) * 3 + 1;
+}
+
+NOIPA long uw_vrec(long depth, ...)
+{
+	va_list ap;
+	long x;
+
+	va_start(ap, depth);
+	x = va_arg(ap, long);
+	va_end(ap);
+	if (depth > 0)
+		return uw_vrec(depth - 1, x) + depth;
+	return uw_deep(x) + 100;
+}
+
+/* The caller of both, as uw_catch: callee-saved values across the throw. */
+NOIPA long uw_vcatch(long x, long depth)
+{
+	long a = x * uw_seed[0], b = x * uw_seed[1] + 1, c = x ^ uw_seed[2];
+	long d = x + uw_seed[3];
+
+	try {
+		if (depth < 0)
+			return uw_vouter(x, a) + a + b + c + d;
+		return uw_vrec(depth, x) + a + b + c + d;
+	} catch (const std::exception &e) {
+		return -(a * 1000 + b * 100 + c * 10 + d);
+	}
+}
+
 /* A program that throws when the first argument is 42. */
 NOIPA uint64_t uw_prog_throws(const uint64_t *ctx)
 {
@@ -89,14 +148,20 @@ NOIPA uint64_t uw_prog_nests(const uint64_t *ctx)
 	return 0;
 }
 
-/* Blocks in read() (a cancellation point) or calls pthread_exit(). */
+/*
+ * Blocks in read() (a cancellation point) or calls pthread_exit(); the
+ * v variants are variadic (the unknown model: a return hook).
+ */
 NOIPA long uw_blocks(int fd);
 NOIPA long uw_exits(long x);
+NOIPA long uw_vblocks(int fd, ...);
+NOIPA long uw_vexits(long x, ...);
 
 struct uw_thread_arg {
 	pthread_mutex_t *mutex;
 	int fd;			/* uw_blocks() reads it; < 0: uw_exits() */
 	int cleanups;
+	int hooked;		/* the v variants */
 };
 
 static void uw_unlock(void *p)
@@ -114,9 +179,9 @@ void *uw_cxx_thread(void *p)
 	pthread_mutex_lock(a->mutex);
 	pthread_cleanup_push(uw_unlock, a);
 	if (a->fd >= 0)
-		uw_blocks(a->fd);
+		a->hooked ? uw_vblocks(a->fd, 0L) : uw_blocks(a->fd);
 	else
-		uw_exits(1);
+		a->hooked ? uw_vexits(1, 0L) : uw_exits(1);
 	pthread_cleanup_pop(1);
 	return NULL;
 }

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +30,20 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
+#include "arch/arm64/eh_frame.h"
 #include "trampoline/trampoline.h"
 
 #ifndef HWCAP_ATOMICS
 #define HWCAP_ATOMICS	(1 << 8)	/* arm64 <asm/hwcap.h> */
 #endif
 
-/* The table, then the shadow stack's header and records. */
+/*
+ * The table, then the shadow stack's header and records, then the
+ * thread's exit-stub CFI (struct hook_cfi).
+ */
+#define HOOK_CFI_BYTES	512
 #define GUARD_MAP_SIZE	(FTRAMP_GUARD_TBL_BIAS + FTRAMP_SHADOW_BASE + \
-			 FTRAMP_SHADOW_BYTES)
+			 FTRAMP_SHADOW_BYTES + HOOK_CFI_BYTES)
 _Static_assert(FTRAMP_GUARD_TBL_BIAS >= -FTRAMP_SHADOW_TOP,
 	       "the shadow stack's header lives in the table's bias");
 
@@ -313,6 +319,102 @@ static void shadow_release_all(uint8_t *tbl)
 			return;
 		shadow_release_top(tbl, r);
 	}
+}
+
+/* ------------------------------------------------------------------
+ * Unwinding out of a hooked body (Documentation/trampoline.rst,
+ * "Unwinding through a return hook"; trampoline/unwind.c finds these)
+ *
+ * Each thread's mapping ends with the CIE and FDE of "the frame of an
+ * exit stub" on this thread: CFA = SP, the return address read from
+ * this thread's shadow stack by a DWARF expression that knows where its
+ * top is (arch/arm64/eh_frame.h, struct a64_cfi_hook).  An expression
+ * cannot read TPIDR_EL0, so the address is a constant of a per-thread
+ * FDE; the unwinder runs on the thread it unwinds, and its FDE lookup
+ * (interposed in unwind.c) hands out the calling thread's.
+ * ------------------------------------------------------------------ */
+
+struct hook_cfi {
+	/* The record the personality has just popped: CFA, return address. */
+	uint64_t pending[2];
+	uint64_t personality;	/* what eh[] was built with; 0: not built */
+	uint64_t fde_off;	/* the FDE within eh[] */
+	uint8_t eh[HOOK_CFI_BYTES - 32];
+};
+
+static struct hook_cfi *hook_cfi(uint8_t *tbl)
+{
+	return (struct hook_cfi *)(tbl + FTRAMP_SHADOW_BASE +
+				   FTRAMP_SHADOW_BYTES);
+}
+
+const void *ftramp_tramp_hook_fde(uint64_t personality)
+{
+	uint8_t *tbl = ftramp_guard_tbl;
+	struct hook_cfi *c;
+	struct a64_cfi_hook h = {
+		.personality = personality,
+		.slot = FTRAMP_SHADOW_SLOT,
+		.sp_off = offsetof(struct ftramp_shadow_rec, sp),
+		.state_off = offsetof(struct ftramp_shadow_rec, state),
+		.ra_off = offsetof(struct ftramp_shadow_rec, ra),
+		.hook_bit = FTRAMP_SHADOW_HOOK,
+	};
+	long n;
+
+	if (tbl == guard_none)
+		return NULL;
+	c = hook_cfi(tbl);
+	if (c->personality != personality || !c->fde_off) {
+		h.top_addr = (uint64_t)(uintptr_t)shadow_top(tbl);
+		h.pending_addr = (uint64_t)(uintptr_t)c->pending;
+		n = a64_cfi_hook_encode(c->eh, sizeof(c->eh), &h);
+		if (n < 0 || (size_t)n > sizeof(c->eh))
+			return NULL;
+		/* The CIE's length word, then the FDE. */
+		c->fde_off = 4 + (c->eh[0] | c->eh[1] << 8 | c->eh[2] << 16 |
+				  (uint32_t)c->eh[3] << 24);
+		c->personality = personality;
+	}
+	return c->eh + c->fde_off;
+}
+
+/*
+ * An unwind leaves the frame of a hooked body whose SP at entry was cfa
+ * (the personality of the stub's frame, cleanup phase): every record
+ * above that frame's is an inner frame the unwind has passed (or one
+ * abandoned before); the frame's own are the hook records at cfa (more
+ * than one when its body tail-called another hooked function).  Note
+ * the return address for the unwinder's next step (it evaluates the
+ * FDE's expression after this returns, with the records gone), then
+ * release them all as dead: reported unwound, in-flight given back.
+ */
+void ftramp_tramp_hook_unwind(uint64_t cfa)
+{
+	uint8_t *tbl = ftramp_guard_tbl;
+	struct ftramp_shadow_rec *r, *last = NULL;
+	uint8_t *p;
+
+	if (tbl == guard_none)
+		return;
+	for (p = (uint8_t *)(uintptr_t)*shadow_top(tbl);; p -= FTRAMP_SHADOW_SLOT) {
+		r = (struct ftramp_shadow_rec *)p;
+		if (r->sp == UINT64_MAX)
+			break;
+		if (!(r->state & FTRAMP_SHADOW_HOOK) || r->sp != cfa) {
+			if (last)
+				break;
+			continue;
+		}
+		last = r;
+	}
+	if (!last)
+		return;
+	hook_cfi(tbl)->pending[0] = cfa;
+	hook_cfi(tbl)->pending[1] = last->ra;
+	while ((uint8_t *)(uintptr_t)*shadow_top(tbl) >= (uint8_t *)last)
+		shadow_release_top(tbl, (struct ftramp_shadow_rec *)(uintptr_t)
+				   *shadow_top(tbl));
 }
 
 /*

@@ -40,6 +40,18 @@ uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st);
 void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 			       unsigned int held, uint64_t cfa);
 /*
+ * The FDE (in this thread's guard mapping) of the frame of an exit stub
+ * on this thread, its return address found in the shadow stack; built
+ * on first use, naming @personality.  NULL: the thread has no table.
+ */
+const void *ftramp_tramp_hook_fde(uint64_t personality);
+/*
+ * That personality's cleanup phase: the unwind leaves the hooked frame
+ * entered with SP = cfa: pop its records and every one above, reported
+ * as unwound, in-flight given back.
+ */
+void ftramp_tramp_hook_unwind(uint64_t cfa);
+/*
  * Tests: call hook() inside guard_slow() (a thread's first entry into any
  * image): hook(0) first, with the thread's signals as they were, then
  * hook(1) where the table is mapped, signals blocked.  NULL removes it.

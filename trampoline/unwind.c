@@ -41,6 +41,7 @@ struct ftramp_unwind {
 	/* The LSDA: what the personality reads. */
 	struct ftramp_tramp_state *state;
 	uint64_t start;
+	uint64_t stub;		/* a return hook's exit stub, or 0 */
 	unsigned int nr_rows;
 	struct a64_uw_row *rows;
 	/* The registered .eh_frame, 8-byte aligned, in this allocation. */
@@ -67,6 +68,19 @@ static pthread_once_t uw_once = PTHREAD_ONCE_INIT;
  */
 static pthread_mutex_t uw_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool uw_ok;
+
+/* libgcc's FDE lookup (unwind-dw2-fde.h): what a finder fills in. */
+struct dwarf_eh_bases {
+	void *tbase;
+	void *dbase;
+	void *func;
+};
+
+typedef const void *(*find_fde_fn)(void *, struct dwarf_eh_bases *);
+
+const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
+static find_fde_fn real_find_fde_fn;
+static find_fde_fn real_find_fde(void);
 
 static bool uw_bind(void *h)
 {
@@ -125,14 +139,15 @@ static void uw_init(void)
 
 	if (dlsym(RTLD_DEFAULT, "__register_frame") && uw_bind(RTLD_DEFAULT)) {
 		uw_ok = true;
-		return;
-	}
-	if (uw_bind_linked()) {
+	} else if (uw_bind_linked()) {
 		uw_ok = true;
-		return;
+	} else {
+		h = dlopen("libgcc_s.so.1", RTLD_NOW);
+		uw_ok = h && uw_bind(h);
 	}
-	h = dlopen("libgcc_s.so.1", RTLD_NOW);
-	uw_ok = h && uw_bind(h);
+	/* The real FDE lookup, found while no unwinder is running. */
+	if (uw_ok)
+		real_find_fde();
 }
 
 /* Called by the unwinder for a frame whose FDE names it (unwind.h). */
@@ -165,6 +180,143 @@ ftramp_unwind_personality(int version, _Unwind_Action actions,
 		ftramp_tramp_state_unwind(u->state, r->held,
 					  (uint64_t)uw.get_cfa(ctx));
 	return _URC_CONTINUE_UNWIND;
+}
+
+/* ------------------------------------------------------------------
+ * Unwinding through a return hook (trampoline.rst, "Unwinding through a
+ * return hook")
+ *
+ * A hooked body's saved return address is its image's exit stub; the
+ * real one is in this thread's shadow stack.  libgcc's unwinder looks
+ * up the FDE of every frame with _Unwind_Find_FDE(), an exported
+ * function it calls through its own PLT, so the definition below (in
+ * the version node libgcc_s gives it, ftramp.map) takes its place, as
+ * the kernel's unwinders ask ftrace_graph_ret_addr() at a
+ * return_to_handler.  For the address before a stub (an unwinder
+ * looks up a return address minus one) it hands out the calling
+ * thread's stub FDE (image.c, ftramp_tramp_hook_fde()): the unwinder
+ * unwinds the thread it runs on.  Everything else is the real lookup.
+ *
+ * So the search phase, the cleanup phase, forced unwinds and
+ * _Unwind_Backtrace() (glibc's backtrace()) all see the real callers.
+ * The stub frame's personality releases the frame's records in the
+ * cleanup phase, as the modelled images' personality does theirs.
+ * ------------------------------------------------------------------ */
+
+static _Unwind_Reason_Code
+ftramp_unwind_hook_personality(int version, _Unwind_Action actions,
+			       _Unwind_Exception_Class cls,
+			       struct _Unwind_Exception *ex,
+			       struct _Unwind_Context *ctx)
+{
+	(void)cls;
+	(void)ex;
+	if (version != 1)
+		return _URC_FATAL_PHASE1_ERROR;
+	/*
+	 * libgcc's _Unwind_GetCFA() here is the CFA of the frame below,
+	 * the hooked body's: the SP it was entered with, its records' sp.
+	 */
+	if ((actions & _UA_CLEANUP_PHASE) && uw.get_cfa)
+		ftramp_tramp_hook_unwind((uint64_t)uw.get_cfa(ctx));
+	return _URC_CONTINUE_UNWIND;
+}
+
+/*
+ * The unwinder's own lookup: the next definition after ours, else the
+ * one in libgcc_s.so.1 (glibc dlopens it RTLD_LOCAL for cancellation
+ * and backtrace(), out of RTLD_NEXT's reach; opened with RTLD_NOLOAD
+ * through the C library's dlopen, not ftrace's interposer).
+ */
+static find_fde_fn real_find_fde(void)
+{
+	find_fde_fn f = __atomic_load_n(&real_find_fde_fn, __ATOMIC_ACQUIRE);
+	void *(*open)(const char *, int);
+	void *h;
+
+	if (f)
+		return f;
+	f = (find_fde_fn)dlsym(RTLD_NEXT, "_Unwind_Find_FDE");
+	if (!f || f == _Unwind_Find_FDE) {
+		f = NULL;
+		open = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+		h = open ? open("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD) : NULL;
+		if (h)
+			f = (find_fde_fn)dlsym(h, "_Unwind_Find_FDE");
+		if (f == _Unwind_Find_FDE)
+			f = NULL;
+	}
+	if (f)
+		__atomic_store_n(&real_find_fde_fn, f, __ATOMIC_RELEASE);
+	return f;
+}
+
+/*
+ * Is fde one of ours (a64_cfi_encode() with ftramp_unwind_personality,
+ * whose LSDA is the registration)?  Then the registration.  Reads only
+ * within the CIE's length, so any FDE the real lookup returns is safe.
+ */
+static const struct ftramp_unwind *ours(const uint8_t *fde)
+{
+	static const uint8_t aug[] = {
+		1, 'z', 'P', 'L', 'R', 0, 4, 0x78, A64_DW_LR, 11,
+		0 /* DW_EH_PE_absptr */,
+	};
+	uint64_t pers = (uint64_t)(uintptr_t)ftramp_unwind_personality;
+	const uint8_t *cie;
+	uint32_t len, id;
+	uint64_t lsda;
+
+	memcpy(&id, fde + 4, 4);
+	cie = fde + 4 - id;
+	memcpy(&len, cie, 4);
+	if (len < 8 + sizeof(aug) + 8 || len == 0xffffffffu)
+		return NULL;
+	if (memcmp(cie + 8, aug, sizeof(aug)) ||
+	    memcmp(cie + 8 + sizeof(aug), &pers, 8))
+		return NULL;
+	/* FDE: length, CIE pointer, pc_begin, pc_range, 8, the LSDA. */
+	memcpy(&lsda, fde + 4 + 4 + 8 + 8 + 1, 8);
+	return (const struct ftramp_unwind *)(uintptr_t)lsda;
+}
+
+__attribute__((visibility("default")))
+const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases)
+{
+	find_fde_fn real = real_find_fde();
+	const struct ftramp_unwind *u;
+	const uint8_t *f;
+	const void *hook;
+
+	if (!real)
+		return NULL;
+	f = real(pc, bases);
+	if (!f || !(u = ours(f)) || !u->stub ||
+	    (uint64_t)(uintptr_t)pc + 1 != u->stub)
+		return f;
+	/* A return address into a stub, minus one: a hooked body's frame. */
+	hook = ftramp_tramp_hook_fde((uint64_t)(uintptr_t)
+				     ftramp_unwind_hook_personality);
+	if (!hook)
+		return f;
+	bases->tbase = NULL;
+	bases->dbase = NULL;
+	bases->func = NULL;
+	return hook;
+}
+
+bool ftramp_unwind__hooks_ok(void)
+{
+	pthread_once(&uw_once, uw_init);
+	return uw_ok && real_find_fde() &&
+	       dlsym(RTLD_DEFAULT, "_Unwind_Find_FDE") ==
+	       (void *)_Unwind_Find_FDE;
+}
+
+void ftramp_unwind__set_stub(struct ftramp_unwind *u, const void *stub)
+{
+	if (u)
+		u->stub = (uint64_t)(uintptr_t)stub;
 }
 
 int ftramp_unwind__register(const void *code, size_t size,

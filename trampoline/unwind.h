@@ -19,6 +19,7 @@
 #ifndef FTRAMP_TRAMPOLINE_UNWIND_H
 #define FTRAMP_TRAMPOLINE_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,21 @@ int ftramp_unwind__register(const void *code, size_t size,
  * NULL is a no-op.
  */
 void ftramp_unwind__unregister(struct ftramp_unwind *u);
+
+/*
+ * @u registers a return-hook image whose exit stub is at @stub: the
+ * unwinder's lookup for a return address into it gets this thread's
+ * stub FDE (unwind.c, "Unwinding through a return hook").  Before any
+ * thread can return there.
+ */
+void ftramp_unwind__set_stub(struct ftramp_unwind *u, const void *stub);
+
+/*
+ * Does the process's unwinder call our _Unwind_Find_FDE (libgcc_s, with
+ * libftramp ahead of it in the symbol search order)?  If not, unwinding
+ * stops at a hooked function's exit stub.
+ */
+bool ftramp_unwind__hooks_ok(void);
 
 /* fork(): the lock around libgcc's calls (the order: ftrace/fork.c). */
 void ftramp_unwind_atfork(int stage);

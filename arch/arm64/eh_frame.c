@@ -25,12 +25,33 @@
 #define DW_CFA_advance_loc1	0x02
 #define DW_CFA_advance_loc2	0x03
 #define DW_CFA_advance_loc4	0x04
+#define DW_CFA_undefined	0x07
 #define DW_CFA_same_value	0x08
 #define DW_CFA_register		0x09
 #define DW_CFA_def_cfa		0x0c
 #define DW_CFA_def_cfa_register	0x0d
 #define DW_CFA_def_cfa_offset	0x0e
+#define DW_CFA_val_expression	0x16
 #define DW_EH_PE_absptr		0x00
+
+/* DWARF 5 table 7.9, the expression operations the hook FDE uses. */
+#define DW_OP_deref		0x06
+#define DW_OP_const1u		0x08
+#define DW_OP_const1s		0x09
+#define DW_OP_const8u		0x0e
+#define DW_OP_dup		0x12
+#define DW_OP_drop		0x13
+#define DW_OP_over		0x14
+#define DW_OP_swap		0x16
+#define DW_OP_and		0x1a
+#define DW_OP_minus		0x1c
+#define DW_OP_plus_uconst	0x23
+#define DW_OP_bra		0x28
+#define DW_OP_eq		0x29
+#define DW_OP_ne		0x2e
+#define DW_OP_skip		0x2f
+#define DW_OP_lit0		0x30
+#define DW_OP_lit1		0x31
 
 #define CODE_ALIGN	4
 #define DATA_ALIGN	(-8)
@@ -142,6 +163,9 @@ static void ra_rule(struct cfi_out *o, const struct a64_uw_row *r)
 {
 	if (r->ra_at) {
 		reg_rule(o, A64_DW_LR, r->ra_at);
+	} else if (r->ra_reg == A64_UW_RA_UNDEF) {
+		put8(o, DW_CFA_undefined);
+		put_uleb(o, A64_DW_LR);
 	} else if (r->ra_reg == A64_DW_LR) {
 		put8(o, DW_CFA_same_value);
 		put_uleb(o, A64_DW_LR);
@@ -213,7 +237,8 @@ static bool rows_ok(const struct a64_cfi_fde *f)
 		    (i && r->off < f->rows[i - 1].off))
 			return false;
 		if ((r->cfa_reg != A64_DW_SP && r->cfa_reg != A64_DW_FP) ||
-		    r->cfa_off >= (1u << 28) || r->ra_reg > A64_DW_LR)
+		    r->cfa_off >= (1u << 28) ||
+		    (r->ra_reg > A64_DW_LR && r->ra_reg != A64_UW_RA_UNDEF))
 			return false;
 		if (!at_ok(r->fp_at) || !at_ok(r->ra_at) || !at_ok(r->x19_at))
 			return false;
@@ -285,6 +310,240 @@ long a64_cfi_encode(uint8_t *buf, size_t cap, const struct a64_cfi_fde *f,
 	/* .eh_frame ends with a zero length (8 bytes keep the size aligned) */
 	if (eh)
 		put64(&o, 0);
+	return (long)o.n;
+}
+
+/* ------------------------------------------------------------------
+ * The exit stub's frame (eh_frame.h, struct a64_cfi_hook)
+ * ------------------------------------------------------------------ */
+
+enum hook_label {
+	HL_LOOP, HL_STATE, HL_HOOK, HL_NEXT, HL_CHAIN, HL_DONE, HL_QHOOK,
+	HL_PENDING, HL_USE, HL_END, HL_NR,
+};
+
+struct expr {
+	struct cfi_out *o;
+	size_t start;			/* o->n where the expression starts */
+	long label[HL_NR];		/* offsets in the expression, -1 unset */
+	/* Branches to patch: where their 2-byte operand is, and to what. */
+	struct { size_t at; enum hook_label to; } fix[16];
+	unsigned int nr_fix;
+};
+
+static void op(struct expr *e, uint8_t v)
+{
+	put8(e->o, v);
+}
+
+static void bind_label(struct expr *e, enum hook_label l)
+{
+	e->label[l] = (long)(e->o->n - e->start);
+}
+
+/* DW_OP_bra / DW_OP_skip to l: a signed 2-byte offset from after it. */
+static void branch(struct expr *e, uint8_t kind, enum hook_label l)
+{
+	put8(e->o, kind);
+	if (e->nr_fix < sizeof(e->fix) / sizeof(e->fix[0])) {
+		e->fix[e->nr_fix].at = e->o->n;
+		e->fix[e->nr_fix].to = l;
+	}
+	e->nr_fix++;
+	put8(e->o, 0);
+	put8(e->o, 0);
+}
+
+static bool patch_branches(struct expr *e)
+{
+	if (e->nr_fix > sizeof(e->fix) / sizeof(e->fix[0]))
+		return false;
+	for (unsigned int i = 0; i < e->nr_fix; i++) {
+		size_t at = e->fix[i].at;
+		long from = (long)(at + 2 - e->start), to = e->label[e->fix[i].to];
+		int16_t d;
+
+		if (to < 0)
+			return false;
+		d = (int16_t)(to - from);
+		if (at + 1 < e->o->cap) {
+			e->o->b[at] = (uint8_t)d;
+			e->o->b[at + 1] = (uint8_t)((uint16_t)d >> 8);
+		}
+	}
+	return true;
+}
+
+static void plus(struct expr *e, uint8_t off)
+{
+	if (off) {
+		op(e, DW_OP_plus_uconst);
+		put_uleb(e->o, off);
+	}
+}
+
+/* The expression of struct a64_cfi_hook's comment; CFA on the stack. */
+static bool hook_expr(struct expr *e, const struct a64_cfi_hook *h)
+{
+	struct cfi_out *o = e->o;
+
+	op(e, DW_OP_lit1);			/* [sp]: the CFA is sp + 1 */
+	op(e, DW_OP_minus);
+	op(e, DW_OP_const8u);			/* [sp, &top] */
+	put64(o, h->top_addr);
+	op(e, DW_OP_deref);			/* [cfa, p] */
+	bind_label(e, HL_LOOP);
+	op(e, DW_OP_dup);			/* sentinel: sp == ~0 */
+	plus(e, h->sp_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_const1s);
+	put8(o, 0xff);
+	op(e, DW_OP_eq);
+	branch(e, DW_OP_bra, HL_STATE);		/* sentinel -> not found */
+	op(e, DW_OP_dup);			/* [cfa, p, state] */
+	plus(e, h->state_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_const1u);
+	put8(o, h->hook_bit);
+	op(e, DW_OP_and);
+	branch(e, DW_OP_bra, HL_HOOK);		/* [cfa, p] */
+	bind_label(e, HL_NEXT);
+	op(e, DW_OP_const1u);			/* p -= slot */
+	put8(o, (uint8_t)h->slot);
+	op(e, DW_OP_minus);
+	branch(e, DW_OP_skip, HL_LOOP);
+	bind_label(e, HL_HOOK);			/* [cfa, p]: its sp == cfa? */
+	op(e, DW_OP_over);
+	op(e, DW_OP_over);
+	plus(e, h->sp_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_ne);
+	branch(e, DW_OP_bra, HL_NEXT);
+	bind_label(e, HL_CHAIN);		/* [cfa, p]: q = p - slot */
+	op(e, DW_OP_over);
+	op(e, DW_OP_over);
+	op(e, DW_OP_const1u);
+	put8(o, (uint8_t)h->slot);
+	op(e, DW_OP_minus);			/* [cfa, p, cfa, q] */
+	op(e, DW_OP_dup);
+	plus(e, h->state_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_const1u);
+	put8(o, h->hook_bit);
+	op(e, DW_OP_and);
+	branch(e, DW_OP_bra, HL_QHOOK);
+	op(e, DW_OP_drop);			/* q is no hook record */
+	op(e, DW_OP_drop);
+	bind_label(e, HL_DONE);			/* [cfa, p]: p's ra */
+	plus(e, h->ra_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_swap);
+	op(e, DW_OP_drop);
+	branch(e, DW_OP_skip, HL_END);
+	/*
+	 * q's sp == cfa?  Then q joins.  (libgcc's DW_OP_pick reaches one
+	 * element less deep than DWARF allows: cfa is kept copied instead.)
+	 */
+	bind_label(e, HL_QHOOK);		/* [cfa, p, cfa, q] */
+	plus(e, h->sp_off);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_ne);
+	branch(e, DW_OP_bra, HL_DONE);
+	op(e, DW_OP_const1u);			/* [cfa, q] */
+	put8(o, (uint8_t)h->slot);
+	op(e, DW_OP_minus);
+	branch(e, DW_OP_skip, HL_CHAIN);
+	bind_label(e, HL_STATE);		/* [cfa, p]: not found */
+	op(e, DW_OP_drop);
+	bind_label(e, HL_PENDING);		/* [cfa] */
+	op(e, DW_OP_const8u);
+	put64(o, h->pending_addr);
+	op(e, DW_OP_deref);
+	op(e, DW_OP_eq);
+	branch(e, DW_OP_bra, HL_USE);
+	op(e, DW_OP_lit0);
+	branch(e, DW_OP_skip, HL_END);
+	bind_label(e, HL_USE);
+	op(e, DW_OP_const8u);
+	put64(o, h->pending_addr + 8);
+	op(e, DW_OP_deref);
+	bind_label(e, HL_END);
+	return patch_branches(e);
+}
+
+long a64_cfi_hook_encode(uint8_t *buf, size_t cap,
+			 const struct a64_cfi_hook *h)
+{
+	struct cfi_out o = { .b = buf, .cap = buf ? cap : 0 };
+	struct expr e = { .o = &o };
+	size_t fde, len_at;
+	long len;
+
+	if (!h || !h->top_addr || !h->pending_addr || !h->hook_bit ||
+	    !h->slot || h->slot > 0xff || h->sp_off > 0x7f ||
+	    h->state_off > 0x7f || h->ra_off > 0x7f)
+		return -EINVAL;
+
+	/* CIE: "zPR" with a personality, "zR" without. */
+	put32(&o, 0);
+	put32(&o, 0);
+	put8(&o, 1);
+	put8(&o, 'z');
+	if (h->personality)
+		put8(&o, 'P');
+	put8(&o, 'R');
+	put8(&o, 0);
+	put_uleb(&o, CODE_ALIGN);
+	put_sleb(&o, DATA_ALIGN);
+	put8(&o, A64_DW_LR);
+	put_uleb(&o, h->personality ? 1 + 8 + 1 : 1);
+	if (h->personality) {
+		put8(&o, DW_EH_PE_absptr);
+		put64(&o, h->personality);
+	}
+	put8(&o, DW_EH_PE_absptr);
+	/*
+	 * CFA = SP + 1, and the caller's SP = CFA - 1: the SP is the
+	 * body's CFA, and libgcc tells frames apart by CFA (the search
+	 * phase's handler frame is found again in the cleanup phase by
+	 * it): the stub's frame and its caller's must not share one.
+	 */
+	put8(&o, DW_CFA_def_cfa);
+	put_uleb(&o, A64_DW_SP);
+	put_uleb(&o, 1);
+	pad_entry(&o, 0);
+	close_entry(&o, 0);
+
+	/* FDE: every address (the finder hands it out for stubs only). */
+	fde = o.n;
+	put32(&o, 0);
+	put32(&o, (uint32_t)(fde + 4));
+	put64(&o, 0);
+	put64(&o, UINT64_MAX >> 1);
+	put_uleb(&o, 0);
+	put8(&o, DW_CFA_val_expression);	/* SP = CFA - 1 */
+	put_uleb(&o, A64_DW_SP);
+	put_uleb(&o, 2);
+	put8(&o, DW_OP_lit1);
+	put8(&o, DW_OP_minus);
+	put8(&o, DW_CFA_val_expression);
+	put_uleb(&o, A64_DW_LR);
+	/* The expression's length, one ULEB byte (checked below). */
+	len_at = o.n;
+	put8(&o, 0);
+	e.start = o.n;
+	for (int i = 0; i < HL_NR; i++)
+		e.label[i] = -1;
+	if (!hook_expr(&e, h))
+		return -EINVAL;
+	len = (long)(o.n - e.start);
+	if (len > 0x7f)
+		return -EINVAL;
+	if (len_at < o.cap)
+		o.b[len_at] = (uint8_t)len;
+	pad_entry(&o, fde);
+	close_entry(&o, fde);
+	put64(&o, 0);
 	return (long)o.n;
 }
 

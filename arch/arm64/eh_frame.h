@@ -26,6 +26,12 @@
 #define A64_DW_LR	30
 #define A64_DW_SP	31
 
+/*
+ * a64_uw_row.ra_reg with ra_at 0: no unwinder can find the return
+ * address here (DW_CFA_undefined): unwinding stops, it does not loop.
+ */
+#define A64_UW_RA_UNDEF	0xff
+
 /* What a frame must give back when unwinding leaves it (a64_uw_row.held). */
 enum a64_uw_held {
 	A64_UW_INFLIGHT	= 1u << 0,	/* one in-flight unit of the image */
@@ -56,6 +62,13 @@ struct a64_uw_rows {
 	struct a64_uw_row *v;
 	unsigned int cap;
 	unsigned int nr;
+	/*
+	 * A return hook's exit stub, byte offset in the code (0: none): a
+	 * return address no row can describe (the real one is in the
+	 * thread's shadow stack), so the word before it has the row
+	 * A64_UW_RA_UNDEF and trampoline/unwind.c answers for it.
+	 */
+	uint32_t stub_off;
 };
 
 enum a64_cfi_flavour {
@@ -83,6 +96,41 @@ struct a64_cfi_fde {
  */
 long a64_cfi_encode(uint8_t *buf, size_t cap, const struct a64_cfi_fde *f,
 		    enum a64_cfi_flavour flavour);
+
+/*
+ * The frame of a return hook's exit stub, seen from the hooked body that
+ * returns into it (trampoline/unwind.c hands it to the runtime unwinder
+ * for that one address): SP as the body left it, and the return address found in the
+ * thread's shadow stack by a DWARF expression (DW_CFA_val_expression on
+ * x30), from the constants below.  (The CFA is SP + 1, the caller's SP
+ * CFA - 1: libgcc identifies a frame by the CFA below it, and the stub's
+ * frame and its caller's would otherwise share the body's.)  The
+ * expression, with that SP (the one the body was entered with):
+ *
+ *  - from the record at *top_addr downwards to the sentinel (sp ~0), the
+ *    first return-hook record (state & hook_bit) whose sp is the CFA;
+ *  - then down while the record below is a hook record with the same sp
+ *    (a hooked body that tail-called another hooked function: the chain
+ *    of records at one SP stands for one frame): that last record's ra;
+ *  - none: if pending_addr[0] is the CFA, pending_addr[1] (the record
+ *    the personality has just popped for this frame); else 0, which
+ *    ends the unwind.
+ */
+struct a64_cfi_hook {
+	uint64_t top_addr;	/* where the topmost record's address is */
+	uint64_t pending_addr;	/* two words: CFA, return address */
+	uint64_t personality;	/* 0: none */
+	uint32_t slot;		/* bytes between records */
+	uint8_t sp_off, state_off, ra_off;	/* in a record's header */
+	uint8_t hook_bit;	/* in state: a return hook's record */
+};
+
+/*
+ * Encode that CIE + FDE (.eh_frame, covering every address) into buf
+ * (cap bytes); returns the size needed, as a64_cfi_encode().
+ */
+long a64_cfi_hook_encode(uint8_t *buf, size_t cap,
+			 const struct a64_cfi_hook *h);
 
 /* The row in effect at byte offset off (rows ascending), or NULL. */
 const struct a64_uw_row *a64_uw_row_at(const struct a64_uw_row *rows,

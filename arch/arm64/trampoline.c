@@ -127,6 +127,7 @@ struct tramp {
 
 	struct a64_uw_row uw;		/* the unwind rules in effect here */
 	struct a64_uw_row uw_body;	/* ... once the frame is up */
+	struct a64_uw_row uw_stub;	/* the exit stub's, its record unfound */
 };
 
 static bool writing(const struct tramp *t)
@@ -261,6 +262,32 @@ static void uw_frame_popped(struct tramp *t, unsigned int still_up)
 	t->uw.fp_at = 0;
 	t->uw.ra_at = 0;
 	t->uw.ra_reg = A64_LR;
+	uw_commit(t);
+}
+
+/* The return hook's pop: like uw_frame_popped(), the return address in x17. */
+static void uw_hook_popped(struct tramp *t, unsigned int still_up)
+{
+	t->uw.cfa_reg = A64_DW_SP;
+	t->uw.cfa_off = still_up;
+	t->uw.fp_at = 0;
+	t->uw.ra_at = 0;
+	t->uw.ra_reg = A64_IP1;
+	uw_commit(t);
+}
+
+/*
+ * The exit stub before it has the real return address: CFA = SP +
+ * cfa_off, x29 saved at fp_at (0: live), the return address out of
+ * reach of any row (trampoline/unwind.c answers for the stub itself).
+ */
+static void uw_stub(struct tramp *t, unsigned int cfa_off, int32_t fp_at)
+{
+	memset(&t->uw, 0, sizeof(t->uw));
+	t->uw.cfa_reg = A64_DW_SP;
+	t->uw.cfa_off = cfa_off;
+	t->uw.fp_at = fp_at;
+	t->uw.ra_reg = A64_UW_RA_UNDEF;
 	uw_commit(t);
 }
 
@@ -1310,13 +1337,17 @@ static void emit_enter_body(struct tramp *t)
 	restore_args(t);
 	emit_ldr_lit(t, A64_IP0, t->orig);
 	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+	uw_x19(t, false);
 	if (record_at_sp(t)) {
 		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				     t->frame_size));
+		uw_frame_popped(t, 0);
 	} else {
 		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				t->rec_off));
+		uw_frame_popped(t, t->frame_size);
 		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+		uw_frame_popped(t, 0);
 	}
 	emit(t, a64_ret_reg(A64_IP0));
 }
@@ -1373,14 +1404,19 @@ static void emit_hook_call(struct tramp *t)
 	note(t, FTRAMP_PART_HOOK_BODY);
 	emit_ldr_lit(t, A64_IP0, t->orig);
 	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+	uw_x19(t, false);
 	emit(t, a64_mov_reg(A64_64, A64_LR, R_T5));
+	/* The caller's return address goes to x17 (x30 is the stub). */
 	if (record_at_sp(t)) {
 		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_IP1, A64_SP,
 				     t->frame_size));
+		uw_hook_popped(t, 0);
 	} else {
 		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_IP1, A64_SP,
 				t->rec_off));
+		uw_hook_popped(t, t->frame_size);
 		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+		uw_hook_popped(t, 0);
 	}
 	emit(t, a64_ret_reg(A64_IP0));
 }
@@ -1395,6 +1431,7 @@ static void emit_hook_slow(struct tramp *t)
 	struct ftramp_tramp_state *st = t->args->state;
 
 	bind(t, L_HOOK_FULL);
+	uw_body(t, true, A64_UW_INFLIGHT);
 	note(t, FTRAMP_PART_HOOK_FULL);
 	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
 	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
@@ -1403,6 +1440,7 @@ static void emit_hook_slow(struct tramp *t)
 	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
 			 0));
 	emit_atomic_add(t, R_STATE, R_DEC, true);
+	uw_held(t, 0, A64_UW_INFLIGHT);
 	emit_enter_body(t);
 }
 
@@ -1440,20 +1478,38 @@ static void emit_hook_stub(struct tramp *t)
 {
 	unsigned int i;
 
+	int32_t fp_at = (int32_t)t->rec_off - (int32_t)t->frame_size;
+
+	/*
+	 * A word never run, before the stub: an unwinder looks a return
+	 * address up minus one, and what it finds here must stop it
+	 * rather than describe the code before (trampoline/unwind.c gives
+	 * the libgcc unwinder the real answer for it).
+	 */
+	uw_stub(t, 0, 0);
+	emit(t, a64_brk(0x3f1));
+	if (writing(t) && t->args->unwind)
+		t->args->unwind->stub_off = t->a.idx * A64_INSN_SIZE;
 	bind(t, L_STUB);
 	note(t, FTRAMP_PART_HOOK_STUB);
+	uw_stub(t, 0, 0);
 	if (record_at_sp(t)) {
 		emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				    -(int)t->frame_size));
+		uw_stub(t, t->frame_size, fp_at);
 		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
 	} else {
 		emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+		uw_stub(t, t->frame_size, 0);
 		emit(t, a64_stp(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				t->rec_off));
+		uw_stub(t, t->frame_size, fp_at);
 		emit_add_sp(t, A64_FP, t->rec_off);
 	}
 	save_ret_unknown(t);
 	emit_ldst_x(t, A64_STORE, R_GUARD, t->x19_off);
+	uw_x19(t, true);
+	t->uw_stub = t->uw;
 	emit_load_table(t, t->args->state->guard_tls_off);
 	emit_top_load(t);
 	emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP, 0));
@@ -1468,6 +1524,10 @@ static void emit_hook_stub(struct tramp *t)
 	note(t, FTRAMP_PART_HOOK_POP);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 24));
 	emit_ldst_x(t, A64_STORE, R_T3, t->rec_off + 8);
+	/* The frame as the entry's, with the real return address. */
+	t->uw = t->uw_body;
+	t->uw.x19_at = (int32_t)t->x19_off - (int32_t)t->frame_size;
+	uw_commit(t);
 	for (i = 0; i < 8; i += 2) {
 		emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP,
 				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
@@ -1476,6 +1536,8 @@ static void emit_hook_stub(struct tramp *t)
 	emit(t, a64_sub_imm(A64_64, R_LIM, R_TOP, FTRAMP_SHADOW_SLOT));
 	emit_top_store(t, R_LIM);
 	emit(t, a64_str(A64_LS_X, A64_ZR, R_TOP, 8));
+	/* Popped: from here the frame holds the in-flight unit alone. */
+	uw_held(t, A64_UW_INFLIGHT, 0);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
 	t->cur_rctx = RCTX_STATE;
@@ -1486,6 +1548,8 @@ static void emit_hook_stub(struct tramp *t)
 static void emit_hook_stub_slow(struct tramp *t)
 {
 	bind(t, L_STUB_SLOW);
+	t->uw = t->uw_stub;
+	uw_commit(t);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
 	emit_add_sp(t, A64_R1, t->entry_sp_off);
 	emit_ldr_lit(t, A64_R2, state_addr(t) | FTRAMP_SHADOW_HOOK);
@@ -1711,6 +1775,8 @@ static void build(struct tramp *t)
 		args->notes->nr = 0;
 	if (writing(t) && args->unwind)
 		args->unwind->nr = 0;
+	if (writing(t) && args->unwind)
+		args->unwind->stub_off = 0;
 
 	uw_entry(t);
 	if (t->count_only) {
@@ -1832,6 +1898,7 @@ static void build(struct tramp *t)
 		emit_exit(t);
 		note(t, FTRAMP_PART_DEC);
 		emit_atomic_add(t, R_STATE, R_DEC, true);
+		uw_held(t, 0, A64_UW_INFLIGHT | A64_UW_GUARD);
 		note(t, FTRAMP_PART_RESTORE_RET);
 		restore_ret(t);
 		emit_epilogue(t);
