@@ -70,7 +70,8 @@ LIBS	:= -lelf -ldw -lz -lpthread -ldl -lm
 # _Unwind_Find_FDE, so that libgcc_s calls it (unwinding through a
 # return hook: Documentation/trampoline.rst); libftramp.so exports it
 # itself.
-STATIC_LDFLAGS := -Wl,--export-dynamic-symbol=_Unwind_Find_FDE
+STATIC_LDFLAGS := -Wl,-u,_Unwind_Find_FDE \
+		  -Wl,--export-dynamic-symbol=_Unwind_Find_FDE
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer

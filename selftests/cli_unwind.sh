@@ -5,15 +5,17 @@
 # functions (selftests/progs/uw_throw.cc): its output and exit status are
 # those of the untraced run, for the trace (fentry+fexit), the far path
 # and --count; the trace shows the calls that returned, and the unwound
-# calls' entries without an exit.
+# calls' entries without an exit.  The same through variadic functions
+# (the unknown model: a return hook): output and exit status as untraced,
+# and each unwound call's exit printed `unwound`.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 9
+plan 14
 
 PROG=$PROGS/uw_throw
 N=10
 
-need_prog "$PROG" 9 "C++ exceptions"
+need_prog "$PROG" 14 "C++ exceptions"
 
 # shellcheck disable=SC2086
 $QEMU_RUN "$PROG" $N >"$TMP/plain.out" 2>"$TMP/plain.err"
@@ -45,5 +47,28 @@ same_as_plain() {
 check "ftramp run --count: exit status and output as untraced" same_as_plain count
 check "--count counts every entry, thrown or not" \
 	grep -Eq "uw_check +$N\b|\b$N +uw_check" "$TMP/count.err" "$TMP/count.out"
+
+# Through return hooks: uw_vstep -> uw_vparse -> uw_check.
+# shellcheck disable=SC2086
+$QEMU_RUN "$PROG" $N v >"$TMP/vplain.out" 2>"$TMP/vplain.err"
+vplain_rc=$?
+check "untraced, variadic: as the plain run (rc 3, same output)" \
+	[ $vplain_rc -eq 3 ] && cmp -s "$TMP/plain.out" "$TMP/vplain.out"
+
+run vtrace -o "$TMP/vtrace.txt" -t 'uw_*' -- "$PROG" $N v
+check "ftramp run -t through return hooks: exit status as untraced" \
+	[ "$(cat "$TMP/vtrace.rc")" -eq $vplain_rc ]
+check "ftramp run -t through return hooks: output as untraced" \
+	cmp -s "$TMP/vplain.out" "$TMP/vtrace.out"
+if ! cmp -s "$TMP/vplain.out" "$TMP/vtrace.out"; then
+	diff "$TMP/vplain.out" "$TMP/vtrace.out" | head -5 | diag
+	head -5 "$TMP/vtrace.err" | diag
+fi
+# N/3 calls throw through both hooked frames: each exit is unwound.
+check "each thrown-through hooked call's exit shows unwound" \
+	[ "$(grep -Ec '(uw_vstep|uw_vparse)\(.*\) unwound;|\} unwound; // uw_v(step|parse)' "$TMP/vtrace.txt")" -eq $((2 * (N / 3))) ]
+run vfar --far -t 'uw_*' -- "$PROG" $N v
+check "ftramp run --far -t through return hooks: as untraced" \
+	[ "$(cat "$TMP/vfar.rc")" -eq $vplain_rc ] && cmp -s "$TMP/vplain.out" "$TMP/vfar.out"
 
 [ $tap_failed -eq 0 ]

@@ -78,9 +78,9 @@ struct dwarf_eh_bases {
 
 typedef const void *(*find_fde_fn)(void *, struct dwarf_eh_bases *);
 
-const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 static find_fde_fn real_find_fde_fn;
 static find_fde_fn real_find_fde(void);
+static bool in_this_object(const void *f);
 
 static bool uw_bind(void *h)
 {
@@ -189,8 +189,9 @@ ftramp_unwind_personality(int version, _Unwind_Action actions,
  * A hooked body's saved return address is its image's exit stub; the
  * real one is in this thread's shadow stack.  libgcc's unwinder looks
  * up the FDE of every frame with _Unwind_Find_FDE(), an exported
- * function it calls through its own PLT, so the definition below (in
- * the version node libgcc_s gives it, ftramp.map) takes its place, as
+ * function it calls through its own PLT, so libftramp's definition
+ * (unwind_find.c, in the version node libgcc_s gives it, ftramp.map)
+ * takes its place and calls ftramp_unwind_find_fde() below, as
  * the kernel's unwinders ask ftrace_graph_ret_addr() at a
  * return_to_handler.  For the address before a stub (an unwinder
  * looks up a return address minus one) it hands out the calling
@@ -237,13 +238,13 @@ static find_fde_fn real_find_fde(void)
 	if (f)
 		return f;
 	f = (find_fde_fn)dlsym(RTLD_NEXT, "_Unwind_Find_FDE");
-	if (!f || f == _Unwind_Find_FDE) {
+	if (!f || in_this_object((const void *)f)) {
 		f = NULL;
 		open = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
 		h = open ? open("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD) : NULL;
 		if (h)
 			f = (find_fde_fn)dlsym(h, "_Unwind_Find_FDE");
-		if (f == _Unwind_Find_FDE)
+		if (in_this_object((const void *)f))
 			f = NULL;
 	}
 	if (f)
@@ -280,9 +281,9 @@ static const struct ftramp_unwind *ours(const uint8_t *fde)
 	return (const struct ftramp_unwind *)(uintptr_t)lsda;
 }
 
-__attribute__((visibility("default")))
-const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases)
+const void *ftramp_unwind_find_fde(void *pc, void *b)
 {
+	struct dwarf_eh_bases *bases = b;
 	find_fde_fn real = real_find_fde();
 	const struct ftramp_unwind *u;
 	const uint8_t *f;
@@ -305,12 +306,21 @@ const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases)
 	return hook;
 }
 
+/* Is f in the object that holds this file (libftramp's, or its host's)? */
+static bool in_this_object(const void *f)
+{
+	Dl_info a, b;
+
+	return f && dladdr(f, &a) &&
+	       dladdr((const void *)ftramp_unwind_find_fde, &b) &&
+	       a.dli_fbase == b.dli_fbase;
+}
+
 bool ftramp_unwind__hooks_ok(void)
 {
 	pthread_once(&uw_once, uw_init);
 	return uw_ok && real_find_fde() &&
-	       dlsym(RTLD_DEFAULT, "_Unwind_Find_FDE") ==
-	       (void *)_Unwind_Find_FDE;
+	       in_this_object(dlsym(RTLD_DEFAULT, "_Unwind_Find_FDE"));
 }
 
 void ftramp_unwind__set_stub(struct ftramp_unwind *u, const void *stub)

@@ -63,6 +63,14 @@ void ftramp_unwind__set_stub(struct ftramp_unwind *u, const void *stub);
  */
 bool ftramp_unwind__hooks_ok(void);
 
+/*
+ * What libftramp's _Unwind_Find_FDE() does (libgcc's FDE lookup, with
+ * the exit stubs answered; @bases is libgcc's struct dwarf_eh_bases).
+ * A library that links libftramp.a and hides its symbols exports its
+ * own _Unwind_Find_FDE calling this (the CLI's agent).
+ */
+const void *ftramp_unwind_find_fde(void *pc, void *bases);
+
 /* fork(): the lock around libgcc's calls (the order: ftrace/fork.c). */
 void ftramp_unwind_atfork(int stage);
 

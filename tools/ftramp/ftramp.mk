@@ -50,8 +50,9 @@ $(AGENT_OBJS): $(O)/%.o: %.c
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp.a
+$(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp.a tools/ftramp/agent/agent.map
 	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now -Wl,--exclude-libs,ALL \
+		-Wl,--version-script=$(srctree)/tools/ftramp/agent/agent.map \
 		-o $@ $(AGENT_OBJS) $(O)/libftramp.a $(LIBS)
 
 .PHONY: cli agent
