@@ -13,7 +13,8 @@
  *  - a variadic function with DWARF gets the unknown model;
  *  - frames abandoned by longjmp / siglongjmp (return hook and modelled
  *    fexit) are found on the next entry, their counts released and
- *    reported unwound: detach + ftramp_sync(-1) completes.
+ *    reported unwound: detach + ftramp_sync(-1) completes; until then
+ *    the image is pinned, and detaching does not wait for it.
  */
 #include <arm_neon.h>
 #include <errno.h>
@@ -22,7 +23,9 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ftramp/ftramp.h>
 
@@ -483,10 +486,92 @@ TEST(siglongjmp_out_of_a_handler)
 }
 
 /*
- * pthread_exit() inside a hooked function: the unwinder stops at the
- * exit stub (no CFI can name the real return address: trampoline.rst,
- * "Return hook"), glibc ends the thread from there, and the thread's
- * exit releases the record: the count is free, the exit reported.
+ * A frame abandoned by longjmp on a thread that then waits, calling no
+ * traced function.  Its record holds its image: nothing else on that
+ * thread will look at the record, and no other thread may pop it
+ * (trampoline.rst, "Shadow stack": why release waits for the thread).
+ * Detaching does not wait for it; ftramp_sync() gives up and
+ * ftramp_reclaim__pinned() names the image, one frame inside.  The
+ * thread's next traced entry (another function's) releases it, reported
+ * unwound to the detached link's program, and the image is freed.
+ */
+static jmp_buf ljb;
+static int lj_ready[2], lj_go[2];
+long uk_ljump(long n);
+long uk_lcall(long n);
+
+TRACEE long uk_ljump(long n)
+{
+	if (n >= 0)
+		longjmp(ljb, 1);
+	return n;
+}
+
+TRACEE long uk_lcall(long n)
+{
+	return n + 1;
+}
+
+static __attribute__((noipa)) void lj_step(int fd_in, int fd_out)
+{
+	char c = 0;
+
+	if (write(fd_out, &c, 1) != 1 || read(fd_in, &c, 1) != 1)
+		abort();
+}
+
+static void *lj_thread(void *arg)
+{
+	(void)arg;
+	if (!setjmp(ljb))
+		uk_ljump(1);
+	lj_step(lj_go[0], lj_ready[1]);		/* abandoned; wait */
+	uk_lcall(1);				/* the next traced entry */
+	lj_step(lj_go[0], lj_ready[1]);
+	return NULL;
+}
+
+TEST(longjmp_pins_until_the_thread_calls_again)
+{
+	struct ftramp_pinned pin = { .sz = sizeof(pin) };
+	struct links a, b;
+	pthread_t th;
+	char c = 0;
+
+	reset();
+	ASSERT_EQ(0, pipe(lj_ready));
+	ASSERT_EQ(0, pipe(lj_go));
+	ASSERT_EQ(0, attach_mode(&a, "uk_ljump", M_FEXIT, false));
+	ASSERT_EQ(0, attach_mode(&b, "uk_lcall", M_FEXIT, false));
+	ASSERT_EQ(0, pthread_create(&th, NULL, lj_thread, NULL));
+	ASSERT_EQ(1, read(lj_ready[0], &c, 1));
+	EXPECT_EQ(0, n_unwound);
+	/* Detached: returns at once; the image stays, one frame in it. */
+	detach_all(&a);
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(0));
+	ASSERT_EQ(1, ftramp_reclaim__pinned(&pin, 1));
+	EXPECT_EQ(FTRAMP_PINNED_IMAGE, pin.kind);
+	EXPECT_EQ((uint64_t)(uintptr_t)uk_ljump, pin.func);
+	EXPECT_EQ(1, pin.frames);
+	/* The thread enters uk_lcall: the dead record is found. */
+	ASSERT_EQ(1, write(lj_go[1], &c, 1));
+	ASSERT_EQ(1, read(lj_ready[0], &c, 1));
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(1, n_exit);			/* uk_lcall's */
+	EXPECT_EQ(0, ftramp_sync(60000));
+	EXPECT_EQ(0, ftramp_reclaim__pinned(NULL, 0));
+	ASSERT_EQ(1, write(lj_go[1], &c, 1));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	detach_all(&b);
+	EXPECT_EQ(0, ftramp_sync(60000));
+}
+
+/*
+ * pthread_exit() inside a hooked function: the forced unwind passes the
+ * exit stub (trampoline.rst, "Unwinding through a return hook"), whose
+ * personality pops the record: the count is free, the exit reported
+ * unwound.  (An unwinder that does not ask libftramp stops at the stub;
+ * then the thread's exit releases the record, with the same result.)
  */
 long uk_exit(long n);
 
