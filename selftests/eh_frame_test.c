@@ -577,4 +577,253 @@ TEST(readelf_decodes_the_rows)
 
 #endif /* FTRAMP_HOST_TEST */
 
+/* ------------------------------------------------------------------
+ * The exit stub's FDE (a64_cfi_hook_encode()): its x30 expression,
+ * evaluated here on a fake shadow stack by a small DWARF stack machine
+ * with libgcc's limits (64 elements; DW_OP_pick n needs n + 2 elements).
+ * ------------------------------------------------------------------ */
+
+#define HOOK_SLOT	96
+
+/* A record header as the runtime's: sp, state, link, ra. */
+struct fake_rec { uint64_t sp, state, link, ra; };
+
+struct fake_shadow {
+	uint64_t top;				/* &recs[i] of the top one */
+	uint64_t pending[2];
+	uint8_t mem[HOOK_SLOT * 8];
+	unsigned int nr;
+};
+
+static struct fake_rec *fake_at(struct fake_shadow *f, unsigned int i)
+{
+	return (struct fake_rec *)(f->mem + HOOK_SLOT * i);
+}
+
+/* Push a record (i = 0 is the sentinel). */
+static void fake_push(struct fake_shadow *f, uint64_t sp, uint64_t state,
+		      uint64_t ra)
+{
+	struct fake_rec *r = fake_at(f, f->nr);
+
+	r->sp = sp;
+	r->state = state;
+	r->link = 0x1000;
+	r->ra = ra;
+	f->top = (uint64_t)(uintptr_t)r;
+	f->nr++;
+}
+
+static void fake_init(struct fake_shadow *f)
+{
+	memset(f, 0, sizeof(*f));
+	fake_push(f, UINT64_MAX, 0, 0);
+}
+
+static uint64_t uleb(const uint8_t **p)
+{
+	uint64_t v = 0;
+	unsigned int shift = 0;
+	uint8_t b;
+
+	do {
+		b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	return v;
+}
+
+/* Evaluate with the CFA pushed first; -1 on a fault of the machine. */
+static int eval(const uint8_t *op, const uint8_t *end, uint64_t cfa,
+		uint64_t *out)
+{
+	uint64_t st[64], a, b;
+	int n = 0, steps = 0;
+
+	st[n++] = cfa;
+	while (op < end) {
+		uint8_t o = *op++;
+		int16_t d;
+
+		if (++steps > 100000)
+			return -1;
+		switch (o) {
+		case 0x06: if (n < 1) return -1;	/* deref */
+			memcpy(&st[n - 1], (void *)(uintptr_t)st[n - 1], 8);
+			break;
+		case 0x08: if (n >= 64) return -1; st[n++] = *op++; break;
+		case 0x09: if (n >= 64) return -1;
+			st[n++] = (uint64_t)(int64_t)(int8_t)*op++; break;
+		case 0x0e: if (n >= 64) return -1;
+			memcpy(&st[n++], op, 8); op += 8; break;
+		case 0x12: if (n < 1 || n >= 64) return -1;
+			st[n] = st[n - 1]; n++; break;
+		case 0x13: if (n < 1) return -1; n--; break;
+		case 0x14: if (n < 2 || n >= 64) return -1;
+			st[n] = st[n - 2]; n++; break;
+		case 0x15: a = *op++;		/* pick, libgcc's bound */
+			if (a >= (uint64_t)n - 1 || n >= 64) return -1;
+			st[n] = st[n - 1 - a]; n++; break;
+		case 0x16: if (n < 2) return -1;
+			a = st[n - 1]; st[n - 1] = st[n - 2]; st[n - 2] = a;
+			break;
+		case 0x1a: case 0x1c: case 0x29: case 0x2e:
+			if (n < 2) return -1;
+			b = st[--n]; a = st[n - 1];
+			st[n - 1] = o == 0x1a ? (a & b) : o == 0x1c ? a - b :
+				    o == 0x29 ? a == b : a != b;
+			break;
+		case 0x23: if (n < 1) return -1; st[n - 1] += uleb(&op); break;
+		case 0x28: case 0x2f:
+			memcpy(&d, op, 2);
+			op += 2;
+			if (o == 0x28) {
+				if (n < 1) return -1;
+				if (!st[--n])
+					break;
+			}
+			op += d;
+			break;
+		case 0x30: case 0x31: if (n >= 64) return -1;
+			st[n++] = o - 0x30; break;
+		default:
+			return -1;
+		}
+	}
+	if (n < 1)
+		return -1;
+	*out = st[n - 1];
+	return 0;
+}
+
+/* The FDE's x30 rule; the CIE says CFA = sp + 1, the FDE sp = CFA - 1. */
+static const uint8_t *hook_expr_of(const uint8_t *eh, size_t *len)
+{
+	static const uint8_t cfa[] = { 0x0c, 31, 1 };
+	static const uint8_t sp[] = { 0x16, 31, 2, 0x31, 0x1c };
+	uint32_t cie_len;
+	const uint8_t *fde, *p;
+
+	memcpy(&cie_len, eh, 4);
+	if (!memmem(eh, 4 + cie_len, cfa, sizeof(cfa)))
+		return NULL;
+	fde = eh + 4 + cie_len;
+	p = fde + 4 + 4 + 8 + 8 + 1;		/* augmentation length 0 */
+	if (memcmp(p, sp, sizeof(sp)))
+		return NULL;
+	p += sizeof(sp);
+	if (p[0] != 0x16 || p[1] != 30)
+		return NULL;
+	p += 2;
+	*len = uleb(&p);
+	return p;
+}
+
+static int hook_eval(struct fake_shadow *f, uint64_t body_sp, uint64_t *ra)
+{
+	struct a64_cfi_hook h = {
+		.top_addr = (uint64_t)(uintptr_t)&f->top,
+		.pending_addr = (uint64_t)(uintptr_t)f->pending,
+		.personality = 0x1234,
+		.slot = HOOK_SLOT,
+		.sp_off = 0, .state_off = 8, .ra_off = 24, .hook_bit = 1,
+	};
+	uint8_t eh[512];
+	const uint8_t *e;
+	size_t len;
+	long n = a64_cfi_hook_encode(eh, sizeof(eh), &h);
+
+	if (n <= 0 || (size_t)n > sizeof(eh))
+		return -1;
+	e = hook_expr_of(eh, &len);
+	if (!e)
+		return -1;
+	/* The CFA the unwinder pushes: SP + 1. */
+	return eval(e, e + len, body_sp + 1, ra);
+}
+
+TEST(hook_fde_finds_the_real_return_address)
+{
+	struct fake_shadow f;
+	uint64_t ra;
+	const uint64_t hook = 0x5000 | 1, model = 0x6000;
+
+	fake_init(&f);
+	/* Outer hooked frame at 0x8000, a modelled one, a hooked at 0x7000. */
+	fake_push(&f, 0x8000, hook, 0xaaa0);
+	fake_push(&f, 0x7800, model, 0xdead);
+	fake_push(&f, 0x7000, hook, 0xbbb0);
+	/* A dead record above (lower SP, abandoned): skipped. */
+	fake_push(&f, 0x6000, hook, 0xdead);
+	ASSERT_EQ(0, hook_eval(&f, 0x7000, &ra));
+	EXPECT_EQ(0xbbb0, ra);
+	ASSERT_EQ(0, hook_eval(&f, 0x8000, &ra));
+	EXPECT_EQ(0xaaa0, ra);
+	/* A modelled record's SP names no stub frame. */
+	ASSERT_EQ(0, hook_eval(&f, 0x7800, &ra));
+	EXPECT_EQ(0, ra);
+	ASSERT_EQ(0, hook_eval(&f, 0x9000, &ra));
+	EXPECT_EQ(0, ra);
+}
+
+TEST(hook_fde_tail_call_chain_is_one_frame)
+{
+	struct fake_shadow f;
+	uint64_t ra;
+
+	fake_init(&f);
+	fake_push(&f, 0x9000, 0x5000 | 1, 0xccc0);
+	/* f at 0x8000 tail-called g, which tail-called f again. */
+	fake_push(&f, 0x8000, 0x5000 | 1, 0xaaa0);	/* the real one */
+	fake_push(&f, 0x8000, 0x7000 | 1, 0x5100);	/* f's stub */
+	fake_push(&f, 0x8000, 0x5000 | 1, 0x7100);	/* g's stub */
+	ASSERT_EQ(0, hook_eval(&f, 0x8000, &ra));
+	EXPECT_EQ(0xaaa0, ra);
+	ASSERT_EQ(0, hook_eval(&f, 0x9000, &ra));
+	EXPECT_EQ(0xccc0, ra);
+}
+
+TEST(hook_fde_pending_after_the_pop)
+{
+	struct fake_shadow f;
+	uint64_t ra;
+
+	fake_init(&f);
+	fake_push(&f, 0x9000, 0x5000 | 1, 0xccc0);
+	/* The personality popped the frame at 0x8000 and noted it. */
+	f.pending[0] = 0x8000;
+	f.pending[1] = 0xaaa0;
+	ASSERT_EQ(0, hook_eval(&f, 0x8000, &ra));
+	EXPECT_EQ(0xaaa0, ra);
+	/* A live record wins over a stale pending pair. */
+	f.pending[0] = 0x9000;
+	f.pending[1] = 0xdead;
+	ASSERT_EQ(0, hook_eval(&f, 0x9000, &ra));
+	EXPECT_EQ(0xccc0, ra);
+}
+
+TEST(hook_fde_refuses_bad_input)
+{
+	struct a64_cfi_hook h = {
+		.top_addr = 8, .pending_addr = 16, .slot = HOOK_SLOT,
+		.state_off = 8, .ra_off = 24, .hook_bit = 1,
+	};
+	uint8_t buf[8];
+
+	EXPECT_TRUE(a64_cfi_hook_encode(NULL, 0, &h) > 0);
+	/* Never past cap. */
+	memset(buf, 0xee, sizeof(buf));
+	EXPECT_TRUE(a64_cfi_hook_encode(buf, 4, &h) > 8);
+	EXPECT_EQ(0xee, buf[4]);
+	h.slot = 0;
+	EXPECT_EQ(-EINVAL, a64_cfi_hook_encode(NULL, 0, &h));
+	h.slot = 256;
+	EXPECT_EQ(-EINVAL, a64_cfi_hook_encode(NULL, 0, &h));
+	h.slot = HOOK_SLOT;
+	h.top_addr = 0;
+	EXPECT_EQ(-EINVAL, a64_cfi_hook_encode(NULL, 0, &h));
+	EXPECT_EQ(-EINVAL, a64_cfi_hook_encode(NULL, 0, NULL));
+}
+
 TEST_HARNESS_MAIN
