@@ -311,7 +311,7 @@ static int hot_path_of_st(struct __test_metadata *_metadata, const char *proto,
 				  (uintptr_t)0x403000;
 		st.shadow_find = (uint64_t (*)(uint8_t *, uint64_t, uint64_t))
 				 (uintptr_t)0x404000;
-		st.shadow_drop = (void (*)(uint8_t *, uint64_t))
+		st.shadow_drop = (void (*)(uint8_t *, uint64_t, uint64_t))
 				 (uintptr_t)0x405000;
 	}
 	if (proto)
@@ -336,10 +336,10 @@ static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
 /*
  * A modelled fexit image's shadow record (trampoline.rst, "Shadow
  * stack"), what ftramp_attach() images pay so that a longjmp out of the
- * function is found: the dead-record check at entry (5), the room check
- * and the push (8), the pop (6).
+ * function is found: the dead-record and room checks on one load of the
+ * header (7), the push (3), the pop (6).
  */
-#define SHADOW_RECORD_INSNS	19
+#define SHADOW_RECORD_INSNS	16
 
 TEST(hot_path_shadow_record)
 {

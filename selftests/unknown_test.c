@@ -567,6 +567,103 @@ TEST(longjmp_pins_until_the_thread_calls_again)
 }
 
 /*
+ * Modelled fexit images (a plain record from the entry to the pop before
+ * the fexit programs), the rare paths of each end:
+ *
+ *  - deeper than the shadow stack holds: calls beyond it run with no
+ *    record, their fexit programs still run, nothing is reported
+ *    unwound, and each pop finds its own record or none;
+ *  - an fmod_ret skip pops the record too (a record left behind would
+ *    be found dead at the next entry and reported unwound);
+ *  - a longjmp from a callee back into the body: the caller's pop finds
+ *    the callee's dead record above its own and releases it at once.
+ */
+long uk_mdepth(long n);
+long uk_mskip(long n);
+long uk_mouter(long n);
+static long (*volatile mdepth_ptr)(long) = uk_mdepth;
+
+TRACEE long uk_mdepth(long n)
+{
+	return n ? 1 + mdepth_ptr(n - 1) : 0;
+}
+
+TRACEE long uk_mskip(long n)
+{
+	return n + 1;
+}
+
+TRACEE long uk_mouter(long n)
+{
+	volatile long v = n;
+
+	if (!setjmp(jb))
+		uk_mjump(v);
+	return v + 1;
+}
+
+TEST(modelled_shadow_stack_overflow)
+{
+	struct links ls;
+
+	reset();
+	ASSERT_EQ(0, attach_mode(&ls, "uk_mdepth", M_FEXIT, true));
+	EXPECT_EQ(15000, uk_mdepth(15000));
+	EXPECT_EQ(15001, n_exit);
+	EXPECT_EQ(0, n_unwound);
+	EXPECT_EQ(0, ftramp_link__unwound(ls.l[0]));
+	n_exit = 0;
+	EXPECT_EQ(10, uk_mdepth(10));
+	EXPECT_EQ(11, n_exit);
+	EXPECT_EQ(0, ftramp_link__unwound(ls.l[0]));
+	detach_all(&ls);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+TEST(modelled_fmod_ret_skip_pops)
+{
+	struct ftramp_attach_opts o = { .sz = sizeof(o) };
+	struct ftramp_link *m, *x;
+
+	reset();
+	m = ftramp_attach("uk_mskip", FTRAMP_FMOD_RET, p_mod, &o);
+	x = ftramp_attach("uk_mskip", FTRAMP_FEXIT, p_exit, &o);
+	ASSERT_TRUE(m != NULL);
+	ASSERT_TRUE(x != NULL);
+	mod_value = 7;
+	for (int i = 0; i < 100; i++)
+		EXPECT_EQ(7, uk_mskip(i));
+	mod_value = 0;
+	EXPECT_EQ(6, uk_mskip(5));
+	EXPECT_EQ(101, n_exit);
+	EXPECT_EQ(6, exit_x0);
+	EXPECT_EQ(0, n_unwound);
+	EXPECT_EQ(0, ftramp_link__unwound(x));
+	ftramp_link__destroy(m);
+	ftramp_link__destroy(x);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+TEST(modelled_longjmp_below_an_exit)
+{
+	struct links in, out;
+
+	reset();
+	ASSERT_EQ(0, attach_mode(&in, "uk_mjump", M_FEXIT, true));
+	ASSERT_EQ(0, attach_mode(&out, "uk_mouter", M_FEXIT, true));
+	EXPECT_EQ(4, uk_mouter(3));
+	/* Found by uk_mouter's own exit, before its fexit program ran. */
+	EXPECT_EQ(1, ftramp_link__unwound(in.l[0]));
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(1, n_exit);
+	EXPECT_EQ(4, exit_x0);
+	EXPECT_EQ(0, ftramp_link__unwound(out.l[0]));
+	detach_all(&in);
+	detach_all(&out);
+	EXPECT_EQ(0, ftramp_sync(-1));
+}
+
+/*
  * pthread_exit() inside a hooked function: the forced unwind passes the
  * exit stub (trampoline.rst, "Unwinding through a return hook"), whose
  * personality pops the record: the count is free, the exit reported

@@ -303,10 +303,39 @@ static uint64_t shadow_find(uint8_t *tbl, uint64_t sp, uint64_t state)
 	abort();
 }
 
-/* A modelled exit found records above its own (header at rec). */
-static void shadow_drop(uint8_t *tbl, uint64_t rec)
+/*
+ * A modelled image's pop found the top record not its own (sp is the
+ * SP its record holds, state its image state): release every record
+ * above it (each has a lower sp: pushed by what the call ran, and dead
+ * now), then pop its own if it is there (none when the stack was full
+ * at entry).  The image's guard byte is free meanwhile whatever it was,
+ * so that its own dead records are reported like any other.
+ */
+static void shadow_drop(uint8_t *tbl, uint64_t sp, uint64_t state)
 {
-	release_above(tbl, (uint8_t *)(uintptr_t)rec);
+	const struct ftramp_tramp_state *st = (const struct ftramp_tramp_state *)
+		(uintptr_t)state;
+	uint8_t *g = st->guard_slot >= 0 ? &tbl[st->guard_slot] : NULL;
+	uint8_t saved = g ? *g : 0;
+	struct ftramp_shadow_rec *r;
+
+	if (g)
+		*g = FTRAMP_GUARD_FREE;
+	for (;;) {
+		r = (struct ftramp_shadow_rec *)(uintptr_t)*shadow_top(tbl);
+		if (!r->state || r->sp >= sp)
+			break;
+		shadow_release_top(tbl, r);
+	}
+	if (r->sp == sp && r->state == state) {
+		r->sp = 0;
+		r->state = 0;
+		__atomic_store_n(shadow_top(tbl), (uint64_t)(uintptr_t)
+				 ((uint8_t *)r - FTRAMP_SHADOW_SLOT),
+				 __ATOMIC_RELAXED);
+	}
+	if (g)
+		*g = saved;
 }
 
 static void shadow_release_all(uint8_t *tbl)
@@ -553,8 +582,9 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 	uint8_t *tbl = ftramp_guard_tbl;
 
 	/*
-	 * A modelled fexit frame left while its body ran: its shadow record
-	 * is the top one (records above it were its callees', popped by
+	 * A modelled fexit frame left while its record was up (from the
+	 * entry to the pop: the fentry and fmod_ret programs and the body):
+	 * its shadow record is the top one (records above it were its callees', popped by
 	 * their own frames' unwinding first), with the frame's own SP.
 	 * libgcc's _Unwind_GetCFA() in a personality gives the CFA of the
 	 * frame below (this frame's SP at the call); a true CFA is above

@@ -72,10 +72,10 @@ enum tramp_label {
 	L_STUB,		/* the exit stub: the hooked body returns here */
 	L_STUB_SLOW,	/* its record is not on top */
 	L_STUB_HAVE,	/* its record's header in x10 */
-	L_SHADOW_FULL,	/* modelled fexit: no room, no record */
-	L_SHADOW_GO,
-	L_SHADOW_SLOW,	/* modelled fexit: record not on top at exit */
-	L_SHADOW_POP,	/* modelled fexit: pop our record */
+	L_SHADOW_ENTER,	/* modelled: top record maybe dead, or no room */
+	L_SHADOW_PUSH,	/* modelled: push our record (x10 = top) */
+	L_SHADOW_PUSHED,
+	L_SHADOW_SLOW,	/* modelled: our record not on top at exit */
 	L_SHADOW_POPPED,
 	NR_LABELS,
 };
@@ -111,7 +111,7 @@ struct tramp {
 	unsigned int fpsave_off;	/* unknown model: q0-q7 */
 	unsigned int retsave_off;	/* unknown model: x1-x8 result */
 	unsigned int entry_sp_off;	/* the caller's SP, from SP */
-	unsigned int shadow_off;	/* modelled: our record's header */
+	unsigned int pop_held;		/* unwind rows' held at the pop */
 
 	uint32_t label[NR_LABELS];	/* word index, from the last pass */
 	uint64_t lits[MAX_LITS];
@@ -473,8 +473,6 @@ static bool is_narrow_int(const struct a64_arg_loc *l)
  *                  | unknown: q0-q7 (args, or  | fpsave_off
  *                  |   the result after it)    |
  *                  | unknown: x8               | x8_off
- *                  | modelled fexit: record,   | shadow_off
- *                  |   the top below it        |
  *                  | result slots              | ret_off  (ctx[nr_args])
  *                  | argument slots            | ctx_off  (ctx[0])
  *                  | state->rctx or image rctx | runctx_off (ctx[-1])
@@ -532,10 +530,6 @@ static int compute_frame(struct tramp *t)
 	if (lay->unknown) {
 		t->x8_off = off;
 		off += 8;
-	}
-	if (t->shadow) {
-		t->shadow_off = off;
-		off += 16;
 	}
 	off = (off + 15) & ~15u;
 	if (lay->unknown) {
@@ -1011,7 +1005,7 @@ static void emit_enter(struct tramp *t)
 	bind(t, L_TAKEN);
 }
 
-static void emit_call_orig(struct tramp *t, bool record);
+static void emit_call_orig(struct tramp *t);
 static void emit_enter_body(struct tramp *t);
 
 /*
@@ -1145,7 +1139,7 @@ static void emit_guard_slow(struct tramp *t)
 		emit_atomic_add(t, TMP0, TMP1, false);
 		emit_counters(t, t->args->missed, t->args->nr_missed, true);
 		if (t->call_orig)
-			emit_call_orig(t, false);
+			emit_call_orig(t);
 		emit_ldr_lit(t, R_STATE, state_addr(t));
 		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
 				 FTRAMP_INFLIGHT_UNIT - 1, 0));
@@ -1166,6 +1160,8 @@ static void emit_guard_slow(struct tramp *t)
 		     label_addr(t, t->hook ? L_UNCOUNT : L_MISSED));
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
 	uw_held(t, A64_UW_GUARD, 0);
+	if (t->shadow)		/* emit_shadow_enter() pushes x12 */
+		emit_ldr_lit(t, R_STATE, state_addr(t));
 	a64_emit_b(&t->a, label_addr(t, L_TAKEN));
 	if (t->hook) {
 		/* A miss of a hooked body leaves uncounted: count out first. */
@@ -1559,77 +1555,130 @@ static void emit_hook_stub_slow(struct tramp *t)
 }
 
 /*
- * Modelled fexit: a plain record (sp, state) around the call of the
- * body, so that a frame abandoned by longjmp is found and its in-flight
- * count released.  Its sp is the SP the body gets (ours).  The frame
- * keeps the record's address and the top below it, for the pop.
+ * Modelled fexit: a plain record (sp, state) from the entry to the pop
+ * before the fexit programs, so that a frame abandoned by longjmp (out
+ * of the body or a program) is found and its in-flight count released.
+ * Its sp is the SP the body and the programs get (ours).  One load of the
+ * header serves the dead-record check and the room check, and the state
+ * is still in x12 from emit_enter():
  *
- *	(room? emit_room_check())
- *	add  x13, x10, #96
- *	stur x13, [x19, #-16]		reserved first
- *	ldr  x12, =state
- *	stp  x29, x12, [x13]		sp (x29 is SP without stack arguments),
- *					state: live
- *	stp  x13, x10, [sp, #shadow]
+ *	ldp  x10, x11, [x19, #-16]	top, limit
+ *	ldr  x13, [x10]			top record's sp
+ *	add  x14, sp, #entry		the caller's SP
+ *	cmp  x13, x14
+ *	b.ls enter			at or below it: maybe dead (rare)
+ *	cmp  x10, x11
+ *	b.hi enter			no room (rare)
+ * push:
+ *	add  x10, x10, #96
+ *	stur x10, [x19, #-16]		reserved first (a signal handler
+ *					sees state 0 there: being pushed)
+ *	stp  x29, x12, [x10]		sp (x29 is SP without stack
+ *					arguments), state: live
+ * pushed:
+ *
+ * A live record's sp is above every SP of the code it called, or equal
+ * only for a tail call from the image: image.c decides.
  */
-static void emit_shadow_push(struct tramp *t)
+static void emit_shadow_enter(struct tramp *t)
 {
-	enum a64_reg sp_reg = t->rec_off ? R_LIM : A64_FP;
-
 	note(t, FTRAMP_PART_SHADOW_PUSH);
-	emit_room_check(t, L_SHADOW_FULL);
-	emit(t, a64_add_imm(A64_64, R_T3, R_TOP, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_T3);
-	if (t->rec_off)
-		emit_add_sp(t, R_LIM, 0);
-	emit_ldr_lit(t, R_STATE, state_addr(t));
-	emit(t, a64_stp(A64_LS_X, sp_reg, R_STATE, R_T3, 0));
-	emit_ldstp_x(t, A64_STORE, R_T3, R_TOP, t->shadow_off);
-	bind(t, L_SHADOW_GO);
+	emit_top_load(t);
+	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
+	emit_add_sp(t, R_T4, t->entry_sp_off);
+	emit(t, a64_cmp(A64_64, R_T3, R_T4));
+	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_SHADOW_ENTER));
+	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, L_SHADOW_ENTER));
+	bind(t, L_SHADOW_PUSH);
+	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
+	emit_top_store(t, R_TOP);
+	if (t->rec_off) {
+		emit_add_sp(t, R_T3, 0);
+		emit(t, a64_stp(A64_LS_X, R_T3, R_STATE, R_TOP, 0));
+	} else {
+		emit(t, a64_stp(A64_LS_X, A64_FP, R_STATE, R_TOP, 0));
+	}
+	bind(t, L_SHADOW_PUSHED);
+}
+
+/* x13 = the SP our record holds: x29 without stack arguments. */
+static enum a64_reg shadow_sp(struct tramp *t, enum a64_reg scratch)
+{
+	if (!t->rec_off)
+		return A64_FP;
+	emit_add_sp(t, scratch, 0);
+	return scratch;
 }
 
 /*
- * After the body returned (its result saved): pop our record.
+ * At L_DO_FEXIT, on the original's path and on an fmod_ret skip: pop
+ * our record.  It is the top one exactly when the top's sp is ours:
+ * every record pushed after ours (by what this call ran) has a lower
+ * sp, and the entry released every dead one at or below ours.
  *
- * pop:
- *	ldp  x13, x14, [sp, #shadow]	our record, the top below it
- *	ldp  x10, x11, [x19, #-16]
- *	cmp  x10, x13
+ *	ldur x10, [x19, #-16]		top
+ *	ldr  x13, [x10]
+ *	cmp  x13, x29
  *	b.ne slow			records above ours, or none (full)
- *	stur x14, [x19, #-16]
- *	str  xzr, [x13, #8]		its state: the slot is free
+ *	stp  xzr, xzr, [x10], #-96	state 0 first: never released
+ *	stur x10, [x19, #-16]		then top down
+ * popped:
  */
 static void emit_shadow_pop(struct tramp *t)
 {
 	note(t, FTRAMP_PART_SHADOW_POP);
-	bind(t, L_SHADOW_POP);
-	emit_ldstp_x(t, A64_LOAD, R_T3, R_T4, t->shadow_off);
-	emit_top_load(t);
-	emit(t, a64_cmp(A64_64, R_TOP, R_T3));
+	t->pop_held = t->uw.held;
+	emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_TOP, R_GUARD,
+			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
+	emit(t, a64_cmp(A64_64, R_T3, shadow_sp(t, R_T4)));
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_SHADOW_SLOW));
-	emit_top_store(t, R_T4);
-	emit(t, a64_str(A64_LS_X, A64_ZR, R_T3, 8));
+	emit(t, a64_ldstp(A64_STORE, A64_LS_X, A64_ZR, A64_ZR, R_TOP,
+			  -(int)FTRAMP_SHADOW_SLOT, A64_POST));
+	emit_top_store(t, R_TOP);
 	bind(t, L_SHADOW_POPPED);
 }
 
 /*
- * Out of line: full (no record: a longjmp out of this call would keep
- * the count), and records above ours at exit (shadow_drop() releases
- * them; then pop again).
+ * Out of line, both rare:
+ *
+ * enter: shadow_prune(table, caller's SP, caller's return address)
+ * releases the dead records and reports them to their images' fexit
+ * programs (counted in flight here: a call is safe; x0-x8 are saved in
+ * ctx), this image's guard free meanwhile so that its own dead records
+ * are reported too; then push if there is room, else run without a
+ * record (a longjmp out of this call would keep the count).
+ *
+ * slow: shadow_drop(table, our sp, state) releases the records above
+ * ours and pops ours if it is there (none when the stack was full).
  */
 static void emit_shadow_slow(struct tramp *t)
 {
-	/* Around the body: counted, the guard free (build()). */
-	bind(t, L_SHADOW_FULL);
-	uw_body(t, true, A64_UW_INFLIGHT);
-	emit_ldst_x(t, A64_STORE, A64_ZR, t->shadow_off);
-	a64_emit_b(&t->a, label_addr(t, L_SHADOW_GO));
-	bind(t, L_SHADOW_SLOW);
-	a64_emit_cbz(&t->a, A64_64, R_T3, label_addr(t, L_SHADOW_POPPED));
+	bind(t, L_SHADOW_ENTER);
+	uw_body(t, true, A64_UW_INFLIGHT | A64_UW_GUARD);
+	emit_guard_release(t);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
-	emit(t, a64_mov_reg(A64_64, A64_R1, R_T3));
+	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
+	emit_ldst_x(t, A64_LOAD, A64_R2, t->rec_off + 8);	/* x9 */
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune);
+	emit_guard_retake(t);
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit_top_load(t);
+	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_SHADOW_PUSH));
+	a64_emit_b(&t->a, label_addr(t, L_SHADOW_PUSHED));
+
+	bind(t, L_SHADOW_SLOW);
+	uw_body(t, true, t->pop_held);
+	if (t->rec_off)
+		emit_add_sp(t, A64_R1, 0);
+	else
+		emit(t, a64_mov_reg(A64_64, A64_R1, A64_FP));
+	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	emit_ldr_lit(t, A64_R2, state_addr(t));
 	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_drop);
-	a64_emit_b(&t->a, label_addr(t, L_SHADOW_POP));
+	a64_emit_b(&t->a, label_addr(t, L_SHADOW_POPPED));
 }
 
 /* ------------------------------------------------------------------
@@ -1696,12 +1745,8 @@ static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 	emit_call(t, (uint64_t)(uintptr_t)l->prog);
 }
 
-/* record: the main path of a modelled fexit image (not the miss path). */
-static void emit_call_orig(struct tramp *t, bool record)
+static void emit_call_orig(struct tramp *t)
 {
-	record = record && t->shadow;
-	if (record)
-		emit_shadow_push(t);
 	note(t, FTRAMP_PART_CALL_ORIG);
 	restore_args(t);
 	copy_stack_args(t);
@@ -1711,8 +1756,6 @@ static void emit_call_orig(struct tramp *t, bool record)
 		emit_call(t, t->orig);
 	note(t, FTRAMP_PART_SAVE_RET);
 	save_ret(t);
-	if (record)
-		emit_shadow_pop(t);
 }
 
 /* Take the frame down and return (to the caller, or into the body). */
@@ -1802,7 +1845,9 @@ static void build(struct tramp *t)
 		note(t, FTRAMP_PART_ENTER);
 		emit_enter(t);
 	}
-	if (t->shadow || t->hook)
+	if (t->shadow)
+		emit_shadow_enter(t);
+	else if (t->hook)
 		emit_prune_check(t);
 
 	for (i = 0; i < fentry->nr; i++)
@@ -1831,7 +1876,7 @@ static void build(struct tramp *t)
 			note(t, FTRAMP_PART_GUARD_FREE);
 			emit_guard_release(t);
 		}
-		emit_call_orig(t, true);
+		emit_call_orig(t);
 		if (t->guard && fexit->nr) {
 			note(t, FTRAMP_PART_GUARD_TAKE);
 			emit_guard_retake(t);
@@ -1844,6 +1889,8 @@ static void build(struct tramp *t)
 	 */
 	if (t->guard && fexit->nr)
 		uw_held(t, A64_UW_GUARD, 0);
+	if (t->shadow)
+		emit_shadow_pop(t);
 	/* A skip from an earlier fmod_ret program joins here. */
 	if (t->call_orig && fmod->nr > 1)
 		t->cur_rctx = RCTX_NONE;
@@ -1885,7 +1932,7 @@ static void build(struct tramp *t)
 		emit_ldstp_x(t, A64_STORE, TMP0, A64_ZR, t->fpsave_off);
 		a64_emit_b(&t->a, label_addr(t, L_DO_FEXIT));
 	}
-	if (t->shadow || t->hook)
+	if (t->hook)
 		emit_prune_slow(t);
 	if (t->shadow)
 		emit_shadow_slow(t);
@@ -1963,8 +2010,8 @@ static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_HOOK_STUB]	   = "exit stub: the body returned here; save x0-x8, q0-q7; find our shadow record",
 	[FTRAMP_PART_HOOK_POP]	   = "record -> ctx and the real return address; pop it; guard BUSY for fexit",
 	[FTRAMP_PART_HOOK_FULL]	   = "shadow stack full: count a miss, run the body untraced",
-	[FTRAMP_PART_SHADOW_PUSH]  = "room? shadow record (SP, state): a longjmp out of the original is found later",
-	[FTRAMP_PART_SHADOW_POP]   = "pop the shadow record",
+	[FTRAMP_PART_SHADOW_PUSH]  = "shadow stack: top record dead? room? push ours (SP, state): a longjmp out of this call is found later",
+	[FTRAMP_PART_SHADOW_POP]   = "pop our shadow record (the top one if its SP is ours)",
 };
 
 const char *ftramp_tramp_part_desc(unsigned int part)

@@ -201,7 +201,7 @@ struct ftramp_tramp_state {
 	 */
 	void (*shadow_prune)(uint8_t *tbl, uint64_t sp, uint64_t ra);
 	uint64_t (*shadow_find)(uint8_t *tbl, uint64_t sp, uint64_t state);
-	void (*shadow_drop)(uint8_t *tbl, uint64_t rec);
+	void (*shadow_drop)(uint8_t *tbl, uint64_t sp, uint64_t state);
 	/*
 	 * The image's code (set by the builder's write pass): a modelled
 	 * record is live at an equal SP only for a tail call from its body,
@@ -299,7 +299,7 @@ enum ftramp_tramp_part {
 	FTRAMP_PART_HOOK_STUB,		/* the exit stub: find the record */
 	FTRAMP_PART_HOOK_POP,		/* record -> ctx, pop it */
 	FTRAMP_PART_HOOK_FULL,		/* shadow stack full: run untraced */
-	FTRAMP_PART_SHADOW_PUSH,	/* modelled fexit: shadow record */
+	FTRAMP_PART_SHADOW_PUSH,	/* modelled: check the top, push ours */
 	FTRAMP_PART_SHADOW_POP,		/* modelled fexit: pop it */
 	FTRAMP_PART_POOL,		/* literal pool (data) */
 	FTRAMP_PART_RUN_CTX,		/* run contexts (data) */

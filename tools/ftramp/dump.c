@@ -32,6 +32,9 @@
 #define DUMP_PROGS	0xaaaaaaab0000ull	/* programs in that object */
 #define DUMP_SLOW	0xaaaaaaabf000ull	/* guard_slow() */
 #define DUMP_NONE	0xaaaaaaac0000ull	/* guard_none[] */
+#define DUMP_PRUNE	0xaaaaaaabf100ull	/* shadow_prune() */
+#define DUMP_FIND	0xaaaaaaabf200ull	/* shadow_find() */
+#define DUMP_DROP	0xaaaaaaabf300ull	/* shadow_drop() */
 #define DUMP_NEAR	0xaaaaab000000ull	/* a near trampoline: 16 MiB */
 #define DUMP_FAR	0xffffb7e00000ull	/* an mmap far from the text */
 #define DUMP_TLS_OFF	0x10
@@ -146,6 +149,18 @@ static bool name_value(const struct dump_ctx *d, uint64_t v, char *buf,
 	}
 	if (v == DUMP_NONE) {
 		snprintf(buf, size, "guard_none: the table of a thread without one");
+		return true;
+	}
+	if (v == DUMP_PRUNE) {
+		snprintf(buf, size, "shadow_prune(): release dead shadow records");
+		return true;
+	}
+	if (v == DUMP_FIND) {
+		snprintf(buf, size, "shadow_find(): the stub's shadow record");
+		return true;
+	}
+	if (v == DUMP_DROP) {
+		snprintf(buf, size, "shadow_drop(): release records above ours");
 		return true;
 	}
 	return false;
@@ -300,7 +315,9 @@ static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
 			snprintf(c, size, "bti c: landing pad, the image may sit in a PROT_BTI page");
 		return;
 	case ARM64_INS_STP:
-		if (is_reg(o0, ARM64_REG_X29))
+		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X12))
+			snprintf(c, size, "shadow record: sp (x29), state: live");
+		else if (is_reg(o0, ARM64_REG_X29))
 			snprintf(c, size, "the frame record: caller's fp, lr (%s)",
 				 is_reg(o1, ARM64_REG_X9) ? "x9" : "x30");
 		else if (is_reg(o0, ARM64_REG_X19))
@@ -779,6 +796,13 @@ static int build_image(struct dump_ctx *d, uint8_t **img)
 		d->state.guard_slow = (uint8_t *(*)(void))(uintptr_t)DUMP_SLOW;
 		/* as trampoline/image.c sets it: no NULL test on entry */
 		d->state.guard_none = (const uint8_t *)(uintptr_t)DUMP_NONE;
+		/* as image.c sets them: shadow records, the return hook */
+		d->state.shadow_prune = (void (*)(uint8_t *, uint64_t,
+						  uint64_t))(uintptr_t)DUMP_PRUNE;
+		d->state.shadow_find = (uint64_t (*)(uint8_t *, uint64_t,
+						     uint64_t))(uintptr_t)DUMP_FIND;
+		d->state.shadow_drop = (void (*)(uint8_t *, uint64_t,
+						 uint64_t))(uintptr_t)DUMP_DROP;
 		args.state = &d->state;
 	}
 	d->nv.v = d->notes;
