@@ -89,6 +89,30 @@ struct sigrec {
 };
 
 static struct sigrec recs[THREAD_SIG_MAX];
+/*
+ * Entries ever claimed: recs[recs_hi..] have never had a tid, so lookups
+ * and prunes stop there (a reclaimer's scan prunes on every pass, and
+ * went through all 4096 entries each time).  Raised with release after
+ * the claim: a reader that misses the raise sees the thread as before
+ * its claim, which it must handle anyway (a handler not yet recorded).
+ */
+static unsigned int recs_hi;
+
+static size_t recs_used(void)
+{
+	return __atomic_load_n(&recs_hi, __ATOMIC_ACQUIRE);
+}
+
+static void recs_raise(size_t i)
+{
+	unsigned int hi = __atomic_load_n(&recs_hi, __ATOMIC_RELAXED);
+
+	while (hi < i + 1 &&
+	       !__atomic_compare_exchange_n(&recs_hi, &hi, (unsigned int)i + 1,
+					    true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+}
 static __thread struct sigrec *my_rec __attribute__((tls_model("initial-exec")));
 /* The application's dispositions, one immutable copy each (leaked when
  * replaced: a handler may still be reading the old one). */
@@ -102,7 +126,9 @@ int thread_real_sigaction(int sig, const struct sigaction *act,
 
 static struct sigrec *rec_find(pid_t tid)
 {
-	for (size_t i = 0; i < THREAD_SIG_MAX; i++)
+	size_t n = recs_used();
+
+	for (size_t i = 0; i < n; i++)
 		if (__atomic_load_n(&recs[i].tid, __ATOMIC_ACQUIRE) == tid)
 			return &recs[i];
 	return NULL;
@@ -124,6 +150,7 @@ static struct sigrec *rec_self(void)
 		    __atomic_compare_exchange_n(&recs[i].tid, &want, me, false,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
+			recs_raise(i);
 			__atomic_store_n(&recs[i].depth, 0, __ATOMIC_RELEASE);
 			my_rec = &recs[i];
 			return my_rec;
@@ -374,13 +401,14 @@ int thread_sig_pcs(pid_t tid, uint64_t *pcs, int max)
 void thread_sig_prune(void)
 {
 	pid_t pid = getpid();
+	size_t n = recs_used();
 
 	/*
 	 * Only entries of threads that are gone: a live thread keeps its
 	 * entry for good (its my_rec points there).  A gone tid reused by
 	 * a new thread is claimed again by that thread (rec_self()).
 	 */
-	for (size_t i = 0; i < THREAD_SIG_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		pid_t tid = __atomic_load_n(&recs[i].tid, __ATOMIC_RELAXED);
 
 		if (tid && syscall(SYS_tgkill, pid, tid, 0) && errno == ESRCH)
