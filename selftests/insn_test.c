@@ -907,6 +907,15 @@ static void gen_csel(struct corpus *c)
 		add(c, a64_csel(w, rd, rn, rm, cond), "csel %s, %s, %s, %s",
 		    gpr(rd, w), gpr(rn, w), gpr(rm, w), cond_names[cond]);
 	}
+	for (unsigned int i = 0; i < 512; i++) {
+		enum a64_width w = (enum a64_width)(i & 1);
+		enum a64_cond cond = (enum a64_cond)((i / 2) % 16);
+		unsigned int nzcv = (i / 32) % 16;
+		enum a64_reg rn = rnd_zr(), rm = rnd_zr();
+
+		add(c, a64_ccmp(w, rn, rm, nzcv, cond), "ccmp %s, %s, #%u, %s",
+		    gpr(rn, w), gpr(rm, w), nzcv, cond_names[cond]);
+	}
 }
 
 /* Mnemonic stem, suffix and register of each load/store size. */
@@ -1406,6 +1415,10 @@ TEST(refusals_at_every_boundary)
 	REFUSE(a64_cset(A64_64, A64_R0, A64_COND_AL), "cset x0, al");
 	REFUSE(a64_csel(A64_64, A64_R0, A64_R1, A64_R2, (enum a64_cond)16),
 	       NULL);
+	REFUSE(a64_ccmp(A64_64, A64_R0, A64_R1, 16, A64_COND_EQ), NULL);
+	REFUSE(a64_ccmp(A64_64, A64_SP, A64_R1, 0, A64_COND_EQ),
+	       "ccmp sp, x1, #0, eq");
+	REFUSE(a64_ccmp(A64_64, A64_R0, A64_R1, 0, (enum a64_cond)16), NULL);
 
 	/* Loads and stores. */
 	ACCEPT(a64_ldr(A64_LS_X, A64_R0, A64_SP, 4095 * 8));

@@ -337,9 +337,9 @@ static int hot_path_of(struct __test_metadata *_metadata, const char *proto,
  * A modelled fexit image's shadow record (trampoline.rst, "Shadow
  * stack"), what ftramp_attach() images pay so that a longjmp out of the
  * function is found: the dead-record and room checks on one load of the
- * header (7), the push (3), the pop (6).
+ * header (6, one ccmp), the push (3), the pop (6).
  */
-#define SHADOW_RECORD_INSNS	16
+#define SHADOW_RECORD_INSNS	15
 
 TEST(hot_path_shadow_record)
 {

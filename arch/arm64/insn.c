@@ -580,6 +580,19 @@ uint32_t a64_csel_op(enum a64_csel_op op, enum a64_width w, enum a64_reg rd,
 	       ((uint32_t)op & 1) << 10 | (uint32_t)n << 5 | (uint32_t)d;
 }
 
+/* C6.2 CCMP (register): sf 1 1 11010010 Rm cond 0 0 Rn 0 nzcv. */
+uint32_t a64_ccmp(enum a64_width w, enum a64_reg rn, enum a64_reg rm,
+		  unsigned int nzcv, enum a64_cond cond)
+{
+	int n = reg_zr(rn), m = reg_zr(rm);
+
+	if (!width_ok(w) || n < 0 || m < 0 || nzcv > 15 ||
+	    (unsigned int)cond > A64_COND_NV)
+		return A64_INSN_BAD;
+	return (uint32_t)w << 31 | 0x7a400000u | (uint32_t)m << 16 |
+	       (uint32_t)cond << 12 | (uint32_t)n << 5 | nzcv;
+}
+
 uint32_t a64_mov_reg(enum a64_width w, enum a64_reg rd, enum a64_reg rm)
 {
 	/* C6.2 MOV (to/from SP) is ADD #0; MOV (register) is ORR. */

@@ -282,6 +282,13 @@ uint32_t a64_csel_op(enum a64_csel_op op, enum a64_width w, enum a64_reg rd,
 		     enum a64_reg rn, enum a64_reg rm, enum a64_cond cond);
 
 /*
+ * CCMP (register) rn, rm, #nzcv, cond: the flags of rn - rm if cond
+ * holds, else nzcv (0..15).  ZR-class registers.
+ */
+uint32_t a64_ccmp(enum a64_width w, enum a64_reg rn, enum a64_reg rm,
+		  unsigned int nzcv, enum a64_cond cond);
+
+/*
  * Bitmask immediates (C6.2.x DecodeBitMasks): encode `val` of width w into
  * the 13-bit N:immr:imms field (returned as N << 12 | immr << 6 | imms);
  * false if it has no encoding.  Decode is the inverse; false for reserved

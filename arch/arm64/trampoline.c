@@ -1244,6 +1244,7 @@ static void emit_exit(struct tramp *t)
  * bias holds the stack's top and limit; x10-x15 are scratch.
  * ------------------------------------------------------------------ */
 
+#define NZCV_C	2		/* ccmp's flags when skipped: C, so HI */
 #define R_TOP	A64_R10		/* the topmost record's header */
 #define R_LIM	A64_R11
 #define R_T3	A64_R13
@@ -1565,10 +1566,9 @@ static void emit_hook_stub_slow(struct tramp *t)
  *	ldp  x10, x11, [x19, #-16]	top, limit
  *	ldr  x13, [x10]			top record's sp
  *	add  x14, sp, #entry		the caller's SP
- *	cmp  x13, x14
- *	b.ls enter			at or below it: maybe dead (rare)
- *	cmp  x10, x11
- *	b.hi enter			no room (rare)
+ *	cmp  x13, x14			above it (hi): alive, then
+ *	ccmp x10, x11, #C, hi		top > limit?  (else C, !Z: hi)
+ *	b.hi enter			maybe dead, or no room (rare)
  * push:
  *	add  x10, x10, #96
  *	stur x10, [x19, #-16]		reserved first (a signal handler
@@ -1587,8 +1587,7 @@ static void emit_shadow_enter(struct tramp *t)
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
 	emit_add_sp(t, R_T4, t->entry_sp_off);
 	emit(t, a64_cmp(A64_64, R_T3, R_T4));
-	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_SHADOW_ENTER));
-	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	emit(t, a64_ccmp(A64_64, R_TOP, R_LIM, NZCV_C, A64_COND_HI));
 	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, L_SHADOW_ENTER));
 	bind(t, L_SHADOW_PUSH);
 	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
