@@ -796,13 +796,19 @@ static int build_image(struct dump_ctx *d, uint8_t **img)
 		d->state.guard_slow = (uint8_t *(*)(void))(uintptr_t)DUMP_SLOW;
 		/* as trampoline/image.c sets it: no NULL test on entry */
 		d->state.guard_none = (const uint8_t *)(uintptr_t)DUMP_NONE;
-		/* as image.c sets them: shadow records, the return hook */
-		d->state.shadow_prune = (void (*)(uint8_t *, uint64_t,
-						  uint64_t))(uintptr_t)DUMP_PRUNE;
-		d->state.shadow_find = (uint64_t (*)(uint8_t *, uint64_t,
-						     uint64_t))(uintptr_t)DUMP_FIND;
-		d->state.shadow_drop = (void (*)(uint8_t *, uint64_t,
-						 uint64_t))(uintptr_t)DUMP_DROP;
+		/*
+		 * As image.c sets them, with a model: the shadow record of
+		 * a modelled fexit image.  (Without one the dump keeps the
+		 * copied frame, not the library's return hook.)
+		 */
+		if (d->have_model) {
+			d->state.shadow_prune = (void (*)(uint8_t *, uint64_t,
+				uint64_t))(uintptr_t)DUMP_PRUNE;
+			d->state.shadow_find = (uint64_t (*)(uint8_t *,
+				uint64_t, uint64_t))(uintptr_t)DUMP_FIND;
+			d->state.shadow_drop = (void (*)(uint8_t *, uint64_t,
+				uint64_t))(uintptr_t)DUMP_DROP;
+		}
 		args.state = &d->state;
 	}
 	d->nv.v = d->notes;
