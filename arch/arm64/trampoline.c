@@ -1065,6 +1065,31 @@ static void emit_count_in(struct tramp *t)
 	uw_held(t, A64_UW_INFLIGHT, 0);
 }
 
+/* What the decrement needs: x12 = the state, x14 = -0x80. */
+static void emit_load_dec(struct tramp *t)
+{
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
+			 0));
+}
+
+/* inflight -= 0x80, release: the thread leaves the image's count. */
+static void emit_count_out(struct tramp *t)
+{
+	emit_load_dec(t);
+	emit_atomic_add(t, R_STATE, R_DEC, true);
+	uw_held(t, 0, A64_UW_INFLIGHT);
+}
+
+/* A miss: state->misses += 1, and each link's (args->missed). */
+static void emit_count_miss(struct tramp *t)
+{
+	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&t->args->state->misses);
+	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+	emit_atomic_add(t, TMP0, TMP1, false);
+	emit_counters(t, t->args->missed, t->args->nr_missed, true);
+}
+
 /*
  * The out-of-line part of the guard (cold): the byte was BUSY.
  *
@@ -1124,25 +1149,17 @@ static void emit_guard_slow(struct tramp *t)
 		 */
 		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
 		uw_x19(t, false);
-		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
-		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
-		emit_atomic_add(t, TMP0, TMP1, false);
-		emit_counters(t, t->args->missed, t->args->nr_missed, true);
+		emit_count_miss(t);
 		emit_enter_body(t);
 	} else {
 		emit_count_in(t);
 		bind(t, L_MISSED);
 		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
 		uw_x19(t, false);
-		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
-		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
-		emit_atomic_add(t, TMP0, TMP1, false);
-		emit_counters(t, t->args->missed, t->args->nr_missed, true);
+		emit_count_miss(t);
 		if (t->call_orig)
 			emit_call_orig(t);
-		emit_ldr_lit(t, R_STATE, state_addr(t));
-		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
-				 FTRAMP_INFLIGHT_UNIT - 1, 0));
+		emit_load_dec(t);
 		a64_emit_b(&t->a, label_addr(t, L_OUT));
 	}
 
@@ -1167,11 +1184,7 @@ static void emit_guard_slow(struct tramp *t)
 		/* A miss of a hooked body leaves uncounted: count out first. */
 		bind(t, L_UNCOUNT);
 		uw_held(t, 0, A64_UW_GUARD);
-		emit_ldr_lit(t, R_STATE, state_addr(t));
-		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
-				 FTRAMP_INFLIGHT_UNIT - 1, 0));
-		emit_atomic_add(t, R_STATE, R_DEC, true);
-		uw_held(t, 0, A64_UW_INFLIGHT);
+		emit_count_out(t);
 		a64_emit_b(&t->a, label_addr(t, L_COUNT));
 	}
 }
@@ -1230,9 +1243,10 @@ static void emit_exit(struct tramp *t)
 		emit_ldst_x(t, A64_LOAD, R_STATE, t->runctx_off);
 	}
 	if (!state_in_ctx)
-		emit_ldr_lit(t, R_STATE, state_addr(t));
-	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
-			 0));
+		emit_load_dec(t);
+	else
+		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
+				 FTRAMP_INFLIGHT_UNIT - 1, 0));
 }
 
 
@@ -1329,24 +1343,39 @@ static void emit_room_check(struct tramp *t, enum tramp_label full)
  * branch into the body with x30 = the caller's return address.  RET sets
  * no BTYPE (Arm ARM D8.4.1): the body needs no pad.
  */
+/*
+ * Leave for the body (x16) without a frame of ours: x19 the caller's,
+ * x29 back, SP as at entry.  Bare: x30 = the record's LR.  Return hook:
+ * x30 = the exit stub (x15), the caller's return address to x17.
+ */
+static void emit_leave_to_body(struct tramp *t, bool hook)
+{
+	void (*popped)(struct tramp *, unsigned int) =
+		hook ? uw_hook_popped : uw_frame_popped;
+	enum a64_reg lr = hook ? A64_IP1 : A64_LR;
+
+	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
+	uw_x19(t, false);
+	if (hook)
+		emit(t, a64_mov_reg(A64_64, A64_LR, R_T5));
+	if (record_at_sp(t)) {
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, lr, A64_SP,
+				     t->frame_size));
+		popped(t, 0);
+	} else {
+		emit(t, a64_ldp(A64_LS_X, A64_FP, lr, A64_SP, t->rec_off));
+		popped(t, t->frame_size);
+		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
+		popped(t, 0);
+	}
+	emit(t, a64_ret_reg(A64_IP0));
+}
+
 static void emit_enter_body(struct tramp *t)
 {
 	restore_args(t);
 	emit_ldr_lit(t, A64_IP0, t->orig);
-	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
-	uw_x19(t, false);
-	if (record_at_sp(t)) {
-		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP,
-				     t->frame_size));
-		uw_frame_popped(t, 0);
-	} else {
-		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP,
-				t->rec_off));
-		uw_frame_popped(t, t->frame_size);
-		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
-		uw_frame_popped(t, 0);
-	}
-	emit(t, a64_ret_reg(A64_IP0));
+	emit_leave_to_body(t, false);
 }
 
 /*
@@ -1400,22 +1429,7 @@ static void emit_hook_call(struct tramp *t)
 	emit(t, a64_stp(A64_LS_X, R_T4, R_STATE, R_TOP, 0));
 	note(t, FTRAMP_PART_HOOK_BODY);
 	emit_ldr_lit(t, A64_IP0, t->orig);
-	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
-	uw_x19(t, false);
-	emit(t, a64_mov_reg(A64_64, A64_LR, R_T5));
-	/* The caller's return address goes to x17 (x30 is the stub). */
-	if (record_at_sp(t)) {
-		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_IP1, A64_SP,
-				     t->frame_size));
-		uw_hook_popped(t, 0);
-	} else {
-		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_IP1, A64_SP,
-				t->rec_off));
-		uw_hook_popped(t, t->frame_size);
-		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
-		uw_hook_popped(t, 0);
-	}
-	emit(t, a64_ret_reg(A64_IP0));
+	emit_leave_to_body(t, true);
 }
 
 /*
@@ -1425,19 +1439,11 @@ static void emit_hook_call(struct tramp *t)
  */
 static void emit_hook_slow(struct tramp *t)
 {
-	struct ftramp_tramp_state *st = t->args->state;
-
 	bind(t, L_HOOK_FULL);
 	uw_body(t, true, A64_UW_INFLIGHT);
 	note(t, FTRAMP_PART_HOOK_FULL);
-	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&st->misses);
-	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
-	emit_atomic_add(t, TMP0, TMP1, false);
-	emit_ldr_lit(t, R_STATE, state_addr(t));
-	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
-			 0));
-	emit_atomic_add(t, R_STATE, R_DEC, true);
-	uw_held(t, 0, A64_UW_INFLIGHT);
+	emit_count_miss(t);
+	emit_count_out(t);
 	emit_enter_body(t);
 }
 
