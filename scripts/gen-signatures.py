@@ -673,6 +673,70 @@ def usignature(gen, n):
         return fixed, var, ret
 
 
+def emit_callee(rnd, proto_c, args, ret, nfixed=None):
+    """A callee that mixes every leaf of every argument into a hash h and
+    returns a value derived from it (a void one stores h in
+    abi_void_hash).  nfixed: a variadic callee's named arguments (the
+    others are read with va_arg).  Returns its C text, the values the
+    caller passes (per argument, per leaf), the final h and the result's
+    leaf values."""
+    rtype = ret.ctype() if ret else 'void'
+    seed = rnd.getrandbits(64)
+    values = [[rand_value(rnd, leaf) for _, _, leaf in t.leaves('', 0)]
+              for t in args]
+    h = seed
+    body = ['\tuint64_t h = 0x%xULL;' % seed]
+    if nfixed is not None:
+        body.append('\tva_list ap;')
+        body.append('\tva_start(ap, a%d);' % (nfixed - 1))
+    for i, t in enumerate(args):
+        if nfixed is not None and i >= nfixed:
+            body.append('\t%s a%d = va_arg(ap, %s);' % (
+                t.ctype(), i, t.ctype()))
+        for (path, _, leaf), v in zip(t.leaves('a%d' % i, 0), values[i]):
+            for expr, w in zip(c_mix(leaf, path), mix_words(leaf, v)):
+                body.append('\th = abi_mix(h, %s);' % expr)
+                h = mix(h, w)
+    if nfixed is not None:
+        body.append('\tva_end(ap);')
+    if ret is None:
+        body.append('\tabi_void_hash = h;')
+        ret_values = [h]
+    elif isinstance(ret, Scalar):
+        body.append('\treturn %s;' % c_from_hash(ret, 'h'))
+        ret_values = [from_hash(ret, h)]
+    else:
+        body.append('\t%s r;' % rtype)
+        body.append('\tmemset(&r, 0, sizeof(r));')
+        ret_values = []
+        for j, (path, _, leaf) in enumerate(ret.leaves('r', 0)):
+            body.append('\t%s = %s;' % (path, c_from_hash(
+                leaf, 'abi_mix(h, %d)' % (j + 1))))
+            ret_values.append(from_hash(leaf, mix(h, j + 1)))
+        body.append('\treturn r;')
+    return proto_c + '\n{\n' + '\n'.join(body) + '\n}', values, h, ret_values
+
+
+def emit_caller(name, callee, args, ret, values):
+    """CALLER(name)(out): calls callee with values, the result (or
+    abi_void_hash) copied to out."""
+    cb = []
+    for i, t in enumerate(args):
+        init = c_literal(t, values[i][0]) if isinstance(t, Scalar) \
+            else c_init(t, values[i])
+        cb.append('\t%s a%d = %s;' % (t.ctype(), i, init))
+    call = '%s(%s)' % (callee, ', '.join('a%d' % i for i in range(len(args))))
+    if ret is None:
+        cb.append('\t%s;' % call)
+        cb.append('\tuint64_t r = abi_void_hash;')
+    else:
+        cb.append('\t%s r = %s;' % (ret.ctype(), call))
+    cb.append('\tmemcpy(out, &r, sizeof(r));')
+    return ('void CALLER(%s)(void *out);\n'
+            'void CALLER(%s)(void *out)\n{\n%s\n}' %
+            (name, name, '\n'.join(cb)))
+
+
 def ugenerate(opts, pool, write):
     """abi_utypes.h, ucallee.c, ucaller.c; returns abi_table.c lines."""
     rnd = random.Random(opts.seed * 7919 + 17)
@@ -700,58 +764,11 @@ def ugenerate(opts, pool, write):
         proto_c = '%s CALLEE(u%d)(%s)' % (rtype, n, params)
         types_h.append(proto_c + ';')
 
-        seed = rnd.getrandbits(64)
-        values = [[rand_value(rnd, leaf) for _, _, leaf in t.leaves('', 0)]
-                  for t in args]
-        h = seed
-        body = ['\tuint64_t h = 0x%xULL;' % seed]
-        if var:
-            body.append('\tva_list ap;')
-            body.append('\tva_start(ap, a%d);' % (len(fixed) - 1))
-        for i, t in enumerate(args):
-            if i >= len(fixed):
-                body.append('\t%s a%d = va_arg(ap, %s);' % (
-                    t.ctype(), i, t.ctype()))
-            for (path, _, leaf), v in zip(t.leaves('a%d' % i, 0),
-                                          values[i]):
-                for expr, w in zip(c_mix(leaf, path), mix_words(leaf, v)):
-                    body.append('\th = abi_mix(h, %s);' % expr)
-                    h = mix(h, w)
-        if var:
-            body.append('\tva_end(ap);')
-        if ret is None:
-            body.append('\tabi_void_hash = h;')
-            ret_values = [h]
-        elif isinstance(ret, Scalar):
-            body.append('\treturn %s;' % c_from_hash(ret, 'h'))
-            ret_values = [from_hash(ret, h)]
-        else:
-            body.append('\t%s r;' % rtype)
-            body.append('\tmemset(&r, 0, sizeof(r));')
-            ret_values = []
-            for j, (path, _, leaf) in enumerate(ret.leaves('r', 0)):
-                body.append('\t%s = %s;' % (path, c_from_hash(
-                    leaf, 'abi_mix(h, %d)' % (j + 1))))
-                ret_values.append(from_hash(leaf, mix(h, j + 1)))
-            body.append('\treturn r;')
-        callee.append(proto_c + '\n{\n' + '\n'.join(body) + '\n}')
-
-        cb = []
-        for i, t in enumerate(args):
-            init = c_literal(t, values[i][0]) if isinstance(t, Scalar) \
-                else c_init(t, values[i])
-            cb.append('\t%s a%d = %s;' % (t.ctype(), i, init))
-        call = 'CALLEE(u%d)(%s)' % (n, ', '.join(
-            'a%d' % i for i in range(len(args))))
-        if ret is None:
-            cb.append('\t%s;' % call)
-            cb.append('\tuint64_t r = abi_void_hash;')
-        else:
-            cb.append('\t%s r = %s;' % (rtype, call))
-        cb.append('\tmemcpy(out, &r, sizeof(r));')
-        caller.append('void CALLER(d%d)(void *out);\n'
-                      'void CALLER(d%d)(void *out)\n{\n%s\n}' %
-                      (n, n, '\n'.join(cb)))
+        text, values, h, ret_values = emit_callee(
+            rnd, proto_c, args, ret, len(fixed) if var else None)
+        callee.append(text)
+        caller.append(emit_caller('d%d' % n, 'CALLEE(u%d)' % n, args, ret,
+                                  values))
 
         if ret is None:
             moff = pool.add(h.to_bytes(8, 'little'), b'\xff' * 8)
@@ -834,56 +851,11 @@ def main():
             proto_c = '%s CALLEE(f%d)(%s)' % (rtype, n, params)
             types_h.append(proto_c + ';')
 
-            # the callee: mix every leaf of every argument
-            seed = rnd.getrandbits(64)
-            values = [[rand_value(rnd, leaf) for _, _, leaf in
-                       t.leaves('', 0)] for t in args]
-            h = seed
-            body = ['\tuint64_t h = 0x%xULL;' % seed]
-            for i, t in enumerate(args):
-                for (path, _, leaf), v in zip(t.leaves('a%d' % i, 0),
-                                              values[i]):
-                    for expr, w in zip(c_mix(leaf, path),
-                                       mix_words(leaf, v)):
-                        body.append('\th = abi_mix(h, %s);' % expr)
-                        h = mix(h, w)
-            if ret is None:
-                body.append('\tabi_void_hash = h;')
-                ret_values = [h]
-            elif isinstance(ret, Scalar):
-                body.append('\treturn %s;' % c_from_hash(ret, 'h'))
-                ret_values = [from_hash(ret, h)]
-            else:
-                body.append('\t%s r;' % rtype)
-                body.append('\tmemset(&r, 0, sizeof(r));')
-                ret_values = []
-                for j, (path, _, leaf) in enumerate(ret.leaves('r', 0)):
-                    body.append('\t%s = %s;' % (path, c_from_hash(
-                        leaf, 'abi_mix(h, %d)' % (j + 1))))
-                    ret_values.append(from_hash(leaf, mix(h, j + 1)))
-                body.append('\treturn r;')
-            callee.append(proto_c + '\n{\n' + '\n'.join(body) + '\n}')
-
-            # the caller
-            cb = []
-            for i, t in enumerate(args):
-                if isinstance(t, Scalar):
-                    cb.append('\t%s a%d = %s;' % (t.ctype(), i,
-                                                 c_literal(t, values[i][0])))
-                else:
-                    cb.append('\t%s a%d = %s;' % (t.ctype(), i,
-                                                 c_init(t, values[i])))
-            call = 'CALLEE(f%d)(%s)' % (n, ', '.join(
-                'a%d' % i for i in range(len(args))))
-            if ret is None:
-                cb.append('\t%s;' % call)
-                cb.append('\tuint64_t r = abi_void_hash;')
-            else:
-                cb.append('\t%s r = %s;' % (rtype, call))
-            cb.append('\tmemcpy(out, &r, sizeof(r));')
-            caller.append('void CALLER(c%d)(void *out);\n'
-                          'void CALLER(c%d)(void *out)\n{\n%s\n}' %
-                          (n, n, '\n'.join(cb)))
+            text, values, h, ret_values = emit_callee(rnd, proto_c, args,
+                                                      ret)
+            callee.append(text)
+            caller.append(emit_caller('c%d' % n, 'CALLEE(f%d)' % n, args,
+                                      ret, values))
 
             # the expectations
             vals, slot = [], 0

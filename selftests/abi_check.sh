@@ -10,21 +10,10 @@
 # version node); one removed from either breaks the ABI and shows here.
 #
 # The runner gives O (the build directory).
-set -u
-: "${O:?O must name the build directory}"
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 NM=${NM:-$(command -v aarch64-linux-gnu-nm || echo nm)}
 [ "$(uname -m)" = aarch64 ] && NM=nm
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0 failed=0
-result() {	# result DESC STATUS
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; failed=$((failed + 1)); fi
-}
-
-echo "TAP version 13"
-echo "1..4"
+plan 4
 
 # Header: every FTRAMP_API declaration, joined across lines up to its '('.
 python3 - "$SRC/include/ftramp/ftramp.h" >"$TMP/header" <<'PY'
@@ -62,4 +51,4 @@ status=$?
 result "the map's names are exactly libftramp.so's versioned exports" $status
 [ $status -eq 0 ] || { echo "# < only in ftramp.map, > only exported:"; sed 's/^/# /' "$TMP/d2"; }
 
-exit $((failed != 0))
+finish

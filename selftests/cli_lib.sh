@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# Shared by the selftests/cli_*.sh scripts (sourced, not a test itself):
+# Shared by the selftests/*.sh scripts (sourced, not a test itself):
 # TAP output, paths, and helpers to check the ftramp command's output.
 #
 # The runner gives O (the build directory) and QEMU_RUN in the environment.
@@ -47,15 +47,21 @@ diag() {
 	sed 's/^/# /'
 }
 
+# result DESC STATUS: ok when STATUS (an exit status) is 0.
+result() {
+	if [ "$2" -eq 0 ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+	fi
+}
+
 # check DESC CMD...: ok when CMD succeeds.
 check() {
 	local desc=$1
 	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-	fi
+	"$@"
+	result "$desc" $?
 }
 
 # expect_fail DESC STATUS REGEX CMD...: CMD must exit with STATUS and say

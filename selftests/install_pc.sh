@@ -7,20 +7,9 @@
 # against the staged tree must link and run.
 #
 # The runner gives O, CC (the target compiler) and QEMU_RUN.
-set -u
-: "${O:?O must name the build directory}"
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 CC=${CC:-gcc}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0 failed=0
-result() {	# result DESC STATUS
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; failed=$((failed + 1)); fi
-}
-
-echo "TAP version 13"
-echo "1..5"
+plan 5
 
 root=$TMP/root
 make -s -C "$SRC" O="$O" DESTDIR="$root" PREFIX=/usr install >"$TMP/install.log" 2>&1
@@ -64,4 +53,4 @@ out=$(${QEMU_RUN:-} "$TMP/hello" 2>&1)
 [ $? -eq 0 ] && [ "$out" = "ftramp $(sed -n 's/^VERSION[[:space:]]*:= *//p' "$SRC/Makefile")" ]
 result "it runs against the installed libftramp.so ($out)" $?
 
-exit $((failed != 0))
+finish
