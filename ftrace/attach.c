@@ -20,6 +20,7 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
 #include "lib/fault_inject.h"
+#include "lib/opts.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
@@ -521,22 +522,6 @@ static bool same_model(const struct ftramp_func_model *a,
 	return !memcmp(a->args, b->args, a->nr_args * sizeof(a->args[0]));
 }
 
-static int opts_check(const struct ftramp_attach_opts *opts)
-{
-	const char *p;
-
-	if (!opts)
-		return 0;
-	if (opts->sz < sizeof(size_t))
-		return -EINVAL;
-	/* Fields beyond what this library knows must be zero. */
-	p = (const char *)opts + sizeof(*opts);
-	for (size_t i = sizeof(*opts); i < opts->sz; i++)
-		if (*p++)
-			return -EINVAL;
-	return 0;
-}
-
 /*
  * A kind with what it needs: a program for the program kinds, none for
  * FTRAMP_COUNT; a counter address only for FTRAMP_COUNT, 8-byte aligned
@@ -558,7 +543,7 @@ static struct ftramp_link *attach(const char *func,
 				  const struct ftramp_attach_opts *opts,
 				  int *errp)
 {
-	struct ftramp_attach_opts o = { 0 };
+	struct ftramp_attach_opts o;
 	struct ftramp_link *link = NULL;
 	struct ftramp_site *site;
 	struct timage *img = NULL;
@@ -566,11 +551,9 @@ static struct ftramp_link *attach(const char *func,
 	bool new_tf = false;
 	int err;
 
-	err = opts_check(opts);
+	err = FTRAMP_OPTS_IN(o, opts);
 	if (err)
 		return *errp = err, NULL;
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (kind_check(kind, prog, &o) || (!func == !o.addr))
 		return *errp = -EINVAL, NULL;
 	err = resolve_site(func, o.addr, &site);
@@ -782,12 +765,9 @@ FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
 	idx = b->nr++;
 	e = &b->ent[idx];
 	memset(e, 0, sizeof(*e));
-	err = opts_check(opts);
+	err = FTRAMP_OPTS_IN(e->o, opts);
 	if (err)
 		return batch_fail(b, idx, err);
-	if (opts)
-		memcpy(&e->o, opts, opts->sz < sizeof(e->o) ? opts->sz :
-							     sizeof(e->o));
 	e->o.sz = sizeof(e->o);
 	if (e->o.model) {
 		/* ent[] moves as it grows: pointed at in the commit */

@@ -24,6 +24,7 @@
 #include "ftrace/elf_sites.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
+#include "lib/opts.h"
 
 #define TYPE_DEPTH_MAX	16
 
@@ -597,16 +598,11 @@ FTRAMP_API int ftramp_model__from_dwarf(const char *func,
 					struct ftramp_func_model *m,
 					const struct ftramp_dwarf_opts *opts)
 {
-	struct ftramp_dwarf_opts o = { 0 };
+	struct ftramp_dwarf_opts o;
 	const struct ftramp_site *s;
 	struct ftramp_sites *t;
 
-	if (opts) {
-		if (opts->sz < sizeof(size_t))
-			return -EINVAL;
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	}
-	if (!m || (!func == !o.addr))
+	if (FTRAMP_OPTS_IN(o, opts) || !m || (!func == !o.addr))
 		return -EINVAL;
 	t = ftramp_sites__get();
 	if (!t)

@@ -76,8 +76,9 @@
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
-#include "lib/thread.h"
 #include "lib/fault_inject.h"
+#include "lib/opts.h"
+#include "lib/thread.h"
 
 struct reclaim_entry {
 	struct reclaim_entry *next;
@@ -878,7 +879,7 @@ FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)
 	if (n && !out)
 		return -EINVAL;
 	for (size_t k = 0; k < n; k++)
-		if (out[k].sz < sizeof(size_t))
+		if (ftramp_opts_out_check(&out[k], 0))
 			return -EINVAL;
 	pthread_mutex_lock(&reclaim_lock);
 	for (struct reclaim_entry *e = pending_head; e; e = e->next, nr++) {
@@ -887,7 +888,6 @@ FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)
 		if (i >= n)
 			continue;
 		memset(&p, 0, sizeof(p));
-		p.sz = out[i].sz;
 		p.kind = e->kind == RECLAIM_IMAGE ? FTRAMP_PINNED_IMAGE :
 			 e->kind == RECLAIM_COPS ? FTRAMP_PINNED_RECORD :
 						   FTRAMP_PINNED_MARK;
@@ -899,8 +899,7 @@ FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)
 					e->unit : 0;
 		p.held = e->held ? __atomic_load_n(e->held, __ATOMIC_RELAXED)
 				 : 0;
-		memcpy(&out[i], &p, out[i].sz < sizeof(p) ? out[i].sz
-							  : sizeof(p));
+		FTRAMP_OPTS_OUT(&out[i], p);
 		i++;
 	}
 	pthread_mutex_unlock(&reclaim_lock);
@@ -911,10 +910,9 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
 {
 	struct ftramp_reclaim_stats s;
 
-	if (!st || st->sz < sizeof(size_t))
+	if (ftramp_opts_out_check(st, 0))
 		return -EINVAL;
 	memset(&s, 0, sizeof(s));
-	s.sz = st->sz;
 	pthread_mutex_lock(&reclaim_lock);
 	s.images_alloc = stats.images_alloc;
 	s.images_freed = stats.images_freed;
@@ -929,7 +927,7 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
 	s.unseen_tid = (uint64_t)unseen_tid;
 	s.unseen_blocks = unseen_blocks;
 	pthread_mutex_unlock(&reclaim_lock);
-	memcpy(st, &s, st->sz < sizeof(s) ? st->sz : sizeof(s));
+	FTRAMP_OPTS_OUT(st, s);
 	return 0;
 }
 

@@ -48,6 +48,7 @@
 
 #include "arch/arm64/insn.h"
 #include "ftrace/sites.h"
+#include "lib/opts.h"
 
 
 struct sites_index {
@@ -746,11 +747,10 @@ FTRAMP_API int ftramp_site__info(const struct ftramp_site *s,
 {
 	struct ftramp_site_info full;
 
-	if (!s || !info || info->sz < offsetof(struct ftramp_site_info, name) +
-				      sizeof(info->name))
+	if (!s || ftramp_opts_out_check(info, offsetof(struct ftramp_site_info,
+						       name) + sizeof(info->name)))
 		return -EINVAL;
 	full = (struct ftramp_site_info){
-		.sz = info->sz,
 		.name = s->name,
 		.symbol = s->elf->symbol,
 		.object = s->obj->path,
@@ -767,7 +767,7 @@ FTRAMP_API int ftramp_site__info(const struct ftramp_site *s,
 		.reason = ftramp_site_status__str(s->status),
 	};
 	/* A caller built against an older, smaller struct gets its part. */
-	memcpy(info, &full, info->sz < sizeof(full) ? info->sz : sizeof(full));
+	FTRAMP_OPTS_OUT(info, full);
 	return 0;
 }
 

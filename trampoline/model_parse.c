@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include <ftramp/ftramp.h>
+#include "lib/opts.h"
 #include "trampoline/model.h"
 
 #define MAX_DEPTH	16		/* nested declarators and bodies */
@@ -1223,17 +1224,15 @@ FTRAMP_API int ftramp_model__parse_opts(const char *proto,
 					struct ftramp_func_model *m,
 					const struct ftramp_parse_opts *opts)
 {
-	struct ftramp_parse_error *perr = NULL;
+	struct ftramp_parse_error *perr;
+	struct ftramp_parse_opts o;
 	struct parser *p, pbuf;
 	struct ctype ty;
 	int err;
 
-	if (opts && opts->sz < offsetof(struct ftramp_parse_opts, err) +
-			       sizeof(opts->err))
+	if (FTRAMP_OPTS_IN(o, opts))
 		return -EINVAL;
-	if (opts && opts->sz >= offsetof(struct ftramp_parse_opts, err) +
-				sizeof(opts->err))
-		perr = opts->err;
+	perr = o.err;
 	if (perr) {
 		perr->col = 0;
 		perr->msg[0] = '\0';
@@ -1267,14 +1266,12 @@ FTRAMP_API int ftramp_model__parse_opts(const char *proto,
 		return err;
 
 	*m = p->func;
-	if (opts && opts->sz >= offsetof(struct ftramp_parse_opts, name_sz) +
-				sizeof(opts->name_sz) &&
-	    opts->name && opts->name_sz) {
-		size_t n = p->name_len < opts->name_sz - 1 ?
-			   p->name_len : opts->name_sz - 1;
+	if (o.name && o.name_sz) {
+		size_t n = p->name_len < o.name_sz - 1 ?
+			   p->name_len : o.name_sz - 1;
 
-		memcpy(opts->name, p->name ? p->name : "", n);
-		opts->name[n] = '\0';
+		memcpy(o.name, p->name ? p->name : "", n);
+		o.name[n] = '\0';
 	}
 	if (m->flags & FTRAMP_MODEL_VARIADIC)
 		return fail(p, -EOPNOTSUPP, p->variadic_col,

@@ -49,7 +49,11 @@ FTRAMP_API const char *ftramp_error_detail(void);
 
 /*
  * Options structs start with `size_t sz`, set by the caller to
- * sizeof(struct); fields beyond what the library knows must be zero.
+ * sizeof(struct).  A smaller sz (a caller built against an older header)
+ * is accepted, the missing fields read as zero; a larger one is accepted
+ * when every byte beyond what the library knows is zero, else refused
+ * with -EINVAL.  Result structs (ftramp_site_info, ftramp_reclaim_stats,
+ * ftramp_pinned) get as many bytes as their sz holds.
  * FTRAMP_OPTS(type, name, fields...) declares one the libbpf way.
  */
 #define FTRAMP_OPTS(TYPE, NAME, ...)					\
