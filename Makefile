@@ -51,6 +51,8 @@ CC	:= $(CROSS_COMPILE)gcc
 AS	:= $(CROSS_COMPILE)as
 LD	:= $(CROSS_COMPILE)ld
 AR	:= $(CROSS_COMPILE)ar
+OBJCOPY	:= $(CROSS_COMPILE)objcopy
+READELF	:= $(CROSS_COMPILE)readelf
 OBJDUMP	:= $(CROSS_COMPILE)objdump
 HOSTCC	?= gcc
 CLANG	?= clang
@@ -168,8 +170,19 @@ $(O)/%.o: %.S
 	$(call quiet,AS,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(O)/libftramp.a: $(LIB_OBJS)
+# The objects as built: what the selftests, the agent and the benchmarks
+# link (they call internal functions by name).
+$(O)/libftramp-internal.a: $(LIB_OBJS)
 	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+# The installed static library: the same objects with every internal
+# global (hidden in libftramp.so) renamed __ftramp_<name>, so that none
+# collides with a program's own (scripts/static-syms.sh).
+$(O)/libftramp.a: $(O)/libftramp-internal.a scripts/static-syms.sh
+	$(call quiet,OBJCOPY,$@)READELF=$(READELF) \
+		$(srctree)/scripts/static-syms.sh map $< >$@.syms && \
+		$(OBJCOPY) --redefine-syms=$@.syms $< $@.tmp && \
+		$(AR) s $@.tmp && mv -f $@.tmp $@
 
 $(O)/libftramp.so: $(LIB_OBJS) ftramp.map
 	$(call quiet,LD,$@)$(CC) -shared -Wl,--version-script=$(srctree)/ftramp.map \
@@ -199,10 +212,10 @@ $(O)/host/libftramp-pure.a: $(PURE_OBJS)
 .PHONY: selftests
 selftests: $(CHECK_ARM64) $(CHECK_HOST) $(CHECK_EXTRA)
 
-$(O)/selftests/%_test: selftests/%_test.c selftests/harness.h $(O)/libftramp.a
+$(O)/selftests/%_test: selftests/%_test.c selftests/harness.h $(O)/libftramp-internal.a
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS_$*) -o $@ $< \
-		$(TEST_OBJS_$*) $(O)/libftramp.a $(STATIC_LDFLAGS) $(LIBS) \
+		$(TEST_OBJS_$*) $(O)/libftramp-internal.a $(STATIC_LDFLAGS) $(LIBS) \
 		$(TEST_LIBS_$*)
 
 $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/libftramp-pure.a
@@ -213,7 +226,7 @@ $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/lib
 .PHONY: check
 check: deps-ok
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) all
-	$(Q)O=$(O) CC="$(CC)" QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+	$(Q)O=$(O) CC="$(CC)" READELF="$(READELF)" QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
 		$(srctree)/scripts/run-selftests.sh \
 		$(addprefix arm64:,$(CHECK_ARM64)) \
 		$(addprefix host:,$(CHECK_HOST)) \

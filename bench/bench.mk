@@ -89,9 +89,9 @@ $(BENCH_DIR)/gcc/gen_funcs.o: $(BENCH_DIR)/gen_funcs.c
 BENCH_FTRAMP_OBJS := $(addprefix $(BENCH_DIR)/gcc/,ftramp_bench.o \
 		     targets_plain.o targets_nop.o gen_funcs.o)
 
-$(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp.a
+$(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp-internal.a
 	$(call quiet,CCLD,$@)$(CC) -o $@ $(BENCH_FTRAMP_OBJS) \
-		$(O)/libftramp.a $(LIBS)
+		$(O)/libftramp-internal.a $(LIBS)
 
 # run <program> <name>: the program's stdout and the plugin's windows,
 # joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).  A program that

@@ -9,11 +9,11 @@
 
 JITDEBUG_GDB_TARGET := $(O)/selftests/jitdebug_gdb_target
 
-$(JITDEBUG_GDB_TARGET): selftests/jitdebug_test.c $(O)/libftramp.a
+$(JITDEBUG_GDB_TARGET): selftests/jitdebug_test.c $(O)/libftramp-internal.a
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) -g -O1 \
 		-fno-omit-frame-pointer -DJITDEBUG_GDB_TARGET -o $@ $< \
-		$(O)/libftramp.a $(LIBS)
+		$(O)/libftramp-internal.a $(LIBS)
 
 CHECK_EXTRA += $(JITDEBUG_GDB_TARGET)
 CHECK_SCRIPTS += $(srctree)/selftests/gdb_bt.sh
