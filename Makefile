@@ -65,6 +65,11 @@ CPPFLAGS := -I$(srctree)/include -I$(srctree) -D_GNU_SOURCE \
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 $(WARN) -fno-strict-aliasing
 LIB_CFLAGS := -fPIC -fvisibility=hidden
+# Lock-order checking (lib/lockdep.h), for the library's C files: on with
+# `make DEBUG_LOCKS=1`; make check also runs some tests against a checked
+# copy of the library (selftests/lockdep.mk).
+LOCKDEP_CFLAGS := -DFTRAMP_DEBUG_LOCKS -include $(srctree)/lib/lockdep.h
+LIB_DEBUG_CFLAGS := $(if $(filter 1,$(DEBUG_LOCKS)),$(LOCKDEP_CFLAGS))
 # Programs that ftramp may trace are built like this (DESIGN.md section 1).
 PATCHABLE := -fpatchable-function-entry=4,2 -falign-functions=8
 LIBS	:= -lelf -ldw -lz -lpthread -ldl -lm
@@ -101,6 +106,7 @@ TEST_BINS := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
 HOST_TESTS := harness insn
 CHECK_SCRIPTS :=
 CHECK_EXTRA :=
+CHECK_ARM64_EXTRA :=
 # libFuzzer binaries (host, clang): `make fuzz` runs each for FUZZ_SECONDS;
 # `make check` runs each briefly (FUZZ_SMOKE_SECONDS).
 FUZZERS :=
@@ -129,7 +135,7 @@ include $(srctree)/bench/bench.mk
 
 PURE_SRCS := $(sort $(PURE_SRCS))
 PURE_OBJS := $(patsubst %.c,$(O)/host/%.o,$(PURE_SRCS))
-CHECK_ARM64   := $(TEST_BINS)
+CHECK_ARM64   := $(TEST_BINS) $(CHECK_ARM64_EXTRA)
 CHECK_HOST    := $(patsubst %,$(O)/selftests/%_test.host,$(sort $(HOST_TESTS)))
 
 .PHONY: build-all
@@ -164,7 +170,8 @@ deps-check:
 
 $(O)/%.o: %.c
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
-		$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS) $(LIB_DEBUG_CFLAGS) \
+		-MMD -MP -c -o $@ $<
 
 $(O)/%.o: %.S
 	$(call quiet,AS,$@)mkdir -p $(dir $@) && \
@@ -276,5 +283,6 @@ help:
 	@echo '  CROSS_COMPILE=   target toolchain prefix (default aarch64-linux-gnu- on x86)'
 	@echo '  QEMU=, SYSROOT=  how arm64 programs are run on a non-arm64 host'
 	@echo '  PREFIX=, DESTDIR= install locations'
+	@echo '  DEBUG_LOCKS=1    check the lock order at run time (lib/lockdep.h)'
 
 -include $(LIB_OBJS:.o=.d) $(PURE_OBJS:.o=.d)

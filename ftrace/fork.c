@@ -30,7 +30,9 @@
  *  12 fault_lock         lib/fault_inject.c        any (every fault point)
  *
  * A new lock joins this table at the place its nesting says, and this
- * handler takes it there.  (A callback of ftramp_sites__find() runs with
+ * handler takes it there; enum ftramp_lock_class (lib/lockdep.h) numbers
+ * the same order, and debug builds (DEBUG_LOCKS=1) abort on any
+ * acquisition against it.  (A callback of ftramp_sites__find() runs with
  * 4 held for reading: it must not attach or detach, which takes 1.)
  *
  * libgcc's unwinder has a lock of its own, taken by every frame

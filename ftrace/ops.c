@@ -48,6 +48,7 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
 #include "lib/fault_inject.h"
+#include "lib/lockdep.h"
 #include "trampoline/unwind.h"
 
 _Static_assert(offsetof(struct ftramp_ftrace_regs, regs[2]) == FREGS_X2, "");
@@ -68,6 +69,7 @@ _Static_assert(offsetof(struct ftrace_cops, inflight) == COPS_INFLIGHT, "");
 #define LIT_NOPS	0xd503201fd503201full
 
 pthread_mutex_t ftrace_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(ftrace_lock, FTRAMP_LOCK_FTRACE);
 
 /* fork(): every lock of the library, in one order (ftrace/fork.c). */
 __attribute__((constructor)) static void ftrace_init(void)

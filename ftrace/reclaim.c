@@ -77,6 +77,7 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "lib/fault_inject.h"
+#include "lib/lockdep.h"
 #include "lib/opts.h"
 #include "lib/thread.h"
 
@@ -97,6 +98,7 @@ struct window {
 };
 
 static pthread_mutex_t reclaim_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(reclaim_lock, FTRAMP_LOCK_RECLAIM);
 static struct reclaim_entry *pending_head, **pending_tail = &pending_head;
 static uint64_t next_seq = 1;
 

@@ -48,6 +48,7 @@
 
 #include "arch/arm64/insn.h"
 #include "ftrace/sites.h"
+#include "lib/lockdep.h"
 #include "lib/opts.h"
 
 
@@ -72,6 +73,7 @@ static __thread unsigned int tls_scanning, tls_reading;
 
 static struct ftramp_sites *g_sites;
 static pthread_mutex_t g_sites_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(g_sites_lock, FTRAMP_LOCK_SITES);
 
 /* ----------------------------------------------------------------------
  * The loader's view: one snapshot per scan, copied while the loader lock
@@ -600,8 +602,12 @@ static struct ftramp_sites *sites_new(void)
 		return NULL;
 	pthread_mutex_init(&t->scan_lock, NULL);
 	pthread_rwlock_init(&t->lock, NULL);
+	ftramp_lockdep_set_class(&t->scan_lock, FTRAMP_LOCK_SITES_SCAN);
+	ftramp_lockdep_set_class(&t->lock, FTRAMP_LOCK_SITES_INDEX);
 	err = ftramp_sites__rescan(t);
 	if (err) {
+		ftramp_lockdep_set_class(&t->scan_lock, FTRAMP_LOCK_NONE);
+		ftramp_lockdep_set_class(&t->lock, FTRAMP_LOCK_NONE);
 		free(t);
 		errno = -err;
 		return NULL;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/fault_inject.h"
+#include "lib/lockdep.h"
 
 struct fault_point {
 	char name[FTRAMP_FAULT_NAME_MAX];
@@ -23,6 +24,7 @@ struct fault_point {
 int ftramp_fault_armed;
 
 static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(fault_lock, FTRAMP_LOCK_FAULT);
 static struct fault_point fault_table[FTRAMP_FAULT_MAX_POINTS];
 
 /* Called with fault_lock held. */

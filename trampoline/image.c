@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 
 #include "arch/arm64/eh_frame.h"
+#include "lib/lockdep.h"
 #include "trampoline/trampoline.h"
 
 #ifndef HWCAP_ATOMICS
@@ -70,6 +71,7 @@ static pthread_key_t guard_key;
 static int guard_key_err;
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(slot_lock, FTRAMP_LOCK_SLOTS);
 static uint8_t slot_used[FTRAMP_GUARD_SLOTS];	/* images per slot */
 static unsigned int slot_next;
 

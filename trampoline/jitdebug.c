@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/eh_frame.h"
+#include "lib/lockdep.h"
 #include "trampoline/jitdebug.h"
 
 /* The GDB JIT interface, version 1, as gdb/jit.h declares it. */
@@ -79,6 +80,7 @@ struct jit_entry {
 };
 
 static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(jit_lock, FTRAMP_LOCK_JIT);
 /* Handles index this array; NULL slots are free. */
 static struct jit_entry **slots;
 static int nr_slots, free_hint;

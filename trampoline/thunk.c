@@ -20,6 +20,7 @@
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/text_alloc.h"
+#include "lib/lockdep.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
@@ -32,6 +33,7 @@ struct thunk {
 };
 
 static pthread_mutex_t thunks_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(thunks_lock, FTRAMP_LOCK_THUNKS);
 static struct thunk *thunks;
 
 FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,

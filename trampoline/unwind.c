@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unwind.h>
 
+#include "lib/lockdep.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
 
@@ -67,6 +68,7 @@ static pthread_once_t uw_once = PTHREAD_ONCE_INIT;
  * held by one of our registrations.
  */
 static pthread_mutex_t uw_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(uw_lock, FTRAMP_LOCK_UNWIND);
 static bool uw_ok;
 
 /* libgcc's FDE lookup (unwind-dw2-fde.h): what a finder fills in. */

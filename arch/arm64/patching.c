@@ -122,6 +122,7 @@
 #include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
 #include "lib/fault_inject.h"
+#include "lib/lockdep.h"
 
 #ifndef HWCAP2_BTI
 #define HWCAP2_BTI	(1 << 17)
@@ -173,6 +174,7 @@ struct poke_page {
 };
 
 static pthread_mutex_t text_mutex = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(text_mutex, FTRAMP_LOCK_TEXT_POKE);
 static struct ftramp_patch_stats patch_stats;	/* under text_mutex */
 static unsigned long mprotect_total;		/* atomic */
 static __thread unsigned long mprotect_mine;	/* this thread's calls */

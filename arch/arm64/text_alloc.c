@@ -21,6 +21,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "lib/fault_inject.h"
+#include "lib/lockdep.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
@@ -57,6 +58,7 @@ struct ftramp_text_region {
 };
 
 static pthread_mutex_t text_lock = PTHREAD_MUTEX_INITIALIZER;
+FTRAMP_LOCK_CLASS(text_lock, FTRAMP_LOCK_TEXT_ALLOC);
 static struct ftramp_text_region *regions;
 static struct ftramp_text_stats text_stats;
 static size_t page_size;
