@@ -9,6 +9,7 @@
 #include <ftramp/ftramp.h>
 
 #include "lib/thread.h"
+#include "lib/util.h"
 
 FTRAMP_API const char *ftramp_version(void)
 {
@@ -46,7 +47,7 @@ FTRAMP_API int ftramp_strerror(int err, char *buf, size_t size)
 		return -EINVAL;
 	if (err < 0)
 		err = -err;
-	for (i = 0; i < sizeof(ftramp_errors) / sizeof(ftramp_errors[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ftramp_errors); i++) {
 		if (ftramp_errors[i].err == err) {
 			snprintf(buf, size, "%s", ftramp_errors[i].msg);
 			return 0;

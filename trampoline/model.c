@@ -20,19 +20,10 @@
 #include <ftramp/ftramp.h>
 #include "arch/arm64/abi.h"
 #include "trampoline/model.h"
+#include "lib/util.h"
 
 #define TYPE_FLAGS_ALL	(FTRAMP_TYPE_SIGNED | FTRAMP_TYPE_POINTER | \
 			 FTRAMP_TYPE_STRING | FTRAMP_TYPE_BOOL)
-
-static bool is_pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
-
-static uint32_t round_up(uint32_t v, uint32_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
 
 /* One type; @ret: the result (void allowed). */
 static int validate_type(const struct ftramp_type *t, bool ret)

@@ -28,6 +28,7 @@
 
 #include <ftramp/ftramp.h>
 #include "lib/opts.h"
+#include "lib/util.h"
 #include "trampoline/model.h"
 
 #define MAX_DEPTH	16		/* nested declarators and bodies */
@@ -340,7 +341,7 @@ static const struct named_int named_ints[] = {
 
 static bool is_qualifier(const struct tok *t)
 {
-	for (size_t i = 0; i < sizeof(qualifiers) / sizeof(qualifiers[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(qualifiers); i++)
 		if (tok_is(t, qualifiers[i]))
 			return true;
 	return false;
@@ -348,7 +349,7 @@ static bool is_qualifier(const struct tok *t)
 
 static const struct named_int *find_named_int(const struct tok *t)
 {
-	for (size_t i = 0; i < sizeof(named_ints) / sizeof(named_ints[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(named_ints); i++)
 		if (tok_is(t, named_ints[i].name))
 			return &named_ints[i];
 	return NULL;
@@ -367,7 +368,7 @@ static bool starts_type(const struct tok *t)
 		return false;
 	if (is_qualifier(t) || find_named_int(t))
 		return true;
-	for (size_t i = 0; i < sizeof(type_words) / sizeof(type_words[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(type_words); i++)
 		if (tok_is(t, type_words[i]))
 			return true;
 	return false;

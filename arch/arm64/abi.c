@@ -16,19 +16,10 @@
 #include <string.h>
 
 #include "arch/arm64/abi.h"
+#include "lib/util.h"
 
 #define NR_GP_ARG_REGS	8	/* x0-x7 (AAPCS64 6.1.1) */
 #define NR_FP_ARG_REGS	8	/* v0-v7 (AAPCS64 6.1.2) */
-
-static bool is_pow2(unsigned int v)
-{
-	return v && !(v & (v - 1));
-}
-
-static unsigned int round_up(unsigned int v, unsigned int a)
-{
-	return (v + a - 1) / a * a;
-}
 
 uint32_t ftramp_type_align(const struct ftramp_type *t)
 {

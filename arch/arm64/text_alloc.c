@@ -22,6 +22,7 @@
 #include "arch/arm64/text_alloc.h"
 #include "lib/fault_inject.h"
 #include "lib/lockdep.h"
+#include "lib/util.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
@@ -71,16 +72,6 @@ static size_t text_page_size(void)
 		page_size = ps > 0 ? (size_t)ps : 4096;
 	}
 	return page_size;
-}
-
-static uint64_t round_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
-
-static uint64_t round_down(uint64_t v, uint64_t a)
-{
-	return v & ~(a - 1);
 }
 
 /* ------------------------------------------------------------------

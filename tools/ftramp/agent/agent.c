@@ -26,6 +26,7 @@
 #include "../agent_env.h"
 #include "agent.h"
 #include "fmt.h"
+#include "lib/util.h"
 
 /* Like timeout(1) and env(1): the tool, not the program, failed. */
 #define AGENT_EXIT	125
@@ -713,7 +714,7 @@ __attribute__((constructor)) static void agent_init(void)
 	add_list(sites, FTRAMP_ENV_HIST, AF_HIST);
 	add_list(sites, FTRAMP_ENV_COUNT, AF_COUNT);
 	add_list(sites, FTRAMP_ENV_OVERRIDE, AF_OVERRIDE);
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(vars); i++)
 		unsetenv(vars[i]);
 
 	for (i = 0; i < agent_nr_funcs; i++) {
