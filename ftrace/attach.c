@@ -307,7 +307,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		args.flags |= FTRAMP_TRAMP_F_LSE;
 	args.func_addr = tf->site->func;
 	/* x30 on entry: the body after the entry NOPs (and a `bti c`). */
-	args.orig_addr = tf->site->patch + 8;
+	args.orig_addr = sites_body(tf->site);
 	/*
 	 * Out of BL range (forced far, or near memory exhausted), the body
 	 * is called with BLR when no BTI guard can object.
@@ -343,7 +343,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		err = size;
 		goto out_state;
 	}
-	err = image_place(img, &args, tf->site->patch + 4,
+	err = image_place(img, &args, sites_bl_ip(tf->site),
 			  far ? FTRAMP_TEXT_FAR : 0, size);
 	if (err)
 		goto out_state;

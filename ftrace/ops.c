@@ -255,7 +255,7 @@ static void caller_unwind(const void *code, size_t size)
 static int caller_for(const struct ftramp_site *site, uint64_t *addr)
 {
 	size_t size = ftrace_caller_tmpl_end - ftrace_caller_tmpl;
-	uint64_t bl = site->patch + 4;
+	uint64_t bl = sites_bl_ip(site);
 	struct fcaller *c;
 	int err = -ERANGE;
 
@@ -545,7 +545,7 @@ static struct ftrace_cops *ops_cops(struct ftramp_ftrace_ops *o)
 static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 {
 	struct ftramp_ftrace_ops *o;
-	uint64_t bl = fs->site->patch + 4, addr;
+	uint64_t bl = sites_bl_ip(fs->site), addr;
 	int err;
 
 	fs->n_list = NULL;
@@ -573,7 +573,7 @@ static int site_plan(struct fsite *fs, struct ftramp_ftrace_ops *chg)
 	if (err)
 		return err;
 	/* After a `bti c` the literal is 4 bytes further from x30. */
-	if (fs->site->patch != fs->site->func)
+	if (sites_bti_first(fs->site))
 		fs->n_target += FCALLER_BTI_ENTRY;
 	fs->n_caller = true;
 	if (fs->n_nr == 1) {
@@ -617,7 +617,7 @@ bool ftrace_commit_exposed(void)
 /* A rolled-back commit leaves mov x9, x30 written (patching.c). */
 static bool entry_prepared(const struct fsite *fs)
 {
-	return __atomic_load_n((const uint32_t *)u2p(fs->site->patch),
+	return __atomic_load_n((const uint32_t *)u2p(sites_mov_ip(fs->site)),
 			       __ATOMIC_RELAXED) == A64_MOV_X9_X30;
 }
 
@@ -625,8 +625,8 @@ static int batch_site(struct ftramp_poke_batch *b, struct fsite *fs,
 		      int phase)
 {
 	void *lit = u2p(sites_literal(fs->site));
-	void *pa = u2p(fs->site->patch);
-	void *pb = u2p(fs->site->patch + 4);
+	void *pa = u2p(sites_mov_ip(fs->site));
+	void *pb = u2p(sites_bl_ip(fs->site));
 	int err = 0;
 
 	/*
@@ -1390,7 +1390,7 @@ FTRAMP_API int ftramp_sites__prepare(const char *glob)
 			f->created = true;
 		}
 		fs[nr++] = f;
-		err = ftramp_poke_batch__add_insn(b, u2p(site->patch), A64_NOP,
+		err = ftramp_poke_batch__add_insn(b, u2p(sites_mov_ip(site)), A64_NOP,
 						  A64_MOV_X9_X30,
 						  FTRAMP_POKE_UNREACHABLE);
 		if (err)

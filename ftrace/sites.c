@@ -250,7 +250,7 @@ static int object_sites(struct sites_object *o)
 			.flags = e->flags, .status = e->status,
 		};
 		s->patch = s->func + elf_site_patch_off(e);
-		s->text = text_of(o, sites_literal(s), s->patch + 8);
+		s->text = text_of(o, sites_literal(s), sites_body(s));
 		if (s->status == FTRAMP_SITE_OK)
 			s->status = live_status(s);
 		names += n + 1;
@@ -667,7 +667,7 @@ ftramp_sites__find_name(struct ftramp_sites *t, const char *name)
 
 static uint64_t site_end(const struct ftramp_site *s)
 {
-	uint64_t end = s->patch + 8;
+	uint64_t end = sites_body(s);
 
 	return s->elf->size && s->func + s->elf->size > end ?
 	       s->func + s->elf->size : end;

@@ -59,9 +59,43 @@ struct ftramp_site {
 	void *owner;		/* the ftrace layer's per-site state */
 };
 
+/*
+ * The words of a site (the states they go through: the table at the top
+ * of ftrace/ops.c):
+ *
+ *	sites_literal()	lit	8 bytes, the call record ftrace_caller loads
+ *	sites_mov_ip()	A	nop | mov x9, x30	(= patch)
+ *	sites_bl_ip()	B	nop | bl <target>	(patch + 4)
+ *	sites_body()		x30 when the target runs: the function's
+ *				body after the entry (patch + 8)
+ *
+ * patch is func, or func + 4 after a `bti c`; the literal is func - 8 in
+ * both shapes.
+ */
 static inline uint64_t sites_literal(const struct ftramp_site *s)
 {
 	return s->func - 8;
+}
+
+static inline uint64_t sites_mov_ip(const struct ftramp_site *s)
+{
+	return s->patch;
+}
+
+static inline uint64_t sites_bl_ip(const struct ftramp_site *s)
+{
+	return s->patch + 4;
+}
+
+static inline uint64_t sites_body(const struct ftramp_site *s)
+{
+	return s->patch + 8;
+}
+
+/* A `bti c` before the entry NOPs: ftrace_caller's BTI entry. */
+static inline bool sites_bti_first(const struct ftramp_site *s)
+{
+	return s->patch != s->func;
 }
 
 static inline bool sites_usable(const struct ftramp_site *s)
