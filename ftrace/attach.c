@@ -18,6 +18,7 @@
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
+#include "ftrace/reclaim.h"
 #include "ftrace/sites.h"
 #include "lib/fault_inject.h"
 #include "lib/opts.h"

@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "ftrace/ftrace.h"
+#include "ftrace/reclaim.h"
 
 static int direct_check(struct ftramp_ftrace_ops *ops, uint64_t addr)
 {

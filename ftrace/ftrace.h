@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ftrace layer internals: the call records ftrace_caller reads, the site
- * state, the reclamation interface (Documentation/design.rst).
+ * ftrace layer internals: the call records ftrace_caller reads, the ops'
+ * state (Documentation/design.rst).  Reclamation: ftrace/reclaim.h.
  *
  * The offsets ftrace_caller.S uses are in arch/arm64/ftrace.h, checked
  * against the C layout by static assertions in ftrace/ops.c.
@@ -83,82 +83,8 @@ struct ftrace_cops {
  */
 bool ftrace_commit_exposed(void);
 
-/* ------------------------------------------------------------------
- * Reclamation (ftrace/reclaim.c)
- * ------------------------------------------------------------------ */
-
-enum reclaim_kind {
-	RECLAIM_IMAGE,		/* a trampoline image */
-	RECLAIM_COPS,		/* a call record */
-	RECLAIM_MARK,		/* nothing to free: a grace-period marker */
-};
-
-/*
- * Hand an object to the reclamation layer.  The caller has made it
- * unreachable and synchronised every thread (a patch batch commit, or
- * ftrace_sync_cores() after a plain store): from now on no thread can
- * newly reach it.  It is freed (free_fn(arg)) once a scan has found every
- * thread outside [lo, hi) and outside every ftrace_caller, *counter (when
- * not NULL) then reads zero, and a second scan again finds every thread
- * outside those windows (scan, read, scan: the argument is in
- * Documentation/design.rst, "Reclamation", and at the top of reclaim.c).
- * Returns the sequence number for reclaim_wait_seq().  Never fails: on
- * allocation failure the object is leaked (and counted).
- */
-uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
-			uint64_t lo, uint64_t hi,
-			void (*free_fn)(void *), void *arg);
-
-/*
- * The same, for an object that other retired objects still point at:
- * *held counts them (it only goes down once this one is retired), and
- * the object is freed only when *held reads zero as well, at the step
- * where *counter is read.  A single call record uses it for the list
- * records that hold it; nothing else waits for anything older.
- */
-uint64_t reclaim_retire_held(enum reclaim_kind kind, const uint64_t *counter,
-			     const uint64_t *held, uint64_t lo, uint64_t hi,
-			     void (*free_fn)(void *), void *arg);
-
-/*
- * What a retired object belongs to, for ftramp_reclaim__pinned(): the
- * traced function, and the in-flight counter's unit (per thread).
- */
-void reclaim_describe(uint64_t seq, uint64_t func, uint64_t unit);
-
-/* Register an ftrace_caller instance: its code is always a window. */
-int reclaim_add_window(uint64_t lo, uint64_t hi);
-
-/*
- * Try to free what can be freed now.  Cheap when nothing is pending and
- * when some counter is not zero (no scan then).  Returns the number of
- * entries still pending.
- */
-size_t reclaim_poll(void);
-
-/*
- * Wait until the entry with sequence number seq is freed (and with it
- * what it was held by), nothing else; 0 or -ETIMEDOUT (timeout_ms < 0:
- * no limit).
- */
-int reclaim_wait_seq(uint64_t seq, int timeout_ms);
-
 /* Install the one fork handler (ftrace/fork.c: the lock order). */
 void ftrace_fork_init(void);
-
-/* pthread_atfork() stages: 0 prepare, 1 parent, 2 child. */
-void reclaim_atfork(int stage);
-
-/* Account an allocation (stats: images_alloc, ops_alloc). */
-void reclaim_count_alloc(enum reclaim_kind kind);
-
-/*
- * Make every other thread take a context synchronisation event
- * (membarrier SYNC_CORE): after a plain store published new code, or
- * made an object unreachable, no thread still acts on the old value
- * once this returns.
- */
-int ftrace_sync_cores(void);
 
 /* ------------------------------------------------------------------
  * ops.c / direct.c / attach.c
