@@ -1032,6 +1032,8 @@ int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail)
 	uint64_t seq;
 	int err = 0;
 
+	reclaim_take_signals();
+
 	*fail = 0;
 	ops = calloc(n + 1, sizeof(ops[0]));
 	map = calloc(n + 1, sizeof(map[0]));
@@ -1181,6 +1183,7 @@ static int change_one(struct ftramp_ftrace_ops *ops, uint64_t addr,
  */
 int ftrace_register_locked(struct ftramp_ftrace_ops *ops, uint64_t direct)
 {
+	reclaim_take_signals();
 	return change_one(ops, direct, FTRACE_DOP_REGISTER, NULL);
 }
 

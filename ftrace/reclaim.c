@@ -73,6 +73,7 @@
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 
+#include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
@@ -265,6 +266,16 @@ static int scan_init_signal(void)
 	}
 	scan_sig = thread_signal_install(lo, hi, scan_handler, false);
 	return scan_sig > 0 ? 0 : scan_sig;
+}
+
+int reclaim_take_signals(void)
+{
+	int err = ftramp_sync_signal_init(), e;
+
+	pthread_mutex_lock(&reclaim_lock);
+	e = scan_init_signal();
+	pthread_mutex_unlock(&reclaim_lock);
+	return err ? err : e;
 }
 
 int reclaim_scan_signal(void)

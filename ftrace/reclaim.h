@@ -80,6 +80,15 @@ void reclaim_count_alloc(enum reclaim_kind kind);
  */
 int ftrace_sync_cores(void);
 
+/*
+ * Install ftramp's signals now (stop_machine's, the scan's), once: a mask
+ * the program sets afterwards leaves them open (lib/signal.c), one set
+ * before cannot.  Each registration calls it; the CLI's agent before
+ * main().  0, or the first error (a signal the program took: the
+ * operation that needs it fails then, as it would have).
+ */
+int reclaim_take_signals(void);
+
 /* ------------------------------------------------------------------
  * Test hooks (selftests/reclaim_test.c only)
  * ------------------------------------------------------------------ */

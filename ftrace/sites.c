@@ -65,6 +65,7 @@ struct ftramp_sites {
 	struct sites_object *objects;	/* scan_lock */
 	struct sites_index *idx;	/* lock */
 	unsigned long long adds, subs;	/* loader counters at the last scan */
+	unsigned long added;	/* objects added by scans (atomic) */
 	struct sites_listener *listeners;	/* scan_lock */
 };
 
@@ -552,6 +553,7 @@ static int scan(struct ftramp_sites *t)
 	for (o = kept; o; o = o->next)
 		if (!o->seen) {
 			o->seen = true;
+			__atomic_add_fetch(&t->added, 1, __ATOMIC_RELEASE);
 			notify(t, o, true);
 		}
 	return 0;
@@ -859,23 +861,48 @@ static dlclose_fn real_dlclose(void)
 	return f;
 }
 
-static void after_dl(void)
+static unsigned long added_gen(void)
 {
 	struct ftramp_sites *t = __atomic_load_n(&g_sites, __ATOMIC_ACQUIRE);
 
-	if (t)
-		refresh(t);	/* no-op unless an object came or went */
+	return t ? __atomic_load_n(&t->added, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Listeners' settled() calls, copied out of the list under scan_lock. */
+#define SETTLED_MAX	8
+
+/* @gen: added_gen() before the loader ran. */
+static void after_dl(unsigned long gen)
+{
+	struct ftramp_sites *t = __atomic_load_n(&g_sites, __ATOMIC_ACQUIRE);
+	struct sites_listener call[SETTLED_MAX];
+	size_t n = 0;
+
+	if (!t || tls_scanning || tls_reading)
+		return;
+	refresh(t);	/* no-op unless an object came or went */
+	if (__atomic_load_n(&t->added, __ATOMIC_ACQUIRE) == gen)
+		return;
+	pthread_mutex_lock(&t->scan_lock);
+	for (struct sites_listener *l = t->listeners;
+	     l && n < SETTLED_MAX; l = l->next)
+		if (l->settled)
+			call[n++] = *l;
+	pthread_mutex_unlock(&t->scan_lock);
+	for (size_t i = 0; i < n; i++)
+		call[i].settled(t, call[i].ctx);
 }
 
 __attribute__((visibility("default"))) void *dlopen(const char *file, int mode)
 {
 	dlopen_fn real = real_dlopen();
+	unsigned long gen = added_gen();
 	void *h;
 
 	if (!real)
 		return NULL;
 	h = real(file, mode);
-	after_dl();
+	after_dl(gen);
 	return h;
 }
 
@@ -887,7 +914,7 @@ __attribute__((visibility("default"))) int dlclose(void *handle)
 	if (!real)
 		return -1;
 	ret = real(handle);
-	after_dl();
+	after_dl(added_gen());	/* removals only: no settled() */
 	return ret;
 }
 

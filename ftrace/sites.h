@@ -126,6 +126,13 @@ struct sites_listener {
 		      void *ctx);
 	void (*removed)(struct ftramp_sites *t, struct sites_object *obj,
 			void *ctx);
+	/*
+	 * After a dlopen() through the hook added objects, before it
+	 * returns to the program, with no lock of the library held: the
+	 * layer above may attach to the new sites here.  Not called when
+	 * the thread holds a table lock (its dlopen() is a callback's).
+	 */
+	void (*settled)(struct ftramp_sites *t, void *ctx);
 	void *ctx;
 	struct sites_listener *next;	/* private */
 };

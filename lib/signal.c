@@ -320,6 +320,17 @@ static bool wants_handler(const struct sigaction *act)
 	return act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
 }
 
+/*
+ * Whether @sig is one of ours and ours is still installed: ftramp took it
+ * at SIG_DFL (thread_signal_install()), so SIG_DFL is what the program
+ * sees of it, and a reset to SIG_DFL leaves ours in place.
+ */
+static bool ours_in_place(int sig, const struct sigaction *cur)
+{
+	return sig <= 64 && (thread_signals_taken() & (1ull << (sig - 1))) &&
+	       (cur->sa_flags & SA_SIGINFO) && !is_wrapped(cur);
+}
+
 __attribute__((visibility("default")))
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
@@ -328,6 +339,23 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	struct sigaction *copy;
 	int ret;
 
+	/*
+	 * A program that resets every signal to SIG_DFL (a daemon's
+	 * start-up) would cut ftramp off: the reset is already the
+	 * program's view of ours, so ours stays.  SIG_IGN or a handler
+	 * takes the signal over, and ftramp does without it
+	 * (thread_signal_send() checks before every send).
+	 */
+	if (sig > 0 && sig < _NSIG && (!act || !wants_handler(act)) &&
+	    !__sigaction(sig, NULL, &cur) && ours_in_place(sig, &cur) &&
+	    (!act || (!(act->sa_flags & SA_SIGINFO) &&
+		      act->sa_handler == SIG_DFL))) {
+		if (old) {
+			memset(old, 0, sizeof(*old));
+			old->sa_handler = SIG_DFL;
+		}
+		return 0;
+	}
 	if (sig <= 0 || sig >= _NSIG || !act || !wants_handler(act)) {
 		prev = sig > 0 && sig < _NSIG ?
 		       __atomic_load_n(&app_act[sig], __ATOMIC_ACQUIRE) : NULL;

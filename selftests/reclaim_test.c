@@ -457,15 +457,19 @@ static void *plain_spinner(void *arg)
 }
 
 /*
- * The program sets the scan signal to SIG_DFL: the next scan must not
- * send it (a real-time signal's default action kills the process).  The
- * running thread cannot be asked any more; nothing is freed meanwhile.
+ * The program resets the scan signal to SIG_DFL (every signal, say, as a
+ * daemon does): ours stays, the program reads SIG_DFL back, scans still
+ * ask the running thread.  Then it takes the signal over (SIG_IGN): the
+ * next scan must not send it (had that been SIG_DFL, a real-time
+ * signal's default action kills the process).  The running thread cannot
+ * be asked any more; nothing is freed meanwhile.
  */
 TEST(scan_signal_taken_over_does_not_kill)
 {
 	struct ftramp_reclaim_stats st = { .sz = sizeof(st) };
+	struct sigaction cur;
 	pthread_t th;
-	uint64_t seq;
+	uint64_t seq, asked;
 	int sig;
 
 	spin_more = 1;
@@ -475,7 +479,18 @@ TEST(scan_signal_taken_over_does_not_kill)
 	sig = reclaim_scan_signal();
 	ASSERT_LT(0, sig);
 
-	ASSERT_NE(SIG_ERR, signal(sig, SIG_DFL));
+	ASSERT_EQ(SIG_DFL, signal(sig, SIG_DFL));
+	ASSERT_EQ(0, sigaction(sig, NULL, &cur));
+	EXPECT_TRUE(cur.sa_handler == SIG_DFL);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&st));
+	asked = st.scan_signals;
+	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x4000, 0x4004, NULL, NULL);
+	ASSERT_EQ(0, reclaim_wait_seq(seq, 10000));
+	ASSERT_EQ(0, ftramp_reclaim__stats(&st));
+	EXPECT_LT(asked, st.scan_signals);
+	EXPECT_EQ(0, st.scan_lost_signal);
+
+	ASSERT_NE(SIG_ERR, signal(sig, SIG_IGN));
 	seq = reclaim_retire(RECLAIM_MARK, NULL, 0x4000, 0x4004, NULL, NULL);
 	EXPECT_EQ(1, reclaim_poll());
 	EXPECT_EQ(1, reclaim_poll());

@@ -36,11 +36,12 @@ $(FTRAMP_CLI): $(CLI_OBJS)
 	$(call quiet,HOSTLD,$@)$(HOSTCC) -o $@ $^ $(HOST_CLI_LIBS)
 
 # ---------------------------------------------------------------------------
-# The agent.  Initial-exec TLS: the per-thread event state is reached with
+# The agent (it links libftramp-internal.a: it calls internal functions
+# by name).  Initial-exec TLS: the per-thread event state is reached with
 # no call into ld.so (which may allocate), so events are async-signal-safe.
 # libftramp is linked in statically and its symbols kept out of the
-# agent's dynamic table, so a program that links libftramp itself is not
-# interposed.
+# agent's dynamic table by agent.map, so a program that links libftramp
+# itself is not interposed; only the interposers are exported.
 
 AGENT_SRCS := $(patsubst $(srctree)/%,%,$(sort $(wildcard $(srctree)/tools/ftramp/agent/*.c)))
 AGENT_OBJS := $(patsubst %.c,$(O)/%.o,$(AGENT_SRCS))
@@ -50,10 +51,10 @@ $(AGENT_OBJS): $(O)/%.o: %.c
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp.a tools/ftramp/agent/agent.map
-	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now -Wl,--exclude-libs,ALL \
+$(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp-internal.a tools/ftramp/agent/agent.map
+	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now \
 		-Wl,--version-script=$(srctree)/tools/ftramp/agent/agent.map \
-		-o $@ $(AGENT_OBJS) $(O)/libftramp.a $(LIBS)
+		-o $@ $(AGENT_OBJS) $(O)/libftramp-internal.a $(LIBS)
 
 .PHONY: cli agent
 cli: $(FTRAMP_CLI)

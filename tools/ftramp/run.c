@@ -94,8 +94,8 @@ void usage_run(FILE *f)
 "      --agent PATH        the agent library (env FTRAMP_AGENT)\n"
 "\n"
 "GLOBs are fnmatch(3) patterns on function names; name a shared library's\n"
-"function as FUNC@LIBNAME (e.g. 'inflate*@libz.so.1').  The exit status is\n"
-"PROG's.\n");
+"function as FUNC@LIBNAME (e.g. 'inflate*@libz.so.1'); a library PROG\n"
+"loads later with dlopen() is traced as it loads.  The exit status is PROG's.\n");
 }
 
 /* Append @item to the comma separated list *@list. */

@@ -5,8 +5,10 @@
  * Preloaded into the traced program, its constructor reads the FTRAMP_*
  * variables (../agent_env.h), resolves each glob against the process's
  * site table, reads each function's model and parameter names from DWARF,
- * and attaches the programs of event.c before main() runs.  At exit it
- * prints the histograms and counts and closes the Chrome trace.
+ * and attaches the programs of event.c before main() runs.  A library
+ * the program loads later with dlopen() gets the same treatment before
+ * dlopen() returns ("Later loads").  At exit it prints the histograms and
+ * counts and closes the Chrome trace.
  *
  * When the agent cannot do what it was asked (a glob that matches nothing,
  * a site that cannot be patched, a bad override value), it says why and
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,8 @@
 #include <unistd.h>
 
 #include "../agent_env.h"
+#include "ftrace/reclaim.h"
+#include "ftrace/sites.h"
 #include "agent.h"
 #include "fmt.h"
 #include "lib/util.h"
@@ -31,12 +36,11 @@
 /* Like timeout(1) and env(1): the tool, not the program, failed. */
 #define AGENT_EXIT	125
 
-struct afunc *agent_funcs;
+struct afunc *agent_blocks[AGENT_BLOCKS];
 unsigned int agent_nr_funcs;
 struct agent_config agent_cfg = { .out_fd = 2, .report_fd = 2,
 				  .strlen_cap = 32 };
 
-static unsigned int nr_alloc;
 static bool far_mode;
 
 static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
@@ -74,26 +78,38 @@ static const char *err_str(int err)
 
 static struct afunc *func_get(const char *name)
 {
-	unsigned int i;
+	unsigned int i, n = agent_nr_funcs;
+	struct afunc *f;
 
-	for (i = 0; i < agent_nr_funcs; i++)
-		if (!strcmp(agent_funcs[i].name, name))
-			return &agent_funcs[i];
-	if (agent_nr_funcs == nr_alloc) {
-		unsigned int n = nr_alloc ? 2 * nr_alloc : 16;
-		struct afunc *p = realloc(agent_funcs, n * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		memset(p + nr_alloc, 0, (n - nr_alloc) * sizeof(*p));
-		agent_funcs = p;
-		nr_alloc = n;
-	}
-	agent_funcs[agent_nr_funcs].name = strdup(name);
-	if (!agent_funcs[agent_nr_funcs].name)
+	for (i = 0; i < n; i++)
+		if (!strcmp(agent_func(i)->name, name))
+			return agent_func(i);
+	if (n == AGENT_BLOCK * AGENT_BLOCKS)
 		return NULL;
-	return &agent_funcs[agent_nr_funcs++];
+	if (!agent_blocks[n / AGENT_BLOCK]) {
+		agent_blocks[n / AGENT_BLOCK] = calloc(AGENT_BLOCK, sizeof(*f));
+		if (!agent_blocks[n / AGENT_BLOCK])
+			return NULL;
+	}
+	f = agent_func(n);
+	f->name = strdup(name);
+	if (!f->name)
+		return NULL;
+	/* Complete before the handlers' bound check admits it. */
+	__atomic_store_n(&agent_nr_funcs, n + 1, __ATOMIC_RELEASE);
+	return f;
 }
+
+/* Each -t/--hist/--count/--override GLOB, matched again at each load. */
+struct aglob {
+	char *glob;
+	unsigned int what;
+	const char *value;	/* --override: the text after '=' */
+	unsigned int matched;	/* functions it found, over all loads */
+};
+
+static struct aglob *globs;
+static unsigned int nr_globs;
 
 struct match_ctx {
 	unsigned int what;
@@ -124,6 +140,9 @@ static int match_site(const struct ftramp_site *site, void *data)
 		return -ENOMEM;
 	}
 	f->what |= m->what;
+	/* the value is parsed once the model is known */
+	if (m->value && !f->override)
+		f->override = (uint64_t)(uintptr_t)m->value;
 	m->usable++;
 	return 0;
 }
@@ -138,45 +157,44 @@ static const char *what_opt(unsigned int what)
 	}
 }
 
-/* Add every site matching @glob; the agent's errors end the program. */
-static void add_glob(struct ftramp_sites *sites, const char *glob,
-		     unsigned int what, const char *value)
+/*
+ * Add every site matching @g; the agent's errors end the program.  A
+ * FUNC@LIB glob that matches nothing waits for LIB ("Later loads").
+ */
+static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 {
-	struct match_ctx m = { .what = what, .value = value };
+	struct match_ctx m = { .what = g->what, .value = g->value };
 	int n;
 
-	n = ftramp_sites__find(sites, glob, match_site, &m);
+	n = ftramp_sites__find(sites, g->glob, match_site, &m);
 	if (n < 0 || m.err) {
-		say("%s '%s': %s", what_opt(what), glob, err_str(m.err ?: n));
+		say("%s '%s': %s", what_opt(g->what), g->glob,
+		    err_str(m.err ?: n));
 		die();
 	}
+	g->matched += m.usable;
 	/*
 	 * The one-time entry write now, while the process has one thread:
 	 * attaching later then never stops the program's threads.  A
 	 * failure is not fatal: attaching does it too.
 	 */
 	if (m.usable)
-		ftramp_sites__prepare(glob);
-	if (!m.usable) {
-		if (m.unusable)
-			say("%s '%s': no usable function matches (%u cannot be patched; %s)",
-			    what_opt(what), glob, m.unusable, m.why);
-		else
-			say("%s '%s': no patchable function matches in this process (see 'ftramp list')",
-			    what_opt(what), glob);
+		ftramp_sites__prepare(g->glob);
+	if (m.usable)
+		return;
+	if (m.unusable) {
+		say("%s '%s': no usable function matches (%u cannot be patched; %s)",
+		    what_opt(g->what), g->glob, m.unusable, m.why);
 		die();
 	}
-	if (value) {
-		unsigned int i;
-
-		for (i = 0; i < agent_nr_funcs; i++) {
-			struct afunc *f = &agent_funcs[i];
-
-			/* the value is parsed once the model is known */
-			if ((f->what & AF_OVERRIDE) && !f->override)
-				f->override = (uint64_t)(uintptr_t)value;
-		}
+	if (!strchr(g->glob, '@')) {
+		say("%s '%s': no patchable function matches in this process (see 'ftramp list')",
+		    what_opt(g->what), g->glob);
+		die();
 	}
+	if (agent_cfg.verbose)
+		say("%s '%s': no such library loaded yet: attached when the program loads it",
+		    what_opt(g->what), g->glob);
 }
 
 static void add_list(struct ftramp_sites *sites, const char *env,
@@ -184,6 +202,7 @@ static void add_list(struct ftramp_sites *sites, const char *env,
 {
 	char *list, *item, *save;
 	const char *text = getenv(env);
+	struct aglob *g;
 
 	if (!text || !*text)
 		return;
@@ -206,7 +225,16 @@ static void add_list(struct ftramp_sites *sites, const char *env,
 			*value++ = 0;
 			value = strdup(value);
 		}
-		add_glob(sites, item, what, value);
+		g = realloc(globs, (nr_globs + 1) * sizeof(*g));
+		if (!g || !(item = strdup(item))) {
+			say("out of memory");
+			die();
+		}
+		globs = g;
+		g = &globs[nr_globs++];
+		*g = (struct aglob){ .glob = item, .what = what,
+				     .value = value };
+		add_glob(sites, g);
 	}
 	free(list);
 }
@@ -358,9 +386,9 @@ static ftramp_prog_t prog_for(const struct afunc *f, int k, bool *want)
 }
 
 /* Queue function idx's links (cookie: its index) into the batch. */
-static void attach_add(struct ftramp_link_batch *b, unsigned int idx)
+static int attach_add(struct ftramp_link_batch *b, unsigned int idx)
 {
-	struct afunc *f = &agent_funcs[idx];
+	struct afunc *f = agent_func(idx);
 	struct ftramp_attach_opts o = {
 		.sz = sizeof(o),
 		.cookie = idx,
@@ -381,58 +409,73 @@ static void attach_add(struct ftramp_link_batch *b, unsigned int idx)
 		if (ret < 0) {
 			say("cannot attach %s to %s: %s", kind_names[k],
 			    f->name, err_str(-ret));
-			die();
+			return ret;
 		}
 	}
+	return 0;
+}
+
+/* Which function the batch's entry @bad belongs to (from @first). */
+static const char *failed_func(long bad, unsigned int first)
+{
+	unsigned long n = 0;
+
+	/* Entries were added in function order, kinds in order. */
+	for (unsigned int i = first; bad >= 0 && i < agent_nr_funcs; i++) {
+		struct afunc *f = agent_func(i);
+		unsigned int nk = 0;
+
+		for (int k = 0; k < 4; k++) {
+			bool want;
+
+			prog_for(f, k, &want);
+			nk += want;
+		}
+		if ((unsigned long)bad < n + nk)
+			return f->name;
+		n += nk;
+	}
+	return NULL;
 }
 
 /*
- * Every link of every -t/--hist/--count/--override function in one
- * transaction: each text page made writable once, one synchronisation
- * of the program's threads (the sites were prepared already).
+ * Every link of the -t/--hist/--count/--override functions from @first on
+ * in one transaction: each text page made writable once, one
+ * synchronisation of the program's threads.  False when it failed (and
+ * said why): nothing of it is attached.
  */
-static void attach_all(void)
+static bool attach_from(unsigned int first)
 {
 	struct ftramp_link_batch *b = ftramp_attach_batch__new();
+	unsigned int i, nr = agent_nr_funcs;
 	char model[256];
 	size_t n = 0;
-	unsigned int i;
-	int err;
+	int err = 0;
 
 	if (!b) {
 		say("out of memory");
-		die();
+		return false;
 	}
-	for (i = 0; i < agent_nr_funcs; i++)
-		attach_add(b, i);
+	for (i = first; i < nr && !err; i++)
+		err = attach_add(b, i);
+	if (err) {
+		ftramp_attach_batch__free(b);
+		return false;
+	}
 	err = ftramp_attach_batch__commit(b);
 	if (err) {
-		long bad = ftramp_attach_batch__failed(b);
+		const char *name = failed_func(ftramp_attach_batch__failed(b),
+					       first);
+		const char *detail = ftramp_error_detail();
 
-		/* Entries were added in function order, kinds in order. */
-		for (i = 0; bad >= 0 && i < agent_nr_funcs; i++) {
-			struct afunc *f = &agent_funcs[i];
-			unsigned int nk = 0;
-
-			for (int k = 0; k < 4; k++) {
-				bool want;
-
-				prog_for(f, k, &want);
-				nk += want;
-			}
-
-			if ((unsigned long)bad < n + nk) {
-				say("cannot attach to %s: %s", f->name,
-				    err_str(-err));
-				die();
-			}
-			n += nk;
-		}
-		say("cannot attach: %s", err_str(-err));
-		die();
+		say("cannot attach%s%s: %s%s%s", name ? " to " : "",
+		    name ? name : "", err_str(-err), *detail ? ": " : "",
+		    detail);
+		ftramp_attach_batch__free(b);
+		return false;
 	}
-	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = &agent_funcs[i];
+	for (i = first; i < nr; i++) {
+		struct afunc *f = agent_func(i);
 		int k;
 
 		for (k = 0; k < 4; k++) {
@@ -453,7 +496,69 @@ static void attach_all(void)
 		    model, far_mode ? ", far" : "");
 	}
 	ftramp_attach_batch__free(b);
+	return true;
 }
+
+/* A function's model, and its --override value read by that model. */
+static void func_setup(struct afunc *f)
+{
+	read_model(f);
+	if (f->what & AF_OVERRIDE)
+		parse_override(f);
+}
+
+/* ---------------------------------------------------------------------
+ * Later loads
+ *
+ * A library the program loads with dlopen() is matched against every
+ * glob, and its new functions attached in one batch, before dlopen()
+ * returns (the site table's settled() call, with no lock of the library
+ * held): none of its functions can have run yet, except its constructors.
+ * A FUNC@LIB glob may name a library not loaded at start.  A failure here
+ * is said, not fatal: the program is already running.  Loads inside the
+ * agent's own work (libdw's) are not followed; a fork child starts with
+ * the lock free.
+ * --------------------------------------------------------------------- */
+
+static pthread_mutex_t later_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread bool in_later;
+
+static void later_settled(struct ftramp_sites *sites, void *ctx)
+{
+	unsigned int first, i;
+
+	(void)ctx;
+	if (in_later)
+		return;
+	in_later = true;
+	pthread_mutex_lock(&later_lock);
+	first = agent_nr_funcs;
+	for (i = 0; i < nr_globs; i++) {
+		struct match_ctx m = { .what = globs[i].what,
+				       .value = globs[i].value };
+
+		if (ftramp_sites__find(sites, globs[i].glob, match_site,
+				       &m) < 0 || m.err)
+			break;
+		globs[i].matched += m.usable;
+	}
+	for (i = first; i < agent_nr_funcs; i++)
+		func_setup(agent_func(i));
+	if (first < agent_nr_funcs && !attach_from(first))
+		say("functions of the library just loaded are not traced");
+	pthread_mutex_unlock(&later_lock);
+	in_later = false;
+}
+
+static void later_atfork_child(void)
+{
+	pthread_mutex_init(&later_lock, NULL);
+	in_later = false;
+}
+
+static struct sites_listener later_listener = {
+	.settled = later_settled,
+};
 
 /* ---------------------------------------------------------------------
  * The report at exit
@@ -545,7 +650,7 @@ static void report_counts(void)
 	if (!v)
 		return;
 	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = &agent_funcs[i];
+		struct afunc *f = agent_func(i);
 
 		if (!(f->what & AF_COUNT))
 			continue;
@@ -579,7 +684,7 @@ static void report_missed(void)
 	unsigned int i;
 
 	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = &agent_funcs[i];
+		struct afunc *f = agent_func(i);
 		uint64_t n = 0;
 
 		for (int k = 0; k < 3; k++) {
@@ -612,10 +717,14 @@ static void agent_report(void)
 		    agent_cfg.output ? agent_cfg.output : "stderr");
 	}
 	for (i = 0; i < agent_nr_funcs; i++)
-		if (agent_funcs[i].what & AF_HIST)
-			report_hist(&agent_funcs[i]);
+		if (agent_func(i)->what & AF_HIST)
+			report_hist(agent_func(i));
 	report_counts();
 	report_missed();
+	for (i = 0; i < nr_globs; i++)
+		if (!globs[i].matched)
+			say("%s '%s': the program loaded no library with a matching function",
+			    what_opt(globs[i].what), globs[i].glob);
 	if (lost)
 		say("%llu events not shown (calls nested deeper than the per-thread stack, or unmatched returns)",
 		    (unsigned long long)lost);
@@ -704,6 +813,8 @@ __attribute__((constructor)) static void agent_init(void)
 
 	read_config();
 	event_init();
+	/* before main(): whatever mask the program sets leaves them open */
+	reclaim_take_signals();
 	sites = ftramp_sites__get();
 	if (!sites) {
 		say("cannot read the patchable sites of this process: %s",
@@ -717,18 +828,17 @@ __attribute__((constructor)) static void agent_init(void)
 	for (i = 0; i < ARRAY_SIZE(vars); i++)
 		unsetenv(vars[i]);
 
-	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = &agent_funcs[i];
-
-		read_model(f);
-		if (f->what & AF_OVERRIDE)
-			parse_override(f);
-		any_trace |= f->what & AF_TRACE;
-	}
+	for (i = 0; i < agent_nr_funcs; i++)
+		func_setup(agent_func(i));
+	for (i = 0; i < nr_globs; i++)
+		any_trace |= globs[i].what & AF_TRACE;
 	if (agent_cfg.format == AGENT_FMT_CHROME)
 		event_chrome_begin();
 	else if (any_trace)
 		event_text_header();
 	atexit(agent_report);
-	attach_all();
+	if (agent_nr_funcs && !attach_from(0))
+		die();
+	pthread_atfork(NULL, NULL, later_atfork_child);
+	sites_listen(sites, &later_listener);
 }

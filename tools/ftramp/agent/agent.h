@@ -22,7 +22,7 @@ enum afunc_what {
 };
 
 
-/* One traced function; the attach cookie is its index in agent_funcs. */
+/* One traced function; the attach cookie is its index (agent_func()). */
 struct afunc {
 	char *name;
 	unsigned int what;		/* enum afunc_what */
@@ -55,7 +55,19 @@ struct agent_config {
 	const char *output;		/* path, or NULL for stderr */
 };
 
-extern struct afunc *agent_funcs;
+/*
+ * The functions, in blocks that never move: handlers read them from any
+ * thread while a library the program loads adds more (agent.c, "Later
+ * loads").
+ */
+#define AGENT_BLOCK	64
+#define AGENT_BLOCKS	1024
+extern struct afunc *agent_blocks[AGENT_BLOCKS];
+
+static inline struct afunc *agent_func(unsigned int i)
+{
+	return &agent_blocks[i / AGENT_BLOCK][i % AGENT_BLOCK];
+}
 extern unsigned int agent_nr_funcs;
 extern struct agent_config agent_cfg;
 

@@ -381,7 +381,7 @@ static void line_end(struct fbuf *b)
 
 static void print_entry_line(const struct aframe *fr)
 {
-	const struct afunc *f = &agent_funcs[fr->func];
+	const struct afunc *f = agent_func(fr->func);
 	char line[LINE_MAX_LEN];
 	struct fbuf b;
 
@@ -397,7 +397,7 @@ static void print_entry_line(const struct aframe *fr)
 static void print_exit_line(const struct aframe *fr, const uint64_t *ctx,
 			    uint64_t now)
 {
-	const struct afunc *f = &agent_funcs[fr->func];
+	const struct afunc *f = agent_func(fr->func);
 	char line[LINE_MAX_LEN];
 	struct fbuf b;
 
@@ -503,7 +503,7 @@ static struct afunc *cookie_func(const uint64_t *ctx, uint32_t *idx)
 	if (c >= agent_nr_funcs)
 		return NULL;
 	*idx = c;
-	return &agent_funcs[c];
+	return agent_func(c);
 }
 
 /* The nearest traced frame below @d whose entry line is not out yet. */
@@ -658,7 +658,7 @@ uint64_t hist_exit(const uint64_t *ctx)
 	uint64_t c = ftramp_get_attach_cookie(ctx);
 
 	if (c < agent_nr_funcs)
-		hist_record(&agent_funcs[c].hs,
+		hist_record(&agent_func(c)->hs,
 			    hist_ns(end - *ftramp_get_session_cookie(ctx)));
 	return 0;
 }
