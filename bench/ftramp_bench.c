@@ -497,7 +497,7 @@ static void bench_memory(void)
  * (bl / nop), literals, and how many of those literals belong to
  * generated functions that an earlier case took through ftrace_caller
  * (ever_caller: their literal may have a reader, batch_site() in
- * ftrace/ops.c).  Syncs the log does not see (ftrace_sync_cores(),
+ * ftrace/commit.c).  Syncs the log does not see (ftrace_sync_cores(),
  * around a record store) are the difference between the patching
  * layer's and the system's count.  Off by default: no cost, no output.
  */
@@ -763,7 +763,7 @@ static void bench_attach_n(long n)
  * (bench_attach_n() of all sizes): a site that once led to
  * ftrace_caller keeps that mark (a thread that took the bl may load its
  * literal any time later), so its literal changes in a phase of its own
- * ever after (batch_site(), ftrace/ops.c), which would give the batch
+ * ever after (batch_site(), ftrace/commit.c), which would give the batch
  * cases a second sync their "prepared sites" do not need.
  *
  * The first ops on the generated functions pays one-time costs (their

@@ -48,10 +48,11 @@ FTRAMP_API int ftramp_direct__modify(struct ftramp_ftrace_ops *ops,
 	if (err)
 		return err;
 	pthread_mutex_lock(&ftrace_lock);
-	if (!ops->priv || !ops->priv->registered || !ops->priv->direct) {
+	if (!ops->priv || !ops->priv->cur.registered ||
+	    !ops->priv->cur.direct) {
 		err = -EINVAL;
 	} else {
-		old = ops->priv->direct;
+		old = ops->priv->cur.direct;
 		err = ftrace_modify_locked(ops, addr);
 		/*
 		 * The old trampoline is the caller's: ftramp_sync() then
@@ -76,8 +77,8 @@ FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
 	if (err)
 		return err;
 	pthread_mutex_lock(&ftrace_lock);
-	if (!ops->priv || !ops->priv->registered ||
-	    ops->priv->direct != addr) {
+	if (!ops->priv || !ops->priv->cur.registered ||
+	    ops->priv->cur.direct != addr) {
 		seq = -EINVAL;
 	} else {
 		seq = ftrace_unregister_locked(ops);

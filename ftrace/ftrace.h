@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ftrace layer internals: the call records ftrace_caller reads, the ops'
- * state (Documentation/design.rst).  Reclamation: ftrace/reclaim.h.
+ * ftrace layer internals (Documentation/internals.rst has the file map):
+ * the call records ftrace_caller reads (record.c), the ops' state and
+ * its changes (ops.c), the transaction that moves sites (commit.c).
+ * Reclamation: ftrace/reclaim.h.
  *
  * The offsets ftrace_caller.S uses are in arch/arm64/ftrace.h, checked
- * against the C layout by static assertions in ftrace/ops.c.
+ * against the C layout by static assertions in ftrace/record.c.
  */
 #ifndef FTRAMP_FTRACE_FTRACE_H
 #define FTRAMP_FTRACE_FTRACE_H
@@ -17,6 +19,7 @@
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/ftrace.h"
+#include "ftrace/site_set.h"
 
 struct ftrace_cops;
 
@@ -75,6 +78,25 @@ struct ftrace_cops {
 #define COPS_F_LIST	2u	/* list record */
 #define COPS_F_STUB	4u	/* the stub record */
 
+/* ftrace/record.c: allocation counted, fault point ftrace_cops_alloc. */
+
+/* The literal of a site whose B leads nowhere: the stub record. */
+uint64_t ftrace_stub_lit(void);
+/* An ops' single record; direct = 0 for a handler ops. */
+struct ftrace_cops *ftrace_cops_new_single(struct ftramp_ftrace_ops *ops,
+					   uint64_t direct);
+/*
+ * A list record over @nr ops in registration order: each entry is
+ * ftrace_ops_record(ops[i], chg).
+ */
+struct ftrace_cops *ftrace_cops_new_list(struct ftramp_ftrace_ops *const *ops,
+					 unsigned int nr,
+					 const struct ftramp_ftrace_ops *chg);
+/* Free a record no thread can have reached (never published). */
+void ftrace_cops_free(struct ftrace_cops *c);
+/* Hand a record no literal holds any more to reclamation: its seq. */
+uint64_t ftrace_cops_retire(struct ftrace_cops *c);
+
 /*
  * After a failed change (under ftrace_lock): did its commit write words
  * before it was rolled back?  Then what the change built (a trampoline
@@ -93,33 +115,49 @@ void ftrace_fork_init(void);
 /* The lock of every ftrace-layer change (the kernel's ftrace_lock). */
 extern pthread_mutex_t ftrace_lock;
 
-struct ftramp_site;
-
-/* A set of sites: sorted by pointer, no duplicates. */
-struct site_set {
-	struct ftramp_site **v;
-	size_t nr, cap;
+/* Where an ops is and what it calls: its current state, or its next. */
+struct ftrace_ops_state {
+	bool registered;
+	uint64_t direct;		/* the trampoline of a direct ops */
+	struct ftrace_cops *cops;	/* its single record */
+	struct site_set sites;		/* where it is, while registered */
 };
 
 /*
  * ops->priv.  Changed under ftrace_lock only; read lock-free by the
  * handler path (misses) while registered.
+ *
+ * `next` is what a transaction in progress moves the ops to (set by
+ * ops.c, read by commit.c's plan); it becomes `cur` when the commit
+ * succeeded, and is dropped when it failed.  Between transactions it
+ * holds no sites and no record of its own.
  */
 struct ftramp_ftrace_ops_priv {
 	struct site_set filter, notrace;
-	bool registered;
-	uint64_t direct;		/* the trampoline of a direct ops */
-	struct ftrace_cops *cops;	/* its single record */
-	struct site_set sites;		/* where it is, while registered */
+	struct ftrace_ops_state cur, next;
 	uint64_t misses;
-	uint64_t last_seq;		/* reclamation of its last records */
-	uint64_t reg_seq;		/* registration order (site ops lists) */
-	/* a transaction in progress (ftrace_apply_locked()) */
-	bool pend_registered;
-	uint64_t pend_direct;
-	struct ftrace_cops *pend_cops;
-	struct site_set pend_sites;
+	uint64_t last_seq;	/* reclamation of its last records */
+	uint64_t reg_seq;	/* registration order (site ops lists) */
 };
+
+/* The state of @o that a transaction changing @chg plans with. */
+static inline const struct ftrace_ops_state *
+ftrace_ops_view(const struct ftramp_ftrace_ops *o,
+		const struct ftramp_ftrace_ops *chg)
+{
+	return o == chg ? &o->priv->next : &o->priv->cur;
+}
+
+/* The record of @o that a literal should hold after that transaction. */
+static inline struct ftrace_cops *
+ftrace_ops_record(const struct ftramp_ftrace_ops *o,
+		  const struct ftramp_ftrace_ops *chg)
+{
+	return ftrace_ops_view(o, chg)->cops;
+}
+
+/* The process's site table (ftramp_sites__get()), or NULL and *err. */
+struct ftramp_sites *ftrace_sites(int *err);
 
 int ftrace_priv_get(struct ftramp_ftrace_ops *ops);
 /* Register with the filters' sites; direct = 0 for a handler ops. */
@@ -154,6 +192,31 @@ struct ftrace_dchg {
 int ftrace_change_many_locked(struct ftrace_dchg *v, size_t n, size_t *fail);
 /* Free the internals of an unregistered ops (filters). */
 void ftrace_ops_release(struct ftramp_ftrace_ops *ops);
+
+/* ------------------------------------------------------------------
+ * commit.c: the transaction (the site state table is at its top)
+ * ------------------------------------------------------------------ */
+
+/*
+ * Move every site each of @ops was or will be on from its current state
+ * to the one their `next` states give, in ONE patch batch (one commit,
+ * one synchronisation per phase for all of them).  The ops must not share
+ * a site (-EINVAL).  On success their sites follow `next` and what no
+ * site holds any more is retired (*seq: the last retirement's sequence
+ * number, or 0); the ops' own states are the caller's to move.  On
+ * failure nothing changed anywhere and *fail is the index of the ops the
+ * error belongs to.
+ */
+int ftrace_commit_locked(struct ftramp_ftrace_ops *const *ops, size_t nr_ops,
+			 uint64_t *seq, size_t *fail);
+/* Has a site of the ops ever led to ftrace_caller (its record read)? */
+bool ftrace_ops_exposed(const struct ftramp_ftrace_ops_priv *p);
+/*
+ * pristine -> prepared (commit.c's table) for the sites of @set not
+ * prepared yet, in one batch: the number of sites newly prepared, or
+ * -errno (nothing changed).
+ */
+int ftrace_prepare_locked(const struct site_set *set);
 /* Whether a site (by function address) has a direct ops already. */
 struct ftramp_ftrace_ops *ftrace_site_direct_ops(uint64_t func);
 

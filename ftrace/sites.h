@@ -61,7 +61,7 @@ struct ftramp_site {
 
 /*
  * The words of a site (the states they go through: the table at the top
- * of ftrace/ops.c):
+ * of ftrace/commit.c):
  *
  *	sites_literal()	lit	8 bytes, the call record ftrace_caller loads
  *	sites_mov_ip()	A	nop | mov x9, x30	(= patch)

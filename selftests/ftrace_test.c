@@ -382,7 +382,7 @@ static void recursing_handler(unsigned long ip, unsigned long parent_ip,
 
 /*
  * A `bti c` site through ftrace_caller: its literal is 20 bytes below
- * x30, not 16, so ops.c must branch to the copy's second entry.  Both
+ * x30, not 16, so the site's BL must go to the copy's second entry.  Both
  * the register-saving path (a handler) and the direct path (a direct
  * ops kept off the BL) must find the right record.
  */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * arch/arm64/ftrace_caller.S and its users: the offsets the assembly
- * reads, and the symbols it defines.
+ * arch/arm64/ftrace_caller.S and arch/arm64/ftrace.c: the offsets the
+ * assembly reads, the symbols it defines, and its copies.
  *
  * The layouts are the ftrace layer's (struct ftramp_ftrace_regs in
- * ftramp.h, struct ftrace_cops in ftrace/ftrace.h); ftrace/ops.c checks
+ * ftramp.h, struct ftrace_cops in ftrace/ftrace.h); ftrace/record.c checks
  * every offset here against them with static assertions.
  */
 #ifndef FTRAMP_ARCH_ARM64_FTRACE_H
@@ -48,6 +48,11 @@
 
 #ifndef __ASSEMBLER__
 
+#include <stdbool.h>
+#include <stdint.h>
+
+struct a64_uw_row;
+
 /* arch/arm64/ftrace_caller.S: the position-independent template. */
 extern const char ftrace_caller_tmpl[];
 extern const char ftrace_caller_tmpl_end[];
@@ -57,6 +62,31 @@ extern const char ftrace_caller_tmpl_end[];
  */
 extern const char ftrace_regs_caller[];
 extern const char ftrace_regs_caller_end[];
+
+/* arch/arm64/ftrace.c (under the ftrace layer's lock) */
+
+/* Can a `bl` at @pc reach @target? */
+bool a64_ftrace_bl_reaches(uint64_t pc, uint64_t target);
+
+/*
+ * The entry of the ftrace_caller copy at @caller for a site whose entry
+ * NOPs follow a `bti c` (@bti_first) or not.
+ */
+uint64_t a64_ftrace_caller_entry(uint64_t caller, bool bti_first);
+
+/*
+ * A copy of ftrace_caller whose every instruction a `bl` at @bl reaches:
+ * an existing one, or a new one placed within range of the whole text
+ * segment [text_start, text_end) when given (0, 0: none), else near @bl.
+ * A new copy is handed to @first_use (its code [lo, hi)) before anything
+ * can branch there; its error drops the copy.  0, -ENOMEM or -ERANGE.
+ */
+int a64_ftrace_caller_for(uint64_t bl, uint64_t text_start, uint64_t text_end,
+			  int (*first_use)(uint64_t lo, uint64_t hi),
+			  uint64_t *addr);
+
+/* The unwind row of a whole copy (for the unwinder registration). */
+extern const struct a64_uw_row a64_ftrace_caller_uw_row;
 
 #endif /* !__ASSEMBLER__ */
 

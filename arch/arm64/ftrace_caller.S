@@ -5,10 +5,10 @@
  *
  * Two parts:
  *
- *  - ftrace_caller_tmpl: a position-independent template that ftrace/ops.c
- *    copies into executable memory within BL range of each text region
- *    that has traced sites (no literal pools, no ADRP, no branch out of
- *    it).  It is never run where it is linked.  It loads the site's
+ *  - ftrace_caller_tmpl: a position-independent template that
+ *    arch/arm64/ftrace.c copies into executable memory within BL range
+ *    of each text region that has traced sites (no literal pools, no
+ *    ADRP, no branch out of it).  It is never run where it is linked.  It loads the site's
  *    record from the literal and branches to the record's `direct`: the
  *    trampoline of a lone direct ops, else ftrace_regs_caller below.  So
  *    the direct path is ldur; ldr; br, with no test (the kernel's
@@ -34,8 +34,9 @@
  *
  * The literal is 16 bytes below the body, or 20 after a `bti c` (x30 is
  * func+8, or func+12).  The template has one entry for each shape, and
- * ops.c picks the entry when it writes the site's BL, which saves the
- * kernel's `and x16, x30, #~7` on every call.
+ * the ftrace layer picks the entry when it writes the site's BL
+ * (a64_ftrace_caller_entry()), which saves the kernel's
+ * `and x16, x30, #~7` on every call.
  *
  * Reclamation (design.rst): everything between loading the literal and
  * the final branch is either inside this code (every copy of the template

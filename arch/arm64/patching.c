@@ -1204,7 +1204,7 @@ static unsigned long resume_others(struct commit *c)
  * in B2.2.5's list than the way there, nor would a second stop be sure
  * to succeed where the first sync just failed.  The site stays in state
  * R (prepared), a correct state with any literal and a nop at B; the
- * caller reads the word back to know (ftrace/ops.c).
+ * caller reads the word back to know (ftrace/commit.c).
  */
 static void commit_undo(struct commit *c, size_t end)
 {
