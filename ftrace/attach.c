@@ -20,26 +20,18 @@
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "ftrace/sites.h"
-#include "lib/fault_inject.h"
 #include "lib/opts.h"
-#include "trampoline/jitdebug.h"
+#include "trampoline/image_life.h"
 #include "trampoline/trampoline.h"
-#include "trampoline/unwind.h"
 
 struct timage {
 	struct ftramp_tramp_link *fexit;	/* state.fexit: unwound exits */
-	struct ftramp_text text;
+	struct ftramp_image im;
 	struct ftramp_tramp_state state;
-	size_t size;
-	int jit;		/* debugger/profiler registration, or < 0 */
-	struct ftramp_unwind *uw;	/* runtime unwinder registration */
 	/* The links whose counters the image adds to: one ref on each. */
 	struct ftramp_link **refs;
 	size_t nr_refs;
 };
-
-/* Unwind rows of one image: about a dozen; more is a bug, not fatal. */
-#define IMAGE_UW_ROWS	64
 
 #define NR_KINDS	4	/* enum ftramp_attach_kind */
 
@@ -128,11 +120,8 @@ static void image_free(void *p)
 {
 	struct timage *img = p;
 
-	if (img->jit >= 0)
-		ftramp_jitdebug__unregister(img->jit);
-	ftramp_unwind__unregister(img->uw);
+	ftramp_image__free(&img->im);
 	ftramp_tramp_state_fini(&img->state);
-	ftramp_text_free(&img->text);
 	free(img->fexit);
 	for (size_t i = 0; i < img->nr_refs; i++)
 		link_put(img->refs[i]);
@@ -142,7 +131,7 @@ static void image_free(void *p)
 
 static uint64_t image_addr(const struct timage *img)
 {
-	return (uint64_t)(uintptr_t)img->text.rx;
+	return ftramp_image__addr(&img->im);
 }
 
 /*
@@ -159,7 +148,7 @@ static void image_drop(struct timage *img, uint64_t func)
 	}
 	rx = image_addr(img);
 	seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
-			     rx + img->size, image_free, img);
+			     rx + img->im.size, image_free, img);
 	reclaim_describe(seq, func, FTRAMP_INFLIGHT_UNIT);
 }
 
@@ -172,62 +161,8 @@ static void image_retire(struct tfunc *tf)
 	/* Records of it found dead later are not counted (api.rst). */
 	tf->unwound += ftramp_tramp_state_unwound(&img->state);
 	seq = reclaim_retire(RECLAIM_IMAGE, &img->state.inflight, rx,
-			     rx + img->size, image_free, img);
+			     rx + img->im.size, image_free, img);
 	reclaim_describe(seq, tf->site->func, FTRAMP_INFLIGHT_UNIT);
-}
-
-/*
- * Allocate the image's memory and write it.  The builder's bound assumes
- * every call far (literal + blr) where near most are one bl: a chunk of
- * the bound, trimmed, would leave a hole that the next bound-sized
- * request cannot use (the image it replaces is freed later, one granule
- * short of the next).  So the request is the size of a layout at the
- * site's own address, where a near chunk lies within reach of the same
- * targets in practice; if the chunk landed where the image is longer
- * (-E2BIG), it is replaced by one of the bound.
- */
-static int image_place(struct timage *img, struct ftramp_tramp_args *args,
-		       uint64_t near, unsigned int flags, int bound)
-{
-	int size = bound, ret;
-	void *scratch;
-
-	if (!(flags & FTRAMP_TEXT_FAR)) {
-		scratch = malloc((size_t)bound);
-		if (scratch) {
-			ret = ftramp_arch_prepare_trampoline(args, scratch,
-							     near & ~7ull,
-							     (size_t)bound);
-			if (ret > 0)
-				size = ret;
-			free(scratch);
-		}
-	}
-	for (;;) {
-		ret = ftramp_fault("attach_image_alloc");
-		if (!ret)
-			ret = ftramp_text_alloc(&img->text, (size_t)size, near,
-						flags);
-		if (ret)
-			return ret;
-		ret = ftramp_arch_prepare_trampoline(args, img->text.rw,
-						     image_addr(img),
-						     img->text.size);
-		if (ret == -E2BIG && size < bound) {
-			ftramp_text_free(&img->text);
-			size = bound;
-			continue;
-		}
-		if (ret < 0)
-			break;
-		img->size = (size_t)ret;
-		ret = ftramp_text_trim(&img->text, img->size);
-		if (!ret)
-			return 0;
-		break;
-	}
-	ftramp_text_free(&img->text);
-	return ret;
 }
 
 /*
@@ -260,15 +195,13 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		       size_t nadd, struct timage **out)
 {
 	struct ftramp_tramp_link *arr[3] = { 0 };
-	struct a64_uw_row uw_rows[IMAGE_UW_ROWS];
-	struct a64_uw_rows uw = { .v = uw_rows, .cap = IMAGE_UW_ROWS };
 	uint64_t **counts = NULL, **missed = NULL;
 	struct ftramp_tramp_args args;
 	struct timage *img = NULL;
 	unsigned int n[3] = { 0 };
 	size_t total = nadd;
 	bool far = false;
-	int err = -ENOMEM, size;
+	int err = -ENOMEM;
 
 	memset(&args, 0, sizeof(args));
 	for (int k = 0; k < NR_KINDS; k++)
@@ -321,12 +254,6 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (err)
 		goto out_img;
 	args.state = &img->state;
-	/*
-	 * Every image carries its CFI; a return hook's exit stub is found
-	 * by unwind.c's FDE lookup (trampoline.rst, "Unwinding through a
-	 * return hook").
-	 */
-	args.unwind = &uw;
 	/* Its fexit programs also hear of frames abandoned by longjmp. */
 	if (n[FTRAMP_FEXIT]) {
 		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));
@@ -339,33 +266,15 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		img->state.fexit = img->fexit;
 		img->state.nr_fexit = n[FTRAMP_FEXIT];
 	}
-	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
-	if (size < 0) {
-		err = size;
-		goto out_state;
-	}
-	err = image_place(img, &args, sites_bl_ip(tf->site),
-			  far ? FTRAMP_TEXT_FAR : 0, size);
+	err = ftramp_image__build(&img->im, &args,
+				  &(struct ftramp_image_place){
+					.name = tf->site->name,
+					.near = sites_bl_ip(tf->site),
+					.text_flags = far ? FTRAMP_TEXT_FAR : 0,
+					.state = &img->state,
+				  });
 	if (err)
 		goto out_state;
-	err = ftramp_text_publish(&img->text);
-	if (err)
-		goto out_text;
-	/* gdb unwinds through it, perf names it: ftramp_tramp:<function> */
-	if (uw.nr > uw.cap)
-		uw.nr = 0;	/* symbol only for gdb, no runtime CFI */
-	img->jit = ftramp_jitdebug__register(tf->site->name, image_addr(img),
-					     img->size, uw.nr ? uw.v : NULL,
-					     uw.nr);
-	/*
-	 * Exceptions and cancellation unwind through it (without, they stop
-	 * at it: std::terminate; the image then still works).
-	 */
-	if (uw.nr &&
-	    !ftramp_unwind__register(img->text.rx, img->size, uw.v, uw.nr,
-				     &img->state, &img->uw) && uw.stub_off)
-		ftramp_unwind__set_stub(img->uw, (const uint8_t *)
-					img->text.rx + uw.stub_off);
 	reclaim_count_alloc(RECLAIM_IMAGE);
 	/* Published: the image now holds its links' counters. */
 	for (size_t i = 0; i < img->nr_refs; i++)
@@ -374,8 +283,6 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	img = NULL;
 	err = 0;
 	goto out;
-out_text:
-	ftramp_text_free(&img->text);
 out_state:
 	ftramp_tramp_state_fini(&img->state);
 	free(img->fexit);

@@ -19,16 +19,12 @@
 
 #include <ftramp/ftramp.h>
 
-#include "arch/arm64/text_alloc.h"
 #include "lib/lockdep.h"
-#include "trampoline/jitdebug.h"
+#include "trampoline/image_life.h"
 #include "trampoline/trampoline.h"
-#include "trampoline/unwind.h"
 
 struct thunk {
-	struct ftramp_text text;
-	int jit;		/* debugger/profiler registration, or < 0 */
-	struct ftramp_unwind *uw;	/* runtime unwinder registration */
+	struct ftramp_image im;
 	struct thunk *next;
 };
 
@@ -40,11 +36,9 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 				      ftramp_prog_t prog, uint64_t cookie)
 {
 	struct ftramp_tramp_link link = { .prog = prog, .cookie = cookie };
-	struct a64_uw_row uw_rows[16];
-	struct a64_uw_rows uw = { .v = uw_rows, .cap = 16 };
 	struct ftramp_tramp_args args;
 	struct thunk *th;
-	int size, err;
+	int err;
 
 	if (!m || !prog) {
 		errno = EINVAL;
@@ -54,7 +48,6 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 	args.model = m;
 	args.flags = FTRAMP_TRAMP_F_AS_FUNC | FTRAMP_TRAMP_F_SKIP_FRAME |
 		     FTRAMP_TRAMP_F_BTI;
-	args.unwind = &uw;
 	if (m->ret.cls == FTRAMP_TYPE_VOID)
 		args.progs[FTRAMP_TRAMP_FENTRY] =
 			(struct ftramp_tramp_links){ &link, 1 };
@@ -62,56 +55,31 @@ FTRAMP_API void *ftramp_thunk__create(const struct ftramp_func_model *m,
 		args.progs[FTRAMP_TRAMP_MODIFY_RETURN] =
 			(struct ftramp_tramp_links){ &link, 1 };
 
-	size = ftramp_arch_prepare_trampoline(&args, NULL, 0, 0);
-	if (size < 0) {
-		errno = -size;
-		return NULL;
-	}
 	th = calloc(1, sizeof(*th));
 	if (!th) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Guarded memory where the kernel supports it, else plain. */
-	err = ftramp_text_alloc(&th->text, size, 0,
-				FTRAMP_TEXT_FAR | FTRAMP_TEXT_BTI);
-	if (err)
-		err = ftramp_text_alloc(&th->text, size, 0, FTRAMP_TEXT_FAR);
-	if (err)
-		goto out_free;
-	err = ftramp_arch_prepare_trampoline(&args, th->text.rw,
-					     (uint64_t)(uintptr_t)th->text.rx,
-					     th->text.size);
-	if (err < 0)
-		goto out_text;
-	size = err;
-	err = ftramp_text_publish(&th->text);
-	if (err)
-		goto out_text;
-	/* Let gdb unwind through it and perf name it. */
-	if (uw.nr > uw.cap)
-		uw.nr = 0;
-	th->jit = ftramp_jitdebug__register("thunk",
-					    (uint64_t)(uintptr_t)th->text.rx,
-					    (size_t)size, uw.nr ? uw.v : NULL,
-					    uw.nr);
-	/* A C++ program's exceptions pass through (no state to release). */
-	if (uw.nr)
-		ftramp_unwind__register(th->text.rx, (size_t)size, uw.v, uw.nr,
-					NULL, &th->uw);
-
+	/*
+	 * Anywhere, guarded where the kernel supports it.  No state: a C++
+	 * program's exceptions pass through, nothing to release.
+	 */
+	err = ftramp_image__build(&th->im, &args,
+				  &(struct ftramp_image_place){
+					.name = "thunk",
+					.text_flags = FTRAMP_TEXT_FAR |
+						      FTRAMP_TEXT_BTI,
+				  });
+	if (err) {
+		free(th);
+		errno = -err;
+		return NULL;
+	}
 	pthread_mutex_lock(&thunks_lock);
 	th->next = thunks;
 	thunks = th;
 	pthread_mutex_unlock(&thunks_lock);
-	return th->text.rx;
-
-out_text:
-	ftramp_text_free(&th->text);
-out_free:
-	free(th);
-	errno = err < 0 ? -err : err;
-	return NULL;
+	return th->im.text.rx;
 }
 
 FTRAMP_API void ftramp_thunk__destroy(void *fn)
@@ -122,7 +90,7 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn)
 		return;
 	pthread_mutex_lock(&thunks_lock);
 	for (p = &thunks; *p; p = &(*p)->next) {
-		if ((*p)->text.rx == fn) {
+		if ((*p)->im.text.rx == fn) {
 			th = *p;
 			*p = th->next;
 			break;
@@ -131,10 +99,7 @@ FTRAMP_API void ftramp_thunk__destroy(void *fn)
 	pthread_mutex_unlock(&thunks_lock);
 	if (!th)
 		return;
-	if (th->jit >= 0)
-		ftramp_jitdebug__unregister(th->jit);
-	ftramp_unwind__unregister(th->uw);
-	ftramp_text_free(&th->text);
+	ftramp_image__free(&th->im);
 	free(th);
 }
 
