@@ -62,7 +62,7 @@ dump_vs_objdump "default dump (unknown model, fentry + fexit) is the emitted ima
 check "the program calls are named" \
 	bash -c "grep -q 'call fentry program #0 (cookie 1)' '$TMP/d' &&
 		 grep -q 'call fexit program #0 (cookie 201)' '$TMP/d' &&
-		 grep -q 'call the original: the function body, func+8' '$TMP/d'"
+		 grep -q 'call the original: the function body' '$TMP/d'"
 check "the parts are the emitter's notes: one frame record, the guard around the original" \
 	bash -c "grep -q '^  # frame: one record (x29, the caller.s lr in x9)' '$TMP/d' &&
 		 grep -q '^  # guard FREE while the original runs' '$TMP/d' &&

@@ -226,6 +226,191 @@ TEST(builder_all_flags_fit_bound)
 }
 
 /*
+ * The emitter's note on each instruction says what the word does: every
+ * call in the image is named, and a named call or literal reaches the
+ * address it names (programs, the original, guard_slow()); ctx slots
+ * are SP-relative; notes ascend.  What `ftramp dump` prints is only as
+ * true as this.
+ */
+#define PROG_AT(k, i)	(0x600000ull + 0x1000 * (k) + 0x40 * (i))
+
+static uint64_t note_target(const struct ftramp_tramp_insn *n,
+			    const struct ftramp_tramp_args *a)
+{
+	switch (n->what) {
+	case FTRAMP_INSN_PROG:
+		return PROG_AT(n->kind, n->index);
+	case FTRAMP_INSN_ORIG:
+	case FTRAMP_INSN_BODY:
+		return a->func_addr + 8;
+	case FTRAMP_INSN_GUARD_SLOW:
+		return (uint64_t)(uintptr_t)a->state->guard_slow;
+	case FTRAMP_INSN_STATE:
+		return (uint64_t)(uintptr_t)a->state;
+	case FTRAMP_INSN_MISSES:
+		return (uint64_t)(uintptr_t)&a->state->misses;
+	case FTRAMP_INSN_GUARD_NONE:
+		return (uint64_t)(uintptr_t)a->state->guard_none;
+	default:
+		return 0;	/* not checked */
+	}
+}
+
+static void check_insn_notes(struct __test_metadata *_metadata,
+			     const struct ftramp_tramp_args *a,
+			     const uint32_t *img, uint64_t rx, int size,
+			     const struct ftramp_tramp_notes *parts,
+			     const struct ftramp_tramp_insns *v,
+			     unsigned int *progs_called)
+{
+	uint32_t code_end = (uint32_t)size;
+	unsigned int i, k = 0;
+
+	ASSERT_LE(v->nr, v->cap);
+	ASSERT_LE(parts->nr, parts->cap);
+	for (i = 0; i < parts->nr; i++)
+		if (parts->v[i].part == FTRAMP_PART_POOL ||
+		    parts->v[i].part == FTRAMP_PART_RUN_CTX) {
+			code_end = parts->v[i].off;
+			break;
+		}
+	for (i = 0; i < v->nr; i++) {
+		const struct ftramp_tramp_insn *n = &v->v[i];
+		uint32_t w = img[n->off / 4];
+		uint64_t pc = rx + n->off, want = note_target(n, a), at, val;
+
+		ASSERT_LT(n->off, code_end);
+		if (i)
+			ASSERT_LT(v->v[i - 1].off, n->off);
+		ASSERT_NE(FTRAMP_INSN_NONE, n->what);
+		ASSERT_LT(n->what, FTRAMP_NR_INSN_WHAT);
+		switch (n->how) {
+		case FTRAMP_INSN_CALL:
+			if (a64_is_bl(w)) {
+				ASSERT_TRUE(a64_branch_target(w, pc, &at));
+				if (want)
+					EXPECT_EQ(want, at);
+			} else {
+				/* blr x16 after its literal */
+				EXPECT_EQ(0xd63f0200u, w);
+			}
+			if (n->what == FTRAMP_INSN_PROG)
+				progs_called[n->kind] |= 1u << n->index;
+			break;
+		case FTRAMP_INSN_LIT:
+			ASSERT_TRUE(a64_is_ldr_lit(w));
+			ASSERT_TRUE(a64_literal_target(w, pc, &at));
+			ASSERT_LE(at + 8, rx + size);
+			memcpy(&val, (const uint8_t *)img + (at - rx), 8);
+			if (n->what == FTRAMP_INSN_HOOK_STATE)
+				want = (uint64_t)(uintptr_t)a->state | 1;
+			if (want)
+				EXPECT_EQ(want, val);
+			break;
+		case FTRAMP_INSN_JUMP:
+			EXPECT_EQ(0xd65f0000u, w & 0xfffffc1fu);	/* ret xN */
+			break;
+		case FTRAMP_INSN_SAVE:
+		case FTRAMP_INSN_LOAD:
+			/* [sp, ...], or [x10] after add x10, sp, #off */
+			if (((w >> 5) & 31) != 31) {
+				ASSERT_GT(n->off, 0u);
+				EXPECT_EQ(10u, (w >> 5) & 31);
+				EXPECT_EQ(0x910003eau,
+					  img[n->off / 4 - 1] & 0xffc003ffu);
+			}
+			if (n->what == FTRAMP_INSN_SLOT)
+				EXPECT_GE(n->slot, -3);
+			break;
+		}
+	}
+	/* Every call the image makes is named. */
+	for (uint32_t off = 0; off < code_end; off += 4) {
+		uint32_t w = img[off / 4];
+
+		if (!a64_is_bl(w) && w != 0xd63f0200u)
+			continue;
+		while (k < v->nr && v->v[k].off < off)
+			k++;
+		ASSERT_LT(k, v->nr);
+		EXPECT_EQ(off, v->v[k].off);
+		EXPECT_EQ(FTRAMP_INSN_CALL, v->v[k].how);
+	}
+}
+
+TEST(insn_notes_match_the_code)
+{
+	static struct ftramp_tramp_insn nv[1024];
+	static struct ftramp_tramp_note pv[256];
+	static uint32_t buf[4096];
+	static uint8_t none[16];
+	struct ftramp_tramp_link l[3][2];
+	struct ftramp_tramp_state st = { .guard_slot = 5,
+					 .guard_tls_off = 16,
+					 .guard_none = none };
+	struct ftramp_tramp_insns v = { .v = nv, .cap = 1024 };
+	struct ftramp_tramp_notes parts = { .v = pv, .cap = 256 };
+	struct ftramp_func_model m;
+	const char *protos[] = {
+		"long (long, long)", NULL, "void (char, short)",
+		"float (struct { float x, y, z; }, long double)",
+		"struct { long v[4]; } (long, long, long, long, long, long,"
+		" long, long, char, double)",
+	};
+	const unsigned int flags[] = {
+		FTRAMP_TRAMP_F_CALL_ORIG,
+		FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_BTI,
+		FTRAMP_TRAMP_F_CALL_ORIG | FTRAMP_TRAMP_F_LSE |
+			FTRAMP_TRAMP_F_ORIG_UNGUARDED,
+		FTRAMP_TRAMP_F_SKIP_FRAME | FTRAMP_TRAMP_F_SESSION,
+	};
+	unsigned int images = 0, notes = 0;
+
+	for (unsigned int k = 0; k < 3; k++)
+		for (unsigned int i = 0; i < 2; i++)
+			l[k][i] = (struct ftramp_tramp_link){
+				(ftramp_prog_t)(uintptr_t)PROG_AT(k, i),
+				10 * k + i };
+	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x623450;
+	for (unsigned int p = 0; p < 5; p++) {
+		if (protos[p])
+			parse(_metadata, protos[p], &m);
+		for (unsigned int f = 0; f < 4 * 2; f++) {
+			struct ftramp_tramp_args a = {
+				.model = protos[p] ? &m : NULL,
+				.flags = flags[f / 2], .func_addr = 0x400000,
+				.state = f & 1 ? &st : NULL,
+				.insns = &v, .notes = &parts,
+			};
+			bool ret = !protos[p] || m.ret.cls != FTRAMP_TYPE_VOID;
+			unsigned int called[3] = { 0 };
+			const uint64_t at[2] = { 0x500000, 0x7f0000000000ull };
+
+			a.progs[0] = (struct ftramp_tramp_links){ l[0], 2 };
+			if (ret)
+				a.progs[1] = (struct ftramp_tramp_links){ l[1], 2 };
+			if (a.flags & FTRAMP_TRAMP_F_CALL_ORIG)
+				a.progs[2] = (struct ftramp_tramp_links){ l[2], 2 };
+			for (unsigned int w = 0; w < 2; w++) {
+				int n = ftramp_arch_prepare_trampoline(&a, buf,
+						at[w], sizeof(buf));
+
+				ASSERT_GT(n, 0);
+				check_insn_notes(_metadata, &a, buf, at[w], n,
+						 &parts, &v, called);
+				for (unsigned int k = 0; k < 3; k++)
+					EXPECT_EQ(a.progs[k].nr ? 3u : 0u,
+						  called[k]);
+				images++;
+				notes += v.nr;
+			}
+		}
+	}
+	TH_LOG("%u images, %u instruction notes", images, notes);
+	EXPECT_EQ(5u * 8 * 2, images);
+}
+
+/*
  * Instructions executed from the trampoline's first instruction to its
  * final return when every check passes and no program skips: walk the
  * emitted image statically.  Conditional branches (the guard's miss and

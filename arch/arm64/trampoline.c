@@ -173,6 +173,79 @@ static void note(struct tramp *t, enum ftramp_tramp_part part)
 	note_prog(t, part, 0, 0);
 }
 
+/*
+ * Say what the next instruction does (write pass, args->insns).  A note
+ * said twice for one instruction keeps the last; an automatic one
+ * (ctx slots, from the offset alone: say_sp()) never replaces one said
+ * by the caller.
+ */
+static void say_insn(struct tramp *t, struct ftramp_tramp_insn n, bool weak)
+{
+	struct ftramp_tramp_insns *v = t->args->insns;
+
+	if (!writing(t) || !v)
+		return;
+	n.off = t->a.idx * A64_INSN_SIZE;
+	if (v->nr && v->nr <= v->cap && v->v && v->v[v->nr - 1].off == n.off) {
+		if (!weak)
+			v->v[v->nr - 1] = n;
+		return;
+	}
+	if (v->nr < v->cap && v->v)
+		v->v[v->nr] = n;
+	v->nr++;
+}
+
+static void say_how(struct tramp *t, enum ftramp_insn_what what,
+		    enum ftramp_insn_how how)
+{
+	say_insn(t, (struct ftramp_tramp_insn){ .what = what, .how = how },
+		 false);
+}
+
+static void say(struct tramp *t, enum ftramp_insn_what what)
+{
+	say_how(t, what, FTRAMP_INSN_PLAIN);
+}
+
+/*
+ * A load or store at [sp + off], nslots 8-byte words: what lives there
+ * is the frame's, so the emitter names it from the offset (the frame
+ * drawn above compute_frame()).
+ */
+static void say_sp(struct tramp *t, enum a64_ldst_op op, unsigned int off,
+		   unsigned int nslots)
+{
+	struct ftramp_tramp_insn n = {
+		.how = op == A64_STORE ? FTRAMP_INSN_SAVE : FTRAMP_INSN_LOAD,
+	};
+	unsigned int ctx_end = t->ret_off + 8 * t->lay.nr_ret_slots;
+
+	if (t->count_only)
+		return;
+	if (off >= t->session_off && off < ctx_end) {
+		n.what = FTRAMP_INSN_SLOT;
+		n.slot = (int16_t)((off - t->session_off) / 8) - 3;
+		n.nslots = (uint8_t)nslots;
+	} else if (t->lay.unknown && off == t->x8_off) {
+		n.what = FTRAMP_INSN_X8;
+	} else if (t->lay.unknown && off >= t->fpsave_off &&
+		   off < t->fpsave_off + 8 * 16) {
+		n.what = FTRAMP_INSN_VREGS;
+	} else if (t->lay.unknown && off >= t->retsave_off &&
+		   off < t->retsave_off + 8 * 8) {
+		n.what = FTRAMP_INSN_RET_REGS;
+	} else if (off == t->rec_off + 8) {
+		n.what = FTRAMP_INSN_CALLER_RA;
+	} else if (off >= t->entry_sp_off) {
+		n.what = FTRAMP_INSN_STACK_ARG;
+		n.how = FTRAMP_INSN_LOAD;
+	} else {
+		return;
+	}
+	say_insn(t, n, true);
+}
+
 /* ------------------------------------------------------------------
  * Unwind rows (args->unwind, write pass): each change of what an
  * unwinder needs (where the CFA, the return address, x29 and the
@@ -346,15 +419,31 @@ static bool reaches(const struct tramp *t, uint64_t target)
 	       d >= -BL_REACH && d < BL_REACH;
 }
 
-/* Call a C function (a program, a helper): bl, or ldr x16 + blr x16. */
-static void emit_call(struct tramp *t, uint64_t target)
+/*
+ * Call a C function (a program, a helper): bl, or ldr x16 + blr x16.
+ * @what names it (a program: kind and index in @n).
+ */
+static void emit_call_n(struct tramp *t, uint64_t target,
+			struct ftramp_tramp_insn n)
 {
-	if (reaches(t, target)) {
-		a64_emit_bl(&t->a, target);
+	if (!reaches(t, target)) {
+		n.how = FTRAMP_INSN_LIT;
+		say_insn(t, n, false);
+		emit_ldr_lit(t, A64_IP0, target);
+		n.how = FTRAMP_INSN_CALL;
+		say_insn(t, n, false);
+		emit(t, a64_blr(A64_IP0));
 		return;
 	}
-	emit_ldr_lit(t, A64_IP0, target);
-	emit(t, a64_blr(A64_IP0));
+	n.how = FTRAMP_INSN_CALL;
+	say_insn(t, n, false);
+	a64_emit_bl(&t->a, target);
+}
+
+static void emit_call(struct tramp *t, uint64_t target,
+		      enum ftramp_insn_what what)
+{
+	emit_call_n(t, target, (struct ftramp_tramp_insn){ .what = what });
 }
 
 /*
@@ -373,17 +462,17 @@ static void emit_call(struct tramp *t, uint64_t target)
  */
 static void emit_call_body(struct tramp *t, uint64_t target)
 {
-	if (reaches(t, target)) {
-		a64_emit_bl(&t->a, target);
+	if (reaches(t, target) ||
+	    (t->args->flags & FTRAMP_TRAMP_F_ORIG_UNGUARDED)) {
+		emit_call(t, target, FTRAMP_INSN_ORIG);
 		return;
 	}
+	say_how(t, FTRAMP_INSN_ORIG, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, A64_IP0, target);
-	if (t->args->flags & FTRAMP_TRAMP_F_ORIG_UNGUARDED) {
-		emit(t, a64_blr(A64_IP0));
-		return;
-	}
 	/* adr x30, <after the ret> */
+	say(t, FTRAMP_INSN_ORIG_RA);
 	a64_emit_adr(&t->a, A64_LR, a64_ctx_pc(&t->a) + 2 * A64_INSN_SIZE);
+	say_how(t, FTRAMP_INSN_ORIG, FTRAMP_INSN_JUMP);
 	emit(t, a64_ret_reg(A64_IP0));
 }
 
@@ -397,6 +486,7 @@ static void emit_add_sp(struct tramp *t, enum a64_reg rd, unsigned int off)
 static void emit_ldst_x(struct tramp *t, enum a64_ldst_op op,
 			enum a64_reg rt, unsigned int off)
 {
+	say_sp(t, op, off, 1);
 	emit(t, a64_ldst_imm(op, A64_LS_X, rt, A64_SP, off, A64_OFFSET));
 }
 
@@ -408,6 +498,7 @@ static void emit_ldstp_x(struct tramp *t, enum a64_ldst_op op,
 			 enum a64_reg r1, enum a64_reg r2, unsigned int off)
 {
 	if (off <= 504 && !(op == A64_LOAD && r1 == r2)) {
+		say_sp(t, op, off, 2);
 		emit(t, a64_ldstp(op, A64_LS_X, r1, r2, A64_SP, off,
 				  A64_OFFSET));
 		return;
@@ -426,8 +517,10 @@ static void emit_ldst_v(struct tramp *t, enum a64_ldst_op op,
 	enum a64_ldst_size sz = bytes == 4 ? A64_LS_S :
 				bytes == 8 ? A64_LS_D : A64_LS_Q;
 
+	say_sp(t, op, off, bytes > 8 ? 2 : 1);
 	if (sz == A64_LS_Q && off % 16) {
 		emit_add_sp(t, TMP0, off);
+		say_sp(t, op, off, 2);
 		emit(t, a64_ldst_imm(op, sz, A64_R(vreg), TMP0, 0,
 				     A64_OFFSET));
 		return;
@@ -558,23 +651,30 @@ static void emit_prologue(struct tramp *t)
 
 	if (t->args->flags & FTRAMP_TRAMP_F_BTI) {
 		note(t, FTRAMP_PART_BTI);
+		say(t, FTRAMP_INSN_BTI);
 		emit(t, A64_BTI_C);
 	}
 	note(t, FTRAMP_PART_FRAME);
 	if (record_at_sp(t)) {
 		/* stp x29, x9, [sp, #-frame]!; mov x29, sp */
+		say(t, t->site ? FTRAMP_INSN_RECORD_X9 : FTRAMP_INSN_RECORD_LR);
 		emit(t, a64_stp_pre(A64_LS_X, A64_FP, lr, A64_SP,
 				    -(int)t->frame_size));
 		uw_sp_down(t);
 		uw_record_saved(t);
+		say(t, FTRAMP_INSN_FP);
 		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
 		uw_fp_set(t);
 		return;
 	}
+	say_insn(t, (struct ftramp_tramp_insn){ .what = FTRAMP_INSN_FRAME,
+						.imm = t->frame_size }, false);
 	emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
 	uw_sp_down(t);
+	say(t, t->site ? FTRAMP_INSN_RECORD_X9 : FTRAMP_INSN_RECORD_LR);
 	emit(t, a64_stp(A64_LS_X, A64_FP, lr, A64_SP, t->rec_off));
 	uw_record_saved(t);
+	say(t, FTRAMP_INSN_FP);
 	emit_add_sp(t, A64_FP, t->rec_off);
 	uw_fp_set(t);
 }
@@ -593,6 +693,7 @@ static void save_gp_arg(struct tramp *t, const struct a64_arg_loc *l,
 		/* AAPCS64 leaves the unused upper bits unspecified. */
 		enum a64_reg w = l->slot & 1 ? TMP1 : TMP0;
 
+		say(t, FTRAMP_INSN_WIDEN_ARG);
 		emit_widen(t, w, r, l->int_size, l->is_signed);
 		r = w;
 	}
@@ -618,6 +719,7 @@ static void save_fp_arg(struct tramp *t, const struct a64_arg_loc *l)
 
 	if (l->elem == 4 && l->nregs == 1) {
 		/* A float's bits, zero-extended: fmov w10, s<n>. */
+		say(t, FTRAMP_INSN_FLOAT_BITS);
 		emit(t, a64_fmov_from_fp(A64_FP_S, TMP0, l->reg));
 		emit_ldst_x(t, A64_STORE, TMP0, off);
 		return;
@@ -643,16 +745,21 @@ static void save_stack_arg(struct tramp *t, const struct a64_arg_loc *l)
 							   A64_LS_W;
 
 		/* The zero-extending load, then sign-extend if signed. */
+		say_sp(t, A64_LOAD, src, 1);
 		emit(t, a64_ldr(sz, TMP0, A64_SP, src));
-		if (l->is_signed)
+		if (l->is_signed) {
+			say(t, FTRAMP_INSN_WIDEN_ARG);
 			emit_widen(t, TMP0, TMP0, l->int_size, true);
+		}
 		emit_ldst_x(t, A64_STORE, TMP0, dst);
 		return;
 	}
 	for (done = 0; done < l->size; done += 8) {
 		/* A 4-byte tail (float, HFA of floats): zero-extend it. */
-		if (l->size - done == 4)
+		if (l->size - done == 4) {
+			say_sp(t, A64_LOAD, src + done, 1);
 			emit(t, a64_ldr(A64_LS_W, TMP0, A64_SP, src + done));
+		}
 		else
 			emit_ldst_x(t, A64_LOAD, TMP0, src + done);
 		emit_ldst_x(t, A64_STORE, TMP0, dst + done);
@@ -670,9 +777,11 @@ static void save_args(struct tramp *t)
 			emit_ldstp_x(t, A64_STORE, A64_R(i), A64_R(i + 1),
 				     t->ctx_off + 8 * i);
 		emit_ldst_x(t, A64_STORE, A64_R8, t->x8_off);
-		for (i = 0; i < 8; i += 2)
+		for (i = 0; i < 8; i += 2) {
+			say_sp(t, A64_STORE, t->fpsave_off + 16 * i, 4);
 			emit(t, a64_stp(A64_LS_Q, A64_R(i), A64_R(i + 1),
 					A64_SP, t->fpsave_off + 16 * i));
+		}
 		return;
 	}
 	for (i = 0; i < lay->nr_args; i++) {
@@ -710,9 +819,11 @@ static void restore_args(struct tramp *t)
 			emit_ldstp_x(t, A64_LOAD, A64_R(i), A64_R(i + 1),
 				     t->ctx_off + 8 * i);
 		emit_ldst_x(t, A64_LOAD, A64_R8, t->x8_off);
-		for (i = 0; i < 8; i += 2)
+		for (i = 0; i < 8; i += 2) {
+			say_sp(t, A64_LOAD, t->fpsave_off + 16 * i, 4);
 			emit(t, a64_ldp(A64_LS_Q, A64_R(i), A64_R(i + 1),
 					A64_SP, t->fpsave_off + 16 * i));
+		}
 		return;
 	}
 	for (i = 0; i < lay->nr_args; i++) {
@@ -755,9 +866,12 @@ static void copy_stack_args(struct tramp *t)
 
 	if (!t->copy_size)
 		return;
+	say(t, FTRAMP_INSN_COPY_BASE);
 	emit_add_sp(t, TMP0, t->entry_sp_off);
 	for (k = 0; k < t->copy_size; k += 16) {
+		say(t, FTRAMP_INSN_COPY_STACK);
 		emit(t, a64_ldp(A64_LS_X, TMP1, TMP2, TMP0, k));
+		say(t, FTRAMP_INSN_COPY_STACK);
 		emit(t, a64_stp(A64_LS_X, TMP1, TMP2, A64_SP, k));
 	}
 }
@@ -795,9 +909,11 @@ static void save_ret_unknown(struct tramp *t)
 	for (i = 1; i < 9; i += 2)
 		emit_ldstp_x(t, A64_STORE, A64_R(i), A64_R(i + 1),
 			     t->retsave_off + 8 * (i - 1));
-	for (i = 0; i < 8; i += 2)
+	for (i = 0; i < 8; i += 2) {
+		say_sp(t, A64_STORE, t->fpsave_off + 16 * i, 4);
 		emit(t, a64_stp(A64_LS_Q, A64_R(i), A64_R(i + 1), A64_SP,
 				t->fpsave_off + 16 * i));
+	}
 }
 
 /*
@@ -814,9 +930,11 @@ static void restore_ret_unknown(struct tramp *t)
 	for (i = 1; i < 9; i += 2)
 		emit_ldstp_x(t, A64_LOAD, A64_R(i), A64_R(i + 1),
 			     t->retsave_off + 8 * (i - 1));
-	for (i = 0; i < 8; i += 2)
+	for (i = 0; i < 8; i += 2) {
+		say_sp(t, A64_LOAD, t->fpsave_off + 16 * i, 4);
 		emit(t, a64_ldp(A64_LS_Q, A64_R(i), A64_R(i + 1), A64_SP,
 				t->fpsave_off + 16 * i));
+	}
 }
 
 static void save_ret(struct tramp *t)
@@ -831,6 +949,7 @@ static void save_ret(struct tramp *t)
 	switch (r->kind) {
 	case A64_LOC_GP:
 		if (is_narrow_int(r)) {
+			say(t, FTRAMP_INSN_WIDEN_RET);
 			emit_widen(t, TMP0, A64_R0, r->int_size, r->is_signed);
 			emit_ldst_x(t, A64_STORE, TMP0, t->ret_off);
 		} else if (r->nregs == 2) {
@@ -841,6 +960,7 @@ static void save_ret(struct tramp *t)
 		break;
 	case A64_LOC_FP:
 		if (r->elem == 4 && r->nregs == 1) {
+			say(t, FTRAMP_INSN_FLOAT_BITS);
 			emit(t, a64_fmov_from_fp(A64_FP_S, TMP0, 0));
 			emit_ldst_x(t, A64_STORE, TMP0, t->ret_off);
 			break;
@@ -930,8 +1050,10 @@ static void emit_atomic_add(struct tramp *t, enum a64_reg addr,
 	loop = t->a.idx;
 	emit(t, a64_ldxr(A64_LS_X, A64_IP0, addr, 0));
 	emit(t, a64_add(A64_64, A64_IP0, A64_IP0, val));
+	say(t, FTRAMP_INSN_STXR);
 	emit(t, a64_stxr(A64_LS_X, A64_IP1, A64_IP0, addr,
 			 release ? A64_REL : 0));
+	say(t, FTRAMP_INSN_RETRY);
 	a64_emit_cbnz(&t->a, A64_32, A64_IP1, a64_ctx_pc_at(&t->a, loop));
 }
 
@@ -965,41 +1087,64 @@ static uint64_t state_addr(const struct tramp *t)
 /* x19 = this thread's guard table: mrs, then the initial-exec TLS word. */
 static void emit_load_table(struct tramp *t, int64_t off)
 {
+	say(t, FTRAMP_INSN_TLS);
 	emit(t, a64_mrs_tpidr_el0(R_GUARD));
 	if (off >= 0 && off <= 32760 && !(off & 7)) {
+		say(t, FTRAMP_INSN_TABLE);
 		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
 				     A64_OFFSET));
 	} else {
+		say_how(t, FTRAMP_INSN_TLS_OFF, FTRAMP_INSN_LIT);
 		emit_ldr_lit(t, TMP0, (uint64_t)off);
 		emit(t, a64_add(A64_64, R_GUARD, R_GUARD, TMP0));
+		say(t, FTRAMP_INSN_TABLE);
 		emit(t, a64_ldr(A64_LS_X, R_GUARD, R_GUARD, 0));
 	}
 }
+
+/*
+ * The guard byte: FREE, then take it; BUSY (a program of this image
+ * runs on this thread, or no table yet), to @busy.  w15 keeps the byte
+ * (0x80): the in-flight increment.
+ */
+static void emit_guard_test(struct tramp *t, enum tramp_label busy)
+{
+	const struct ftramp_tramp_state *st = t->args->state;
+
+	say(t, FTRAMP_INSN_GUARD_LOAD);
+	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
+	say(t, FTRAMP_INSN_GUARD_BUSY);
+	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, busy));
+	say(t, FTRAMP_INSN_GUARD_TAKE);
+	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
+	uw_held(t, A64_UW_GUARD, 0);
+}
+
+static void emit_count_in(struct tramp *t);
 
 static void emit_enter(struct tramp *t)
 {
 	const struct ftramp_tramp_state *st = t->args->state;
 	int64_t off = st->guard_tls_off;
 
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	t->cur_rctx = RCTX_STATE;
 	if (!t->guard) {
-		emit(t, a64_movw(A64_MOVZ, A64_64, R_INC,
-				 FTRAMP_INFLIGHT_UNIT, 0));
-		emit_atomic_add(t, R_STATE, R_INC, false);
-		uw_held(t, A64_UW_INFLIGHT, 0);
+		emit_count_in(t);
 		emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
 		return;
 	}
+	say(t, FTRAMP_INSN_ENTER_SAVE);
 	emit_ldstp_x(t, A64_STORE, R_GUARD, R_STATE, t->x19_off);
 	uw_x19(t, true);
 	emit_load_table(t, off);
-	if (!st->guard_none)
+	if (!st->guard_none) {
+		say(t, FTRAMP_INSN_NO_TABLE);
 		a64_emit_cbz(&t->a, A64_64, R_GUARD, label_addr(t, L_SLOW));
-	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
-	a64_emit_cbz(&t->a, A64_32, R_INC, label_addr(t, L_MISS));
-	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
-	uw_held(t, A64_UW_GUARD, 0);
+	}
+	emit_guard_test(t, L_MISS);
+	say(t, FTRAMP_INSN_INFLIGHT_INC);
 	emit_atomic_add(t, R_STATE, R_INC, false);
 	uw_held(t, A64_UW_INFLIGHT, 0);
 	bind(t, L_TAKEN);
@@ -1020,10 +1165,17 @@ static void emit_counters(struct tramp *t, uint64_t *const *v,
 {
 	unsigned int i;
 
-	if (n && !have_one)
+	bool miss = v == t->args->missed;
+
+	if (n && !have_one) {
+		say(t, FTRAMP_INSN_ONE);
 		emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+	}
 	for (i = 0; i < n; i++) {
+		say_how(t, miss ? FTRAMP_INSN_LINK_MISSED : FTRAMP_INSN_COUNTER,
+			FTRAMP_INSN_LIT);
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)v[i]);
+		say(t, miss ? FTRAMP_INSN_LINK_MISS : FTRAMP_INSN_COUNT);
 		emit_atomic_add(t, TMP0, TMP1, false);
 	}
 }
@@ -1047,20 +1199,26 @@ static void emit_count_only(struct tramp *t)
 {
 	if (t->args->flags & FTRAMP_TRAMP_F_BTI) {
 		note(t, FTRAMP_PART_BTI);
+		say(t, FTRAMP_INSN_BTI);
 		emit(t, A64_BTI_C);
 	}
 	note(t, FTRAMP_PART_COUNT);
 	emit_counters(t, t->args->counts, t->args->nr_counts, false);
 	note(t, FTRAMP_PART_EPILOGUE);
+	say(t, FTRAMP_INSN_BODY_RA);
 	emit(t, a64_mov_reg(A64_64, TMP0, A64_LR));
+	say(t, FTRAMP_INSN_CALLER_LR);
 	emit(t, a64_mov_reg(A64_64, A64_LR, A64_R9));
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_JUMP);
 	emit(t, a64_ret_reg(TMP0));
 }
 
 /* inflight += 0x80: x15 = the unit, x12 = the state. */
 static void emit_count_in(struct tramp *t)
 {
+	say(t, FTRAMP_INSN_UNIT_INC);
 	emit(t, a64_movw(A64_MOVZ, A64_64, R_INC, FTRAMP_INFLIGHT_UNIT, 0));
+	say(t, FTRAMP_INSN_INFLIGHT_INC);
 	emit_atomic_add(t, R_STATE, R_INC, false);
 	uw_held(t, A64_UW_INFLIGHT, 0);
 }
@@ -1068,7 +1226,9 @@ static void emit_count_in(struct tramp *t)
 /* What the decrement needs: x12 = the state, x14 = -0x80. */
 static void emit_load_dec(struct tramp *t)
 {
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
+	say(t, FTRAMP_INSN_UNIT_DEC);
 	emit(t, a64_movw(A64_MOVN, A64_64, R_DEC, FTRAMP_INFLIGHT_UNIT - 1,
 			 0));
 }
@@ -1077,6 +1237,7 @@ static void emit_load_dec(struct tramp *t)
 static void emit_count_out(struct tramp *t)
 {
 	emit_load_dec(t);
+	say(t, FTRAMP_INSN_INFLIGHT_DEC);
 	emit_atomic_add(t, R_STATE, R_DEC, true);
 	uw_held(t, 0, A64_UW_INFLIGHT);
 }
@@ -1084,8 +1245,11 @@ static void emit_count_out(struct tramp *t)
 /* A miss: state->misses += 1, and each link's (args->missed). */
 static void emit_count_miss(struct tramp *t)
 {
+	say_how(t, FTRAMP_INSN_MISSES, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)&t->args->state->misses);
+	say(t, FTRAMP_INSN_ONE);
 	emit(t, a64_movw(A64_MOVZ, A64_64, TMP1, 1, 0));
+	say(t, FTRAMP_INSN_MISS);
 	emit_atomic_add(t, TMP0, TMP1, false);
 	emit_counters(t, t->args->missed, t->args->nr_missed, true);
 }
@@ -1130,8 +1294,11 @@ static void emit_guard_slow(struct tramp *t)
 	uw_body(t, true, 0);
 	note(t, FTRAMP_PART_MISS);
 	if (st->guard_none) {
+		say_how(t, FTRAMP_INSN_GUARD_NONE, FTRAMP_INSN_LIT);
 		emit_ldr_lit(t, TMP0, (uint64_t)(uintptr_t)st->guard_none);
+		say(t, FTRAMP_INSN_IS_NONE);
 		emit(t, a64_cmp(A64_64, R_GUARD, TMP0));
+		say(t, FTRAMP_INSN_TO_SLOW);
 		a64_emit_b_cond(&t->a, A64_COND_EQ, label_addr(t, L_SLOW));
 	}
 	/*
@@ -1147,6 +1314,7 @@ static void emit_guard_slow(struct tramp *t)
 		 * caller: nothing of the image is used again, no count.  x19
 		 * is the caller's again (emit_enter_body() reloads the same).
 		 */
+		say(t, FTRAMP_INSN_X19_STATE_BACK);
 		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
 		uw_x19(t, false);
 		emit_count_miss(t);
@@ -1154,12 +1322,14 @@ static void emit_guard_slow(struct tramp *t)
 	} else {
 		emit_count_in(t);
 		bind(t, L_MISSED);
+		say(t, FTRAMP_INSN_X19_STATE_BACK);
 		emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE, t->x19_off);
 		uw_x19(t, false);
 		emit_count_miss(t);
 		if (t->call_orig)
 			emit_call_orig(t);
 		emit_load_dec(t);
+		say(t, FTRAMP_INSN_TO_OUT);
 		a64_emit_b(&t->a, label_addr(t, L_OUT));
 	}
 
@@ -1168,23 +1338,26 @@ static void emit_guard_slow(struct tramp *t)
 	uw_body(t, true, 0);
 	note(t, FTRAMP_PART_SLOW);
 	emit_count_in(t);
-	emit_call(t, (uint64_t)(uintptr_t)st->guard_slow);
+	emit_call(t, (uint64_t)(uintptr_t)st->guard_slow,
+		  FTRAMP_INSN_GUARD_SLOW);
+	say(t, FTRAMP_INSN_SLOW_NONE);
 	a64_emit_cbz(&t->a, A64_64, A64_R0,
 		     label_addr(t, t->hook ? L_UNCOUNT : L_MISSED));
+	say(t, FTRAMP_INSN_NEW_TABLE);
 	emit(t, a64_mov_reg(A64_64, R_GUARD, A64_R0));
-	emit(t, a64_ldr(A64_LS_B, R_INC, R_GUARD, st->guard_slot));
-	a64_emit_cbz(&t->a, A64_32, R_INC,
-		     label_addr(t, t->hook ? L_UNCOUNT : L_MISSED));
-	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, st->guard_slot));
-	uw_held(t, A64_UW_GUARD, 0);
-	if (t->shadow)		/* emit_shadow_enter() pushes x12 */
+	emit_guard_test(t, t->hook ? L_UNCOUNT : L_MISSED);
+	if (t->shadow) {	/* emit_shadow_enter() pushes x12 */
+		say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 		emit_ldr_lit(t, R_STATE, state_addr(t));
+	}
+	say(t, FTRAMP_INSN_TO_TAKEN);
 	a64_emit_b(&t->a, label_addr(t, L_TAKEN));
 	if (t->hook) {
 		/* A miss of a hooked body leaves uncounted: count out first. */
 		bind(t, L_UNCOUNT);
 		uw_held(t, 0, A64_UW_GUARD);
 		emit_count_out(t);
+		say(t, FTRAMP_INSN_BACK);
 		a64_emit_b(&t->a, label_addr(t, L_COUNT));
 	}
 }
@@ -1207,12 +1380,14 @@ static void emit_guard_slow(struct tramp *t)
  */
 static void emit_guard_release(struct tramp *t)
 {
+	say(t, FTRAMP_INSN_GUARD_FREE);
 	emit(t, a64_str(A64_LS_B, R_GUARD, R_GUARD, t->args->state->guard_slot));
 	uw_held(t, 0, A64_UW_GUARD);
 }
 
 static void emit_guard_retake(struct tramp *t)
 {
+	say(t, FTRAMP_INSN_GUARD_TAKE);
 	emit(t, a64_str(A64_LS_B, A64_ZR, R_GUARD, t->args->state->guard_slot));
 	uw_held(t, A64_UW_GUARD, 0);
 }
@@ -1233,6 +1408,8 @@ static void emit_exit(struct tramp *t)
 
 	if (t->guard) {
 		emit_guard_release(t);
+		say(t, state_in_ctx ? FTRAMP_INSN_X19_STATE_BACK :
+				      FTRAMP_INSN_X19_BACK);
 		if (state_in_ctx)
 			emit_ldstp_x(t, A64_LOAD, R_GUARD, R_STATE,
 				     t->x19_off);
@@ -1240,13 +1417,16 @@ static void emit_exit(struct tramp *t)
 			emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
 		uw_x19(t, false);
 	} else if (state_in_ctx) {
+		say(t, FTRAMP_INSN_STATE_BACK);
 		emit_ldst_x(t, A64_LOAD, R_STATE, t->runctx_off);
 	}
-	if (!state_in_ctx)
+	if (!state_in_ctx) {
 		emit_load_dec(t);
-	else
+	} else {
+		say(t, FTRAMP_INSN_UNIT_DEC);
 		emit(t, a64_movw(A64_MOVN, A64_64, R_DEC,
 				 FTRAMP_INFLIGHT_UNIT - 1, 0));
+	}
 }
 
 
@@ -1268,13 +1448,15 @@ static void emit_exit(struct tramp *t)
 static void emit_top_load(struct tramp *t)
 {
 	/* ldp x10, x11, [x19, #-16]: top, limit */
+	say(t, FTRAMP_INSN_TOP_LOAD);
 	emit(t, a64_ldstp(A64_LOAD, A64_LS_X, R_TOP, R_LIM, R_GUARD,
 			  FTRAMP_SHADOW_TOP, A64_OFFSET));
 }
 
-static void emit_top_store(struct tramp *t, enum a64_reg r)
+static void emit_top_store(struct tramp *t, enum a64_reg r, bool push)
 {
 	/* stur xN, [x19, #-16] */
+	say(t, push ? FTRAMP_INSN_TOP_STORE : FTRAMP_INSN_TOP_POPPED);
 	emit(t, a64_ldst_imm(A64_STORE, A64_LS_X, r, R_GUARD,
 			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
 }
@@ -1297,9 +1479,13 @@ static void emit_prune_check(struct tramp *t)
 {
 	note(t, FTRAMP_PART_SHADOW_CHECK);
 	emit_top_load(t);
+	say(t, FTRAMP_INSN_TOP_SP);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit_add_sp(t, R_T4, t->entry_sp_off);
+	say(t, FTRAMP_INSN_TOP_ALIVE);
 	emit(t, a64_cmp(A64_64, R_T3, R_T4));
+	say(t, FTRAMP_INSN_TOP_DEAD);
 	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_PRUNE));
 	bind(t, L_PRUNED);
 }
@@ -1316,11 +1502,15 @@ static void emit_prune_slow(struct tramp *t)
 	bind(t, L_PRUNE);
 	uw_body(t, true, A64_UW_INFLIGHT | A64_UW_GUARD);
 	emit_guard_release(t);
+	say(t, FTRAMP_INSN_TABLE_ARG);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
 	emit_ldst_x(t, A64_LOAD, A64_R2, t->rec_off + 8);	/* x9 */
-	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune);
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune,
+		  FTRAMP_INSN_SHADOW_PRUNE);
 	emit_guard_retake(t);
+	say(t, FTRAMP_INSN_BACK);
 	a64_emit_b(&t->a, label_addr(t, L_PRUNED));
 }
 
@@ -1334,6 +1524,7 @@ static void emit_prune_slow(struct tramp *t)
 static void emit_room_check(struct tramp *t, enum tramp_label full)
 {
 	emit_top_load(t);
+	say(t, FTRAMP_INSN_ROOM);
 	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
 	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, full));
 }
@@ -1354,10 +1545,14 @@ static void emit_leave_to_body(struct tramp *t, bool hook)
 		hook ? uw_hook_popped : uw_frame_popped;
 	enum a64_reg lr = hook ? A64_IP1 : A64_LR;
 
+	say(t, FTRAMP_INSN_X19_BACK);
 	emit_ldst_x(t, A64_LOAD, R_GUARD, t->x19_off);
 	uw_x19(t, false);
-	if (hook)
+	if (hook) {
+		say(t, FTRAMP_INSN_STUB_LR);
 		emit(t, a64_mov_reg(A64_64, A64_LR, R_T5));
+	}
+	say(t, FTRAMP_INSN_POP_RECORD);
 	if (record_at_sp(t)) {
 		emit(t, a64_ldp_post(A64_LS_X, A64_FP, lr, A64_SP,
 				     t->frame_size));
@@ -1365,15 +1560,18 @@ static void emit_leave_to_body(struct tramp *t, bool hook)
 	} else {
 		emit(t, a64_ldp(A64_LS_X, A64_FP, lr, A64_SP, t->rec_off));
 		popped(t, t->frame_size);
+		say(t, FTRAMP_INSN_POP_FRAME);
 		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, t->frame_size));
 		popped(t, 0);
 	}
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_JUMP);
 	emit(t, a64_ret_reg(A64_IP0));
 }
 
 static void emit_enter_body(struct tramp *t)
 {
 	restore_args(t);
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, A64_IP0, t->orig);
 	emit_leave_to_body(t, false);
 }
@@ -1415,19 +1613,28 @@ static void emit_hook_call(struct tramp *t)
 	emit_guard_release(t);
 	note(t, FTRAMP_PART_HOOK_PUSH);
 	emit_room_check(t, L_HOOK_FULL);
+	say(t, FTRAMP_INSN_PUSH_TOP);
 	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_TOP);
+	emit_top_store(t, R_TOP, true);
 	restore_args(t);
-	for (i = 0; i < 8; i += 2)
+	for (i = 0; i < 8; i += 2) {
+		say(t, FTRAMP_INSN_ARGS_TO_REC);
 		emit(t, a64_stp(A64_LS_X, A64_R(i), A64_R(i + 1), R_TOP,
 				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
+	}
+	say(t, FTRAMP_INSN_STUB_ADDR);
 	a64_emit_adr(&t->a, R_T5, label_addr(t, L_STUB));
 	emit_ldst_x(t, A64_LOAD, R_T3, t->rec_off + 8);
+	say(t, FTRAMP_INSN_REC_LINK_RA);
 	emit(t, a64_stp(A64_LS_X, R_T5, R_T3, R_TOP, 16));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit_add_sp(t, R_T4, t->entry_sp_off);
+	say_how(t, FTRAMP_INSN_HOOK_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_STATE, state_addr(t) | FTRAMP_SHADOW_HOOK);
+	say(t, FTRAMP_INSN_PUSH_REC);
 	emit(t, a64_stp(A64_LS_X, R_T4, R_STATE, R_TOP, 0));
 	note(t, FTRAMP_PART_HOOK_BODY);
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, A64_IP0, t->orig);
 	emit_leave_to_body(t, true);
 }
@@ -1490,6 +1697,7 @@ static void emit_hook_stub(struct tramp *t)
 	 * the libgcc unwinder the real answer for it).
 	 */
 	uw_stub(t, 0, 0);
+	say(t, FTRAMP_INSN_NEVER_RUN);
 	emit(t, a64_brk(0x3f1));
 	if (writing(t) && t->args->unwind)
 		t->args->unwind->stub_off = t->a.idx * A64_INSN_SIZE;
@@ -1497,16 +1705,23 @@ static void emit_hook_stub(struct tramp *t)
 	note(t, FTRAMP_PART_HOOK_STUB);
 	uw_stub(t, 0, 0);
 	if (record_at_sp(t)) {
+		say(t, FTRAMP_INSN_RECORD_LR);
 		emit(t, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				    -(int)t->frame_size));
 		uw_stub(t, t->frame_size, fp_at);
+		say(t, FTRAMP_INSN_FP);
 		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
 	} else {
+		say_insn(t, (struct ftramp_tramp_insn){
+				.what = FTRAMP_INSN_FRAME,
+				.imm = t->frame_size }, false);
 		emit(t, a64_sub_imm(A64_64, A64_SP, A64_SP, t->frame_size));
 		uw_stub(t, t->frame_size, 0);
+		say(t, FTRAMP_INSN_RECORD_LR);
 		emit(t, a64_stp(A64_LS_X, A64_FP, A64_LR, A64_SP,
 				t->rec_off));
 		uw_stub(t, t->frame_size, fp_at);
+		say(t, FTRAMP_INSN_FP);
 		emit_add_sp(t, A64_FP, t->rec_off);
 	}
 	save_ret_unknown(t);
@@ -1515,16 +1730,24 @@ static void emit_hook_stub(struct tramp *t)
 	t->uw_stub = t->uw;
 	emit_load_table(t, t->args->state->guard_tls_off);
 	emit_top_load(t);
+	say(t, FTRAMP_INSN_REC_HEADER);
 	emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP, 0));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit_add_sp(t, R_T5, t->entry_sp_off);
+	say(t, FTRAMP_INSN_REC_OURS);
 	emit(t, a64_cmp(A64_64, R_T3, R_T5));
+	say(t, FTRAMP_INSN_NOT_OURS);
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
+	say_how(t, FTRAMP_INSN_HOOK_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_T5, state_addr(t) | FTRAMP_SHADOW_HOOK);
+	say(t, FTRAMP_INSN_REC_OURS);
 	emit(t, a64_cmp(A64_64, R_T4, R_T5));
+	say(t, FTRAMP_INSN_NOT_OURS);
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
 
 	bind(t, L_STUB_HAVE);
 	note(t, FTRAMP_PART_HOOK_POP);
+	say(t, FTRAMP_INSN_REC_RA);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 24));
 	emit_ldst_x(t, A64_STORE, R_T3, t->rec_off + 8);
 	/* The frame as the entry's, with the real return address. */
@@ -1532,15 +1755,19 @@ static void emit_hook_stub(struct tramp *t)
 	t->uw.x19_at = (int32_t)t->x19_off - (int32_t)t->frame_size;
 	uw_commit(t);
 	for (i = 0; i < 8; i += 2) {
+		say(t, FTRAMP_INSN_REC_ARGS);
 		emit(t, a64_ldp(A64_LS_X, R_T3, R_T4, R_TOP,
 				(int)(8 * i) - (int)FTRAMP_SHADOW_PAYLOAD));
 		emit_ldstp_x(t, A64_STORE, R_T3, R_T4, t->ctx_off + 8 * i);
 	}
+	say(t, FTRAMP_INSN_POP_TOP);
 	emit(t, a64_sub_imm(A64_64, R_LIM, R_TOP, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_LIM);
+	emit_top_store(t, R_LIM, false);
+	say(t, FTRAMP_INSN_REC_FREE);
 	emit(t, a64_str(A64_LS_X, A64_ZR, R_TOP, 8));
 	/* Popped: from here the frame holds the in-flight unit alone. */
 	uw_held(t, A64_UW_INFLIGHT, 0);
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit_ldst_x(t, A64_STORE, R_STATE, t->runctx_off);
 	t->cur_rctx = RCTX_STATE;
@@ -1553,11 +1780,16 @@ static void emit_hook_stub_slow(struct tramp *t)
 	bind(t, L_STUB_SLOW);
 	t->uw = t->uw_stub;
 	uw_commit(t);
+	say(t, FTRAMP_INSN_TABLE_ARG);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit_add_sp(t, A64_R1, t->entry_sp_off);
+	say_how(t, FTRAMP_INSN_HOOK_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, A64_R2, state_addr(t) | FTRAMP_SHADOW_HOOK);
-	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find);
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find,
+		  FTRAMP_INSN_SHADOW_FIND);
 	emit(t, a64_mov_reg(A64_64, R_TOP, A64_R0));
+	say(t, FTRAMP_INSN_BACK);
 	a64_emit_b(&t->a, label_addr(t, L_STUB_HAVE));
 }
 
@@ -1590,20 +1822,27 @@ static void emit_shadow_enter(struct tramp *t)
 {
 	note(t, FTRAMP_PART_SHADOW_PUSH);
 	emit_top_load(t);
+	say(t, FTRAMP_INSN_TOP_SP);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit_add_sp(t, R_T4, t->entry_sp_off);
+	say(t, FTRAMP_INSN_TOP_ALIVE);
 	emit(t, a64_cmp(A64_64, R_T3, R_T4));
+	say(t, FTRAMP_INSN_ROOM);
 	emit(t, a64_ccmp(A64_64, R_TOP, R_LIM, NZCV_C, A64_COND_HI));
+	say(t, FTRAMP_INSN_DEAD_OR_FULL);
 	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, L_SHADOW_ENTER));
 	bind(t, L_SHADOW_PUSH);
+	say(t, FTRAMP_INSN_PUSH_TOP);
 	emit(t, a64_add_imm(A64_64, R_TOP, R_TOP, FTRAMP_SHADOW_SLOT));
-	emit_top_store(t, R_TOP);
+	emit_top_store(t, R_TOP, true);
 	if (t->rec_off) {
+		say(t, FTRAMP_INSN_OUR_SP);
 		emit_add_sp(t, R_T3, 0);
-		emit(t, a64_stp(A64_LS_X, R_T3, R_STATE, R_TOP, 0));
-	} else {
-		emit(t, a64_stp(A64_LS_X, A64_FP, R_STATE, R_TOP, 0));
 	}
+	say(t, FTRAMP_INSN_PUSH_REC);
+	emit(t, a64_stp(A64_LS_X, t->rec_off ? R_T3 : A64_FP, R_STATE,
+			R_TOP, 0));
 	bind(t, L_SHADOW_PUSHED);
 }
 
@@ -1612,6 +1851,7 @@ static enum a64_reg shadow_sp(struct tramp *t, enum a64_reg scratch)
 {
 	if (!t->rec_off)
 		return A64_FP;
+	say(t, FTRAMP_INSN_OUR_SP);
 	emit_add_sp(t, scratch, 0);
 	return scratch;
 }
@@ -1632,16 +1872,24 @@ static enum a64_reg shadow_sp(struct tramp *t, enum a64_reg scratch)
  */
 static void emit_shadow_pop(struct tramp *t)
 {
+	enum a64_reg sp;
+
 	note(t, FTRAMP_PART_SHADOW_POP);
 	t->pop_held = t->uw.held;
+	say(t, FTRAMP_INSN_TOP_LOAD);
 	emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_TOP, R_GUARD,
 			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+	say(t, FTRAMP_INSN_TOP_SP);
 	emit(t, a64_ldr(A64_LS_X, R_T3, R_TOP, 0));
-	emit(t, a64_cmp(A64_64, R_T3, shadow_sp(t, R_T4)));
+	sp = shadow_sp(t, R_T4);
+	say(t, FTRAMP_INSN_OUR_REC);
+	emit(t, a64_cmp(A64_64, R_T3, sp));
+	say(t, FTRAMP_INSN_NOT_OURS);
 	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_SHADOW_SLOW));
+	say(t, FTRAMP_INSN_POP_REC);
 	emit(t, a64_ldstp(A64_STORE, A64_LS_X, A64_ZR, A64_ZR, R_TOP,
 			  -(int)FTRAMP_SHADOW_SLOT, A64_POST));
-	emit_top_store(t, R_TOP);
+	emit_top_store(t, R_TOP, false);
 	bind(t, L_SHADOW_POPPED);
 }
 
@@ -1663,26 +1911,38 @@ static void emit_shadow_slow(struct tramp *t)
 	bind(t, L_SHADOW_ENTER);
 	uw_body(t, true, A64_UW_INFLIGHT | A64_UW_GUARD);
 	emit_guard_release(t);
+	say(t, FTRAMP_INSN_TABLE_ARG);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	say(t, FTRAMP_INSN_CALLER_SP);
 	emit(t, a64_mov_reg(A64_64, A64_R1, R_T4));
 	emit_ldst_x(t, A64_LOAD, A64_R2, t->rec_off + 8);	/* x9 */
-	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune);
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_prune,
+		  FTRAMP_INSN_SHADOW_PRUNE);
 	emit_guard_retake(t);
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, R_STATE, state_addr(t));
 	emit_top_load(t);
+	say(t, FTRAMP_INSN_ROOM);
 	emit(t, a64_cmp(A64_64, R_TOP, R_LIM));
+	say(t, FTRAMP_INSN_TO_PUSH);
 	a64_emit_b_cond(&t->a, A64_COND_LS, label_addr(t, L_SHADOW_PUSH));
+	say(t, FTRAMP_INSN_BACK);
 	a64_emit_b(&t->a, label_addr(t, L_SHADOW_PUSHED));
 
 	bind(t, L_SHADOW_SLOW);
 	uw_body(t, true, t->pop_held);
+	say(t, FTRAMP_INSN_OUR_SP);
 	if (t->rec_off)
 		emit_add_sp(t, A64_R1, 0);
 	else
 		emit(t, a64_mov_reg(A64_64, A64_R1, A64_FP));
+	say(t, FTRAMP_INSN_TABLE_ARG);
 	emit(t, a64_mov_reg(A64_64, A64_R0, R_GUARD));
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 	emit_ldr_lit(t, A64_R2, state_addr(t));
-	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_drop);
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_drop,
+		  FTRAMP_INSN_SHADOW_DROP);
+	say(t, FTRAMP_INSN_BACK);
 	a64_emit_b(&t->a, label_addr(t, L_SHADOW_POPPED));
 }
 
@@ -1732,6 +1992,7 @@ static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 	note_prog(t, FTRAMP_PART_PROG, kind, idx);
 	if (t->args->state && l->cookie == t->state_cookie) {
 		if (t->cur_rctx != RCTX_STATE) {
+			say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
 			emit_ldr_lit(t, TMP0, state_addr(t));
 			emit_ldst_x(t, A64_STORE, TMP0, t->runctx_off);
 			t->cur_rctx = RCTX_STATE;
@@ -1739,6 +2000,7 @@ static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 	} else {
 		i = find_rctx(t, kind, l->cookie);
 		if (i != t->cur_rctx) {
+			say(t, FTRAMP_INSN_RCTX);
 			a64_emit_adr(&t->a, TMP0, a64_ctx_pc_at(&t->a,
 				t->rctx_idx + (uint32_t)i *
 				(sizeof(struct ftramp_run_ctx) / 4)));
@@ -1746,8 +2008,11 @@ static void emit_prog(struct tramp *t, unsigned int kind, unsigned int idx,
 			t->cur_rctx = i;
 		}
 	}
+	say(t, FTRAMP_INSN_CTX_ARG);
 	emit_add_sp(t, A64_R0, t->ctx_off);
-	emit_call(t, (uint64_t)(uintptr_t)l->prog);
+	emit_call_n(t, (uint64_t)(uintptr_t)l->prog, (struct ftramp_tramp_insn){
+		.what = FTRAMP_INSN_PROG, .kind = (uint8_t)kind,
+		.index = (uint16_t)idx });
 }
 
 static void emit_call_orig(struct tramp *t)
@@ -1758,7 +2023,7 @@ static void emit_call_orig(struct tramp *t)
 	if (t->site)
 		emit_call_body(t, t->orig);
 	else
-		emit_call(t, t->orig);
+		emit_call(t, t->orig, FTRAMP_INSN_ORIG);
 	note(t, FTRAMP_PART_SAVE_RET);
 	save_ret(t);
 }
@@ -1774,17 +2039,25 @@ static void emit_epilogue(struct tramp *t)
 	 * ARM D8.4.1), so a guarded body needs no landing pad.
 	 */
 	note(t, FTRAMP_PART_EPILOGUE);
-	if (!t->to_parent)
+	if (!t->to_parent) {
+		say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_LIT);
 		emit_ldr_lit(t, TMP0, t->orig);
+	}
+	say(t, FTRAMP_INSN_POP_RECORD);
 	if (record_at_sp(t)) {
 		emit(t, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, fs));
 		uw_frame_popped(t, 0);
 	} else {
 		emit(t, a64_ldp(A64_LS_X, A64_FP, A64_LR, A64_SP, t->rec_off));
 		uw_frame_popped(t, fs);
+		say(t, FTRAMP_INSN_POP_FRAME);
 		emit(t, a64_add_imm(A64_64, A64_SP, A64_SP, fs));
 		uw_frame_popped(t, 0);
 	}
+	if (t->to_parent)
+		say(t, FTRAMP_INSN_RET_CALLER);
+	else
+		say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_JUMP);
 	emit(t, a64_ret_reg(t->to_parent ? A64_LR : TMP0));
 }
 
@@ -1821,6 +2094,8 @@ static void build(struct tramp *t)
 	t->cur_rctx = RCTX_NONE;
 	if (writing(t) && args->notes)
 		args->notes->nr = 0;
+	if (writing(t) && args->insns)
+		args->insns->nr = 0;
 	if (writing(t) && args->unwind)
 		args->unwind->nr = 0;
 	if (writing(t) && args->unwind)
@@ -1863,10 +2138,12 @@ static void build(struct tramp *t)
 		if (ret_is_scalar(t))
 			emit_ldst_x(t, A64_STORE, A64_R0, t->ret_off);
 		/* The first non-zero value skips the original. */
-		if (t->call_orig)
+		if (t->call_orig) {
+			say(t, FTRAMP_INSN_FMOD_SKIP);
 			a64_emit_cbnz(&t->a, A64_64, A64_R0,
 				      label_addr(t, t->lay.unknown ? L_SKIP :
 							     L_DO_FEXIT));
+		}
 	}
 	if (t->hook) {
 		emit_hook_call(t);
@@ -1909,6 +2186,7 @@ static void build(struct tramp *t)
 	bind(t, L_OUT);
 	if (st) {
 		note(t, FTRAMP_PART_DEC);
+		say(t, FTRAMP_INSN_INFLIGHT_DEC);
 		emit_atomic_add(t, R_STATE, R_DEC, true);
 		uw_held(t, 0, A64_UW_INFLIGHT | A64_UW_GUARD);
 	}
@@ -1934,7 +2212,9 @@ static void build(struct tramp *t)
 		uw_body(t, t->guard, A64_UW_INFLIGHT |
 			(t->guard ? A64_UW_GUARD : 0));
 		emit_ldst_x(t, A64_LOAD, TMP0, t->ret_off + 8);
+		say(t, FTRAMP_INSN_SKIP_Q0);
 		emit_ldstp_x(t, A64_STORE, TMP0, A64_ZR, t->fpsave_off);
+		say(t, FTRAMP_INSN_BACK);
 		a64_emit_b(&t->a, label_addr(t, L_DO_FEXIT));
 	}
 	if (t->hook)
@@ -1949,6 +2229,7 @@ static void build(struct tramp *t)
 		note(t, FTRAMP_PART_EXIT);
 		emit_exit(t);
 		note(t, FTRAMP_PART_DEC);
+		say(t, FTRAMP_INSN_INFLIGHT_DEC);
 		emit_atomic_add(t, R_STATE, R_DEC, true);
 		uw_held(t, 0, A64_UW_INFLIGHT | A64_UW_GUARD);
 		note(t, FTRAMP_PART_RESTORE_RET);
@@ -1959,8 +2240,10 @@ static void build(struct tramp *t)
 
 pool:
 	/* Literal pool and run contexts, 8-byte aligned. */
-	if (t->a.idx & 1)
+	if (t->a.idx & 1) {
+		say(t, FTRAMP_INSN_PAD);
 		emit(t, A64_NOP);
+	}
 	if (writing(t) && t->pool_idx != t->a.idx)
 		a64_ctx_error(&t->a, -EFAULT);
 	t->pool_idx = t->a.idx;
@@ -2023,6 +2306,112 @@ const char *ftramp_tramp_part_desc(unsigned int part)
 {
 	return part < FTRAMP_NR_PARTS && part_desc[part] ? part_desc[part] :
 							   "?";
+}
+
+static const char *const insn_desc[FTRAMP_NR_INSN_WHAT] = {
+	[FTRAMP_INSN_BTI]	     = "bti c: landing pad, the image may sit in a PROT_BTI page",
+	[FTRAMP_INSN_RECORD_X9]	     = "the frame record: caller's fp, lr (x9)",
+	[FTRAMP_INSN_RECORD_LR]	     = "the frame record: caller's fp, lr (x30)",
+	[FTRAMP_INSN_FRAME]	     = "the frame: ctx and saved state",
+	[FTRAMP_INSN_FP]	     = "x29 = the record: an x29 walk reads trampoline, caller, ...",
+	[FTRAMP_INSN_SLOT]	     = "ctx",
+	[FTRAMP_INSN_WIDEN_ARG]	     = "widen the argument to a u64 ctx slot",
+	[FTRAMP_INSN_WIDEN_RET]	     = "widen the result to a u64 ctx slot",
+	[FTRAMP_INSN_FLOAT_BITS]     = "a float's bits, zero-extended, for its u64 ctx slot",
+	[FTRAMP_INSN_STACK_ARG]	     = "a stack argument, from the caller's frame",
+	[FTRAMP_INSN_X8]	     = "x8, the indirect result address",
+	[FTRAMP_INSN_VREGS]	     = "q0-q7 in full (unknown model: every FP/SIMD register)",
+	[FTRAMP_INSN_RET_REGS]	     = "x1-x8 of the result (unknown model: all of them)",
+	[FTRAMP_INSN_COPY_BASE]	     = "x10 = the caller's stack arguments",
+	[FTRAMP_INSN_COPY_STACK]     = "stack arguments, copied for the original",
+	[FTRAMP_INSN_CALLER_RA]	     = "the caller's return address, from the frame record",
+	[FTRAMP_INSN_STATE]	     = "&state.inflight (also &state.rctx)",
+	[FTRAMP_INSN_HOOK_STATE]     = "&state | 1: a return hook's record",
+	[FTRAMP_INSN_TLS]	     = "recursion guard: this thread's TLS block",
+	[FTRAMP_INSN_TLS_OFF]	     = "the guard table pointer's TLS offset",
+	[FTRAMP_INSN_TABLE]	     = "the guard table pointer (initial-exec TLS)",
+	[FTRAMP_INSN_NO_TABLE]	     = "no guard table yet on this thread",
+	[FTRAMP_INSN_GUARD_LOAD]     = "the guard byte: FREE (0x80) or BUSY (0)?",
+	[FTRAMP_INSN_GUARD_BUSY]     = "BUSY: a program of ours is running on this thread, or no table yet",
+	[FTRAMP_INSN_GUARD_TAKE]     = "guard BUSY: programs run",
+	[FTRAMP_INSN_GUARD_FREE]     = "guard FREE: the table pointer's low byte is 0x80",
+	[FTRAMP_INSN_UNIT_INC]	     = "0x80: the in-flight increment",
+	[FTRAMP_INSN_UNIT_DEC]	     = "-0x80: the in-flight decrement",
+	[FTRAMP_INSN_INFLIGHT_INC]   = "state.inflight += 0x80",
+	[FTRAMP_INSN_INFLIGHT_DEC]   = "state.inflight -= 0x80, release",
+	[FTRAMP_INSN_ONE]	     = "one count",
+	[FTRAMP_INSN_COUNTER]	     = "a call counter (FTRAMP_COUNT link)",
+	[FTRAMP_INSN_COUNT]	     = "the call counter += 1",
+	[FTRAMP_INSN_MISSES]	     = "&state.misses",
+	[FTRAMP_INSN_MISS]	     = "state.misses += 1",
+	[FTRAMP_INSN_LINK_MISSED]    = "a link's miss counter",
+	[FTRAMP_INSN_LINK_MISS]	     = "the link's miss counter += 1",
+	[FTRAMP_INSN_X19_BACK]	     = "x19 = the caller's, from ctx[-2]",
+	[FTRAMP_INSN_X19_STATE_BACK] = "x19 = the caller's; x12 = &state.inflight (ctx[-1])",
+	[FTRAMP_INSN_STATE_BACK]     = "x12 = &state.inflight, from ctx[-1]",
+	[FTRAMP_INSN_ENTER_SAVE]     = "ctx[-2] = the caller's x19; ctx[-1] = &state.rctx",
+	[FTRAMP_INSN_GUARD_NONE]     = "guard_none: the table of a thread without one",
+	[FTRAMP_INSN_IS_NONE]	     = "the table of a thread without one?",
+	[FTRAMP_INSN_TO_SLOW]	     = "yes: map one",
+	[FTRAMP_INSN_GUARD_SLOW]     = "guard_slow(): this thread's guard table",
+	[FTRAMP_INSN_SLOW_NONE]	     = "none: count a miss",
+	[FTRAMP_INSN_NEW_TABLE]	     = "x19 = the new table",
+	[FTRAMP_INSN_TO_OUT]	     = "on to the in-flight decrement",
+	[FTRAMP_INSN_TO_TAKEN]	     = "back to the programs, guard taken",
+	[FTRAMP_INSN_CTX_ARG]	     = "x0 = ctx, the program's argument",
+	[FTRAMP_INSN_RCTX]	     = "this program's run context (below)",
+	[FTRAMP_INSN_PROG]	     = "program",
+	[FTRAMP_INSN_FMOD_SKIP]	     = "non-zero: skip the original, this is the result",
+	[FTRAMP_INSN_SKIP_Q0]	     = "q0 = the result's d0 (ctx[n + 1]), upper half zero",
+	[FTRAMP_INSN_ORIG]	     = "the original: the function body",
+	[FTRAMP_INSN_ORIG_RA]	     = "return address for the original",
+	[FTRAMP_INSN_BODY]	     = "the function body",
+	[FTRAMP_INSN_BODY_RA]	     = "x10 = the body (x30 at entry)",
+	[FTRAMP_INSN_CALLER_LR]	     = "x30 = the caller's return address (x9)",
+	[FTRAMP_INSN_POP_RECORD]     = "x29, x30 = the caller's fp and return address",
+	[FTRAMP_INSN_POP_FRAME]	     = "pop the frame",
+	[FTRAMP_INSN_RET_CALLER]     = "return to the traced function's caller",
+	[FTRAMP_INSN_TOP_LOAD]	     = "the shadow stack's top record (and limit)",
+	[FTRAMP_INSN_TOP_SP]	     = "the top record's sp",
+	[FTRAMP_INSN_CALLER_SP]	     = "the caller's SP",
+	[FTRAMP_INSN_TOP_DEAD]	     = "at or below the caller's SP: maybe dead, release it",
+	[FTRAMP_INSN_DEAD_OR_FULL]   = "maybe dead, or no room: out of line (rare)",
+	[FTRAMP_INSN_ROOM]	     = "room for one more record?",
+	[FTRAMP_INSN_PUSH_TOP]	     = "our record: one slot above the top",
+	[FTRAMP_INSN_TOP_STORE]	     = "top = our record (reserved before it is written)",
+	[FTRAMP_INSN_TOP_POPPED]     = "top = the record below ours: ours is popped",
+	[FTRAMP_INSN_STXR]	     = "store-exclusive: done unless another write came between",
+	[FTRAMP_INSN_RETRY]	     = "it did: again",
+	[FTRAMP_INSN_PUSH_REC]	     = "shadow record: sp, state: live",
+	[FTRAMP_INSN_POP_TOP]	     = "the record below ours",
+	[FTRAMP_INSN_OUR_REC]	     = "the top is ours if its sp is",
+	[FTRAMP_INSN_POP_REC]	     = "pop it: state 0 first, never released twice",
+	[FTRAMP_INSN_ARGS_TO_REC]    = "x0-x7 into the record, for the fexit ctx",
+	[FTRAMP_INSN_STUB_ADDR]	     = "the exit stub: the body returns there",
+	[FTRAMP_INSN_REC_LINK_RA]    = "record: the stub, the caller's return address",
+	[FTRAMP_INSN_STUB_LR]	     = "x30 = the exit stub",
+	[FTRAMP_INSN_REC_HEADER]     = "the top record's sp and state",
+	[FTRAMP_INSN_REC_OURS]	     = "is it ours?",
+	[FTRAMP_INSN_REC_RA]	     = "the caller's return address, from the record",
+	[FTRAMP_INSN_REC_ARGS]	     = "x0-x7 at entry, from the record",
+	[FTRAMP_INSN_REC_FREE]	     = "its state 0: the slot is free",
+	[FTRAMP_INSN_TABLE_ARG]	     = "this thread's guard table and shadow stack",
+	[FTRAMP_INSN_OUR_SP]	     = "our record's sp",
+	[FTRAMP_INSN_TOP_ALIVE]	     = "alive if above the caller's SP",
+	[FTRAMP_INSN_TO_PUSH]	     = "room: push ours",
+	[FTRAMP_INSN_NOT_OURS]	     = "no: out of line",
+	[FTRAMP_INSN_PAD]	     = "padding: the literal pool is 8-byte aligned",
+	[FTRAMP_INSN_SHADOW_PRUNE]   = "shadow_prune(): release dead shadow records",
+	[FTRAMP_INSN_SHADOW_FIND]    = "shadow_find(): the stub's shadow record",
+	[FTRAMP_INSN_SHADOW_DROP]    = "shadow_drop(): release records above ours",
+	[FTRAMP_INSN_NEVER_RUN]	     = "never run: an unwinder looking up the stub's return address stops here",
+	[FTRAMP_INSN_BACK]	     = "back in line",
+};
+
+const char *ftramp_tramp_insn_desc(unsigned int what)
+{
+	return what < FTRAMP_NR_INSN_WHAT && insn_desc[what] ?
+	       insn_desc[what] : "?";
 }
 
 static int check_links(const struct ftramp_tramp_links *l)

@@ -323,6 +323,154 @@ struct ftramp_tramp_notes {
 const char *ftramp_tramp_part_desc(unsigned int part);
 
 /*
+ * What one instruction does, said by the emitter as it writes it
+ * (args->insns, write pass): `ftramp dump` prints it beside the
+ * disassembly, so no reader re-derives the frame or the registers.
+ * Each `what` is a phrase (ftramp_tramp_insn_desc()); how says how the
+ * instruction uses it:
+ *
+ *   FTRAMP_INSN_PLAIN  the phrase is the whole story;
+ *   FTRAMP_INSN_CALL   calls what the phrase names (bl, blr x16);
+ *   FTRAMP_INSN_LIT    loads its address or value from the pool;
+ *   FTRAMP_INSN_JUMP   RETs into it (sets no BTYPE: no BTI check);
+ *   FTRAMP_INSN_SAVE / _LOAD  stores / loads ctx slots slot .. slot +
+ *                      nslots - 1 (slot -1: the run context pointer,
+ *                      -2: the caller's x19, -3: the session cookie).
+ *
+ * FTRAMP_INSN_PROG names program `index` of `kind`.
+ */
+enum ftramp_insn_what {
+	FTRAMP_INSN_NONE,
+	FTRAMP_INSN_BTI,
+	FTRAMP_INSN_RECORD_X9,
+	FTRAMP_INSN_RECORD_LR,
+	FTRAMP_INSN_FRAME,		/* imm: bytes */
+	FTRAMP_INSN_FP,
+	FTRAMP_INSN_SLOT,		/* SAVE/LOAD: slot, nslots */
+	FTRAMP_INSN_WIDEN_ARG,
+	FTRAMP_INSN_WIDEN_RET,
+	FTRAMP_INSN_FLOAT_BITS,
+	FTRAMP_INSN_STACK_ARG,
+	FTRAMP_INSN_X8,
+	FTRAMP_INSN_VREGS,
+	FTRAMP_INSN_RET_REGS,
+	FTRAMP_INSN_COPY_BASE,
+	FTRAMP_INSN_COPY_STACK,
+	FTRAMP_INSN_CALLER_RA,
+	FTRAMP_INSN_STATE,
+	FTRAMP_INSN_HOOK_STATE,
+	FTRAMP_INSN_TLS,
+	FTRAMP_INSN_TLS_OFF,
+	FTRAMP_INSN_TABLE,
+	FTRAMP_INSN_NO_TABLE,
+	FTRAMP_INSN_GUARD_LOAD,
+	FTRAMP_INSN_GUARD_BUSY,
+	FTRAMP_INSN_GUARD_TAKE,
+	FTRAMP_INSN_GUARD_FREE,
+	FTRAMP_INSN_UNIT_INC,
+	FTRAMP_INSN_UNIT_DEC,
+	FTRAMP_INSN_INFLIGHT_INC,
+	FTRAMP_INSN_INFLIGHT_DEC,
+	FTRAMP_INSN_ONE,
+	FTRAMP_INSN_COUNTER,
+	FTRAMP_INSN_COUNT,
+	FTRAMP_INSN_MISSES,
+	FTRAMP_INSN_MISS,
+	FTRAMP_INSN_LINK_MISSED,
+	FTRAMP_INSN_LINK_MISS,
+	FTRAMP_INSN_X19_BACK,
+	FTRAMP_INSN_X19_STATE_BACK,
+	FTRAMP_INSN_STATE_BACK,
+	FTRAMP_INSN_ENTER_SAVE,
+	FTRAMP_INSN_GUARD_NONE,
+	FTRAMP_INSN_IS_NONE,
+	FTRAMP_INSN_TO_SLOW,
+	FTRAMP_INSN_GUARD_SLOW,
+	FTRAMP_INSN_SLOW_NONE,
+	FTRAMP_INSN_NEW_TABLE,
+	FTRAMP_INSN_TO_OUT,
+	FTRAMP_INSN_TO_TAKEN,
+	FTRAMP_INSN_CTX_ARG,
+	FTRAMP_INSN_RCTX,
+	FTRAMP_INSN_PROG,		/* kind, index */
+	FTRAMP_INSN_FMOD_SKIP,
+	FTRAMP_INSN_SKIP_Q0,
+	FTRAMP_INSN_ORIG,
+	FTRAMP_INSN_ORIG_RA,
+	FTRAMP_INSN_BODY,
+	FTRAMP_INSN_BODY_RA,
+	FTRAMP_INSN_CALLER_LR,
+	FTRAMP_INSN_POP_RECORD,
+	FTRAMP_INSN_POP_FRAME,
+	FTRAMP_INSN_RET_CALLER,
+	FTRAMP_INSN_TOP_LOAD,
+	FTRAMP_INSN_TOP_SP,
+	FTRAMP_INSN_CALLER_SP,
+	FTRAMP_INSN_TOP_DEAD,
+	FTRAMP_INSN_DEAD_OR_FULL,
+	FTRAMP_INSN_ROOM,
+	FTRAMP_INSN_PUSH_TOP,
+	FTRAMP_INSN_TOP_STORE,
+	FTRAMP_INSN_TOP_POPPED,
+	FTRAMP_INSN_STXR,
+	FTRAMP_INSN_RETRY,
+	FTRAMP_INSN_PUSH_REC,
+	FTRAMP_INSN_POP_TOP,
+	FTRAMP_INSN_OUR_REC,
+	FTRAMP_INSN_POP_REC,
+	FTRAMP_INSN_ARGS_TO_REC,
+	FTRAMP_INSN_STUB_ADDR,
+	FTRAMP_INSN_REC_LINK_RA,
+	FTRAMP_INSN_STUB_LR,
+	FTRAMP_INSN_REC_HEADER,
+	FTRAMP_INSN_REC_OURS,
+	FTRAMP_INSN_REC_RA,
+	FTRAMP_INSN_REC_ARGS,
+	FTRAMP_INSN_REC_FREE,
+	FTRAMP_INSN_TABLE_ARG,
+	FTRAMP_INSN_OUR_SP,
+	FTRAMP_INSN_TOP_ALIVE,
+	FTRAMP_INSN_TO_PUSH,
+	FTRAMP_INSN_NOT_OURS,
+	FTRAMP_INSN_PAD,
+	FTRAMP_INSN_SHADOW_PRUNE,
+	FTRAMP_INSN_SHADOW_FIND,
+	FTRAMP_INSN_SHADOW_DROP,
+	FTRAMP_INSN_NEVER_RUN,
+	FTRAMP_INSN_BACK,
+	FTRAMP_NR_INSN_WHAT,
+};
+
+enum ftramp_insn_how {
+	FTRAMP_INSN_PLAIN,
+	FTRAMP_INSN_CALL,
+	FTRAMP_INSN_LIT,
+	FTRAMP_INSN_JUMP,
+	FTRAMP_INSN_SAVE,
+	FTRAMP_INSN_LOAD,
+};
+
+struct ftramp_tramp_insn {
+	uint32_t off;		/* byte offset of the instruction */
+	uint8_t what;		/* enum ftramp_insn_what */
+	uint8_t how;		/* enum ftramp_insn_how */
+	uint8_t kind;		/* FTRAMP_INSN_PROG: enum ftramp_tramp_kind */
+	uint8_t nslots;		/* SAVE/LOAD: 1 or 2 */
+	uint16_t index;		/* FTRAMP_INSN_PROG: index in its list */
+	int16_t slot;		/* SAVE/LOAD: the first ctx slot */
+	uint32_t imm;		/* FTRAMP_INSN_FRAME: bytes */
+};
+
+struct ftramp_tramp_insns {
+	struct ftramp_tramp_insn *v;	/* cap entries */
+	unsigned int cap;
+	unsigned int nr;	/* out: notes made; > cap: truncated */
+};
+
+/* The phrase of an instruction note, e.g. "guard BUSY: programs run". */
+const char *ftramp_tramp_insn_desc(unsigned int what);
+
+/*
  * What the builder needs.  model NULL: unknown model (every argument
  * register x0-x7, q0-q7, x8 is saved and restored in full; ctx exposes
  * x0-x7 as 8 slots; fexit sees ctx[8] = x0, ctx[9] = d0).  With a guard
@@ -348,6 +496,8 @@ struct ftramp_tramp_args {
 	struct ftramp_tramp_state *state;
 	/* NULL, or where the write pass records what each part does. */
 	struct ftramp_tramp_notes *notes;
+	/* NULL, or where it records what each instruction does. */
+	struct ftramp_tramp_insns *insns;
 	/*
 	 * NULL, or where the write pass records the unwind rows
 	 * (arch/arm64/eh_frame.h): the CFI that trampoline/unwind.c

@@ -5,16 +5,15 @@
  * then disassemble it with capstone and say what each part of the frame
  * does.
  *
- * The parts of the image (frame, entry, each program, the guard around
- * the original, exit, the out-of-line miss path, the literal pool) are
- * the emitter's own notes (struct ftramp_tramp_note), printed as
- * headings: they cannot drift from the code.  Within a part, single
- * instructions are commented from what we asked for: the programs, the
- * original and the state counters are at addresses we chose, ctx is the
- * operand of the `add x0, sp, #N` that precedes every program call, and
- * the AAPCS64 layout of the model (arch/arm64/abi.c) names the argument
- * in each ctx slot.  An instruction nothing is known about is printed
- * bare.
+ * Everything said about the code is the emitter's own record of what it
+ * wrote, so it cannot drift from the code: the parts of the image
+ * (frame, entry, each program, the guard around the original, exit, the
+ * out-of-line paths, the literal pool: struct ftramp_tramp_note) are
+ * printed as headings, and each instruction's note (struct
+ * ftramp_tramp_insn) as its comment.  The dump adds only what it alone
+ * knows: the cookies it gave the programs, and the argument in each ctx
+ * slot, from the model's AAPCS64 layout (arch/arm64/abi.c).  The
+ * literal pool is named from the addresses the dump chose.
  */
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -84,27 +83,13 @@ struct dump_ctx {
 	struct ftramp_tramp_link *links[FTRAMP_TRAMP_NR_KINDS];
 	struct ftramp_tramp_note notes[4 * FTRAMP_TRAMP_MAX_PROGS + 32];
 	struct ftramp_tramp_notes nv;
-	unsigned int part;	/* enum ftramp_tramp_part at this insn */
+	struct ftramp_tramp_insn *insns;	/* one per instruction at most */
+	struct ftramp_tramp_insns iv;
+	unsigned int next_insn;		/* the first note not printed yet */
 	uint64_t rx, orig;
 	size_t size;
 	uint64_t data_start;	/* literal pool and run contexts */
-	long ctx_off;		/* sp offset of ctx[0], -1: not seen */
-	char x16[96];		/* what the last literal load into x16 was */
-	char x10[96];		/* what the last literal load into x10 was */
-	bool after_fmod;	/* the last call was an fmod_ret program */
-	bool after_slow;	/* the last call was guard_slow() */
-	bool orig_called;	/* the original was called above */
-	const uint8_t *img;
 };
-
-/* The u64 at execute address @addr of the image, if it is inside. */
-static bool image_u64(const struct dump_ctx *d, uint64_t addr, uint64_t *v)
-{
-	if (addr < d->rx || addr + 8 > d->rx + d->size)
-		return false;
-	memcpy(v, d->img + (addr - d->rx), sizeof(*v));
-	return true;
-}
 
 static const char *const kind_names[FTRAMP_TRAMP_NR_KINDS] = {
 	[FTRAMP_TRAMP_FENTRY]		= "fentry",
@@ -205,15 +190,21 @@ static void slot_desc(const struct dump_ctx *d, long slot, char *buf,
 	char ty[48];
 	unsigned int i;
 
-	if (slot == -1) {
-		snprintf(buf, size, "ctx[-1], the run context pointer");
+	static const char *const below[] = {
+		"ctx[-3]: the session cookie",
+		"ctx[-2]: the caller's x19",
+		"ctx[-1]: the run context pointer",
+	};
+
+	if (slot < 0) {
+		snprintf(buf, size, "%s", slot >= -3 ? below[slot + 3] : "ctx[?]");
 		return;
 	}
 	if (slot >= lay->nr_arg_slots) {
 		long r = slot - lay->nr_arg_slots;
 
 		if (r >= lay->nr_ret_slots) {
-			snprintf(buf, size, "sp+%ld", d->ctx_off + 8 * slot);
+			snprintf(buf, size, "ctx[%ld]", slot);
 			return;
 		}
 		if (lay->unknown)
@@ -243,298 +234,62 @@ static void slot_desc(const struct dump_ctx *d, long slot, char *buf,
 	snprintf(buf, size, "ctx[%ld]", slot);
 }
 
-static const cs_arm64_op *op(const cs_insn *insn, int i)
+/* The emitter's note on the instruction at @off, in words (into @c). */
+static void insn_comment(struct dump_ctx *d, uint32_t off, char *c,
+			 size_t size)
 {
-	const cs_arm64 *a = &insn->detail->arm64;
-
-	return i < a->op_count ? &a->operands[i] : NULL;
-}
-
-/* sp-relative memory operand: its displacement, else -1. */
-static long sp_disp(const cs_insn *insn)
-{
-	const cs_arm64 *a = &insn->detail->arm64;
-	int i;
-
-	for (i = 0; i < a->op_count; i++)
-		if (a->operands[i].type == ARM64_OP_MEM &&
-		    a->operands[i].mem.base == ARM64_REG_SP &&
-		    a->operands[i].mem.index == ARM64_REG_INVALID)
-			return a->operands[i].mem.disp;
-	return -1;
-}
-
-static bool is_reg(const cs_arm64_op *o, arm64_reg r)
-{
-	return o && o->type == ARM64_OP_REG && o->reg == r;
-}
-
-/* Base register number of a memory operand, else -1. */
-static int mem_base(const cs_insn *insn)
-{
-	const cs_arm64 *a = &insn->detail->arm64;
-	int i;
-
-	for (i = 0; i < a->op_count; i++)
-		if (a->operands[i].type == ARM64_OP_MEM)
-			return a->operands[i].mem.base - ARM64_REG_X0;
-	return -1;
-}
-
-/*
- * An atomic add (STADD, or an LDXR/STXR loop) at [x<rn>]: x12 is the
- * state's in-flight counter (up at entry and on a miss, down in the
- * DEC part), x10 the literal loaded into it (the miss counter).
- */
-static void atomic_desc(const struct dump_ctx *d, const char *how, int rn,
-			char *c, size_t size)
-{
-	if (rn == 12)
-		snprintf(c, size, "%s state.inflight %s 0x80", how,
-			 d->part == FTRAMP_PART_DEC ? "-=" : "+=");
-	else if (rn == 10 && d->x10[0] == '&')
-		snprintf(c, size, "%s %s += 1", how, d->x10 + 1);
-	else
-		c[0] = 0;
-}
-
-/* Annotate one instruction: the comment goes into @c. */
-static void annotate(csh h, struct dump_ctx *d, const cs_insn *insn,
-		     unsigned int idx, char *c, size_t size)
-{
-	const cs_arm64_op *o0 = op(insn, 0), *o1 = op(insn, 1);
-	const cs_arm64_op *o2 = op(insn, 2);
-	char what[96];
-	long disp;
+	const struct ftramp_tramp_insn *n;
+	const char *desc;
+	char a[96], b[96];
 
 	c[0] = 0;
-	switch (insn->id) {
-	case ARM64_INS_HINT:
-		/* capstone 4 prints `bti c` as `hint #0x22` */
-		if (!memcmp(insn->bytes, "\x5f\x24\x03\xd5", 4))
-			snprintf(c, size, "bti c: landing pad, the image may sit in a PROT_BTI page");
+	while (d->next_insn < d->iv.nr && d->insns[d->next_insn].off < off)
+		d->next_insn++;
+	if (d->next_insn >= d->iv.nr || d->insns[d->next_insn].off != off)
 		return;
-	case ARM64_INS_STP:
-		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X12))
-			snprintf(c, size, "shadow record: sp (x29), state: live");
-		else if (is_reg(o0, ARM64_REG_X29))
-			snprintf(c, size, "the frame record: caller's fp, lr (%s)",
-				 is_reg(o1, ARM64_REG_X9) ? "x9" : "x30");
-		else if (is_reg(o0, ARM64_REG_X19))
-			snprintf(c, size, "ctx[-2] = the caller's x19; ctx[-1] = &state.rctx");
-		if (c[0])
-			return;
-		break;
-	case ARM64_INS_LDP:
-		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_X30)) {
-			snprintf(c, size, "x29, x30 = the caller's fp and return address");
-			return;
-		}
-		if (is_reg(o0, ARM64_REG_X19)) {
-			snprintf(c, size, "x19 = the caller's; x12 = &state.inflight (ctx[-1])");
-			return;
-		}
-		break;
-	case ARM64_INS_MOV:
-	case ARM64_INS_MOVN:
-	case ARM64_INS_MOVZ:
-		if (is_reg(o0, ARM64_REG_X29) && is_reg(o1, ARM64_REG_SP))
-			snprintf(c, size, "x29 = the record: an x29 walk reads trampoline, caller, ...");
-		else if (is_reg(o0, ARM64_REG_X19) && is_reg(o1, ARM64_REG_X0))
-			snprintf(c, size, "x19 = the new table");
-		else if (is_reg(o0, ARM64_REG_X14))
-			snprintf(c, size, "-0x80: the in-flight decrement");
-		else if (is_reg(o0, ARM64_REG_X15))
-			snprintf(c, size, "0x80: the in-flight increment");
-		else if (is_reg(o0, ARM64_REG_X11))
-			snprintf(c, size, "one miss");
-		return;
-	case ARM64_INS_SXTW:
-	case ARM64_INS_SXTH:
-	case ARM64_INS_SXTB:
-	case ARM64_INS_UXTW:
-	case ARM64_INS_UXTH:
-	case ARM64_INS_UXTB:
-		snprintf(c, size, "widen the %s to a u64 ctx slot",
-			 d->orig_called ? "result" : "argument");
-		return;
-	case ARM64_INS_SUB:
-		if (is_reg(o0, ARM64_REG_SP) && is_reg(o1, ARM64_REG_SP) &&
-		    o2 && o2->type == ARM64_OP_IMM)
-			snprintf(c, size, "the frame: ctx and saved state, %lld bytes",
-				 (long long)o2->imm);
-		return;
-	case ARM64_INS_ADD:
-		if (is_reg(o0, ARM64_REG_X0) && is_reg(o1, ARM64_REG_SP) && o2 &&
-		    o2->type == ARM64_OP_IMM) {
-			snprintf(c, size, "x0 = ctx, the program's argument");
-			return;
-		}
-		if (is_reg(o0, ARM64_REG_SP) && is_reg(o1, ARM64_REG_SP)) {
-			snprintf(c, size, "pop the frame");
-			return;
-		}
-		return;
-	case ARM64_INS_MRS:
-		snprintf(c, size, "recursion guard: this thread's TLS block");
-		return;
-	case ARM64_INS_LDRB:
-		snprintf(c, size, "the guard byte: FREE (0x80) or BUSY (0)?");
-		return;
-	case ARM64_INS_STRB:
-		if (o0 && (o0->reg == ARM64_REG_WZR || o0->reg == ARM64_REG_XZR))
-			snprintf(c, size, "guard BUSY: programs run");
-		else
-			snprintf(c, size, "guard FREE: the table pointer's low byte is 0x80");
-		return;
-	case ARM64_INS_STXR:
-	case ARM64_INS_STLXR:
-	case ARM64_INS_LDXR:
-		atomic_desc(d, insn->id == ARM64_INS_LDXR ? "load-exclusive" :
-			    "store-exclusive", mem_base(insn), c, size);
-		return;
-	case ARM64_INS_CBNZ:
-		if (is_reg(o0, ARM64_REG_X0) && d->after_fmod)
-			snprintf(c, size, "non-zero: skip the original, this is the result");
-		return;
-	case ARM64_INS_CBZ:
-		if (is_reg(o0, ARM64_REG_W15))
-			snprintf(c, size, "BUSY: a program of ours is running on this thread, or no table yet");
-		else if (is_reg(o0, ARM64_REG_X19))
-			snprintf(c, size, "no guard table yet on this thread");
-		else if (is_reg(o0, ARM64_REG_X0) && d->after_slow)
-			snprintf(c, size, "none: count a miss");
-		return;
-	case ARM64_INS_CMP:
-		if (is_reg(o0, ARM64_REG_X19))
-			snprintf(c, size, "the table of a thread without one?");
-		return;
-	case ARM64_INS_BL:
-		if (o0 && o0->type == ARM64_OP_IMM &&
-		    name_value(d, o0->imm, what, sizeof(what))) {
-			snprintf(c, size, "call %s", what);
-			d->after_fmod = strstr(what, "fmod_ret") != NULL;
-			d->after_slow = o0->imm == DUMP_SLOW;
-			d->orig_called |= (uint64_t)o0->imm == d->orig;
-		}
-		return;
-	case ARM64_INS_BLR:
-		if (is_reg(o0, ARM64_REG_X16) && d->x16[0]) {
-			snprintf(c, size, "call %s", d->x16);
-			d->after_fmod = strstr(d->x16, "fmod_ret") != NULL;
-			d->after_slow = strstr(d->x16, "guard_slow") != NULL;
-			d->orig_called |= strstr(d->x16, "original") != NULL;
-		}
-		return;
-	case ARM64_INS_ADR:
-		if (is_reg(o0, ARM64_REG_X30))
-			snprintf(c, size, "return address for the original");
-		else if (o1 && o1->type == ARM64_OP_IMM &&
-			 (uint64_t)o1->imm >= d->data_start)
-			snprintf(c, size, "this program's run context (below)");
-		return;
-	case ARM64_INS_RET:
-		if (!o0 || is_reg(o0, ARM64_REG_X30))
-			snprintf(c, size, "return to the traced function's caller");
-		else if (is_reg(o0, ARM64_REG_X16) && d->x16[0]) {
-			snprintf(c, size, "jump to %s (RET: no BTI check)", d->x16);
-			d->orig_called |= strstr(d->x16, "original") != NULL;
-		}
-		else
-			snprintf(c, size, "continue into the function body");
-		return;
-	case ARM64_INS_LDR:
-		/* ldr xN, <literal> */
-		if (o1 && o1->type == ARM64_OP_IMM) {
-			uint64_t v;
-			bool known = image_u64(d, o1->imm, &v) &&
-				     name_value(d, v, what, sizeof(what));
+	n = &d->insns[d->next_insn++];
+	desc = ftramp_tramp_insn_desc(n->what);
+	if (n->what == FTRAMP_INSN_PROG && n->kind < FTRAMP_TRAMP_NR_KINDS)
+		snprintf(a, sizeof(a), "%s program #%u (cookie %u)",
+			 kind_names[n->kind], n->index,
+			 100 * n->kind + n->index + 1);
+	else if (n->what == FTRAMP_INSN_SLOT)
+		slot_desc(d, n->slot, a, sizeof(a));
+	else
+		snprintf(a, sizeof(a), "%s", desc);
 
-			if (is_reg(o0, ARM64_REG_X16))
-				snprintf(d->x16, sizeof(d->x16), "%s",
-					 known ? what : "");
-			if (is_reg(o0, ARM64_REG_X10))
-				snprintf(d->x10, sizeof(d->x10), "%s",
-					 known ? what : "");
-			if (known)
-				snprintf(c, size, "%s", what);
-			return;
-		}
-		if (is_reg(o0, ARM64_REG_X19) && sp_disp(insn) >= 0) {
-			snprintf(c, size, "x19 = the caller's, from ctx[-2]");
-			return;
-		}
-		if (is_reg(o0, ARM64_REG_X12) && sp_disp(insn) >= 0) {
-			snprintf(c, size, "x12 = &state.inflight, from ctx[-1]");
-			return;
-		}
-		if (is_reg(o0, ARM64_REG_X19) && op(insn, 1) &&
-		    op(insn, 1)->type == ARM64_OP_MEM &&
-		    op(insn, 1)->mem.base == ARM64_REG_X19) {
-			snprintf(c, size, "the guard table pointer (initial-exec TLS)");
-			return;
-		}
+	switch (n->how) {
+	case FTRAMP_INSN_CALL:
+		snprintf(c, size, "call %s", a);
+		break;
+	case FTRAMP_INSN_LIT:
+		snprintf(c, size, "= %s", a);
+		break;
+	case FTRAMP_INSN_JUMP:
+		snprintf(c, size, "jump to %s (RET: no BTI check)", a);
+		break;
+	case FTRAMP_INSN_SAVE:
+	case FTRAMP_INSN_LOAD:
+		b[0] = 0;
+		if (n->what == FTRAMP_INSN_SLOT && n->nslots == 2)
+			slot_desc(d, n->slot + 1, b, sizeof(b));
+		snprintf(c, size, "%s %s%s%s",
+			 n->how == FTRAMP_INSN_SAVE ? "save" : "load", a,
+			 b[0] ? "; " : "", b);
 		break;
 	default:
-		break;
+		if (n->what == FTRAMP_INSN_FRAME)
+			snprintf(c, size, "%s, %u bytes", a, n->imm);
+		else
+			snprintf(c, size, "%s", a);
 	}
-
-	/* Loads and stores of ctx slots. */
-	disp = sp_disp(insn);
-	if (disp >= 0 && d->ctx_off >= 0 && disp >= d->ctx_off - 8 &&
-	    (insn->id == ARM64_INS_STR || insn->id == ARM64_INS_LDR ||
-	     insn->id == ARM64_INS_STP || insn->id == ARM64_INS_LDP ||
-	     insn->id == ARM64_INS_STUR || insn->id == ARM64_INS_LDUR ||
-	     insn->id == ARM64_INS_LDRSW || insn->id == ARM64_INS_LDRSB ||
-	     insn->id == ARM64_INS_LDRSH)) {
-		long slot = (disp - d->ctx_off) / 8;
-		bool store = insn->id == ARM64_INS_STR ||
-			     insn->id == ARM64_INS_STP ||
-			     insn->id == ARM64_INS_STUR;
-		char s2[96];
-
-		if ((disp - d->ctx_off) % 8)
-			return;
-		if (slot >= d->lay.nr_arg_slots + d->lay.nr_ret_slots) {
-			const char *reg = o0 && o0->type == ARM64_OP_REG ?
-					  cs_reg_name(h, o0->reg) : "";
-
-			if (is_reg(o0, ARM64_REG_X8))
-				snprintf(c, size, "%s x8, the indirect result address",
-					 store ? "save" : "load");
-			else if (reg[0] == 'q' || is_reg(o0, ARM64_REG_X1))
-				snprintf(c, size, "%s %s %s registers (unknown model: all of them)",
-					 store ? "save" : "load",
-					 reg[0] == 'q' ? "FP/SIMD" : "x1,",
-					 d->orig_called ? "result" : "argument");
-			return;
-		}
-		slot_desc(d, slot, what, sizeof(what));
-		if (insn->id == ARM64_INS_STP || insn->id == ARM64_INS_LDP) {
-			slot_desc(d, slot + 1, s2, sizeof(s2));
-			snprintf(c, size, "%s %s; %s", store ? "save" : "load",
-				 what, s2);
-		} else if (slot == -1) {
-			snprintf(c, size, "%s", what);
-		} else {
-			snprintf(c, size, "%s %s", store ? "save" : "load", what);
-		}
-		return;
-	}
-	if (disp >= 0 && d->ctx_off >= 0 && disp < d->ctx_off - 8 &&
-	    insn->id != ARM64_INS_STP && insn->id != ARM64_INS_LDP)
-		snprintf(c, size, "stack arguments, copied for the original");
-	else if (disp >= 0 && d->ctx_off >= 0 && disp < d->ctx_off - 8)
-		snprintf(c, size, "stack arguments, copied for the original");
-	(void)idx;
 }
 
 /*
  * Words capstone 4 does not know: the ARMv8.1 LSE atomics the emitter
  * uses with --lse (STADD{L} is LDADD{L} with xzr as destination).
  */
-static bool decode_extra(struct dump_ctx *d, uint32_t w, char *text,
-			 size_t tsize, char *c, size_t csize)
+static bool decode_extra(uint32_t w, char *text, size_t tsize)
 {
 	if ((w & 0xff20fc00) == 0xf8200000) {
 		unsigned int rs = (w >> 16) & 31, rn = (w >> 5) & 31;
@@ -548,55 +303,21 @@ static bool decode_extra(struct dump_ctx *d, uint32_t w, char *text,
 			snprintf(text, tsize, "ldadd%-2s x%u, x%u, [x%u]",
 				 acq ? (rel ? "al" : "a") : (rel ? "l" : ""),
 				 rs, rt, rn);
-		atomic_desc(d, "atomically", rn, c, csize);
 		return true;
 	}
 	return false;
 }
 
-/* First pass: where the data starts, and ctx's offset from sp. */
-static void scan(csh h, struct dump_ctx *d, const uint8_t *img)
+/* Where the data starts: the emitter's note on the literal pool. */
+static void find_data(struct dump_ctx *d)
 {
-	const uint8_t *code = img;
-	uint64_t addr = d->rx;
-	size_t left = d->size;
-	cs_insn *insn = cs_malloc(h);
-	bool prev_add_x0 = false;
-	long add_imm = -1;
-
 	d->data_start = d->rx + d->size;
-	d->ctx_off = -1;
 	for (unsigned int i = 0; i < d->nv.nr; i++)
 		if (d->notes[i].part == FTRAMP_PART_POOL ||
 		    d->notes[i].part == FTRAMP_PART_RUN_CTX) {
 			d->data_start = d->rx + d->notes[i].off;
 			break;
 		}
-	while (addr < d->data_start && left >= 4) {
-		const cs_arm64_op *o0, *o1, *o2;
-
-		if (!cs_disasm_iter(h, &code, &left, &addr, insn)) {
-			code += 4;
-			left -= 4;
-			addr += 4;
-			prev_add_x0 = false;
-			continue;
-		}
-		o0 = op(insn, 0);
-		o1 = op(insn, 1);
-		o2 = op(insn, 2);
-
-		if (prev_add_x0 && d->ctx_off < 0 &&
-		    (insn->id == ARM64_INS_BL || insn->id == ARM64_INS_LDR))
-			d->ctx_off = add_imm;
-		prev_add_x0 = insn->id == ARM64_INS_ADD &&
-			      is_reg(o0, ARM64_REG_X0) &&
-			      is_reg(o1, ARM64_REG_SP) && o2 &&
-			      o2->type == ARM64_OP_IMM;
-		if (prev_add_x0)
-			add_imm = o2->imm;
-	}
-	cs_free(insn, 1);
 }
 
 /*
@@ -611,7 +332,6 @@ static void print_notes(struct dump_ctx *d, uint64_t at)
 
 		if (d->rx + n->off != at)
 			continue;
-		d->part = n->part;
 		if (n->part == FTRAMP_PART_MISS)
 			putchar('\n');
 		if (n->part == FTRAMP_PART_PROG && n->kind < FTRAMP_TRAMP_NR_KINDS)
@@ -821,14 +541,20 @@ static int build_image(struct dump_ctx *d, uint8_t **img)
 	if (bound < 0)
 		return bound;
 	*img = calloc(1, bound);
-	if (!*img)
+	d->insns = calloc(bound / 4, sizeof(*d->insns));
+	if (!*img || !d->insns)
 		return -ENOMEM;
+	d->iv.v = d->insns;
+	d->iv.cap = bound / 4;
+	args.insns = &d->iv;
 	len = ftramp_arch_prepare_trampoline(&args, *img, d->rx, bound);
 	if (len < 0)
 		return len;
 	d->size = len;
 	if (d->nv.nr > d->nv.cap)
 		d->nv.nr = d->nv.cap;
+	if (d->iv.nr > d->iv.cap)
+		d->iv.nr = d->iv.cap;
 	return bound;
 }
 
@@ -861,7 +587,7 @@ int cmd_dump(int argc, char **argv)
 	const uint8_t *code;
 	uint64_t addr;
 	size_t left;
-	unsigned int k, idx = 0;
+	unsigned int k;
 	int bound, err, ret = 1;
 	csh h;
 
@@ -905,7 +631,6 @@ int cmd_dump(int argc, char **argv)
 		pr_err("capstone: cannot open an arm64 disassembler");
 		goto out;
 	}
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
 
 	printf("# model:    %s\n", proto);
 	printf("# programs:");
@@ -922,8 +647,7 @@ int cmd_dump(int argc, char **argv)
 	       d.lay.nr_arg_slots, d.lay.nr_ret_slots,
 	       o.no_guard ? "; no recursion guard, no counters" : "");
 
-	d.img = img;
-	scan(h, &d, img);
+	find_data(&d);
 	insn = cs_malloc(h);
 	code = img;
 	left = d.size;
@@ -935,17 +659,15 @@ int cmd_dump(int argc, char **argv)
 
 		print_notes(&d, at);
 		memcpy(&word, code, sizeof(word));
+		insn_comment(&d, (uint32_t)(at - d.rx), comment,
+			     sizeof(comment));
 		if (cs_disasm_iter(h, &code, &left, &addr, insn)) {
-			annotate(h, &d, insn, idx++, comment, sizeof(comment));
 			snprintf(text, sizeof(text), "%-7s %s", insn->mnemonic,
 				 insn->op_str);
 		} else {
-			if (!decode_extra(&d, word, text, sizeof(text),
-					  comment, sizeof(comment))) {
+			if (!decode_extra(word, text, sizeof(text)))
 				snprintf(text, sizeof(text), ".inst   %#010x",
 					 word);
-				comment[0] = 0;
-			}
 			code += 4;
 			left -= 4;
 			addr += 4;
@@ -960,6 +682,7 @@ int cmd_dump(int argc, char **argv)
 out:
 	for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++)
 		free(d.links[k]);
+	free(d.insns);
 	free(img);
 	return ret;
 }
