@@ -691,7 +691,7 @@ static void bench_attach_n(long n)
 	 * the trampolines' (each made writable once).
 	 */
 	{
-		struct ftramp_link_batch *b = ftramp_attach_batch__new();
+		struct ftramp_attach_batch *b = ftramp_attach_batch__new();
 		long tpages;
 
 		ftramp_sync(-1);

@@ -604,7 +604,7 @@ struct batch_ent {
 	struct ftramp_link *link;
 };
 
-struct ftramp_link_batch {
+struct ftramp_attach_batch {
 	struct batch_ent *ent;
 	size_t nr, cap;
 	int err;			/* first __add() error: sticky */
@@ -621,9 +621,9 @@ struct bgroup {
 	struct ftramp_link **add;
 };
 
-FTRAMP_API struct ftramp_link_batch *ftramp_attach_batch__new(void)
+FTRAMP_API struct ftramp_attach_batch *ftramp_attach_batch__new(void)
 {
-	struct ftramp_link_batch *b = calloc(1, sizeof(*b));
+	struct ftramp_attach_batch *b = calloc(1, sizeof(*b));
 
 	if (!b) {
 		errno = ENOMEM;
@@ -633,7 +633,7 @@ FTRAMP_API struct ftramp_link_batch *ftramp_attach_batch__new(void)
 	return b;
 }
 
-static int batch_fail(struct ftramp_link_batch *b, size_t idx, int err)
+static int batch_fail(struct ftramp_attach_batch *b, size_t idx, int err)
 {
 	if (!b->err) {
 		b->err = err;
@@ -647,7 +647,7 @@ static int batch_fail(struct ftramp_link_batch *b, size_t idx, int err)
  * patched); the rest at the commit, under the lock.  Returns the entry's
  * index, or -errno (and the commit will fail with it).
  */
-FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
+FTRAMP_API int ftramp_attach_batch__add(struct ftramp_attach_batch *b,
 					const char *func,
 					enum ftramp_attach_kind kind,
 					ftramp_prog_t prog,
@@ -698,25 +698,25 @@ FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
 	return (int)idx;
 }
 
-FTRAMP_API size_t ftramp_attach_batch__size(const struct ftramp_link_batch *b)
+FTRAMP_API size_t ftramp_attach_batch__size(const struct ftramp_attach_batch *b)
 {
 	return b ? b->nr : 0;
 }
 
-FTRAMP_API long ftramp_attach_batch__failed(const struct ftramp_link_batch *b)
+FTRAMP_API long ftramp_attach_batch__failed(const struct ftramp_attach_batch *b)
 {
 	return b ? b->err_idx : -1;
 }
 
 FTRAMP_API struct ftramp_link *
-ftramp_attach_batch__link(const struct ftramp_link_batch *b, size_t i)
+ftramp_attach_batch__link(const struct ftramp_attach_batch *b, size_t i)
 {
 	if (!b || !b->committed || i >= b->nr)
 		return NULL;
 	return b->ent[i].link;
 }
 
-FTRAMP_API void ftramp_attach_batch__free(struct ftramp_link_batch *b)
+FTRAMP_API void ftramp_attach_batch__free(struct ftramp_attach_batch *b)
 {
 	if (!b)
 		return;
@@ -740,7 +740,7 @@ static int ent_cmp(const void *x, const void *y, void *arg)
  * What ftramp_attach() checks for one link, for entry e joining group g
  * (the function's links, plus those of the group before e).
  */
-static int group_check(struct bgroup *g, struct ftramp_link_batch *b,
+static int group_check(struct bgroup *g, struct ftramp_attach_batch *b,
 		       const size_t *order, size_t k)
 {
 	struct batch_ent *e = &b->ent[order[k]];
@@ -780,7 +780,7 @@ static int group_check(struct bgroup *g, struct ftramp_link_batch *b,
  * once: ftramp_text_hold()), then one patch transaction for every site
  * (ftrace_change_many_locked()), then the bookkeeping, which cannot fail.
  */
-static int batch_commit_locked(struct ftramp_link_batch *b, size_t *order,
+static int batch_commit_locked(struct ftramp_attach_batch *b, size_t *order,
 			       struct bgroup *grp, size_t *nr_grp,
 			       struct ftrace_dchg *dc, size_t *fail)
 {
@@ -898,7 +898,7 @@ static int batch_commit_locked(struct ftramp_link_batch *b, size_t *order,
 	return 0;
 }
 
-FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_link_batch *b)
+FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_attach_batch *b)
 {
 	struct ftrace_dchg *dc = NULL;
 	struct bgroup *grp = NULL;

@@ -111,7 +111,7 @@ FIXTURE(batch)
 {
 	struct ftramp_attach_opts opts;
 	struct ftramp_func_model model;
-	struct ftramp_link_batch *b;
+	struct ftramp_attach_batch *b;
 	struct ftramp_link *links[2 * NR_FUNCS];
 };
 
@@ -214,7 +214,7 @@ TEST_F(batch, one_bad_entry_changes_nothing)
 {
 	struct site_bytes before[NR_FUNCS], after[NR_FUNCS];
 	struct ftramp_func_model vm;
-	struct ftramp_link_batch *b2;
+	struct ftramp_attach_batch *b2;
 	uint64_t bl;
 
 	ASSERT_EQ(0, ftramp_sites__prepare("am_f*") < 0);
@@ -334,7 +334,7 @@ TEST_F(batch, accounting)
 /* A batch adding to functions already traced: a modify per function. */
 TEST_F(batch, add_to_traced_and_destroy_some)
 {
-	struct ftramp_link_batch *b2;
+	struct ftramp_attach_batch *b2;
 	struct ftramp_link *more[NR_FUNCS];
 	struct site_bytes sb[NR_FUNCS];
 

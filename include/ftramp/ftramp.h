@@ -842,40 +842,32 @@ FTRAMP_API int ftramp_link__destroy(struct ftramp_link *link);
  * one ftramp_attach(): func or opts->addr, kind, prog, opts (copied,
  * with the model it points to).  It checks what it can at once and
  * returns the entry's index (>= 0) or -errno; an entry in error makes
- * the commit fail with that error.  __commit() is all or nothing: every
- * check and every trampoline first (their pages made writable once),
- * then ONE patch transaction for every site, which makes each text page
- * writable once and synchronises the other threads once per phase:
- *   1 sync   every site prepared (ftramp_sites__prepare()) and near, or
- *	      already traced near (the common case: only the bl words);
- *   2 syncs  a site seen for the first time (its entry `mov x9, x30`
- *	      must be visible to every thread before any bl to a
- *	      trampoline, Documentation/patching.rst), or a far site (its
- *	      ops literal must be visible before the bl ftrace_caller that
- *	      loads it);
- *   +2       a far trampoline replaced (the record store, bracketed).
- * Errors as for ftramp_attach() (the commit's return value, -errno);
- * __failed() gives the index of the entry in error (-1: none).  On
- * error nothing changed: every site and every link is as before, and the
- * batch cannot be committed again (-EALREADY after a success).
+ * the commit fail with that error.  __commit() is all or nothing: when
+ * it returns 0, every entry's calls run its program; on error nothing
+ * changed (every site and every link is as before) and __failed() gives
+ * the index of the entry in error (-1: none).  Errors as for
+ * ftramp_attach().  A batch commits once (-EALREADY after a success);
+ * after a failure, free it.  Prepared sites
+ * (ftramp_sites__prepare()) make the commit cheapest: what it costs is
+ * in Documentation/api.rst.
  * __link(i) after a successful commit: entry i's link, the caller's to
  * destroy (ftramp_link__destroy() or ftramp_links__destroy());
  * __free() frees the batch, never the links.
  */
-struct ftramp_link_batch;
+struct ftramp_attach_batch;
 
-FTRAMP_API struct ftramp_link_batch *ftramp_attach_batch__new(void);
-FTRAMP_API int ftramp_attach_batch__add(struct ftramp_link_batch *b,
+FTRAMP_API struct ftramp_attach_batch *ftramp_attach_batch__new(void);
+FTRAMP_API int ftramp_attach_batch__add(struct ftramp_attach_batch *b,
 					const char *func,
 					enum ftramp_attach_kind kind,
 					ftramp_prog_t prog,
 					const struct ftramp_attach_opts *opts);
-FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_link_batch *b);
-FTRAMP_API long ftramp_attach_batch__failed(const struct ftramp_link_batch *b);
-FTRAMP_API size_t ftramp_attach_batch__size(const struct ftramp_link_batch *b);
+FTRAMP_API int ftramp_attach_batch__commit(struct ftramp_attach_batch *b);
+FTRAMP_API long ftramp_attach_batch__failed(const struct ftramp_attach_batch *b);
+FTRAMP_API size_t ftramp_attach_batch__size(const struct ftramp_attach_batch *b);
 FTRAMP_API struct ftramp_link *
-ftramp_attach_batch__link(const struct ftramp_link_batch *b, size_t i);
-FTRAMP_API void ftramp_attach_batch__free(struct ftramp_link_batch *b);
+ftramp_attach_batch__link(const struct ftramp_attach_batch *b, size_t i);
+FTRAMP_API void ftramp_attach_batch__free(struct ftramp_attach_batch *b);
 
 /*
  * Detach and free @n links (NULL entries skipped) in one transaction, as

@@ -386,7 +386,7 @@ static ftramp_prog_t prog_for(const struct afunc *f, int k, bool *want)
 }
 
 /* Queue function idx's links (cookie: its index) into the batch. */
-static int attach_add(struct ftramp_link_batch *b, unsigned int idx)
+static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 {
 	struct afunc *f = agent_func(idx);
 	struct ftramp_attach_opts o = {
@@ -446,7 +446,7 @@ static const char *failed_func(long bad, unsigned int first)
  */
 static bool attach_from(unsigned int first)
 {
-	struct ftramp_link_batch *b = ftramp_attach_batch__new();
+	struct ftramp_attach_batch *b = ftramp_attach_batch__new();
 	unsigned int i, nr = agent_nr_funcs;
 	char model[256];
 	size_t n = 0;
