@@ -7,7 +7,8 @@
  *    caller with the result an untraced run gives, for every kind of
  *    image (fentry, fexit, both, fmod_ret), near and far (through
  *    ftrace_caller), beside an ftrace ops handler, and thrown by a
- *    program; the fexit programs of the unwound call do not run;
+ *    program; the fexit programs of the unwound call run once, told
+ *    that it was unwound (ftramp_get_func_unwound()), with no result;
  *  - pthread_cancel() at a cancellation point inside an fexit-traced
  *    function, and pthread_exit() from one, run the thread's cleanup
  *    handlers (C++ destructor style and C setjmp style): the mutex is
@@ -177,17 +178,23 @@ TEST_F(throw, caught_as_untraced)
 					prog_modret, variant->far);
 		ASSERT_TRUE(self->links[2] != NULL);
 	}
-	n_entry = n_exit = n_modret = 0;
+	n_entry = n_exit = n_modret = n_unwound = 0;
 	uw_throw_calls = 0;
 	for (long i = 0; i < rounds; i++) {
 		EXPECT_EQ(thrown, uw_catch(3));
 		EXPECT_EQ(normal, uw_catch(-2));
 	}
-	/* The original ran every time; fexit only for calls that returned. */
+	/*
+	 * The original ran every time; fexit with a result for the calls
+	 * that returned, told "unwound" for the others, each once.
+	 */
 	EXPECT_EQ(2 * rounds, uw_throw_calls);
 	EXPECT_EQ(variant->kinds & K_FENTRY ? 2 * rounds : 0, n_entry);
 	EXPECT_EQ(variant->kinds & K_MODRET ? 2 * rounds : 0, n_modret);
 	EXPECT_EQ(variant->kinds & K_FEXIT ? rounds : 0, n_exit);
+	EXPECT_EQ(variant->kinds & K_FEXIT ? rounds : 0, n_unwound);
+	if (self->links[1])
+		EXPECT_EQ(rounds, ftramp_link__unwound(self->links[1]));
 
 	/* The unwound calls gave their in-flight units back. */
 	ASSERT_EQ(0, ftramp_links__destroy(self->links, 3));
@@ -209,12 +216,14 @@ TEST(program_throws)
 	ASSERT_TRUE(thr != NULL);
 	cnt = ftramp_attach("uw_thrower", FTRAMP_FEXIT, prog_exit, NULL);
 	ASSERT_TRUE(cnt != NULL);
-	n_exit = 0;
+	n_exit = n_unwound = 0;
 	uw_throw_calls = 0;
 	/* Thrown before the original ran: the caller's handler, as untraced. */
 	EXPECT_EQ(thrown, uw_catch(42));
 	EXPECT_EQ(0, uw_throw_calls);
 	EXPECT_EQ(0, n_exit);
+	/* The record was up: the call is closed as unwound, once. */
+	EXPECT_EQ(1, n_unwound);
 	EXPECT_EQ(normal, uw_catch(-2));
 	EXPECT_EQ(normal, uw_catch(-2));
 	/* Programs still run on this thread: the guard was given back. */
@@ -622,17 +631,15 @@ TEST_F(cancel, cleanups_run)
 	EXPECT_EQ(1, a.cleanups);
 	EXPECT_EQ(0, pthread_mutex_trylock(&m));
 	pthread_mutex_unlock(&m);
-	/* The function never returned: no fexit. */
+	/* The function never returned: no fexit with a result. */
 	EXPECT_EQ(0, n_exit);
 	/*
-	 * A hooked frame's record is popped by the unwind and reported
-	 * unwound (a modelled one's personality gives its unit back
-	 * without a report).
+	 * Its record is popped by the unwind (the stub's personality for a
+	 * return hook, the image's for a modelled frame) and reported
+	 * unwound, once.
 	 */
-	if (variant->hooked) {
-		EXPECT_EQ(1, n_unwound);
-		EXPECT_EQ(1, ftramp_link__unwound(self->link));
-	}
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(1, ftramp_link__unwound(self->link));
 	ASSERT_EQ(0, ftramp_link__destroy(self->link));
 	self->link = NULL;
 	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));

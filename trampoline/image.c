@@ -578,37 +578,64 @@ uint64_t ftramp_tramp_state_unwound(const struct ftramp_tramp_state *st)
  * table is this thread's, the one the entry loaded into x19: the thread
  * is still running (its TLS destructors run after a forced unwind ends).
  */
+/*
+ * The record of a modelled frame that an unwind is leaving, whose call
+ * into the body had SP = cfa (libgcc's _Unwind_GetCFA() in a
+ * personality: the CFA of the frame below).  Its record holds that SP
+ * (x29, or SP+0 above copied stack arguments: emit_shadow_enter()).
+ * Every record above it was pushed by what the call ran: a lower sp, or
+ * the same one for a return hook the body tail-called.  NULL when it has
+ * none: the stack was full at its entry, or the unwind began in its
+ * fexit programs, after the pop.
+ */
+static struct ftramp_shadow_rec *shadow_own(uint8_t *tbl, uint64_t state,
+					    uint64_t cfa)
+{
+	struct ftramp_shadow_rec *r;
+	uint8_t *p;
+
+	for (p = (uint8_t *)(uintptr_t)*shadow_top(tbl);; p -= FTRAMP_SHADOW_SLOT) {
+		r = (struct ftramp_shadow_rec *)p;
+		if (!r->state || r->sp > cfa)
+			return NULL;
+		if (r->sp == cfa && r->state == state)
+			return r;
+	}
+}
+
+/*
+ * The epilogue's releases, for a frame an unwind leaves (unwind.c).  The
+ * table is this thread's, the one the entry loaded into x19: the thread
+ * is still running (its TLS destructors run after a forced unwind ends).
+ *
+ * A modelled fexit frame left while its record was up (from the entry to
+ * the pop: the fentry and fmod_ret programs and the body) is a dead
+ * record like one longjmp() leaves: released the same way, so reported
+ * to the fexit programs as unwound (ftramp_get_func_unwound()), as a
+ * return hook's frame is by its stub's personality and as the next entry
+ * would report it after a longjmp().  Records above it are its callees'
+ * not yet found (left by a longjmp() into the body before it threw):
+ * released first, innermost first.  The guard byte goes back before, so
+ * that the programs run.
+ */
 void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 			       unsigned int held, uint64_t cfa)
 {
 	uint8_t *tbl = ftramp_guard_tbl;
-
-	/*
-	 * A modelled fexit frame left while its record was up (from the
-	 * entry to the pop: the fentry and fmod_ret programs and the body):
-	 * its shadow record is the top one (records above it were its callees', popped by
-	 * their own frames' unwinding first), with the frame's own SP.
-	 * libgcc's _Unwind_GetCFA() in a personality gives the CFA of the
-	 * frame below (this frame's SP at the call); a true CFA is above
-	 * it.  A caller's record has an SP above this frame's: `<=` takes
-	 * ours only.  Pop it silently: the unit is given back just below.
-	 */
-	if ((held & A64_UW_INFLIGHT) && tbl != guard_none && st->shadow_drop) {
-		struct ftramp_shadow_rec *r = (struct ftramp_shadow_rec *)
-			(uintptr_t)*shadow_top(tbl);
-
-		if (r->state == (uint64_t)(uintptr_t)st && r->sp <= cfa) {
-			__atomic_store_n(shadow_top(tbl), (uint64_t)(uintptr_t)
-					 ((uint8_t *)r - FTRAMP_SHADOW_SLOT),
-					 __ATOMIC_RELAXED);
-			r->state = 0;
-		}
-	}
+	struct ftramp_shadow_rec *own = NULL;
 
 	if ((held & A64_UW_GUARD) && tbl != guard_none &&
 	    st->guard_slot >= 0 && st->guard_slot < FTRAMP_GUARD_SLOTS)
 		__atomic_store_n(&tbl[st->guard_slot], FTRAMP_GUARD_FREE,
 				 __ATOMIC_RELAXED);
+	if ((held & A64_UW_INFLIGHT) && tbl != guard_none && st->shadow_drop)
+		own = shadow_own(tbl, (uint64_t)(uintptr_t)st, cfa);
+	if (own) {
+		release_above(tbl, (uint8_t *)own);
+		/* Counts it unwound and gives its unit back, last. */
+		shadow_release_top(tbl, own);
+		return;
+	}
 	if (held & A64_UW_INFLIGHT) {
 		__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
 		/* Last: the state may be freed once the count drops. */

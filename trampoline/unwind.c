@@ -21,10 +21,14 @@
  * _Unwind_FrameState, then the personality runs, then
  * uw_update_context() reads only that copy and the stack).
  *
- * fexit programs do not run on an unwind: the function did not return,
- * there is no result to show, and running arbitrary programs from inside
- * the unwinder's cleanup phase is what the kernel never does either (no
- * fexit on a kernel exception path).  The exit is counted as unwound.
+ * A frame whose shadow record is up (a modelled fexit image, from its
+ * entry to its pop; a return hook's, through the stub's personality) is
+ * released as a dead record (image.c): its fexit programs run once,
+ * with ftramp_get_func_unwound() 1 and no result, as for a frame a
+ * longjmp() left, so that a tracer closes the call and nests the next
+ * one right.  They run from the cleanup phase, on the unwinding thread,
+ * under the image's guard byte like any program run.  The exit is
+ * counted as unwound either way.
  */
 #include <dlfcn.h>
 #include <errno.h>
