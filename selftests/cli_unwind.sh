@@ -4,18 +4,18 @@
 # ftramp run on a C++ program whose exceptions pass through the traced
 # functions (selftests/progs/uw_throw.cc): its output and exit status are
 # those of the untraced run, for the trace (fentry+fexit), the far path
-# and --count; the trace shows the calls that returned, and the unwound
-# calls' entries without an exit.  The same through variadic functions
+# and --count; the trace shows the calls that returned with their result,
+# and closes each call the exception left as unwound.  The same through variadic functions
 # (the unknown model: a return hook): output and exit status as untraced,
 # and each unwound call's exit printed `unwound`.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 14
+plan 18
 
 PROG=$PROGS/uw_throw
 N=10
 
-need_prog "$PROG" 14 "C++ exceptions"
+need_prog "$PROG" 18 "C++ exceptions"
 
 # shellcheck disable=SC2086
 $QEMU_RUN "$PROG" $N >"$TMP/plain.out" 2>"$TMP/plain.err"
@@ -35,6 +35,17 @@ check "the trace shows every uw_check call" \
 	[ "$(grep -Ec ' uw_check\(' "$TMP/trace.txt")" -eq $N ]
 check "only calls that returned show a result" \
 	[ "$(grep -Ec 'uw_check\(.*\) = |\} = .*// uw_check' "$TMP/trace.txt")" -eq $((N - N / 3)) ]
+# The calls the exception left (uw_check, uw_parse, uw_step for each
+# multiple of 3) are closed as unwound, reported by the images' unwind
+# personality; before, their exits were silent and each later call
+# nested one level deeper than the last.
+check "ftramp run -t: each call an exception left is closed as unwound" \
+	[ "$(grep -Ec ' uw_check\(v=[0-9]+\) unwound;$' "$TMP/trace.txt")" -eq $((N / 3)) -a \
+	  "$(grep -Ec '\} unwound; // uw_(parse|step)$' "$TMP/trace.txt")" -eq $((2 * (N / 3))) ]
+check "ftramp run -t: every uw_step call at the outermost level" \
+	awk '/ uw_step\(/ { match($0, /uw_step/); if (c && RSTART != c) bad = 1
+			    c = RSTART; n++ }
+	     END { exit bad || n != '$N' }' "$TMP/trace.txt"
 
 run far --far -t 'uw_*' -- "$PROG" $N
 check "ftramp run --far -t: exit status as untraced" [ "$(cat "$TMP/far.rc")" -eq $plain_rc ]
@@ -64,6 +75,13 @@ if ! cmp -s "$TMP/vplain.out" "$TMP/vtrace.out"; then
 	diff "$TMP/vplain.out" "$TMP/vtrace.out" | head -5 | diag
 	head -5 "$TMP/vtrace.err" | diag
 fi
+# uw_check, a leaf (its only line printed at its exit), throws for N/3
+# values: those calls are shown unwound, not lost (a formatter that
+# dropped the frames above the one exiting lost their entry lines).
+check "through return hooks: the trace shows every uw_check call" \
+	[ "$(grep -Ec ' uw_check\(' "$TMP/vtrace.txt")" -eq $N ]
+check "through return hooks: each throwing uw_check call shows unwound" \
+	[ "$(grep -Ec ' uw_check\(v=[0-9]+\) unwound;$' "$TMP/vtrace.txt")" -eq $((N / 3)) ]
 # N/3 calls throw through both hooked frames: each exit is unwound.
 check "each thrown-through hooked call's exit shows unwound" \
 	[ "$(grep -Ec '(uw_vstep|uw_vparse)\(.*\) unwound;|\} unwound; // uw_v(step|parse)' "$TMP/vtrace.txt")" -eq $((2 * (N / 3))) ]

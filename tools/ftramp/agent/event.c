@@ -78,10 +78,16 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * The raw system call, not write(): that is a cancellation point (POSIX
+ * 2.9.5.2), and a program run inside a traced function of a thread with
+ * a cancel pending would act on it there, half-way through a line and
+ * before the function itself reached its own cancellation point.
+ */
 void write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
-		ssize_t n = write(fd, buf, len);
+		ssize_t n = syscall(SYS_write, fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -314,13 +320,14 @@ static void fmt_args(struct fbuf *b, const struct afunc *f,
 /* " = value" for a result, nothing for void. */
 static void fmt_ret(struct fbuf *b, const struct afunc *f, const uint64_t *ctx)
 {
-	const uint64_t *ret = ctx + f->nr_ctx_args;
+	const uint64_t *ret;
 
-	if (ftramp_get_func_unwound(ctx)) {
-		/* Its frame was abandoned (longjmp): no result. */
+	if (!ctx || ftramp_get_func_unwound(ctx)) {
+		/* Its frame was abandoned (longjmp, unwinding): no result. */
 		fb_puts(b, " unwound");
 		return;
 	}
+	ret = ctx + f->nr_ctx_args;
 	if (!f->has_model) {
 		fb_puts(b, " = ");
 		fb_hex(b, ret[0]);
@@ -394,6 +401,7 @@ static void print_entry_line(const struct aframe *fr)
 	line_end(&b);
 }
 
+/* @ctx NULL: the call is known to be over without its exit (unwound). */
 static void print_exit_line(const struct aframe *fr, const uint64_t *ctx,
 			    uint64_t now)
 {
@@ -584,6 +592,36 @@ uint64_t event_entry(const uint64_t *ctx)
 	return 0;
 }
 
+/*
+ * The line (or Chrome event) that ends a call: its exit seen with @ctx,
+ * or with ctx NULL one that is known to be over without it.
+ */
+static void print_end(const struct aframe *frp, const uint64_t *ctx,
+		      uint64_t now)
+{
+	const struct aframe fr = *frp;
+	const struct afunc *f = agent_func(fr.func);
+
+	if (!fr.traced)
+		return;
+	if (agent_cfg.format == AGENT_FMT_CHROME) {
+		char ret[96];
+		struct fbuf b;
+
+		fb_init(&b, ret, sizeof(ret));
+		fmt_ret(&b, f, ctx);
+		if (!ctx || ftramp_get_func_unwound(ctx)) {
+			chrome_event(f, 'E', now, "unwound", "1", 1);
+			return;
+		}
+		/* " = value" -> "value" */
+		chrome_event(f, 'E', now, "ret", b.len > 3 ? ret + 3 : "",
+			     b.len > 3 ? b.len - 3 : 0);
+		return;
+	}
+	print_exit_line(&fr, ctx, now);
+}
+
 uint64_t event_exit(const uint64_t *ctx)
 {
 	uint64_t now = now_ns();
@@ -605,8 +643,12 @@ uint64_t event_exit(const uint64_t *ctx)
 		return 0;
 	}
 	/*
-	 * Our frame is the top one unless a traced callee never returned
-	 * (longjmp, a thread cancelled inside it): drop those.
+	 * Our frame is the top one unless a traced callee's exit never
+	 * came (the runtime reports every abandoned frame, but not one
+	 * whose report its recursion guard skipped, nor one it could not
+	 * record: shadow stack full).  Such a callee is over: close it as
+	 * unwound, innermost first, so that no entry line is lost (a leaf
+	 * prints its only line at its exit) and the nesting stays right.
 	 */
 	for (i = d; i > 0 && thr.frames[i - 1].func != idx; i--)
 		;
@@ -614,30 +656,21 @@ uint64_t event_exit(const uint64_t *ctx)
 		__atomic_fetch_add(&lost, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
+	while (thr.depth > i) {
+		d = thr.depth - 1;
+		thr.frames[d].valid = 0;
+		barrier();
+		fr = thr.frames[d];
+		barrier();
+		thr.depth = d;
+		print_end(&fr, NULL, now);
+	}
 	thr.frames[i - 1].valid = 0;
 	barrier();
 	fr = thr.frames[i - 1];
 	barrier();
 	thr.depth = i - 1;
-
-	if (!fr.traced)
-		return 0;
-	if (agent_cfg.format == AGENT_FMT_CHROME) {
-		char ret[96];
-		struct fbuf b;
-
-		fb_init(&b, ret, sizeof(ret));
-		fmt_ret(&b, f, ctx);
-		if (ftramp_get_func_unwound(ctx)) {
-			chrome_event(f, 'E', now, "unwound", "1", 1);
-			return 0;
-		}
-		/* " = value" -> "value" */
-		chrome_event(f, 'E', now, "ret", b.len > 3 ? ret + 3 : "",
-			     b.len > 3 ? b.len - 3 : 0);
-		return 0;
-	}
-	print_exit_line(&fr, ctx, now);
+	print_end(&fr, ctx, now);
 	return 0;
 }
 
