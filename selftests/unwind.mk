@@ -26,3 +26,18 @@ $(UW_THROW_PROG): selftests/progs/uw_throw.cc
 		$(CXX) -O2 -g $(PATCHABLE) -o $@ $<
 
 CHECK_EXTRA += $(UW_THROW_PROG)
+
+# pthread_cancel() and pthread_exit() through traced C functions
+# (selftests/cli_cancel.sh): with DWARF (modelled and variadic functions),
+# and the same source without debug information (the unknown model).
+CANCEL_PROGS := $(O)/selftests/progs/cancel_prog $(O)/selftests/progs/cancel_prog_nodebug
+
+$(O)/selftests/progs/cancel_prog: selftests/progs/cancel.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< -lpthread
+
+$(O)/selftests/progs/cancel_prog_nodebug: selftests/progs/cancel.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) -g0 $(PATCHABLE) -o $@ $< -lpthread
+
+CHECK_EXTRA += $(CANCEL_PROGS)
