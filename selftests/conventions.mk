@@ -15,6 +15,7 @@
 #   libvpcs.so        selftests/progs/vpcs.c: an aarch64_vector_pcs function
 #                     (STO_AARCH64_VARIANT_PCS, refused) beside a plain one
 #   clones_prog       calls them all (selftests/cli_conventions.sh)
+#   vpcs_prog         calls libvpcs.so's (selftests/cli_vpcs.sh)
 
 CLONES_CFLAGS := -O2 -g -std=gnu11 -fPIC $(WARN) $(PATCHABLE)
 
@@ -85,6 +86,15 @@ $(PROGS_DIR)/vpcs/vpcs.o: selftests/progs/vpcs.c selftests/progs/vpcs.h
 $(PROGS_DIR)/libvpcs.so: $(PROGS_DIR)/vpcs/vpcs.o
 	$(call quiet,LD,$@)$(CC) -shared -Wl,-soname,$(notdir $@) -o $@ $^
 
+# vpcs_prog: calls them, q8-q23 held across each vp_axpy call
+# (selftests/cli_vpcs.sh).
+$(PROGS_DIR)/vpcs_prog: selftests/progs/vpcs_prog.c selftests/progs/vpcs_call.S \
+		selftests/progs/vpcs.h $(PROGS_DIR)/libvpcs.so
+	$(call quiet,CC,$@)$(CC) -O2 -g -std=gnu11 $(WARN) $(PATCHABLE) -o $@ \
+		$(srctree)/selftests/progs/vpcs_prog.c \
+		$(srctree)/selftests/progs/vpcs_call.S \
+		-L$(PROGS_DIR) -lvpcs -Wl,-rpath,$(PROGS_DIR)
+
 CONVENTIONS_LIBS := $(PROGS_DIR)/libclones.so $(PROGS_DIR)/libclones-lto.so \
 		    $(PROGS_DIR)/libclones-clang.so $(PROGS_DIR)/libvpcs.so
 
@@ -96,4 +106,5 @@ TEST_LIBS_conventions := -L$(PROGS_DIR) -lclones -lclones-lto -lclones-clang \
 			 -Wl,-rpath,$(PROGS_DIR)
 $(O)/selftests/conventions_test: $(CONVENTIONS_LIBS)
 
-CHECK_EXTRA += $(CONVENTIONS_LIBS) $(PROGS_DIR)/clones_prog
+CHECK_EXTRA += $(CONVENTIONS_LIBS) $(PROGS_DIR)/clones_prog \
+	       $(PROGS_DIR)/vpcs_prog

@@ -157,6 +157,34 @@ static const char *what_opt(unsigned int what)
 	}
 }
 
+/* A library function named without its @LIBNAME: the first such name. */
+static int first_name(const struct ftramp_site *site, void *data)
+{
+	struct ftramp_site_info info = { .sz = sizeof(info) };
+	char *name = data;
+
+	if (ftramp_site__info(site, &info))
+		return 0;
+	snprintf(name, 160, "%s", info.name);
+	return 1;	/* stop */
+}
+
+/*
+ * @name, a plain name that matched nothing: is it a library's function?
+ * Then *out (160 bytes) is its full name, FUNC@LIBNAME.
+ */
+static bool lib_name(struct ftramp_sites *sites, const char *name, char *out)
+{
+	char glob[160];
+
+	if (strpbrk(name, "*?[@") ||
+	    snprintf(glob, sizeof(glob), "%s@*", name) >= (int)sizeof(glob))
+		return false;
+	*out = 0;
+	ftramp_sites__find(sites, glob, first_name, out);
+	return *out;
+}
+
 /*
  * Add every site matching @g; the agent's errors end the program.  A
  * FUNC@LIB glob that matches nothing waits for LIB ("Later loads").
@@ -188,8 +216,12 @@ static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 		die();
 	}
 	if (!strchr(g->glob, '@')) {
-		say("%s '%s': no patchable function matches in this process (see 'ftramp list')",
-		    what_opt(g->what), g->glob);
+		if (lib_name(sites, g->glob, m.why))
+			say("%s '%s': no such function in the program; a library's is named with its object: '%s'",
+			    what_opt(g->what), g->glob, m.why);
+		else
+			say("%s '%s': no patchable function matches in this process (see 'ftramp list')",
+			    what_opt(g->what), g->glob);
 		die();
 	}
 	if (agent_cfg.verbose)
