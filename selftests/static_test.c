@@ -14,10 +14,12 @@
  *  - pthread_cancel() through an fexit-traced function: the images are
  *    registered with the unwinder linked into the program (libgcc_eh.a,
  *    not a libgcc_s.so.1 loaded beside it), so the unwind runs the
- *    trampoline's personality, which releases the frame and runs no
- *    fexit program; the cleanups run, detach and ftramp_sync() finish;
+ *    trampoline's personality, which releases the frame and reports it
+ *    unwound to the fexit program there and then, before the cleanup
+ *    below it runs; the cleanups run, detach and ftramp_sync() finish;
  *  - a C++ exception (selftests/unwind_cxx.cc) through an fexit-traced
- *    function, near and far: caught as untraced, no fexit program run;
+ *    function, near and far: caught as untraced, the call reported
+ *    unwound by the time the catch is done;
  *  - longjmp() out of an fexit-traced function: the abandoned frames
  *    are found and counted, sync finishes.
  */
@@ -314,6 +316,26 @@ struct cancel_arg {
 	int cleanups;
 };
 
+/*
+ * fexit on a call that may be unwound: which, and for the cancelled
+ * thread, how many of its cleanups had run by then.
+ */
+static long n_returned, n_unwound;
+static struct cancel_arg *cancelling;
+static int cleanups_at_report = -1;
+
+static uint64_t on_exit_split(const uint64_t *ctx)
+{
+	if (!ftramp_get_func_unwound(ctx)) {
+		n_returned++;
+		return 0;
+	}
+	n_unwound++;
+	if (cancelling)
+		cleanups_at_report = cancelling->cleanups;
+	return 0;
+}
+
 static void unlock_cleanup(void *p)
 {
 	struct cancel_arg *a = p;
@@ -337,8 +359,9 @@ static void *cancel_thread(void *p)
  * Had the images gone to another unwinder (a libgcc_s.so.1 loaded by
  * the library) than the one glibc's static pthread_cancel() uses, the
  * unwind would pass the trampoline's frame without its personality:
- * the frame would be found abandoned at the thread's exit and its fexit
- * program run as unwound (n_exit 1).
+ * the frame would be found abandoned only at the thread's exit, after
+ * the cleanup, and reported unwound then.  The personality reports it
+ * as the unwind passes, before the cleanup of the frame below.
  */
 TEST(cancel_through_fexit)
 {
@@ -350,16 +373,20 @@ TEST(cancel_through_fexit)
 
 	ASSERT_EQ(0, pipe(fds));
 	a.fd = fds[0];
-	l = ftramp_attach("st_blocks", FTRAMP_FEXIT, on_exit_any, NULL);
+	l = ftramp_attach("st_blocks", FTRAMP_FEXIT, on_exit_split, NULL);
 	ASSERT_NE(NULL, l);
-	n_exit = 0;
+	n_returned = n_unwound = 0;
+	cancelling = &a;
 	ASSERT_EQ(0, pthread_create(&th, NULL, cancel_thread, &a));
 	ASSERT_EQ(0, pthread_cancel(th));
 	ASSERT_EQ(0, pthread_join(th, &ret));
+	cancelling = NULL;
 	EXPECT_TRUE(ret == PTHREAD_CANCELED);
 	EXPECT_EQ(1, a.cleanups);
 	EXPECT_EQ(0, pthread_mutex_trylock(&a.mutex));
-	EXPECT_EQ(0, n_exit);
+	EXPECT_EQ(0, n_returned);
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(0, cleanups_at_report);
 	EXPECT_EQ(0, ftramp_link__destroy(l));
 	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
 	close(fds[0]);
@@ -375,13 +402,17 @@ static void throw_through(struct __test_metadata *_metadata, bool far)
 	long thrown = uw_catch(3), normal = uw_catch(-2);
 	struct ftramp_link *l;
 
-	l = ftramp_attach("uw_thrower", FTRAMP_FEXIT, on_exit_any, &opts);
+	l = ftramp_attach("uw_thrower", FTRAMP_FEXIT, on_exit_split, &opts);
 	ASSERT_NE(NULL, l);
-	n_exit = 0;
+	n_returned = n_unwound = 0;
+	/* Reported by the personality: before any later traced entry. */
 	EXPECT_EQ(thrown, uw_catch(3));
+	EXPECT_EQ(1, n_unwound);
+	EXPECT_EQ(1, ftramp_link__unwound(l));
 	EXPECT_EQ(normal, uw_catch(-2));
 	EXPECT_EQ(thrown, uw_catch(3));
-	EXPECT_EQ(1, n_exit);
+	EXPECT_EQ(1, n_returned);
+	EXPECT_EQ(2, n_unwound);
 	EXPECT_EQ(0, ftramp_link__destroy(l));
 	EXPECT_EQ(0, ftramp_sync(SYNC_BOUND_MS));
 }

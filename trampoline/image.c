@@ -151,16 +151,18 @@ static void shadow_init(uint8_t *tbl)
 
 /*
  * Report a dead record to its image's fexit programs: ctx as the image
- * builds it (x0-x7 from a return hook's record, else zeros; no result),
- * the run context's kind FTRAMP_RUN_CTX_UNWOUND.  Under the image's
+ * builds it (x0-x7 from a return hook's record, else zeros; no result;
+ * the hidden slots below it: ctx[-1] the run context, of kind
+ * FTRAMP_RUN_CTX_UNWOUND, ctx[-2] unused, ctx[-3] a session cookie of
+ * 0, the call's own being gone with its frame).  Under the image's
  * guard byte like any program run (busy: a miss).  The record's count is
  * still held, so the image, its state and its program list are alive.
  */
 static void shadow_report(uint8_t *tbl, struct ftramp_tramp_state *st,
 			  const uint64_t *args)
 {
-	uint64_t buf[2 + FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET];
-	uint64_t *ctx = buf + 2;
+	uint64_t buf[3 + FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET];
+	uint64_t *ctx = buf + 3;
 	struct ftramp_run_ctx rc;
 	unsigned int i, n;
 	uint8_t *g;
@@ -184,8 +186,8 @@ static void shadow_report(uint8_t *tbl, struct ftramp_tramp_state *st,
 		const struct ftramp_run_ctx *rp = &rc;
 
 		rc.cookie = st->fexit[i].cookie;
-		memset(buf, 0, sizeof(buf[0]) * (2 + n));
-		memcpy(&buf[1], &rp, sizeof(rp));
+		memset(buf, 0, sizeof(buf[0]) * (3 + n));
+		memcpy(&ctx[-1], &rp, sizeof(rp));
 		if (args)
 			memcpy(ctx, args, 8 * (rc.nr_args < 8 ? rc.nr_args : 8));
 		st->fexit[i].prog(ctx);

@@ -624,6 +624,7 @@ static void dur_text(uint64_t ns, char *buf, size_t size)
 static void report_hist(const struct afunc *f)
 {
 	uint64_t hist[HIST_BUCKETS], n = 0, max = 0;
+	uint64_t unwound = __atomic_load_n(&f->hs.unwound, __ATOMIC_RELAXED);
 	char avg[32], lo[32], hi[32];
 	int i, first = -1, last = -1;
 
@@ -637,7 +638,10 @@ static void report_hist(const struct afunc *f)
 		if (hist[i])
 			last = i;
 	}
-	put("\n%s: %llu calls", f->name, (unsigned long long)n);
+	put("\n%s: %llu calls", f->name, (unsigned long long)(n + unwound));
+	if (unwound)
+		put(", %llu unwound (not timed, not below)",
+		    (unsigned long long)unwound);
 	if (!n) {
 		put("\n");
 		return;

@@ -632,8 +632,7 @@ uint64_t event_exit(const uint64_t *ctx)
 	if (!f)
 		return 0;
 	if (f->what & AF_HIST)
-		hist_record(&f->hs, hist_ns(hist_ticks() -
-				       *ftramp_get_session_cookie(ctx)));
+		hist_exit(ctx);
 	if (!(f->what & AF_TRACE))
 		return 0;
 	d = thr.depth;
@@ -685,12 +684,22 @@ uint64_t hist_entry(const uint64_t *ctx)
 	return 0;
 }
 
+/*
+ * A call reported unwound (longjmp, an exception, a cancellation) has
+ * no duration: its frame, and the entry time in it, are gone.  It is
+ * counted, not timed.
+ */
 uint64_t hist_exit(const uint64_t *ctx)
 {
 	uint64_t end = hist_ticks();
 	uint64_t c = ftramp_get_attach_cookie(ctx);
 
-	if (c < agent_nr_funcs)
+	if (c >= agent_nr_funcs)
+		return 0;
+	if (ftramp_get_func_unwound(ctx))
+		__atomic_fetch_add(&agent_func(c)->hs.unwound, 1,
+				   __ATOMIC_RELAXED);
+	else
 		hist_record(&agent_func(c)->hs,
 			    hist_ns(end - *ftramp_get_session_cookie(ctx)));
 	return 0;

@@ -24,6 +24,7 @@
 #define HIST_BUCKETS	64	/* log2 of nanoseconds */
 
 struct hist_stat {
+	uint64_t unwound;	/* calls that never returned: not timed */
 	uint64_t total_ns;
 	uint64_t min_ns;
 	uint64_t max_ns;
