@@ -16,6 +16,8 @@
 #                     (STO_AARCH64_VARIANT_PCS, refused) beside a plain one
 #   clones_prog       calls them all (selftests/cli_conventions.sh)
 #   vpcs_prog         calls libvpcs.so's (selftests/cli_vpcs.sh)
+#   interp_prog       selftests/progs/interp.c, a bytecode interpreter with
+#                     clones of each kind (selftests/cli_interp.sh)
 
 CLONES_CFLAGS := -O2 -g -std=gnu11 -fPIC $(WARN) $(PATCHABLE)
 
@@ -95,6 +97,14 @@ $(PROGS_DIR)/vpcs_prog: selftests/progs/vpcs_prog.c selftests/progs/vpcs_call.S 
 		$(srctree)/selftests/progs/vpcs_call.S \
 		-L$(PROGS_DIR) -lvpcs -Wl,-rpath,$(PROGS_DIR)
 
+# interp_prog: a small interpreter built as users build theirs, -O2 -g
+# with hot/cold partitioning, so that its static helpers become .isra,
+# .constprop and .part clones and .cold parts (selftests/cli_interp.sh).
+$(PROGS_DIR)/interp_prog: selftests/progs/interp.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) -O2 -g -std=gnu11 $(WARN) $(PATCHABLE) \
+		-freorder-blocks-and-partition -o $@ $<
+
 CONVENTIONS_LIBS := $(PROGS_DIR)/libclones.so $(PROGS_DIR)/libclones-lto.so \
 		    $(PROGS_DIR)/libclones-clang.so $(PROGS_DIR)/libvpcs.so
 
@@ -107,4 +117,4 @@ TEST_LIBS_conventions := -L$(PROGS_DIR) -lclones -lclones-lto -lclones-clang \
 $(O)/selftests/conventions_test: $(CONVENTIONS_LIBS)
 
 CHECK_EXTRA += $(CONVENTIONS_LIBS) $(PROGS_DIR)/clones_prog \
-	       $(PROGS_DIR)/vpcs_prog
+	       $(PROGS_DIR)/vpcs_prog $(PROGS_DIR)/interp_prog
