@@ -17,6 +17,7 @@
 
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "ftrace/sites.h"

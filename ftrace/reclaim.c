@@ -959,26 +959,18 @@ int ftrace_sync_cores(void)
 		return err;
 
 	if (!cmd) {
-		long mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
 		cmd = -1;
-		if (mask > 0 &&
-		    (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
-		    !syscall(SYS_membarrier,
-			     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
-			     0, 0))
+		if (!thread_membarrier_register(
+				MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE))
 			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
-		else if (mask > 0 &&
-			 (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-			 !syscall(SYS_membarrier,
-				  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-				  0, 0))
+		else if (!thread_membarrier_register(
+				MEMBARRIER_CMD_PRIVATE_EXPEDITED))
 			/* On arm64 the IPI returns with an ERET, itself
 			 * context synchronising. */
 			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
 		__atomic_store_n(&sync_cmd, cmd, __ATOMIC_RELEASE);
 	}
-	if (cmd > 0 && !syscall(SYS_membarrier, cmd, 0, 0))
+	if (cmd > 0 && !thread_membarrier(cmd))
 		return 0;
 	/*
 	 * No membarrier: a signal to every thread is an exception entry

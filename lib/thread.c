@@ -587,23 +587,43 @@ const char *thread_error_get(void)
 	return error_detail;
 }
 
-static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
-static bool barrier_ok;
+/* The probe's answer per command: 0 not asked yet, 1 registered, -1 no. */
+static int membarrier_expedited, membarrier_sync_core;
 
-static void barrier_init(void)
+int thread_membarrier_register(int cmd)
 {
-	long mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	int *known, reg, v;
+	long mask;
 
-	barrier_ok = mask > 0 && (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-		     !syscall(SYS_membarrier,
-			      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+	if (cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED) {
+		known = &membarrier_expedited;
+		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+	} else if (cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) {
+		known = &membarrier_sync_core;
+		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+	} else {
+		return -EINVAL;
+	}
+	v = __atomic_load_n(known, __ATOMIC_ACQUIRE);
+	if (!v) {
+		/* Registering twice (two threads at once) is harmless. */
+		mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+		v = mask > 0 && (mask & cmd) &&
+		    !syscall(SYS_membarrier, reg, 0, 0) ? 1 : -1;
+		__atomic_store_n(known, v, __ATOMIC_RELEASE);
+	}
+	return v > 0 ? 0 : -EOPNOTSUPP;
+}
+
+int thread_membarrier(int cmd)
+{
+	return syscall(SYS_membarrier, cmd, 0, 0) ? -errno : 0;
 }
 
 int thread_barrier(void)
 {
-	pthread_once(&barrier_once, barrier_init);
-	if (!barrier_ok ||
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+	if (thread_membarrier_register(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
+	    thread_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
 		return -EOPNOTSUPP;
 	return 0;
 }

@@ -145,6 +145,16 @@ void thread_error_set(const char *fmt, ...)
 const char *thread_error_get(void);
 
 /*
+ * membarrier(2) for this process, probed once per command (the kernel's
+ * QUERY mask, then the command's REGISTER): @cmd is
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED or ..._PRIVATE_EXPEDITED_SYNC_CORE.
+ * thread_membarrier_register(): 0, or -EOPNOTSUPP where the kernel
+ * lacks it.  thread_membarrier(): issue it once registered; 0 or -errno.
+ */
+int thread_membarrier_register(int cmd);
+int thread_membarrier(int cmd);
+
+/*
  * Every other thread of the process passes a full memory barrier
  * (membarrier PRIVATE_EXPEDITED; a sleeping thread had one when it was
  * switched out).  0, or -EOPNOTSUPP where membarrier is missing: then a

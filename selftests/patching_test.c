@@ -28,6 +28,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "lib/thread.h"
 #include "lib/fault_inject.h"
 #include "child_signal.h"
@@ -174,7 +175,7 @@ static void *s2(struct stubs *s, int i)
 	return (void *)(uintptr_t)stub_addr(&s->set2, i);
 }
 
-/* P -> R for every site, before any thread runs them. */
+/* pristine -> prepared for every site, before any thread runs them. */
 static int prepare_sites(void)
 {
 	struct ftramp_poke_batch *b = ftramp_poke_batch__new();
@@ -258,7 +259,7 @@ static bool sites_not_writable(void)
 
 FIXTURE(sites) {
 	struct stubs *s;
-	struct snapshot sn;		/* of state R (prepared) */
+	struct snapshot sn;		/* of the prepared state */
 };
 
 FIXTURE_SETUP(sites)

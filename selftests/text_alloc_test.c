@@ -20,6 +20,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "lib/fault_inject.h"
 #include "child_signal.h"
 #include "harness.h"

@@ -794,6 +794,7 @@ TRACED static void vset(long *p, long v)
 
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "child_signal.h"
 
 struct tr {

@@ -3,89 +3,31 @@
  * Text patching: compare-then-write of live instructions and literals, in
  * transactions (the userspace arch_text_poke / aarch64_insn_patch_text).
  *
- * The call site (DESIGN.md section 1), built with
- * -fpatchable-function-entry=4,2 -falign-functions=8:
+ * What this file enforces, word by word, whatever the caller: the old
+ * word matches; a word other threads may execute changes only between
+ * instructions the Arm ARM lets be modified concurrently (B2.2.5: NOP, B,
+ * BL, BRK, SVC, HVC, SMC, ISB), with one aligned single-copy atomic
+ * store (B2.2.1; a literal is one 64-bit store); a word added
+ * FTRAMP_POKE_UNREACHABLE is made unreachable by the commit itself (one
+ * thread in the process, or every other one parked, below); phases are
+ * ordered by barriers; the whole batch is all or nothing.  The states a
+ * call site goes through, and why each transition the ftrace layer makes
+ * is safe for a thread running the function meanwhile, are the one site
+ * state table at the top of ftrace/commit.c.
  *
- *	func-8:	literal (8 bytes, 8-aligned): per-callsite ops pointer
- *	func+0:	A	nop | mov x9, x30
- *	func+4:	B	nop | bl <tramp> | bl <ftrace_caller>
- *
- * Site states.  "lit" is the 64-bit word at func-8; NOPS is the two NOPs
- * the compiler put there; STUB is a harmless ops (its direct call returns
- * to the body, its handler does nothing).
- *
- *  state               lit      A        B
- *  -----------------   -------  -------  -------------------
- *  P  pristine          NOPS     nop      nop
- *  R  prepared          NOPS|STUB mov    nop
- *  D  enabled-direct(T) any      mov      bl T       (T near the site)
- *  O  enabled-ops(o)    &o       mov      bl ftrace_caller
- *
- * Legal transitions, each one batch phase unless split by "|" (a
- * barrier: the left part is written, cache-maintained and synchronised
- * on every thread before the right part is written):
- *
- *  P -> R       A: nop -> mov x9, x30           FTRAMP_POKE_UNREACHABLE:
- *                                               one thread, or all others
- *                                               parked (stop-machine)
- *  R -> D(T)    B: nop -> bl T                  T already published
- *  D(T)->D(T')  B: bl T -> bl T'                T freed after a grace period
- *  D(T) -> R    B: bl T -> nop                  T freed after a grace period
- *  R -> O(o)    lit: -> &o  |  B: nop -> bl ftrace_caller
- *  O(o)->O(o')  lit: &o -> &o'                  o freed after a grace period
- *  D(T) -> O(o) lit: -> &o  |  B: bl T -> bl ftrace_caller
- *  O(o) -> D(T) B: bl ftrace_caller -> bl T    (lit left: nobody reads it)
- *  O(o) -> R    B: bl ftrace_caller -> nop  |  lit: &o -> STUB
- *
- * Never: B = bl while A = nop (x9 would hold garbage and the trampoline
- * would return there); A: mov -> nop while B may be a bl; lit changed to
- * anything but a valid ops while B = bl ftrace_caller.
- *
- * Why each is safe for a thread running the function meanwhile:
- *
- *  - B changes only between NOP, B and BL, which the Arm ARM (B2.2.5,
- *    "Concurrent modification and execution of instructions") allows to
- *    be replaced while another PE executes them: it executes the old or
- *    the new instruction, nothing else.  The write is one aligned 32-bit
- *    store (single-copy atomic, B2.2.1).
- *  - A is not such an instruction (mov is ORR).  Both words are harmless
- *    at function entry (x9 is a temporary that AAPCS64 lets any callee
- *    clobber), but B2.2.5 makes the result of fetching a word while it
- *    changes CONSTRAINED UNPREDICTABLE unless it is one of the listed
- *    instructions.  So P -> R is added with FTRAMP_POKE_UNREACHABLE, and
- *    the commit makes it true: with one thread in the process (provable:
- *    only the committer could create another), nothing else runs the
- *    word; with more, the phase is written under stop-machine
- *    (stop_machine.c): every other thread parked in a signal handler
- *    before the first write, released after the cache maintenance, each
- *    running ISB on its way out, so the stop is also the phase's sync.
- *    A thread that does not park in time fails the commit with
- *    -ETIMEDOUT before anything of the phase is written.  The kernel
- *    likewise writes it only when nothing runs it (ftrace_init_nop()
- *    before a module's text is live) or under stop_machine().  Sites
- *    prepared while the process is single-threaded
- *    (ftramp_sites__prepare(), the preload agent's constructor) never
- *    stop anyone later.  It happens once per site; R is never undone,
- *    not even by the rollback of the commit that did it: once the word
- *    may have been executed, going back would be the same unlisted
- *    change, and R is a correct state on its own (commit_undo()).
- *  - R -> D: the phase sync after P -> R guarantees every thread fetches
- *    mov before it can fetch the new bl, so x9 always holds the return
- *    address when T runs.
- *  - lit before bl: the literal is a data word read by ftrace_caller with
- *    a plain load.  Written, cleaned (DSB ISH) and synchronised in an
- *    earlier phase, it is globally observed before the bl that leads to
- *    the load is even written: whoever runs the new bl loads the new lit.
- *  - bl -> nop before lit -> STUB: a thread that still runs the old bl
- *    (fetched before the sync) loads either &o or STUB, both valid ops.
- *    `o` itself must outlive every such thread: the grace period of the
- *    ftrace layer, not ours.
- *  - lit is written with one aligned 64-bit store, single-copy atomic
- *    (B2.2.1): a reader sees the whole old or the whole new pointer.
- *
- * The ftrace layer drives these transitions; this file enforces what it
- * can see locally: old words match, live words are concurrently
- * modifiable, ordering by phases, all or nothing.
+ * FTRAMP_POKE_UNREACHABLE (the site's one-time `nop -> mov x9, x30`):
+ * B2.2.5 makes fetching such a word while it changes CONSTRAINED
+ * UNPREDICTABLE, so nothing may run it.  With one thread in the process
+ * (provable: only the committer could create another) nothing else runs
+ * the word; with more, the phase is written under stop-machine
+ * (stop_machine.c): every other thread parked in a signal handler before
+ * the first write, released after the cache maintenance, each running
+ * ISB on its way out, so the stop is also the phase's sync.  A thread
+ * that does not park in time fails the commit with -ETIMEDOUT before
+ * anything of the phase is written.  The kernel likewise writes it only
+ * when nothing runs it (ftrace_init_nop() before a module's text is live)
+ * or under stop_machine().  Such a word is never undone, not even by the
+ * rollback of the commit that wrote it (commit_undo()).
  *
  * A commit: validate everything against memory; open every page once
  * (RWX via mprotect, never dropping PROT_EXEC, since other code on the
@@ -94,23 +36,20 @@
  * (cacheflush.h), one cross-thread synchronisation (membarrier SYNC_CORE,
  * or the signal fallback of sync_signal.c; for a phase with
  * FTRAMP_POKE_UNREACHABLE words in a multi-threaded process, the other
- * threads are parked before its first write instead); close every page.  A failure
- * before the first write undoes the opened pages; a failed sync undoes
- * the written phases in reverse.  Commits are serialised by text_mutex
- * (the kernel's text_mutex): two commits never share an open page.
+ * threads are parked before its first write instead); close every page.
+ * A failure before the first write undoes the opened pages; a failed
+ * sync undoes the written phases in reverse.  Commits are serialised by
+ * text_mutex (the kernel's text_mutex): two commits never share an open
+ * page.  What a page is (protection, BTI guard) comes from text_map.c.
  */
-#include <elf.h>
 #include <errno.h>
-#include <link.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <ftramp/ftramp.h>
@@ -121,24 +60,10 @@
 #include "arch/arm64/stop_machine.h"
 #include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "lib/fault_inject.h"
 #include "lib/lockdep.h"
-
-#ifndef HWCAP2_BTI
-#define HWCAP2_BTI	(1 << 17)
-#endif
-#ifndef PT_GNU_PROPERTY
-#define PT_GNU_PROPERTY				0x6474e553
-#endif
-#ifndef NT_GNU_PROPERTY_TYPE_0
-#define NT_GNU_PROPERTY_TYPE_0			5
-#endif
-#ifndef GNU_PROPERTY_AARCH64_FEATURE_1_AND
-#define GNU_PROPERTY_AARCH64_FEATURE_1_AND	0xc0000000
-#endif
-#ifndef GNU_PROPERTY_AARCH64_FEATURE_1_BTI
-#define GNU_PROPERTY_AARCH64_FEATURE_1_BTI	(1u << 0)
-#endif
+#include "lib/thread.h"
 
 struct poke_entry {
 	uint64_t addr;		/* execute address */
@@ -185,18 +110,6 @@ static enum ftramp_sync_method sync_method;
 static struct ftramp_sync_signal_opts sync_opts;	/* under text_mutex */
 static struct ftramp_stop_opts stop_opts;		/* under text_mutex */
 
-static uint64_t pg_size(void)
-{
-	static uint64_t ps;
-
-	if (!ps) {
-		long v = sysconf(_SC_PAGESIZE);
-
-		ps = v > 0 ? (uint64_t)v : 4096;
-	}
-	return ps;
-}
-
 int ftramp_arch_mprotect(void *addr, size_t len, int prot)
 {
 	int err = ftramp_fault("mprotect");
@@ -236,27 +149,18 @@ void ftramp_patch_set_log(struct ftramp_patch_log *log)
  * Cross-thread synchronisation
  * ------------------------------------------------------------------ */
 
-static int sys_membarrier(int cmd, unsigned int flags)
+/* The membarrier command of a method (lib/thread.c probes it). */
+static int membarrier_cmd(enum ftramp_sync_method m)
 {
-	return syscall(__NR_membarrier, cmd, flags, 0);
+	return m == FTRAMP_SYNC_MEMBARRIER_SYNC_CORE ?
+	       MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE :
+	       MEMBARRIER_CMD_PRIVATE_EXPEDITED;
 }
 
 /* Register for `m`; 0 or -EOPNOTSUPP. */
 static int membarrier_register(enum ftramp_sync_method m)
 {
-	int mask, cmd, reg;
-
-	if (m == FTRAMP_SYNC_MEMBARRIER_SYNC_CORE) {
-		cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
-		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
-	} else {
-		cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
-		reg = MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
-	}
-	mask = sys_membarrier(MEMBARRIER_CMD_QUERY, 0);
-	if (mask < 0 || !(mask & cmd) || sys_membarrier(reg, 0))
-		return -EOPNOTSUPP;
-	return 0;
+	return thread_membarrier_register(membarrier_cmd(m));
 }
 
 static void sync_probe(void)
@@ -361,13 +265,10 @@ static int sync_cores(struct ftramp_patch_stats *st)
 		return err;
 	switch (sync_method) {
 	case FTRAMP_SYNC_MEMBARRIER_SYNC_CORE:
-		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
-				   0))
-			return -errno;
-		break;
 	case FTRAMP_SYNC_MEMBARRIER_EXPEDITED:
-		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0))
-			return -errno;
+		err = thread_membarrier(membarrier_cmd(sync_method));
+		if (err)
+			return err;
 		break;
 	case FTRAMP_SYNC_SIGNAL:
 		err = ftramp_sync_signal(&sync_opts, st);
@@ -569,7 +470,7 @@ struct commit {
 	/* /proc/self/maps read by this commit, for pages the cache lacks */
 	struct ftramp_vmmap fresh;
 	bool have_fresh;
-	bool cached;		/* tcache valid for this commit */
+	bool cached;		/* text_map.c's cache valid for it */
 	/* phases with FTRAMP_POKE_UNREACHABLE entries stop the others */
 	bool stop_ready;
 	struct ftramp_stop stop;
@@ -604,7 +505,7 @@ static void note_err(int *err, size_t *err_idx, size_t idx, int e)
 
 static const struct poke_page *page_of(const struct commit *c, uint64_t a)
 {
-	uint64_t page = a & ~(pg_size() - 1);
+	uint64_t page = a & ~(ftramp_page_size() - 1);
 	size_t lo = 0, hi = c->nr_pages;
 
 	while (lo < hi) {
@@ -677,250 +578,11 @@ static int commit_validate(struct commit *c)
 	return err;
 }
 
-static bool have_bti(void)
-{
-	return getauxval(AT_HWCAP2) & HWCAP2_BTI;
-}
-
-/*
- * Does a GNU property note (the contents of PT_GNU_PROPERTY) mark the
- * object BTI-compatible?  Bounds-checked: the note is the object's, not
- * ours to trust.
- */
-static bool note_has_bti(const uint8_t *p, size_t len)
-{
-	while (len >= sizeof(ElfW(Nhdr))) {
-		const ElfW(Nhdr) *n = (const void *)p;
-		size_t name = (n->n_namesz + 3) & ~3ul;
-		size_t desc = (n->n_descsz + 7) & ~7ul;
-		const uint8_t *d = p + sizeof(*n) + name;
-		size_t off = 0;
-
-		if (sizeof(*n) + name > len || desc > len - sizeof(*n) - name)
-			return false;
-		if (n->n_type == NT_GNU_PROPERTY_TYPE_0 && n->n_namesz == 4 &&
-		    !memcmp(p + sizeof(*n), "GNU", 4)) {
-			while (off + 8 <= n->n_descsz) {
-				uint32_t type, size, bits;
-
-				memcpy(&type, d + off, 4);
-				memcpy(&size, d + off + 4, 4);
-				if (size > n->n_descsz - off - 8)
-					break;
-				if (type == GNU_PROPERTY_AARCH64_FEATURE_1_AND &&
-				    size == 4) {
-					memcpy(&bits, d + off + 8, 4);
-					return bits &
-					       GNU_PROPERTY_AARCH64_FEATURE_1_BTI;
-				}
-				off += 8 + ((size + 7) & ~7u);
-			}
-		}
-		p += sizeof(*n) + name + desc;
-		len -= sizeof(*n) + name + desc;
-	}
-	return false;
-}
-
-struct bti_query {
-	uint64_t addr;
-	int bti;		/* 1 guarded, 0 not, -1 not an ELF text */
-};
-
-static int bti_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct bti_query *q = data;
-	const ElfW(Phdr) *prop = NULL;
-	bool hit = false;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
-		    q->addr + pg_size() > start &&
-		    q->addr < start + ph->p_memsz)
-			hit = true;
-		if (ph->p_type == PT_GNU_PROPERTY)
-			prop = ph;
-	}
-	if (!hit)
-		return 0;
-	q->bti = prop && note_has_bti((const uint8_t *)(uintptr_t)
-				      (info->dlpi_addr + prop->p_vaddr),
-				      prop->p_memsz);
-	return 1;
-}
-
-/*
- * Is this text page BTI-guarded?  /proc/self/maps does not say, and an
- * mprotect() without PROT_BTI would silently drop the guard.  The loader
- * (kernel for the program, ld.so for libraries) maps the executable
- * segments of objects whose GNU property note has FEATURE_1_BTI with
- * PROT_BTI when the CPU has it, so the object's note answers, cheaply.
- * -1: not the text of a loaded object (ask smaps).
- */
-static int elf_text_bti(uint64_t page)
-{
-	struct bti_query q = { .addr = page, .bti = -1 };
-
-	dl_iterate_phdr(bti_cb, &q);
-	return q.bti;
-}
-
-int ftramp_text_bti(uint64_t addr)
-{
-	if (!have_bti())
-		return 0;
-	return elf_text_bti(addr & ~(pg_size() - 1));
-}
-
-/*
- * What a commit needs to know about the pages of loaded objects' text,
- * cached across commits (under text_mutex): a snapshot of
- * /proc/self/maps and every executable segment with its BTI verdict.
- * Reading the maps (emulated by QEMU, and as long as the process has
- * mappings: every trampoline region is one) and walking the objects for
- * each page cost far more than the writes of a small commit; with the
- * cache a commit costs what its own pages cost.
- *
- * Valid while no object was loaded or unloaded (dl_iterate_phdr()'s
- * dlpi_adds / dlpi_subs, read in O(1): the first object answers) and no
- * commit failed.  Only pages inside a cached segment are answered from
- * it, and only when the cached mapping is readable and executable:
- * such text cannot go away without a dlclose().  Anything else (another
- * JIT's code, a page the snapshot does not show as text) is read fresh,
- * once per commit, so an error is always reported from a fresh read.
- * Our own regions never get here (ftramp_text_lookup()).
- */
-struct text_seg {
-	uint64_t start, end;	/* page-aligned */
-	bool bti;
-};
-
-static struct {
-	bool valid;
-	unsigned long long adds, subs;
-	struct text_seg *seg;
-	size_t nr_seg, cap_seg;
-	int err;
-	struct ftramp_vmmap maps;
-} tcache;
-
-static int gen_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	unsigned long long *g = data;
-
-	if (size < offsetof(struct dl_phdr_info, dlpi_subs) +
-		   sizeof(info->dlpi_subs))
-		return -1;	/* no counters: never cache */
-	g[0] = info->dlpi_adds;
-	g[1] = info->dlpi_subs;
-	return 1;
-}
-
-static int seg_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	const ElfW(Phdr) *prop = NULL;
-	uint64_t ps = pg_size();
-	bool bti;
-
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_GNU_PROPERTY)
-			prop = &info->dlpi_phdr[i];
-	bti = prop && note_has_bti((const uint8_t *)(uintptr_t)
-				   (info->dlpi_addr + prop->p_vaddr),
-				   prop->p_memsz);
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
-		    !ph->p_memsz)
-			continue;
-		if (tcache.nr_seg == tcache.cap_seg) {
-			size_t cap = tcache.cap_seg ? 2 * tcache.cap_seg : 16;
-			struct text_seg *v = realloc(tcache.seg,
-						     cap * sizeof(*v));
-
-			if (!v) {
-				tcache.err = -ENOMEM;
-				return 1;
-			}
-			tcache.seg = v;
-			tcache.cap_seg = cap;
-		}
-		tcache.seg[tcache.nr_seg++] = (struct text_seg){
-			.start = start & ~(ps - 1),
-			.end = (start + ph->p_memsz + ps - 1) & ~(ps - 1),
-			.bti = bti,
-		};
-	}
-	return 0;
-}
-
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct text_seg *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static void tcache_invalidate(void)
-{
-	tcache.valid = false;
-}
-
 void ftramp_patch_invalidate_maps(void)
 {
 	pthread_mutex_lock(&text_mutex);
-	tcache_invalidate();
+	ftramp_text_cache_invalidate();
 	pthread_mutex_unlock(&text_mutex);
-}
-
-/* Is the cache valid now?  Rebuilt if objects came or went. */
-static bool tcache_get(struct ftramp_patch_stats *st)
-{
-	unsigned long long g[2];
-
-	if (dl_iterate_phdr(gen_cb, g) != 1) {
-		tcache.valid = false;
-		return false;
-	}
-	if (tcache.valid && g[0] == tcache.adds && g[1] == tcache.subs)
-		return true;
-	tcache.valid = false;
-	ftramp_vmmap_free(&tcache.maps);
-	tcache.nr_seg = 0;
-	tcache.err = 0;
-	dl_iterate_phdr(seg_cb, NULL);
-	if (tcache.err)
-		return false;
-	qsort(tcache.seg, tcache.nr_seg, sizeof(tcache.seg[0]), seg_cmp);
-	st->maps_reads++;
-	if (ftramp_vmmap_read(&tcache.maps, false))
-		return false;
-	tcache.adds = g[0];
-	tcache.subs = g[1];
-	tcache.valid = true;
-	return true;
-}
-
-static const struct text_seg *seg_find(uint64_t page)
-{
-	size_t lo = 0, hi = tcache.nr_seg;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (page >= tcache.seg[mid].end)
-			lo = mid + 1;
-		else if (page < tcache.seg[mid].start)
-			hi = mid;
-		else
-			return &tcache.seg[mid];
-	}
-	return NULL;
 }
 
 /*
@@ -929,12 +591,13 @@ static const struct text_seg *seg_find(uint64_t page)
  */
 static int foreign_page(struct commit *c, uint64_t page, int *prot, int *bti)
 {
-	const struct text_seg *seg = c->cached ? seg_find(page) : NULL;
+	const struct ftramp_text_seg *seg = c->cached ?
+					    ftramp_text_cache_seg(page) : NULL;
 	const struct ftramp_vma *v;
 	int err;
 
 	if (seg) {
-		v = ftramp_vmmap_find(&tcache.maps, page);
+		v = ftramp_text_cache_vma(page);
 		if (v && (v->prot & (PROT_READ | PROT_EXEC)) ==
 			 (PROT_READ | PROT_EXEC)) {
 			*prot = v->prot;
@@ -956,7 +619,7 @@ static int foreign_page(struct commit *c, uint64_t page, int *prot, int *bti)
 	if (seg)
 		*bti = seg->bti;
 	else
-		*bti = c->cached ? -1 : elf_text_bti(page);
+		*bti = c->cached ? -1 : ftramp_text_elf_bti(page);
 	return 0;
 }
 
@@ -975,7 +638,7 @@ static void smaps_bti(struct commit *c)
 		const struct ftramp_vma *v = ftramp_vmmap_find(&m, p->addr);
 
 		if (p->kind == PAGE_FOREIGN && p->mapped && v &&
-		    (v->prot & PROT_BTI) && elf_text_bti(p->addr) < 0)
+		    (v->prot & PROT_BTI) && ftramp_text_elf_bti(p->addr) < 0)
 			p->prot |= PROT_BTI;
 	}
 	ftramp_vmmap_free(&m);
@@ -989,13 +652,13 @@ static void smaps_bti(struct commit *c)
 static int commit_pages(struct commit *c)
 {
 	struct ftramp_poke_batch *b = c->b;
-	uint64_t ps = pg_size(), last = UINT64_MAX;
+	uint64_t ps = ftramp_page_size(), last = UINT64_MAX;
 	bool need_smaps = false;
 
 	c->pages = calloc(b->nr, sizeof(*c->pages));
 	if (!c->pages)
 		return -ENOMEM;
-	c->cached = tcache_get(&c->st);
+	c->cached = ftramp_text_cache_get(&c->st.maps_reads);
 	for (size_t k = 0; k < b->nr; k++) {
 		uint64_t page = b->ent[c->order[k]].addr & ~(ps - 1);
 		struct poke_page *p;
@@ -1028,7 +691,7 @@ static int commit_pages(struct commit *c)
 			return err;
 		p->mapped = true;
 		p->prot = prot;
-		if (!have_bti())
+		if (!ftramp_cpu_has_bti())
 			continue;
 		if (bti > 0)
 			p->prot |= PROT_BTI;
@@ -1050,7 +713,8 @@ static void commit_close(struct commit *c)
 		if (!p->opened)
 			continue;
 		if (p->kind == PAGE_FOREIGN)
-			err = ftramp_arch_mprotect(addr, pg_size(), p->prot);
+			err = ftramp_arch_mprotect(addr, ftramp_page_size(),
+						   p->prot);
 		else if (p->kind == PAGE_OWN_WINDOW)
 			err = ftramp_text_page_close(addr);
 		/*
@@ -1074,7 +738,7 @@ static int commit_open(struct commit *c)
 
 		/* Never drop PROT_EXEC (or PROT_BTI): code here may run. */
 		if (p->kind == PAGE_FOREIGN)
-			err = ftramp_arch_mprotect(addr, pg_size(),
+			err = ftramp_arch_mprotect(addr, ftramp_page_size(),
 						   p->prot | PROT_WRITE);
 		else if (p->kind == PAGE_OWN_WINDOW)
 			err = ftramp_text_page_open(addr);
@@ -1131,12 +795,13 @@ static void cache_sync(struct commit *c, size_t from, size_t to)
 }
 
 /*
- * Stop-machine for phases holding FTRAMP_POKE_UNREACHABLE words (site
- * state P -> R): B2.2.5 lets no thread execute such a word while it
- * changes.  With one thread, nothing runs it; otherwise every other
- * thread is parked first (stop_machine.c) and released after the cache
- * maintenance.  Decided, and everything allocated, before the first
- * write: parked threads may hold any lock, malloc's included.
+ * Stop-machine for phases holding FTRAMP_POKE_UNREACHABLE words (a site
+ * going pristine -> prepared, ftrace/commit.c): B2.2.5 lets no thread
+ * execute such a word while it changes.  With one thread, nothing runs
+ * it; otherwise every other thread is parked first (stop_machine.c) and
+ * released after the cache maintenance.  Decided, and everything
+ * allocated, before the first write: parked threads may hold any lock,
+ * malloc's included.
  */
 static bool phase_needs_stop(const struct commit *c, size_t start, size_t end)
 {
@@ -1202,9 +867,9 @@ static unsigned long resume_others(struct commit *c)
  * FTRAMP_POKE_UNREACHABLE words are never undone: once written, another
  * thread may have executed them, and going back (mov -> nop) is no more
  * in B2.2.5's list than the way there, nor would a second stop be sure
- * to succeed where the first sync just failed.  The site stays in state
- * R (prepared), a correct state with any literal and a nop at B; the
- * caller reads the word back to know (ftrace/commit.c).
+ * to succeed where the first sync just failed.  The site stays
+ * prepared (ftrace/commit.c's table), a correct state with any literal
+ * and a nop at B; the caller reads the word back to know.
  */
 static void commit_undo(struct commit *c, size_t end)
 {
@@ -1382,7 +1047,7 @@ static int batch_commit(struct ftramp_poke_batch *b)
 	if (err) {
 		patch_stats.failed_commits++;
 		/* The map may have changed behind our back: read it anew. */
-		tcache_invalidate();
+		ftramp_text_cache_invalidate();
 	} else {
 		patch_stats.commits++;
 	}

@@ -148,16 +148,6 @@ ssize_t ftramp_poke_batch__err_index(const struct ftramp_poke_batch *b);
  */
 void ftramp_patch_invalidate_maps(void);
 
-/*
- * Is the text at addr BTI-guarded?  1: the CPU has BTI and the loaded
- * object holding addr carries a GNU property note with FEATURE_1_BTI, so
- * the loader mapped its text PROT_BTI.  0: not guarded (no BTI in the
- * CPU, or an object without that property).  -1: not the text of a
- * loaded object (unknown).  The verdict the patching layer itself uses
- * to keep PROT_BTI across a poke.
- */
-int ftramp_text_bti(uint64_t addr);
-
 /* Totals since the library was loaded (all threads). */
 void ftramp_patch_get_stats(struct ftramp_patch_stats *st);
 

@@ -20,6 +20,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "arch/arm64/text_map.h"
 #include "lib/fault_inject.h"
 #include "lib/lockdep.h"
 #include "lib/util.h"
@@ -62,242 +63,6 @@ static pthread_mutex_t text_lock = PTHREAD_MUTEX_INITIALIZER;
 FTRAMP_LOCK_CLASS(text_lock, FTRAMP_LOCK_TEXT_ALLOC);
 static struct ftramp_text_region *regions;
 static struct ftramp_text_stats text_stats;
-static size_t page_size;
-
-static size_t text_page_size(void)
-{
-	if (!page_size) {
-		long ps = sysconf(_SC_PAGESIZE);
-
-		page_size = ps > 0 ? (size_t)ps : 4096;
-	}
-	return page_size;
-}
-
-/* ------------------------------------------------------------------
- * The process's mappings
- * ------------------------------------------------------------------ */
-
-static int vma_cmp(const void *a, const void *b)
-{
-	const struct ftramp_vma *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	size_t cap = 16384, n = 0;
-	char *buf = malloc(cap);
-	int fd;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				close(fd);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int err = -errno;
-
-			close(fd);
-			free(buf);
-			return err;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/* Hex digits at *p, advancing it; false if there are none or too many. */
-static bool parse_hex(const char **p, uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	int n = 0;
-
-	for (;; s++, n++) {
-		unsigned int c = (unsigned char)*s, d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			d = (c | 0x20) - 'a' + 10;
-		else
-			break;
-		if (n == 16)
-			return false;
-		v = v << 4 | d;
-	}
-	if (!n)
-		return false;
-	*p = s;
-	*out = v;
-	return true;
-}
-
-/*
- * Parse "start-end perms offset dev inode [path]" at the start of a
- * maps/smaps line (proc(5)).  By hand rather than sscanf(): the patcher
- * reads the maps on every commit, and with thousands of trampolines the
- * C library's scanner was the largest cost of an attach.
- */
-static bool parse_vma_line(const char *line, struct ftramp_vma *v)
-{
-	const char *p = line, *path;
-	uint64_t s, e;
-
-	if (!parse_hex(&p, &s) || *p++ != '-' || !parse_hex(&p, &e) ||
-	    *p++ != ' ' || s >= e)
-		return false;
-	if (!p[0] || !p[1] || !p[2] || !p[3] || p[4] != ' ')
-		return false;
-	memset(v, 0, sizeof(*v));
-	v->start = s;
-	v->end = e;
-	if (p[0] == 'r')
-		v->prot |= PROT_READ;
-	if (p[1] == 'w')
-		v->prot |= PROT_WRITE;
-	if (p[2] == 'x')
-		v->prot |= PROT_EXEC;
-	/* Pseudo-paths start with '[': "[stack]", "[stack:tid]", "[heap]". */
-	path = strchr(p + 5, '[');
-	if (path) {
-		v->stack = !strncmp(path, "[stack", 6);
-		v->heap = !strncmp(path, "[heap]", 6);
-	}
-	return true;
-}
-
-/*
- * smaps tells which mappings are BTI-guarded ("VmFlags: ... bt"); maps
- * does not, and an mprotect() without PROT_BTI would drop the guard.
- * Best effort: where smaps is missing or says nothing, no BTI.
- */
-static void vmmap_add_bti(struct ftramp_vmmap *m)
-{
-	struct ftramp_vma cur, *hit = NULL;
-	char *buf, *line, *next;
-	size_t len;
-
-	if (read_file("/proc/self/smaps", &buf, &len))
-		return;
-	for (line = buf; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (parse_vma_line(line, &cur)) {
-			hit = (struct ftramp_vma *)ftramp_vmmap_find(m,
-								cur.start);
-			if (hit && hit->start != cur.start)
-				hit = NULL;
-		} else if (hit && !strncmp(line, "VmFlags:", 8) &&
-			   strstr(line, " bt")) {
-			hit->prot |= PROT_BTI;
-		}
-	}
-	free(buf);
-}
-
-int ftramp_vmmap_read(struct ftramp_vmmap *m, bool want_bti)
-{
-	char *buf, *line, *next;
-	size_t len, cap = 64;
-	int err;
-
-	memset(m, 0, sizeof(*m));
-	err = ftramp_fault("vmmap");
-	if (err)
-		return err;
-	err = read_file("/proc/self/maps", &buf, &len);
-	if (err)
-		return err;
-	m->vma = malloc(cap * sizeof(*m->vma));
-	if (!m->vma) {
-		free(buf);
-		return -ENOMEM;
-	}
-	for (line = buf; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (m->nr == cap) {
-			struct ftramp_vma *nv;
-
-			nv = realloc(m->vma, 2 * cap * sizeof(*nv));
-			if (!nv) {
-				free(buf);
-				ftramp_vmmap_free(m);
-				return -ENOMEM;
-			}
-			m->vma = nv;
-			cap *= 2;
-		}
-		if (parse_vma_line(line, &m->vma[m->nr]))
-			m->nr++;
-	}
-	free(buf);
-	/* The kernel lists them in order: sort only if it ever did not. */
-	for (size_t i = 1; i < m->nr; i++) {
-		if (m->vma[i - 1].start > m->vma[i].start) {
-			qsort(m->vma, m->nr, sizeof(*m->vma), vma_cmp);
-			break;
-		}
-	}
-	if (want_bti)
-		vmmap_add_bti(m);
-	return 0;
-}
-
-void ftramp_vmmap_free(struct ftramp_vmmap *m)
-{
-	free(m->vma);
-	m->vma = NULL;
-	m->nr = 0;
-}
-
-const struct ftramp_vma *ftramp_vmmap_find(const struct ftramp_vmmap *m,
-					   uint64_t addr)
-{
-	size_t lo = 0, hi = m->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (addr < m->vma[mid].start)
-			hi = mid;
-		else if (addr >= m->vma[mid].end)
-			lo = mid + 1;
-		else
-			return &m->vma[mid];
-	}
-	return NULL;
-}
 
 /* ------------------------------------------------------------------
  * Placement
@@ -316,7 +81,7 @@ static uint64_t dist(uint64_t a, uint64_t b)
 static uint64_t find_hole(const struct ftramp_vmmap *m, uint64_t size,
 			  uint64_t lo, uint64_t hi, uint64_t target)
 {
-	uint64_t ps = text_page_size(), best = 0, best_d = UINT64_MAX;
+	uint64_t ps = ftramp_page_size(), best = 0, best_d = UINT64_MAX;
 
 	if (lo < ADDR_FLOOR)
 		lo = ADDR_FLOOR;
@@ -541,7 +306,7 @@ static struct ftramp_text_region *region_new(size_t size, unsigned int flags,
 					     uint64_t lo, uint64_t hi,
 					     uint64_t target, bool *far)
 {
-	size_t ps = text_page_size(), words, pages;
+	size_t ps = ftramp_page_size(), words, pages;
 	struct ftramp_text_region *r;
 	int err;
 
@@ -618,7 +383,7 @@ static void region_release(struct ftramp_text_region *r)
 	text_stats.regions--;
 	text_stats.regions_unmapped++;
 	text_stats.bytes_mapped -= r->size;
-	text_stats.pages -= r->size / text_page_size();
+	text_stats.pages -= r->size / ftramp_page_size();
 	free(r->open);
 	free(r);
 }
@@ -714,7 +479,7 @@ static void hold_page_locked(struct ftramp_text_region *r, size_t idx)
 /* Called with text_lock held. */
 static int page_open_locked(struct ftramp_text_region *r, size_t idx)
 {
-	size_t ps = text_page_size();
+	size_t ps = ftramp_page_size();
 	int err;
 
 	if (r->flags & FTRAMP_TEXT_ALIAS)
@@ -734,7 +499,7 @@ static int page_open_locked(struct ftramp_text_region *r, size_t idx)
 /* Called with text_lock held. */
 static int page_close_locked(struct ftramp_text_region *r, size_t idx)
 {
-	size_t ps = text_page_size();
+	size_t ps = ftramp_page_size();
 	int err;
 
 	if (r->flags & FTRAMP_TEXT_ALIAS)
@@ -755,7 +520,7 @@ static int page_close_locked(struct ftramp_text_region *r, size_t idx)
 static void chunk_pages(const struct ftramp_text_region *r, uint32_t first,
 			uint32_t nr, size_t *p0, size_t *p1)
 {
-	size_t ps = text_page_size();
+	size_t ps = ftramp_page_size();
 
 	*p0 = (size_t)first * FTRAMP_TEXT_GRANULE / ps;
 	*p1 = ((size_t)(first + nr) * FTRAMP_TEXT_GRANULE - 1) / ps;
@@ -1031,12 +796,12 @@ static int page_op(void *page, bool open)
 	struct ftramp_text_region *r;
 	int err = -ENOENT;
 
-	if (a & (text_page_size() - 1))
+	if (a & (ftramp_page_size() - 1))
 		return -EINVAL;
 	pthread_mutex_lock(&text_lock);
 	r = region_of(a);
 	if (r) {
-		size_t idx = (a - (uintptr_t)r->rx) / text_page_size();
+		size_t idx = (a - (uintptr_t)r->rx) / ftramp_page_size();
 
 		err = open ? page_open_locked(r, idx) :
 			     page_close_locked(r, idx);

@@ -28,16 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64/text_map.h"
+
 /* BL/B reach: imm26 words, i.e. [-128 MiB, +128 MiB - 4]. */
 #define FTRAMP_BL_RANGE		(128ull << 20)
 
 /* Chunks are multiples of (and aligned to) this: one cache line. */
 #define FTRAMP_TEXT_GRANULE	64
-
-/* PROT_BTI from <asm/mman.h> on arm64; glibc may not define it. */
-#ifndef PROT_BTI
-#define PROT_BTI		0x10
-#endif
 
 enum ftramp_text_flags {
 	/* Never near: tests use it to force the per-callsite ops path. */
@@ -153,29 +150,6 @@ struct ftramp_text_stats {
 };
 
 void ftramp_text_get_stats(struct ftramp_text_stats *st);
-
-/*
- * A snapshot of the process's mappings (/proc/self/maps), sorted, with
- * adjacent entries kept separate.  prot is PROT_* (BTI from smaps
- * "VmFlags: bt" where the kernel reports it).
- */
-struct ftramp_vma {
-	uint64_t start, end;
-	int prot;
-	bool stack, heap;
-};
-
-struct ftramp_vmmap {
-	struct ftramp_vma *vma;
-	size_t nr;
-};
-
-/* 0 or a negative errno; free with ftramp_vmmap_free(). */
-int ftramp_vmmap_read(struct ftramp_vmmap *m, bool want_bti);
-void ftramp_vmmap_free(struct ftramp_vmmap *m);
-/* The mapping containing addr, or NULL. */
-const struct ftramp_vma *ftramp_vmmap_find(const struct ftramp_vmmap *m,
-					   uint64_t addr);
 
 /* fork(): text_lock (the order is in ftrace/fork.c). */
 void ftramp_text_atfork(int stage);
