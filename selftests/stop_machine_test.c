@@ -616,7 +616,7 @@ TEST(threads_created_and_exiting_during_stops)
  * A commit whose sync fails after nop -> mov x9, x30 was written leaves
  * that word: another thread may have executed it, and mov -> nop is no
  * more concurrently modifiable than the way there (B2.2.5).  The site is
- * prepared (state R), which is correct on its own.
+ * prepared (ftrace/commit.c's table), which is correct on its own.
  */
 TEST(rollback_keeps_the_entry_word)
 {

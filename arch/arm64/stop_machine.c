@@ -4,7 +4,7 @@
  * handler while words that are not concurrently modifiable are written.
  *
  * Why.  The one-time nop -> mov x9, x30 at a function's entry
- * (patching.c, site state P -> R) changes a word between two
+ * (site state pristine -> prepared, ftrace/commit.c) changes a word between two
  * instructions of which only NOP is in the Arm ARM's list of
  * instructions that may be modified while another PE executes them
  * (B2.2.5, "Concurrent modification and execution of instructions": B,
@@ -70,7 +70,7 @@
  *     instructions after its svc, then whatever the program does.  It
  *     meets a word being written only by calling one of the functions
  *     of the batch, whose entry goes nop -> mov x9, x30 while the word
- *     after it stays nop (site state P -> R, patching.c): either word
+ *     after it stays nop (pristine -> prepared, ftrace/commit.c): either word
  *     runs the function unchanged, but fetching it during the change is
  *     what B2.2.5 makes CONSTRAINED UNPREDICTABLE.  Such a thread is
  *     counted (stop_woke) and a membarrier SYNC_CORE follows the stop
