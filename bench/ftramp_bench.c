@@ -143,10 +143,10 @@ static const char *err_str(int err, char *buf, size_t size)
 struct config {
 	const char *variant;
 	const char *label;
-	unsigned int nr[4];	/* per enum ftramp_attach_kind */
+	unsigned int nr[5];	/* per enum ftramp_attach_kind */
 	bool far;
 	bool unknown;		/* no model: the unknown model */
-	bool hist;		/* fentry + fexit are --hist's programs */
+	bool hist;		/* fentry + fexit are hist.h's programs */
 };
 
 #define CONFIG(v, l, entry, exit, modret, is_far)			\
@@ -190,8 +190,10 @@ static const struct config configs[] = {
 		       0, 0, 1),
 	{ .variant = "count", .nr = { [FTRAMP_COUNT] = 1 },
 	  .label = "--count: a FTRAMP_COUNT link (a counter, no program)" },
-	{ .variant = "hist", .nr = { 1, 1 }, .hist = true,
-	  .label = "--hist: entry time in the session cookie, bucket at exit" },
+	{ .variant = "hist", .nr = { [FTRAMP_HIST] = 1 },
+	  .label = "--hist: a FTRAMP_HIST link (entry time in the shadow record, one bucket at exit)" },
+	{ .variant = "hist_progs", .nr = { 1, 1 }, .hist = true,
+	  .label = "-t with --hist: programs, entry time in the session cookie, bucket at exit" },
 };
 
 static int attach_config(const struct target *t, const struct config *c,
@@ -204,10 +206,10 @@ static int attach_config(const struct target *t, const struct config *c,
 	unsigned int kind, i;
 
 	*nr_links = 0;
-	for (kind = 0; kind < 4; kind++) {
+	for (kind = 0; kind < 5; kind++) {
 		for (i = 0; i < c->nr[kind]; i++) {
 			struct ftramp_link *l;
-			ftramp_prog_t p = kind == FTRAMP_COUNT ? NULL :
+			ftramp_prog_t p = kind >= FTRAMP_COUNT ? NULL :
 					  !c->hist ? progs[i] :
 					  kind == FTRAMP_FENTRY ? hist_entry :
 								  hist_exit;
@@ -254,6 +256,8 @@ static long image_bytes(const struct target *t, const struct config *c)
 	};
 	static uint64_t ctr;
 	static uint64_t *const ctrs[1] = { &ctr };
+	static uint64_t hist[FTRAMP_HIST_BUCKETS];
+	static uint64_t *const hists[1] = { hist };
 	unsigned int kind, i;
 	void *buf;
 	int size;
@@ -266,6 +270,8 @@ static long image_bytes(const struct target *t, const struct config *c)
 	}
 	args.counts = ctrs;
 	args.nr_counts = c->nr[FTRAMP_COUNT];
+	args.hists = hists;
+	args.nr_hists = c->nr[FTRAMP_HIST];
 	if (c->hist)
 		args.flags |= FTRAMP_TRAMP_F_SESSION;
 	if (c->nr[FTRAMP_FEXIT] || c->nr[FTRAMP_FMOD_RET])
@@ -857,6 +863,9 @@ int main(void)
 
 	bench_target(&targets[0]);
 	bench_target(&targets[1]);
+	/* FTRAMP_BENCH_PERCALL=1: the per-call cases alone (seconds). */
+	if (getenv("FTRAMP_BENCH_PERCALL"))
+		return 0;
 	bench_thunks();
 	bench_memory();
 	bench_attach_n(1);

@@ -34,7 +34,7 @@ struct timage {
 	size_t nr_refs;
 };
 
-#define NR_KINDS	4	/* enum ftramp_attach_kind */
+#define NR_KINDS	5	/* enum ftramp_attach_kind */
 
 /* One traced function. */
 struct tfunc {
@@ -67,6 +67,8 @@ struct ftramp_link {
 	struct ftramp_link *next;
 	uint64_t *counter;	/* FTRAMP_COUNT: &count or opts.counter */
 	uint64_t count;		/* FTRAMP_COUNT: calls */
+	uint64_t *hist;		/* FTRAMP_HIST: own_hist or opts.hist */
+	uint64_t *own_hist;
 	uint64_t missed;	/* programs: entries the guard skipped */
 	int refs;
 };
@@ -85,14 +87,28 @@ static struct ftramp_link *link_new(enum ftramp_attach_kind kind,
 	l->far = o->force_far;
 	l->session = o->session;
 	l->counter = o->counter ? o->counter : &l->count;
+	if (kind == FTRAMP_HIST) {
+		l->hist = o->hist;
+		if (!l->hist) {
+			l->own_hist = calloc(FTRAMP_HIST_BUCKETS,
+					     sizeof(l->own_hist[0]));
+			l->hist = l->own_hist;
+		}
+		if (!l->hist) {
+			free(l);
+			return NULL;
+		}
+	}
 	l->refs = 1;
 	return l;
 }
 
 static void link_put(struct ftramp_link *l)
 {
-	if (l && !__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL))
+	if (l && !__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL)) {
+		free(l->own_hist);
 		free(l);
+	}
 }
 
 /*
@@ -175,12 +191,15 @@ static void image_retire(struct tfunc *tf)
 static void image_add_link(struct timage *img, struct ftramp_link *l,
 			   struct ftramp_tramp_link **arr, unsigned int *n,
 			   uint64_t **counts, uint64_t **missed,
-			   struct ftramp_tramp_args *args, bool *far)
+			   uint64_t **hists, struct ftramp_tramp_args *args,
+			   bool *far)
 {
 	unsigned int k = l->kind;
 
 	if (k == FTRAMP_COUNT) {
 		counts[args->nr_counts++] = l->counter;
+	} else if (k == FTRAMP_HIST) {
+		hists[args->nr_hists++] = l->hist;
 	} else {
 		arr[k][n[k]].prog = l->prog;
 		arr[k][n[k]++].cookie = l->cookie;
@@ -196,7 +215,7 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		       size_t nadd, struct timage **out)
 {
 	struct ftramp_tramp_link *arr[3] = { 0 };
-	uint64_t **counts = NULL, **missed = NULL;
+	uint64_t **counts = NULL, **missed = NULL, **hists = NULL;
 	struct ftramp_tramp_args args;
 	struct timage *img = NULL;
 	unsigned int n[3] = { 0 };
@@ -210,7 +229,8 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	img = calloc(1, sizeof(*img));
 	counts = calloc(total + 1, sizeof(counts[0]));
 	missed = calloc(total + 1, sizeof(missed[0]));
-	if (!img || !counts || !missed)
+	hists = calloc(total + 1, sizeof(hists[0]));
+	if (!img || !counts || !missed || !hists)
 		goto out_img;
 	img->refs = calloc(total + 1, sizeof(img->refs[0]));
 	if (!img->refs)
@@ -224,17 +244,23 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 		for (struct ftramp_link *l = tf->links[k]; l; l = l->next)
 			if (!l->dying)
 				image_add_link(img, l, arr, n, counts, missed,
-					       &args, &far);
+					       hists, &args, &far);
 	}
 	for (size_t i = 0; i < nadd; i++)
-		image_add_link(img, add[i], arr, n, counts, missed, &args,
-			       &far);
+		image_add_link(img, add[i], arr, n, counts, missed, hists,
+			       &args, &far);
+	/* The lean histogram image runs no program (ftramp.h: EBUSY). */
+	if (args.nr_hists && (n[0] || n[1] || n[2])) {
+		err = -EBUSY;
+		goto out_img;
+	}
 	for (int k = 0; k < 3; k++) {
 		args.progs[kind_map[k]].links = arr[k];
 		args.progs[kind_map[k]].nr = n[k];
 	}
 	args.counts = counts;
 	args.missed = missed;
+	args.hists = hists;
 	args.model = tf->has_model ? &tf->model : NULL;
 	if (n[FTRAMP_FEXIT] || n[FTRAMP_FMOD_RET])
 		args.flags |= FTRAMP_TRAMP_F_CALL_ORIG;
@@ -296,6 +322,7 @@ out:
 		free(arr[k]);
 	free(counts);
 	free(missed);
+	free(hists);
 	return err;
 }
 
@@ -439,8 +466,13 @@ static bool same_model(const struct ftramp_func_model *a,
 static int kind_check(enum ftramp_attach_kind kind, ftramp_prog_t prog,
 		      const struct ftramp_attach_opts *o)
 {
-	if ((unsigned int)kind > FTRAMP_COUNT)
+	if ((unsigned int)kind > FTRAMP_HIST)
 		return -EINVAL;
+	if (kind != FTRAMP_HIST && o->hist)
+		return -EINVAL;
+	if (kind == FTRAMP_HIST)
+		return prog || o->counter || ((uintptr_t)o->hist & 7) ?
+		       -EINVAL : 0;
 	if (kind == FTRAMP_COUNT)
 		return prog || ((uintptr_t)o->counter & 7) ? -EINVAL : 0;
 	return !prog || o->counter ? -EINVAL : 0;
@@ -1001,7 +1033,7 @@ static int links_destroy_locked(struct ftramp_link **v, size_t n,
 		struct tfunc *tf = grp[i].tf;
 
 		if (grp[i].nr == tf->nr[0] + tf->nr[1] + tf->nr[2] +
-				 tf->nr[3]) {
+				 tf->nr[3] + tf->nr[4]) {
 			dc[i] = (struct ftrace_dchg){
 				.ops = &tf->ops, .op = FTRACE_DOP_UNREGISTER };
 			continue;
@@ -1135,6 +1167,16 @@ FTRAMP_API uint64_t ftramp_link__count(const struct ftramp_link *link)
 	if (!link || link->kind != FTRAMP_COUNT)
 		return 0;
 	return __atomic_load_n(link->counter, __ATOMIC_RELAXED);
+}
+
+FTRAMP_API int ftramp_link__hist(const struct ftramp_link *link,
+				 uint64_t *out)
+{
+	if (!link || link->kind != FTRAMP_HIST || !out)
+		return -EINVAL;
+	for (unsigned int i = 0; i < FTRAMP_HIST_BUCKETS; i++)
+		out[i] = __atomic_load_n(&link->hist[i], __ATOMIC_RELAXED);
+	return 0;
 }
 
 FTRAMP_API uint64_t ftramp_link__missed(const struct ftramp_link *link)

@@ -916,6 +916,13 @@ static void gen_csel(struct corpus *c)
 		add(c, a64_ccmp(w, rn, rm, nzcv, cond), "ccmp %s, %s, #%u, %s",
 		    gpr(rn, w), gpr(rm, w), nzcv, cond_names[cond]);
 	}
+	for (unsigned int i = 0; i < 64; i++) {
+		enum a64_width w = (enum a64_width)(i & 1);
+		enum a64_reg rd = rnd_zr(), rn = rnd_zr();
+
+		add(c, a64_clz(w, rd, rn), "clz %s, %s", gpr(rd, w),
+		    gpr(rn, w));
+	}
 }
 
 /* Mnemonic stem, suffix and register of each load/store size. */
@@ -1419,6 +1426,8 @@ TEST(refusals_at_every_boundary)
 	REFUSE(a64_ccmp(A64_64, A64_SP, A64_R1, 0, A64_COND_EQ),
 	       "ccmp sp, x1, #0, eq");
 	REFUSE(a64_ccmp(A64_64, A64_R0, A64_R1, 0, (enum a64_cond)16), NULL);
+	REFUSE(a64_clz(A64_64, A64_SP, A64_R1), "clz sp, x1");
+	REFUSE(a64_clz(A64_64, A64_R0, A64_SP), "clz x0, sp");
 
 	/* Loads and stores. */
 	ACCEPT(a64_ldr(A64_LS_X, A64_R0, A64_SP, 4095 * 8));

@@ -438,6 +438,9 @@ static int hot_path_insns(const uint32_t *img, uint64_t rx, size_t size)
 		if ((insn & 0xfffffc1fu) == 0xd65f0000u)	/* ret xN */
 			return n;
 		if (a64_is_b(insn) && a64_branch_target(insn, pc, &target)) {
+			/* out of the image: into the body (a histogram's) */
+			if (target < rx || target >= rx + size)
+				return n;
 			pc = target;
 			continue;
 		}
@@ -648,6 +651,89 @@ TEST(count_budget)
 	EXPECT_LE(llsc, COUNT_BUDGET);
 	EXPECT_LE(bti, COUNT_BUDGET);
 	EXPECT_EQ(3, beside);	/* mov #1; ldr =counter; stadd */
+}
+
+/*
+ * FTRAMP_HIST (issue 14: at most 40 instructions per call beyond the
+ * untraced one): the entry up to the branch into the body, plus the exit
+ * stub up to its return, one histogram, near, LSE.  The exclusive-monitor
+ * fallback costs three more per atomic (three of them), BTI its pad, a
+ * counter beside it what a counter costs.  (Far from the body the entry
+ * ends `ldr x16, =body; ret x16`: selftests/hist_test.c runs it.)
+ */
+#define HIST_BUDGET		40
+
+static int hist_path_of(struct __test_metadata *_metadata, unsigned int flags,
+			unsigned int nr_counts)
+{
+	static uint32_t buf[1024];
+	static uint64_t ctr, hist[FTRAMP_HIST_BUCKETS];
+	static uint64_t *const ctrs[1] = { &ctr };
+	static uint64_t *const hists[1] = { hist };
+	static struct a64_uw_row rows[64];
+	struct a64_uw_rows uw = { .v = rows, .cap = 64 };
+	struct ftramp_tramp_state st = { .guard_slot = 5,
+					 .guard_tls_off = 16 };
+	static struct ftramp_tramp_insn nv[256];
+	static struct ftramp_tramp_note pv[64];
+	struct ftramp_tramp_insns v = { .v = nv, .cap = 256 };
+	struct ftramp_tramp_notes parts = { .v = pv, .cap = 64 };
+	struct ftramp_tramp_args a = {
+		.func_addr = 0x400000, .flags = flags, .state = &st,
+		.counts = ctrs, .nr_counts = nr_counts,
+		.hists = hists, .nr_hists = 1, .unwind = &uw,
+		.insns = &v, .notes = &parts,
+	};
+	unsigned int progs_called[3] = { 0 };
+	int n, entry, stub;
+
+	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x401000;
+	st.guard_none = (const uint8_t *)(uintptr_t)0x402000;
+	st.shadow_prune = (void (*)(uint8_t *, uint64_t, uint64_t))
+			  (uintptr_t)0x403000;
+	st.shadow_find = (uint64_t (*)(uint8_t *, uint64_t, uint64_t))
+			 (uintptr_t)0x404000;
+	n = ftramp_arch_prepare_trampoline(&a, buf, NEAR_RX, sizeof(buf));
+	if (n <= 0)
+		return n;
+	EXPECT_NE(0, uw.stub_off);
+	/* Its calls named, its literals what they say (as every image's). */
+	check_insn_notes(_metadata, &a, buf, NEAR_RX, n, &parts, &v,
+			 progs_called);
+	entry = hot_path_insns(buf, NEAR_RX, n);
+	stub = hot_path_insns(buf + uw.stub_off / 4, NEAR_RX + uw.stub_off,
+			      n - uw.stub_off);
+	TH_LOG("flags %#x, %u counters: entry %d, stub %d", flags, nr_counts,
+	       entry, stub);
+	if (entry <= 0 || stub <= 0)
+		return -1;
+	return entry + stub;
+}
+
+TEST(hist_budget)
+{
+	int lse = hist_path_of(_metadata, FTRAMP_TRAMP_F_LSE, 0);
+	int llsc = hist_path_of(_metadata, 0, 0);
+	int bti = hist_path_of(_metadata, FTRAMP_TRAMP_F_LSE |
+					  FTRAMP_TRAMP_F_BTI, 0);
+	int cnt = hist_path_of(_metadata, FTRAMP_TRAMP_F_LSE, 1);
+	struct ftramp_tramp_args a = { .func_addr = 0x400000 };
+	static uint64_t hist[FTRAMP_HIST_BUCKETS];
+	static uint64_t *const hists[1] = { hist };
+	struct ftramp_tramp_state st = { .guard_slot = -1 };
+
+	ASSERT_GT(lse, 0);
+	EXPECT_LE(lse, HIST_BUDGET);
+	EXPECT_EQ(lse + 9, llsc);
+	EXPECT_EQ(lse + 1, bti);
+	EXPECT_EQ(lse + 3, cnt);	/* mov #1; ldr =counter; stadd */
+
+	/* Without the shadow stack, or with a program: refused. */
+	a.hists = hists;
+	a.nr_hists = 1;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
+	a.state = &st;
+	EXPECT_EQ(-EINVAL, ftramp_arch_prepare_trampoline(&a, NULL, 0, 0));
 }
 
 #ifdef FTRAMP_HOST_TEST

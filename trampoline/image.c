@@ -51,11 +51,26 @@ _Static_assert(FTRAMP_GUARD_TBL_BIAS >= -FTRAMP_SHADOW_TOP,
 _Static_assert((FTRAMP_GUARD_TBL_BIAS & 0xff) == FTRAMP_GUARD_FREE,
 	       "a guard table pointer's low byte must read FREE");
 
-/* Every slot BUSY (FTRAMP_GUARD_BUSY is 0): read, never written. */
-static uint8_t guard_none[FTRAMP_GUARD_SLOTS];
+/*
+ * Every slot BUSY (FTRAMP_GUARD_BUSY is 0): read, never written.  Its
+ * shadow-stack header, in the bias before it as a real table's, says
+ * "maybe dead and full": top is a record with sp 0, limit 0.  So a
+ * histogram image's liveness and room check sends a thread without a
+ * table to its slow path, with no test of its own.
+ */
+static struct {
+	struct ftramp_shadow_rec none;
+	const void *top;
+	uint64_t limit;
+	uint8_t slots[FTRAMP_GUARD_SLOTS];
+} guard_none_tbl = { .top = &guard_none_tbl.none, .limit = 0 };
+_Static_assert(offsetof(__typeof__(guard_none_tbl), slots) -
+	       offsetof(__typeof__(guard_none_tbl), top) ==
+	       -FTRAMP_SHADOW_TOP, "GUARD_NONE's header as a table's");
+#define GUARD_NONE	(guard_none_tbl.slots)
 
 static __thread uint8_t *ftramp_guard_tbl
-	__attribute__((tls_model("initial-exec"))) = guard_none;
+	__attribute__((tls_model("initial-exec"))) = GUARD_NONE;
 /* Set while guard_slow() runs: a traced function it calls is a miss. */
 static __thread bool ftramp_guard_busy
 	__attribute__((tls_model("initial-exec")));
@@ -83,7 +98,7 @@ static void guard_destroy(void *tbl)
 	ftramp_guard_dead = true;
 	/* Frames still on the shadow stack will never return. */
 	shadow_release_all(tbl);
-	ftramp_guard_tbl = guard_none;
+	ftramp_guard_tbl = GUARD_NONE;
 	munmap((uint8_t *)tbl - FTRAMP_GUARD_TBL_BIAS, GUARD_MAP_SIZE);
 }
 
@@ -395,7 +410,7 @@ const void *ftramp_tramp_hook_fde(uint64_t personality)
 	};
 	long n;
 
-	if (tbl == guard_none)
+	if (tbl == GUARD_NONE)
 		return NULL;
 	c = hook_cfi(tbl);
 	if (c->personality != personality || !c->fde_off) {
@@ -428,7 +443,7 @@ void ftramp_tramp_hook_unwind(uint64_t cfa)
 	struct ftramp_shadow_rec *r, *last = NULL;
 	uint8_t *p;
 
-	if (tbl == guard_none)
+	if (tbl == GUARD_NONE)
 		return;
 	for (p = (uint8_t *)(uintptr_t)*shadow_top(tbl);; p -= FTRAMP_SHADOW_SLOT) {
 		r = (struct ftramp_shadow_rec *)p;
@@ -468,7 +483,7 @@ static uint8_t *guard_slow(void)
 
 	if (ftramp_guard_busy || ftramp_guard_dead)
 		return NULL;
-	if (ftramp_guard_tbl != guard_none)
+	if (ftramp_guard_tbl != GUARD_NONE)
 		return ftramp_guard_tbl;
 	if (__atomic_load_n(&guard_slow_hook, __ATOMIC_ACQUIRE))
 		guard_slow_hook(0);
@@ -476,7 +491,7 @@ static uint8_t *guard_slow(void)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	/* A handler that ran before the block may have made it. */
 	tbl = ftramp_guard_tbl;
-	if (tbl != guard_none)
+	if (tbl != GUARD_NONE)
 		goto out;
 	ftramp_guard_busy = true;
 	if (__atomic_load_n(&guard_slow_hook, __ATOMIC_ACQUIRE))
@@ -519,7 +534,7 @@ int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
 	st->guard_tls_off = (int64_t)((uintptr_t)&ftramp_guard_tbl -
 				      (uintptr_t)__builtin_thread_pointer());
 	st->guard_slow = guard_slow;
-	st->guard_none = guard_none;
+	st->guard_none = GUARD_NONE;
 	st->shadow_prune = shadow_prune;
 	st->shadow_find = shadow_find;
 	st->shadow_drop = shadow_drop;
@@ -626,11 +641,11 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 	uint8_t *tbl = ftramp_guard_tbl;
 	struct ftramp_shadow_rec *own = NULL;
 
-	if ((held & A64_UW_GUARD) && tbl != guard_none &&
+	if ((held & A64_UW_GUARD) && tbl != GUARD_NONE &&
 	    st->guard_slot >= 0 && st->guard_slot < FTRAMP_GUARD_SLOTS)
 		__atomic_store_n(&tbl[st->guard_slot], FTRAMP_GUARD_FREE,
 				 __ATOMIC_RELAXED);
-	if ((held & A64_UW_INFLIGHT) && tbl != guard_none && st->shadow_drop)
+	if ((held & A64_UW_INFLIGHT) && tbl != GUARD_NONE && st->shadow_drop)
 		own = shadow_own(tbl, (uint64_t)(uintptr_t)st, cfa);
 	if (own) {
 		release_above(tbl, (uint8_t *)own);
@@ -649,6 +664,18 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 bool ftramp_tramp_cpu_has_lse(void)
 {
 	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;
+}
+
+uint64_t ftramp_hist_freq(void)
+{
+#ifdef __aarch64__
+	uint64_t f;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+	return f;
+#else
+	return 0;
+#endif
 }
 
 /* fork(): 0 takes the lock, 1 (parent) and 2 (child) release it (ftrace/fork.c) */

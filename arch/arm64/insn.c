@@ -593,6 +593,17 @@ uint32_t a64_ccmp(enum a64_width w, enum a64_reg rn, enum a64_reg rm,
 	       (uint32_t)cond << 12 | (uint32_t)n << 5 | nzcv;
 }
 
+/* C6.2 CLZ: data processing (1 source), opcode 0b000100. */
+uint32_t a64_clz(enum a64_width w, enum a64_reg rd, enum a64_reg rn)
+{
+	int d = reg_zr(rd), n = reg_zr(rn);
+
+	if (!width_ok(w) || d < 0 || n < 0)
+		return A64_INSN_BAD;
+	return (uint32_t)w << 31 | 0x5ac01000u | (uint32_t)n << 5 |
+	       (uint32_t)d;
+}
+
 uint32_t a64_mov_reg(enum a64_width w, enum a64_reg rd, enum a64_reg rm)
 {
 	/* C6.2 MOV (to/from SP) is ADD #0; MOV (register) is ORR. */

@@ -288,6 +288,9 @@ uint32_t a64_csel_op(enum a64_csel_op op, enum a64_width w, enum a64_reg rd,
 uint32_t a64_ccmp(enum a64_width w, enum a64_reg rn, enum a64_reg rm,
 		  unsigned int nzcv, enum a64_cond cond);
 
+/* CLZ rd, rn: leading zero bits of rn (width if rn is 0).  ZR-class. */
+uint32_t a64_clz(enum a64_width w, enum a64_reg rd, enum a64_reg rn);
+
 /*
  * Bitmask immediates (C6.2.x DecodeBitMasks): encode `val` of width w into
  * the 13-bit N:immr:imms field (returned as N << 12 | immr << 6 | imms);
@@ -698,6 +701,9 @@ static inline uint32_t a64_stadd(enum a64_ldst_size sz, enum a64_reg rs,
 /* mrs rt, tpidr_el0 */
 static inline uint32_t a64_mrs_tpidr_el0(enum a64_reg rt)
 { return a64_mrs(rt, A64_SYSREG_TPIDR_EL0); }
+/* mrs rt, cntvct_el0 (Arm ARM D11.2: readable at EL0 when Linux allows) */
+static inline uint32_t a64_mrs_cntvct_el0(enum a64_reg rt)
+{ return a64_mrs(rt, A64_SYSREG_CNTVCT_EL0); }
 /* msr tpidr_el0, rt */
 static inline uint32_t a64_msr_tpidr_el0(enum a64_reg rt)
 { return a64_msr(A64_SYSREG_TPIDR_EL0, rt); }

@@ -77,6 +77,7 @@ enum tramp_label {
 	L_SHADOW_PUSHED,
 	L_SHADOW_SLOW,	/* modelled: our record not on top at exit */
 	L_SHADOW_POPPED,
+	L_HIST_PUSH,	/* histogram entry: room, x10 table, x11 top, x14 SP */
 	NR_LABELS,
 };
 
@@ -94,6 +95,7 @@ struct tramp {
 	bool shadow;		/* modelled fexit: a shadow record per call */
 	bool session;		/* zero the session cookie at entry */
 	bool count_only;	/* FTRAMP_COUNT counters, no program */
+	bool hist;		/* FTRAMP_HIST: the lean return hook */
 	bool lse;
 	uint64_t orig;		/* what CALL_ORIG calls, or the body */
 	uint64_t state_cookie;	/* programs with it use state->rctx */
@@ -1084,22 +1086,30 @@ static uint64_t state_addr(const struct tramp *t)
  * thread in before it calls guard_slow() (Documentation/design.rst,
  * "Reclamation").
  */
-/* x19 = this thread's guard table: mrs, then the initial-exec TLS word. */
-static void emit_load_table(struct tramp *t, int64_t off)
+/*
+ * rd = this thread's guard table (x19 in images with a guard): mrs, then
+ * the initial-exec TLS word; x16 is the scratch of a far offset.
+ */
+static void emit_table_to(struct tramp *t, enum a64_reg rd, int64_t off)
 {
 	say(t, FTRAMP_INSN_TLS);
-	emit(t, a64_mrs_tpidr_el0(R_GUARD));
+	emit(t, a64_mrs_tpidr_el0(rd));
 	if (off >= 0 && off <= 32760 && !(off & 7)) {
 		say(t, FTRAMP_INSN_TABLE);
-		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, R_GUARD, R_GUARD, off,
+		emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, rd, rd, off,
 				     A64_OFFSET));
 	} else {
 		say_how(t, FTRAMP_INSN_TLS_OFF, FTRAMP_INSN_LIT);
-		emit_ldr_lit(t, TMP0, (uint64_t)off);
-		emit(t, a64_add(A64_64, R_GUARD, R_GUARD, TMP0));
+		emit_ldr_lit(t, A64_IP0, (uint64_t)off);
+		emit(t, a64_add(A64_64, rd, rd, A64_IP0));
 		say(t, FTRAMP_INSN_TABLE);
-		emit(t, a64_ldr(A64_LS_X, R_GUARD, R_GUARD, 0));
+		emit(t, a64_ldr(A64_LS_X, rd, rd, 0));
 	}
+}
+
+static void emit_load_table(struct tramp *t, int64_t off)
+{
+	emit_table_to(t, R_GUARD, off);
 }
 
 /*
@@ -1947,6 +1957,415 @@ static void emit_shadow_slow(struct tramp *t)
 }
 
 /* ------------------------------------------------------------------
+ * Histogram images (FTRAMP_HIST links, counters at most, no program):
+ * a lean return hook (Documentation/trampoline.rst, "Histogram
+ * images").  The call's shadow record is a return hook's (so that
+ * image.c releases it, and unwind.c unwinds through the stub, as any
+ * other), with the entry time in the last payload word; no frame, no
+ * ctx, no guard byte.  x9-x17 are free at both ends: at the entry the
+ * site's x9 and x30 are the only live temporaries, and at the stub a
+ * function has just returned (AAPCS64 6.1.1).
+ * ------------------------------------------------------------------ */
+
+/* The record's entry time: payload word 7 (a hook's x7, unused here). */
+/* Registers: the table, the top record, scratch, the caller's SP, state. */
+#define H_TBL	A64_R10
+#define H_TOP	A64_R11
+#define H_X12	A64_R12
+#define H_X13	A64_R13
+#define H_SP	A64_R14
+#define H_ST	A64_R15
+#define HIST_TIME_OFF	(-8)
+/*
+ * The slow paths' frame: the record (x29 and the return address), then
+ * x0-x9 and x10, then q0-q7.
+ *
+ *	SP + 112  q0-q7		(16-byte aligned for STP Q)
+ *	SP + 16   x0-x9, x10
+ *	SP + 0    x29, x9 (entry) or x30 (stub)
+ */
+#define HIST_GP_OFF	16u
+#define HIST_FP_OFF	112u
+#define HIST_FRAME	240u
+
+static void uw_hist_frame(struct tramp *t, unsigned int cfa_off, bool fp,
+			  bool saved)
+{
+	t->uw.cfa_reg = fp ? A64_DW_FP : A64_DW_SP;
+	t->uw.cfa_off = cfa_off;
+	t->uw.fp_at = saved ? -(int32_t)HIST_FRAME : 0;
+	if (t->uw.ra_reg != A64_UW_RA_UNDEF)
+		t->uw.ra_at = saved ? -(int32_t)HIST_FRAME + 8 : 0;
+	uw_commit(t);
+}
+
+/* Build or take down the slow paths' frame, lr the record's second word. */
+static void emit_hist_frame(struct tramp *t, enum a64_reg lr, bool up,
+			    bool x10)
+{
+	enum a64_ldst_op op = up ? A64_STORE : A64_LOAD;
+	enum ftramp_insn_how how = up ? FTRAMP_INSN_SAVE : FTRAMP_INSN_LOAD;
+	unsigned int i;
+
+	if (up) {
+		say(t, lr == A64_R9 ? FTRAMP_INSN_RECORD_X9 :
+				      FTRAMP_INSN_RECORD_LR);
+		emit(t, a64_stp_pre(A64_LS_X, A64_FP, lr, A64_SP,
+				    -(int)HIST_FRAME));
+		uw_hist_frame(t, HIST_FRAME, false, true);
+		say(t, FTRAMP_INSN_FP);
+		emit(t, a64_mov_reg(A64_64, A64_FP, A64_SP));
+		uw_hist_frame(t, HIST_FRAME, true, true);
+	}
+	for (i = 0; i < 10; i += 2) {
+		say_how(t, FTRAMP_INSN_HIST_REGS, how);
+		emit(t, a64_ldstp(op, A64_LS_X, A64_R(i), A64_R(i + 1), A64_SP,
+				  HIST_GP_OFF + 8 * i, A64_OFFSET));
+	}
+	if (x10) {
+		say_how(t, FTRAMP_INSN_TABLE_ARG, how);
+		emit(t, a64_ldst_imm(op, A64_LS_X, H_TBL, A64_SP,
+				     HIST_GP_OFF + 8 * 10, A64_OFFSET));
+	}
+	for (i = 0; i < 8; i += 2) {
+		say_how(t, FTRAMP_INSN_VREGS, how);
+		emit(t, a64_ldstp(op, A64_LS_Q, A64_R(i), A64_R(i + 1), A64_SP,
+				  HIST_FP_OFF + 16 * i, A64_OFFSET));
+	}
+	if (!up) {
+		say(t, FTRAMP_INSN_POP_FRAME);
+		emit(t, a64_ldp_post(A64_LS_X, A64_FP, lr, A64_SP,
+				     HIST_FRAME));
+		uw_hist_frame(t, 0, false, false);
+	}
+}
+
+/* Into the body: x30 as set, SP and every argument as at the site. */
+static void emit_hist_to_body(struct tramp *t)
+{
+	if (reaches(t, t->orig)) {
+		say(t, FTRAMP_INSN_BODY);
+		a64_emit_b(&t->a, t->orig);
+		return;
+	}
+	/* RET sets no BTYPE (Arm ARM D8.4.1): the body needs no pad. */
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, A64_IP0, t->orig);
+	say_how(t, FTRAMP_INSN_BODY, FTRAMP_INSN_JUMP);
+	emit(t, a64_ret_reg(A64_IP0));
+}
+
+/*
+ * The entry: push a return hook's record with the entry time, and enter
+ * the body with x30 = the exit stub.  The thread counts in flight from
+ * the push to the stub's pop: the body returns into the image.
+ *
+ *	mrs   x10, tpidr_el0
+ *	ldr   x10, [x10, #tls]		this thread's table
+ *	ldp   x11, x12, [x10, #-16]	top, limit
+ *	ldr   x13, [x11]		top record's sp
+ *	mov   x14, sp			the caller's SP
+ *	cmp   x13, x14			above it (hi): alive, then
+ *	ccmp  x11, x12, #C, hi		top > limit?  (else C, !Z: hi)
+ *	b.hi  slow			maybe dead, no room, or no table
+ * push:
+ *	ldr   x15, =state
+ *	mov   x13, #0x80
+ *	stadd x13, [x15]		in flight
+ *	add   x11, x11, #96
+ *	stur  x11, [x10, #-16]		top = our header (reserved first)
+ *	orr   x12, x15, #1		a return hook's
+ *	adr   x30, stub
+ *	stp   x30, x9, [x11, #16]	link, ra
+ *	mrs   x13, cntvct_el0
+ *	stur  x13, [x11, #-8]		the entry time
+ *	stp   x14, x12, [x11]		sp, state: live
+ *	b     body			(far: ldr x16, =body; ret x16)
+ *
+ * The liveness check is the modelled entry's (emit_shadow_enter()): a
+ * frame abandoned by longjmp must not pin its image beyond the next
+ * traced entry at its level.  A thread without a table reads guard_none's
+ * header, whose top is a sentinel with sp 0: slow.
+ */
+static void emit_hist_entry(struct tramp *t)
+{
+	const struct ftramp_tramp_state *st = t->args->state;
+
+	note(t, FTRAMP_PART_HIST_ENTRY);
+	emit_table_to(t, H_TBL, st->guard_tls_off);
+	say(t, FTRAMP_INSN_TOP_LOAD);
+	emit(t, a64_ldstp(A64_LOAD, A64_LS_X, H_TOP, H_X12, H_TBL,
+			  FTRAMP_SHADOW_TOP, A64_OFFSET));
+	say(t, FTRAMP_INSN_TOP_SP);
+	emit(t, a64_ldr(A64_LS_X, H_X13, H_TOP, 0));
+	say(t, FTRAMP_INSN_CALLER_SP);
+	emit(t, a64_mov_reg(A64_64, H_SP, A64_SP));
+	say(t, FTRAMP_INSN_TOP_ALIVE);
+	emit(t, a64_cmp(A64_64, H_X13, H_SP));
+	say(t, FTRAMP_INSN_ROOM);
+	emit(t, a64_ccmp(A64_64, H_TOP, H_X12, NZCV_C, A64_COND_HI));
+	say(t, FTRAMP_INSN_HIST_SLOW);
+	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, L_SLOW));
+	bind(t, L_HIST_PUSH);
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, H_ST, state_addr(t));
+	say(t, FTRAMP_INSN_UNIT_INC);
+	emit(t, a64_movw(A64_MOVZ, A64_64, H_X13, FTRAMP_INFLIGHT_UNIT, 0));
+	say(t, FTRAMP_INSN_INFLIGHT_INC);
+	emit_atomic_add(t, H_ST, H_X13, false);
+	say(t, FTRAMP_INSN_PUSH_TOP);
+	emit(t, a64_add_imm(A64_64, H_TOP, H_TOP, FTRAMP_SHADOW_SLOT));
+	say(t, FTRAMP_INSN_TOP_STORE);
+	emit(t, a64_ldst_imm(A64_STORE, A64_LS_X, H_TOP, H_TBL,
+			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+	say(t, FTRAMP_INSN_HOOK_STATE);
+	emit(t, a64_orr_imm(A64_64, H_X12, H_ST, FTRAMP_SHADOW_HOOK));
+	say(t, FTRAMP_INSN_STUB_LR);
+	a64_emit_adr(&t->a, A64_LR, label_addr(t, L_STUB));
+	say(t, FTRAMP_INSN_REC_LINK_RA);
+	emit(t, a64_stp(A64_LS_X, A64_LR, A64_R9, H_TOP, 16));
+	say(t, FTRAMP_INSN_HIST_TIME);
+	emit(t, a64_mrs_cntvct_el0(H_X13));
+	say(t, FTRAMP_INSN_HIST_TIME_REC);
+	emit(t, a64_ldst_imm(A64_STORE, A64_LS_X, H_X13, H_TOP, HIST_TIME_OFF,
+			     A64_UNSCALED));
+	say(t, FTRAMP_INSN_PUSH_REC);
+	emit(t, a64_stp(A64_LS_X, H_SP, H_X12, H_TOP, 0));
+	emit_hist_to_body(t);
+}
+
+/*
+ * Out of line: no table on this thread yet (guard_none), a top record
+ * that may be dead, or a full stack.  Counted in, every argument
+ * register saved: with no table, guard_slow() maps it; else
+ * shadow_prune() releases the dead records on top (frames abandoned by
+ * longjmp; a live one at our SP is a tail call's).  Then push if there
+ * is room; else a miss, the body untraced.
+ *
+ * slow:
+ *	...   in flight; frame; x0-x10, q0-q7 saved
+ *	ldr   x12, =guard_none
+ *	cmp   x10, x12
+ *	b.ne  prune
+ *	bl    guard_slow
+ *	mov   x10, x0			the table, or NULL: a miss
+ *	b     done
+ * prune:
+ *	mov   x0, x10
+ *	add   x1, sp, #frame		the caller's SP
+ *	mov   x2, x9			and return address
+ *	bl    shadow_prune
+ *	ldr   x10, [sp, #x10]
+ * done:
+ *	...   restored but x10; frame down; out of flight
+ *	cbz   x10, miss
+ *	ldp   x11, x12, [x10, #-16]
+ *	cmp   x11, x12
+ *	b.hi  miss
+ *	mov   x14, sp
+ *	b     push
+ * miss:
+ *	...   state->misses += 1
+ *	mov   x30, x9
+ *	b     body
+ */
+static void emit_hist_slow(struct tramp *t)
+{
+	const struct ftramp_tramp_state *st = t->args->state;
+
+	bind(t, L_SLOW);
+	note(t, FTRAMP_PART_HIST_SLOW);
+	say_how(t, FTRAMP_INSN_STATE, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, R_STATE, state_addr(t));
+	emit_count_in(t);
+	emit_hist_frame(t, A64_R9, true, true);
+	say_how(t, FTRAMP_INSN_GUARD_NONE, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, H_X12, (uint64_t)(uintptr_t)st->guard_none);
+	say(t, FTRAMP_INSN_IS_NONE);
+	emit(t, a64_cmp(A64_64, H_TBL, H_X12));
+	say(t, FTRAMP_INSN_HIST_HAS_TABLE);
+	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_PRUNE));
+	emit_call(t, (uint64_t)(uintptr_t)st->guard_slow,
+		  FTRAMP_INSN_GUARD_SLOW);
+	say(t, FTRAMP_INSN_HIST_NEW_TABLE);
+	emit(t, a64_mov_reg(A64_64, H_TBL, A64_R0));
+	say(t, FTRAMP_INSN_BACK);
+	a64_emit_b(&t->a, label_addr(t, L_PRUNED));
+	bind(t, L_PRUNE);
+	say(t, FTRAMP_INSN_TABLE_ARG);
+	emit(t, a64_mov_reg(A64_64, A64_R0, H_TBL));
+	say(t, FTRAMP_INSN_CALLER_SP);
+	emit_add_sp(t, A64_R1, HIST_FRAME);
+	say(t, FTRAMP_INSN_CALLER_LR);
+	emit(t, a64_mov_reg(A64_64, A64_R2, A64_R9));
+	emit_call(t, (uint64_t)(uintptr_t)st->shadow_prune,
+		  FTRAMP_INSN_SHADOW_PRUNE);
+	say_how(t, FTRAMP_INSN_TABLE_ARG, FTRAMP_INSN_LOAD);
+	emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, H_TBL, A64_SP,
+			     HIST_GP_OFF + 8 * 10, A64_OFFSET));
+	bind(t, L_PRUNED);
+	emit_hist_frame(t, A64_R9, false, false);
+	emit_count_out(t);
+	say(t, FTRAMP_INSN_SLOW_NONE);
+	a64_emit_cbz(&t->a, A64_64, H_TBL, label_addr(t, L_MISS));
+	say(t, FTRAMP_INSN_TOP_LOAD);
+	emit(t, a64_ldstp(A64_LOAD, A64_LS_X, H_TOP, H_X12, H_TBL,
+			  FTRAMP_SHADOW_TOP, A64_OFFSET));
+	say(t, FTRAMP_INSN_ROOM);
+	emit(t, a64_cmp(A64_64, H_TOP, H_X12));
+	say(t, FTRAMP_INSN_HIST_FULL);
+	a64_emit_b_cond(&t->a, A64_COND_HI, label_addr(t, L_MISS));
+	say(t, FTRAMP_INSN_CALLER_SP);
+	emit(t, a64_mov_reg(A64_64, H_SP, A64_SP));
+	say(t, FTRAMP_INSN_TO_PUSH);
+	a64_emit_b(&t->a, label_addr(t, L_HIST_PUSH));
+	bind(t, L_MISS);
+	say_how(t, FTRAMP_INSN_MISSES, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, H_TBL, (uint64_t)(uintptr_t)&st->misses);
+	say(t, FTRAMP_INSN_ONE);
+	emit(t, a64_movw(A64_MOVZ, A64_64, H_X13, 1, 0));
+	say(t, FTRAMP_INSN_MISS);
+	emit_atomic_add(t, H_TBL, H_X13, false);
+	say(t, FTRAMP_INSN_CALLER_LR);
+	emit(t, a64_mov_reg(A64_64, A64_LR, A64_R9));
+	emit_hist_to_body(t);
+}
+
+/*
+ * The exit stub: the body returned here, SP = the caller's SP, the
+ * result in x0-x8/q0-q7 untouched throughout.
+ *
+ *	mrs   x9, cntvct_el0		the exit time, first
+ *	mrs   x10, tpidr_el0
+ *	ldr   x10, [x10, #tls]
+ *	ldur  x11, [x10, #-16]		top
+ *	ldp   x12, x13, [x11, #-8]	entry time, sp
+ *	cmp   sp, x13
+ *	b.ne  stub_slow			a record above ours (rare)
+ * have:
+ *	ldr   x30, [x11, #24]		the caller's return address
+ *	sub   x9, x9, x12
+ *	clz   x9, x9
+ *	mov   x13, #1
+ *	ldr   x12, =hist + 512		per histogram:
+ *	sub   x12, x12, x9, lsl #3	  &hist[64 - clz]
+ *	stadd x13, [x12]
+ *	stp   xzr, xzr, [x11], #-96	sp, state = 0 first: never released
+ *	stur  x11, [x10, #-16]		then top down
+ *	ldr   x12, =state
+ *	mov   x14, #-0x80
+ *	stadd x14, [x12]		out of flight (release)
+ *	ret
+ *
+ * The top record is ours exactly when its sp is the caller's SP: every
+ * record pushed by what the body ran has a lower sp, or an equal one for
+ * a hooked function the body tail-called, which returned through its own
+ * stub (popped) before returning here.
+ */
+static void emit_hist_stub(struct tramp *t)
+{
+	unsigned int i;
+
+	uw_stub(t, 0, 0);
+	say(t, FTRAMP_INSN_NEVER_RUN);
+	emit(t, a64_brk(0x3f1));	/* as the hook's: never run */
+	if (writing(t) && t->args->unwind)
+		t->args->unwind->stub_off = t->a.idx * A64_INSN_SIZE;
+	bind(t, L_STUB);
+	note(t, FTRAMP_PART_HIST_EXIT);
+	uw_stub(t, 0, 0);
+	say(t, FTRAMP_INSN_HIST_TIME);
+	emit(t, a64_mrs_cntvct_el0(A64_R9));
+	emit_table_to(t, H_TBL, t->args->state->guard_tls_off);
+	say(t, FTRAMP_INSN_TOP_LOAD);
+	emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, H_TOP, H_TBL,
+			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+	say(t, FTRAMP_INSN_HIST_REC_TIME);
+	emit(t, a64_ldstp(A64_LOAD, A64_LS_X, H_X12, H_X13, H_TOP,
+			  HIST_TIME_OFF, A64_OFFSET));
+	/* cmp sp, x13: the extended-register form reads SP */
+	say(t, FTRAMP_INSN_OUR_REC);
+	emit(t, a64_addsub_ext(A64_SUBS, A64_64, A64_ZR, A64_SP, H_X13,
+			       A64_UXTX, 0));
+	say(t, FTRAMP_INSN_NOT_OURS);
+	a64_emit_b_cond(&t->a, A64_COND_NE, label_addr(t, L_STUB_SLOW));
+	bind(t, L_STUB_HAVE);
+	say(t, FTRAMP_INSN_REC_RA);
+	emit(t, a64_ldr(A64_LS_X, A64_LR, H_TOP, 24));
+	uw_frame_popped(t, 0);
+	say(t, FTRAMP_INSN_HIST_TICKS);
+	emit(t, a64_sub(A64_64, A64_R9, A64_R9, H_X12));
+	say(t, FTRAMP_INSN_HIST_CLZ);
+	emit(t, a64_clz(A64_64, A64_R9, A64_R9));
+	say(t, FTRAMP_INSN_ONE);
+	emit(t, a64_movw(A64_MOVZ, A64_64, H_X13, 1, 0));
+	for (i = 0; i < t->args->nr_hists; i++) {
+		say_how(t, FTRAMP_INSN_HIST_ARRAY, FTRAMP_INSN_LIT);
+		emit_ldr_lit(t, H_X12, (uint64_t)(uintptr_t)
+			     (t->args->hists[i] + FTRAMP_HIST_BUCKETS - 1));
+		say(t, FTRAMP_INSN_HIST_BUCKET);
+		emit(t, a64_addsub_shifted(A64_SUB, A64_64, H_X12, H_X12,
+					   A64_R9, A64_LSL, 3));
+		say(t, FTRAMP_INSN_HIST_ADD);
+		emit_atomic_add(t, H_X12, H_X13, false);
+	}
+	say(t, FTRAMP_INSN_POP_REC);
+	emit(t, a64_ldstp(A64_STORE, A64_LS_X, A64_ZR, A64_ZR, H_TOP,
+			  -(int)FTRAMP_SHADOW_SLOT, A64_POST));
+	say(t, FTRAMP_INSN_TOP_POPPED);
+	emit(t, a64_ldst_imm(A64_STORE, A64_LS_X, H_TOP, H_TBL,
+			     FTRAMP_SHADOW_TOP, A64_UNSCALED));
+	emit_count_out(t);
+	say(t, FTRAMP_INSN_RET_CALLER);
+	emit(t, a64_ret());
+}
+
+/*
+ * Out of line: our record is not on top (records above it were
+ * abandoned).  shadow_find() releases them and returns ours.
+ */
+static void emit_hist_stub_slow(struct tramp *t)
+{
+	bind(t, L_STUB_SLOW);
+	uw_stub(t, 0, 0);
+	emit_hist_frame(t, A64_LR, true, true);
+	say(t, FTRAMP_INSN_TABLE_ARG);
+	emit(t, a64_mov_reg(A64_64, A64_R0, H_TBL));
+	say(t, FTRAMP_INSN_CALLER_SP);
+	emit_add_sp(t, A64_R1, HIST_FRAME);
+	say_how(t, FTRAMP_INSN_HOOK_STATE, FTRAMP_INSN_LIT);
+	emit_ldr_lit(t, A64_R2, state_addr(t) | FTRAMP_SHADOW_HOOK);
+	emit_call(t, (uint64_t)(uintptr_t)t->args->state->shadow_find,
+		  FTRAMP_INSN_SHADOW_FIND);
+	say(t, FTRAMP_INSN_HIST_FOUND);
+	emit(t, a64_mov_reg(A64_64, H_TOP, A64_R0));
+	emit_hist_frame(t, A64_LR, false, true);
+	uw_stub(t, 0, 0);
+	say(t, FTRAMP_INSN_HIST_REC_TIME);
+	emit(t, a64_ldst_imm(A64_LOAD, A64_LS_X, H_X12, H_TOP,
+			     HIST_TIME_OFF, A64_UNSCALED));
+	say(t, FTRAMP_INSN_BACK);
+	a64_emit_b(&t->a, label_addr(t, L_STUB_HAVE));
+}
+
+static void emit_hist(struct tramp *t)
+{
+	if (t->args->flags & FTRAMP_TRAMP_F_BTI) {
+		note(t, FTRAMP_PART_BTI);
+		say(t, FTRAMP_INSN_BTI);
+		emit(t, A64_BTI_C);
+	}
+	if (t->args->nr_counts) {
+		note(t, FTRAMP_PART_COUNT);
+		emit_counters(t, t->args->counts, t->args->nr_counts, false);
+	}
+	emit_hist_entry(t);
+	emit_hist_slow(t);
+	emit_hist_stub(t);
+	emit_hist_stub_slow(t);
+}
+
+/* ------------------------------------------------------------------
  * Programs
  * ------------------------------------------------------------------ */
 
@@ -2104,6 +2523,10 @@ static void build(struct tramp *t)
 	uw_entry(t);
 	if (t->count_only) {
 		emit_count_only(t);
+		goto pool;
+	}
+	if (t->hist) {
+		emit_hist(t);
 		goto pool;
 	}
 	emit_prologue(t);
@@ -2300,6 +2723,9 @@ static const char *const part_desc[FTRAMP_NR_PARTS] = {
 	[FTRAMP_PART_HOOK_FULL]	   = "shadow stack full: count a miss, run the body untraced",
 	[FTRAMP_PART_SHADOW_PUSH]  = "shadow stack: top record dead? room? push ours (SP, state): a longjmp out of this call is found later",
 	[FTRAMP_PART_SHADOW_POP]   = "pop our shadow record (the top one if its SP is ours)",
+	[FTRAMP_PART_HIST_ENTRY]   = "histogram: room? in-flight += 0x80, push a return hook's record with the entry time (CNTVCT_EL0), into the body with x30 = the exit stub",
+	[FTRAMP_PART_HIST_SLOW]	   = "out of line: first entry on this thread (guard_slow() maps its table, then retry), or no room: a miss, the body untraced",
+	[FTRAMP_PART_HIST_EXIT]	   = "exit stub: ticks since the entry, bucket[64 - clz] += 1 per histogram, pop the record, in-flight -= 0x80, return",
 };
 
 const char *ftramp_tramp_part_desc(unsigned int part)
@@ -2406,6 +2832,20 @@ static const char *const insn_desc[FTRAMP_NR_INSN_WHAT] = {
 	[FTRAMP_INSN_SHADOW_DROP]    = "shadow_drop(): release records above ours",
 	[FTRAMP_INSN_NEVER_RUN]	     = "never run: an unwinder looking up the stub's return address stops here",
 	[FTRAMP_INSN_BACK]	     = "back in line",
+	[FTRAMP_INSN_HIST_REGS]	     = "x0-x9: arguments (or the result) and x9, around the call",
+	[FTRAMP_INSN_HIST_SLOW]	     = "no table, maybe dead, or no room: out of line (rare)",
+	[FTRAMP_INSN_HIST_HAS_TABLE] = "a table: prune the dead records on top",
+	[FTRAMP_INSN_HIST_NEW_TABLE] = "x10 = the new table, or NULL: a miss",
+	[FTRAMP_INSN_HIST_FULL]	     = "still full: a miss, the body untraced",
+	[FTRAMP_INSN_HIST_TIME]	     = "the generic timer's count (CNTVCT_EL0)",
+	[FTRAMP_INSN_HIST_TIME_REC]  = "the entry time, into the record's last payload word",
+	[FTRAMP_INSN_HIST_REC_TIME]  = "the record's entry time (and sp)",
+	[FTRAMP_INSN_HIST_FOUND]     = "x11 = our record",
+	[FTRAMP_INSN_HIST_TICKS]     = "ticks since the entry",
+	[FTRAMP_INSN_HIST_CLZ]	     = "leading zero bits: the bucket is 64 - clz",
+	[FTRAMP_INSN_HIST_ARRAY]     = "a histogram's last bucket, &hist[64] (FTRAMP_HIST link)",
+	[FTRAMP_INSN_HIST_BUCKET]    = "&hist[64 - clz]",
+	[FTRAMP_INSN_HIST_ADD]	     = "the bucket += 1",
 };
 
 const char *ftramp_tramp_insn_desc(unsigned int what)
@@ -2460,6 +2900,8 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 	err = check_counters(args->counts, args->nr_counts);
 	if (!err)
 		err = check_counters(args->missed, args->nr_missed);
+	if (!err)
+		err = check_counters(args->hists, args->nr_hists);
 	if (err)
 		return err;
 	err = a64_abi_layout(args->model, &t->lay);
@@ -2510,6 +2952,20 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 	t->count_only = args->nr_counts && t->site && !t->to_parent;
 	for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++)
 		t->count_only &= !args->progs[k].nr;
+	if (args->nr_hists) {
+		/*
+		 * Histograms: no program, entered from a site, back into the
+		 * body, with a state that has the shadow stack.
+		 */
+		for (k = 0; k < FTRAMP_TRAMP_NR_KINDS; k++)
+			if (args->progs[k].nr)
+				return -EINVAL;
+		if (!t->site || t->to_parent || !st || !st->guard_slow ||
+		    !st->guard_none || !st->shadow_find || !st->shadow_prune)
+			return -EINVAL;
+		t->hist = true;
+		t->count_only = false;
+	}
 	return compute_frame(t);
 }
 

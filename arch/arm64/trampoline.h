@@ -301,6 +301,9 @@ enum ftramp_tramp_part {
 	FTRAMP_PART_HOOK_FULL,		/* shadow stack full: run untraced */
 	FTRAMP_PART_SHADOW_PUSH,	/* modelled: check the top, push ours */
 	FTRAMP_PART_SHADOW_POP,		/* modelled fexit: pop it */
+	FTRAMP_PART_HIST_ENTRY,		/* histogram: time into a record */
+	FTRAMP_PART_HIST_EXIT,		/* its exit stub: one bucket += 1 */
+	FTRAMP_PART_HIST_SLOW,		/* first entry on a thread, full */
 	FTRAMP_PART_POOL,		/* literal pool (data) */
 	FTRAMP_PART_RUN_CTX,		/* run contexts (data) */
 	FTRAMP_NR_PARTS,
@@ -438,6 +441,20 @@ enum ftramp_insn_what {
 	FTRAMP_INSN_SHADOW_DROP,
 	FTRAMP_INSN_NEVER_RUN,
 	FTRAMP_INSN_BACK,
+	FTRAMP_INSN_HIST_REGS,
+	FTRAMP_INSN_HIST_SLOW,
+	FTRAMP_INSN_HIST_HAS_TABLE,
+	FTRAMP_INSN_HIST_NEW_TABLE,
+	FTRAMP_INSN_HIST_FULL,
+	FTRAMP_INSN_HIST_TIME,
+	FTRAMP_INSN_HIST_TIME_REC,
+	FTRAMP_INSN_HIST_REC_TIME,
+	FTRAMP_INSN_HIST_FOUND,
+	FTRAMP_INSN_HIST_TICKS,
+	FTRAMP_INSN_HIST_CLZ,
+	FTRAMP_INSN_HIST_ARRAY,
+	FTRAMP_INSN_HIST_BUCKET,
+	FTRAMP_INSN_HIST_ADD,
 	FTRAMP_NR_INSN_WHAT,
 };
 
@@ -521,6 +538,18 @@ struct ftramp_tramp_args {
 	 */
 	uint64_t *const *missed;
 	unsigned int nr_missed;
+	/*
+	 * Latency histograms (FTRAMP_HIST links), FTRAMP_HIST_BUCKETS u64
+	 * each.  With counters at most and no program, entered from a site
+	 * and with a state that has the shadow stack, the image is a lean
+	 * return hook (Documentation/trampoline.rst, "Histogram images"):
+	 * the entry time (CNTVCT_EL0) goes into the call's shadow record,
+	 * the body returns into the image's exit stub, which adds 1 to
+	 * bucket[64 - clz(ticks)] of each histogram and returns.  No
+	 * frame, no ctx, no recursion guard (no program runs).
+	 */
+	uint64_t *const *hists;
+	unsigned int nr_hists;
 };
 
 /* At most this many counters of each kind (counts, missed). */

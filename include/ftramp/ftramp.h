@@ -758,7 +758,33 @@ enum ftramp_attach_kind {
 	 * of a few instructions, no ctx, no program call.
 	 */
 	FTRAMP_COUNT,
+	/*
+	 * No program (prog NULL): a latency histogram of the calls, in
+	 * ticks of the generic timer (CNTVCT_EL0, ftramp_hist_freq() per
+	 * second).  The time is read at entry and at return, and
+	 * bucket[ftramp_hist_bucket(ticks)] += 1 (relaxed) in the link's
+	 * FTRAMP_HIST_BUCKETS buckets (ftramp_link__hist(), or
+	 * opts->hist).  A function with histograms and counters only gets
+	 * a lean return hook: the entry time rides in the call's shadow
+	 * record, no frame, no ctx, no program call
+	 * (Documentation/trampoline.rst, "Histogram images").  Calls left
+	 * by longjmp() or an exception are not counted.  A function's
+	 * histograms cannot be combined with programs (EBUSY either way):
+	 * time those with a program pair (ftramp_get_session_cookie()).
+	 */
+	FTRAMP_HIST,
 };
+
+/*
+ * FTRAMP_HIST's buckets: bucket 0 counts calls shorter than one tick,
+ * bucket b (1..64) those of 2^(b-1) to 2^b - 1 ticks.
+ */
+#define FTRAMP_HIST_BUCKETS	65
+
+static inline unsigned int ftramp_hist_bucket(uint64_t ticks)
+{
+	return ticks ? 64 - (unsigned int)__builtin_clzll(ticks) : 0;
+}
 
 /*
  * Links per function and per kind.  The kernel allows 38
@@ -797,6 +823,13 @@ struct ftramp_attach_opts {
 	 * store, for every link of the function).
 	 */
 	bool session;
+	/*
+	 * FTRAMP_HIST only: add to these FTRAMP_HIST_BUCKETS u64 (8-byte
+	 * aligned) instead of the link's own, e.g. in memory shared with
+	 * another process.  Valid as long as opts->counter must be, and
+	 * as long as a call that entered the old image may still return.
+	 */
+	uint64_t *hist;
 };
 
 struct ftramp_link;
@@ -892,6 +925,17 @@ FTRAMP_API uint64_t ftramp_link__unwound(const struct ftramp_link *link);
  * opts->counter's if given).  0 for other kinds and NULL.
  */
 FTRAMP_API uint64_t ftramp_link__count(const struct ftramp_link *link);
+/*
+ * FTRAMP_HIST: copy the FTRAMP_HIST_BUCKETS buckets into @out (relaxed
+ * reads, opts->hist's if given): 0, or -EINVAL for other kinds and NULL.
+ */
+FTRAMP_API int ftramp_link__hist(const struct ftramp_link *link,
+				 uint64_t *out);
+/*
+ * Ticks per second of the clock FTRAMP_HIST measures with (CNTFRQ_EL0);
+ * 0 where it cannot be read.
+ */
+FTRAMP_API uint64_t ftramp_hist_freq(void);
 /*
  * Calls that did not run this link's program: the recursion guard
  * skipped the function's programs because a program of the same
