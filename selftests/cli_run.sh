@@ -32,8 +32,11 @@ rc_of() {
 }
 
 # A trace line: time, tid, optional duration, then an entry ("f(...) {"),
-# a leaf ("f(...) = v;" or "f(...);") or a close ("} = v; // f").
-LINE_RE='^ +[0-9]+\.[0-9]{6} +[0-9]+ +([0-9]+(\.[0-9]{3})? (ns|us|ms|s))?  +([A-Za-z_][A-Za-z0-9_.:@-]*\(.*\)( \{| = .*;| unwound;|;)|\}( = .*| unwound)?; // [A-Za-z_][A-Za-z0-9_.:@-]*)$'
+# a leaf ("f(...) = v;" or "f(...);") or a close ("} = v; // f").  A call
+# the process never returned from is closed with how it ended ("} exit(0);
+# // f": a signal handler's call cut short by exit(), say).
+ENDED='( exit\([0-9]+\)| killed by [A-Z0-9 ]+| exec| exited)'
+LINE_RE='^ +[0-9]+\.[0-9]{6} +[0-9]+ +([0-9]+(\.[0-9]{3})? (ns|us|ms|s))?  +([A-Za-z_][A-Za-z0-9_.:@-]*\(.*\)( \{| = .*;| unwound;|'"$ENDED"';|;)|\}( = .*| unwound|'"$ENDED"')?; // [A-Za-z_][A-Za-z0-9_.:@-]*)$'
 
 well_formed() {
 	grep -v '^#' "$1" | grep -Evq "$LINE_RE"

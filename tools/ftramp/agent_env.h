@@ -14,8 +14,10 @@
 #define FTRAMP_ENV_HIST		"FTRAMP_HIST"		/* --hist GLOB,... */
 #define FTRAMP_ENV_COUNT	"FTRAMP_COUNT"		/* --count GLOB,... */
 #define FTRAMP_ENV_OVERRIDE	"FTRAMP_OVERRIDE"	/* FUNC=VALUE,... */
-#define FTRAMP_ENV_OUTPUT	"FTRAMP_OUTPUT"		/* absolute path */
-#define FTRAMP_ENV_FORMAT	"FTRAMP_FORMAT"		/* text | chrome */
+#define FTRAMP_ENV_SESSION	"FTRAMP_SESSION"	/* the session file */
+#define FTRAMP_ENV_FOLLOW	"FTRAMP_FOLLOW"		/* 1: trace exec'd */
+/* LD_LIBRARY_PATH as the user had it ("": unset), restored by the agent */
+#define FTRAMP_ENV_LD_LIBRARY_PATH "FTRAMP_LD_LIBRARY_PATH"
 #define FTRAMP_ENV_FAR		"FTRAMP_FAR"		/* 1: far trampolines */
 #define FTRAMP_ENV_STRLEN	"FTRAMP_STRLEN"		/* string argument cap */
 #define FTRAMP_ENV_HEXDUMP	"FTRAMP_HEXDUMP"	/* bytes behind pointers */

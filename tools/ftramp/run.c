@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * ftramp run: start a program with the preload agent.
+ * ftramp run: start a program with the preload agent, read what it
+ * records, report.
  *
- * The agent (libftramp-agent.so, arm64) reads its configuration from
- * FTRAMP_* environment variables (agent_env.h) in a constructor and
- * attaches before main().  On an arm64 host we exec the program with
- * LD_PRELOAD; elsewhere we exec qemu-aarch64 and let it start the program:
+ * The ftramp process is the program's parent.  It creates the session
+ * file (agent/session.h) and names it to the agent; the agent
+ * (libftramp-agent.so, arm64) reads its configuration from FTRAMP_*
+ * environment variables (agent_env.h) in a constructor, attaches before
+ * main(), and from then on writes events and counts into the session
+ * file only.  We drain the rings while the program runs (a signalfd for
+ * the child's exit and for SIGINT/SIGTERM, which we forward, and a poll
+ * timeout as the timer), format every output (report.c), and see how the
+ * program ended, so that a crash or a kill still leaves every output
+ * complete.  The exit status is the program's (its signal, re-raised).
+ *
+ * On an arm64 host the child execs the program with LD_PRELOAD; elsewhere
+ * it execs qemu-aarch64 and lets it start the program:
  *
  *	qemu-aarch64 -L SYSROOT -E LD_LIBRARY_PATH=SYSROOT/lib
  *		     -E LD_PRELOAD=AGENT -0 PROG PATH ARGS...
@@ -19,18 +29,27 @@
  * guest unchanged; only the LD_* variables must not reach qemu itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_env.h"
 #include "cli.h"
+#include "report.h"
 
 #ifndef FTRAMP_AGENT_DIR
 #define FTRAMP_AGENT_DIR "/usr/local/lib/ftramp"
@@ -52,6 +71,8 @@ struct run_opts {
 	const char *hexdump;
 	bool far;
 	bool verbose;
+	bool follow;		/* -f: trace the programs it execs too */
+	uint32_t ring_size;	/* --buffer-size, bytes per process */
 	bool lib_names;		/* some name is FUNC@LIB */
 };
 
@@ -74,13 +95,25 @@ void usage_run(FILE *f)
 "                          (fmod_ret; VALUE non-zero, integer or float)\n"
 "\n"
 "Output:\n"
-"  -o, --output FILE       write the report to FILE instead of stderr\n"
+"  -o, --output FILE       write the report to FILE instead of stderr;\n"
+"                          %%p in FILE: one file per process, its PID\n"
 "      --format FMT        text (default) or chrome: Chrome/Perfetto JSON\n"
 "                          trace events (FILE defaults to ftramp.json)\n"
 "      --strlen N          print at most N bytes of string arguments (32)\n"
 "      --hexdump N         print the first N bytes (0-64) behind other\n"
 "                          pointer arguments, in hex (default 0: none)\n"
+"      --buffer-size SIZE  events buffered per process (K or M suffix; a\n"
+"                          power of two, 64K to 1G; default 8M); when the\n"
+"                          program outruns ftramp, events are dropped and\n"
+"                          counted, never waited for\n"
 "  -v, --verbose           say what was attached, and how\n"
+"\n"
+"Processes:\n"
+"  -f, --follow            trace the programs it execs as well (arm64\n"
+"                          hosts, or qemu registered with binfmt_misc);\n"
+"                          without -f they run untraced, LD_PRELOAD\n"
+"                          removed.  Forked children are always traced,\n"
+"                          each reported under its PID.\n"
 "\n"
 "Trampolines:\n"
 "      --far               reach every trampoline through the per-callsite\n"
@@ -222,38 +255,18 @@ static int set_env(const char *name, const char *value)
 	return setenv(name, value, 1) ? -errno : 0;
 }
 
-static int export_config(const struct run_opts *o)
+static int export_config(const struct run_opts *o, const char *session)
 {
-	char *output = NULL;
-	int err;
-
-	/* The program may chdir(): give the agent an absolute path. */
-	if (o->output) {
-		if (o->output[0] == '/') {
-			output = strdup(o->output);
-		} else {
-			char cwd[PATH_MAX];
-
-			if (!getcwd(cwd, sizeof(cwd)))
-				return -errno;
-			if (asprintf(&output, "%s/%s", cwd, o->output) < 0)
-				output = NULL;
-		}
-		if (!output)
-			return -ENOMEM;
-	}
-	err = set_env(FTRAMP_ENV_TRACE, o->trace) ?:
-	      set_env(FTRAMP_ENV_HIST, o->hist) ?:
-	      set_env(FTRAMP_ENV_COUNT, o->count) ?:
-	      set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
-	      set_env(FTRAMP_ENV_OUTPUT, output) ?:
-	      set_env(FTRAMP_ENV_FORMAT, o->format) ?:
-	      set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
-	      set_env(FTRAMP_ENV_STRLEN, o->strlen_cap) ?:
-	      set_env(FTRAMP_ENV_HEXDUMP, o->hexdump) ?:
-	      set_env(FTRAMP_ENV_VERBOSE, o->verbose ? "1" : NULL);
-	free(output);
-	return err;
+	return set_env(FTRAMP_ENV_TRACE, o->trace) ?:
+	       set_env(FTRAMP_ENV_HIST, o->hist) ?:
+	       set_env(FTRAMP_ENV_COUNT, o->count) ?:
+	       set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
+	       set_env(FTRAMP_ENV_SESSION, session) ?:
+	       set_env(FTRAMP_ENV_FOLLOW, o->follow ? "1" : NULL) ?:
+	       set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
+	       set_env(FTRAMP_ENV_STRLEN, o->strlen_cap) ?:
+	       set_env(FTRAMP_ENV_HEXDUMP, o->hexdump) ?:
+	       set_env(FTRAMP_ENV_VERBOSE, o->verbose ? "1" : NULL);
 }
 
 #ifdef __aarch64__
@@ -327,6 +340,12 @@ static int exec_target(const struct run_opts *o, const char *agent,
 		       sysroot, ldso);
 		return -ENOENT;
 	}
+	/* the agent gives exec'd programs back the user's (agent.c) */
+	set_env(FTRAMP_ENV_LD_LIBRARY_PATH,
+		user_lib_path ? user_lib_path : "");
+	/* -f: a program exec'd through binfmt_misc finds the sysroot */
+	if (o->follow)
+		set_env("QEMU_LD_PREFIX", sysroot);
 	if (asprintf(&ld_lib, "LD_LIBRARY_PATH=%s/lib%s%s", sysroot,
 		     user_lib_path && *user_lib_path ? ":" : "",
 		     user_lib_path ? user_lib_path : "") < 0 ||
@@ -374,7 +393,246 @@ enum {
 	OPT_AGENT,
 	OPT_STRLEN,
 	OPT_HEXDUMP,
+	OPT_BUFFER,
 };
+
+/* ---------------------------------------------------------------------
+ * The session and the child
+ * --------------------------------------------------------------------- */
+
+/*
+ * The geometry: 64 KiB pages suit every arm64 kernel's page size (and
+ * the host's); a ring per process, drained every few milliseconds; room
+ * for 65536 functions.  The file is sparse: untouched pages cost
+ * nothing.
+ */
+#define SES_PAGE	65536u
+#define SES_RING	(8u << 20)
+#define SES_FUNCS	65536u
+#define SES_NAMES	(4u << 20)
+#define SES_SLOTS	64u
+
+struct session {
+	char *path;
+	int fd;
+	struct ses_geom g;
+	struct ses_header *hdr;
+	bool *mapped;		/* per slot */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* In /dev/shm (a tmpfs) when we may, else $TMPDIR or /tmp. */
+static int session_create(struct session *s, uint32_t ring_size)
+{
+	const char *dir = "/dev/shm";
+
+	if (access(dir, W_OK | X_OK))
+		dir = getenv("TMPDIR") && *getenv("TMPDIR") ?
+		      getenv("TMPDIR") : "/tmp";
+	if (asprintf(&s->path, "%s/ftramp-%d-XXXXXX", dir, (int)getpid()) < 0)
+		return -ENOMEM;
+	/* qemu -E splits at commas; the agent reads it from the environment */
+	s->fd = mkostemp(s->path, O_CLOEXEC);
+	if (s->fd < 0) {
+		pr_err("cannot create the session file in %s: %s", dir,
+		       strerror(errno));
+		return -errno;
+	}
+	ses_geom_init(&s->g, SES_PAGE, ring_size, SES_FUNCS, SES_NAMES,
+		      SES_SLOTS);
+	s->mapped = calloc(SES_SLOTS, sizeof(*s->mapped));
+	if (!s->mapped || ftruncate(s->fd, s->g.file_size)) {
+		pr_err("%s: %s", s->path, strerror(errno ?: ENOMEM));
+		return -1;
+	}
+	s->hdr = mmap(NULL, sizeof(*s->hdr), PROT_READ | PROT_WRITE,
+		      MAP_SHARED, s->fd, 0);
+	if (s->hdr == MAP_FAILED) {
+		pr_err("%s: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	memcpy(s->hdr->magic, SES_MAGIC, sizeof(SES_MAGIC));
+	s->hdr->version = SES_VERSION;
+	s->hdr->page_size = s->g.page;
+	s->hdr->slots_off = s->g.slots_off;
+	s->hdr->slot_size = s->g.slot_size;
+	s->hdr->nr_slots = s->g.nr_slots;
+	s->hdr->ring_size = s->g.ring_size;
+	s->hdr->max_funcs = s->g.max_funcs;
+	s->hdr->names_size = s->g.names_size;
+	s->hdr->funcs_off = s->g.funcs_off;
+	s->hdr->names_off = s->g.names_off;
+	s->hdr->t0 = mono_ns();
+	return 0;
+}
+
+/* Map the slots that became live since the last look. */
+static void session_scan(struct session *s, struct rproc **procs)
+{
+	uint32_t n = __atomic_load_n(&s->hdr->next_slot, __ATOMIC_RELAXED);
+	uint32_t i;
+
+	if (n > s->g.nr_slots)
+		n = s->g.nr_slots;
+	for (i = 0; i < n; i++) {
+		struct ses_map m;
+		uint32_t state;
+		int err;
+
+		if (s->mapped[i])
+			continue;
+		err = ses_slot_map(&m, &s->g, s->fd, i, NULL);
+		if (err) {
+			pr_warn("session slot %u: %s", i, strerror(-err));
+			s->mapped[i] = true;
+			continue;
+		}
+		state = __atomic_load_n(&m.slot->state, __ATOMIC_ACQUIRE);
+		if (state != SES_LIVE) {
+			ses_slot_unmap(&m, &s->g);
+			continue;
+		}
+		s->mapped[i] = true;
+		procs[i] = report_proc_add(&s->g, i, &m);
+	}
+}
+
+static bool session_drain(struct session *s, struct rproc **procs)
+{
+	bool any = false;
+	uint32_t i;
+
+	for (i = 0; i < s->g.nr_slots; i++)
+		if (procs[i])
+			any |= report_drain(procs[i]);
+	return any;
+}
+
+/*
+ * Wait for the child, draining as it runs.  SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT sent to us alone (kill(1)) are passed on; from the terminal
+ * the child got its own (the same process group).
+ */
+static int supervise(struct session *s, pid_t child, int sfd)
+{
+	struct rproc **procs = calloc(s->g.nr_slots, sizeof(*procs));
+	int status = 0;
+	bool busy = false;
+
+	if (!procs)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+
+		session_scan(s, procs);
+		busy = session_drain(s, procs);
+		/* the timer: a busy ring is read again soon */
+		if (poll(&pfd, 1, busy ? 1 : 10) <= 0)
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			if (si.ssi_code != SI_KERNEL)
+				kill(child, si.ssi_signo);
+			continue;
+		}
+		if (waitpid(child, &status, WNOHANG) == child)
+			break;
+	}
+	/* what it wrote before it ended (and what its children write) */
+	session_scan(s, procs);
+	while (session_drain(s, procs))
+		;
+	free(procs);
+	return status;
+}
+
+/* Our exit status is the program's: its exit code, or its signal. */
+static int pass_status(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		struct rlimit no_core = { 0, 0 };
+		sigset_t set;
+
+		/* the program dumped its core already, if it could */
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		fflush(NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int run_session(const struct run_opts *o, const char *agent,
+		       const char *path, char **argv)
+{
+	struct report_opts ro = {
+		.output = o->output,
+		.chrome = o->format && !strcmp(o->format, "chrome"),
+		.trace = o->trace,
+		.verbose = o->verbose,
+	};
+	struct session s = { .fd = -1 };
+	sigset_t set, old;
+	int sfd, status, err;
+	pid_t child;
+
+	if (session_create(&s, o->ring_size))
+		goto fail;
+	err = export_config(o, s.path);
+	if (err) {
+		pr_err("cannot set the environment: %s", strerror(-err));
+		goto fail;
+	}
+	if (report_init(&ro, s.hdr))
+		goto fail;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		pr_err("fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (!child) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		exec_target(o, agent, path, argv);
+		_exit(1);
+	}
+	status = supervise(&s, child, sfd);
+	err = report_finish(child, status);
+	unlink(s.path);
+	if (err && WIFEXITED(status) && !WEXITSTATUS(status))
+		return 1;
+	return pass_status(status);
+fail:
+	if (s.path && s.fd >= 0)
+		unlink(s.path);
+	return 1;
+}
 
 static const struct option run_options[] = {
 	{ "trace",	required_argument, NULL, 't' },
@@ -389,21 +647,23 @@ static const struct option run_options[] = {
 	{ "agent",	required_argument, NULL, OPT_AGENT },
 	{ "strlen",	required_argument, NULL, OPT_STRLEN },
 	{ "hexdump",	required_argument, NULL, OPT_HEXDUMP },
+	{ "buffer-size", required_argument, NULL, OPT_BUFFER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
+	{ "follow",	no_argument,	   NULL, 'f' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ }
 };
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { 0 };
+	struct run_opts o = { .ring_size = SES_RING };
 	char *path, *agent, *end;
 	bool has_sites;
 	int c, err = 0;
 	long n;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:o:vh", run_options,
+	while ((c = getopt_long(argc, argv, "+t:o:fvh", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -458,8 +718,27 @@ int cmd_run(int argc, char **argv)
 			}
 			o.hexdump = optarg;
 			break;
+		case OPT_BUFFER:
+			n = strtol(optarg, &end, 10);
+			if (n < 0 || n > (1l << 30))
+				n = 0;		/* refused below */
+			if (*end == 'K' || *end == 'k')
+				n <<= 10, end++;
+			else if (*end == 'M' || *end == 'm')
+				n <<= 20, end++;
+			if (end == optarg || *end || n < (long)SES_PAGE ||
+			    n > (1l << 30) || (n & (n - 1))) {
+				pr_err("--buffer-size '%s': expected a power of two from 64K to 1G",
+				       optarg);
+				err = -EINVAL;
+			}
+			o.ring_size = n;
+			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 'f':
+			o.follow = true;
 			break;
 		case 'h':
 			usage_run(stdout);
@@ -509,11 +788,6 @@ int cmd_run(int argc, char **argv)
 	agent = find_agent(o.agent);
 	if (!agent)
 		return 1;
-	err = export_config(&o);
-	if (err) {
-		pr_err("cannot set the environment: %s", strerror(-err));
-		return 1;
-	}
 	/* a relative path must not look like an option to qemu */
 	if (path[0] == '-') {
 		char *p;
@@ -522,6 +796,5 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		path = p;
 	}
-	exec_target(&o, agent, path, argv + optind);
-	return 1;
+	return run_session(&o, agent, path, argv + optind);
 }

@@ -3,18 +3,23 @@
  * libftramp-agent.so: the runtime side of `ftramp run`.
  *
  * Preloaded into the traced program, its constructor reads the FTRAMP_*
- * variables (../agent_env.h), resolves each glob against the process's
+ * variables (../agent_env.h), maps its slot of the session file that
+ * `ftramp run` created (slot.c), resolves each glob against the process's
  * site table, reads each function's model and parameter names from DWARF,
  * and attaches the programs of event.c before main() runs.  A library
  * the program loads later with dlopen() gets the same treatment before
- * dlopen() returns ("Later loads").  At exit it prints the histograms and
- * counts and closes the Chrome trace.
+ * dlopen() returns ("Later loads").  It writes no report: counts,
+ * histograms and events are in the session file, and the `ftramp`
+ * process formats them, whatever becomes of this one.
  *
  * When the agent cannot do what it was asked (a glob that matches nothing,
  * a site that cannot be patched, a bad override value), it says why and
  * ends the program with status AGENT_EXIT before main(): tracing half of
- * what was asked would mislead.  The variables are removed from the
- * environment once read, so programs this one executes are not traced.
+ * what was asked would mislead.  A program exec'd under --follow is the
+ * exception: what it does not have is not traced, silently.  Without
+ * --follow the variables, and the agent in LD_PRELOAD, are removed from
+ * the environment once read, so programs this one executes run untraced
+ * (and a host program run by qemu's guest sees no arm64 preload).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +43,7 @@
 
 struct afunc *agent_blocks[AGENT_BLOCKS];
 unsigned int agent_nr_funcs;
-struct agent_config agent_cfg = { .out_fd = 2, .report_fd = 2,
-				  .strlen_cap = 32 };
+struct agent_config agent_cfg = { .strlen_cap = 32 };
 
 static bool far_mode;
 
@@ -210,6 +214,13 @@ static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 		ftramp_sites__prepare(g->glob);
 	if (m.usable)
 		return;
+	if (slot_follower()) {
+		/* an exec'd program that has none of it: run it untraced */
+		if (agent_cfg.verbose)
+			say("%s '%s': nothing matches in this program",
+			    what_opt(g->what), g->glob);
+		return;
+	}
 	if (m.unusable) {
 		say("%s '%s': no usable function matches (%u cannot be patched; %s)",
 		    what_opt(g->what), g->glob, m.unusable, m.why);
@@ -429,6 +440,14 @@ static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 		.no_dwarf = true,
 		.session = f->what & AF_HIST,
 	};
+	struct ftramp_attach_opts co = {
+		.sz = sizeof(co),
+		.cookie = idx,
+		.force_far = far_mode,
+		.no_dwarf = true,
+		/* in the session file: nothing lost when the program dies */
+		.counter = &agent_sfuncs[idx].calls,
+	};
 	int k, ret;
 
 	for (k = 0; k < 4; k++) {
@@ -437,7 +456,8 @@ static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 
 		if (!want)
 			continue;
-		ret = ftramp_attach_batch__add(b, f->name, k, prog, &o);
+		ret = ftramp_attach_batch__add(b, f->name, k, prog,
+					       k == FTRAMP_COUNT ? &co : &o);
 		if (ret < 0) {
 			say("cannot attach %s to %s: %s", kind_names[k],
 			    f->name, err_str(-ret));
@@ -576,7 +596,8 @@ static void later_settled(struct ftramp_sites *sites, void *ctx)
 	}
 	for (i = first; i < agent_nr_funcs; i++)
 		func_setup(agent_func(i));
-	if (first < agent_nr_funcs && !attach_from(first))
+	if (first < agent_nr_funcs &&
+	    (slot_publish(first) || !attach_from(first)))
 		say("functions of the library just loaded are not traced");
 	pthread_mutex_unlock(&later_lock);
 	in_later = false;
@@ -592,178 +613,19 @@ static struct sites_listener later_listener = {
 	.settled = later_settled,
 };
 
-/* ---------------------------------------------------------------------
- * The report at exit
- * --------------------------------------------------------------------- */
-
-static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void put(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	write_all(agent_cfg.report_fd, buf, n);
-}
-
-static void dur_text(uint64_t ns, char *buf, size_t size)
-{
-	struct fbuf b;
-
-	fb_init(&b, buf, size);
-	fb_duration(&b, ns);
-	fb_str(&b);
-}
-
-/* funclatency-style log2 histogram in nanoseconds. */
-static void report_hist(const struct afunc *f)
-{
-	uint64_t hist[HIST_BUCKETS], n = 0, max = 0;
-	uint64_t unwound = __atomic_load_n(&f->hs.unwound, __ATOMIC_RELAXED);
-	char avg[32], lo[32], hi[32];
-	int i, first = -1, last = -1;
-
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		hist[i] = __atomic_load_n(&f->hs.hist[i], __ATOMIC_RELAXED);
-		n += hist[i];
-		if (hist[i] > max)
-			max = hist[i];
-		if (hist[i] && first < 0)
-			first = i;
-		if (hist[i])
-			last = i;
-	}
-	put("\n%s: %llu calls", f->name, (unsigned long long)(n + unwound));
-	if (unwound)
-		put(", %llu unwound (not timed, not below)",
-		    (unsigned long long)unwound);
-	if (!n) {
-		put("\n");
-		return;
-	}
-	dur_text(f->hs.total_ns / n, avg, sizeof(avg));
-	dur_text(f->hs.min_ns, lo, sizeof(lo));
-	dur_text(f->hs.max_ns, hi, sizeof(hi));
-	put(", avg %s, min %s, max %s\n", avg, lo, hi);
-	put("%24s : %-9s %s\n", "nsecs", "count", "distribution");
-	for (i = first; i <= last; i++) {
-		unsigned long long from = i ? 1ull << i : 0;
-		unsigned long long to = (1ull << (i + 1)) - 1;
-		int w = (int)(hist[i] * 40 / max);
-		char bar[41];
-
-		memset(bar, '*', w);
-		memset(bar + w, ' ', 40 - w);
-		bar[40] = 0;
-		put("%11llu -> %-10llu : %-9llu |%s|\n", from, to,
-		    (unsigned long long)hist[i], bar);
-	}
-}
-
-static int count_cmp(const void *a, const void *b)
-{
-	const struct afunc *x = *(const struct afunc *const *)a;
-	const struct afunc *y = *(const struct afunc *const *)b;
-	uint64_t cx = __atomic_load_n(&x->calls, __ATOMIC_RELAXED);
-	uint64_t cy = __atomic_load_n(&y->calls, __ATOMIC_RELAXED);
-
-	if (cx != cy)
-		return cx < cy ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
-static void report_counts(void)
-{
-	struct afunc **v;
-	unsigned int i, n = 0;
-
-	v = calloc(agent_nr_funcs, sizeof(*v));
-	if (!v)
-		return;
-	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = agent_func(i);
-
-		if (!(f->what & AF_COUNT))
-			continue;
-		f->calls = ftramp_link__count(f->links[FTRAMP_COUNT]);
-		v[n++] = f;
-	}
-	if (!n) {
-		free(v);
-		return;
-	}
-	qsort(v, n, sizeof(*v), count_cmp);
-	put("\n%12s  %s\n", "CALLS", "FUNCTION");
-	for (i = 0; i < n; i++)
-		put("%12llu  %s\n", (unsigned long long)
-		    __atomic_load_n(&v[i]->calls, __ATOMIC_RELAXED),
-		    v[i]->name);
-	free(v);
-}
-
 /*
- * Calls whose programs the recursion guard skipped: made while a program
- * of the same function ran on that thread (a signal handler that
- * interrupted it).  The call ran; its line, its histogram entry or its
- * override are what is missing.  Counts never miss (FTRAMP_COUNT).
- * Every program link of a function misses the same calls: the most any
- * of them missed is the function's.
+ * At exit: the misses into the session file (only the agent's memory has
+ * them), and the FUNC@LIB globs no library ever matched.
  */
-static void report_missed(void)
-{
-	uint64_t total = 0;
-	unsigned int i;
-
-	for (i = 0; i < agent_nr_funcs; i++) {
-		struct afunc *f = agent_func(i);
-		uint64_t n = 0;
-
-		for (int k = 0; k < 3; k++) {
-			uint64_t m = ftramp_link__missed(f->links[k]);
-
-			if (m > n)
-				n = m;
-		}
-		if (!n)
-			continue;
-		if (!total)
-			put("\n%12s  %s\n", "MISSED",
-			    "FUNCTION (calls made while its program ran on the same thread, e.g. from a signal handler: not traced; --count counts them)");
-		put("%12llu  %s\n", (unsigned long long)n, f->name);
-		total += n;
-	}
-	if (total && agent_cfg.report_fd != 2)
-		say("%llu calls missed (see MISSED in the report)",
-		    (unsigned long long)total);
-}
-
-static void agent_report(void)
+static void agent_exit(void)
 {
 	unsigned int i;
-	uint64_t lost = event_lost();
 
-	if (agent_cfg.format == AGENT_FMT_CHROME) {
-		event_chrome_end();
-		say("Chrome trace written to %s (open it in ui.perfetto.dev or chrome://tracing)",
-		    agent_cfg.output ? agent_cfg.output : "stderr");
-	}
-	for (i = 0; i < agent_nr_funcs; i++)
-		if (agent_func(i)->what & AF_HIST)
-			report_hist(agent_func(i));
-	report_counts();
-	report_missed();
+	slot_finish();
 	for (i = 0; i < nr_globs; i++)
-		if (!globs[i].matched)
+		if (!globs[i].matched && !slot_follower())
 			say("%s '%s': the program loaded no library with a matching function",
 			    what_opt(globs[i].what), globs[i].glob);
-	if (lost)
-		say("%llu events not shown (calls nested deeper than the per-thread stack, or unmatched returns)",
-		    (unsigned long long)lost);
 }
 
 /* ---------------------------------------------------------------------
@@ -775,13 +637,6 @@ static void read_config(void)
 	const char *s;
 	char *end;
 
-	s = getenv(FTRAMP_ENV_FORMAT);
-	if (s && !strcmp(s, "chrome")) {
-		agent_cfg.format = AGENT_FMT_CHROME;
-	} else if (s && *s && strcmp(s, "text")) {
-		say("%s=%s: expected text or chrome", FTRAMP_ENV_FORMAT, s);
-		die();
-	}
 	s = getenv(FTRAMP_ENV_STRLEN);
 	if (s && *s) {
 		long n = strtol(s, &end, 10);
@@ -812,42 +667,85 @@ static void read_config(void)
 	s = getenv(FTRAMP_ENV_VERBOSE);
 	agent_cfg.verbose = s && *s && strcmp(s, "0");
 
-	s = getenv(FTRAMP_ENV_OUTPUT);
-	if (s && *s) {
-		agent_cfg.output = strdup(s);
-		agent_cfg.out_fd = open(s, O_WRONLY | O_CREAT | O_TRUNC |
-					O_APPEND | O_CLOEXEC, 0644);
-		if (agent_cfg.out_fd < 0) {
-			say("%s: %s", s, strerror(errno));
-			die();
-		}
-	} else {
-		/* our own stderr: the program may close or redirect fd 2 */
-		agent_cfg.out_fd = fcntl(2, F_DUPFD_CLOEXEC, 10);
-		if (agent_cfg.out_fd < 0)
-			agent_cfg.out_fd = 2;
+	s = getenv(FTRAMP_ENV_FOLLOW);
+	agent_cfg.follow = s && *s && strcmp(s, "0");
+}
+
+/*
+ * Without --follow, what this process execs must not see us: drop the
+ * variables, our entry in LD_PRELOAD, and the sysroot that `ftramp run`
+ * put in front of LD_LIBRARY_PATH for qemu (FTRAMP_LD_LIBRARY_PATH holds
+ * the user's, empty for none).
+ */
+static void clean_environment(void)
+{
+	static const char *const vars[] = {
+		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
+		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_SESSION, FTRAMP_ENV_FOLLOW,
+		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
+		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK,
+	};
+	const char *pre = getenv("LD_PRELOAD");
+	const char *lib = getenv(FTRAMP_ENV_LD_LIBRARY_PATH);
+	unsigned int i;
+
+	if (lib) {
+		if (*lib)
+			setenv("LD_LIBRARY_PATH", lib, 1);
+		else
+			unsetenv("LD_LIBRARY_PATH");
+		unsetenv(FTRAMP_ENV_LD_LIBRARY_PATH);
 	}
-	agent_cfg.report_fd = agent_cfg.format == AGENT_FMT_CHROME ?
-			      2 : agent_cfg.out_fd;
+	if (pre) {
+		/* keep the entries (':' or ' ' separated) that are not us */
+		char *out = calloc(1, strlen(pre) + 1);
+		const char *p = pre;
+
+		while (out && *p) {
+			size_t n = strcspn(p, ": ");
+			const char *slash = memrchr(p, '/', n);
+			const char *base = slash ? slash + 1 : p;
+
+			if (n && !(p + n - base == sizeof(FTRAMP_AGENT_NAME) - 1 &&
+				   !memcmp(base, FTRAMP_AGENT_NAME, p + n - base))) {
+				if (*out)
+					strcat(out, ":");
+				strncat(out, p, n);
+			}
+			p += n + !!p[n];
+		}
+		if (out && *out)
+			setenv("LD_PRELOAD", out, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		free(out);
+	}
+	for (i = 0; i < ARRAY_SIZE(vars); i++)
+		unsetenv(vars[i]);
 }
 
 __attribute__((constructor)) static void agent_init(void)
 {
-	static const char *const vars[] = {
-		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
-		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_OUTPUT, FTRAMP_ENV_FORMAT,
-		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
-		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK,
-	};
+	const char *session = getenv(FTRAMP_ENV_SESSION);
 	struct ftramp_sites *sites;
-	bool any_trace = false;
 	unsigned int i;
+	int err;
 
 	if (!getenv(FTRAMP_ENV_TRACE) && !getenv(FTRAMP_ENV_HIST) &&
 	    !getenv(FTRAMP_ENV_COUNT) && !getenv(FTRAMP_ENV_OVERRIDE))
 		return;		/* preloaded with nothing to do */
 
 	read_config();
+	if (!session || !*session) {
+		say("%s is not set: start the program with 'ftramp run', which reads and reports the events",
+		    FTRAMP_ENV_SESSION);
+		die();
+	}
+	err = slot_open(session);
+	if (err) {
+		say("session file %s: %s", session, err_str(-err));
+		die();
+	}
 	event_init();
 	/* before main(): whatever mask the program sets leaves them open */
 	reclaim_take_signals();
@@ -861,18 +759,18 @@ __attribute__((constructor)) static void agent_init(void)
 	add_list(sites, FTRAMP_ENV_HIST, AF_HIST);
 	add_list(sites, FTRAMP_ENV_COUNT, AF_COUNT);
 	add_list(sites, FTRAMP_ENV_OVERRIDE, AF_OVERRIDE);
-	for (i = 0; i < ARRAY_SIZE(vars); i++)
-		unsetenv(vars[i]);
+	if (!agent_cfg.follow)
+		clean_environment();
 
 	for (i = 0; i < agent_nr_funcs; i++)
 		func_setup(agent_func(i));
-	for (i = 0; i < nr_globs; i++)
-		any_trace |= globs[i].what & AF_TRACE;
-	if (agent_cfg.format == AGENT_FMT_CHROME)
-		event_chrome_begin();
-	else if (any_trace)
-		event_text_header();
-	atexit(agent_report);
+	err = slot_publish(0);
+	if (err) {
+		say("%u functions: more than the session file holds",
+		    agent_nr_funcs);
+		die();
+	}
+	atexit(agent_exit);
 	if (agent_nr_funcs && !attach_from(0))
 		die();
 	pthread_atfork(NULL, NULL, later_atfork_child);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ftramp preload agent: shared declarations of agent.c (configuration,
- * attach, the report at exit) and event.c (the programs that run at each
- * traced call, and the output they write).
+ * attach), slot.c (the process's place in the session file) and event.c
+ * (the programs that run at each traced call, and the events they write).
  */
 #ifndef FTRAMP_AGENT_AGENT_H
 #define FTRAMP_AGENT_AGENT_H
@@ -13,13 +13,7 @@
 #include <ftramp/ftramp.h>
 
 #include "hist.h"
-
-enum afunc_what {
-	AF_TRACE	= 1u << 0,	/* -t: a line per call */
-	AF_HIST		= 1u << 1,	/* --hist: latency histogram */
-	AF_COUNT	= 1u << 2,	/* --count: call count */
-	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
-};
+#include "session.h"
 
 
 /* One traced function; the attach cookie is its index (agent_func()). */
@@ -33,26 +27,14 @@ struct afunc {
 	int nr_ctx_args;		/* the result is at ctx[nr_ctx_args] */
 	uint64_t override;		/* AF_OVERRIDE: the forced result */
 	struct ftramp_link *links[4];	/* per enum ftramp_attach_kind */
-
-	/* --count: read from the FTRAMP_COUNT link for the report. */
-	uint64_t calls;
-	/* --hist, updated with relaxed atomics from any thread. */
-	struct hist_stat hs;
-};
-
-enum agent_format {
-	AGENT_FMT_TEXT,
-	AGENT_FMT_CHROME,
+	/* counts and histograms: agent_sfuncs[] at the same index */
 };
 
 struct agent_config {
-	int out_fd;			/* events (and text reports) */
-	int report_fd;			/* histograms and counts */
-	enum agent_format format;
 	unsigned int strlen_cap;
 	unsigned int hexdump;		/* bytes shown behind data pointers */
 	bool verbose;
-	const char *output;		/* path, or NULL for stderr */
+	bool follow;			/* exec'd programs are traced too */
 };
 
 /*
@@ -71,19 +53,31 @@ static inline struct afunc *agent_func(unsigned int i)
 extern unsigned int agent_nr_funcs;
 extern struct agent_config agent_cfg;
 
+/* slot.c: the session file (session.h), mapped before anything attaches */
+struct ringbuf;
+extern struct ses_func *agent_sfuncs;	/* this process's ses_func[] */
+extern struct ringbuf agent_ring;
+/* Map the session named by FTRAMP_SESSION and claim a slot; 0 or -errno. */
+int slot_open(const char *path);
+/* Whether another process of the session claimed a slot before us. */
+bool slot_follower(void);
+/*
+ * Publish functions @first on (names, what), then their number, and mark
+ * the slot live; -E2BIG when the slot has no room for them.
+ */
+int slot_publish(unsigned int first);
+/* At exit: what only the agent's memory holds (the misses). */
+void slot_finish(void);
+
 /* event.c */
 void event_init(void);
+void event_atfork_child(void);
 uint64_t event_entry(const uint64_t *ctx);
 uint64_t event_exit(const uint64_t *ctx);
 uint64_t event_override(const uint64_t *ctx);
 /* --hist without -t: timestamp into the session cookie, bucket at exit. */
 uint64_t hist_entry(const uint64_t *ctx);
 uint64_t hist_exit(const uint64_t *ctx);
-void event_text_header(void);
-void event_chrome_begin(void);
-void event_chrome_end(void);
-/* Events not shown: a nesting deeper than the per-thread stack, ... */
-uint64_t event_lost(void);
 /* Write all of buf to fd, whatever write() returns in between. */
 void write_all(int fd, const char *buf, size_t len);
 uint64_t now_ns(void);

@@ -32,7 +32,7 @@ struct hist_stat {
 };
 
 static uint64_t hist_mult = 1ull << 32;	/* ns per tick, << 32 */
-static bool hist_lse;
+static bool hist_lse __attribute__((unused));
 
 static inline uint64_t hist_ticks(void)
 {

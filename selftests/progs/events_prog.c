@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The program selftests/cli_events.sh traces: what a traced process does
+ * to its file descriptors, how it ends, and the processes it makes.
+ *
+ *	events_prog fds FILE	close every descriptor, open FILE (it gets
+ *				a low number), write to it around traced calls
+ *	events_prog crash	SIGSEGV inside ev_outer > ev_leaf_crash
+ *	events_prog exit N	exit(N) inside ev_outer > ev_exit_deep
+ *	events_prog spin	call ev_work 1000 times, print "ready PID" on
+ *				stdout, call it until a signal ends it
+ *	events_prog fork	3 calls, fork: the child makes 2, the parent
+ *				1 more after it waited
+ *	events_prog exec PROG ARGS...	one call, then exec PROG
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define noinline __attribute__((noinline))
+
+static volatile int sink;
+
+int ev_work(int i);
+void ev_leaf_crash(int *p);
+void ev_exit_deep(int code);
+int ev_outer(const char *what, int code);
+
+noinline int ev_work(int i)
+{
+	sink += i;
+	return sink;
+}
+
+noinline void ev_leaf_crash(int *p)
+{
+	*(volatile int *)p = 1;
+}
+
+noinline void ev_exit_deep(int code)
+{
+	ev_work(code);
+	exit(code);
+}
+
+noinline int ev_outer(const char *what, int code)
+{
+	ev_work(1);
+	if (!strcmp(what, "crash"))
+		ev_leaf_crash((int *)(long)(code - code));
+	if (!strcmp(what, "exit"))
+		ev_exit_deep(code);
+	return 0;
+}
+
+static int do_fds(const char *path)
+{
+	char line[64];
+	int fd, i;
+
+	for (fd = 0; fd < 1024; fd++)
+		close(fd);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return 1;
+	for (i = 0; i < 20; i++) {
+		int n = snprintf(line, sizeof(line), "data %d\n", ev_work(i));
+
+		if (write(fd, line, n) != n)
+			return 1;
+	}
+	return close(fd) ? 1 : 0;
+}
+
+static int do_fork(void)
+{
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < 3; i++)
+		ev_work(i);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (!pid) {
+		ev_work(10);
+		ev_work(11);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return 1;
+	ev_work(4);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "fds") && argc > 2)
+		return do_fds(argv[2]);
+	if (!strcmp(mode, "crash"))
+		return ev_outer("crash", 0);
+	if (!strcmp(mode, "exit") && argc > 2)
+		return ev_outer("exit", atoi(argv[2]));
+	if (!strcmp(mode, "spin")) {
+		int i;
+
+		/* counted before the test is told: at least 1000 */
+		for (i = 0; i < 1000; i++)
+			ev_work(i);
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		for (;; i++)
+			ev_work(i);
+	}
+	if (!strcmp(mode, "fork"))
+		return do_fork();
+	if (!strcmp(mode, "exec") && argc > 2) {
+		ev_work(1);
+		fflush(stdout);
+		execv(argv[2], argv + 2);
+		perror(argv[2]);
+		return 127;
+	}
+	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|exec PROG...\n");
+	return 2;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The session file: the only way events leave a traced process.
+ *
+ * `ftramp run` creates it (under /dev/shm), names it to the agent in
+ * FTRAMP_SESSION, reads it while the program runs and reports from it
+ * after: nothing the program does to its file descriptors can reach the
+ * report, and nothing the agent counted is lost when the program is
+ * killed.  Both sides include this file (the command on the host, the
+ * agent on arm64): every field has a fixed size, little-endian.
+ *
+ *	0			struct ses_header (one page)
+ *	slots_off + i * slot_size	process slot i:
+ *	  +0			struct ses_slot (one page)
+ *	  +page			ring (lib/ringbuf.h): consumer page,
+ *				producer page, ring_size data bytes
+ *	  +funcs_off		struct ses_func[max_funcs]: counts,
+ *				histograms, what the function is traced for
+ *	  +names_off		names_size bytes of NUL-terminated names
+ *
+ * A process claims a slot (one atomic add on next_slot) when its agent
+ * starts, and a forked child claims its own and maps it at the same
+ * address as its parent's (MAP_FIXED), so that the counters the
+ * trampolines add to and the ring the programs write need no update: the
+ * child's report holds the child's calls only.  An exec'd program that is
+ * followed claims a new slot with the same pid.  The file is sparse: a
+ * slot costs the pages it touches.
+ */
+#ifndef FTRAMP_AGENT_SESSION_H
+#define FTRAMP_AGENT_SESSION_H
+
+#include <stdint.h>
+
+#include "hist.h"
+
+#define SES_MAGIC	"FTRAMPS"
+#define SES_VERSION	1
+
+struct ses_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t page_size;
+	uint64_t slots_off;
+	uint64_t slot_size;
+	uint32_t nr_slots;
+	uint32_t ring_size;	/* data bytes of each slot's ring */
+	uint32_t max_funcs;
+	uint32_t names_size;
+	uint64_t funcs_off;	/* in a slot */
+	uint64_t names_off;
+	uint64_t t0;		/* CLOCK_MONOTONIC ns: time 0 of the report */
+	uint32_t next_slot;	/* slots claimed; past nr_slots: none left */
+	uint32_t refused;	/* processes that found no slot */
+};
+
+enum ses_slot_state {
+	SES_FREE,
+	SES_CLAIMED,		/* the agent is filling it in */
+	SES_LIVE,		/* funcs and names published (release) */
+};
+
+struct ses_slot {
+	uint32_t state;		/* enum ses_slot_state */
+	int32_t pid;
+	int32_t ppid;
+	uint32_t nr_funcs;	/* grows as libraries load (release) */
+	uint32_t names_len;
+	uint32_t flags;		/* none yet */
+	char prog[256];		/* /proc/self/exe as the agent read it */
+};
+
+/* What a function is traced for (ses_func.what). */
+enum afunc_what {
+	AF_TRACE	= 1u << 0,	/* -t: a line per call */
+	AF_HIST		= 1u << 1,	/* --hist: latency histogram */
+	AF_COUNT	= 1u << 2,	/* --count: call count */
+	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
+};
+
+struct ses_func {
+	uint64_t calls;		/* --count: the trampoline adds here */
+	uint64_t missed;	/* recursion-guard misses, copied at exit */
+	uint32_t what;		/* enum afunc_what */
+	uint32_t name_off;	/* in the slot's names */
+	struct hist_stat hs;	/* --hist */
+};
+
+/*
+ * Events, one ring sample each.  The agent formats what only it can read
+ * (arguments and results, from the program's memory); the command does
+ * the rest (time, nesting, leaves on one line, Chrome JSON).
+ */
+enum ses_ev_type {
+	SES_EV_ENTRY = 1,
+	SES_EV_EXIT,
+};
+
+struct ses_event {
+	uint16_t type;		/* enum ses_ev_type */
+	uint16_t text_len;	/* bytes of text[] */
+	uint32_t func;		/* index in the slot's ses_func[] */
+	uint32_t tid;
+	uint32_t flags;		/* SES_EV_* below */
+	uint64_t ts;		/* CLOCK_MONOTONIC ns */
+	char text[];		/* entry: "(a=1, b=2)"; exit: " = 0" */
+};
+
+#define SES_EV_UNWOUND	(1u << 0)	/* exit of an abandoned frame */
+
+/* Geometry, the same on both sides. */
+struct ses_geom {
+	uint64_t page, ring_size, max_funcs, names_size, nr_slots;
+	uint64_t funcs_off, names_off, slot_size, slots_off, file_size;
+};
+
+void ses_geom_init(struct ses_geom *g, uint64_t page, uint64_t ring_size,
+		   uint64_t max_funcs, uint64_t names_size,
+		   uint64_t nr_slots);
+/* The geometry a header describes; -EINVAL when it cannot be right. */
+int ses_geom_from_header(struct ses_geom *g, const struct ses_header *h,
+			 uint64_t file_size);
+
+/*
+ * One slot as mapped by either side: the slot page, the ring (its data
+ * twice) and the function table, contiguous at @base, ses_slot_map_size()
+ * bytes.  @fixed: map over what is at @fixed (a forked child).
+ */
+struct ses_map {
+	char *base;
+	struct ses_slot *slot;
+	void *ring_base;	/* for ringbuf_init() */
+	struct ses_func *funcs;
+	char *names;
+};
+
+uint64_t ses_slot_map_size(const struct ses_geom *g);
+int ses_slot_map(struct ses_map *m, const struct ses_geom *g, int fd,
+		 uint32_t idx, void *fixed);
+void ses_slot_unmap(struct ses_map *m, const struct ses_geom *g);
+
+#endif /* FTRAMP_AGENT_SESSION_H */
