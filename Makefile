@@ -114,7 +114,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all $(CPPFLAGS)
-ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so $(O)/ftramp.pc
+ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so
 
 .PHONY: all
 all: deps-check build-all
@@ -195,16 +195,6 @@ $(O)/libftramp.so: $(LIB_OBJS) ftramp.map
 	$(call quiet,LD,$@)$(CC) -shared -Wl,--version-script=$(srctree)/ftramp.map \
 		-Wl,-soname,libftramp.so.0 -Wl,-z,now -o $@ $(LIB_OBJS) $(LIBS)
 
-# Generated with the PREFIX/LIBDIR in effect, rewritten only when they
-# change: packagers build, then `make install PREFIX=/usr`, and the installed
-# file must say /usr.
-$(O)/ftramp.pc: scripts/ftramp.pc.in Makefile FORCE
-	$(Q)mkdir -p $(dir $@) && \
-		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		    -e 's|@VERSION@|$(VERSION)|' $< > $@.tmp && \
-		{ cmp -s $@.tmp $@ && rm -f $@.tmp || \
-		  { $(if $(Q),echo "  GEN      $@" &&) mv -f $@.tmp $@; }; }
-
 # Host builds of the pure layers.
 $(O)/host/%.o: %.c
 	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
@@ -247,6 +237,8 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 LIBDIR	?= $(PREFIX)/lib
 
+# ftramp.pc is written by the install itself, with this install's PREFIX
+# and LIBDIR: packagers build once, then install with another prefix.
 .PHONY: install
 install: $(ALL_TARGETS)
 	$(Q)install -d $(DESTDIR)$(PREFIX)/include/ftramp $(DESTDIR)$(LIBDIR)/pkgconfig
@@ -255,7 +247,9 @@ install: $(ALL_TARGETS)
 	$(Q)install -m 755 $(O)/libftramp.so $(DESTDIR)$(LIBDIR)/libftramp.so.$(VERSION)
 	$(Q)ln -sf libftramp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libftramp.so.0
 	$(Q)ln -sf libftramp.so.0 $(DESTDIR)$(LIBDIR)/libftramp.so
-	$(Q)install -m 644 $(O)/ftramp.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $(srctree)/scripts/ftramp.pc.in \
+		>$(DESTDIR)$(LIBDIR)/pkgconfig/ftramp.pc
 	$(Q)$(if $(INSTALL_EXTRA),$(INSTALL_EXTRA))
 
 .PHONY: clean
@@ -267,22 +261,35 @@ help:
 	@echo 'ftramp $(VERSION): arm64 ftrace-direct trampolines for userspace'
 	@echo
 	@echo 'Targets:'
-	@echo '  all        - library (libftramp.a/.so), CLI, selftests (default)'
+	@echo '  all        - library (libftramp.a/.so), CLI, selftests (default);'
+	@echo '               says which packages are missing, never installs them'
 	@echo '  check      - build and run every selftest (KTAP), summary line last'
+	@echo '  selftests  - build the selftests without running them'
+	@echo '  cli        - the ftramp command (built for this machine)'
+	@echo '  agent      - libftramp-agent.so, what `ftramp run` preloads (arm64)'
+	@echo '  samples    - the sample kvstore program (gcc and clang builds)'
+	@echo '  sample-progs - the traced test programs and libraries (selftests/progs)'
 	@echo '  demo       - build the sample program and trace it with ftramp'
+	@echo '  demo-build - build what the demo runs, without running it'
 	@echo '  bench      - instruction-count benchmarks against LLVM XRay'
+	@echo '  bench-calib  - the steps of bench, one at a time: the'
+	@echo '  bench-xray     calibration, the XRay cases, the ftramp cases,'
+	@echo '  bench-ftramp   and the table of the results (bench/results)'
+	@echo '  bench-table'
 	@echo '  fuzz       - run the decoder/parser fuzzers for FUZZ_SECONDS each'
 	@echo '  docs       - check Documentation/*.rst and render HTML (docutils)'
 	@echo '  install    - headers, libraries and ftramp.pc into DESTDIR/PREFIX'
 	@echo '  deps       - install the Debian packages ftramp needs (root)'
 	@echo '  clean      - remove the build directory'
+	@echo '  help       - this text'
 	@echo
 	@echo 'Variables:'
 	@echo '  V=1              show full commands'
 	@echo '  O=dir            build out of tree (default: ./build)'
 	@echo '  CROSS_COMPILE=   target toolchain prefix (default aarch64-linux-gnu- on x86)'
 	@echo '  QEMU=, SYSROOT=  how arm64 programs are run on a non-arm64 host'
-	@echo '  PREFIX=, DESTDIR= install locations'
+	@echo '  PREFIX=, DESTDIR= install locations (LIBDIR= default PREFIX/lib)'
+	@echo '  FUZZ_SECONDS=    how long `make fuzz` runs each fuzzer (default 60)'
 	@echo '  DEBUG_LOCKS=1    check the lock order at run time (lib/lockdep.h)'
 
 -include $(LIB_OBJS:.o=.d) $(PURE_OBJS:.o=.d)

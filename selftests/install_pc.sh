@@ -9,12 +9,24 @@
 # The runner gives O, CC (the target compiler) and QEMU_RUN.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 CC=${CC:-gcc}
-plan 5
+plan 6
+
+# A packager's make, not one under make check's jobserver.
+pmake() {
+	MAKEFLAGS= MFLAGS= make -s -C "$SRC" O="$O" "$@"
+}
 
 root=$TMP/root
-make -s -C "$SRC" O="$O" DESTDIR="$root" PREFIX=/usr install >"$TMP/install.log" 2>&1
+pmake DESTDIR="$root" PREFIX=/usr install >"$TMP/install.log" 2>&1
 result "make install DESTDIR=... PREFIX=/usr" $?
 sed 's/^/# /' "$TMP/install.log"
+
+# The same build installed again with another prefix says that one: the
+# file is written by the install, not by the build.
+pmake DESTDIR="$TMP/opt" PREFIX=/opt/ftramp install >"$TMP/install2.log" 2>&1 &&
+	grep -qx 'prefix=/opt/ftramp' "$TMP/opt/opt/ftramp/lib/pkgconfig/ftramp.pc"
+result "installed again with PREFIX=/opt/ftramp, ftramp.pc says so" $?
+sed 's/^/# /' "$TMP/install2.log"
 
 pc=$root/usr/lib/pkgconfig/ftramp.pc
 grep -qx 'prefix=/usr' "$pc" 2>/dev/null && grep -qx 'libdir=/usr/lib' "$pc"
