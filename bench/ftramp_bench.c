@@ -382,7 +382,7 @@ static void bench_target(const struct target *t)
 		struct ftramp_ftrace_ops ops2 = { .func = empty_handler2 };
 
 		err = ftramp_ftrace_ops__set_filter_ip(&ops1, (uint64_t)t->nop,
-						       0, 1);
+						       FTRAMP_FILTER_RESET);
 		if (!err)
 			err = ftramp_ftrace_ops__register(&ops1);
 		name_of(name, sizeof(name), "ftramp", t, "ops");
@@ -394,7 +394,7 @@ static void bench_target(const struct target *t)
 			bench_case(name, BENCH_CALLS, base,
 				   "one ftrace ops, empty handler");
 			err = ftramp_ftrace_ops__set_filter_ip(&ops2,
-						(uint64_t)t->nop, 0, 1);
+						(uint64_t)t->nop, FTRAMP_FILTER_RESET);
 			if (!err)
 				err = ftramp_ftrace_ops__register(&ops2);
 			name_of(name, sizeof(name), "ftramp", t, "ops2");
@@ -794,7 +794,8 @@ static void bench_ops_n(long n, bool first)
 	err = 0;
 	for (i = 0; i < n && !err; i++)
 		err = ftramp_ftrace_ops__set_filter_ip(&ops,
-				(uint64_t)bench_gen_funcs[i], 0, i == 0);
+				(uint64_t)bench_gen_funcs[i],
+				i == 0 ? FTRAMP_FILTER_RESET : 0);
 	snprintf(name, sizeof(name), "ftramp.ops%s.%ld", first ? "_first" : "",
 		 n);
 	snprintf(label, sizeof(label),

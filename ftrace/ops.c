@@ -530,11 +530,19 @@ out:
  * Early preparation: pristine -> prepared (commit.c's table) for every
  * usable site matching @glob not prepared yet, in one batch.
  */
-FTRAMP_API int ftramp_sites__prepare(const char *glob)
+FTRAMP_API int ftramp_sites__prepare(struct ftramp_sites *sites,
+				     const char *glob)
 {
 	struct site_set set = { 0 };
+	struct ftramp_sites *t;
 	int err;
 
+	/* The process has one table: the one the caller names. */
+	t = ftrace_sites(&err);
+	if (!t)
+		return err;
+	if (sites != t)
+		return -EINVAL;
 	pthread_mutex_lock(&ftrace_lock);
 	err = set_by_glob(&set, glob ? glob : "*");
 	if (!err)
@@ -560,22 +568,28 @@ FTRAMP_API int ftramp_ftrace_ops__set_notrace(struct ftramp_ftrace_ops *ops,
 	return set_change(ops, true, glob, 0, false, reset);
 }
 
+#define FILTER_FLAGS_ALL	(FTRAMP_FILTER_REMOVE | FTRAMP_FILTER_RESET)
+
 FTRAMP_API int ftramp_ftrace_ops__set_filter_ip(struct ftramp_ftrace_ops *ops,
-						uint64_t addr, int remove,
-						int reset)
+						uint64_t addr,
+						unsigned int flags)
 {
-	if (!addr)
+	if (!addr || (flags & ~FILTER_FLAGS_ALL))
 		return -EINVAL;
-	return set_change(ops, false, NULL, addr, remove, reset);
+	return set_change(ops, false, NULL, addr,
+			  flags & FTRAMP_FILTER_REMOVE,
+			  !!(flags & FTRAMP_FILTER_RESET));
 }
 
 FTRAMP_API int ftramp_ftrace_ops__set_notrace_ip(struct ftramp_ftrace_ops *ops,
-						 uint64_t addr, int remove,
-						 int reset)
+						 uint64_t addr,
+						 unsigned int flags)
 {
-	if (!addr)
+	if (!addr || (flags & ~FILTER_FLAGS_ALL))
 		return -EINVAL;
-	return set_change(ops, true, NULL, addr, remove, reset);
+	return set_change(ops, true, NULL, addr,
+			  flags & FTRAMP_FILTER_REMOVE,
+			  !!(flags & FTRAMP_FILTER_RESET));
 }
 
 void ftrace_ops_release(struct ftramp_ftrace_ops *ops)

@@ -217,7 +217,7 @@ TEST_F(batch, one_bad_entry_changes_nothing)
 	struct ftramp_attach_batch *b2;
 	uint64_t bl;
 
-	ASSERT_EQ(0, ftramp_sites__prepare("am_f*") < 0);
+	ASSERT_EQ(0, ftramp_sites__prepare(ftramp_sites__get(), "am_f*") < 0);
 	snapshot(before);
 
 	/* An unknown name: refused by __add, and by the commit. */
@@ -297,7 +297,7 @@ TEST_F(batch, accounting)
 	struct ftramp_text_stats t1;
 	long pages = site_pages();
 
-	ASSERT_EQ(0, ftramp_sites__prepare("am_f*") < 0);
+	ASSERT_EQ(0, ftramp_sites__prepare(ftramp_sites__get(), "am_f*") < 0);
 	add_all(_metadata, self, false);
 	ftramp_patch_get_stats(&s0);
 	ASSERT_EQ(0, ftramp_attach_batch__commit(self->b));

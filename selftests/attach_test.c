@@ -672,7 +672,7 @@ TEST(commit_failing_after_write_retires_the_image)
 
 	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
 	/* Prepared while single-threaded: the attach is one bl phase. */
-	ASSERT_LE(1, ftramp_sites__prepare("at_fail_fn"));
+	ASSERT_LE(1, ftramp_sites__prepare(ftramp_sites__get(), "at_fail_fn"));
 	ASSERT_EQ(0, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
 	ftramp_patch_set_sync_signal_opts(&so);
 	ASSERT_EQ(0, pthread_create(&th[0], NULL, sync_blocker, NULL));

@@ -630,7 +630,8 @@ TEST(vector_pcs_refused)
 	EXPECT_EQ(A64_NOP, after.a);
 	EXPECT_EQ(A64_NOP, after.b);
 	/* A glob over the whole object prepares only the plain function. */
-	EXPECT_EQ(1, ftramp_sites__prepare("vp_*@libvpcs.so"));
+	EXPECT_EQ(1, ftramp_sites__prepare(ftramp_sites__get(),
+					   "vp_*@libvpcs.so"));
 	after = bytes_of("vp_axpy@libvpcs.so");
 	EXPECT_EQ(0, memcmp(&before, &after, sizeof(before)));
 

@@ -142,13 +142,23 @@ TEST(filter_glob_notrace_live_change)
 	EXPECT_EQ(U64(ft_glob_two), c.ip);
 	/* Narrow the filter to one function, by address. */
 	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter_ip(&ops, U64(ft_glob_three),
-						      0, 1));
+						      FTRAMP_FILTER_RESET));
 	ft_glob_one(0);
 	ft_glob_two(0);
 	ft_glob_three(0);
 	EXPECT_EQ(4, c.hits);
 	EXPECT_EQ(U64(ft_glob_three), c.ip);
 	EXPECT_EQ(A64_NOP, bytes_of("ft_glob_one").b);
+	/* Add one by address, remove the other (the flags word). */
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter_ip(&ops, U64(ft_glob_one),
+						      0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter_ip(&ops, U64(ft_glob_three),
+						      FTRAMP_FILTER_REMOVE));
+	ft_glob_three(0);
+	ft_glob_one(0);
+	EXPECT_EQ(5, c.hits);
+	EXPECT_EQ(U64(ft_glob_one), c.ip);
+	EXPECT_EQ(A64_NOP, bytes_of("ft_glob_three").b);
 	ASSERT_EQ(0, ftramp_ftrace_ops__unregister(&ops));
 	ftramp_ftrace_ops__free_filter(&ops);
 }
@@ -447,7 +457,12 @@ TEST(errors_leave_sites_unchanged)
 	EXPECT_EQ(-EINVAL, ftramp_ftrace_ops__register(NULL));
 	EXPECT_EQ(-EINVAL, ftramp_ftrace_ops__register(&nofunc));
 	EXPECT_EQ(-ENOENT, ftramp_ftrace_ops__set_filter(&ops, "no_such_*", 0));
-	EXPECT_EQ(-ENOENT, ftramp_ftrace_ops__set_filter_ip(&ops, 16, 0, 0));
+	EXPECT_EQ(-ENOENT, ftramp_ftrace_ops__set_filter_ip(&ops, 16, 0));
+	/* Flags beyond REMOVE and RESET are refused, nothing changed. */
+	EXPECT_EQ(-EINVAL, ftramp_ftrace_ops__set_filter_ip(&ops,
+			   U64(ft_mul), FTRAMP_FILTER_RESET << 1));
+	EXPECT_EQ(-EINVAL, ftramp_ftrace_ops__set_notrace_ip(&ops,
+			   U64(ft_mul), ~0u));
 	EXPECT_EQ(-EINVAL, ftramp_ftrace_ops__unregister(&ops));
 	EXPECT_EQ(-EINVAL, ftramp_direct__register(&ops, U64(test_direct_tramp)));
 	EXPECT_EQ(-EINVAL, ftramp_direct__register(&d1, 0));

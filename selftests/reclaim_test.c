@@ -321,7 +321,7 @@ TEST(unregister_ignores_unrelated_sleeper)
 	ASSERT_LE(0, dfd);
 	ASSERT_EQ(0, ftramp_sync(10000));
 	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
-	ASSERT_LE(2, ftramp_sites__prepare("rc_*"));
+	ASSERT_LE(2, ftramp_sites__prepare(ftramp_sites__get(), "rc_*"));
 	ASSERT_EQ(0, pipe(sleepy_pipe));
 	{
 		FTRAMP_OPTS(ftramp_attach_opts, o, .model = &model);

@@ -40,6 +40,12 @@ extern const int pf_count;
 #define NSITES		1000
 #define NTHREADS	4
 
+/* ftramp_sites__prepare() on the process's table. */
+static int prepare(const char *glob)
+{
+	return ftramp_sites__prepare(ftramp_sites__get(), glob);
+}
+
 static long pf_expect(int i, long x)
 {
 	return x * (i % 97 + 1) + i;
@@ -284,7 +290,7 @@ TEST(single_threaded_prepare_signals_nobody)
 	ASSERT_EQ(0, count_prepared());
 	ftramp_patch_get_stats(&a);
 	ftramp_patch_set_log(l);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_set_log(NULL);
 	ftramp_patch_get_stats(&b);
 	stats_delta(&a, &b, &d);
@@ -299,8 +305,12 @@ TEST(single_threaded_prepare_signals_nobody)
 	for (int i = 0; i < NSITES; i++)
 		EXPECT_EQ(pf_expect(i, 3), pf_table[i](3));
 	/* prepared sites are skipped */
-	EXPECT_EQ(0, ftramp_sites__prepare("pf_*"));
-	EXPECT_EQ(-ENOENT, ftramp_sites__prepare("no_such_function_*"));
+	EXPECT_EQ(0, prepare("pf_*"));
+	EXPECT_EQ(-ENOENT, prepare("no_such_function_*"));
+	/* Only the process's table names its sites. */
+	EXPECT_EQ(-EINVAL, ftramp_sites__prepare(NULL, "pf_*"));
+	EXPECT_EQ(-EINVAL, ftramp_sites__prepare((struct ftramp_sites *)
+						 &pf_count, "pf_*"));
 	log_free(l);
 }
 
@@ -324,7 +334,7 @@ TEST(prepare_1000_sites_under_4_threads)
 	ftramp_patch_get_stats(&a);
 	ftramp_patch_set_log(l);
 	t0 = now_ns();
-	ret = ftramp_sites__prepare("pf_*");
+	ret = prepare("pf_*");
 	t0 = now_ns() - t0;
 	ftramp_patch_set_log(NULL);
 	ftramp_patch_get_stats(&b);
@@ -404,7 +414,7 @@ TEST(early_prepared_sites_enable_without_stop)
 	unsigned long errors = 0;
 	struct delta d;
 
-	ASSERT_GE(ftramp_sites__prepare(NULL), NSITES);
+	ASSERT_GE(prepare(NULL), NSITES);
 	for (int t = 0; t < NTHREADS; t++)
 		ASSERT_EQ(0, spin_start(&sp[t]));
 	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&ops, "pf_*", 0));
@@ -444,7 +454,7 @@ TEST(blocked_thread_times_out_unchanged)
 	for (int i = 0; i < NSITES; i++)
 		words[i] = *site_a(i);
 	ftramp_patch_get_stats(&a);
-	EXPECT_EQ(-ETIMEDOUT, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(-ETIMEDOUT, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
 	stats_delta(&a, &b, &d);
 	for (int i = 0; i < NSITES; i++)
@@ -467,7 +477,7 @@ TEST(blocked_thread_times_out_unchanged)
 
 	/* without the blocking thread it goes through */
 	errors += spin_stop(&sp[2]);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	EXPECT_EQ(NSITES, count_prepared());
 	for (int t = 0; t < 2; t++)
 		errors += spin_stop(&sp[t]);
@@ -518,7 +528,7 @@ TEST(sleepers_are_parked_too)
 	ASSERT_EQ(0, pthread_create(&sl.th, NULL, nap, &sl));
 	usleep(200000);		/* both asleep in the kernel */
 	ftramp_patch_get_stats(&a);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
 	stats_delta(&a, &b, &d);
 	EXPECT_EQ(1, d.stops);
@@ -589,7 +599,7 @@ TEST(threads_created_and_exiting_during_stops)
 		int ret;
 
 		snprintf(glob, sizeof(glob), "pf_%d??", k);
-		ret = ftramp_sites__prepare(glob);
+		ret = prepare(glob);
 		EXPECT_EQ(100, ret);
 		prepared += ret;
 	}
@@ -794,7 +804,7 @@ TEST(blocked_sleeper_does_not_fail_the_stop)
 	ftramp_patch_set_stop_opts(&so);
 	ASSERT_EQ(0, deaf_start(&r));
 	ftramp_patch_get_stats(&a);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
 	stats_delta(&a, &b, &d);
 	EXPECT_EQ(NSITES, count_prepared());
@@ -856,7 +866,7 @@ TEST(sigsuspend_sleeper_is_left_asleep)
 	ASSERT_EQ(0, pthread_create(&th, NULL, suspender, NULL));
 	usleep(200000);		/* asleep in sigsuspend */
 	ftramp_patch_get_stats(&a);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
 	EXPECT_EQ(1, b.stop_asleep - a.stop_asleep);
 	EXPECT_EQ(0, b.stop_timeouts - a.stop_timeouts);
@@ -898,7 +908,7 @@ TEST(sleeper_woken_mid_stop_is_counted)
 	woken = &r;
 	ftramp_stop_set_test_hook(wake_mid_stop);
 	ftramp_patch_get_stats(&a);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
 	ftramp_stop_set_test_hook(NULL);
 	stats_delta(&a, &b, &d);
@@ -942,7 +952,7 @@ TEST(committer_handlers_wait_for_the_stop)
 	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
 	ASSERT_EQ(0, spin_start(&sp));
 	ftramp_stop_set_test_hook(signal_self_mid_stop);
-	EXPECT_EQ(NSITES, ftramp_sites__prepare("pf_*"));
+	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_stop_set_test_hook(NULL);
 	/* It ran, and only after every entry was written. */
 	EXPECT_EQ(NSITES, handler_saw);

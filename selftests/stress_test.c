@@ -527,7 +527,8 @@ TEST(attach_detach_under_load)
 	 * Every site prepared while single-threaded: no stop-machine later,
 	 * which parks (and so wakes) sleepers too (patching.rst).
 	 */
-	ASSERT_LE(NR_FUNCS + 2, ftramp_sites__prepare("st_*"));
+	ASSERT_LE(NR_FUNCS + 2, ftramp_sites__prepare(ftramp_sites__get(),
+						      "st_*"));
 	for (int n = 0; n < NR_STABLE; n++) {
 		FTRAMP_OPTS(ftramp_attach_opts, o, .cookie = (uint64_t)n,
 			    .model = &model);

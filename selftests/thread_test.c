@@ -209,7 +209,7 @@ TEST(sleepers_see_no_eintr)
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
 	/* Prepared while single-threaded: no stop later (patching.rst). */
-	ASSERT_LE(1, ftramp_sites__prepare("thr_fn"));
+	ASSERT_LE(1, ftramp_sites__prepare(ftramp_sites__get(), "thr_fn"));
 	ASSERT_EQ(0, pipe(read_pipe));
 	ASSERT_EQ(0, pipe(poll_pipe));
 	ASSERT_EQ(0, pthread_create(&th[0], NULL, poll_sleeper, NULL));
@@ -340,7 +340,7 @@ TEST(fork_during_attach_storm)
 	pthread_t th;
 
 	ASSERT_EQ(0, ftramp_model__parse("long (long)", &model, NULL));
-	ASSERT_LE(2, ftramp_sites__prepare("thr_fn*"));
+	ASSERT_LE(2, ftramp_sites__prepare(ftramp_sites__get(), "thr_fn*"));
 	ASSERT_EQ(0, pthread_create(&th, NULL, storm, &model));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {

@@ -452,7 +452,8 @@ FTRAMP_API int ftramp_site__info(const struct ftramp_site *site,
 FTRAMP_API const char *ftramp_site_status__str(int status);
 
 /*
- * Prepare every usable site matching @glob (NULL: all) for tracing: the
+ * Prepare every usable site of @sites (ftramp_sites__get()'s table; any
+ * other pointer is -EINVAL) matching @glob (NULL: all) for tracing: the
  * one-time `nop -> mov x9, x30` at its entry, in one batch.  That word
  * may not be rewritten while another thread could execute it (Arm ARM
  * B2.2.5), so when the process has more than one thread the batch parks
@@ -465,7 +466,8 @@ FTRAMP_API const char *ftramp_site_status__str(int status);
  * -ETIMEDOUT (some thread could not be stopped; nothing written) or the
  * errors of ftramp_poke_batch__commit().
  */
-FTRAMP_API int ftramp_sites__prepare(const char *glob);
+FTRAMP_API int ftramp_sites__prepare(struct ftramp_sites *sites,
+				     const char *glob);
 
 /*
  * Text patching, the userspace bpf_arch_text_poke() (arch/arm64/patching.c,
@@ -680,16 +682,24 @@ FTRAMP_API int ftramp_ftrace_ops__set_filter(struct ftramp_ftrace_ops *ops,
 					     const char *glob, int reset);
 FTRAMP_API int ftramp_ftrace_ops__set_notrace(struct ftramp_ftrace_ops *ops,
 					      const char *glob, int reset);
+/* ftramp_ftrace_ops__set_filter_ip() / __set_notrace_ip() flags. */
+enum ftramp_filter_flags {
+	FTRAMP_FILTER_REMOVE	= 1u << 0,	/* remove the site, not add it */
+	FTRAMP_FILTER_RESET	= 1u << 1,	/* empty the set first */
+};
+
 /*
  * The same by address: the site of the function containing @addr is
- * added (or removed with @remove).  -ENOENT: no site there.
+ * added (removed with FTRAMP_FILTER_REMOVE; FTRAMP_FILTER_RESET empties
+ * the set first).  -ENOENT: no site there; -EINVAL: addr 0 or unknown
+ * flags.
  */
 FTRAMP_API int ftramp_ftrace_ops__set_filter_ip(struct ftramp_ftrace_ops *ops,
-						uint64_t addr, int remove,
-						int reset);
+						uint64_t addr,
+						unsigned int flags);
 FTRAMP_API int ftramp_ftrace_ops__set_notrace_ip(struct ftramp_ftrace_ops *ops,
-						 uint64_t addr, int remove,
-						 int reset);
+						 uint64_t addr,
+						 unsigned int flags);
 /* Free the filter sets of an unregistered ops (0, -EBUSY if registered). */
 FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops);
 

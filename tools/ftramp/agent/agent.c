@@ -211,7 +211,7 @@ static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 	 * failure is not fatal: attaching does it too.
 	 */
 	if (m.usable)
-		ftramp_sites__prepare(g->glob);
+		ftramp_sites__prepare(ftramp_sites__get(), g->glob);
 	if (m.usable)
 		return;
 	if (slot_follower()) {
