@@ -228,8 +228,10 @@ TEST(builder_all_flags_fit_bound)
 /*
  * The emitter's note on each instruction says what the word does: every
  * call in the image is named, and a named call or literal reaches the
- * address it names (programs, the original, guard_slow()); ctx slots
- * are SP-relative; notes ascend.  What `ftramp dump` prints is only as
+ * address it names (programs, the original, guard_slow(), the shadow
+ * stack's helpers); ctx slots are SP-relative; notes ascend.  Images
+ * without a state, with the guard, and with the shadow stack too (a
+ * record per call with a model, the return hook without).  What `ftramp dump` prints is only as
  * true as this.
  */
 #define PROG_AT(k, i)	(0x600000ull + 0x1000 * (k) + 0x40 * (i))
@@ -251,6 +253,12 @@ static uint64_t note_target(const struct ftramp_tramp_insn *n,
 		return (uint64_t)(uintptr_t)&a->state->misses;
 	case FTRAMP_INSN_GUARD_NONE:
 		return (uint64_t)(uintptr_t)a->state->guard_none;
+	case FTRAMP_INSN_SHADOW_PRUNE:
+		return (uint64_t)(uintptr_t)a->state->shadow_prune;
+	case FTRAMP_INSN_SHADOW_FIND:
+		return (uint64_t)(uintptr_t)a->state->shadow_find;
+	case FTRAMP_INSN_SHADOW_DROP:
+		return (uint64_t)(uintptr_t)a->state->shadow_drop;
 	default:
 		return 0;	/* not checked */
 	}
@@ -347,7 +355,8 @@ TEST(insn_notes_match_the_code)
 	struct ftramp_tramp_link l[3][2];
 	struct ftramp_tramp_state st = { .guard_slot = 5,
 					 .guard_tls_off = 16,
-					 .guard_none = none };
+					 .guard_none = none }, shadow;
+	struct ftramp_tramp_state *const states[3] = { NULL, &st, &shadow };
 	struct ftramp_tramp_insns v = { .v = nv, .cap = 1024 };
 	struct ftramp_tramp_notes parts = { .v = pv, .cap = 256 };
 	struct ftramp_func_model m;
@@ -364,7 +373,7 @@ TEST(insn_notes_match_the_code)
 			FTRAMP_TRAMP_F_ORIG_UNGUARDED,
 		FTRAMP_TRAMP_F_SKIP_FRAME | FTRAMP_TRAMP_F_SESSION,
 	};
-	unsigned int images = 0, notes = 0;
+	unsigned int images = 0, notes = 0, hooks = 0, records = 0;
 
 	for (unsigned int k = 0; k < 3; k++)
 		for (unsigned int i = 0; i < 2; i++)
@@ -372,14 +381,22 @@ TEST(insn_notes_match_the_code)
 				(ftramp_prog_t)(uintptr_t)PROG_AT(k, i),
 				10 * k + i };
 	st.guard_slow = (uint8_t *(*)(void))(uintptr_t)0x623450;
+	/* With the shadow stack: a record per call, or the return hook. */
+	shadow = st;
+	shadow.shadow_prune = (void (*)(uint8_t *, uint64_t, uint64_t))
+			      (uintptr_t)0x623500;
+	shadow.shadow_find = (uint64_t (*)(uint8_t *, uint64_t, uint64_t))
+			     (uintptr_t)0x623600;
+	shadow.shadow_drop = (void (*)(uint8_t *, uint64_t, uint64_t))
+			     (uintptr_t)0x623700;
 	for (unsigned int p = 0; p < 5; p++) {
 		if (protos[p])
 			parse(_metadata, protos[p], &m);
-		for (unsigned int f = 0; f < 4 * 2; f++) {
+		for (unsigned int f = 0; f < 4 * 3; f++) {
 			struct ftramp_tramp_args a = {
 				.model = protos[p] ? &m : NULL,
-				.flags = flags[f / 2], .func_addr = 0x400000,
-				.state = f & 1 ? &st : NULL,
+				.flags = flags[f / 3], .func_addr = 0x400000,
+				.state = states[f % 3],
 				.insns = &v, .notes = &parts,
 			};
 			bool ret = !protos[p] || m.ret.cls != FTRAMP_TYPE_VOID;
@@ -403,11 +420,20 @@ TEST(insn_notes_match_the_code)
 						  called[k]);
 				images++;
 				notes += v.nr;
+				for (unsigned int i = 0; i < parts.nr; i++) {
+					hooks += parts.v[i].part ==
+						 FTRAMP_PART_HOOK_STUB;
+					records += parts.v[i].part ==
+						   FTRAMP_PART_SHADOW_PUSH;
+				}
 			}
 		}
 	}
-	TH_LOG("%u images, %u instruction notes", images, notes);
-	EXPECT_EQ(5u * 8 * 2, images);
+	TH_LOG("%u images (%u return hooks, %u with shadow records), %u instruction notes",
+	       images, hooks, records, notes);
+	EXPECT_EQ(5u * 12 * 2, images);
+	EXPECT_LT(0u, hooks);
+	EXPECT_LT(0u, records);
 }
 
 /*
