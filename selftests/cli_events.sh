@@ -20,10 +20,10 @@
 #  - a ring too small for the program: drops counted and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 29
+plan 31
 
 EV=$PROGS/events_prog
-need_prog "$EV" 29 "events"
+need_prog "$EV" 31 "events"
 
 rc_of() {
 	cat "$TMP/$1.rc"
@@ -123,6 +123,22 @@ check "SIGKILL to the program: the counts are printed" \
 	[ "$(count_of "$TMP/kill.txt" ev_work)" -ge 1000 ]
 check "SIGKILL to the program: stderr says so" \
 	grep -q 'killed by SIGKILL' "$TMP/kill.err"
+
+# ftramp itself killed: its session file (a memfd) goes with it
+rm -f "$TMP/orphan.fifo"
+mkfifo "$TMP/orphan.fifo"
+"$FTRAMP" run --count ev_work -- "$EV" spin >"$TMP/orphan.fifo" \
+	2>"$TMP/orphan.err" &
+ftpid=$!
+read -r line <"$TMP/orphan.fifo"
+kill -KILL "$ftpid"
+wait "$ftpid"
+# the program is told (SIGTERM, its parent-death signal): wait for it
+pid=${line#ready }
+check "ftramp killed: the program ends too" \
+	timeout 60 tail --pid="$pid" -f /dev/null
+check "ftramp killed: no session file left behind" \
+	[ -z "$(ls /dev/shm/ftramp-"$ftpid"-* "${TMPDIR:-/tmp}"/ftramp-"$ftpid"-* 2>/dev/null)" ]
 
 # --- fork ---------------------------------------------------------------
 run fork --count ev_work -o "$TMP/fork.txt" -- "$EV" fork

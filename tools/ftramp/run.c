@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -415,6 +416,7 @@ enum {
 struct session {
 	char *path;
 	int fd;
+	bool is_file;		/* removed at the end */
 	struct ses_geom g;
 	struct ses_header *hdr;
 	bool *mapped;		/* per slot */
@@ -428,23 +430,40 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* In /dev/shm (a tmpfs) when we may, else $TMPDIR or /tmp. */
-static int session_create(struct session *s, uint32_t ring_size)
+/*
+ * A memfd, named to the agent as /proc/PID/fd/N: nothing to remove after a
+ * crash of ours, and no tmpfs size limit to fault on (the file is sparse,
+ * and a page the program touches past a full /dev/shm would be SIGBUS).
+ * Without memfd_create(), a file in /dev/shm, else $TMPDIR or /tmp,
+ * removed at the end.
+ */
+static int session_open(struct session *s)
 {
 	const char *dir = "/dev/shm";
 
+	s->fd = memfd_create("ftramp-session", MFD_CLOEXEC);
+	if (s->fd >= 0)
+		return asprintf(&s->path, "/proc/%d/fd/%d", (int)getpid(),
+				s->fd) < 0 ? -ENOMEM : 0;
 	if (access(dir, W_OK | X_OK))
 		dir = getenv("TMPDIR") && *getenv("TMPDIR") ?
 		      getenv("TMPDIR") : "/tmp";
 	if (asprintf(&s->path, "%s/ftramp-%d-XXXXXX", dir, (int)getpid()) < 0)
 		return -ENOMEM;
-	/* qemu -E splits at commas; the agent reads it from the environment */
 	s->fd = mkostemp(s->path, O_CLOEXEC);
 	if (s->fd < 0) {
 		pr_err("cannot create the session file in %s: %s", dir,
 		       strerror(errno));
 		return -errno;
 	}
+	s->is_file = true;
+	return 0;
+}
+
+static int session_create(struct session *s, uint32_t ring_size)
+{
+	if (session_open(s))
+		return -1;
 	ses_geom_init(&s->g, SES_PAGE, ring_size, SES_FUNCS, SES_NAMES,
 		      SES_SLOTS);
 	s->mapped = calloc(SES_SLOTS, sizeof(*s->mapped));
@@ -588,7 +607,7 @@ static int run_session(const struct run_opts *o, const char *agent,
 	struct session s = { .fd = -1 };
 	sigset_t set, old;
 	int sfd, status, err;
-	pid_t child;
+	pid_t child, parent;
 
 	if (session_create(&s, o->ring_size))
 		goto fail;
@@ -612,24 +631,30 @@ static int run_session(const struct run_opts *o, const char *agent,
 		goto fail;
 	}
 	fflush(NULL);
+	parent = getpid();
 	child = fork();
 	if (child < 0) {
 		pr_err("fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (!child) {
+		/* no one would read its events: ftramp killed, or `| head` */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		exec_target(o, agent, path, argv);
 		_exit(1);
 	}
 	status = supervise(&s, child, sfd);
 	err = report_finish(child, status);
-	unlink(s.path);
+	if (s.is_file)
+		unlink(s.path);
 	if (err && WIFEXITED(status) && !WEXITSTATUS(status))
 		return 1;
 	return pass_status(status);
 fail:
-	if (s.path && s.fd >= 0)
+	if (s.is_file)
 		unlink(s.path);
 	return 1;
 }
