@@ -20,10 +20,10 @@
 #  - a ring too small for the program: drops counted and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 31
+plan 33
 
 EV=$PROGS/events_prog
-need_prog "$EV" 31 "events"
+need_prog "$EV" 33 "events"
 
 rc_of() {
 	cat "$TMP/$1.rc"
@@ -164,6 +164,14 @@ for f in "$TMP"/fork.[0-9]*.txt; do
 done
 check "-o with %p: a file per process, each with its own calls" \
 	[ $n4 -eq 1 -a $n2 -eq 1 ]
+
+run forks --count ev_work -o "$TMP/forks.txt" -- "$EV" forks 100
+check "100 children: exit status 0, each reported" \
+	[ "$(rc_of forks)" -eq 0 -a \
+	  "$(grep -c '^# pid [0-9]*: ' "$TMP/forks.txt")" -eq 101 ]
+check "100 children: each counted its one call, the parent none" \
+	[ "$(awk '$2 == "ev_work" && $1 == 1' "$TMP/forks.txt" | wc -l)" -eq 100 -a \
+	  -z "$(awk '$2 == "ev_work" && $1 > 1' "$TMP/forks.txt")" ]
 
 # --- exec ---------------------------------------------------------------
 ENV_BIN=$(command -v env)

@@ -11,6 +11,7 @@
  *				stdout, call it until a signal ends it
  *	events_prog fork	3 calls, fork: the child makes 2, the parent
  *				1 more after it waited
+ *	events_prog forks N	N children one after the other, one call each
  *	events_prog exec PROG ARGS...	one call, then exec PROG
  */
 #include <signal.h>
@@ -98,6 +99,26 @@ static int do_fork(void)
 	return 0;
 }
 
+static int do_forks(int n)
+{
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (!pid) {
+			ev_work(i);
+			_exit(0);
+		}
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -121,6 +142,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "fork"))
 		return do_fork();
+	if (!strcmp(mode, "forks") && argc > 2)
+		return do_forks(atoi(argv[2]));
 	if (!strcmp(mode, "exec") && argc > 2) {
 		ev_work(1);
 		fflush(stdout);
@@ -128,6 +151,6 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 127;
 	}
-	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|exec PROG...\n");
+	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|forks N|exec PROG...\n");
 	return 2;
 }

@@ -546,6 +546,11 @@ static int on_sample(void *ctx, void *sample, uint32_t len)
 	return 0;
 }
 
+pid_t report_proc_pid(const struct rproc *p)
+{
+	return p->pid;
+}
+
 bool report_drain(struct rproc *p)
 {
 	long n;

@@ -32,6 +32,7 @@ struct rproc *report_proc_add(const struct ses_geom *g, uint32_t idx,
 			      struct ses_map *m);
 /* Read and format what its ring holds; true when anything was read. */
 bool report_drain(struct rproc *p);
+pid_t report_proc_pid(const struct rproc *p);
 
 /*
  * How the run ended, for every process: the command's own child @pid

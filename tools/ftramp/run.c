@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/ringbuf.h"
 #include "agent_env.h"
 #include "cli.h"
 #include "report.h"
@@ -404,14 +405,15 @@ enum {
 /*
  * The geometry: 64 KiB pages suit every arm64 kernel's page size (and
  * the host's); a ring per process, drained every few milliseconds; room
- * for 65536 functions.  The file is sparse: untouched pages cost
- * nothing.
+ * for 65536 functions; 1024 processes (a test suite's wrappers).  The
+ * file is sparse: untouched pages cost nothing, and the ring of a process
+ * that is gone is given back (session_retire()).
  */
 #define SES_PAGE	65536u
 #define SES_RING	(8u << 20)
 #define SES_FUNCS	65536u
 #define SES_NAMES	(4u << 20)
-#define SES_SLOTS	64u
+#define SES_SLOTS	1024u
 
 struct session {
 	char *path;
@@ -420,6 +422,7 @@ struct session {
 	struct ses_geom g;
 	struct ses_header *hdr;
 	bool *mapped;		/* per slot */
+	bool *retired;		/* per slot: its ring's pages given back */
 };
 
 static uint64_t mono_ns(void)
@@ -467,7 +470,8 @@ static int session_create(struct session *s, uint32_t ring_size)
 	ses_geom_init(&s->g, SES_PAGE, ring_size, SES_FUNCS, SES_NAMES,
 		      SES_SLOTS);
 	s->mapped = calloc(SES_SLOTS, sizeof(*s->mapped));
-	if (!s->mapped || ftruncate(s->fd, s->g.file_size)) {
+	s->retired = calloc(SES_SLOTS, sizeof(*s->retired));
+	if (!s->mapped || !s->retired || ftruncate(s->fd, s->g.file_size)) {
 		pr_err("%s: %s", s->path, strerror(errno ?: ENOMEM));
 		return -1;
 	}
@@ -535,6 +539,35 @@ static bool session_drain(struct session *s, struct rproc **procs)
 }
 
 /*
+ * A process that is gone (no such pid), or an image replaced by exec (a
+ * later slot with its pid), writes no more events: once its ring is
+ * drained, its pages go back to the system (the counts stay).  A pid
+ * reused by another process only delays that.
+ */
+static void session_retire(struct session *s, struct rproc **procs)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->g.nr_slots; i++) {
+		pid_t pid;
+		bool gone;
+
+		if (!procs[i] || s->retired[i])
+			continue;
+		pid = report_proc_pid(procs[i]);
+		gone = pid > 0 && kill(pid, 0) && errno == ESRCH;
+		for (j = i + 1; j < s->g.nr_slots && !gone; j++)
+			gone = procs[j] && report_proc_pid(procs[j]) == pid;
+		if (!gone || report_drain(procs[i]))
+			continue;
+		s->retired[i] = true;
+		fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  s->g.slots_off + i * s->g.slot_size + s->g.page,
+			  ringbuf_file_size(s->g.ring_size, s->g.page));
+	}
+}
+
+/*
  * Wait for the child, draining as it runs.  SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT sent to us alone (kill(1)) are passed on; from the terminal
  * the child got its own (the same process group).
@@ -542,7 +575,7 @@ static bool session_drain(struct session *s, struct rproc **procs)
 static int supervise(struct session *s, pid_t child, int sfd)
 {
 	struct rproc **procs = calloc(s->g.nr_slots, sizeof(*procs));
-	int status = 0;
+	int status = 0, rounds = 0;
 	bool busy = false;
 
 	if (!procs)
@@ -553,6 +586,8 @@ static int supervise(struct session *s, pid_t child, int sfd)
 
 		session_scan(s, procs);
 		busy = session_drain(s, procs);
+		if (!(++rounds % 64))
+			session_retire(s, procs);
 		/* the timer: a busy ring is read again soon */
 		if (poll(&pfd, 1, busy ? 1 : 10) <= 0)
 			continue;
