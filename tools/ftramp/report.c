@@ -170,7 +170,6 @@ int report_init(const struct report_opts *o, const struct ses_header *h)
 {
 	opts = *o;
 	hdr = h;
-	t0 = h->t0;
 	if (per_process())
 		return 0;
 	return out_open(&shared_out, opts.output);
@@ -255,6 +254,12 @@ struct rproc *report_proc_add(const struct ses_geom *g, uint32_t idx,
 
 	if (!p)
 		return NULL;
+	/*
+	 * Time 0: the first agent's start (slot.c), published with its
+	 * slot, which we read with acquire before we came here.
+	 */
+	if (!nr_procs)
+		t0 = __atomic_load_n(&hdr->t0, __ATOMIC_RELAXED);
 	p->g = g;
 	p->idx = idx;
 	p->m = *m;

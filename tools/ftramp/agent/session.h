@@ -48,7 +48,8 @@ struct ses_header {
 	uint32_t names_size;
 	uint64_t funcs_off;	/* in a slot */
 	uint64_t names_off;
-	uint64_t t0;		/* CLOCK_MONOTONIC ns: time 0 of the report */
+	uint64_t t0;		/* CLOCK_MONOTONIC ns: time 0 of the report,
+				 * the first agent's start (before: ftramp's) */
 	uint32_t next_slot;	/* slots claimed; past nr_slots: none left */
 	uint32_t refused;	/* processes that found no slot */
 };

@@ -147,6 +147,9 @@ int slot_open(const char *path)
 	err = claim(NULL);
 	if (err)
 		return err;
+	/* time 0 of the report: the first program's start, not qemu's */
+	if (!slot_idx)
+		__atomic_store_n(&hdr->t0, now_ns(), __ATOMIC_RELAXED);
 	pthread_atfork(NULL, NULL, atfork_child);
 	return 0;
 }
