@@ -9,3 +9,11 @@ $(PROGS_DIR)/guard_prog: selftests/progs/guard_prog.c
 		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< -lpthread
 
 CHECK_EXTRA += $(PROGS_DIR)/guard_prog
+
+# shadow_prog: calls whose exit cannot be reported (shadow stack full),
+# for selftests/cli_shadow.sh.
+$(PROGS_DIR)/shadow_prog: selftests/progs/shadow_prog.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< -lpthread
+
+CHECK_EXTRA += $(PROGS_DIR)/shadow_prog

@@ -37,9 +37,11 @@
 
 #define LINE_MAX_LEN	1024
 #define MAX_DEPTH	4096	/* per thread; deeper calls are not shown */
+#define MAX_INDENT	100	/* levels drawn; deeper lines say theirs */
 
 struct rframe {
 	uint64_t ts;
+	uint64_t key;		/* its ctx address (struct ses_event) */
 	uint32_t func;
 	bool printed;		/* the entry line is out */
 	uint16_t args_len;
@@ -275,13 +277,26 @@ struct rproc *report_proc_add(const struct ses_geom *g, uint32_t idx,
 	return p;
 }
 
+/*
+ * A thread's open calls.  An entry with none is anybody's: a server that
+ * starts a thread per request for hours keeps as many entries as it had
+ * threads inside traced calls at once, not one per thread it ever ran.
+ */
 static struct rthread *thread_get(struct rproc *p, uint32_t tid)
 {
+	struct rthread *idle = NULL;
 	size_t i;
 
-	for (i = 0; i < p->nr_thr; i++)
+	for (i = 0; i < p->nr_thr; i++) {
 		if (p->thr[i].tid == tid)
 			return &p->thr[i];
+		if (!idle && !p->thr[i].depth && !p->thr[i].over)
+			idle = &p->thr[i];
+	}
+	if (idle) {
+		idle->tid = tid;
+		return idle;
+	}
 	p->thr = xrealloc(p->thr, (p->nr_thr + 1) * sizeof(*p->thr));
 	memset(&p->thr[p->nr_thr], 0, sizeof(p->thr[0]));
 	p->thr[p->nr_thr].tid = tid;
@@ -339,6 +354,24 @@ static void line_start(struct fbuf *b, uint64_t ts, uint32_t tid,
 	fb_puts(b, "  ");
 }
 
+/*
+ * Two columns per level of nesting, up to MAX_INDENT levels; a line
+ * deeper than that is drawn at MAX_INDENT and says its level, "[150] ",
+ * so that a deep recursion does not push the function name past the
+ * end of the line.
+ */
+static void indent(struct fbuf *b, uint32_t d)
+{
+	if (d <= MAX_INDENT) {
+		fb_pad(b, ' ', 2 * d);
+		return;
+	}
+	fb_pad(b, ' ', 2 * MAX_INDENT);
+	fb_putc(b, '[');
+	fb_u64(b, d);
+	fb_puts(b, "] ");
+}
+
 static void text_entry(struct rproc *p, struct rthread *t, uint32_t d)
 {
 	struct rframe *fr = &t->frames[d];
@@ -346,7 +379,7 @@ static void text_entry(struct rproc *p, struct rthread *t, uint32_t d)
 
 	line_init(&l);
 	line_start(&l.b, fr->ts, t->tid, 0, false);
-	fb_pad(&l.b, ' ', 2 * d);
+	indent(&l.b, d);
 	fb_puts(&l.b, func_name(p, fr->func));
 	fb_putn(&l.b, fr->args, fr->args_len);
 	fb_puts(&l.b, " {");
@@ -364,14 +397,14 @@ static void text_exit(struct rproc *p, struct rthread *t, uint32_t d,
 	line_init(&l);
 	if (!fr->printed) {
 		line_start(&l.b, fr->ts, t->tid, now - fr->ts, true);
-		fb_pad(&l.b, ' ', 2 * d);
+		indent(&l.b, d);
 		fb_puts(&l.b, func_name(p, fr->func));
 		fb_putn(&l.b, fr->args, fr->args_len);
 		fb_putn(&l.b, ret, ret_len);
 		fb_putc(&l.b, ';');
 	} else {
 		line_start(&l.b, now, t->tid, now - fr->ts, true);
-		fb_pad(&l.b, ' ', 2 * d);
+		indent(&l.b, d);
 		fb_putc(&l.b, '}');
 		fb_putn(&l.b, ret, ret_len);
 		fb_puts(&l.b, "; // ");
@@ -437,35 +470,6 @@ static void chrome_event(struct rproc *p, uint32_t tid, uint32_t func,
  * Events
  * --------------------------------------------------------------------- */
 
-static void on_entry(struct rproc *p, const struct ses_event *ev)
-{
-	struct rthread *t = thread_get(p, ev->tid);
-	struct rframe *fr;
-
-	if (t->depth >= MAX_DEPTH) {
-		t->over++;
-		p->lost++;
-		return;
-	}
-	if (t->depth == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 16;
-		t->frames = xrealloc(t->frames, t->cap * sizeof(*t->frames));
-	}
-	/* the parent has a traced callee: its entry line goes out now */
-	if (!p->out->chrome && t->depth && !t->frames[t->depth - 1].printed)
-		text_entry(p, t, t->depth - 1);
-	fr = &t->frames[t->depth++];
-	fr->ts = ev->ts;
-	fr->func = ev->func;
-	fr->printed = false;
-	fr->args_len = ev->text_len;
-	fr->args = xrealloc(NULL, ev->text_len + 1);
-	memcpy(fr->args, ev->text, ev->text_len);
-	if (p->out->chrome)
-		chrome_event(p, t->tid, ev->func, 'B', ev->ts, "args",
-			     fr->args, fr->args_len);
-}
-
 static void frame_pop(struct rthread *t)
 {
 	free(t->frames[--t->depth].args);
@@ -479,44 +483,118 @@ static void chrome_close(struct rproc *p, struct rthread *t, uint64_t ts,
 		     val, strlen(val));
 }
 
+/* Close the top frame, whose exit never came, as unwound at @ts. */
+static void close_unwound(struct rproc *p, struct rthread *t, uint64_t ts)
+{
+	if (p->out->chrome)
+		chrome_close(p, t, ts, "unwound", "1");
+	else
+		text_exit(p, t, t->depth - 1, ts, " unwound", 8);
+	frame_pop(t);
+}
+
+/*
+ * Which open calls are over.  The runtime reports the exit of every
+ * call, abandoned ones too (longjmp, unwinding: unwound), except one
+ * whose report its recursion guard skipped and one it could not record
+ * (shadow stack full, about 10900 hooked calls deep: the return hook
+ * runs the body untraced after the entry went out); and the ring may
+ * drop events.  Left open, such a call would nest every later line of
+ * its thread one level deeper, and enough of them would stop the trace.
+ *
+ * A call is known by its key, its ctx address: the trampoline builds its
+ * frame at the caller's SP, at entry and again on the way out (a return
+ * hook's stub builds the same frame at the same SP), and one function's
+ * image has one frame size, so of two calls of one function the deeper
+ * has the lower key (the stack grows down, AAPCS64 6.4.5.1: the rule the
+ * runtime applies to its shadow records, Documentation/trampoline.rst,
+ * "Shadow stack").  So:
+ *
+ *  - an exit ends the topmost open call of its function and key; every
+ *    call above it, stored or past MAX_DEPTH, is over (on_exit_ev());
+ *  - an entry ends the top call when it is of the same function at the
+ *    same or a shallower stack position: that cannot be its caller
+ *    (close_stale()).  Two exceptions, where the call is closed early as
+ *    unwound and its real exit counted unmatched: a hooked function that
+ *    tail-calls itself through a pointer (same key), and a signal
+ *    handler on an alternate stack above the thread's that calls the
+ *    function open at the top.
+ *  - an unwound report (key 0) ends the innermost open call: the
+ *    runtime reports abandoned frames innermost first.
+ */
+static void close_stale(struct rproc *p, struct rthread *t,
+			const struct ses_event *ev)
+{
+	while (t->depth && t->frames[t->depth - 1].func == ev->func &&
+	       t->frames[t->depth - 1].key <= ev->key)
+		close_unwound(p, t, ev->ts);
+}
+
+static void on_entry(struct rproc *p, const struct ses_event *ev)
+{
+	struct rthread *t = thread_get(p, ev->tid);
+	struct rframe *fr;
+
+	if (!t->over)
+		close_stale(p, t, ev);
+	if (t->over || t->depth >= MAX_DEPTH) {
+		t->over++;
+		p->lost++;
+		return;
+	}
+	if (t->depth == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->frames = xrealloc(t->frames, t->cap * sizeof(*t->frames));
+	}
+	/* the parent has a traced callee: its entry line goes out now */
+	if (!p->out->chrome && t->depth && !t->frames[t->depth - 1].printed)
+		text_entry(p, t, t->depth - 1);
+	fr = &t->frames[t->depth++];
+	fr->ts = ev->ts;
+	fr->key = ev->key;
+	fr->func = ev->func;
+	fr->printed = false;
+	fr->args_len = ev->text_len;
+	fr->args = xrealloc(NULL, ev->text_len + 1);
+	memcpy(fr->args, ev->text, ev->text_len);
+	if (p->out->chrome)
+		chrome_event(p, t->tid, ev->func, 'B', ev->ts, "args",
+			     fr->args, fr->args_len);
+}
+
 static void on_exit_ev(struct rproc *p, const struct ses_event *ev)
 {
 	struct rthread *t = thread_get(p, ev->tid);
+	bool unwound = ev->flags & SES_EV_UNWOUND;
 	const char *ret = ev->text;
 	size_t ret_len = ev->text_len;
 	uint32_t i;
 
-	if (t->over) {
-		/* its entry was not stored either */
+	if (unwound && t->over) {
+		/* the innermost open call is one not stored */
 		t->over--;
 		return;
 	}
-	/*
-	 * Our frame is the top one unless a traced callee never returned
-	 * (longjmp, a thread cancelled inside it): close those.
-	 */
-	for (i = t->depth; i > 0 && t->frames[i - 1].func != ev->func; i--)
-		;
+	for (i = t->depth; i > 0; i--) {
+		const struct rframe *fr = &t->frames[i - 1];
+
+		if (fr->func == ev->func && (unwound || fr->key == ev->key))
+			break;
+	}
 	if (!i) {
-		p->lost++;
+		/* a call past MAX_DEPTH, or one whose entry was not seen */
+		if (t->over)
+			t->over--;
+		else
+			p->lost++;
 		return;
 	}
-	/*
-	 * Callees above it never sent their exit (the runtime reports every
-	 * abandoned frame, but not one its recursion guard skipped, nor one
-	 * it could not record, nor an event the ring dropped): they are
-	 * over.  Close them as unwound, innermost first, so that no entry
-	 * is lost (a leaf's only line is at its exit) and the nesting stays.
-	 */
-	while (t->depth > i) {
-		if (p->out->chrome)
-			chrome_close(p, t, ev->ts, "unwound", "1");
-		else
-			text_exit(p, t, t->depth - 1, ev->ts, " unwound", 8);
-		frame_pop(t);
-	}
+	/* Every call above it is over (see close_stale()). */
+	t->over = 0;
+	while (t->depth > i)
+		close_unwound(p, t, ev->ts);
 	if (p->out->chrome) {
-		if (ev->flags & SES_EV_UNWOUND) {
+		if (unwound) {
 			chrome_close(p, t, ev->ts, "unwound", "1");
 		} else {
 			/* " = value" -> "value" */

@@ -314,7 +314,7 @@ static struct afunc *cookie_func(const uint64_t *ctx, uint32_t *idx)
 
 /* One event: the header, @text (truncated with "..."), into the ring. */
 static void emit(uint16_t type, uint32_t idx, uint32_t flags, uint64_t ts,
-		 struct fbuf *text)
+		 uint64_t key, struct fbuf *text)
 {
 	struct ses_event *ev;
 
@@ -332,6 +332,7 @@ static void emit(uint16_t type, uint32_t idx, uint32_t flags, uint64_t ts,
 	ev->tid = my_tid();
 	ev->flags = flags;
 	ev->ts = ts;
+	ev->key = key;
 	memcpy(ev->text, text->buf, text->len);
 	ringbuf_commit(&agent_ring, ev);
 }
@@ -352,7 +353,7 @@ uint64_t event_entry(const uint64_t *ctx)
 	fb_init(&b, args, sizeof(args) - 3);
 	fmt_args(&b, f, ctx);
 	/* the time after the arguments: reading them is not the call's */
-	emit(SES_EV_ENTRY, idx, 0, now_ns(), &b);
+	emit(SES_EV_ENTRY, idx, 0, now_ns(), (uint64_t)(uintptr_t)ctx, &b);
 	return 0;
 }
 
@@ -372,8 +373,11 @@ uint64_t event_exit(const uint64_t *ctx)
 		return 0;
 	fb_init(&b, ret, sizeof(ret) - 3);
 	fmt_ret(&b, f, ctx);
-	emit(SES_EV_EXIT, idx,
-	     ftramp_get_func_unwound(ctx) ? SES_EV_UNWOUND : 0, now, &b);
+	/* an unwound report's ctx is the runtime's, not the frame's */
+	if (ftramp_get_func_unwound(ctx))
+		emit(SES_EV_EXIT, idx, SES_EV_UNWOUND, now, 0, &b);
+	else
+		emit(SES_EV_EXIT, idx, 0, now, (uint64_t)(uintptr_t)ctx, &b);
 	return 0;
 }
 

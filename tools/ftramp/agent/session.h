@@ -34,7 +34,7 @@
 #include "hist.h"
 
 #define SES_MAGIC	"FTRAMPS"
-#define SES_VERSION	1
+#define SES_VERSION	2
 
 struct ses_header {
 	char magic[8];
@@ -103,6 +103,8 @@ struct ses_event {
 	uint32_t tid;
 	uint32_t flags;		/* SES_EV_* below */
 	uint64_t ts;		/* CLOCK_MONOTONIC ns */
+	uint64_t key;		/* the call's ctx address, the same at its
+				 * entry and exit; 0 in an unwound report */
 	char text[];		/* entry: "(a=1, b=2)"; exit: " = 0" */
 };
 
