@@ -115,18 +115,21 @@ CHECK_EXTRA += $(PROGS_ALL)
 # The file view also runs on the host, under ASan and UBSan, and is fuzzed.
 HOST_TESTS += sites
 $(O)/selftests/sites_test.host: selftests/sites_test.c selftests/harness.h \
-		ftrace/elf_sites.c ftrace/elf_sites.h $(PROGS_ALL)
+		ftrace/elf_sites.c ftrace/elf_sites_common.c ftrace/elf_sites.h \
+		$(PROGS_ALL)
 	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
 		$(HOSTCC) $(CPPFLAGS) $(HOST_CFLAGS) -DFTRAMP_HOST_TEST \
 		-DSAMPLE_DIR='"$(PROGS_DIR)"' -DSITES_NM='"$(CROSS_COMPILE)nm"' \
-		-o $@ $< $(srctree)/ftrace/elf_sites.c -lelf
+		-o $@ $< $(srctree)/ftrace/elf_sites.c \
+		$(srctree)/ftrace/elf_sites_common.c -lelf
 
 FUZZERS += $(O)/selftests/sites_fuzz
 $(O)/selftests/sites_fuzz: selftests/sites_test.c ftrace/elf_sites.c \
-		ftrace/elf_sites.h $(PROGS_DIR)/libsample-bad.so \
+		ftrace/elf_sites_common.c ftrace/elf_sites.h $(PROGS_DIR)/libsample-bad.so \
 		$(PROGS_DIR)/libsample-gcc.so
 	$(call quiet,CLANG,$@)mkdir -p $(dir $@) $@.corpus && \
 		cp $(PROGS_DIR)/libsample-bad.so $(PROGS_DIR)/libsample-gcc.so \
 		$@.corpus/ && \
 		$(CLANG) $(FUZZ_CFLAGS) -DFTRAMP_FUZZ -o $@ $< \
-		$(srctree)/ftrace/elf_sites.c -lelf
+		$(srctree)/ftrace/elf_sites.c \
+		$(srctree)/ftrace/elf_sites_common.c -lelf
