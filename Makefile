@@ -87,7 +87,7 @@ HOST_CFLAGS := -O1 -g -std=gnu11 $(WARN) -fno-strict-aliasing $(SANITIZE)
 # ---------------------------------------------------------------------------
 # Sources
 
-LIB_DIRS  := lib arch/arm64 trampoline ftrace
+LIB_DIRS  := lib arch/arm64 trampoline ftrace bpf
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(srctree)/$(d)/*.c \
 					$(srctree)/$(d)/*.S)))
 LIB_SRCS  := $(patsubst $(srctree)/%,%,$(LIB_SRCS))

@@ -53,6 +53,9 @@ step "The trampoline ftramp built for kv_put (first lines of ftramp dump)"
 show "$ftramp" dump --model 'int kv_put(void *kv, const char *key, double value)' \
 	--fentry 1 --fexit 1 | head -n 16
 
+step "A BPF program (samples/kvlat.bpf.c): what the loader makes of it"
+show "$ftramp" prog "$O/samples/kvlat.bpf.o"
+
 step "A Chrome / Perfetto trace of the whole run"
 show "$ftramp" run --format=chrome -o "$out/kvstore.json" -t '*' -- "$prog"
 

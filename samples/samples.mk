@@ -37,3 +37,14 @@ SAMPLES := $(O)/samples/kvstore $(O)/samples/kvstore-clang
 samples: $(SAMPLES)
 
 ALL_TARGETS += $(SAMPLES)
+
+# BPF programs for ftramp run -e (Documentation/bpf.rst): a latency
+# histogram in a map, a ring buffer event stream.
+SAMPLE_BPF := $(O)/samples/kvlat.bpf.o $(O)/samples/kvevents.bpf.o
+
+$(SAMPLE_BPF): $(O)/samples/%.bpf.o: samples/%.bpf.c
+	$(call quiet,CLANG-BPF,$@)mkdir -p $(dir $@) && \
+		$(BPF_CLANG) -c -o $@ $<
+
+SAMPLES += $(SAMPLE_BPF)
+ALL_TARGETS += $(SAMPLE_BPF)

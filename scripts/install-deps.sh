@@ -19,6 +19,7 @@ host_pkgs=(
 	make gcc clang llvm lld binutils python3 python3-docutils pkg-config libclang-rt-14-dev
 	gdb-multiarch
 	libelf-dev libdw-dev libcapstone-dev zlib1g-dev
+	libbpf-dev
 )
 # arm64 target libraries (Debian multiarch on x86, plain on arm64).
 # libbz2-dev: libbz2.a, which static libdw needs (selftests/static.mk;

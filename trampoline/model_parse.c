@@ -28,6 +28,7 @@
 
 #include <ftramp/ftramp.h>
 #include "lib/opts.h"
+#include "lib/strbuf.h"
 #include "lib/util.h"
 #include "trampoline/model.h"
 
@@ -1299,27 +1300,8 @@ FTRAMP_API int ftramp_model__parse(const char *proto,
 /* ------------------------------------------------------------------ */
 /* Formatting                                                           */
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;		/* as if the buffer were unbounded */
-};
 
-static void __attribute__((format(printf, 2, 3)))
-put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->size ? o->buf + o->len : NULL,
-		      o->len < o->size ? o->size - o->len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += n;
-}
-
-static void format_type(struct out *o, const struct ftramp_type *t)
+static void format_type(struct strbuf *o, const struct ftramp_type *t)
 {
 	static const char *const fp_names[] = {
 		[4] = "float", [8] = "double", [16] = "long double",
@@ -1329,25 +1311,25 @@ static void format_type(struct out *o, const struct ftramp_type *t)
 
 	switch (t->cls) {
 	case FTRAMP_TYPE_VOID:
-		put(o, "void");
+		strbuf_printf(o, "void");
 		return;
 	case FTRAMP_TYPE_INT:
 		if (t->flags & FTRAMP_TYPE_STRING)
-			put(o, "const char *");
+			strbuf_printf(o, "const char *");
 		else if (t->flags & FTRAMP_TYPE_POINTER)
-			put(o, "void *");
+			strbuf_printf(o, "void *");
 		else if (t->flags & FTRAMP_TYPE_BOOL)
-			put(o, "_Bool");
+			strbuf_printf(o, "_Bool");
 		else if (t->size == 16)
-			put(o, "%s__int128", sgn ? "" : "unsigned ");
+			strbuf_printf(o, "%s__int128", sgn ? "" : "unsigned ");
 		else
-			put(o, "%sint%u_t", sgn ? "" : "u", t->size * 8);
+			strbuf_printf(o, "%sint%u_t", sgn ? "" : "u", t->size * 8);
 		return;
 	case FTRAMP_TYPE_FLOAT:
-		put(o, "%s", fp_names[t->size]);
+		strbuf_printf(o, "%s", fp_names[t->size]);
 		return;
 	case FTRAMP_TYPE_HFA:
-		put(o, "struct { %s m[%u]; }", fp_names[t->elem_size],
+		strbuf_printf(o, "struct { %s m[%u]; }", fp_names[t->elem_size],
 		    t->nmemb);
 		return;
 	case FTRAMP_TYPE_STRUCT:
@@ -1357,10 +1339,10 @@ static void format_type(struct out *o, const struct ftramp_type *t)
 			for (a = 8; t->size % a; a /= 2)
 				;
 		if (a == 16)
-			put(o, "struct { unsigned __int128 m[%u]; }",
+			strbuf_printf(o, "struct { unsigned __int128 m[%u]; }",
 			    t->size / 16);
 		else
-			put(o, "struct { uint%u_t m[%u]; }", a * 8,
+			strbuf_printf(o, "struct { uint%u_t m[%u]; }", a * 8,
 			    t->size / a);
 		return;
 	}
@@ -1369,7 +1351,7 @@ static void format_type(struct out *o, const struct ftramp_type *t)
 FTRAMP_API int ftramp_model__format(const struct ftramp_func_model *m,
 				    char *buf, size_t size)
 {
-	struct out o = { .buf = buf, .size = buf ? size : 0 };
+	struct strbuf o = { .buf = buf, .size = buf ? size : 0 };
 	int err = ftramp_model__validate(m);
 
 	if (err && err != -EOPNOTSUPP && err != -E2BIG)
@@ -1380,16 +1362,16 @@ FTRAMP_API int ftramp_model__format(const struct ftramp_func_model *m,
 		buf[0] = '\0';
 
 	format_type(&o, &m->ret);
-	put(&o, " (");
+	strbuf_printf(&o, " (");
 	for (unsigned int i = 0; i < m->nr_args; i++) {
 		if (i)
-			put(&o, ", ");
+			strbuf_printf(&o, ", ");
 		format_type(&o, &m->args[i]);
 	}
 	if (m->flags & FTRAMP_MODEL_VARIADIC)
-		put(&o, m->nr_args ? ", ..." : "...");
+		strbuf_printf(&o, m->nr_args ? ", ..." : "...");
 	else if (!m->nr_args)
-		put(&o, "void");
-	put(&o, ")");
+		strbuf_printf(&o, "void");
+	strbuf_printf(&o, ")");
 	return o.len > INT32_MAX ? -E2BIG : (int)o.len;
 }

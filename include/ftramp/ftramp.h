@@ -1045,6 +1045,296 @@ FTRAMP_API int ftramp_model__from_dwarf(const char *func,
 					struct ftramp_func_model *m,
 					const struct ftramp_dwarf_opts *opts);
 
+
+/* ======================================================================
+ * BPF programs as handlers (bpf/; Documentation/bpf.rst)
+ * ====================================================================== */
+
+/*
+ * Objects built with `clang -O2 -g -target bpf` and libbpf's headers:
+ * SEC("fentry/FUNC"), SEC("fexit/FUNC"), SEC("fmod_ret/FUNC") (FUNC may be
+ * "sym@lib"), SEC("struct_ops/NAME"); BTF-defined maps in ".maps"; global
+ * data in .data, .bss and .rodata; a license.  Programs run in an
+ * interpreter (the reference engine); a program is called by a trampoline
+ * like a C ftramp_prog_t, with the same ctx.
+ */
+struct ftramp_bpf_object;
+struct ftramp_bpf_program;
+struct ftramp_bpf_map;
+struct ftramp_bpf_link;
+
+/* One instruction, laid out as <linux/bpf.h>'s struct bpf_insn. */
+struct ftramp_bpf_insn {
+	uint8_t code;
+	uint8_t dst_reg:4;
+	uint8_t src_reg:4;
+	int16_t off;
+	int32_t imm;
+};
+
+/* Why an object or a program was refused (ftramp_bpf_error.code). */
+enum ftramp_bpf_errc {
+	FTRAMP_BPF_OK = 0,
+	FTRAMP_BPF_E_TRUNCATED,		/* ELF header/table beyond the file */
+	FTRAMP_BPF_E_NOT_ELF,		/* bad magic, class, data or type */
+	FTRAMP_BPF_E_MACHINE,		/* e_machine is not EM_BPF */
+	FTRAMP_BPF_E_SECTION,		/* a section header that lies */
+	FTRAMP_BPF_E_INSN_SIZE,		/* code size not a multiple of 8 */
+	FTRAMP_BPF_E_SYMTAB,		/* missing or damaged symbol table */
+	FTRAMP_BPF_E_RELO_RANGE,	/* relocation beyond its section */
+	FTRAMP_BPF_E_RELO_TYPE,		/* relocation type not handled */
+	FTRAMP_BPF_E_RELO_INSN,		/* relocated insn is not ld_imm64/call */
+	FTRAMP_BPF_E_RELO_SYM,		/* symbol neither map, data nor code */
+	FTRAMP_BPF_E_BTF,		/* .BTF damaged */
+	FTRAMP_BPF_E_MAP_DEF,		/* a .maps definition not understood */
+	FTRAMP_BPF_E_MAP_TYPE,		/* unknown or unsupported map type */
+	FTRAMP_BPF_E_NO_LICENSE,	/* no "license" section */
+	FTRAMP_BPF_E_SEC_NAME,		/* program section of unknown kind */
+	FTRAMP_BPF_E_NO_PROG,		/* no program in the object */
+	FTRAMP_BPF_E_INSN,		/* bad opcode, register or jump */
+	FTRAMP_BPF_E_HELPER,		/* unknown helper number */
+	FTRAMP_BPF_E_CALL,		/* bad bpf-to-bpf call target */
+	FTRAMP_BPF_E_MAP_CREATE,	/* a map could not be created */
+	FTRAMP_BPF_E_ATTACH,		/* attaching a program failed */
+	FTRAMP_BPF_E__MAX,
+};
+
+/* Filled on failure: the code and a message naming section, insn, symbol. */
+struct ftramp_bpf_error {
+	int code;		/* enum ftramp_bpf_errc */
+	char msg[256];
+};
+
+struct ftramp_bpf_open_opts {
+	size_t sz;			/* sizeof(struct ftramp_bpf_open_opts) */
+	struct ftramp_bpf_error *err;	/* optional: why open/load failed */
+	const char *name;		/* object name (default: file name) */
+};
+
+/*
+ * Parse an object: programs, maps, relocations.  Nothing runs, nothing is
+ * allocated for maps yet.  NULL and errno: EINVAL (malformed, with
+ * opts->err saying which and where), ENOENT/EACCES... for a file, ENOMEM.
+ */
+FTRAMP_API struct ftramp_bpf_object *
+ftramp_bpf_object__open_mem(const void *buf, size_t size,
+			    const struct ftramp_bpf_open_opts *opts);
+FTRAMP_API struct ftramp_bpf_object *
+ftramp_bpf_object__open_file(const char *path,
+			     const struct ftramp_bpf_open_opts *opts);
+/*
+ * Create the maps (global data initialised from its sections), resolve
+ * map references to addresses, check every program (opcodes, registers,
+ * jumps, helpers).  0 or -errno; on error nothing stays created and the
+ * open options' err says why.
+ */
+FTRAMP_API int ftramp_bpf_object__load(struct ftramp_bpf_object *obj);
+/*
+ * Attach every fentry/fexit/fmod_ret program (struct_ops programs are
+ * not attached: see ftramp_bpf_program__thunk()) in one transaction: all
+ * or none.  0 or -errno (ftramp_attach()'s errors).
+ */
+FTRAMP_API int ftramp_bpf_object__attach(struct ftramp_bpf_object *obj);
+/* Detach what __attach() attached.  0 or -errno (then still attached). */
+FTRAMP_API int ftramp_bpf_object__detach(struct ftramp_bpf_object *obj);
+/* Detach, free maps and programs.  NULL is a no-op. */
+FTRAMP_API void ftramp_bpf_object__close(struct ftramp_bpf_object *obj);
+FTRAMP_API const char *
+ftramp_bpf_object__name(const struct ftramp_bpf_object *obj);
+FTRAMP_API const char *
+ftramp_bpf_object__license(const struct ftramp_bpf_object *obj);
+
+/* Iteration (prev NULL: the first) and lookup by name; NULL at the end. */
+FTRAMP_API struct ftramp_bpf_program *
+ftramp_bpf_object__next_program(const struct ftramp_bpf_object *obj,
+				const struct ftramp_bpf_program *prev);
+FTRAMP_API struct ftramp_bpf_program *
+ftramp_bpf_object__find_program_by_name(const struct ftramp_bpf_object *obj,
+					const char *name);
+FTRAMP_API struct ftramp_bpf_map *
+ftramp_bpf_object__next_map(const struct ftramp_bpf_object *obj,
+			    const struct ftramp_bpf_map *prev);
+FTRAMP_API struct ftramp_bpf_map *
+ftramp_bpf_object__find_map_by_name(const struct ftramp_bpf_object *obj,
+				    const char *name);
+
+enum ftramp_bpf_prog_type {
+	FTRAMP_BPF_PROG_RAW,		/* R1 = data, R2 = its size (ISA tests) */
+	FTRAMP_BPF_PROG_FENTRY,
+	FTRAMP_BPF_PROG_FEXIT,
+	FTRAMP_BPF_PROG_FMOD_RET,
+	FTRAMP_BPF_PROG_STRUCT_OPS,
+};
+
+enum ftramp_bpf_engine {
+	FTRAMP_BPF_ENGINE_INTERP,	/* the interpreter (default) */
+	FTRAMP_BPF_ENGINE_JIT,		/* not yet: -EOPNOTSUPP */
+};
+
+FTRAMP_API const char *
+ftramp_bpf_program__name(const struct ftramp_bpf_program *prog);
+/* The section, e.g. "fentry/prog_step". */
+FTRAMP_API const char *
+ftramp_bpf_program__section_name(const struct ftramp_bpf_program *prog);
+/* The function the section names ("" for raw and struct_ops). */
+FTRAMP_API const char *
+ftramp_bpf_program__attach_target(const struct ftramp_bpf_program *prog);
+FTRAMP_API enum ftramp_bpf_prog_type
+ftramp_bpf_program__type(const struct ftramp_bpf_program *prog);
+/* Instructions (after load: map references resolved to addresses). */
+FTRAMP_API size_t
+ftramp_bpf_program__insn_cnt(const struct ftramp_bpf_program *prog);
+FTRAMP_API const struct ftramp_bpf_insn *
+ftramp_bpf_program__insns(const struct ftramp_bpf_program *prog);
+/*
+ * The loaded program as a C handler (ftramp_prog_t), for ftramp_attach(),
+ * ftramp_thunk__create() or a direct call.  NULL before load.
+ */
+FTRAMP_API ftramp_prog_t
+ftramp_bpf_program__handler(const struct ftramp_bpf_program *prog);
+
+struct ftramp_bpf_attach_opts {
+	size_t sz;		/* sizeof(struct ftramp_bpf_attach_opts) */
+	uint64_t cookie;	/* bpf_get_attach_cookie() */
+	const char *func;	/* instead of the section's target */
+	const struct ftramp_func_model *model;	/* as ftramp_attach_opts */
+	bool force_far;
+};
+
+/*
+ * Attach one loaded fentry/fexit/fmod_ret program.  NULL and errno as
+ * ftramp_attach() (EINVAL for a raw or struct_ops program or one not
+ * loaded).
+ */
+FTRAMP_API struct ftramp_bpf_link *
+ftramp_bpf_program__attach(struct ftramp_bpf_program *prog,
+			   const struct ftramp_bpf_attach_opts *opts);
+FTRAMP_API int ftramp_bpf_link__destroy(struct ftramp_bpf_link *link);
+FTRAMP_API struct ftramp_link *
+ftramp_bpf_link__link(const struct ftramp_bpf_link *link);
+
+/*
+ * A struct_ops program as a native function of model @m (a C vtable
+ * slot): ftramp_thunk__create() over the program's handler.  Free with
+ * ftramp_thunk__destroy().  NULL and errno.
+ */
+FTRAMP_API void *ftramp_bpf_program__thunk(struct ftramp_bpf_program *prog,
+					   const struct ftramp_func_model *m,
+					   uint64_t cookie);
+
+struct ftramp_bpf_prog_load_opts {
+	size_t sz;		/* sizeof(struct ftramp_bpf_prog_load_opts) */
+	int type;		/* enum ftramp_bpf_prog_type */
+	int engine;		/* enum ftramp_bpf_engine */
+	/* BPF_PSEUDO_MAP_FD/VALUE imm: an index into this array */
+	struct ftramp_bpf_map *const *maps;
+	size_t nr_maps;
+	const char *name;
+	struct ftramp_bpf_error *err;	/* optional: why it was refused */
+};
+
+/*
+ * Load raw instructions.  NULL and errno EINVAL (opts->err says which
+ * instruction and why), ENOMEM, EOPNOTSUPP (the JIT engine).
+ */
+FTRAMP_API struct ftramp_bpf_program *
+ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
+		      const struct ftramp_bpf_prog_load_opts *opts);
+/* Free a program from ftramp_bpf_prog__load().  NULL is a no-op. */
+FTRAMP_API void ftramp_bpf_prog__free(struct ftramp_bpf_program *prog);
+
+/* BPF_PROG_TEST_RUN */
+struct ftramp_bpf_test_run_opts {
+	size_t sz;		/* sizeof(struct ftramp_bpf_test_run_opts) */
+	const void *data_in;	/* RAW: R1, copied to a buffer the program */
+	void *data_out;		/*   may write; copied back to data_out */
+	uint32_t data_size_in;	/*   R2 */
+	uint32_t data_size_out;	/* in: data_out's size; out: bytes written */
+	const void *ctx_in;	/* tracing: the u64 ctx[] (arguments, result) */
+	uint32_t ctx_size_in;	/*   a multiple of 8, at most 13 slots */
+	int repeat;		/* runs (0: 1) */
+	uint64_t retval;	/* out: R0, all 64 bits */
+	uint32_t duration;	/* out: average ns per run */
+};
+
+/* 0 or -errno (EINVAL: bad opts; the program's own faults kill it). */
+FTRAMP_API int ftramp_bpf_prog__test_run(struct ftramp_bpf_program *prog,
+					 struct ftramp_bpf_test_run_opts *opts);
+
+/* Maps.  Semantics and flags as the kernel's (BPF_ANY, BPF_NOEXIST...). */
+FTRAMP_API const char *ftramp_bpf_map__name(const struct ftramp_bpf_map *map);
+FTRAMP_API uint32_t ftramp_bpf_map__type(const struct ftramp_bpf_map *map);
+FTRAMP_API uint32_t
+ftramp_bpf_map__key_size(const struct ftramp_bpf_map *map);
+FTRAMP_API uint32_t
+ftramp_bpf_map__value_size(const struct ftramp_bpf_map *map);
+FTRAMP_API uint32_t
+ftramp_bpf_map__max_entries(const struct ftramp_bpf_map *map);
+
+struct ftramp_bpf_map_create_opts {
+	size_t sz;		/* sizeof(struct ftramp_bpf_map_create_opts) */
+	uint32_t map_flags;
+};
+
+/* A map of its own (BPF_MAP_TYPE_*).  NULL and errno EINVAL, E2BIG... */
+FTRAMP_API struct ftramp_bpf_map *
+ftramp_bpf_map__create(uint32_t type, const char *name, uint32_t key_size,
+		       uint32_t value_size, uint32_t max_entries,
+		       const struct ftramp_bpf_map_create_opts *opts);
+/* Free a map from __create().  NULL is a no-op. */
+FTRAMP_API void ftramp_bpf_map__free(struct ftramp_bpf_map *map);
+
+/*
+ * The libbpf 1.x element calls: sizes are checked (-EINVAL); per-CPU
+ * maps take value_size rounded up to 8 times ftramp_bpf_num_cpus().
+ * -ENOENT no such key (or no next key), -EEXIST/-ENOENT for
+ * BPF_NOEXIST/BPF_EXIST, -E2BIG full.
+ */
+FTRAMP_API int ftramp_bpf_map__lookup_elem(const struct ftramp_bpf_map *map,
+					   const void *key, size_t key_sz,
+					   void *value, size_t value_sz,
+					   uint64_t flags);
+FTRAMP_API int ftramp_bpf_map__update_elem(struct ftramp_bpf_map *map,
+					   const void *key, size_t key_sz,
+					   const void *value, size_t value_sz,
+					   uint64_t flags);
+FTRAMP_API int ftramp_bpf_map__delete_elem(struct ftramp_bpf_map *map,
+					   const void *key, size_t key_sz,
+					   uint64_t flags);
+/* key NULL: the first key. */
+FTRAMP_API int ftramp_bpf_map__get_next_key(const struct ftramp_bpf_map *map,
+					    const void *key, void *next_key,
+					    size_t key_sz);
+/* Slots of the per-CPU maps (and bpf_get_smp_processor_id()'s range). */
+FTRAMP_API int ftramp_bpf_num_cpus(void);
+
+/*
+ * A key (@value false) or value of @map, @size bytes at @data, as text
+ * typed from the object's BTF when it has the type ({a=1, s="x"}, enum
+ * names; global data maps as their variables), else hex; snprintf-style
+ * into @buf: the length the whole text takes, or -EINVAL.
+ */
+FTRAMP_API int ftramp_bpf_map__format(const struct ftramp_bpf_map *map,
+				      bool value, const void *data,
+				      size_t size, char *buf, size_t bufsize);
+
+/*
+ * A RINGBUF map: call @cb for each committed record (discarded ones are
+ * skipped), in order, until none is left or @cb returns non-zero.  The
+ * number of records handed to @cb, or -errno (EINVAL: not a ring buffer).
+ */
+typedef int (*ftramp_bpf_ringbuf_cb)(void *ctx, void *data, size_t size);
+FTRAMP_API int ftramp_bpf_map__ringbuf_consume(struct ftramp_bpf_map *map,
+					       ftramp_bpf_ringbuf_cb cb,
+					       void *ctx);
+
+/*
+ * Where bpf_trace_printk() lines go (a whole line, '\n' included): @cb,
+ * or with NULL the default, standard error.  Process-wide.
+ */
+typedef void (*ftramp_bpf_print_fn)(void *ctx, const char *line, size_t len);
+FTRAMP_API void ftramp_bpf_set_print(ftramp_bpf_print_fn cb, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@ void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_prog(int argc, char **argv);
 
 void usage_run(FILE *f);
 void usage_list(FILE *f);

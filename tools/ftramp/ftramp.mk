@@ -16,11 +16,12 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c tools/ftramp/report.c \
+	    tools/ftramp/prog.c \
 	    tools/ftramp/agent/session.c tools/ftramp/agent/fmt.c
 CLI_LIB_SRCS := arch/arm64/insn.c arch/arm64/abi.c arch/arm64/trampoline.c \
 		trampoline/model.c trampoline/model_parse.c ftrace/elf_sites.c \
 		ftrace/elf_sites_common.c ftrace/site_table.c \
-		ftrace/dwarf.c lib/ringbuf.c lib/ringbuf_map.c
+		ftrace/dwarf.c $(BPF_PURE_SRCS) lib/ringbuf.c lib/ringbuf_map.c
 CLI_OBJS := $(patsubst %.c,$(CLI_DIR)/host/%.o,$(CLI_SRCS) $(CLI_LIB_SRCS))
 
 HOST_CLI_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fno-strict-aliasing \

@@ -84,6 +84,8 @@ static void usage(FILE *f)
 "  list PROG|LIB [GLOB]           list the patchable functions and whether\n"
 "                                 ftramp can use each of them\n"
 "  dump [OPTIONS]                 build a trampoline and disassemble it\n"
+"  prog OBJ                       list a BPF object's programs, maps and\n"
+"                                 relocations\n"
 "\n"
 "  ftramp COMMAND --help          options of one command\n"
 "  ftramp --version               print the version\n"
@@ -115,6 +117,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(cmd, "prog"))
+		return cmd_prog(argc - 1, argv + 1);
 
 	pr_err("unknown command '%s' (try 'ftramp --help')", cmd);
 	return EXIT_USAGE;

@@ -648,7 +648,7 @@ static void read_config(void)
 		agent_cfg.strlen_cap = n;
 	}
 	s = getenv(FTRAMP_ENV_PEEK);
-	if (s && *s && agent_peek_mode(s)) {
+	if (s && *s && ftramp_peek_mode(s)) {
 		say("%s=%s: expected vm, write or futex", FTRAMP_ENV_PEEK, s);
 		die();
 	}

@@ -12,6 +12,8 @@
 
 #include <ftramp/ftramp.h>
 
+#include "lib/peek.h"
+
 #include "hist.h"
 #include "session.h"
 
@@ -82,16 +84,6 @@ uint64_t hist_exit(const uint64_t *ctx);
 void write_all(int fd, const char *buf, size_t len);
 uint64_t now_ns(void);
 
-/*
- * peek.c: copy up to @n bytes of the program's memory at @src into @dst
- * without ever faulting; returns how many were readable (a prefix, up to
- * the first unreadable page).  Async-signal-safe, errno preserved.
- */
-size_t agent_peek(void *dst, uint64_t src, size_t n);
-/*
- * Force the way agent_peek() reads ("vm", "write" or "futex"), for the
- * tests of each fallback (FTRAMP_PEEK); 0 or -EINVAL.
- */
-int agent_peek_mode(const char *name);
+/* Fault-safe reads: lib/peek.h. */
 
 #endif /* FTRAMP_AGENT_AGENT_H */

@@ -88,7 +88,7 @@ void event_init(void)
 
 /*
  * A char * argument: at most --strlen bytes as a C string literal, "..."
- * when longer.  Every byte comes through agent_peek(): a pointer into
+ * when longer.  Every byte comes through ftramp_peek(): a pointer into
  * nothing prints as its value and "<unreadable>", a string that runs into
  * an unreadable page as what could be read and "<unreadable>".
  */
@@ -108,7 +108,7 @@ static void fmt_string(struct fbuf *b, uint64_t p)
 
 		if (want > sizeof(chunk))
 			want = sizeof(chunk);
-		got = agent_peek(chunk, p + off, want);
+		got = ftramp_peek(chunk, p + off, want);
 		if (!off) {
 			if (!got) {
 				fb_hex(b, p);
@@ -156,7 +156,7 @@ static void fmt_pointer(struct fbuf *b, uint64_t p)
 	fb_puts(b, " [");
 	while (off < n && !b->trunc) {
 		size_t want = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
-		size_t got = agent_peek(chunk, p + off, want);
+		size_t got = ftramp_peek(chunk, p + off, want);
 
 		if (off && got)
 			fb_putc(b, ' ');

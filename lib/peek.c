@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fault-safe reads of the traced program's memory: the agent's
- * bpf_probe_read_user().  An argument the model calls a pointer may point
+ * Fault-safe reads of the traced program's memory: bpf_probe_read_user()
+ * for BPF programs (bpf/helpers.c) and the CLI agent's argument dumps.  An argument the model calls a pointer may point
  * anywhere (a small integer cast to char *, the end of a mapping, freed
  * memory), and the read happens inside the traced call: a fault there
  * would kill the program that is being observed.
@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "lib/peek.h"
 
 #define PEEK_PAGE	4096u
 
@@ -92,7 +92,7 @@ static bool peek_chunk(void *dst, uint64_t src, size_t n)
 	return true;
 }
 
-int agent_peek_mode(const char *name)
+int ftramp_peek_mode(const char *name)
 {
 	static const char *const names[] = { "vm", "write", "futex" };
 
@@ -105,7 +105,7 @@ int agent_peek_mode(const char *name)
 	return -EINVAL;
 }
 
-size_t agent_peek(void *dst, uint64_t src, size_t n)
+size_t ftramp_peek(void *dst, uint64_t src, size_t n)
 {
 	int saved = errno;
 	size_t done = 0;

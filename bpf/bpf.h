@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bpf/ layer's shared definitions: objects, programs, maps as the
+ * loader (object.c), the maps (map.c), the interpreter (interp.c), the
+ * helpers (helpers.c) and the program API (prog.c) see them.
+ *
+ * One representation of a program's instructions from open to run:
+ * <linux/bpf.h>'s, with map references as the kernel takes them from
+ * libbpf (ld_imm64 with src_reg BPF_PSEUDO_MAP_FD: imm = map index;
+ * BPF_PSEUDO_MAP_VALUE: imm = map index, next imm = offset), calls to
+ * subprograms as BPF_PSEUDO_CALL with a relative imm, callback addresses
+ * as BPF_PSEUDO_FUNC.  The loader writes that form from relocations, a
+ * raw program arrives in it; load (prog.c) turns it into the run form,
+ * where each such ld_imm64 holds an address (src_reg 0).
+ */
+#ifndef FTRAMP_BPF_BPF_H
+#define FTRAMP_BPF_BPF_H
+
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ftramp/ftramp.h>
+
+/* cpu v4 (RFC 9669) encodings that <linux/bpf.h> of Debian 12 lacks. */
+#ifndef BPF_MEMSX
+#define BPF_MEMSX	0x80	/* ldsx: sign-extending load */
+#endif
+
+#define BPF_MAX_STACK		512	/* bytes per frame (MAX_BPF_STACK) */
+#define BPF_MAX_CALL_DEPTH	8	/* frames (MAX_CALL_FRAMES) */
+#define BPF_MAX_TAIL_CALLS	33	/* MAX_TAIL_CALL_CNT */
+#define BPF_MAX_LOOPS		(1u << 23)	/* bpf_loop()'s nr_loops */
+#define BPF_NAME_MAX		64
+
+/* Where a map comes from. */
+enum bpf_map_origin {
+	BPF_MAP_USER,		/* a BTF definition in .maps, or __create() */
+	BPF_MAP_DATA,		/* .data* */
+	BPF_MAP_BSS,		/* .bss* */
+	BPF_MAP_RODATA,		/* .rodata* */
+};
+
+struct bpf_map_impl;
+struct bpf_btf;
+
+struct ftramp_bpf_map {
+	char name[BPF_NAME_MAX];
+	uint32_t type, key_size, value_size, max_entries, map_flags;
+	int origin;		/* enum bpf_map_origin */
+	/* BTF type ids of key and value (0: none), for typed dumps */
+	const struct bpf_btf *btf;
+	uint32_t btf_key, btf_value;
+	/* global data: the section's bytes (NULL for .bss) */
+	const void *init;
+	size_t init_size;
+	int shndx;		/* the section (data) or .maps */
+	uint64_t sym_off;	/* offset of the definition in .maps */
+	struct bpf_map_impl *impl;	/* NULL until created (map.c) */
+};
+
+/* One relocation the loader applied, for `ftramp prog` and messages. */
+enum bpf_reloc_kind {
+	BPF_RELOC_MAP,		/* ld_imm64 -> BPF_PSEUDO_MAP_FD */
+	BPF_RELOC_MAP_VALUE,	/* ld_imm64 -> BPF_PSEUDO_MAP_VALUE + off */
+	BPF_RELOC_CALL,		/* call -> BPF_PSEUDO_CALL */
+	BPF_RELOC_FUNC,		/* ld_imm64 -> BPF_PSEUDO_FUNC (callback) */
+};
+
+struct bpf_reloc {
+	char sec[BPF_NAME_MAX];	/* the section the relocated insn is in */
+	char sym[BPF_NAME_MAX];
+	uint32_t insn;		/* index in that section */
+	uint8_t kind;		/* enum bpf_reloc_kind */
+	uint32_t map;		/* map index (MAP, MAP_VALUE) */
+	uint32_t off;		/* MAP_VALUE: offset; CALL/FUNC: target */
+};
+
+struct bpf_stub;
+
+struct ftramp_bpf_program {
+	char name[BPF_NAME_MAX];
+	char *sec;		/* section name */
+	char *target;		/* attach target ("" none) */
+	int type;		/* enum ftramp_bpf_prog_type */
+	/*
+	 * The image: the program's whole section, then (when the object has
+	 * one) .text with the subprograms, so that calls inside a section
+	 * keep their offsets.  insn indices are these (orig_idx): a
+	 * message's "insn N" is the section's N.
+	 */
+	struct ftramp_bpf_insn *insns;
+	size_t n;
+	size_t entry;		/* first instruction of the program */
+	size_t sec_n;		/* instructions of its own section */
+	struct ftramp_bpf_object *obj;	/* NULL for a raw program */
+	/* maps that BPF_PSEUDO_MAP_* imm index (the object's, or opts') */
+	struct ftramp_bpf_map **maps;
+	size_t nr_maps;
+	/* after load */
+	struct ftramp_bpf_insn *run;	/* map references as addresses */
+	bool loaded;
+	struct bpf_stub *stub;		/* the native ftramp_prog_t */
+	ftramp_prog_t handler;
+	struct ftramp_bpf_link *link;	/* object attach */
+};
+
+struct ftramp_bpf_object {
+	char name[BPF_NAME_MAX];
+	char license[128];
+	uint32_t kversion;
+	struct ftramp_bpf_program *progs;
+	size_t nr_progs;
+	struct ftramp_bpf_map *maps;
+	struct ftramp_bpf_map **map_ptrs;	/* progs' maps[] */
+	size_t nr_maps;
+	struct bpf_reloc *relocs;
+	size_t nr_relocs;
+	/* a copy of the file: map inits and BTF point into it */
+	uint8_t *buf;
+	size_t size;
+	struct bpf_btf *btf;	/* NULL when the object has no .BTF */
+	void *btf_data;		/* its aligned copy */
+	struct ftramp_bpf_error *err;	/* the open opts' (may be NULL) */
+	bool loaded, attached;
+};
+
+/* Set e (if any) and return -EINVAL: every refusal goes through here. */
+int bpf_errf(struct ftramp_bpf_error *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* object.c: parse (pure: no map is created, nothing runs). */
+int bpf_object_parse(struct ftramp_bpf_object *obj, const void *buf,
+		     size_t size);
+void bpf_object_free(struct ftramp_bpf_object *obj);
+/* Map type names ("hash"), NULL for an unknown type. */
+const char *bpf_map_type_str(uint32_t type);
+/*
+ * The kernel's rules for a map's sizes and flags, per type: 0, or
+ * FTRAMP_BPF_E_MAP_TYPE (unknown or unsupported type) or
+ * FTRAMP_BPF_E_MAP_DEF with *why saying what is wrong.
+ */
+int bpf_map_check(const struct ftramp_bpf_map *map, const char **why);
+
+/* check.c: structural checks of a program before it may run (pure). */
+int bpf_check(const struct ftramp_bpf_program *prog,
+	      struct ftramp_bpf_error *e);
+/* helpers.c: the helper numbers this runtime implements. */
+bool bpf_helper_known(int32_t id);
+const char *bpf_helper_name(int32_t id);
+
+/* map.c */
+int bpf_map_init(struct ftramp_bpf_map *map);
+void bpf_map_fini(struct ftramp_bpf_map *map);
+/* The program-side calls (helpers): pointers into the map. */
+void *bpf_map_lookup(struct ftramp_bpf_map *map, const void *key);
+long bpf_map_update(struct ftramp_bpf_map *map, const void *key,
+		    const void *value, uint64_t flags);
+long bpf_map_delete(struct ftramp_bpf_map *map, const void *key);
+/* ARRAY-like maps: the value area for BPF_PSEUDO_MAP_VALUE (NULL: none) */
+void *bpf_map_direct_value(struct ftramp_bpf_map *map, uint32_t off);
+void *bpf_ringbuf_reserve(struct ftramp_bpf_map *map, uint64_t size,
+			  uint64_t flags);
+void bpf_ringbuf_commit(void *sample, uint64_t flags, bool discard);
+long bpf_ringbuf_output(struct ftramp_bpf_map *map, const void *data,
+			uint64_t size, uint64_t flags);
+/* PROG_ARRAY entries (tail calls). */
+struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *map,
+					      uint32_t index);
+int bpf_cpu(void);
+
+/* interp.c: run from the program's entry, R1 and R2 as given. */
+uint64_t bpf_interp_run(const struct ftramp_bpf_program *prog, uint64_t r1,
+			uint64_t r2);
+
+/*
+ * helpers.c: call helper @id (known: checked at load) with r[1..5] for
+ * @prog (whose maps are the only ones a map argument may name).  bpf_loop
+ * and bpf_tail_call are the interpreter's own (interp.c).
+ */
+uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
+			 const uint64_t *r);
+/* Helpers that read a trampoline's ctx: not for raw programs. */
+bool bpf_helper_needs_ctx(int32_t id);
+/* trace_printk's formatting, exposed for tests (returns bytes, <0 bad). */
+int bpf_format(char *out, size_t size, const char *fmt, uint32_t fmt_size,
+	       const uint64_t *args, int nr_args);
+
+/* stub.c: the native ftramp_prog_t that runs a program. */
+int bpf_stub_create(struct ftramp_bpf_program *prog);
+void bpf_stub_free(struct ftramp_bpf_program *prog);
+
+#endif /* FTRAMP_BPF_BPF_H */

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+/*
+ * BPF helpers, with the kernel's numbers (enum bpf_func_id) and
+ * semantics (include/uapi/linux/bpf.h's descriptions), for programs run
+ * by a trampoline in this process.
+ *
+ * Differences that a program can see are listed in Documentation/bpf.rst:
+ * "CPU" is a slot of the per-CPU maps (sched_getcpu() folded into
+ * ftramp_bpf_num_cpus()), the pid/tgid are the process's, trace_printk
+ * lines go to ftramp_bpf_set_print()'s sink.  A map argument must be one
+ * of the program's maps (checked per call: there is no verifier yet), so
+ * a stray pointer in R1 is refused with -EINVAL rather than followed.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/bpf.h"
+#include "lib/peek.h"
+
+/* ------------------------------------------------------------------------
+ * trace_printk
+ */
+
+static ftramp_bpf_print_fn print_fn;
+static void *print_ctx;
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+FTRAMP_API void ftramp_bpf_set_print(ftramp_bpf_print_fn cb, void *ctx)
+{
+	pthread_mutex_lock(&print_lock);
+	print_fn = cb;
+	print_ctx = ctx;
+	pthread_mutex_unlock(&print_lock);
+}
+
+static void emit_line(const char *line, size_t len)
+{
+	pthread_mutex_lock(&print_lock);
+	if (print_fn) {
+		print_fn(print_ctx, line, len);
+	} else {
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(STDERR_FILENO, line + off, len - off);
+
+			if (w <= 0)
+				break;
+			off += w;
+		}
+	}
+	pthread_mutex_unlock(&print_lock);
+}
+
+/*
+ * The kernel's bpf_trace_printk() conversions: %d %i %u %x %X %c %s %p
+ * and %%, with l or ll for the integers; at most 3 of them.  %s reads
+ * the string fault-safely ("(fault)" when it cannot).  -EINVAL for
+ * anything else, as the kernel refuses the format.
+ */
+int bpf_format(char *out, size_t size, const char *fmt, uint32_t fmt_size,
+	       const uint64_t *args, int nr_args)
+{
+	size_t o = 0;
+	int used = 0;
+
+	if (!fmt_size || fmt[fmt_size - 1] != '\0' || !size)
+		return -EINVAL;
+#define PUT(...) do {							\
+		int w_ = snprintf(out + o, size - o, __VA_ARGS__);	\
+		if (w_ > 0)						\
+			o += (size_t)w_ < size - o ? (size_t)w_ : size - o - 1;\
+	} while (0)
+	for (const char *p = fmt; *p; p++) {
+		int lmod = 0;
+		uint64_t v;
+
+		if (*p != '%') {
+			if (o + 1 < size)
+				out[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == '%') {
+			if (o + 1 < size)
+				out[o++] = '%';
+			continue;
+		}
+		while (*p == 'l' && lmod < 2) {
+			lmod++;
+			p++;
+		}
+		if (!*p || !strchr("diuxXcsp", *p))
+			return -EINVAL;
+		if (used >= nr_args)
+			return -EINVAL;
+		v = args[used++];
+		switch (*p) {
+		case 'd': case 'i':
+			PUT("%lld", lmod ? (long long)v : (long long)(int32_t)v);
+			break;
+		case 'u':
+			PUT("%llu", lmod ? (unsigned long long)v :
+			    (unsigned long long)(uint32_t)v);
+			break;
+		case 'x': case 'X':
+			PUT(*p == 'x' ? "%llx" : "%llX", lmod ?
+			    (unsigned long long)v : (unsigned long long)(uint32_t)v);
+			break;
+		case 'c':
+			PUT("%c", (char)v);
+			break;
+		case 'p':
+			PUT("0x%llx", (unsigned long long)v);
+			break;
+		case 's': {
+			char s[64];
+			size_t got = ftramp_peek(s, v, sizeof(s) - 1);
+
+			s[got] = '\0';
+			if (!got && v)
+				PUT("(fault)");
+			else
+				PUT("%s", v ? s : "(null)");
+			break;
+		}
+		}
+	}
+#undef PUT
+	out[o] = '\0';
+	return o;
+}
+
+static long trace_printk(const uint64_t *r)
+{
+	char fmt[256], line[512];
+	uint32_t fsz = r[2];
+	int n;
+
+	if (!fsz || fsz > sizeof(fmt) || ftramp_peek(fmt, r[1], fsz) != fsz)
+		return -EINVAL;
+	n = bpf_format(line, sizeof(line) - 1, fmt, fsz, &r[3], 3);
+	if (n < 0)
+		return n;
+	if (!n || line[n - 1] != '\n')
+		line[n++] = '\n';
+	emit_line(line, n);
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Memory, time, identity
+ */
+
+static long read_user(void *dst, uint32_t size, uint64_t src)
+{
+	if (ftramp_peek(dst, src, size) == size)
+		return 0;
+	memset(dst, 0, size);
+	return -EFAULT;
+}
+
+static long read_user_str(char *dst, uint32_t size, uint64_t src)
+{
+	size_t got;
+	char *nul;
+
+	if (!size)
+		return -EINVAL;
+	got = ftramp_peek(dst, src, size);
+	nul = memchr(dst, '\0', got);
+	if (nul)
+		return nul - dst + 1;
+	if (got == size) {
+		dst[size - 1] = '\0';
+		return size;
+	}
+	memset(dst, 0, size);
+	return -EFAULT;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint32_t prandom(void)
+{
+	static __thread uint64_t state;
+	uint64_t x = state;
+
+	if (!x)
+		x = clock_ns(CLOCK_MONOTONIC) ^
+		    ((uint64_t)syscall(SYS_gettid) << 32) ^ 0x9e3779b97f4a7c15ull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	state = x;
+	return x >> 32;
+}
+
+static long current_comm(char *buf, uint32_t size)
+{
+	char comm[17] = "";
+
+	if (!size)
+		return -EINVAL;
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	memset(buf, 0, size);
+	memcpy(buf, comm, strnlen(comm, size - 1));
+	return 0;
+}
+
+/* A map argument: one of the program's maps, else NULL. */
+static struct ftramp_bpf_map *map_arg(const struct ftramp_bpf_program *prog,
+				      uint64_t v)
+{
+	for (size_t i = 0; i < prog->nr_maps; i++)
+		if ((uintptr_t)prog->maps[i] == v)
+			return prog->maps[i];
+	return NULL;
+}
+
+uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
+			 const uint64_t *r)
+{
+	const uint64_t *ctx = (const uint64_t *)(uintptr_t)r[1];
+	struct ftramp_bpf_map *m;
+
+	switch (id) {
+	case BPF_FUNC_map_lookup_elem:
+		m = map_arg(prog, r[1]);
+		return m ? (uintptr_t)bpf_map_lookup(m, (void *)(uintptr_t)r[2]) : 0;
+	case BPF_FUNC_map_update_elem:
+		m = map_arg(prog, r[1]);
+		return m ? bpf_map_update(m, (void *)(uintptr_t)r[2],
+					  (void *)(uintptr_t)r[3], r[4]) :
+			   (uint64_t)-EINVAL;
+	case BPF_FUNC_map_delete_elem:
+		m = map_arg(prog, r[1]);
+		return m ? bpf_map_delete(m, (void *)(uintptr_t)r[2]) :
+			   (uint64_t)-EINVAL;
+	case BPF_FUNC_probe_read:
+	case BPF_FUNC_probe_read_user:
+		return read_user((void *)(uintptr_t)r[1], r[2], r[3]);
+	case BPF_FUNC_probe_read_user_str:
+		return read_user_str((char *)(uintptr_t)r[1], r[2], r[3]);
+	case BPF_FUNC_ktime_get_ns:
+		return clock_ns(CLOCK_MONOTONIC);
+	case BPF_FUNC_ktime_get_boot_ns:
+		return clock_ns(CLOCK_BOOTTIME);
+	case BPF_FUNC_trace_printk:
+		return trace_printk(r);
+	case BPF_FUNC_get_prandom_u32:
+		return prandom();
+	case BPF_FUNC_get_smp_processor_id:
+		return bpf_cpu();
+	case BPF_FUNC_get_current_pid_tgid:
+		return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+	case BPF_FUNC_get_current_comm:
+		return current_comm((char *)(uintptr_t)r[1], r[2]);
+	case BPF_FUNC_ringbuf_output:
+		m = map_arg(prog, r[1]);
+		return m ? bpf_ringbuf_output(m, (void *)(uintptr_t)r[2], r[3],
+					      r[4]) : (uint64_t)-EINVAL;
+	case BPF_FUNC_ringbuf_reserve:
+		m = map_arg(prog, r[1]);
+		return m ? (uintptr_t)bpf_ringbuf_reserve(m, r[2], r[3]) : 0;
+	case BPF_FUNC_ringbuf_submit:
+	case BPF_FUNC_ringbuf_discard:
+		bpf_ringbuf_commit((void *)(uintptr_t)r[1], r[2],
+				   id == BPF_FUNC_ringbuf_discard);
+		return 0;
+	case BPF_FUNC_get_func_ip:
+		return ftramp_get_func_ip(ctx);
+	case BPF_FUNC_get_attach_cookie:
+		return ftramp_get_attach_cookie(ctx);
+	case BPF_FUNC_get_func_arg_cnt:
+		return ftramp_get_func_arg_cnt(ctx);
+	case BPF_FUNC_get_func_arg:
+		return ftramp_get_func_arg(ctx, r[2], (uint64_t *)(uintptr_t)r[3]);
+	case BPF_FUNC_get_func_ret:
+		return ftramp_get_func_ret(ctx, (uint64_t *)(uintptr_t)r[2]);
+	}
+	return (uint64_t)-ENOSYS;	/* bpf_check() let no other id through */
+}

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+#
+# BPF programs as handlers (bpf/): objects built from
+# selftests/progs/*.bpf.c with clang -target bpf and libbpf-dev's headers,
+# loaded, run and attached by bpf_test; the ISA corpus (bpf_isa_test);
+# the loader's fuzzer (fuzz_bpf_object, host, libFuzzer + ASan/UBSan).
+
+BPF_CLANG	:= $(CLANG) -O2 -g -target bpf \
+		   -I/usr/include/$(shell $(HOSTCC) -dumpmachine)
+BPF_OBJ_DIR	:= $(O)/selftests/progs/bpf
+BPF_PROG_SRCS	:= $(sort $(wildcard $(srctree)/selftests/progs/*.bpf.c))
+BPF_OBJS	:= $(patsubst $(srctree)/selftests/progs/%.bpf.c,\
+		   $(BPF_OBJ_DIR)/%.bpf.o,$(BPF_PROG_SRCS))
+
+$(BPF_OBJ_DIR)/%.bpf.o: selftests/progs/%.bpf.c
+	$(call quiet,CLANG-BPF,$@)mkdir -p $(dir $@) && \
+		$(BPF_CLANG) -c -o $@ $<
+
+TEST_CFLAGS_bpf := -DBPF_OBJ_DIR='"$(BPF_OBJ_DIR)"'
+$(O)/selftests/bpf_test: $(BPF_OBJS)
+
+# The loader's parse and checks are pure: the fuzzer links only them.
+BPF_PURE_SRCS := bpf/object.c bpf/btf.c bpf/check.c bpf/helper_ids.c
+
+FUZZERS += $(O)/fuzz/fuzz_bpf_object
+
+$(O)/fuzz/fuzz_bpf_object: selftests/fuzz_bpf_object.c $(BPF_PURE_SRCS) \
+		bpf/bpf.h bpf/btf.h include/ftramp/ftramp.h $(BPF_OBJS)
+	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) $@.corpus && \
+		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_bpf_object.c \
+		$(addprefix $(srctree)/,$(BPF_PURE_SRCS)) && \
+		cp $(BPF_OBJS) $@.corpus/

@@ -1,0 +1,707 @@
+// SPDX-License-Identifier: MIT
+/*
+ * BPF programs as handlers: clang-built objects (selftests/progs/, .bpf.c)
+ * opened, loaded and attached to this file's functions; relocations to
+ * .data/.rodata/.bss at offsets, subprogram calls, fmod_ret overriding a
+ * result, the func helpers; every map type and helper; struct_ops
+ * through a thunk; each refusal of the loader with its code and
+ * message; the map API, concurrent updates included.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <ftramp/ftramp.h>
+
+#include "selftests/harness.h"
+#include "selftests/site_bytes.h"
+
+int bt_add(int a, int b);
+int bt_check(int x);
+long bh_str(const char *s);
+
+TRACEE int bt_add(int a, int b) { return a + b; }
+TRACEE int bt_check(int x) { return x - 1; }
+TRACEE long bh_str(const char *s) { return s[0]; }
+
+static struct ftramp_bpf_object *open_obj(const char *name,
+					  struct ftramp_bpf_error *e)
+{
+	char path[512];
+	FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = e);
+
+	snprintf(path, sizeof(path), "%s/%s", BPF_OBJ_DIR, name);
+	return ftramp_bpf_object__open_file(path, &o);
+}
+
+static int read_file(const char *name, uint8_t **buf, size_t *size)
+{
+	char path[512];
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", BPF_OBJ_DIR, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	*buf = malloc(n);
+	*size = fread(*buf, 1, n, f);
+	fclose(f);
+	return *size == (size_t)n ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------------------
+ * An object of fentry/fexit/fmod_ret programs
+ */
+
+static uint64_t twice(long x)
+{
+	return 2 * (x * 7 + 1);	/* bpf_trace.bpf.c's twice(): ro_mult 7 */
+}
+
+/* The u64 words of a global data map's value. */
+static int data_words(struct ftramp_bpf_object *obj, const char *sec,
+		      uint64_t *w, size_t n)
+{
+	struct ftramp_bpf_map *m = ftramp_bpf_object__find_map_by_name(obj, sec);
+	uint32_t k = 0;
+
+	if (!m || ftramp_bpf_map__value_size(m) > n * 8)
+		return -EINVAL;
+	memset(w, 0, n * 8);
+	return ftramp_bpf_map__lookup_elem(m, &k, 4, w,
+					   ftramp_bpf_map__value_size(m), 0);
+}
+
+TEST(trace_object)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj = open_obj("bpf_trace.bpf.o", &e);
+	struct ftramp_bpf_program *p;
+	struct ftramp_bpf_map *calls, *recs;
+	uint64_t expect_total = 100, w[4], cnt;
+	struct { uint64_t ip, cnt, arg1, ret, cookie; int64_t sum; } rec;
+	uint32_t k;
+	int n = 0;
+
+	ASSERT_NE(NULL, obj);
+	EXPECT_STREQ("GPL", ftramp_bpf_object__license(obj));
+	EXPECT_STREQ("bpf_trace.bpf.o", ftramp_bpf_object__name(obj));
+	for (p = NULL; (p = ftramp_bpf_object__next_program(obj, p));)
+		n++;
+	EXPECT_EQ(3, n);
+	p = ftramp_bpf_object__find_program_by_name(obj, "on_check");
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("fmod_ret/bt_check", ftramp_bpf_program__section_name(p));
+	EXPECT_STREQ("bt_check", ftramp_bpf_program__attach_target(p));
+	EXPECT_EQ(FTRAMP_BPF_PROG_FMOD_RET, ftramp_bpf_program__type(p));
+	EXPECT_EQ(NULL, ftramp_bpf_program__handler(p));	/* not loaded */
+	calls = ftramp_bpf_object__find_map_by_name(obj, "calls");
+	recs = ftramp_bpf_object__find_map_by_name(obj, "recs");
+	ASSERT_NE(NULL, calls);
+	ASSERT_NE(NULL, recs);
+	EXPECT_EQ(BPF_MAP_TYPE_HASH, ftramp_bpf_map__type(calls));
+	EXPECT_EQ(4, ftramp_bpf_map__key_size(calls));
+	EXPECT_EQ(8, ftramp_bpf_map__value_size(calls));
+	EXPECT_EQ(64, ftramp_bpf_map__max_entries(calls));
+	EXPECT_EQ(sizeof(rec), ftramp_bpf_map__value_size(recs));
+	EXPECT_NE(NULL, ftramp_bpf_object__find_map_by_name(obj, ".data"));
+	EXPECT_NE(NULL, ftramp_bpf_object__find_map_by_name(obj, ".bss"));
+	EXPECT_NE(NULL, ftramp_bpf_object__find_map_by_name(obj, ".rodata"));
+
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	EXPECT_NE(NULL, ftramp_bpf_program__handler(p));
+	ASSERT_EQ(0, ftramp_bpf_object__attach(obj));
+
+	for (int i = 0; i < 10; i++) {
+		EXPECT_EQ(i + 2 * i, bt_add(i, 2 * i));
+		expect_total += twice(3 * i);
+	}
+	EXPECT_EQ(4, bt_check(5));	/* override 0: the original */
+
+	/* the hash map: keys a & 7, counted by the program */
+	k = 3;
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(calls, &k, 4, &cnt, 8, 0));
+	EXPECT_EQ(1, cnt);
+	k = 1;
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(calls, &k, 4, &cnt, 8, 0));
+	EXPECT_EQ(2, cnt);	/* a = 1 and 9 */
+	/* .data: data_pad (offset 0) untouched, data_total at its offset */
+	ASSERT_EQ(0, data_words(obj, ".data", w, 4));
+	EXPECT_EQ(1, w[0]);
+	EXPECT_EQ(expect_total, w[1]);
+	/*
+	 * .bss as clang 14 lays it out (readelf -s): override at 0, bss_pad
+	 * at 8 untouched, bss_exits at 16 counted.
+	 */
+	ASSERT_EQ(0, data_words(obj, ".bss", w, 4));
+	EXPECT_EQ(0, w[1]);
+	EXPECT_EQ(10, w[2]);
+	/* fexit: the func helpers through the trampoline's ctx */
+	k = 0;
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(recs, &k, 4, &rec,
+						 sizeof(rec), 0));
+	EXPECT_EQ(U64(bt_add), rec.ip);
+	EXPECT_EQ(2, rec.cnt);
+	EXPECT_EQ(18, rec.arg1);
+	EXPECT_EQ(27, rec.ret);
+	EXPECT_EQ(9 + 18 + 27, rec.sum);
+
+	/* keys and values typed from BTF */
+	{
+		char buf[256];
+		uint64_t ro[2];
+		struct ftramp_bpf_map *rodata =
+			ftramp_bpf_object__find_map_by_name(obj, ".rodata");
+
+		k = 3;
+		EXPECT_EQ(1, ftramp_bpf_map__format(calls, false, &k, 4, buf,
+						    sizeof(buf)));
+		EXPECT_STREQ("3", buf);
+		EXPECT_GT(ftramp_bpf_map__format(recs, true, &rec, sizeof(rec),
+						 buf, sizeof(buf)), 0);
+		EXPECT_NE(NULL, strstr(buf, ", cnt=2, arg1=18, ret=27, cookie=0, "
+				       "sum=54}"));
+		ASSERT_EQ(0, data_words(obj, ".rodata", ro, 2));
+		ftramp_bpf_map__format(rodata, true, ro, 16, buf, sizeof(buf));
+		EXPECT_STREQ("{ro_pad=3, ro_mult=7}", buf);
+		/* truncated: snprintf's answer, the whole length */
+		EXPECT_EQ(21, ftramp_bpf_map__format(rodata, true, ro, 16, buf, 4));
+		EXPECT_STREQ("{ro", buf);
+	}
+
+	/* fmod_ret: set `override` (.bss offset 0) through the map API */
+	ASSERT_EQ(0, data_words(obj, ".bss", w, 4));
+	w[0] = 1000;
+	k = 0;
+	ASSERT_EQ(0, ftramp_bpf_map__update_elem(
+		ftramp_bpf_object__find_map_by_name(obj, ".bss"), &k, 4, w,
+		ftramp_bpf_map__value_size(
+			ftramp_bpf_object__find_map_by_name(obj, ".bss")), 0));
+	EXPECT_EQ(5 * 2 + 1000, bt_check(5));
+
+	ASSERT_EQ(0, ftramp_bpf_object__detach(obj));
+	EXPECT_EQ(4, bt_check(5));
+	bt_add(3, 0);
+	k = 3;
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(calls, &k, 4, &cnt, 8, 0));
+	EXPECT_EQ(1, cnt);	/* detached: not counted */
+	ftramp_bpf_object__close(obj);
+}
+
+/* One program attached on its own, with a cookie. */
+TEST(program_attach_cookie)
+{
+	struct ftramp_bpf_object *obj = open_obj("bpf_trace.bpf.o", NULL);
+	struct ftramp_bpf_program *p;
+	struct ftramp_bpf_link *l;
+	struct { uint64_t ip, cnt, arg1, ret, cookie; int64_t sum; } rec;
+	FTRAMP_OPTS(ftramp_bpf_attach_opts, o, .cookie = 0xc00c1e);
+	uint32_t k = 0;
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	p = ftramp_bpf_object__find_program_by_name(obj, "on_add_exit");
+	l = ftramp_bpf_program__attach(p, &o);
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, ftramp_bpf_link__link(l));
+	EXPECT_EQ(7, bt_add(3, 4));
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(
+		ftramp_bpf_object__find_map_by_name(obj, "recs"), &k, 4, &rec,
+		sizeof(rec), 0));
+	EXPECT_EQ(0xc00c1e, rec.cookie);
+	EXPECT_EQ(7, rec.ret);
+	EXPECT_EQ(0, ftramp_bpf_link__destroy(l));
+	/* raw and not-loaded programs do not attach */
+	ftramp_bpf_object__close(obj);
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers and the other map types
+ */
+
+static char printed[256];
+
+static void capture(void *ctx, const char *line, size_t len)
+{
+	size_t *n = ctx;
+
+	if (*n + len < sizeof(printed)) {
+		memcpy(printed + *n, line, len);
+		*n += len;
+		printed[*n] = '\0';
+	}
+}
+
+struct event {
+	uint32_t pid, tid;
+	uint64_t ts;
+	char comm[16];
+	char str[16];
+	long read_ok, read_bad;
+	uint32_t cpu, rnd1, rnd2;
+};
+
+struct got {
+	struct event ev;
+	int nr_events;
+	uint64_t sum;
+	int nr_sums;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct got *g = ctx;
+
+	if (size == sizeof(struct event)) {
+		memcpy(&g->ev, data, size);
+		g->nr_events++;
+	} else if (size == 8) {
+		memcpy(&g->sum, data, 8);
+		g->nr_sums++;
+	}
+	return 0;
+}
+
+struct out {
+	uint64_t ktime, boot;
+	long str_len, str_bad;
+	char str[8];
+	uint64_t loops, sum;
+};
+
+static void check_helpers(struct __test_metadata *_metadata,
+			  struct ftramp_bpf_object *obj, int runs)
+{
+	struct ftramp_bpf_map *pcpu, *lru, *events, *bss;
+	int ncpu = ftramp_bpf_num_cpus();
+	uint64_t *vals = calloc(ncpu, 8), total = 0;
+	struct got g = { 0 };
+	struct out r;
+	uint32_t k = 1, v = 0;
+	char comm[17] = "";
+
+	pcpu = ftramp_bpf_object__find_map_by_name(obj, "pcpu");
+	lru = ftramp_bpf_object__find_map_by_name(obj, "lru");
+	events = ftramp_bpf_object__find_map_by_name(obj, "events");
+	bss = ftramp_bpf_object__find_map_by_name(obj, ".bss");
+	ASSERT_NE(NULL, pcpu);
+	ASSERT_NE(NULL, bss);
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__lookup_elem(pcpu, &k, 4, vals, 4, 0));
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(pcpu, &k, 4, vals, 8 * ncpu, 0));
+	for (int c = 0; c < ncpu; c++)
+		total += vals[c];
+	EXPECT_EQ(runs, total);
+	free(vals);
+	k = 5;
+	EXPECT_EQ(0, ftramp_bpf_map__lookup_elem(lru, &k, 4, &v, 4, 0));
+	EXPECT_EQ(5, v);
+
+	k = 0;
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(bss, &k, 4, &r, sizeof(r), 0));
+	EXPECT_GT(r.ktime, 0);
+	EXPECT_GT(r.boot, 0);
+	EXPECT_EQ(6, r.str_len);
+	EXPECT_STREQ("hello", r.str);
+	EXPECT_EQ(-EFAULT, r.str_bad);
+	EXPECT_EQ(10, r.loops);
+	EXPECT_EQ(45, r.sum);
+
+	EXPECT_EQ(2 * runs, ftramp_bpf_map__ringbuf_consume(events, on_record, &g));
+	EXPECT_EQ(runs, g.nr_events);	/* the discarded ones are skipped */
+	EXPECT_EQ(runs, g.nr_sums);
+	EXPECT_EQ(45, g.sum);
+	EXPECT_EQ(getpid(), g.ev.pid);
+	EXPECT_EQ(syscall(SYS_gettid), g.ev.tid);
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	EXPECT_STREQ(comm, g.ev.comm);
+	EXPECT_EQ(0, g.ev.read_ok);
+	EXPECT_STREQ("hello", g.ev.str);
+	EXPECT_EQ(-EFAULT, g.ev.read_bad);
+	EXPECT_LT(g.ev.cpu, (uint32_t)ncpu);
+	EXPECT_NE(g.ev.rnd1, g.ev.rnd2);
+	EXPECT_EQ(0, ftramp_bpf_map__ringbuf_consume(events, on_record, &g));
+}
+
+TEST(helpers_test_run)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj = open_obj("bpf_helpers.bpf.o", &e);
+	struct ftramp_bpf_program *p;
+	const char *s = "hello";
+	uint64_t ctx[1] = { U64(s) };
+	size_t n = 0;
+	FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .ctx_in = ctx,
+		    .ctx_size_in = sizeof(ctx));
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	p = ftramp_bpf_object__find_program_by_name(obj, "helpers");
+	ASSERT_NE(NULL, p);
+	ftramp_bpf_set_print(capture, &n);
+	ASSERT_EQ(0, ftramp_bpf_prog__test_run(p, &o));
+	ftramp_bpf_set_print(NULL, NULL);
+	EXPECT_EQ(0, o.retval);
+	EXPECT_STREQ("helpers 42 hello\n", printed);
+	check_helpers(_metadata, obj, 1);
+	ftramp_bpf_object__close(obj);
+}
+
+TEST(helpers_attached)
+{
+	struct ftramp_bpf_object *obj = open_obj("bpf_helpers.bpf.o", NULL);
+	size_t n = 0;
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	ASSERT_EQ(0, ftramp_bpf_object__attach(obj));
+	ftramp_bpf_set_print(capture, &n);
+	EXPECT_EQ('h', bh_str("hello"));
+	EXPECT_EQ('h', bh_str("hello"));
+	ftramp_bpf_set_print(NULL, NULL);
+	EXPECT_STREQ("helpers 42 hello\nhelpers 42 hello\n", printed);
+	check_helpers(_metadata, obj, 2);
+	ftramp_bpf_object__close(obj);
+}
+
+TEST(struct_ops_thunk)
+{
+	struct ftramp_bpf_object *obj = open_obj("bpf_ops.bpf.o", NULL);
+	struct ftramp_bpf_program *p;
+	struct ftramp_func_model m;
+	long (*fn)(long, long, long);
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	p = ftramp_bpf_object__find_program_by_name(obj, "add3");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(FTRAMP_BPF_PROG_STRUCT_OPS, ftramp_bpf_program__type(p));
+	/* object attach skips struct_ops programs */
+	ASSERT_EQ(0, ftramp_bpf_object__attach(obj));
+	ASSERT_EQ(0, ftramp_model__parse("long (long, long, long)", &m, NULL));
+	fn = ftramp_bpf_program__thunk(p, &m, 1000);
+	ASSERT_NE(NULL, fn);
+	EXPECT_EQ(1 + 20 + 300 + 1000, fn(1, 2, 3));
+	EXPECT_EQ(-5 + 1000, fn(-5, 0, 0));
+	EXPECT_EQ(NULL, ftramp_bpf_program__attach(p, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	ftramp_thunk__destroy(fn);
+	ftramp_bpf_object__close(obj);
+}
+
+/* ------------------------------------------------------------------------
+ * Refusals: each with its code, a message naming where, nothing left
+ */
+
+static int open_err(const void *buf, size_t size, struct ftramp_bpf_error *e)
+{
+	FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = e);
+	struct ftramp_bpf_object *obj;
+
+	memset(e, 0, sizeof(*e));
+	obj = ftramp_bpf_object__open_mem(buf, size, &o);
+	if (obj) {
+		ftramp_bpf_object__close(obj);
+		return 0;
+	}
+	return -errno;
+}
+
+#include <elf.h>
+
+static Elf64_Shdr *find_sec(uint8_t *buf, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(buf + eh->e_shoff);
+	const char *names = (const char *)buf + sh[eh->e_shstrndx].sh_offset;
+
+	for (int i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(names + sh[i].sh_name, name))
+			return &sh[i];
+	return NULL;
+}
+
+TEST(refusals)
+{
+	struct ftramp_bpf_error e;
+	uint8_t *orig = NULL, *buf;
+	size_t size = 0;
+	Elf64_Shdr *sh;
+
+	ASSERT_EQ(0, read_file("bpf_trace.bpf.o", &orig, &size));
+	buf = malloc(size);
+	ASSERT_EQ(0, open_err(orig, size, &e));
+
+	EXPECT_EQ(-EINVAL, open_err(orig, 40, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_TRUNCATED, e.code);
+	EXPECT_EQ(-EINVAL, open_err(orig, size / 2, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_TRUNCATED, e.code);
+
+	memcpy(buf, orig, size);
+	((Elf64_Ehdr *)buf)->e_machine = EM_AARCH64;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_MACHINE, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "e_machine 183"));
+
+	memcpy(buf, orig, size);
+	buf[0] = 0x7e;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_NOT_ELF, e.code);
+
+	memcpy(buf, orig, size);
+	sh = find_sec(buf, "fentry/bt_add");
+	ASSERT_NE(NULL, sh);
+	sh->sh_size -= 4;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_INSN_SIZE, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section fentry/bt_add: "));
+	EXPECT_NE(NULL, strstr(e.msg, "bytes, not a multiple of 8"));
+
+	memcpy(buf, orig, size);
+	sh = find_sec(buf, ".relfentry/bt_add");
+	ASSERT_NE(NULL, sh);
+	((Elf64_Rel *)(buf + sh->sh_offset))->r_offset = 0x10000;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_RANGE, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section fentry/bt_add, offset 0x10000, "
+			       "symbol calls"));
+
+	/* R_BPF_64_64 moved onto an instruction that is not ld_imm64 */
+	memcpy(buf, orig, size);
+	((Elf64_Rel *)(buf + sh->sh_offset))->r_offset = 0;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_INSN, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "insn 0, symbol calls"));
+
+	/* an unknown relocation type */
+	memcpy(buf, orig, size);
+	((Elf64_Rel *)(buf + sh->sh_offset))->r_info =
+		ELF64_R_INFO(ELF64_R_SYM(((Elf64_Rel *)(orig + sh->sh_offset))->r_info), 3);
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_TYPE, e.code);
+
+	/* a section header table entry size that is not Elf64_Shdr's */
+	memcpy(buf, orig, size);
+	((Elf64_Ehdr *)buf)->e_shentsize = 32;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_SECTION, e.code);
+
+	/* a symbol table whose entries are not Elf64_Sym */
+	memcpy(buf, orig, size);
+	sh = find_sec(buf, ".symtab");
+	ASSERT_NE(NULL, sh);
+	sh->sh_entsize = 16;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_SYMTAB, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section .symtab: damaged symbol table"));
+
+	/* .BTF with a bad magic: the maps cannot be read */
+	memcpy(buf, orig, size);
+	sh = find_sec(buf, ".BTF");
+	ASSERT_NE(NULL, sh);
+	buf[sh->sh_offset] ^= 0xff;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_BTF, e.code);
+	EXPECT_STREQ("section .BTF: bad magic or version", e.msg);
+
+	/* a code section of no known kind ("xentry/...") */
+	memcpy(buf, orig, size);
+	sh = find_sec(buf, "fentry/bt_add");
+	ASSERT_NE(NULL, sh);
+	buf[((Elf64_Shdr *)(buf + ((Elf64_Ehdr *)buf)->e_shoff))[
+		((Elf64_Ehdr *)buf)->e_shstrndx].sh_offset + sh->sh_name] = 'x';
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_SEC_NAME, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section xentry/bt_add, symbol on_add"));
+
+	free(buf);
+	free(orig);
+
+	/* whole objects built to be refused */
+	EXPECT_EQ(NULL, open_obj("refuse_maptype.bpf.o", &e));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(FTRAMP_BPF_E_MAP_TYPE, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section .maps, symbol st: map type 7"));
+	EXPECT_STREQ(e.msg, ftramp_error_detail());
+	EXPECT_EQ(NULL, open_obj("refuse_nolicense.bpf.o", &e));
+	EXPECT_EQ(FTRAMP_BPF_E_NO_LICENSE, e.code);
+	EXPECT_EQ(NULL, open_obj("refuse_extern.bpf.o", &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_SYM, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "symbol not_defined_anywhere: undefined"));
+}
+
+/* Attaching an object is all or nothing. */
+TEST(attach_all_or_nothing)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj = open_obj("refuse_target.bpf.o", &e);
+	uint64_t w[1];
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	EXPECT_EQ(-ENOENT, ftramp_bpf_object__attach(obj));
+	EXPECT_EQ(FTRAMP_BPF_E_ATTACH, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "fentry/bt_no_such_function"));
+	bt_add(1, 2);
+	ASSERT_EQ(0, data_words(obj, ".bss", w, 1));
+	EXPECT_EQ(0, w[0]);	/* the first program was not attached either */
+	ftramp_bpf_object__close(obj);
+}
+
+/* ------------------------------------------------------------------------
+ * Maps through the API
+ */
+
+TEST(map_hash_flags)
+{
+	struct ftramp_bpf_map *m = ftramp_bpf_map__create(BPF_MAP_TYPE_HASH,
+							  "h", 4, 8, 4, NULL);
+	uint32_t k, next, seen = 0;
+	uint64_t v = 7, out;
+
+	ASSERT_NE(NULL, m);
+	k = 1;
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_EXIST));
+	EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_NOEXIST));
+	EXPECT_EQ(-EEXIST, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_NOEXIST));
+	v = 8;
+	EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_EXIST));
+	EXPECT_EQ(0, ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 8, 0));
+	EXPECT_EQ(8, out);
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, 3));
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__lookup_elem(m, &k, 2, &out, 8, 0));
+	for (k = 2; k <= 4; k++)
+		EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_ANY));
+	k = 5;
+	EXPECT_EQ(-E2BIG, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_ANY));
+	k = 4;	/* replacing when full is fine */
+	EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_ANY));
+	/* iterate: every key once */
+	for (int r = ftramp_bpf_map__get_next_key(m, NULL, &next, 4); !r;
+	     r = ftramp_bpf_map__get_next_key(m, &k, &next, 4)) {
+		seen |= 1u << next;
+		k = next;
+	}
+	EXPECT_EQ(0x1e, seen);
+	k = 2;
+	EXPECT_EQ(0, ftramp_bpf_map__delete_elem(m, &k, 4, 0));
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__delete_elem(m, &k, 4, 0));
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 8, 0));
+	k = 5;
+	EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, BPF_ANY));
+	ftramp_bpf_map__free(m);
+}
+
+TEST(map_lru_array_refusals)
+{
+	struct ftramp_bpf_map *m;
+	uint32_t k, v, out;
+
+	m = ftramp_bpf_map__create(BPF_MAP_TYPE_LRU_HASH, "l", 4, 4, 2, NULL);
+	ASSERT_NE(NULL, m);
+	for (k = 1; k <= 3; k++) {
+		v = k * 10;
+		EXPECT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 4, BPF_ANY));
+	}
+	k = 1;	/* the least recently used went */
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 4, 0));
+	k = 3;
+	EXPECT_EQ(0, ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 4, 0));
+	EXPECT_EQ(30, out);
+	ftramp_bpf_map__free(m);
+
+	m = ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "a", 4, 4, 2, NULL);
+	ASSERT_NE(NULL, m);
+	k = 1;
+	EXPECT_EQ(0, ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 4, 0));
+	EXPECT_EQ(0, out);
+	EXPECT_EQ(-EEXIST, ftramp_bpf_map__update_elem(m, &k, 4, &v, 4, BPF_NOEXIST));
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__delete_elem(m, &k, 4, 0));
+	k = 2;
+	EXPECT_EQ(-E2BIG, ftramp_bpf_map__update_elem(m, &k, 4, &v, 4, BPF_ANY));
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__get_next_key(m, &(uint32_t){1}, &k, 4));
+	ftramp_bpf_map__free(m);
+
+	errno = 0;
+	EXPECT_EQ(NULL, ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "a", 8, 4, 2, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NULL, ftramp_bpf_map__create(BPF_MAP_TYPE_RINGBUF, "r", 0, 0, 3000, NULL));
+	EXPECT_EQ(NULL, ftramp_bpf_map__create(BPF_MAP_TYPE_HASH, "h", 4, 4, 0, NULL));
+	EXPECT_EQ(NULL, ftramp_bpf_map__create(BPF_MAP_TYPE_STACK_TRACE, "s", 4, 8, 1, NULL));
+}
+
+/* Threads update, delete and look up one hash map at once. */
+struct hammer {
+	struct ftramp_bpf_map *m;
+	uint32_t base;
+	int errors;
+};
+
+static void *hammer(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (int round = 0; round < 200; round++) {
+		for (uint32_t i = 0; i < 16; i++) {
+			uint32_t k = h->base + i;
+			uint64_t v = (uint64_t)k << 32 | round, out;
+
+			if (ftramp_bpf_map__update_elem(h->m, &k, 4, &v, 8, BPF_ANY))
+				h->errors++;
+			if (ftramp_bpf_map__lookup_elem(h->m, &k, 4, &out, 8, 0) ||
+			    out >> 32 != k)
+				h->errors++;
+			if ((round & 1) && ftramp_bpf_map__delete_elem(h->m, &k, 4, 0))
+				h->errors++;
+		}
+		/* a key another thread churns: found or not, never torn */
+		{
+			uint32_t k = (h->base + 16) % 64;
+			uint64_t out;
+
+			if (!ftramp_bpf_map__lookup_elem(h->m, &k, 4, &out, 8, 0) &&
+			    out >> 32 != k)
+				h->errors++;
+		}
+	}
+	return NULL;
+}
+
+TEST(map_hash_concurrent)
+{
+	struct ftramp_bpf_map *m = ftramp_bpf_map__create(BPF_MAP_TYPE_HASH,
+							  "c", 4, 8, 64, NULL);
+	struct hammer h[4];
+	pthread_t t[4];
+	uint32_t k, next;
+	int n = 0;
+
+	ASSERT_NE(NULL, m);
+	for (int i = 0; i < 4; i++) {
+		h[i] = (struct hammer){ m, i * 16, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer, &h[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, h[i].errors);
+	}
+	/* the last round (odd) deleted every key */
+	for (int r = ftramp_bpf_map__get_next_key(m, NULL, &next, 4); !r;
+	     r = ftramp_bpf_map__get_next_key(m, &k, &next, 4)) {
+		n++;
+		k = next;
+	}
+	EXPECT_EQ(0, n);
+	ftramp_bpf_map__free(m);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `ftramp prog OBJ`: what the loader makes of a BPF object (programs,
+ * maps, relocations).  It uses the library's own parse and load checks
+ * (bpf/object.c, bpf/check.c), built for the host: the object is read
+ * exactly as ftramp_bpf_object__open()/__load() read it, only nothing is
+ * created or run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf/bpf.h"
+#include "cli.h"
+
+static const char *const prog_types[] = {
+	[FTRAMP_BPF_PROG_RAW]		= "raw",
+	[FTRAMP_BPF_PROG_FENTRY]	= "fentry",
+	[FTRAMP_BPF_PROG_FEXIT]		= "fexit",
+	[FTRAMP_BPF_PROG_FMOD_RET]	= "fmod_ret",
+	[FTRAMP_BPF_PROG_STRUCT_OPS]	= "struct_ops",
+};
+
+static const char *const reloc_kinds[] = {
+	[BPF_RELOC_MAP]		= "map",
+	[BPF_RELOC_MAP_VALUE]	= "map value",
+	[BPF_RELOC_CALL]	= "call",
+	[BPF_RELOC_FUNC]	= "func address",
+};
+
+static int read_all(const char *path, uint8_t **buf, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *b = NULL, *nb;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		nb = realloc(b, cap);
+		if (!nb) {
+			free(b);
+			fclose(f);
+			return -ENOMEM;
+		}
+		b = nb;
+		n += fread(b + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		cap *= 2;
+	}
+	fclose(f);
+	*buf = b;
+	*size = n;
+	return 0;
+}
+
+/*
+ * Parse @path and check every program; 0, or 1 with the loader's
+ * message printed.
+ */
+static int parse(const char *path, struct ftramp_bpf_object *obj,
+		 struct ftramp_bpf_error *e)
+{
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	int err;
+
+	memset(obj, 0, sizeof(*obj));
+	obj->err = e;
+	err = read_all(path, &buf, &size);
+	if (err) {
+		pr_err("%s: %s", path, strerror(-err));
+		return 1;
+	}
+	err = bpf_object_parse(obj, buf, size);
+	free(buf);
+	for (size_t i = 0; !err && i < obj->nr_progs; i++)
+		err = bpf_check(&obj->progs[i], e);
+	if (err) {
+		pr_err("%s: %s", path, e->code ? e->msg : strerror(-err));
+		if (obj->buf)
+			bpf_object_free(obj);
+		return 1;
+	}
+	return 0;
+}
+
+static void usage_prog(FILE *f)
+{
+	fprintf(f,
+"Usage: ftramp prog OBJ\n"
+"\n"
+"List the programs, maps and relocations of a BPF object built with\n"
+"clang -O2 -g -target bpf, as ftramp_bpf_object__open() and __load() see\n"
+"them.  Exit status 1 and the loader's message when the object would be\n"
+"refused.\n");
+}
+
+int cmd_prog(int argc, char **argv)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object obj;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage_prog(stdout);
+		return 0;
+	}
+	if (argc != 2) {
+		usage_prog(stderr);
+		return EXIT_USAGE;
+	}
+	if (parse(argv[1], &obj, &e))
+		return 1;
+	printf("license: %s\n", obj.license);
+	printf("programs:\n");
+	for (size_t i = 0; i < obj.nr_progs; i++) {
+		const struct ftramp_bpf_program *p = &obj.progs[i];
+
+		printf("  %-20s %-10s %-24s %zu insns at %zu of %s\n", p->name,
+		       prog_types[p->type], p->target[0] ? p->target : "-",
+		       p->n, p->entry, p->sec);
+	}
+	printf("maps:\n");
+	for (size_t i = 0; i < obj.nr_maps; i++) {
+		const struct ftramp_bpf_map *m = &obj.maps[i];
+		const char *t = bpf_map_type_str(m->type);
+
+		printf("  %-20s %-12s key %u value %u max_entries %u\n",
+		       m->name, t ? t : "?", m->key_size, m->value_size,
+		       m->max_entries);
+	}
+	printf("relocations:\n");
+	for (size_t i = 0; i < obj.nr_relocs; i++) {
+		const struct bpf_reloc *r = &obj.relocs[i];
+
+		printf("  %s insn %u: %s %s", r->sec, r->insn,
+		       reloc_kinds[r->kind], r->sym);
+		if (r->kind == BPF_RELOC_MAP || r->kind == BPF_RELOC_MAP_VALUE)
+			printf(" -> %s", obj.maps[r->map].name);
+		if (r->kind == BPF_RELOC_MAP_VALUE)
+			printf(" + %u", r->off);
+		if (r->kind == BPF_RELOC_CALL || r->kind == BPF_RELOC_FUNC)
+			printf(" -> insn %u", r->off);
+		printf("\n");
+	}
+	bpf_object_free(&obj);
+	return 0;
+}
