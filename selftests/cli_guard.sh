@@ -38,12 +38,6 @@ count_of() {
 		on && $2 == f { print $1 }' "$1"
 }
 
-# missed_of FILE FUNC: FUNC's row of the MISSED table, 0 without one.
-missed_of() {
-	awk -v f="$2" '/^ *MISSED/ { on = 1; next }
-		on && $2 == f { m = $1 } END { print m + 0 }' "$1"
-}
-
 if [ ! -x "$GPROG" ]; then
 	for i in $(seq 10); do not_ok "guard_prog missing: $GPROG"; done
 	finish

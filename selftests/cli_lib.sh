@@ -90,6 +90,12 @@ run() {
 	echo $? >"$TMP/$name.rc"
 }
 
+# missed_of FILE FUNC: FUNC's row of the MISSED table, 0 without one.
+missed_of() {
+	awk -v f="$2" '/^ *MISSED/ { on = 1; next }
+		on && $2 == f { m = $1 } END { print m + 0 }' "$1"
+}
+
 # need_prog PATH N DESC: make check builds every test program, so one that
 # is missing is a broken build: report the N tests that needed it as failed
 # and end the script.

@@ -18,7 +18,7 @@
 #    "unwound", the nesting intact, the program's output unchanged.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 39
+plan 40
 
 KVCLANG=$O/samples/kvstore-clang
 THREADS=3
@@ -38,8 +38,14 @@ rc_of() {
 ENDED='( exit\([0-9]+\)| killed by [A-Z0-9 ]+| exec| exited)'
 LINE_RE='^ +[0-9]+\.[0-9]{6} +[0-9]+ +([0-9]+(\.[0-9]{3})? (ns|us|ms|s))?  +([A-Za-z_][A-Za-z0-9_.:@-]*\(.*\)( \{| = .*;| unwound;|'"$ENDED"';|;)|\}( = .*| unwound|'"$ENDED"')?; // [A-Za-z_][A-Za-z0-9_.:@-]*)$'
 
+# well_formed FILE: the trace lines match LINE_RE ("#" notes aside), and
+# what follows the trace (from its first empty line) is the report: notes
+# and the MISSED table.
 well_formed() {
-	grep -v '^#' "$1" | grep -Evq "$LINE_RE"
+	sed '/^$/,$d' "$1" | grep -v '^#' | grep -Evq "$LINE_RE"
+	[ $? -eq 1 ] || return 1
+	sed -n '/^$/,$p' "$1" |
+		grep -Evq '^$|^#|^ +MISSED  FUNCTION |^ +[0-9]+  [A-Za-z_][A-Za-z0-9_.:@-]*$'
 	[ $? -eq 1 ]
 }
 
@@ -191,9 +197,18 @@ check "--far: the same calls are seen through ftrace_caller" \
 run sig -o "$TMP/sig.trace" -t '*' -- "$KVSTORE" -s -j 2 -n 100
 check "a traced function in a signal handler: no deadlock, exit 0" \
 	[ "$(rc_of sig)" -eq 0 ]
-check "signal handler calls are traced, one per tick" \
-	[ "$(grep -c ' sensor_tick(' "$TMP/sig.trace")" -eq \
-	  "$(sed -n 's/^kvstore: \([0-9]*\) timer ticks$/\1/p' "$TMP/sig.out")" ]
+# A tick that interrupts one of the agent's programs on its thread runs
+# sensor_tick() untraced (the recursion guard) and is counted MISSED; at
+# high load a preempted program is interrupted often enough.  The ring
+# (8M) holds the whole run's events ten times over: nothing is dropped.
+ticks=$(sed -n 's/^kvstore: \([0-9]*\) timer ticks$/\1/p' "$TMP/sig.out")
+lines=$(grep -c ' sensor_tick(' "$TMP/sig.trace")
+missed=$(missed_of "$TMP/sig.trace" sensor_tick)
+echo "sig: $ticks ticks, $lines traced, $missed missed" | diag
+check "signal handler calls: each tick traced or MISSED" \
+	[ $((lines + missed)) -eq "${ticks:--1}" ]
+check "with signals, no event dropped" \
+	bash -c "! grep -q 'events not shown' '$TMP/sig.err' '$TMP/sig.trace'"
 check "with signals, every line is still well-formed" well_formed "$TMP/sig.trace"
 
 # --- a shared library, exit status ----------------------------------------------
