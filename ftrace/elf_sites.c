@@ -37,14 +37,15 @@
  * emit (inlined statics) have no record; functions the linker dropped
  * leave no record (SHF_LINK_ORDER) or a zero one, which is skipped.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/arm64/insn.h"
@@ -104,9 +105,72 @@ oom:
 	return POOL_NONE;
 }
 
+/* ----------------------------------------------------------------------
+ * The raw file, read without libelf: the preload agent links this reader
+ * and must not bring an ELF library into the traced process (issue 19).
+ * Every header and section is copied out after a bounds check (memcpy:
+ * a damaged file may misalign anything); a section's bytes are used in
+ * place only once they are known to lie in the image.
+ */
+
+struct efile {
+	const unsigned char *raw;
+	size_t size;
+	Elf64_Ehdr eh;
+	size_t shnum, shstrndx;
+};
+
+static bool efile_shdr(const struct efile *f, size_t i, Elf64_Shdr *sh)
+{
+	if (i >= f->shnum)
+		return false;
+	memcpy(sh, f->raw + f->eh.e_shoff + i * f->eh.e_shentsize, sizeof(*sh));
+	return true;
+}
+
+/* Section @i's bytes in the image; *size its length.  NULL: none. */
+static const unsigned char *efile_data(const struct efile *f, size_t i,
+				       size_t *size)
+{
+	Elf64_Shdr sh;
+
+	if (!efile_shdr(f, i, &sh) || sh.sh_type == SHT_NOBITS ||
+	    sh.sh_offset > f->size || sh.sh_size > f->size - sh.sh_offset)
+		return NULL;
+	*size = sh.sh_size;
+	return f->raw + sh.sh_offset;
+}
+
+/* The NUL-terminated string at @off of string section @i, or NULL. */
+static const char *efile_str(const struct efile *f, size_t i, uint64_t off)
+{
+	size_t size;
+	const unsigned char *d = efile_data(f, i, &size);
+
+	Elf64_Shdr sh;
+
+	if (!d || !efile_shdr(f, i, &sh) || sh.sh_type != SHT_STRTAB ||
+	    off >= size || !memchr(d + off, 0, size - off))
+		return NULL;
+	return (const char *)d + off;
+}
+
+/* Entry @idx of a table section of @entsize-byte entries. */
+static bool efile_entry(const struct efile *f, size_t i, size_t idx,
+			void *out, size_t entsize)
+{
+	size_t size;
+	const unsigned char *d = efile_data(f, i, &size);
+
+	if (!d || idx >= size / entsize)
+		return false;
+	memcpy(out, d + idx * entsize, entsize);
+	return true;
+}
+
 struct sym {
 	uint64_t value, size;
-	const char *name;	/* libelf's, valid until elf_end() */
+	const char *name;	/* in the image */
 	const char *file;	/* STT_FILE before a local symbol, or NULL */
 	unsigned char bind;
 	unsigned char other;	/* st_other: STO_AARCH64_VARIANT_PCS */
@@ -123,13 +187,13 @@ struct tsite {
 };
 
 struct pfe {			/* one __patchable_function_entries section */
-	Elf_Scn *scn;
+	size_t scn;
 	uint64_t addr, size;
 	size_t first;		/* index of its first slot in rec[] */
 };
 
 struct reader {
-	Elf *elf;
+	struct efile f;
 	const unsigned char *raw;
 	size_t rawsz;
 	struct elf_sites *es;
@@ -142,8 +206,8 @@ struct reader {
 	struct tsite *ts;
 	size_t nr_ts;
 	struct pool pool;
-	Elf_Scn *symtab, *dynsym;
-	Elf_Scn **rela;
+	size_t symtab, dynsym;	/* section indices, 0: none */
+	size_t *rela;
 	size_t nr_rela;
 };
 
@@ -201,18 +265,16 @@ static bool read_text(const struct reader *r, uint64_t vaddr,
 
 static int read_segments(struct reader *r)
 {
-	size_t phnum;
+	size_t phnum = r->f.eh.e_phnum;
 
-	if (elf_getphdrnum(r->elf, &phnum))
-		return -EBADMSG;
 	r->es->segs = calloc(phnum ? phnum : 1, sizeof(*r->es->segs));
 	if (!r->es->segs)
 		return -ENOMEM;
 	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr ph;
+		Elf64_Phdr ph;
 
-		if (!gelf_getphdr(r->elf, i, &ph))
-			return -EBADMSG;
+		memcpy(&ph, r->raw + r->f.eh.e_phoff + i * r->f.eh.e_phentsize,
+		       sizeof(ph));
 		if (ph.p_type == PT_INTERP)
 			r->es->executable = true;
 		if (ph.p_type != PT_LOAD)
@@ -232,25 +294,22 @@ static int read_segments(struct reader *r)
 /* Find the sections we need; read every slot's stored value. */
 static int read_sections(struct reader *r)
 {
-	size_t shstrndx, nr = 0;
-	Elf_Scn *scn = NULL;
+	size_t nr = 0;
 
-	if (elf_getshdrstrndx(r->elf, &shstrndx))
-		return -EBADMSG;
-	while ((scn = elf_nextscn(r->elf, scn))) {
+	for (size_t scn = 1; scn < r->f.shnum; scn++) {
 		struct pfe *np;
-		GElf_Shdr sh;
+		Elf64_Shdr sh;
 		const char *name;
 
-		if (!gelf_getshdr(scn, &sh))
+		if (!efile_shdr(&r->f, scn, &sh))
 			return -EBADMSG;
 		if (sh.sh_type == SHT_SYMTAB && !r->symtab)
 			r->symtab = scn;
 		else if (sh.sh_type == SHT_DYNSYM && !r->dynsym)
 			r->dynsym = scn;
 		else if (sh.sh_type == SHT_RELA && (sh.sh_flags & SHF_ALLOC)) {
-			Elf_Scn **n = realloc(r->rela, (r->nr_rela + 1) *
-					      sizeof(*n));
+			size_t *n = realloc(r->rela, (r->nr_rela + 1) *
+					    sizeof(*n));
 			if (!n)
 				return -ENOMEM;
 			r->rela = n;
@@ -258,7 +317,7 @@ static int read_sections(struct reader *r)
 		}
 		if (sh.sh_type != SHT_PROGBITS)
 			continue;
-		name = elf_strptr(r->elf, shstrndx, sh.sh_name);
+		name = efile_str(&r->f, r->f.shstrndx, sh.sh_name);
 		if (!name || strcmp(name, PFE_NAME))
 			continue;
 		/* Slots must exist in the file before we size arrays by them. */
@@ -283,13 +342,14 @@ static int read_sections(struct reader *r)
 
 	/* Stored values, little-endian; relocations may replace them. */
 	for (size_t i = 0; i < r->nr_pfe; i++) {
-		Elf_Data *d = elf_rawdata(r->pfe[i].scn, NULL);
+		size_t size;
+		const unsigned char *d = efile_data(&r->f, r->pfe[i].scn,
+						    &size);
 
-		if (!d || !d->d_buf || d->d_size != r->pfe[i].size)
+		if (!d || size != r->pfe[i].size)
 			return -EBADMSG;
-		for (size_t j = 0; j < d->d_size / 8; j++) {
-			const unsigned char *p = (const unsigned char *)d->d_buf
-						 + 8 * j;
+		for (size_t j = 0; j < size / 8; j++) {
+			const unsigned char *p = d + 8 * j;
 			uint64_t v = 0;
 
 			for (int k = 7; k >= 0; k--)
@@ -300,45 +360,43 @@ static int read_sections(struct reader *r)
 	return 0;
 }
 
-static GElf_Sym *sym_at(Elf_Scn *scn, size_t idx, GElf_Sym *out)
+static bool sym_at(const struct efile *f, size_t scn, size_t idx,
+		   Elf64_Sym *out)
 {
-	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
-
-	return d ? gelf_getsym(d, idx, out) : NULL;
+	return scn && efile_entry(f, scn, idx, out, sizeof(*out));
 }
 
 /* Dynamic relocations of the slots: the addend is the value (see top). */
 static int apply_relocs(struct reader *r)
 {
 	for (size_t i = 0; i < r->nr_rela && r->nr_pfe; i++) {
-		Elf_Scn *scn = r->rela[i];
-		Elf_Scn *link;
-		GElf_Shdr sh;
-		Elf_Data *d;
+		size_t scn = r->rela[i];
+		size_t link, size;
+		Elf64_Shdr sh;
 		size_t n;
 
-		if (!gelf_getshdr(scn, &sh))
+		if (!efile_shdr(&r->f, scn, &sh))
 			return -EBADMSG;
 		if (sh.sh_entsize != sizeof(Elf64_Rela))
 			return -EBADMSG;
-		d = elf_getdata(scn, NULL);
-		if (!d)
+		if (!efile_data(&r->f, scn, &size))
 			return -EBADMSG;
-		n = d->d_size / sizeof(Elf64_Rela);
-		link = elf_getscn(r->elf, sh.sh_link);
+		n = size / sizeof(Elf64_Rela);
+		link = sh.sh_link;
 		for (size_t j = 0; j < n; j++) {
-			GElf_Rela rel;
-			GElf_Sym sym;
+			Elf64_Rela rel;
+			Elf64_Sym sym;
 			uint64_t v;
 
-			if (!gelf_getrela(d, j, &rel))
+			if (!efile_entry(&r->f, scn, j, &rel, sizeof(rel)))
 				return -EBADMSG;
-			switch (GELF_R_TYPE(rel.r_info)) {
+			switch (ELF64_R_TYPE(rel.r_info)) {
 			case R_AARCH64_RELATIVE:
 				v = rel.r_addend;
 				break;
 			case R_AARCH64_ABS64:
-				if (!sym_at(link, GELF_R_SYM(rel.r_info), &sym))
+				if (!sym_at(&r->f, link, ELF64_R_SYM(rel.r_info),
+					    &sym))
 					return -EBADMSG;
 				v = sym.st_shndx == SHN_UNDEF ? 0 :
 				    sym.st_value + rel.r_addend;
@@ -361,33 +419,31 @@ static int apply_relocs(struct reader *r)
 
 static int read_symbols(struct reader *r)
 {
-	Elf_Scn *scn = r->symtab ? r->symtab : r->dynsym;
+	size_t scn = r->symtab ? r->symtab : r->dynsym;
 	const char *file = NULL;
-	GElf_Shdr sh;
-	Elf_Data *d;
-	size_t n;
+	Elf64_Shdr sh;
+	size_t n, size;
 
-	r->es->symtab = r->symtab != NULL;
+	r->es->symtab = r->symtab != 0;
 	if (!scn)
 		return 0;
-	if (!gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Sym))
+	if (!efile_shdr(&r->f, scn, &sh) || sh.sh_entsize != sizeof(Elf64_Sym))
 		return -EBADMSG;
-	d = elf_getdata(scn, NULL);
-	if (!d)
+	if (!efile_data(&r->f, scn, &size))
 		return -EBADMSG;
-	n = d->d_size / sizeof(Elf64_Sym);
+	n = size / sizeof(Elf64_Sym);
 	r->syms = calloc(n ? n : 1, sizeof(*r->syms));
 	if (!r->syms)
 		return -ENOMEM;
 	for (size_t i = 1; i < n; i++) {
-		GElf_Sym s;
+		Elf64_Sym s;
 		const char *name;
 		int type;
 
-		if (!gelf_getsym(d, i, &s))
+		if (!efile_entry(&r->f, scn, i, &s, sizeof(s)))
 			return -EBADMSG;
-		type = GELF_ST_TYPE(s.st_info);
-		name = elf_strptr(r->elf, sh.sh_link, s.st_name);
+		type = ELF64_ST_TYPE(s.st_info);
+		name = efile_str(&r->f, sh.sh_link, s.st_name);
 		if (type == STT_FILE) {
 			/* Locals that follow belong to this file. */
 			const char *slash = name ? strrchr(name, '/') : NULL;
@@ -400,9 +456,9 @@ static int read_symbols(struct reader *r)
 			continue;
 		r->syms[r->nr_syms++] = (struct sym){
 			.value = s.st_value, .size = s.st_size, .name = name,
-			.bind = GELF_ST_BIND(s.st_info), .order = i,
+			.bind = ELF64_ST_BIND(s.st_info), .order = i,
 			.other = s.st_other,
-			.file = GELF_ST_BIND(s.st_info) == STB_LOCAL &&
+			.file = ELF64_ST_BIND(s.st_info) == STB_LOCAL &&
 				file && *file ? file : NULL,
 		};
 	}
@@ -635,7 +691,7 @@ static int name_sites(struct reader *r)
 	return r->pool.oom ? -ENOMEM : 0;
 }
 
-/* Copy the result out of libelf's memory into es. */
+/* Copy the result out of the image into es. */
 static int finish(struct reader *r)
 {
 	struct elf_sites *es = r->es;
@@ -689,36 +745,45 @@ static bool table_fits(uint64_t off, uint64_t nr, uint64_t entsize,
 	return off <= size && entsize && nr <= (size - off) / entsize;
 }
 
-static int read_elf(Elf *elf, struct elf_sites **out)
+static int read_elf(const void *image, size_t size, struct elf_sites **out)
 {
-	struct reader r = { .elf = elf };
-	GElf_Ehdr eh;
-	const char *ident;
+	struct reader r = { .raw = image, .rawsz = size };
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh0;
 	int err;
 
 	*out = NULL;
-	if (elf_kind(elf) != ELF_K_ELF)
+	if (!image || size < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG))
 		return -ENOEXEC;
-	ident = elf_getident(elf, NULL);
-	if (!ident || ident[EI_CLASS] != ELFCLASS64 ||
-	    ident[EI_DATA] != ELFDATA2LSB)
+	if (r.raw[EI_CLASS] != ELFCLASS64 || r.raw[EI_DATA] != ELFDATA2LSB)
 		return -ENOEXEC;
-	if (!gelf_getehdr(elf, &eh))
+	if (size < sizeof(eh))
 		return -EBADMSG;
+	memcpy(&eh, image, sizeof(eh));
 	if (eh.e_machine != EM_AARCH64)
 		return -ENOEXEC;
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return -ENOTSUP;
-	r.raw = (const unsigned char *)elf_rawfile(elf, &r.rawsz);
-	if (!r.raw)
+	/* A header table beyond the image: a truncated file.  Refuse it. */
+	if ((eh.e_phnum && eh.e_phentsize < sizeof(Elf64_Phdr)) ||
+	    (eh.e_shnum && eh.e_shentsize < sizeof(Elf64_Shdr)) ||
+	    !table_fits(eh.e_phoff, eh.e_phnum, eh.e_phentsize, size) ||
+	    !table_fits(eh.e_shoff, eh.e_shnum, eh.e_shentsize, size))
 		return -EBADMSG;
-	/*
-	 * libelf reads a header table that lies beyond the image as empty:
-	 * a truncated file would read as an object with no sites.  Refuse it.
-	 */
-	if (!table_fits(eh.e_phoff, eh.e_phnum, eh.e_phentsize, r.rawsz) ||
-	    !table_fits(eh.e_shoff, eh.e_shnum, eh.e_shentsize, r.rawsz))
-		return -EBADMSG;
+	r.f = (struct efile){ .raw = image, .size = size, .eh = eh,
+			      .shnum = eh.e_shnum, .shstrndx = eh.e_shstrndx };
+	/* gABI extended numbering: the real counts in section 0 */
+	if (eh.e_shoff && eh.e_shentsize >= sizeof(Elf64_Shdr) &&
+	    table_fits(eh.e_shoff, 1, eh.e_shentsize, size) &&
+	    (!eh.e_shnum || eh.e_shstrndx == SHN_XINDEX)) {
+		memcpy(&sh0, r.raw + eh.e_shoff, sizeof(sh0));
+		if (!eh.e_shnum)
+			r.f.shnum = sh0.sh_size;
+		if (eh.e_shstrndx == SHN_XINDEX)
+			r.f.shstrndx = sh0.sh_link;
+		if (!table_fits(eh.e_shoff, r.f.shnum, eh.e_shentsize, size))
+			return -EBADMSG;
+	}
 
 	r.es = calloc(1, sizeof(*r.es));
 	if (!r.es)
@@ -730,7 +795,7 @@ static int read_elf(Elf *elf, struct elf_sites **out)
 	err = read_segments(&r);
 	if (err)
 		goto out;
-	if (eh.e_shnum == 0 && eh.e_shoff == 0)
+	if (r.f.shnum == 0 && eh.e_shoff == 0)
 		goto named;	/* no section headers: nothing to list */
 	err = read_sections(&r);
 	if (!err)
@@ -774,36 +839,29 @@ out:
 
 int elf_sites__read_fd(int fd, struct elf_sites **out)
 {
-	Elf *elf;
+	struct stat st;
+	void *image;
 	int err;
 
 	*out = NULL;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EBADMSG;
-	err = read_elf(elf, out);
-	elf_end(elf);
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOEXEC;
+	if (!st.st_size)
+		return -ENOEXEC;
+	image = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (image == MAP_FAILED)
+		return -errno;
+	err = read_elf(image, st.st_size, out);
+	munmap(image, st.st_size);
 	return err;
 }
 
 int elf_sites__read_mem(const void *image, size_t size,
 			struct elf_sites **out)
 {
-	Elf *elf;
-	int err;
-
-	*out = NULL;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	/* libelf only reads an image opened this way. */
-	elf = elf_memory((char *)image, size);
-	if (!elf)
-		return -EBADMSG;
-	err = read_elf(elf, out);
-	elf_end(elf);
-	return err;
+	return read_elf(image, size, out);
 }
 
 int elf_sites__read_path(const char *path, struct elf_sites **out)

@@ -4,7 +4,10 @@
  * so the CLI (`ftramp list`, built for the host) links this too.
  * ftrace/sites.c adds the process view (load bias, live bytes, dlopen).
  *
- * Build for the host with: $(HOSTCC) -I include -I . ftrace/elf_sites.c -lelf
+ * The file is parsed by elf_sites.c itself, without libelf: the preload
+ * agent links this reader and must bring no ELF library into the traced
+ * process.  Build for the host with:
+ *   $(HOSTCC) -I include -I . ftrace/elf_sites.c ftrace/elf_sites_common.c
  */
 #ifndef FTRAMP_FTRACE_ELF_SITES_H
 #define FTRAMP_FTRACE_ELF_SITES_H
@@ -62,7 +65,7 @@ struct elf_sites {
  * Returns 0 and *out (free with elf_sites__free()), or:
  *   -ENOEXEC	not a little-endian arm64 ELF64 file
  *   -ENOTSUP	not an executable or shared object (e.g. ET_REL, core)
- *   -EBADMSG	malformed (truncated sections, bad sizes, libelf errors)
+ *   -EBADMSG	malformed (truncated sections or tables, bad sizes)
  *   -ENOMEM, or the errno of open() for a path.
  * A file built without patchable entries has zero sites, and so has one
  * without section headers.

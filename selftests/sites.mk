@@ -121,7 +121,7 @@ $(O)/selftests/sites_test.host: selftests/sites_test.c selftests/harness.h \
 		$(HOSTCC) $(CPPFLAGS) $(HOST_CFLAGS) -DFTRAMP_HOST_TEST \
 		-DSAMPLE_DIR='"$(PROGS_DIR)"' -DSITES_NM='"$(CROSS_COMPILE)nm"' \
 		-o $@ $< $(srctree)/ftrace/elf_sites.c \
-		$(srctree)/ftrace/elf_sites_common.c -lelf
+		$(srctree)/ftrace/elf_sites_common.c
 
 FUZZERS += $(O)/selftests/sites_fuzz
 $(O)/selftests/sites_fuzz: selftests/sites_test.c ftrace/elf_sites.c \
@@ -132,4 +132,4 @@ $(O)/selftests/sites_fuzz: selftests/sites_test.c ftrace/elf_sites.c \
 		$@.corpus/ && \
 		$(CLANG) $(FUZZ_CFLAGS) -DFTRAMP_FUZZ -o $@ $< \
 		$(srctree)/ftrace/elf_sites.c \
-		$(srctree)/ftrace/elf_sites_common.c -lelf
+		$(srctree)/ftrace/elf_sites_common.c
