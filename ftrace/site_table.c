@@ -514,3 +514,41 @@ int stab_model(const struct stab *t, const struct stab_module *m,
 	}
 	return 0;
 }
+
+/* ----------------------------------------------------------------------
+ * Build-ids
+ */
+
+size_t stab_note_build_id(const void *notes, size_t size, size_t align,
+			  const uint8_t **id)
+{
+	const uint8_t *p = notes;
+	size_t off = 0;
+
+	if (align != 8)
+		align = 4;
+	while (size - off >= 12) {
+		uint32_t nh[3];		/* namesz, descsz, type */
+		size_t name_len, desc_len;
+		const uint8_t *name;
+
+		memcpy(nh, p + off, sizeof(nh));
+		off += sizeof(nh);
+		name_len = ((size_t)nh[0] + align - 1) & ~(align - 1);
+		desc_len = ((size_t)nh[1] + align - 1) & ~(align - 1);
+		if (name_len > size - off)
+			break;
+		name = p + off;
+		off += name_len;
+		if (desc_len > size - off)
+			break;
+		if (nh[2] == 3 /* NT_GNU_BUILD_ID */ && nh[0] == 4 &&
+		    !memcmp(name, "GNU", 4) && nh[1] &&
+		    nh[1] <= STAB_BUILD_ID_MAX) {
+			*id = p + off;
+			return nh[1];
+		}
+		off += desc_len;
+	}
+	return 0;
+}

@@ -188,4 +188,12 @@ int stab_model(const struct stab *t, const struct stab_module *m,
 	       uint64_t func, struct ftramp_func_model *model,
 	       char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
+/*
+ * The GNU build-id in a run of ELF notes (a PT_NOTE segment as mapped,
+ * or a SHT_NOTE section) of @align (4 or 8, the segment's p_align):
+ * its length, *id pointing at it; 0 when there is none.
+ */
+size_t stab_note_build_id(const void *notes, size_t size, size_t align,
+			  const uint8_t **id);
+
 #endif /* FTRAMP_FTRACE_SITE_TABLE_H */

@@ -85,6 +85,7 @@ struct snap {
 	char *name;
 	uint64_t addr;
 	const void *phdr;
+	size_t phnum;
 	ElfW(Phdr) *load;	/* copies of the PT_LOAD headers */
 	size_t nr_load;
 };
@@ -116,7 +117,8 @@ static int snap_cb(struct dl_phdr_info *info, size_t size, void *data)
 		s->cap = cap;
 	}
 	sn = &s->v[s->nr];
-	*sn = (struct snap){ .addr = info->dlpi_addr, .phdr = info->dlpi_phdr };
+	*sn = (struct snap){ .addr = info->dlpi_addr, .phdr = info->dlpi_phdr,
+			     .phnum = info->dlpi_phnum };
 	sn->name = strdup(info->dlpi_name ? info->dlpi_name : "");
 	sn->load = calloc(info->dlpi_phnum ? info->dlpi_phnum : 1,
 			  sizeof(*sn->load));
@@ -277,6 +279,7 @@ static struct sites_object *object_load(const struct snap *sn, bool main_exe,
 					struct sites_object *others)
 {
 	struct sites_object *o = calloc(1, sizeof(*o));
+	struct sites_source src;
 	char path[PATH_MAX], name[PATH_MAX];
 	ssize_t len;
 
@@ -318,7 +321,10 @@ static struct sites_object *object_load(const struct snap *sn, bool main_exe,
 		o->err = -ENOENT;	/* e.g. the vdso: no file */
 		return o;
 	}
-	o->err = elf_sites__read_path(path, &o->es);
+	src = (struct sites_source){ .path = path, .bias = sn->addr,
+				     .phdr = sn->phdr, .phnum = sn->phnum };
+	o->err = sites_read_elf(&src, &o->es);
+	o->source = src.source;
 	if (o->err == -ENOMEM)
 		goto oom;
 	if (!o->err && !same_segments(o->es, sn))

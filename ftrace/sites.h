@@ -38,6 +38,7 @@ struct sites_object {
 				 * -ENOENT no file (vdso), -ESTALE the file
 				 * changed since it was loaded, or the
 				 * errors of elf_sites__read_fd() */
+	const void *source;	/* what sites_read_elf() said about it */
 	/* private to sites.c */
 	struct elf_sites *es;
 	const void *phdr;	/* dlpi_phdr, dlpi_name: identity across */
@@ -153,6 +154,25 @@ int sites_for_each_object(struct ftramp_sites *t,
  */
 int sites_object_pin(struct sites_object *obj);
 void sites_object_unpin(struct sites_object *obj);
+
+/*
+ * Where an object's sites come from.  The library reads the file
+ * (ftrace/sites_read.c: elf_sites.c, libelf); the preload agent links its
+ * own definition instead, which takes them from the ftramp process's
+ * table (tools/ftramp/agent/table.c), so it carries no ELF library.
+ * @src: the loaded object as the loader reports it; the reader may set
+ * src->source (kept as obj->source).  Returns 0 and *out, or the errors
+ * of elf_sites__read_fd().
+ */
+struct sites_source {
+	const char *path;	/* the file (the executable's /proc/self/exe) */
+	uint64_t bias;
+	const void *phdr;	/* the loaded program headers */
+	size_t phnum;
+	const void *source;	/* out */
+};
+
+int sites_read_elf(struct sites_source *src, struct elf_sites **out);
 
 /* fork(): the table's locks (the order is in ftrace/fork.c). */
 void sites_atfork(int stage);

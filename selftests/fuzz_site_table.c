@@ -108,11 +108,21 @@ static void *valid_table(size_t *size)
 	return stab_write(mods, 2, &buf, size) ? NULL : buf;
 }
 
+/* Refused with a documented error, or accepted and readable throughout. */
+static void parse_walk(const void *buf, size_t size)
+{
+	struct stab t;
+	int err = stab_parse(buf, size, &t);
+
+	if (err && err != -EBADMSG && err != -EPROTONOSUPPORT)
+		abort();
+	if (!err)
+		walk(&t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t *copy;
-	struct stab t;
-	int err;
 
 	if (size && (data[0] & 1)) {
 		size_t tsize;
@@ -125,11 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			tb[off] = data[i + 2];
 		}
-		err = stab_parse(tb, tsize, &t);
-		if (err && err != -EBADMSG && err != -EPROTONOSUPPORT)
-			abort();
-		if (!err)
-			walk(&t);
+		parse_walk(tb, tsize);
 		free(tb);
 		return 0;
 	}
@@ -137,11 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
-	err = stab_parse(copy, size, &t);
-	if (err && err != -EBADMSG && err != -EPROTONOSUPPORT)
-		abort();
-	if (!err)
-		walk(&t);
+	parse_walk(copy, size);
 	free(copy);
 	return 0;
 }

@@ -242,4 +242,29 @@ TEST(damaged)
 	free(buf);
 }
 
+/* Notes as a PT_NOTE maps them: another note first, then the build-id. */
+TEST(note_build_id)
+{
+	static const uint8_t notes[] = {
+		4, 0, 0, 0,  4, 0, 0, 0,  1, 0, 0, 0,  'G', 'N', 'U', 0,
+		0xaa, 0xbb, 0xcc, 0xdd,				/* ABI tag */
+		4, 0, 0, 0,  6, 0, 0, 0,  3, 0, 0, 0,  'G', 'N', 'U', 0,
+		1, 2, 3, 4, 5, 6, 0, 0,				/* build-id */
+	};
+	const uint8_t *id = NULL;
+
+	ASSERT_EQ(stab_note_build_id(notes, sizeof(notes), 4, &id), 6);
+	EXPECT_EQ(id, notes + sizeof(notes) - 8);
+	EXPECT_EQ(id[5], 6);
+	/* a truncated run: no build-id, nothing read past the end */
+	for (size_t n = 0; n < sizeof(notes) - 2; n++) {
+		const uint8_t *id2 = NULL;
+		size_t len = stab_note_build_id(notes, n, 4, &id2);
+
+		EXPECT_TRUE(len == 0 || id2 + len <= notes + n);
+	}
+	/* with 8-byte alignment the second note is not where it was */
+	EXPECT_EQ(stab_note_build_id(notes, sizeof(notes), 8, &id), 0);
+}
+
 TEST_HARNESS_MAIN

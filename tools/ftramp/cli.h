@@ -6,6 +6,7 @@
 #define FTRAMP_TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Exit statuses: 0 success, 1 a runtime failure, 2 a usage error, 125
@@ -45,6 +46,17 @@ int cli_check_elf(const char *path, bool *has_sites);
  * linked), or a negative errno.
  */
 int cli_has_interp(const char *path);
+
+/*
+ * table.c: the site-and-model table (ftrace/site_table.h) of the program
+ * at @exe and of the libraries the loader will load for it, searched in
+ * @lib_path (LD_LIBRARY_PATH as the program will see it) and the
+ * objects' DT_RPATH/DT_RUNPATH, under @sysroot first (NULL on arm64
+ * hosts); DWARF models when @models.  0 and *buf (free()), *size.
+ */
+int cli_table_build(const char *exe, const char *sysroot,
+		    const char *lib_path, bool models, void **buf,
+		    size_t *size);
 
 /* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
 char *cli_find_program(const char *prog);

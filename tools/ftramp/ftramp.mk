@@ -15,6 +15,7 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 # the encoder, AAPCS64 layout, emitter and model parser for `dump`.
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
+	    tools/ftramp/table.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c tools/ftramp/report.c \
 	    tools/ftramp/prog.c \
 	    tools/ftramp/agent/session.c tools/ftramp/agent/fmt.c
@@ -54,10 +55,16 @@ $(AGENT_OBJS): $(O)/%.o: %.c
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The agent needs libc alone (issue 19): its sites and models come from
+# the ftramp process's table (agent/table.c replaces the library's ELF and
+# DWARF readers at link time), so no libelf, libdw or libz is linked, and
+# -z defs makes any reference that would need one a link error.
+AGENT_LIBS := -lpthread -ldl -lm
+
 $(FTRAMP_AGENT): $(AGENT_OBJS) $(O)/libftramp-internal.a tools/ftramp/agent/agent.map
-	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now \
+	$(call quiet,LD,$@)$(CC) -shared -Wl,-z,now -Wl,-z,defs \
 		-Wl,--version-script=$(srctree)/tools/ftramp/agent/agent.map \
-		-o $@ $(AGENT_OBJS) $(O)/libftramp-internal.a $(LIBS)
+		-o $@ $(AGENT_OBJS) $(O)/libftramp-internal.a $(AGENT_LIBS)
 
 .PHONY: cli agent
 cli: $(FTRAMP_CLI)

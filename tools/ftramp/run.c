@@ -423,6 +423,12 @@ struct session {
 	struct ses_header *hdr;
 	bool *mapped;		/* per slot */
 	bool *retired;		/* per slot: its ring's pages given back */
+	/* the site-and-model tables (session_table(), session_serve()) */
+	struct ses_slot **slot_page;	/* per slot: its page, for requests */
+	uint64_t end;		/* the file's size: tables are appended */
+	const char *sysroot;
+	char *lib_path;
+	bool models;
 };
 
 static uint64_t mono_ns(void)
@@ -495,6 +501,8 @@ static int session_create(struct session *s, uint32_t ring_size)
 	s->hdr->t0 = mono_ns();
 	return 0;
 }
+
+static void session_serve(struct session *s);
 
 /* Map the slots that became live since the last look. */
 static void session_scan(struct session *s, struct rproc **procs)
@@ -584,6 +592,7 @@ static int supervise(struct session *s, pid_t child, int sfd)
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
 
+		session_serve(s);
 		session_scan(s, procs);
 		busy = session_drain(s, procs);
 		if (!(++rounds % 64))
@@ -630,6 +639,124 @@ static int pass_status(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/*
+ * The sites and models of the program and the libraries it will load,
+ * read here (natively) and put after the slots for the agent, which then
+ * reads no ELF or DWARF of its own (table.c).  Models only when the run
+ * reads arguments or results: --count and --hist need none.  A failure
+ * is not fatal: the agent reads the sites itself, without models.
+ */
+/* Append the table of @path (and its libraries) to the file: 0 or errno. */
+static int table_append(struct session *s, const char *path, uint64_t *off,
+			uint64_t *size)
+{
+	void *buf;
+	size_t len, done = 0;
+	uint64_t at = (s->end + s->g.page - 1) & ~(s->g.page - 1);
+	int err = -cli_table_build(path, s->sysroot, s->lib_path, s->models,
+				   &buf, &len);
+
+	if (err)
+		return err;
+	if (ftruncate(s->fd, at + len)) {
+		err = errno;
+		goto out;
+	}
+	while (done < len) {
+		ssize_t n = pwrite(s->fd, (char *)buf + done, len - done,
+				   at + done);
+
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			goto out;
+		}
+		done += n;
+	}
+	s->end = at + len;
+	*off = at;
+	*size = len;
+out:
+	free(buf);
+	return err;
+}
+
+static int session_table(struct session *s, const struct run_opts *o,
+			 const char *path)
+{
+	const char *user = getenv("LD_LIBRARY_PATH");
+	uint64_t off, size;
+	int err;
+
+	s->end = s->g.file_size;
+	s->models = o->trace || o->override;
+	s->slot_page = calloc(s->g.nr_slots, sizeof(*s->slot_page));
+	if (!s->slot_page)
+		return -1;
+#ifdef __aarch64__
+	s->sysroot = NULL;
+	s->lib_path = user ? strdup(user) : NULL;
+#else
+	s->sysroot = o->sysroot ?: env_opt("FTRAMP_SYSROOT") ?: DEFAULT_SYSROOT;
+	/* the guest's path: the sysroot's lib first (exec_target()) */
+	if (asprintf(&s->lib_path, "%s/lib%s%s", s->sysroot,
+		     user && *user ? ":" : "", user ? user : "") < 0)
+		s->lib_path = NULL;
+#endif
+	err = table_append(s, path, &off, &size);
+	if (err == ENOMEM || err == ENOSPC || err == EIO) {
+		pr_err("%s: %s", s->path, strerror(err));
+		return -1;
+	}
+	if (err) {
+		pr_warn("cannot read the program's sites and models ahead: %s (the agent reads the sites itself, without argument models)",
+			strerror(err));
+		return 0;
+	}
+	s->hdr->table_off = off;
+	s->hdr->table_size = size;
+	return 0;
+}
+
+/*
+ * Answer the agents' requests for the table of a library loaded after
+ * the start (session.h, struct ses_slot): read it here, append it, say
+ * where.  Size 0 when it cannot be read: the agent reads the symbols.
+ */
+static void session_serve(struct session *s)
+{
+	uint32_t n = __atomic_load_n(&s->hdr->next_slot, __ATOMIC_RELAXED);
+
+	if (!s->slot_page || !s->hdr->table_size)
+		return;
+	if (n > s->g.nr_slots)
+		n = s->g.nr_slots;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ses_slot *sl = s->slot_page[i];
+		uint64_t off = 0, size = 0;
+		char path[sizeof(sl->req_path)];
+		uint32_t seq;
+
+		if (!sl) {
+			sl = mmap(NULL, sizeof(*sl), PROT_READ | PROT_WRITE,
+				  MAP_SHARED, s->fd,
+				  s->g.slots_off + (uint64_t)i * s->g.slot_size);
+			if (sl == MAP_FAILED)
+				continue;
+			s->slot_page[i] = sl;
+		}
+		seq = __atomic_load_n(&sl->req_seq, __ATOMIC_ACQUIRE);
+		if (seq == __atomic_load_n(&sl->ans_seq, __ATOMIC_RELAXED))
+			continue;
+		memcpy(path, sl->req_path, sizeof(path));
+		path[sizeof(path) - 1] = 0;
+		if (table_append(s, path, &off, &size))
+			size = 0;
+		sl->ans_off = off;
+		sl->ans_size = size;
+		__atomic_store_n(&sl->ans_seq, seq, __ATOMIC_RELEASE);
+	}
+}
+
 static int run_session(const struct run_opts *o, const char *agent,
 		       const char *path, char **argv)
 {
@@ -644,7 +771,7 @@ static int run_session(const struct run_opts *o, const char *agent,
 	int sfd, status, err;
 	pid_t child, parent;
 
-	if (session_create(&s, o->ring_size))
+	if (session_create(&s, o->ring_size) || session_table(&s, o, path))
 		goto fail;
 	err = export_config(o, s.path);
 	if (err) {

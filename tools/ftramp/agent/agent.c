@@ -374,14 +374,21 @@ static void parse_override(struct afunc *f)
 	}
 }
 
+/*
+ * A function's model: from the table the ftramp process read from the
+ * DWARF (the clone rule applied there); for an object it did not cover
+ * (a library found or loaded differently), none: the unknown model.
+ */
 static void read_model(struct afunc *f)
 {
-	struct ftramp_dwarf_opts o = { .sz = sizeof(o),
-				       .param_names = f->params };
+	const struct ftramp_site *site;
+	struct ftramp_sites *sites = ftramp_sites__get();
 	unsigned int i;
-	int err;
+	int err = -ENOENT;
 
-	err = ftramp_model__from_dwarf(f->name, &f->model, &o);
+	site = sites ? ftramp_sites__find_name(sites, f->name) : NULL;
+	if (site)
+		err = table_model(site, &f->model, f->params);
 	if (!err && !(f->model.flags & FTRAMP_MODEL_VARIADIC)) {
 		f->has_model = true;
 		for (i = 0; i < f->model.nr_args; i++)
@@ -393,8 +400,10 @@ static void read_model(struct afunc *f)
 	memset(&f->model, 0, sizeof(f->model));
 	memset(f->params, 0, sizeof(f->params));
 	f->nr_ctx_args = 8;
-	if (agent_cfg.verbose)
+	/* --count and --hist read no arguments: the table has no models */
+	if (agent_cfg.verbose && (f->what & (AF_TRACE | AF_OVERRIDE)))
 		say("%s: no model (%s): arguments not shown", f->name,
+		    err == -ENOENT ? "not in the table the ftramp process read before the start: loaded later, or found elsewhere" :
 		    err ? err_str(err) : "variadic");
 }
 

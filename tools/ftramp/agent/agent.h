@@ -64,12 +64,31 @@ int slot_open(const char *path);
 /* Whether another process of the session claimed a slot before us. */
 bool slot_follower(void);
 /*
+ * Ask the ftramp process for the site-and-model table of the object at
+ * @path (loaded after the start), waiting a bounded time: an open
+ * descriptor of the session file (close it) and the table's place in it,
+ * or -ENOENT (none, or no session slot) or -ETIMEDOUT.
+ */
+int slot_table_request(const char *path, uint64_t *off, uint64_t *size);
+/*
  * Publish functions @first on (names, what), then their number, and mark
  * the slot live; -E2BIG when the slot has no room for them.
  */
 int slot_publish(unsigned int first);
 /* At exit: what only the agent's memory holds (the misses). */
 void slot_finish(void);
+
+/*
+ * table.c: the site-and-model table the ftramp process put in the
+ * session file (ftrace/site_table.h): map it (0 when @size is 0), and a
+ * site's model from it: 0, -ENOENT when the table does not cover the
+ * site's object, or why it has no model.
+ */
+int table_map(int fd, uint64_t off, uint64_t size);
+struct ftramp_site;
+int table_model(const struct ftramp_site *site,
+		struct ftramp_func_model *model,
+		char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
 /* event.c */
 void event_init(void);

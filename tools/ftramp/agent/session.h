@@ -17,6 +17,7 @@
  *	  +funcs_off		struct ses_func[max_funcs]: counts,
  *				histograms, what the function is traced for
  *	  +names_off		names_size bytes of NUL-terminated names
+ *	table_off		the site-and-model table (table_size bytes)
  *
  * A process claims a slot (one atomic add on next_slot) when its agent
  * starts, and a forked child claims its own and maps it at the same
@@ -52,6 +53,13 @@ struct ses_header {
 				 * the first agent's start (before: ftramp's) */
 	uint32_t next_slot;	/* slots claimed; past nr_slots: none left */
 	uint32_t refused;	/* processes that found no slot */
+	/*
+	 * The site-and-model table (ftrace/site_table.h), page-aligned
+	 * after the slots, read-only to the agent; size 0: none (the
+	 * agent reads the sites itself, without models).
+	 */
+	uint64_t table_off;
+	uint64_t table_size;
 };
 
 enum ses_slot_state {
@@ -68,6 +76,16 @@ struct ses_slot {
 	uint32_t names_len;
 	uint32_t flags;		/* none yet */
 	char prog[256];		/* /proc/self/exe as the agent read it */
+	/*
+	 * The table of an object loaded later (agent/table.c): the agent
+	 * writes req_path, then req_seq + 1 (release), and waits a bounded
+	 * time for ans_seq to reach it; the ftramp process reads the file,
+	 * appends its site-and-model table to the session file, and answers
+	 * with ans_off/ans_size (size 0: none) and ans_seq (release).
+	 */
+	uint32_t req_seq, ans_seq;
+	uint64_t ans_off, ans_size;
+	char req_path[4096];
 };
 
 /* What a function is traced for (ses_func.what). */

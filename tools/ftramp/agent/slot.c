@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/ringbuf.h"
@@ -35,6 +36,7 @@ static struct ses_header *hdr;
 static struct ses_geom geom;
 static struct ses_map map;
 static uint32_t slot_idx;
+static bool slot_real;		/* map.slot is in the session file */
 static char prog[sizeof(((struct ses_slot *)0)->prog)];
 
 static int open_session(void)
@@ -72,6 +74,7 @@ static int claim(void *at)
 					  __ATOMIC_RELAXED);
 	int fd, err;
 
+	slot_real = false;
 	if (idx >= geom.nr_slots) {
 		__atomic_fetch_add(&hdr->refused, 1, __ATOMIC_RELAXED);
 		slot_blackhole(at);
@@ -89,6 +92,7 @@ static int claim(void *at)
 		return err;
 	}
 	slot_idx = idx;
+	slot_real = true;
 	map.slot->pid = getpid();
 	map.slot->ppid = getppid();
 	memcpy(map.slot->prog, prog, sizeof(prog));
@@ -96,6 +100,32 @@ static int claim(void *at)
 	agent_sfuncs = map.funcs;
 	return ringbuf_init(&agent_ring, map.ring_base, geom.ring_size,
 			    geom.page);
+}
+
+/* Bounded: the ftramp process answers within its poll period. */
+#define TABLE_WAIT_MS	3000
+
+int slot_table_request(const char *path, uint64_t *off, uint64_t *size)
+{
+	struct ses_slot *s = map.slot;
+	struct timespec ms = { .tv_nsec = 1000000 };
+	size_t len = strlen(path);
+	uint32_t seq;
+
+	if (!slot_real || !s || len >= sizeof(s->req_path))
+		return -ENOENT;
+	seq = s->req_seq + 1;
+	memcpy(s->req_path, path, len + 1);
+	__atomic_store_n(&s->req_seq, seq, __ATOMIC_RELEASE);
+	for (int i = 0; i < TABLE_WAIT_MS; i++) {
+		if (__atomic_load_n(&s->ans_seq, __ATOMIC_ACQUIRE) == seq) {
+			*off = s->ans_off;
+			*size = s->ans_size;
+			return *size ? open_session() : -ENOENT;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return -ETIMEDOUT;
 }
 
 bool slot_follower(void)
@@ -135,11 +165,16 @@ int slot_open(const char *path)
 	}
 	p = mmap(NULL, sizeof(*hdr), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -errno;
+	if (p == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	hdr = p;
 	err = ses_geom_from_header(&geom, hdr, st.st_size);
+	if (!err)
+		err = table_map(fd, hdr->table_off, hdr->table_size);
+	close(fd);
 	if (err)
 		return err;
 	n = readlink("/proc/self/exe", prog, sizeof(prog) - 1);

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+#
+# The freestanding agent (issue 19): a patchable stand-in for zlib, put in
+# LD_LIBRARY_PATH as a user testing their own zlib would, and a program
+# linked against it (selftests/cli_freestanding.sh).  No rpath: the
+# library is found through LD_LIBRARY_PATH only.
+
+$(PROGS_DIR)/zlib/libz.so.1: selftests/progs/fakez.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -shared \
+		-Wl,-soname,libz.so.1 -o $@ $<
+
+# the same code under another name, dlopen()ed by `zprog dl`
+$(PROGS_DIR)/zlib/libzdl.so: selftests/progs/fakez.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -shared \
+		-Wl,-soname,libzdl.so -o $@ $<
+
+$(PROGS_DIR)/zprog: selftests/progs/zprog.c $(PROGS_DIR)/zlib/libz.so.1 \
+		$(PROGS_DIR)/zlib/libzdl.so
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< \
+		$(PROGS_DIR)/zlib/libz.so.1 -ldl
+
+CHECK_EXTRA += $(PROGS_DIR)/zprog
