@@ -94,8 +94,8 @@ FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
 	 * Its own record, and the threads between a site and the
 	 * trampoline's first instruction; nothing retired by others.
 	 */
-	err = seq > 0 ? reclaim_wait_seq((uint64_t)seq, -1) : 0;
+	err = seq > 0 ? reclaim_wait_own((uint64_t)seq) : 0;
 	if (!err && mark)
-		err = reclaim_wait_seq((uint64_t)mark, -1);
+		err = reclaim_wait_own((uint64_t)mark);
 	return err;
 }

@@ -637,10 +637,14 @@ FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops)
 	seq = err && ftrace_commit_exposed() && ops->priv ?
 	      ops->priv->last_seq : 0;
 	pthread_mutex_unlock(&ftrace_lock);
-	/* Failed after threads may have reached its record: the ops is
-	 * the caller's to free when we return. */
-	if (seq)
-		reclaim_wait_seq(seq, -1);
+	/*
+	 * Failed after threads may have reached its record: the ops is
+	 * the caller's to free when we return.  Bounded: a thread that
+	 * never leaves the handler leaves the record retired, and the
+	 * caller told (ftramp.h).
+	 */
+	if (seq && reclaim_wait_own(seq))
+		return err;
 	reclaim_poll();
 	return err;
 }
@@ -660,7 +664,7 @@ FTRAMP_API int ftramp_ftrace_ops__unregister(struct ftramp_ftrace_ops *ops)
 	if (seq < 0)
 		return (int)seq;
 	/* The user may free the ops when we return: wait for its users. */
-	return reclaim_wait_seq((uint64_t)seq, -1);
+	return reclaim_wait_own((uint64_t)seq);
 }
 
 FTRAMP_API unsigned long

@@ -821,11 +821,11 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms)
 }
 
 /*
- * ftramp_sync() timed out: say what it still waits for
- * (ftramp_error_detail()): the thread no scan could observe, else the
- * first pinned entries with the frames that pin them.
+ * A wait timed out: say what it still waits for (ftramp_error_detail()):
+ * the thread no scan could observe, else the first pinned entries (entry
+ * @only, when not 0) with the frames that pin them.
  */
-static void sync_blame(void)
+static void sync_blame(uint64_t only)
 {
 	char buf[200], who[160];
 	size_t len = 0;
@@ -847,14 +847,20 @@ static void sync_blame(void)
 		return;
 	}
 	buf[0] = '\0';
-	for (struct reclaim_entry *e = pending_head; e; e = e->next, n++) {
-		uint64_t frames = e->counter ?
+	for (struct reclaim_entry *e = pending_head; e; e = e->next) {
+		uint64_t frames;
+
+		if (only && e->seq != only)
+			continue;
+		n++;
+		frames = e->counter ?
 			__atomic_load_n(e->counter, __ATOMIC_RELAXED) /
 			e->unit : 0;
 
-		if (n < 3 && len < sizeof(buf))
+		if (n <= 3 && len < sizeof(buf))
 			len += snprintf(buf + len, sizeof(buf) - len,
-					"%s%s of %#llx: %llu frame%s", n ? "; " : "",
+					"%s%s of %#llx: %llu frame%s",
+					n > 1 ? "; " : "",
 					e->kind == RECLAIM_IMAGE ? "image" :
 					e->kind == RECLAIM_COPS ? "record" :
 								  "mark",
@@ -865,6 +871,24 @@ static void sync_blame(void)
 	pthread_mutex_unlock(&reclaim_lock);
 	thread_error_set("reclaim: %d pinned (%s%s)", n, buf,
 			 n > 3 ? "; ..." : "");
+}
+
+static int own_wait_ms = RECLAIM_OWN_WAIT_MS;
+
+void reclaim_set_own_wait(int timeout_ms)
+{
+	__atomic_store_n(&own_wait_ms, timeout_ms ?: RECLAIM_OWN_WAIT_MS,
+			 __ATOMIC_RELAXED);
+}
+
+int reclaim_wait_own(uint64_t seq)
+{
+	int err = wait_seq(seq, true,
+			   __atomic_load_n(&own_wait_ms, __ATOMIC_RELAXED));
+
+	if (err == -ETIMEDOUT)
+		sync_blame(seq);
+	return err;
 }
 
 FTRAMP_API int ftramp_sync(int timeout_ms)
@@ -878,7 +902,7 @@ FTRAMP_API int ftramp_sync(int timeout_ms)
 	/* Every entry retired so far, not only the newest. */
 	err = wait_seq(seq, false, timeout_ms);
 	if (err == -ETIMEDOUT)
-		sync_blame();
+		sync_blame(0);
 	else if (!err)
 		thread_error_set(NULL);
 	return err;

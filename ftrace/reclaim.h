@@ -66,6 +66,17 @@ size_t reclaim_poll(void);
  */
 int reclaim_wait_seq(uint64_t seq, int timeout_ms);
 
+/*
+ * What an unregister (and a register that failed after threads may have
+ * reached its record) waits with: reclaim_wait_seq() for its own entry,
+ * bounded (RECLAIM_OWN_WAIT_MS, reclaim_set_own_wait() in tests), so a
+ * leaked frame or a thread no scan can observe never hangs it.  On
+ * -ETIMEDOUT the entry stays retired (freed by a later poll, or never),
+ * and ftramp_error_detail() says what pins it.
+ */
+#define RECLAIM_OWN_WAIT_MS	10000
+int reclaim_wait_own(uint64_t seq);
+
 /* pthread_atfork() stages: 0 prepare, 1 parent, 2 child. */
 void reclaim_atfork(int stage);
 
@@ -106,6 +117,9 @@ enum reclaim_phase {
  * that move a thread between the steps.
  */
 void reclaim_set_test_hook(void (*hook)(enum reclaim_phase phase));
+
+/* reclaim_wait_own()'s bound (< 0: none; 0: the default). */
+void reclaim_set_own_wait(int timeout_ms);
 
 /* The scan signal, once a scan installed it (0 before). */
 int reclaim_scan_signal(void);

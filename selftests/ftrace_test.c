@@ -3,15 +3,22 @@
  * ftrace ops and direct calls: handlers through ftrace_caller and the
  * per-site literal, filters and notrace sets, several ops and a direct
  * trampoline on one site, modify, ftrace_regs, errors with the site bytes
- * checked unchanged.
+ * checked unchanged; unregister and a failed register bounded by a
+ * handler that never returns.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
+#include "ftrace/reclaim.h"
+#include "lib/thread.h"
 #include "selftests/harness.h"
 #include "selftests/progs/sample.h"
 #include "selftests/site_bytes.h"
@@ -512,6 +519,193 @@ TEST(errors_leave_sites_unchanged)
 	ASSERT_EQ(0, ftramp_direct__unregister(&d1, U64(test_direct_tramp)));
 	ftramp_ftrace_ops__free_filter(&d1);
 	ftramp_ftrace_ops__free_filter(&d2);
+}
+
+/* ------------------------------------------------------------------
+ * Waits that end: a handler that does not return
+ * ------------------------------------------------------------------ */
+
+int ft_hold(int a);
+TRACEE int ft_hold(int a) { return a + 100; }
+
+static int hold_pipe[2];
+static volatile int hold_in, hold_stop, hold_mask_sync;
+
+/* Blocks until the test writes to hold_pipe: a frame that stays. */
+static void hold_handler(unsigned long ip, unsigned long parent_ip,
+			 struct ftramp_ftrace_ops *op,
+			 struct ftramp_ftrace_regs *fregs)
+{
+	char c;
+
+	(void)ip;
+	(void)parent_ip;
+	(void)fregs;
+	__atomic_add_fetch((unsigned long *)op->private, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&hold_in, 1, __ATOMIC_RELEASE);
+	while (read(hold_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+/* Calls ft_hold() until stopped. */
+static void *hold_caller(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&hold_stop, __ATOMIC_ACQUIRE))
+		if (ft_hold(1) != 101)
+			return (void *)1;
+	return NULL;
+}
+
+/* A running thread that never answers the sync signal. */
+static void *sync_deaf(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, ftramp_patch_sync_signal());
+	/* Raw: the interposed pthread_sigmask() keeps ours open. */
+	thread_real_sigmask(SIG_BLOCK, &set, NULL);
+	__atomic_store_n(&hold_mask_sync, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&hold_stop, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+static bool pinned_record_frames(uint64_t want)
+{
+	struct ftramp_pinned pin[8];
+	int n;
+
+	for (int i = 0; i < 8; i++)
+		pin[i].sz = sizeof(pin[i]);
+	n = ftramp_reclaim__pinned(pin, 8);
+	for (int i = 0; i < n && i < 8; i++)
+		if (pin[i].kind == FTRAMP_PINNED_RECORD &&
+		    pin[i].frames == want)
+			return true;
+	return false;
+}
+
+/*
+ * A thread that never leaves the handler (a leaked frame, as far as
+ * anyone can tell) does not hang unregister: -ETIMEDOUT after the bound,
+ * the ops unregistered, the record left retired and named, and other
+ * ops' unregisters unaffected; it is freed once the thread leaves.
+ */
+TEST(unregister_is_bounded)
+{
+	unsigned long hits = 0, other_hits = 0;
+	struct ftramp_ftrace_ops ops = { .func = hold_handler,
+					 .private = &hits };
+	struct ftramp_ftrace_ops other = { .func = hold_handler,
+					   .private = &other_hits };
+	pthread_t th;
+	void *ret;
+
+	ASSERT_EQ(0, pipe(hold_pipe));
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&ops, "ft_hold", 0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&other, "ft_leaf", 0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&ops));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&other));
+	ASSERT_EQ(0, pthread_create(&th, NULL, hold_caller, NULL));
+	while (!__atomic_load_n(&hold_in, __ATOMIC_ACQUIRE))
+		sched_yield();
+	__atomic_store_n(&hold_stop, 1, __ATOMIC_RELEASE);
+
+	reclaim_set_own_wait(100);
+	EXPECT_EQ(-ETIMEDOUT, ftramp_ftrace_ops__unregister(&ops));
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "record"));
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), ": 1 frame"));
+	EXPECT_TRUE(pinned_record_frames(1));
+	/* Unregistered: a new call does not run the handler. */
+	EXPECT_EQ(102, ft_hold(2));
+	EXPECT_EQ(1, hits);
+	/* Another ops waits for its own record only. */
+	EXPECT_EQ(0, ftramp_ftrace_ops__unregister(&other));
+	EXPECT_EQ(-ETIMEDOUT, ftramp_sync(50));
+
+	/* The thread leaves: reclamation frees the record. */
+	ASSERT_EQ(1, write(hold_pipe[1], "x", 1));
+	pthread_join(th, &ret);
+	EXPECT_EQ(NULL, ret);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	EXPECT_FALSE(pinned_record_frames(1));
+	reclaim_set_own_wait(0);
+	ftramp_ftrace_ops__free_filter(&ops);
+	ftramp_ftrace_ops__free_filter(&other);
+}
+
+/*
+ * A register that fails after its change was visible (the site's literal
+ * now names a list of two ops; the signal sync then times out: a thread
+ * ignores it) while a thread is already inside the new handler, and
+ * stays: the failure returns after the bound instead of waiting for ever,
+ * and every byte of the site is as before.  Likewise when every sync
+ * fails (fault injection).
+ */
+TEST(failed_register_is_bounded_and_unchanged)
+{
+	struct ftramp_sync_signal_opts so = {
+		.timeout_ms = 1000, .no_switch_inference = true,
+	};
+	unsigned long hits = 0;
+	struct counter c = { 0 };
+	struct ftramp_ftrace_ops first = { .func = count_handler,
+					   .private = &c };
+	struct ftramp_ftrace_ops ops = { .func = hold_handler,
+					 .private = &hits };
+	struct site_bytes before, after;
+	pthread_t th, deaf;
+
+	ASSERT_EQ(0, pipe(hold_pipe));
+	/* One ops on the site: adding a second is one literal store. */
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&first, "ft_hold", 0));
+	ASSERT_EQ(0, ftramp_ftrace_ops__register(&first));
+	before = bytes_of("ft_hold");
+
+	/* Every sync of the change fails (fault injection): as before. */
+	ASSERT_EQ(0, ftramp_ftrace_ops__set_filter(&ops, "ft_hold", 0));
+	ASSERT_EQ(0, ftramp_fault_set("membarrier", 1, FTRAMP_FAULT_FOREVER,
+				      -EIO));
+	EXPECT_EQ(-EIO, ftramp_ftrace_ops__register(&ops));
+	ftramp_fault_clear_all();
+	after = bytes_of("ft_hold");
+	EXPECT_EQ(0, memcmp(&before, &after, sizeof(before)));
+	EXPECT_EQ(101, ft_hold(1));
+	EXPECT_EQ(1, c.hits);
+	EXPECT_EQ(0, hits);
+	c.hits = 0;
+
+	ASSERT_EQ(0, ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL));
+	ftramp_patch_set_sync_signal_opts(&so);
+	ASSERT_EQ(0, pthread_create(&deaf, NULL, sync_deaf, NULL));
+	while (!__atomic_load_n(&hold_mask_sync, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_EQ(0, pthread_create(&th, NULL, hold_caller, NULL));
+	reclaim_set_own_wait(100);
+	EXPECT_EQ(-ETIMEDOUT, ftramp_ftrace_ops__register(&ops));
+	/* The caller ran the new list during the sync, and stays in it. */
+	EXPECT_EQ(1, __atomic_load_n(&hold_in, __ATOMIC_ACQUIRE));
+	EXPECT_TRUE(pinned_record_frames(1));
+	after = bytes_of("ft_hold");
+	EXPECT_EQ(0, memcmp(&before, &after, sizeof(before)));
+
+	__atomic_store_n(&hold_stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(1, write(hold_pipe[1], "x", 1));
+	pthread_join(th, NULL);
+	pthread_join(deaf, NULL);
+	EXPECT_EQ(0, ftramp_sync(10000));
+	EXPECT_EQ(1, hits);
+	c.hits = 0;
+	EXPECT_EQ(101, ft_hold(1));
+	EXPECT_EQ(1, c.hits);
+	EXPECT_EQ(1, hits);
+	reclaim_set_own_wait(0);
+	ASSERT_EQ(0, ftramp_ftrace_ops__unregister(&first));
+	ftramp_ftrace_ops__free_filter(&ops);
+	ftramp_ftrace_ops__free_filter(&first);
 }
 
 TEST_HARNESS_MAIN

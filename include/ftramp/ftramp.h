@@ -711,11 +711,19 @@ FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops);
  * within BL range of a site for its ftrace_caller), -EFAULT (a site's
  * bytes are not what ftramp left there: someone else rewrote them),
  * -ENOMEM and the errors of text patching.  On error no site changed.
+ * A failure after other threads may have run the handler waits for them
+ * as unregistering does (10 s at most; then ftramp_error_detail() names
+ * what pins the ops: keep it valid until ftramp_sync() returns 0).
  */
 FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops);
 /*
- * Stop; waits until no thread runs ops->func any more (a handler blocked
- * forever blocks this, as in the kernel).  -EINVAL (not registered).
+ * Stop; waits until no thread runs ops->func any more, for 10 s at most:
+ * a handler that never returns (blocked, or left by longjmp()) or a
+ * thread reclamation cannot observe does not hang this for ever.  0, or
+ * -EINVAL (not registered), or -ETIMEDOUT: unregistered (no new call
+ * runs the handler), but some thread may still be inside it:
+ * ftramp_error_detail() says what pins it; keep the ops valid until
+ * ftramp_sync() returns 0.
  */
 FTRAMP_API int ftramp_ftrace_ops__unregister(struct ftramp_ftrace_ops *ops);
 /* Calls the recursion guard skipped (see FTRAMP_FTRACE_OPS_FL_RECURSION). */
@@ -746,7 +754,10 @@ FTRAMP_API int ftramp_direct__register(struct ftramp_ftrace_ops *ops,
  */
 FTRAMP_API int ftramp_direct__modify(struct ftramp_ftrace_ops *ops,
 				     uint64_t addr);
-/* Detach (@addr must be the current target: -EINVAL otherwise). */
+/*
+ * Detach (@addr must be the current target: -EINVAL otherwise).  Waits
+ * as ftramp_ftrace_ops__unregister() does, -ETIMEDOUT included.
+ */
 FTRAMP_API int ftramp_direct__unregister(struct ftramp_ftrace_ops *ops,
 					 uint64_t addr);
 
