@@ -377,6 +377,13 @@ static int scan_threads(uint64_t **pcs_out)
 	dfd = thread_dir_open();
 	if (dfd < 0)
 		return dfd;
+	/*
+	 * Under an emulator, know its helper thread before judging anyone:
+	 * in a fork()ed child under load it may not wear its mask yet, and
+	 * would be asked as a running thread (lib/thread.c).
+	 */
+	if (thread_emulated() && thread_list(dfd, &l, true) >= 0)
+		thread_find_helpers(dfd, &l);
 	/* A walk cut short may miss a live thread: list again. */
 	for (int tries = 0; (cut = thread_list(dfd, &l, true)) == 1; tries++) {
 		if (tries == 100) {

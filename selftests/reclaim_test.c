@@ -56,8 +56,11 @@ enum {
 };
 
 static uint64_t counter;
-static volatile int stay_entry, stay_prog, stay_tail, ack;
+static volatile int stay_entry, stay_tail, ack;
 static volatile int freed, freed_in_tail;
+/* The walker's program: a read of prog_pipe (released by a byte). */
+static int prog_pipe[2] = { -1, -1 };
+static pid_t walker_tid;
 
 static void wait_ack(int val)
 {
@@ -65,19 +68,46 @@ static void wait_ack(int val)
 		;
 }
 
-/* A thread through one traced call: entry window, program, exit window. */
+/*
+ * A thread through one traced call: entry window, program, exit window.
+ * Its program sleeps in a system call (a read, outside every window), so
+ * a scan places it from /proc, whatever the load: no signal to answer
+ * in time.
+ */
 static void *walker(void *arg)
 {
+	char c;
+
 	(void)arg;
+	__atomic_store_n(&walker_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
 	win_spin(&stay_entry, &ack, ACK_ENTRY);
 	__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&ack, ACK_PROG, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&stay_prog, __ATOMIC_ACQUIRE))
+	while (read(prog_pipe[0], &c, 1) < 0 && errno == EINTR)
 		;
 	__atomic_sub_fetch(&counter, 1, __ATOMIC_RELEASE);
 	win_spin(&stay_tail, &ack, ACK_TAIL);
 	__atomic_store_n(&ack, ACK_DONE, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static void prog_release(void)
+{
+	if (write(prog_pipe[1], "x", 1) != 1)
+		abort();
+}
+
+/* Until a scan would place the walker from /proc: asleep in its read. */
+static void wait_walker_asleep(void)
+{
+	int dfd = thread_dir_open();
+	struct thread_stat ts;
+	uint64_t pc;
+
+	while (thread_where(dfd, walker_tid, &ts, true, &pc) !=
+	       THREAD_SYSCALL)
+		sched_yield();
+	close(dfd);
 }
 
 static void free_image(void *arg)
@@ -101,11 +131,12 @@ static void move_walker(enum reclaim_phase phase)
 			break;
 		__atomic_store_n(&stay_entry, 0, __ATOMIC_RELEASE);
 		wait_ack(ACK_PROG);
+		wait_walker_asleep();
 		break;
 	case RECLAIM_PHASE_SCANNED:
 		if (__atomic_load_n(&ack, __ATOMIC_ACQUIRE) != ACK_PROG)
 			break;
-		__atomic_store_n(&stay_prog, 0, __ATOMIC_RELEASE);
+		prog_release();
 		wait_ack(ACK_TAIL);
 		break;
 	default:
@@ -116,9 +147,11 @@ static void move_walker(enum reclaim_phase phase)
 static void reset(void)
 {
 	counter = 0;
-	stay_entry = stay_prog = stay_tail = 1;
+	stay_entry = stay_tail = 1;
 	ack = 0;
 	freed = freed_in_tail = 0;
+	if (prog_pipe[0] < 0 && pipe(prog_pipe))
+		abort();
 }
 
 /*
@@ -173,8 +206,8 @@ TEST(inside_code_with_zero_counter)
 	EXPECT_EQ(1, reclaim_poll());
 	EXPECT_EQ(0, freed);
 
-	__atomic_store_n(&stay_prog, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&stay_tail, 0, __ATOMIC_RELEASE);
+	prog_release();
 	pthread_join(th, NULL);
 	EXPECT_EQ(0, reclaim_poll());
 	EXPECT_EQ(1, freed);

@@ -148,7 +148,7 @@ static void log_free(struct ftramp_patch_log *l)
 /* Difference of two stats snapshots, field by field we look at. */
 struct delta {
 	unsigned long stops, stop_signals, stop_parked, stop_timeouts,
-		      stop_helpers, stop_ns, syncs, failed;
+		      stop_helpers, stop_asleep, stop_ns, syncs, failed;
 };
 
 static void stats_delta(const struct ftramp_patch_stats *a,
@@ -159,6 +159,7 @@ static void stats_delta(const struct ftramp_patch_stats *a,
 	d->stop_parked = b->stop_parked - a->stop_parked;
 	d->stop_timeouts = b->stop_timeouts - a->stop_timeouts;
 	d->stop_helpers = b->stop_helpers - a->stop_helpers;
+	d->stop_asleep = b->stop_asleep - a->stop_asleep;
 	d->stop_ns = b->stop_ns - a->stop_ns;
 	d->syncs = b->syncs - a->syncs;
 	d->failed = b->failed_commits - a->failed_commits;
@@ -436,9 +437,21 @@ TEST(early_prepared_sites_enable_without_stop)
  * A thread that cannot be parked: -ETIMEDOUT, nothing written
  * ------------------------------------------------------------------ */
 
+/*
+ * The stop gives up once only the deaf thread is left pending: the two
+ * others parked, or (under QEMU, a host thread in one of its own locks)
+ * were seen asleep.  The give-up hook stands for the timeout, which is
+ * only a safety net here: the result does not depend on how fast a
+ * loaded machine parks them.
+ */
+static bool only_deaf_left(size_t pending)
+{
+	return pending <= 1;
+}
+
 TEST(blocked_thread_times_out_unchanged)
 {
-	struct ftramp_stop_opts so = { .timeout_ms = 200 };
+	struct ftramp_stop_opts so = { .timeout_ms = 60000 };
 	struct spin sp[3] = { 0 };
 	struct ftramp_patch_stats a, b;
 	unsigned long errors = 0, before[2];
@@ -454,7 +467,9 @@ TEST(blocked_thread_times_out_unchanged)
 	for (int i = 0; i < NSITES; i++)
 		words[i] = *site_a(i);
 	ftramp_patch_get_stats(&a);
+	ftramp_stop_set_give_up_hook(only_deaf_left);
 	EXPECT_EQ(-ETIMEDOUT, prepare("pf_*"));
+	ftramp_stop_set_give_up_hook(NULL);
 	ftramp_patch_get_stats(&b);
 	stats_delta(&a, &b, &d);
 	for (int i = 0; i < NSITES; i++)
@@ -463,7 +478,7 @@ TEST(blocked_thread_times_out_unchanged)
 	EXPECT_EQ(1, d.stop_timeouts);
 	EXPECT_EQ(0, d.stops);
 	EXPECT_EQ(1, d.failed);
-	EXPECT_EQ(2, d.stop_parked);
+	EXPECT_EQ(2, d.stop_parked + d.stop_asleep);
 	/* The error names the thread that held it up, running. */
 	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "(deaf-spinner) state R"));
 

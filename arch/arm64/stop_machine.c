@@ -303,6 +303,8 @@ static struct ftramp_stop_peer *peer_find(struct ftramp_stop *s, pid_t tid)
 	return NULL;
 }
 
+static bool (*stop_give_up)(size_t pending);
+
 /* Wait until no listed thread is PEER_PENDING. */
 static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 		     uint64_t deadline)
@@ -348,7 +350,7 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 		if (!left)
 			return 0;
 		now = now_ns();
-		if (now >= deadline)
+		if (now >= deadline || (stop_give_up && stop_give_up(left)))
 			return -ETIMEDOUT;
 		ts.tv_nsec = deadline - now < QUIET_NS ? deadline - now
 						       : QUIET_NS;
@@ -519,6 +521,8 @@ int ftramp_stop_begin(struct ftramp_stop *s, struct ftramp_patch_stats *st)
 fail:
 	if (err == -ETIMEDOUT)
 		st->stop_timeouts++;
+	for (size_t i = 0; i < s->nr; i++)
+		st->stop_asleep += s->peer[i].state == PEER_ASLEEP;
 	stop_release(s);
 	st->stop_ns += now_ns() - t0;
 	if (err == -ETIMEDOUT)
@@ -544,4 +548,9 @@ unsigned long ftramp_stop_end(struct ftramp_stop *s,
 void ftramp_stop_set_test_hook(void (*hook)(void))
 {
 	stop_test_hook = hook;
+}
+
+void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending))
+{
+	stop_give_up = give_up;
 }

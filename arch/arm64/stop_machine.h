@@ -69,6 +69,15 @@ unsigned long ftramp_stop_end(struct ftramp_stop *s,
  */
 void ftramp_stop_set_test_hook(void (*hook)(void));
 
+/*
+ * Tests of the timeout: while a stop waits, give_up(threads still
+ * pending: neither parked, gone nor seen asleep) is asked after every
+ * wake; true ends the wait as the timeout would (-ETIMEDOUT).  So a test
+ * fails a stop at a known point (only the thread that cannot park is
+ * left), not after a time.  NULL removes it.
+ */
+void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending));
+
 /* Threads inside the park loop right now, counted by the handlers. */
 unsigned int ftramp_stop_parked_now(void);
 
