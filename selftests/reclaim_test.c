@@ -19,6 +19,7 @@
 
 #include <ftramp/ftramp.h>
 
+#include "arch/arm64/sync_signal.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
 #include "lib/thread.h"
@@ -911,6 +912,30 @@ TEST(full_sa_mask_handler_is_still_asked)
 	pthread_join(th, NULL);
 	EXPECT_EQ(1, masked_view);
 	signal(SIGUSR2, SIG_DFL);
+}
+
+/*
+ * ftramp's handlers run on the thread's alternate signal stack when it
+ * has one (SA_ONSTACK): a thread that overflowed its stack, or runs on a
+ * small one, is still asked and parked.  Read from the kernel, behind
+ * the program's view (which shows SIG_DFL).
+ */
+TEST(our_handlers_take_the_alternate_stack)
+{
+	struct sigaction cur;
+	int sigs[2];
+
+	ASSERT_EQ(0, reclaim_take_signals());
+	sigs[0] = reclaim_scan_signal();
+	sigs[1] = ftramp_sync_signal_number();
+	for (int i = 0; i < 2; i++) {
+		ASSERT_LT(0, sigs[i]);
+		ASSERT_EQ(0, thread_real_sigaction(sigs[i], NULL, &cur));
+		EXPECT_TRUE(cur.sa_flags & SA_SIGINFO);
+		EXPECT_TRUE(cur.sa_flags & SA_ONSTACK);
+		ASSERT_EQ(0, sigaction(sigs[i], NULL, &cur));
+		EXPECT_TRUE(cur.sa_handler == SIG_DFL);
+	}
 }
 
 TEST_HARNESS_MAIN
