@@ -176,6 +176,32 @@ static void fsite_own(struct fsite *f)
 	f->created = false;
 }
 
+/* Does an ops use @site (ops on it, or its B branching)? */
+bool ftrace_site_in_use(const struct ftramp_site *site)
+{
+	const struct fsite *f = site->owner;
+
+	return f && (f->cur.nr_ops || f->cur.state == SITE_DIRECT ||
+		     f->cur.state == SITE_CALLER || f->cur.list);
+}
+
+/*
+ * Its object unloaded (ops.c, "Unloading"): the site's state goes with
+ * it.  No lock: nothing else refers to an unused site of an unpinned
+ * object.
+ */
+void ftrace_site_forget(struct ftramp_site *site)
+{
+	struct fsite *f = site->owner;
+
+	if (!f)
+		return;
+	sites_set_owner(site, NULL);
+	free(f->next.ops);
+	free(f->cur.ops);
+	free(f);
+}
+
 /* ------------------------------------------------------------------
  * ftrace_caller copies (arch/arm64/ftrace.c) as the ftrace layer sees
  * them: reclamation windows with an unwind row

@@ -138,6 +138,8 @@ struct ftramp_ftrace_ops_priv {
 	uint64_t misses;
 	uint64_t last_seq;	/* reclamation of its last records */
 	uint64_t reg_seq;	/* registration order (site ops lists) */
+	/* every priv, for the objects its sets name (ops.c, "Unloading") */
+	struct ftramp_ftrace_ops_priv *all_next, **all_pprev;
 };
 
 /* The state of @o that a transaction changing @chg plans with. */
@@ -158,6 +160,10 @@ ftrace_ops_record(const struct ftramp_ftrace_ops *o,
 
 /* The process's site table (ftramp_sites__get()), or NULL and *err. */
 struct ftramp_sites *ftrace_sites(int *err);
+
+/* commit.c: does an ops use @site?  Forget its state (unloaded). */
+bool ftrace_site_in_use(const struct ftramp_site *site);
+void ftrace_site_forget(struct ftramp_site *site);
 
 int ftrace_priv_get(struct ftramp_ftrace_ops *ops);
 /* Register with the filters' sites; direct = 0 for a handler ops. */

@@ -38,19 +38,130 @@ __attribute__((constructor)) static void ftrace_init(void)
 /* Registration order: the next ops registered gets ++reg_seq_next. */
 static uint64_t reg_seq_next;
 
+/* Every priv allocated (ftrace_lock): their sets pin objects. */
+static struct ftramp_ftrace_ops_priv *all_privs;
+
 int ftrace_priv_get(struct ftramp_ftrace_ops *ops)
 {
+	struct ftramp_ftrace_ops_priv *p;
+
 	if (ops->priv)
 		return 0;
-	ops->priv = calloc(1, sizeof(*ops->priv));
-	return ops->priv ? 0 : -ENOMEM;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->all_next = all_privs;
+	if (all_privs)
+		all_privs->all_pprev = &p->all_next;
+	p->all_pprev = &all_privs;
+	all_privs = p;
+	ops->priv = p;
+	return 0;
+}
+
+static void priv_unlink(struct ftramp_ftrace_ops_priv *p)
+{
+	*p->all_pprev = p->all_next;
+	if (p->all_next)
+		p->all_next->all_pprev = p->all_pprev;
+}
+
+/* ------------------------------------------------------------------
+ * Unloading
+ *
+ * A shared object is pinned (sites_object_pin()) from the moment this
+ * layer refers to one of its sites: a filter set names it, or a site
+ * gets its state (commit.c's fsite).  The program's dlclose() first
+ * tells us (closing()): an object none of whose sites an ops uses, that
+ * no set names, and none of whose functions has an image still pending
+ * in reclamation is unpinned there, so that dlclose() unloads it.  The
+ * site table then reports it removed, and its sites' states (unused)
+ * go with it.  A set that names it again pins it again.
+ * ------------------------------------------------------------------ */
+
+static bool set_names(const struct site_set *s, const struct sites_object *o)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->v[i]->obj == o)
+			return true;
+	return false;
+}
+
+static bool object_in_use(const struct sites_object *o)
+{
+	for (size_t i = 0; i < o->nr_sites; i++)
+		if (ftrace_site_in_use(&o->sites[i]))
+			return true;
+	for (const struct ftramp_ftrace_ops_priv *p = all_privs; p;
+	     p = p->all_next)
+		if (set_names(&p->filter, o) || set_names(&p->notrace, o) ||
+		    set_names(&p->cur.sites, o) ||
+		    set_names(&p->next.sites, o))
+			return true;
+	for (size_t i = 0; i < o->nr_text; i++)
+		if (reclaim_pending_in(o->text[i].start, o->text[i].end))
+			return true;
+	return false;
+}
+
+static int unpin_unused(struct sites_object *o, void *ctx)
+{
+	(void)ctx;
+	if (o->pin && !object_in_use(o))
+		sites_object_unpin(o);
+	return 0;
+}
+
+/*
+ * From the program's dlclose() (ftramp's own loads and unloads call the
+ * loader directly, never under ftrace_lock through the hook).
+ */
+static void objects_closing(struct ftramp_sites *t, void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&ftrace_lock);
+	reclaim_poll();
+	sites_for_each_object(t, unpin_unused, NULL);
+	pthread_mutex_unlock(&ftrace_lock);
+}
+
+/*
+ * Unloaded (unpinned above, so no ops uses its sites and nothing names
+ * them).  Called with scan_lock held, maybe by a thread inside
+ * ftrace_lock, so it takes no lock.
+ */
+static void object_removed(struct ftramp_sites *t, struct sites_object *o,
+			   void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	for (size_t i = 0; i < o->nr_sites; i++)
+		ftrace_site_forget(&o->sites[i]);
+}
+
+static struct sites_listener objects_listener = {
+	.removed = object_removed,
+	.closing = objects_closing,
+};
+
+/* Pin the shared objects of @s's sites (see "Unloading"). */
+static void set_pin(const struct site_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (!s->v[i]->obj->pin)
+			sites_object_pin(s->v[i]->obj);
 }
 
 struct ftramp_sites *ftrace_sites(int *err)
 {
+	static bool listening;	/* ftrace_lock */
 	struct ftramp_sites *t = ftramp_sites__get();
 
 	*err = t ? 0 : (errno ? -errno : -ENOMEM);
+	if (t && !listening) {
+		sites_listen(t, &objects_listener);
+		listening = true;
+	}
 	return t;
 }
 
@@ -478,7 +589,7 @@ static int set_change(struct ftramp_ftrace_ops *ops, bool notrace,
 {
 	struct ftramp_ftrace_ops_priv *p;
 	struct site_set n, *cur;
-	struct ftramp_site *site;
+	struct ftramp_site *site = NULL;
 	int err;
 
 	if (!ops || (glob == NULL && !addr))
@@ -514,6 +625,7 @@ static int set_change(struct ftramp_ftrace_ops *ops, bool notrace,
 		if (err)
 			goto fail;
 	}
+	set_pin(&n);
 	site_set_free(cur);
 	*cur = n;
 	goto out;
@@ -602,6 +714,7 @@ void ftrace_ops_release(struct ftramp_ftrace_ops *ops)
 	site_set_free(&p->notrace);
 	site_set_free(&p->cur.sites);
 	ops_next_drop(p);
+	priv_unlink(p);
 	free(p);
 	ops->priv = NULL;
 }

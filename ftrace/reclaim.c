@@ -915,6 +915,17 @@ FTRAMP_API int ftramp_sync(int timeout_ms)
 	return err;
 }
 
+bool reclaim_pending_in(uint64_t lo, uint64_t hi)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&reclaim_lock);
+	for (struct reclaim_entry *e = pending_head; e && !found; e = e->next)
+		found = e->func >= lo && e->func < hi;
+	pthread_mutex_unlock(&reclaim_lock);
+	return found;
+}
+
 FTRAMP_API int ftramp_reclaim__pinned(struct ftramp_pinned *out, size_t n)
 {
 	size_t i = 0;

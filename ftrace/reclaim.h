@@ -8,6 +8,7 @@
 #define FTRAMP_FTRACE_RECLAIM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum reclaim_kind {
@@ -76,6 +77,9 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms);
  */
 #define RECLAIM_OWN_WAIT_MS	10000
 int reclaim_wait_own(uint64_t seq);
+
+/* Is an entry described with a function in [lo, hi) still pending? */
+bool reclaim_pending_in(uint64_t lo, uint64_t hi);
 
 /* pthread_atfork() stages: 0 prepare, 1 parent, 2 child. */
 void reclaim_atfork(int stage);

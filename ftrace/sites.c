@@ -877,26 +877,44 @@ static unsigned long added_gen(void)
 /* Listeners' settled() calls, copied out of the list under scan_lock. */
 #define SETTLED_MAX	8
 
+/* Each listener's settled() (or closing()), with no lock held. */
+static void tell(struct ftramp_sites *t, bool closing)
+{
+	struct sites_listener call[SETTLED_MAX];
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->scan_lock);
+	for (struct sites_listener *l = t->listeners;
+	     l && n < SETTLED_MAX; l = l->next)
+		if (closing ? l->closing != NULL : l->settled != NULL)
+			call[n++] = *l;
+	pthread_mutex_unlock(&t->scan_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (closing)
+			call[i].closing(t, call[i].ctx);
+		else
+			call[i].settled(t, call[i].ctx);
+	}
+}
+
 /* @gen: added_gen() before the loader ran. */
 static void after_dl(unsigned long gen)
 {
 	struct ftramp_sites *t = __atomic_load_n(&g_sites, __ATOMIC_ACQUIRE);
-	struct sites_listener call[SETTLED_MAX];
-	size_t n = 0;
 
 	if (!t || tls_scanning || tls_reading)
 		return;
 	refresh(t);	/* no-op unless an object came or went */
-	if (__atomic_load_n(&t->added, __ATOMIC_ACQUIRE) == gen)
-		return;
-	pthread_mutex_lock(&t->scan_lock);
-	for (struct sites_listener *l = t->listeners;
-	     l && n < SETTLED_MAX; l = l->next)
-		if (l->settled)
-			call[n++] = *l;
-	pthread_mutex_unlock(&t->scan_lock);
-	for (size_t i = 0; i < n; i++)
-		call[i].settled(t, call[i].ctx);
+	if (__atomic_load_n(&t->added, __ATOMIC_ACQUIRE) != gen)
+		tell(t, false);
+}
+
+static void before_dlclose(void)
+{
+	struct ftramp_sites *t = __atomic_load_n(&g_sites, __ATOMIC_ACQUIRE);
+
+	if (t && !tls_scanning && !tls_reading)
+		tell(t, true);
 }
 
 __attribute__((visibility("default"))) void *dlopen(const char *file, int mode)
@@ -919,6 +937,7 @@ __attribute__((visibility("default"))) int dlclose(void *handle)
 
 	if (!real)
 		return -1;
+	before_dlclose();
 	ret = real(handle);
 	after_dl(added_gen());	/* removals only: no settled() */
 	return ret;

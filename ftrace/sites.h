@@ -134,6 +134,12 @@ struct sites_listener {
 	 * the thread holds a table lock (its dlopen() is a callback's).
 	 */
 	void (*settled)(struct ftramp_sites *t, void *ctx);
+	/*
+	 * Before the program's dlclose() runs, the same way: the layer
+	 * above lets go of its pins (sites_object_unpin()) on objects it no
+	 * longer uses, so that this dlclose() can unload them.
+	 */
+	void (*closing)(struct ftramp_sites *t, void *ctx);
 	void *ctx;
 	struct sites_listener *next;	/* private */
 };
@@ -147,10 +153,12 @@ int sites_for_each_object(struct ftramp_sites *t,
 			  void *ctx);
 
 /*
- * Keep a shared object loaded while sites in it are patched: takes a
- * dlopen(RTLD_NOLOAD) reference, so a dlclose() by the program does not
- * unmap text a thread may still return into.  0, -EINVAL for the
- * executable, -ENOENT if it is no longer loaded.
+ * Keep a shared object loaded while the layer above refers to its sites
+ * (patched, or named by a filter): takes a dlopen(RTLD_NOLOAD)
+ * reference, so a dlclose() by the program does not unmap text a thread
+ * may still return into.  0, -EINVAL for the executable, -ENOENT if it
+ * is no longer loaded.  Unpinned (from a closing() call), the object is
+ * unloaded by the program's last dlclose(), and removed() follows.
  */
 int sites_object_pin(struct sites_object *obj);
 void sites_object_unpin(struct sites_object *obj);

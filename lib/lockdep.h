@@ -35,7 +35,8 @@ enum ftramp_lock_class {
 	FTRAMP_LOCK_SITES_SCAN,	/* 3 scan_lock, ftrace/sites.c: 1, 2 */
 	FTRAMP_LOCK_SITES_INDEX, /* 4 the table's rwlock, ftrace/sites.c:
 				  * 1, 2, 3 */
-	FTRAMP_LOCK_RECLAIM,	/* 5 reclaim_lock, ftrace/reclaim.c: 1 */
+	FTRAMP_LOCK_RECLAIM,	/* 5 reclaim_lock, ftrace/reclaim.c: 1, 3
+				 * (ops.c's unpinning walks objects) */
 	FTRAMP_LOCK_TEXT_POKE,	/* 6 text_mutex, arch/arm64/patching.c: 1 */
 	FTRAMP_LOCK_TEXT_ALLOC,	/* 7 text_lock, arch/arm64/text_alloc.c:
 				 * 1, 6 (alias lookup) */
