@@ -303,7 +303,7 @@ static struct ftramp_stop_peer *peer_find(struct ftramp_stop *s, pid_t tid)
 	return NULL;
 }
 
-static bool (*stop_give_up)(size_t pending);
+static bool (*stop_give_up)(size_t pending, pid_t first);
 
 /* Wait until no listed thread is PEER_PENDING. */
 static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
@@ -316,6 +316,7 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 						    __ATOMIC_SEQ_CST);
 		struct timespec ts = { 0 };
 		size_t left = 0;
+		pid_t first = 0;
 		uint64_t now;
 
 		for (size_t i = 0; i < s->nr; i++) {
@@ -345,12 +346,14 @@ static int stop_wait(struct ftramp_stop *s, struct ftramp_patch_stats *st,
 					continue;
 				}
 			}
-			left++;
+			if (!left++)
+				first = p->tid;
 		}
 		if (!left)
 			return 0;
 		now = now_ns();
-		if (now >= deadline || (stop_give_up && stop_give_up(left)))
+		if (now >= deadline ||
+		    (stop_give_up && stop_give_up(left, first)))
 			return -ETIMEDOUT;
 		ts.tv_nsec = deadline - now < QUIET_NS ? deadline - now
 						       : QUIET_NS;
@@ -550,7 +553,8 @@ void ftramp_stop_set_test_hook(void (*hook)(void))
 	stop_test_hook = hook;
 }
 
-void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending))
+void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending,
+						  pid_t first))
 {
 	stop_give_up = give_up;
 }

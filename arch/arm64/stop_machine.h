@@ -71,12 +71,13 @@ void ftramp_stop_set_test_hook(void (*hook)(void));
 
 /*
  * Tests of the timeout: while a stop waits, give_up(threads still
- * pending: neither parked, gone nor seen asleep) is asked after every
- * wake; true ends the wait as the timeout would (-ETIMEDOUT).  So a test
- * fails a stop at a known point (only the thread that cannot park is
- * left), not after a time.  NULL removes it.
+ * pending: neither parked, gone nor seen asleep; the first of them) is
+ * asked after every wake; true ends the wait as the timeout would
+ * (-ETIMEDOUT).  So a test fails a stop at a known point (only the
+ * thread that cannot park is left), not after a time.  NULL removes it.
  */
-void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending));
+void ftramp_stop_set_give_up_hook(bool (*give_up)(size_t pending,
+						  pid_t first));
 
 /* Threads inside the park loop right now, counted by the handlers. */
 unsigned int ftramp_stop_parked_now(void);
