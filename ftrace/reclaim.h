@@ -71,11 +71,13 @@ int reclaim_wait_seq(uint64_t seq, int timeout_ms);
  * What an unregister (and a register that failed after threads may have
  * reached its record) waits with: reclaim_wait_seq() for its own entry,
  * bounded (RECLAIM_OWN_WAIT_MS, reclaim_set_own_wait() in tests), so a
- * leaked frame or a thread no scan can observe never hangs it.  On
+ * leaked frame or a thread no scan can observe never hangs it.  Generous:
+ * threads that call traced functions without pause, under QEMU beside a
+ * CPU hog, were seen to take over 10 s to be found outside every window.  On
  * -ETIMEDOUT the entry stays retired (freed by a later poll, or never),
  * and ftramp_error_detail() says what pins it.
  */
-#define RECLAIM_OWN_WAIT_MS	10000
+#define RECLAIM_OWN_WAIT_MS	60000
 int reclaim_wait_own(uint64_t seq);
 
 /* Is an entry described with a function in [lo, hi) still pending? */

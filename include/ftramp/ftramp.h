@@ -712,12 +712,12 @@ FTRAMP_API int ftramp_ftrace_ops__free_filter(struct ftramp_ftrace_ops *ops);
  * bytes are not what ftramp left there: someone else rewrote them),
  * -ENOMEM and the errors of text patching.  On error no site changed.
  * A failure after other threads may have run the handler waits for them
- * as unregistering does (10 s at most; then ftramp_error_detail() names
+ * as unregistering does (60 s at most; then ftramp_error_detail() names
  * what pins the ops: keep it valid until ftramp_sync() returns 0).
  */
 FTRAMP_API int ftramp_ftrace_ops__register(struct ftramp_ftrace_ops *ops);
 /*
- * Stop; waits until no thread runs ops->func any more, for 10 s at most:
+ * Stop; waits until no thread runs ops->func any more, for 60 s at most:
  * a handler that never returns (blocked, or left by longjmp()) or a
  * thread reclamation cannot observe does not hang this for ever.  0, or
  * -EINVAL (not registered), or -ETIMEDOUT: unregistered (no new call
