@@ -51,11 +51,11 @@ for c in "${CASES[@]}"; do
 	plain_rc=$?
 	# shellcheck disable=SC2086
 	run "$name" -o "$TMP/$name.trace" -t 'cx_*' -- "$PROGS/$prog" $args
-	check "$name: untraced, every cleanup ran and the mutex is free" \
-		[ $plain_rc -eq 0 ] && grep -qx "$N threads, all as expected" "$TMP/$name.plain"
-	check "$name -t: output and exit status as untraced" \
-		[ "$(cat "$TMP/$name.rc")" -eq $plain_rc ] &&
-		cmp -s "$TMP/$name.plain" "$TMP/$name.out"
+	[ $plain_rc -eq 0 ] && grep -qx "$N threads, all as expected" "$TMP/$name.plain"
+	result "$name: untraced, every cleanup ran and the mutex is free" $?
+	[ "$(cat "$TMP/$name.rc")" -eq $plain_rc ] &&
+	cmp -s "$TMP/$name.plain" "$TMP/$name.out"
+	result "$name -t: output and exit status as untraced" $?
 	if ! cmp -s "$TMP/$name.plain" "$TMP/$name.out"; then
 		diff "$TMP/$name.plain" "$TMP/$name.out" | head -5 | diag
 		head -5 "$TMP/$name.err" | diag

@@ -41,14 +41,14 @@ own() {
 
 $QEMU_RUN "$PROG" $ROUNDS >"$TMP/plain.out" 2>&1
 plain_rc=$?
-check "untraced: runs its script $ROUNDS times, 8 errors recovered each" \
-	[ $plain_rc -eq 0 ] && [ "$(grep -c '^8 errors' "$TMP/plain.out")" -eq $ROUNDS ]
+[ $plain_rc -eq 0 ] && [ "$(grep -c '^8 errors' "$TMP/plain.out")" -eq $ROUNDS ]
+result "untraced: runs its script $ROUNDS times, 8 errors recovered each" $?
 
 "$FTRAMP" list "$PROG" >"$TMP/list" 2>&1
-check "gcc made a usable site of each clone kind (.isra, .constprop, .part)" \
-	grep -Eq 'usable +[a-z_]+\.isra\.[0-9]+$' "$TMP/list" &&
-	grep -Eq 'usable +[a-z_]+\.constprop\.[0-9]+$' "$TMP/list" &&
-	grep -Eq 'usable +[a-z_]+\.part\.[0-9]+$' "$TMP/list"
+grep -Eq 'usable +[a-z_]+\.isra\.[0-9]+$' "$TMP/list" &&
+grep -Eq 'usable +[a-z_]+\.constprop\.[0-9]+$' "$TMP/list" &&
+grep -Eq 'usable +[a-z_]+\.part\.[0-9]+$' "$TMP/list"
+result "gcc made a usable site of each clone kind (.isra, .constprop, .part)" $?
 check "and .cold parts (code of functions, not sites)" \
 	bash -c "$READELF -sW '$PROG' | grep -Eq ' [a-z_]+\\.cold\$' &&
 		 ! grep -q '\\.cold' '$TMP/list'"
@@ -59,8 +59,8 @@ for f in "${TRACED[@]}"; do
 done
 run all -o "$TMP/all.txt" --count '*' "${targs[@]}" --hist vm_run \
 	--hist 'parse_*' -- "$PROG" $ROUNDS
-check "--count '*', -t, --hist: output bit for bit and exit status as untraced" \
-	[ "$(cat "$TMP/all.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/all.out"
+[ "$(cat "$TMP/all.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/all.out"
+result "--count '*', -t, --hist: output bit for bit and exit status as untraced" $?
 if ! cmp -s "$TMP/plain.out" "$TMP/all.out"; then
 	diff "$TMP/plain.out" "$TMP/all.out" | head -5 | diag
 	head -5 "$TMP/all.err" | diag
@@ -96,19 +96,19 @@ hist_calls() {
 		END { print c + 0, u + 0, s + 0, m + 0 }' "$1"
 }
 read -r c u s m <<<"$(hist_calls "$TMP/all.txt" vm_run)"
-check "--hist vm_run: every call ($c, --count's), the unwound ($u) apart" \
-	[ "$c" = "$(own vm_run)" ] && [ "$u" -gt 0 ] && [ $((s + u)) -eq "$c" ]
-check "--hist vm_run: no call in a bucket past 10^13 ns (an unwound one read a stale slot: 2^60)" \
-	[ "$m" -gt 0 ] && [ "$m" -le 13 ]
+[ "$c" = "$(own vm_run)" ] && [ "$u" -gt 0 ] && [ $((s + u)) -eq "$c" ]
+result "--hist vm_run: every call ($c, --count's), the unwound ($u) apart" $?
+[ "$m" -gt 0 ] && [ "$m" -le 13 ]
+result "--hist vm_run: no call in a bucket past 10^13 ns (an unwound one read a stale slot: 2^60)" $?
 read -r c u s m <<<"$(hist_calls "$TMP/all.txt" parse_expr)"
-check "--hist parse_expr: every call (--count's), the unwound apart" \
-	[ "$c" = "$(count_of "$TMP/all.txt" parse_expr)" ] && [ "$u" -gt 0 ] &&
-	[ $((s + u)) -eq "$c" ] && [ "$m" -le 13 ]
+[ "$c" = "$(count_of "$TMP/all.txt" parse_expr)" ] && [ "$u" -gt 0 ] &&
+[ $((s + u)) -eq "$c" ] && [ "$m" -le 13 ]
+result "--hist parse_expr: every call (--count's), the unwound apart" $?
 
 run count --count '*' -- "$PROG" $ROUNDS
-check "--count '*' alone: output as untraced, the same counts" \
-	[ "$(cat "$TMP/count.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/count.out" &&
-	[ "$(count_of "$TMP/count.err" vm_run)" = "$(own vm_run)" ] &&
-	[ "$(count_of "$TMP/count.err" digest.part.0)" = "$(count_of "$TMP/all.txt" digest.part.0)" ]
+[ "$(cat "$TMP/count.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/count.out" &&
+[ "$(count_of "$TMP/count.err" vm_run)" = "$(own vm_run)" ] &&
+[ "$(count_of "$TMP/count.err" digest.part.0)" = "$(count_of "$TMP/all.txt" digest.part.0)" ]
+result "--count '*' alone: output as untraced, the same counts" $?
 
 finish

@@ -56,7 +56,9 @@ result() {
 	fi
 }
 
-# check DESC CMD...: ok when CMD succeeds.
+# check DESC CMD...: ok when CMD succeeds.  One command: in
+# `check DESC [ a ] && [ b ]` the shell runs `[ b ]` after check, its
+# status lost.  For several, run them, then `result DESC $?`.
 check() {
 	local desc=$1
 	shift

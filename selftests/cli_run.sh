@@ -243,13 +243,13 @@ if [ -e "$PROGS/jump_prog" ]; then
 		     / jump_done\(x=20\) \{$/ { match($0, /jump_done/); d = RSTART }
 		     END { exit !(c && c == d) }' "$TMP/jump.err"
 	run jumpc --count 'jump_*' -- "$PROGS/jump_prog" 100
-	check "longjmp: --count exact for the abandoned calls and the rest" \
-		cmp -s "$TMP/jump.plain" "$TMP/jumpc.out" &&
-		awk '/^ *CALLS +FUNCTION$/ { on = 1; next }
-		     on && NF == 2 { c[$2] = $1 }
-		     END { exit !(c["jump_leave"] == 100 && c["jump_raise"] == 100 &&
-				  c["jump_inner"] == 101 && c["jump_done"] == 1) }' \
+	cmp -s "$TMP/jump.plain" "$TMP/jumpc.out" &&
+	awk '/^ *CALLS +FUNCTION$/ { on = 1; next }
+	     on && NF == 2 { c[$2] = $1 }
+	     END { exit !(c["jump_leave"] == 100 && c["jump_raise"] == 100 &&
+			  c["jump_inner"] == 101 && c["jump_done"] == 1) }' \
 		"$TMP/jumpc.err"
+	result "longjmp: --count exact for the abandoned calls and the rest" $?
 else
 	for i in 1 2 3 4 5; do
 		not_ok "longjmp out of traced functions: selftests/progs not built"

@@ -23,8 +23,8 @@ need_prog "$PROG" 9 "variant PCS"
 
 $QEMU_RUN "$PROG" $N >"$TMP/plain.out" 2>&1
 plain_rc=$?
-check "untraced: q8-q23 survive every vp_axpy call" \
-	[ $plain_rc -eq 0 ] && grep -qx "q8-q23 kept across $N calls" "$TMP/plain.out"
+[ $plain_rc -eq 0 ] && grep -qx "q8-q23 kept across $N calls" "$TMP/plain.out"
+result "untraced: q8-q23 survive every vp_axpy call" $?
 
 "$FTRAMP" list "$PROGS/libvpcs.so" >"$TMP/list" 2>&1
 check "ftramp list: vp_axpy unusable, the variant PCS named as the reason" \
@@ -32,26 +32,26 @@ check "ftramp list: vp_axpy unusable, the variant PCS named as the reason" \
 
 for opt in -t --count --hist; do
 	run refused "$opt" 'vp_axpy@libvpcs.so' -- "$PROG" $N
-	check "ftramp run $opt vp_axpy: refused (125) with the reason, the program not run" \
-		[ "$(cat "$TMP/refused.rc")" -eq 125 ] &&
-		grep -q "vp_axpy@libvpcs.so: variant PCS" "$TMP/refused.err" &&
-		[ ! -s "$TMP/refused.out" ]
+	[ "$(cat "$TMP/refused.rc")" -eq 125 ] &&
+	grep -q "vp_axpy@libvpcs.so: variant PCS" "$TMP/refused.err" &&
+	[ ! -s "$TMP/refused.out" ]
+	result "ftramp run $opt vp_axpy: refused (125) with the reason, the program not run" $?
 done
 
 run bare -t vp_axpy -- "$PROG" $N
-check "ftramp run -t vp_axpy (no @LIBNAME): 125, naming vp_axpy@libvpcs.so" \
-	[ "$(cat "$TMP/bare.rc")" -eq 125 ] && grep -q "'vp_axpy@libvpcs.so'" "$TMP/bare.err"
+[ "$(cat "$TMP/bare.rc")" -eq 125 ] && grep -q "'vp_axpy@libvpcs.so'" "$TMP/bare.err"
+result "ftramp run -t vp_axpy (no @LIBNAME): 125, naming vp_axpy@libvpcs.so" $?
 
 run glob -o "$TMP/glob.trace" -t 'vp_*' -- "$PROG" $N
-check "ftramp run -t 'vp_*': output and exit status as untraced (q8-q23 kept)" \
-	[ "$(cat "$TMP/glob.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/glob.out"
-check "ftramp run -t 'vp_*': vp_plain traced, vp_axpy left alone" \
-	[ "$(grep -c ' vp_plain@libvpcs.so(x=[0-9]*) = ' "$TMP/glob.trace")" -eq $N ] &&
-	! grep -q vp_axpy "$TMP/glob.trace"
+[ "$(cat "$TMP/glob.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/glob.out"
+result "ftramp run -t 'vp_*': output and exit status as untraced (q8-q23 kept)" $?
+[ "$(grep -c ' vp_plain@libvpcs.so(x=[0-9]*) = ' "$TMP/glob.trace")" -eq $N ] &&
+! grep -q vp_axpy "$TMP/glob.trace"
+result "ftramp run -t 'vp_*': vp_plain traced, vp_axpy left alone" $?
 run count --count 'vp_*' -- "$PROG" $N
-check "ftramp run --count 'vp_*': vp_plain counted, output as untraced" \
-	[ "$(cat "$TMP/count.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/count.out" &&
-	grep -Eq "^ *$N +vp_plain@libvpcs.so" "$TMP/count.err" &&
-	! grep -q vp_axpy "$TMP/count.err"
+[ "$(cat "$TMP/count.rc")" -eq $plain_rc ] && cmp -s "$TMP/plain.out" "$TMP/count.out" &&
+grep -Eq "^ *$N +vp_plain@libvpcs.so" "$TMP/count.err" &&
+! grep -q vp_axpy "$TMP/count.err"
+result "ftramp run --count 'vp_*': vp_plain counted, output as untraced" $?
 
 finish

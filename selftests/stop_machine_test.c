@@ -517,6 +517,7 @@ TEST(blocked_thread_times_out_unchanged)
 
 struct sleeper {
 	pthread_t th;
+	pid_t tid;
 	int fd;
 	ssize_t ret;
 	int err;
@@ -527,6 +528,7 @@ static void *pipe_reader(void *p)
 	struct sleeper *s = p;
 	char c;
 
+	__atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	s->ret = read(s->fd, &c, 1);
 	s->err = s->ret < 0 ? errno : 0;
 	return NULL;
@@ -537,9 +539,32 @@ static void *nap(void *p)
 	struct sleeper *s = p;
 	struct timespec ts = { .tv_sec = 3 };
 
+	__atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	s->ret = nanosleep(&ts, NULL);
 	s->err = s->ret < 0 ? errno : 0;
 	return NULL;
+}
+
+/*
+ * Until the thread that will store *tidp is blocked in a system call:
+ * a park signal sent before would find nanosleep() not begun, and the
+ * EINTR below would never come (a 200 ms nap once stood for this).
+ */
+static int wait_asleep(pid_t *tidp)
+{
+	int dfd = thread_dir_open();
+	struct thread_stat ts;
+	uint64_t pc;
+	pid_t tid;
+
+	while (!(tid = __atomic_load_n(tidp, __ATOMIC_ACQUIRE)))
+		sched_yield();
+	if (dfd < 0)
+		return -1;
+	while (thread_where(dfd, tid, &ts, true, &pc) != THREAD_SYSCALL)
+		usleep(1000);
+	close(dfd);
+	return 0;
 }
 
 TEST(sleepers_are_parked_too)
@@ -553,7 +578,8 @@ TEST(sleepers_are_parked_too)
 	rd.fd = fds[0];
 	ASSERT_EQ(0, pthread_create(&rd.th, NULL, pipe_reader, &rd));
 	ASSERT_EQ(0, pthread_create(&sl.th, NULL, nap, &sl));
-	usleep(200000);		/* both asleep in the kernel */
+	ASSERT_EQ(0, wait_asleep(&rd.tid));
+	ASSERT_EQ(0, wait_asleep(&sl.tid));
 	ftramp_patch_get_stats(&a);
 	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
@@ -846,6 +872,7 @@ TEST(blocked_sleeper_does_not_fail_the_stop)
 
 static volatile int usr1_seen;
 static int suspend_returns, suspend_err;
+static pid_t suspend_tid;
 
 static void on_usr1(int sig)
 {
@@ -863,6 +890,8 @@ static void *suspender(void *p)
 	wait = all;
 	sigdelset(&wait, SIGUSR1);
 	/* Only SIGUSR1 may end it (the interposition leaves it alone). */
+	__atomic_store_n(&suspend_tid, (pid_t)syscall(SYS_gettid),
+			 __ATOMIC_RELEASE);
 	while (!usr1_seen) {
 		int ret = sigsuspend(&wait);
 
@@ -891,7 +920,7 @@ TEST(sigsuspend_sleeper_is_left_asleep)
 	sa.sa_handler = on_usr1;
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, pthread_create(&th, NULL, suspender, NULL));
-	usleep(200000);		/* asleep in sigsuspend */
+	ASSERT_EQ(0, wait_asleep(&suspend_tid));
 	ftramp_patch_get_stats(&a);
 	EXPECT_EQ(NSITES, prepare("pf_*"));
 	ftramp_patch_get_stats(&b);
