@@ -15,10 +15,11 @@
 #  - fill: --hist fill() fills the shadow stack and calls vleaf() at its
 #    bottom, whose exit never comes, R times (more than the agent's old 64
 #    levels); each such call is closed unwound by the next vleaf() call of
-#    the loop, at the outermost level, instead of nesting it one deeper.
+#    the loop, at the outermost level, instead of nesting it one deeper;
+#    in Chrome JSON too.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 13
+plan 14
 
 SPROG=$PROGS/shadow_prog
 DEEP=11000
@@ -27,7 +28,7 @@ ROUNDS=70
 
 RUN_TIMEOUT=300
 
-need_prog "$SPROG" 13 "shadow stack full"
+need_prog "$SPROG" 14 "shadow stack full"
 
 # body FILE: the trace lines' text after the time, tid and duration
 # columns (34 characters); the report after the trace is left out.
@@ -87,5 +88,12 @@ check "fill: every line at the outermost level" \
 	[ "$(grep -c '^vleaf(' "$TMP/fill.body")" -eq $((2 * ROUNDS)) ]
 check "fill: nothing left unmatched or not shown" \
 	[ "$(grep -c 'not shown' "$TMP/fill.txt" "$TMP/fill.err" | awk -F: '{ s += $2 } END { print s }')" -eq 0 ]
+
+run fillc --format chrome -o "$TMP/fill.json" -t vleaf --hist fill -- \
+	"$SPROG" fill $ROUNDS $DEEP
+check "fill, Chrome JSON: a begin and an end for every call, $ROUNDS unwound" \
+	[ "$(grep -c '"ph":"B"' "$TMP/fill.json")" -eq $((2 * ROUNDS)) -a \
+	  "$(grep -c '"ph":"E"' "$TMP/fill.json")" -eq $((2 * ROUNDS)) -a \
+	  "$(grep -c '"unwound":"1"' "$TMP/fill.json")" -eq $ROUNDS ]
 
 finish
