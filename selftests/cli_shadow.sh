@@ -42,12 +42,17 @@ missed() {
 		on && $2 == f { m = $1 } END { print m + 0 }' "$1"
 }
 
+# as_plain NAME PLAIN: exit status 0 and the untraced run's output.
+as_plain() {
+	[ "$(cat "$TMP/$1.rc")" -eq 0 ] && cmp -s "$TMP/$2" "$TMP/$1.out"
+}
+
 # --- deep ---------------------------------------------------------------
 # shellcheck disable=SC2086
 $QEMU_RUN "$SPROG" deep $DEEP >"$TMP/dplain.out" 2>&1
 run deep -o "$TMP/deep.txt" -t vdeep --count vdeep -- "$SPROG" deep $DEEP
 check "deep: exit status and output as untraced" \
-	[ "$(cat "$TMP/deep.rc")" -eq 0 ] && cmp -s "$TMP/dplain.out" "$TMP/deep.out"
+	as_plain deep dplain.out
 m=$(missed "$TMP/deep.txt" vdeep)
 echo "deep: $m exits the runtime could not report" | diag
 check "deep: the shadow stack was full (its innermost exits not reported)" \
@@ -75,7 +80,7 @@ check "deep: a line $((STORED - 1)) levels deep names its function" \
 $QEMU_RUN "$SPROG" fill $ROUNDS $DEEP >"$TMP/fplain.out" 2>&1
 run fill -o "$TMP/fill.txt" -t vleaf --hist fill -- "$SPROG" fill $ROUNDS $DEEP
 check "fill: exit status and output as untraced" \
-	[ "$(cat "$TMP/fill.rc")" -eq 0 ] && cmp -s "$TMP/fplain.out" "$TMP/fill.out"
+	as_plain fill fplain.out
 check "fill: each bottom vleaf() call's exit went unreported ($ROUNDS)" \
 	[ "$(missed "$TMP/fill.txt" vleaf)" -eq $ROUNDS ]
 body "$TMP/fill.txt" >"$TMP/fill.body"
