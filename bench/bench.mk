@@ -93,6 +93,63 @@ $(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp-internal.a
 	$(call quiet,CCLD,$@)$(CC) -o $@ $(BENCH_FTRAMP_OBJS) \
 		$(O)/libftramp-internal.a $(LIBS)
 
+# The agent's start-up (bench/startup.c): N generated functions, for N =
+# 1000 and BENCH_GEN_FUNCS; run once with the agent preloaded and nothing
+# to do (the reference), once by `ftramp run --count 'bench_gen_*'`, whose
+# --qemu is a wrapper that adds the plugin.
+BENCH_STARTUP_NS := 1000 $(BENCH_GEN_FUNCS)
+
+$(BENCH_DIR)/gen_funcs_%.c: bench/gen_funcs.sh
+	$(call quiet,GEN,$@)mkdir -p $(dir $@) && \
+		$(srctree)/bench/gen_funcs.sh $* > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/gcc/gen_funcs_%.o: $(BENCH_DIR)/gen_funcs_%.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) $(PATCHABLE) -c -o $@ $<
+
+$(BENCH_DIR)/gcc/startup.o: bench/startup.c bench/mark.h bench/report.h
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_GCC_CFLAGS) -c -o $@ $<
+
+$(BENCH_DIR)/startup_%: $(BENCH_DIR)/gcc/startup.o $(BENCH_DIR)/gcc/gen_funcs_%.o
+	$(call quiet,CCLD,$@)$(CC) -o $@ $^
+
+.PRECIOUS: $(BENCH_DIR)/gen_funcs_%.c $(BENCH_DIR)/gcc/gen_funcs_%.o
+
+.PHONY: bench-startup
+bench-startup: bench-calib $(FTRAMP_AGENT) $(FTRAMP_CLI) \
+		$(addprefix $(BENCH_DIR)/startup_,$(BENCH_STARTUP_NS))
+	$(Q)for n in $(BENCH_STARTUP_NS); do \
+		$(MAKE) -f $(srctree)/Makefile O=$(O) BENCH_STARTUP_N=$$n \
+			bench-startup-run || exit 1; \
+	done
+
+BENCH_STARTUP = $(BENCH_DIR)/startup_$(BENCH_STARTUP_N)
+BENCH_STARTUP_QEMU = $(BENCH_DIR)/startup_qemu_$(BENCH_STARTUP_N).sh
+
+.PHONY: bench-startup-run
+bench-startup-run:
+	$(call bench_run,-E LD_PRELOAD=$(FTRAMP_AGENT) $(BENCH_STARTUP),startup_load_$(BENCH_STARTUP_N))
+	$(Q)printf '#!/bin/sh\nexec %s -plugin %s,out=%s "$$@"\n' \
+		"$(BENCH_QEMU)" "$(BENCH_PLUGIN)" \
+		"$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).win" \
+		> $(BENCH_STARTUP_QEMU) && chmod +x $(BENCH_STARTUP_QEMU)
+	$(call quiet,BENCH,startup_$(BENCH_STARTUP_N))rc=0; \
+	FTRAMP_BENCH_GLOB='bench_gen_*' timeout $(BENCH_TIMEOUT) \
+		$(FTRAMP_CLI) run --qemu $(BENCH_STARTUP_QEMU) \
+		--agent $(FTRAMP_AGENT) --count 'bench_gen_*' -- \
+		$(BENCH_STARTUP) > $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).out \
+		2> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).err || rc=$$?; \
+	awk -f $(srctree)/bench/join.awk -v prog=startup_$(BENCH_STARTUP_N) \
+		$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).win \
+		$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).out \
+		> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).rec || exit 1; \
+	if [ $$rc -ne 0 ]; then \
+		echo "bench: startup_$(BENCH_STARTUP_N) exited with status $$rc" >&2; \
+		echo "na ftramp.startup.$(BENCH_STARTUP_N) - agent start-up -- ftramp run exited with status $$rc" \
+			>> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).rec; \
+	fi
+
 # run <program> <name>: the program's stdout and the plugin's windows,
 # joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).  A program that
 # dies keeps what it measured so far, and says so in the table.
@@ -147,8 +204,10 @@ bench-table:
 	$(Q)awk -f $(srctree)/bench/table.awk \
 		-v csv=$(BENCH_RESULTS)/bench.csv -v md=$(BENCH_RESULTS)/bench.md \
 		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
-		$(BENCH_DIR)/ftramp.rec $(BENCH_DIR)/xray.rec
+		$(BENCH_DIR)/ftramp.rec \
+		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec)) \
+		$(BENCH_DIR)/xray.rec
 	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
 
-bench: bench-calib bench-xray bench-ftramp
+bench: bench-calib bench-xray bench-ftramp bench-startup
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) bench-table

@@ -58,6 +58,7 @@
 static void locks_take(void)
 {
 	pthread_mutex_lock(&ftrace_lock);
+	ftrace_dwarf_atfork(0);
 	sites_atfork(0);
 	reclaim_atfork(0);
 	ftramp_patch_atfork(0);
@@ -81,6 +82,7 @@ static void locks_release(int stage)
 	ftramp_patch_atfork(stage);
 	reclaim_atfork(stage);
 	sites_atfork(stage);
+	ftrace_dwarf_atfork(stage);
 	pthread_mutex_unlock(&ftrace_lock);
 }
 

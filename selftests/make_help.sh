@@ -9,7 +9,7 @@
 plan 3
 
 # Rules the other targets use, not typed by users.
-internal=" FORCE build-all deps-ok deps-check bench-ftramp-run "
+internal=" FORCE build-all deps-ok deps-check bench-ftramp-run bench-startup-run "
 
 out=$TMP/o
 help=$(MAKEFLAGS= MFLAGS= make -s -C "$SRC" O="$out" help 2>&1)

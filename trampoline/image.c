@@ -89,6 +89,15 @@ static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 FTRAMP_LOCK_CLASS(slot_lock, FTRAMP_LOCK_SLOTS);
 static uint8_t slot_used[FTRAMP_GUARD_SLOTS];	/* images per slot */
 static unsigned int slot_next;
+/*
+ * Slots per sharing level, and the lowest level any slot has: a new
+ * image takes the next slot at that level, found by a round-robin walk
+ * that passes each slot once per level.  (A scan of every slot for the
+ * least shared one, once all were taken, made attaching to 10,000
+ * functions quadratic: issue 14.)
+ */
+static unsigned int slots_at[UINT8_MAX + 1] = { FTRAMP_GUARD_SLOTS };
+static unsigned int slot_min;
 
 static void shadow_release_all(uint8_t *tbl);
 
@@ -539,24 +548,22 @@ int ftramp_tramp_state_init(struct ftramp_tramp_state *st)
 	st->shadow_find = shadow_find;
 	st->shadow_drop = shadow_drop;
 
-	/* A free slot if any, else the least shared one. */
+	/* A free slot if any, else one of the least shared. */
 	pthread_mutex_lock(&slot_lock);
-	best = slot_next;
-	for (i = 0; i < FTRAMP_GUARD_SLOTS; i++) {
-		unsigned int s = (slot_next + i) % FTRAMP_GUARD_SLOTS;
-
-		if (!slot_used[s]) {
-			best = s;
-			break;
-		}
-		if (slot_used[s] < slot_used[best])
-			best = s;
-	}
-	if (slot_used[best] == UINT8_MAX) {
+	if (slot_min == UINT8_MAX) {
 		pthread_mutex_unlock(&slot_lock);
 		return -ENOSPC;
 	}
-	slot_used[best]++;
+	best = slot_next;
+	for (i = 0; i < FTRAMP_GUARD_SLOTS; i++) {
+		best = (slot_next + i) % FTRAMP_GUARD_SLOTS;
+		if (slot_used[best] == slot_min)
+			break;
+	}
+	slots_at[slot_used[best]]--;
+	slots_at[++slot_used[best]]++;
+	while (!slots_at[slot_min])
+		slot_min++;
 	slot_next = (best + 1) % FTRAMP_GUARD_SLOTS;
 	pthread_mutex_unlock(&slot_lock);
 	st->guard_slot = (int32_t)best;
@@ -568,8 +575,12 @@ void ftramp_tramp_state_fini(struct ftramp_tramp_state *st)
 	if (!st || st->guard_slot < 0 || st->guard_slot >= FTRAMP_GUARD_SLOTS)
 		return;
 	pthread_mutex_lock(&slot_lock);
-	if (slot_used[st->guard_slot])
-		slot_used[st->guard_slot]--;
+	if (slot_used[st->guard_slot]) {
+		slots_at[slot_used[st->guard_slot]]--;
+		slots_at[--slot_used[st->guard_slot]]++;
+		if (slot_used[st->guard_slot] < slot_min)
+			slot_min = slot_used[st->guard_slot];
+	}
 	pthread_mutex_unlock(&slot_lock);
 	st->guard_slot = -1;
 }

@@ -80,14 +80,59 @@ static const char *err_str(int err)
  * Configuration
  * --------------------------------------------------------------------- */
 
+/*
+ * Functions by name: open addressing, index + 1 (0: empty), at most
+ * half full, so that `--count '*'` over thousands of functions does not
+ * compare each one with every one before it (issue 14).
+ */
+static unsigned int *func_hash;
+static unsigned int func_mask;
+
+static unsigned int name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static unsigned int *func_slot(const char *name)
+{
+	unsigned int h = name_hash(name) & func_mask;
+
+	while (func_hash[h] && strcmp(agent_func(func_hash[h] - 1)->name, name))
+		h = (h + 1) & func_mask;
+	return &func_hash[h];
+}
+
+static int func_hash_grow(void)
+{
+	unsigned int n = func_mask ? 2 * (func_mask + 1) : 64, i;
+	unsigned int *old = func_hash;
+
+	func_hash = calloc(n, sizeof(*func_hash));
+	if (!func_hash) {
+		func_hash = old;
+		return -ENOMEM;
+	}
+	func_mask = n - 1;
+	for (i = 0; i < agent_nr_funcs; i++)
+		*func_slot(agent_func(i)->name) = i + 1;
+	free(old);
+	return 0;
+}
+
 static struct afunc *func_get(const char *name)
 {
-	unsigned int i, n = agent_nr_funcs;
+	unsigned int n = agent_nr_funcs, *slot;
 	struct afunc *f;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(agent_func(i)->name, name))
-			return agent_func(i);
+	if (2 * (n + 1) > func_mask + 1 && func_hash_grow())
+		return NULL;
+	slot = func_slot(name);
+	if (*slot)
+		return agent_func(*slot - 1);
 	if (n == AGENT_BLOCK * AGENT_BLOCKS)
 		return NULL;
 	if (!agent_blocks[n / AGENT_BLOCK]) {
@@ -99,6 +144,7 @@ static struct afunc *func_get(const char *name)
 	f->name = strdup(name);
 	if (!f->name)
 		return NULL;
+	*slot = n + 1;
 	/* Complete before the handlers' bound check admits it. */
 	__atomic_store_n(&agent_nr_funcs, n + 1, __ATOMIC_RELEASE);
 	return f;
@@ -548,7 +594,8 @@ static bool attach_from(unsigned int first)
 		}
 		if (!agent_cfg.verbose)
 			continue;
-		strcpy(model, "unknown");
+		strcpy(model, f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST) ?
+		       "unknown" : "none (no program)");
 		if (f->has_model)
 			ftramp_model__format(&f->model, model, sizeof(model));
 		say("attached %s%s%s%s%s: model %s%s", f->name,
@@ -563,7 +610,13 @@ static bool attach_from(unsigned int first)
 /* A function's model, and its --override value read by that model. */
 static void func_setup(struct afunc *f)
 {
-	read_model(f);
+	/*
+	 * A model only for the programs that read arguments or the
+	 * result: --count alone runs none, and reading DWARF was most of
+	 * what starting cost (issue 14).
+	 */
+	if (f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST))
+		read_model(f);
 	if (f->what & AF_OVERRIDE)
 		parse_override(f);
 }
