@@ -18,7 +18,7 @@
 #    "unwound", the nesting intact, the program's output unchanged.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 40
+plan 43
 
 KVCLANG=$O/samples/kvstore-clang
 THREADS=3
@@ -124,6 +124,7 @@ check "clang sample: an HFA argument: range={-1, 1}" \
 	"$TMP/hfa.err"
 
 # --- histograms and counts ----------------------------------------------
+# (--count hides the functions never called unless -v: issue 14)
 run hist --hist kv_get --hist sensor_sample --count '*' -- \
 	"$KVSTORE" -j $THREADS -n $ITER
 check "--hist/--count: exits 0" [ "$(rc_of hist)" -eq 0 ]
@@ -147,6 +148,13 @@ check "--count: kv_put $CALLS, kv_hash $((2 * CALLS)), worker_main $THREADS, mai
 	  "$CALLS $((2 * CALLS)) $THREADS 1" ]
 check "--count: sorted by count" \
 	bash -c "awk '\$1 ~ /^[0-9]+\$/ && NF == 2 { print \$1 }' '$TMP/hist.err' | sort -c -rn"
+check "--count '*': functions never called (sensor_tick without -s) are not listed" \
+	[ -z "$(count_of sensor_tick)" ]
+check "--count '*': ... but said to exist, -v lists them" \
+	grep -Eq '^ +\([0-9]+ more never called: -v lists them\)$' "$TMP/hist.err"
+run zero -v --count 'sensor_*' -- "$KVSTORE" -j 1 -n 4
+check "--count -v: a function never called is listed with 0" \
+	grep -Eq '^ +0  sensor_tick$' "$TMP/zero.err"
 
 # --- override -------------------------------------------------------------
 run ovr --override kv_put=-28 -t kv_put --count kv_slot -- \

@@ -796,11 +796,23 @@ static void report_counts(FILE *f, struct rproc *p)
 		v[n++].name = p->names[i];
 	}
 	if (n) {
+		uint32_t shown = n;
+
 		qsort(v, n, sizeof(*v), count_cmp);
+		/*
+		 * Most called first, so the functions never called are
+		 * last: with a glob they are most of the list, shown with
+		 * -v only.
+		 */
+		while (!opts.verbose && shown && !v[shown - 1].calls)
+			shown--;
 		fprintf(f, "\n%12s  %s\n", "CALLS", "FUNCTION");
-		for (i = 0; i < n; i++)
+		for (i = 0; i < shown; i++)
 			fprintf(f, "%12llu  %s\n",
 				(unsigned long long)v[i].calls, v[i].name);
+		if (shown < n)
+			fprintf(f, "%12s  (%u more never called: -v lists them)\n",
+				"", n - shown);
 	}
 	free(v);
 }
