@@ -17,17 +17,13 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "arch/arm64/abi.h"
 #include "ftrace/elf_sites.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/sites.h"
-#include "lib/lockdep.h"
 #include "lib/opts.h"
 
 #define TYPE_DEPTH_MAX	16
@@ -504,213 +500,96 @@ static int func_model(Dwarf_Die *fn, Dwarf_Addr entry, Dwarf_Addr func,
 	return 0;
 }
 
-/* ------------------------------------------------------------------
- * Objects read once: each one's debug info is opened on first use and
- * kept, with an index of its subprograms by entry address, so that a
- * model costs a binary search and the DIEs of one function, not a
- * re-read of the object (attaching to every function of a program was
- * quadratic in its functions: issue 14).  The few objects kept are
- * checked against the file (device, inode, size, mtime) at each use.
- * ------------------------------------------------------------------ */
-
-struct dw_fn {
-	Dwarf_Addr lo;		/* where the subprogram's code starts */
-	Dwarf_Off off;		/* its DIE */
+struct find_ctx {
+	Dwarf_Addr addr;
+	Dwarf_Addr entry;	/* where the subprogram's code starts */
+	Dwarf_Die die;
+	bool found;
 };
 
-struct dw_obj {
-	char *path;
-	struct stat st;
-	Dwfl *dwfl;
-	Dwarf *dw;		/* NULL: no debug info (kept: asked again) */
-	struct dw_fn *fn;	/* sorted by lo */
-	size_t nr, cap;
-	unsigned long used;	/* LRU clock */
-};
+static int find_cb(Dwarf_Die *die, void *arg)
+{
+	struct find_ctx *f = arg;
+	Dwarf_Addr lo, base, start, end;
+	ptrdiff_t off = 0;
 
-#define DW_OBJS	8
-
-static struct dw_obj dw_objs[DW_OBJS];
-static unsigned long dw_clock;
-static pthread_mutex_t dw_lock = PTHREAD_MUTEX_INITIALIZER;
-FTRAMP_LOCK_CLASS(dw_lock, FTRAMP_LOCK_DWARF);
+	/*
+	 * GCC starts the subprogram's range after the patchable entry
+	 * (func + 8, or + 12 after a `bti c`), not at the symbol.  A function
+	 * split into hot and cold parts has DW_AT_ranges, its entry in one.
+	 */
+	if (dwarf_lowpc(die, &lo) == 0) {
+		if (lo >= f->addr && lo <= f->addr + 12)
+			goto found;
+		return DWARF_CB_OK;
+	}
+	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+		if (start >= f->addr && start <= f->addr + 12) {
+			lo = start;
+			goto found;
+		}
+	}
+	return DWARF_CB_OK;
+found:
+	f->die = *die;
+	f->entry = lo;
+	f->found = true;
+	return DWARF_CB_ABORT;
+}
 
 static const Dwfl_Callbacks dwfl_cbs = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
 
-static int fn_add(struct dw_obj *o, Dwarf_Addr lo, Dwarf_Off off)
-{
-	if (o->nr == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 256;
-		struct dw_fn *v = realloc(o->fn, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		o->fn = v;
-		o->cap = cap;
-	}
-	o->fn[o->nr++] = (struct dw_fn){ lo, off };
-	return 0;
-}
-
-/*
- * Every subprogram with code: its low PC, or each range start of one
- * split into hot and cold parts (the entry is in one of them).
- */
-static int index_cb(Dwarf_Die *die, void *arg)
-{
-	struct dw_obj *o = arg;
-	Dwarf_Addr lo, base, start, end;
-	Dwarf_Off off = dwarf_dieoffset(die);
-	ptrdiff_t r = 0;
-
-	if (dwarf_lowpc(die, &lo) == 0)
-		return fn_add(o, lo, off) ? DWARF_CB_ABORT : DWARF_CB_OK;
-	while ((r = dwarf_ranges(die, r, &base, &start, &end)) > 0)
-		if (fn_add(o, start, off))
-			return DWARF_CB_ABORT;
-	return DWARF_CB_OK;
-}
-
-static int fn_cmp(const void *a, const void *b)
-{
-	const struct dw_fn *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-static void obj_drop(struct dw_obj *o)
-{
-	if (o->dwfl)
-		dwfl_end(o->dwfl);
-	free(o->path);
-	free(o->fn);
-	memset(o, 0, sizeof(*o));
-}
-
-static int obj_open(struct dw_obj *o, const char *path,
-		    const struct stat *st)
-{
-	Dwfl_Module *mod;
-	Dwarf_Addr bias = 0;
-	Dwarf_Die cudie;
-	size_t hsize;
-
-	o->path = strdup(path);
-	o->st = *st;
-	o->dwfl = dwfl_begin(&dwfl_cbs);
-	if (!o->path || !o->dwfl)
-		return -ENOMEM;
-	mod = dwfl_report_offline(o->dwfl, "", path, -1);
-	dwfl_report_end(o->dwfl, NULL, NULL);
-	if (!mod)
-		return 0;
-	o->dw = dwfl_module_getdwarf(mod, &bias);
-	if (!o->dw)
-		return 0;
-	for (Dwarf_Off off = 0, next;
-	     !dwarf_nextcu(o->dw, off, &next, &hsize, NULL, NULL, NULL);
-	     off = next)
-		if (dwarf_offdie(o->dw, off + hsize, &cudie) &&
-		    dwarf_getfuncs(&cudie, index_cb, o, 0) < 0)
-			return -ENOMEM;
-	qsort(o->fn, o->nr, sizeof(o->fn[0]), fn_cmp);
-	return 0;
-}
-
-/* The object's entry, opened now if need be; under dw_lock. */
-static struct dw_obj *obj_get(const char *path)
-{
-	struct dw_obj *o, *lru = &dw_objs[0];
-	struct stat st;
-
-	if (stat(path, &st))
-		return NULL;
-	for (o = dw_objs; o < dw_objs + DW_OBJS; o++) {
-		if (o->path && !strcmp(o->path, path)) {
-			if (o->st.st_dev == st.st_dev &&
-			    o->st.st_ino == st.st_ino &&
-			    o->st.st_size == st.st_size &&
-			    o->st.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-			    o->st.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
-				o->used = ++dw_clock;
-				return o;
-			}
-			lru = o;	/* the file changed: read it again */
-			break;
-		}
-		if (o->used < lru->used)
-			lru = o;
-	}
-	obj_drop(lru);
-	if (obj_open(lru, path, &st)) {
-		obj_drop(lru);
-		return NULL;
-	}
-	lru->used = ++dw_clock;
-	return lru;
-}
-
-/*
- * The subprogram whose code starts at file_addr, or up to 12 bytes
- * after (GCC starts its range after the patchable entry: func + 8, or
- * + 12 after a `bti c`).
- */
-static bool obj_find(struct dw_obj *o, Dwarf_Addr addr, Dwarf_Die *die,
-		     Dwarf_Addr *entry)
-{
-	size_t lo = 0, hi = o->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (o->fn[mid].lo < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == o->nr || o->fn[lo].lo > addr + 12 ||
-	    !dwarf_offdie(o->dw, o->fn[lo].off, die))
-		return false;
-	*entry = o->fn[lo].lo;
-	return true;
-}
-
-void ftrace_dwarf_atfork(int stage)
-{
-	if (stage == 0)
-		pthread_mutex_lock(&dw_lock);
-	else
-		pthread_mutex_unlock(&dw_lock);
-}
-
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
 	bool clone = symbol && elf_sym_is_clone(symbol);
-	struct dw_obj *o;
-	Dwarf_Addr entry;
-	Dwarf_Die die;
+	struct find_ctx f = { .addr = file_addr };
+	Dwfl_Module *mod;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die cudie;
+	size_t hsize;
+	Dwarf *dw;
+	Dwfl *dwfl;
 	int err = -ENODATA;
 
 	if (!object || !*object)
 		return -ENODATA;
-	pthread_mutex_lock(&dw_lock);
-	o = obj_get(object);
-	if (!o || !o->dw || !obj_find(o, file_addr, &die, &entry))
+	dwfl = dwfl_begin(&dwfl_cbs);
+	if (!dwfl)
+		return -ENOMEM;
+	mod = dwfl_report_offline(dwfl, "", object, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!mod)
 		goto out;
-	err = func_model(&die, entry, file_addr, clone,
+	dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		goto out;
+	/* DIE addresses are file addresses: no bias in this comparison. */
+	if (dwarf_addrdie(dw, file_addr + 12, &cudie))
+		dwarf_getfuncs(&cudie, find_cb, &f, 0);
+	for (Dwarf_Off off = 0, next; !f.found &&
+	     !dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL);
+	     off = next) {
+		if (dwarf_offdie(dw, off + hsize, &cudie) &&
+		    (dwarf_haspc(&cudie, file_addr) > 0 ||
+		     dwarf_haspc(&cudie, file_addr + 12) > 0))
+			dwarf_getfuncs(&cudie, find_cb, &f, 0);
+	}
+	if (!f.found) {
+		err = -ENODATA;
+		goto out;
+	}
+	err = func_model(&f.die, f.entry, file_addr, clone,
 			 clone && (strstr(symbol, ".isra") ||
 				   strstr(symbol, ".part")), m, names);
 	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))
 		err = ftramp_model__validate(m);
 out:
-	pthread_mutex_unlock(&dw_lock);
+	dwfl_end(dwfl);
 	return err;
 }
 

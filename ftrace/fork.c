@@ -55,22 +55,9 @@
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
 
-/*
- * Weak: dwarf.c (and libdw) is linked only where something reads DWARF;
- * the agent links its own table reader instead.
- */
-#pragma weak ftrace_dwarf_atfork
-
-static void dwarf_atfork(int stage)
-{
-	if (ftrace_dwarf_atfork)
-		dwarf_atfork(stage);
-}
-
 static void locks_take(void)
 {
 	pthread_mutex_lock(&ftrace_lock);
-	dwarf_atfork(0);
 	sites_atfork(0);
 	reclaim_atfork(0);
 	ftramp_patch_atfork(0);
@@ -94,7 +81,6 @@ static void locks_release(int stage)
 	ftramp_patch_atfork(stage);
 	reclaim_atfork(stage);
 	sites_atfork(stage);
-	dwarf_atfork(stage);
 	pthread_mutex_unlock(&ftrace_lock);
 }
 

@@ -229,13 +229,10 @@ struct ftramp_ftrace_ops *ftrace_site_direct_ops(uint64_t func);
 /*
  * dwarf.c: the model of the function at @file_addr of @object, whose ELF
  * symbol is @symbol (a compiler clone's name gets the clone rule), with
- * parameter names too (for the CLI).  Each object's debug info is read
- * once and indexed by address (a few objects are kept).
+ * parameter names too (for the CLI).
  */
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX]);
-/* fork(): 0 takes dwarf.c's lock, 1 (parent) and 2 (child) release it */
-void ftrace_dwarf_atfork(int stage);
 
 #endif /* FTRAMP_FTRACE_FTRACE_H */

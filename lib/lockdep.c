@@ -15,7 +15,6 @@
 
 static const char *const class_names[FTRAMP_LOCK_NR] = {
 	[FTRAMP_LOCK_FTRACE]		= "ftrace_lock",
-	[FTRAMP_LOCK_DWARF]		= "dw_lock",
 	[FTRAMP_LOCK_SITES]		= "g_sites_lock",
 	[FTRAMP_LOCK_SITES_SCAN]	= "sites scan_lock",
 	[FTRAMP_LOCK_SITES_INDEX]	= "sites index rwlock",

@@ -31,23 +31,21 @@
 enum ftramp_lock_class {
 	FTRAMP_LOCK_NONE,	/* not checked */
 	FTRAMP_LOCK_FTRACE,	/* 1 ftrace_lock, ftrace/ops.c: outermost */
-	FTRAMP_LOCK_DWARF,	/* 2 dw_lock, ftrace/dwarf.c: 1 (libdw may
-				 * dlopen() under it: the sites locks) */
-	FTRAMP_LOCK_SITES,	/* 3 g_sites_lock, ftrace/sites.c: 1, 2 */
-	FTRAMP_LOCK_SITES_SCAN,	/* 4 scan_lock, ftrace/sites.c: 1-3 */
-	FTRAMP_LOCK_SITES_INDEX, /* 5 the table's rwlock, ftrace/sites.c:
-				  * 1-4 */
-	FTRAMP_LOCK_RECLAIM,	/* 6 reclaim_lock, ftrace/reclaim.c: 1, 4
+	FTRAMP_LOCK_SITES,	/* 2 g_sites_lock, ftrace/sites.c: 1 */
+	FTRAMP_LOCK_SITES_SCAN,	/* 3 scan_lock, ftrace/sites.c: 1, 2 */
+	FTRAMP_LOCK_SITES_INDEX, /* 4 the table's rwlock, ftrace/sites.c:
+				  * 1, 2, 3 */
+	FTRAMP_LOCK_RECLAIM,	/* 5 reclaim_lock, ftrace/reclaim.c: 1, 3
 				 * (ops.c's unpinning walks objects) */
-	FTRAMP_LOCK_TEXT_POKE,	/* 7 text_mutex, arch/arm64/patching.c: 1 */
-	FTRAMP_LOCK_TEXT_ALLOC,	/* 8 text_lock, arch/arm64/text_alloc.c:
-				 * 1, 7 (alias lookup) */
-	FTRAMP_LOCK_JIT,	/* 9 jit_lock, trampoline/jitdebug.c: 1 */
-	FTRAMP_LOCK_UNWIND,	/* 10 uw_lock, trampoline/unwind.c: 1 (and
+	FTRAMP_LOCK_TEXT_POKE,	/* 6 text_mutex, arch/arm64/patching.c: 1 */
+	FTRAMP_LOCK_TEXT_ALLOC,	/* 7 text_lock, arch/arm64/text_alloc.c:
+				 * 1, 6 (alias lookup) */
+	FTRAMP_LOCK_JIT,	/* 8 jit_lock, trampoline/jitdebug.c: 1 */
+	FTRAMP_LOCK_UNWIND,	/* 9 uw_lock, trampoline/unwind.c: 1 (and
 				 * libgcc's object lock inside) */
-	FTRAMP_LOCK_THUNKS,	/* 11 thunks_lock, trampoline/thunk.c: leaf */
-	FTRAMP_LOCK_SLOTS,	/* 12 slot_lock, trampoline/image.c: 1 */
-	FTRAMP_LOCK_FAULT,	/* 13 fault_lock, lib/fault_inject.c: any */
+	FTRAMP_LOCK_THUNKS,	/* 10 thunks_lock, trampoline/thunk.c: leaf */
+	FTRAMP_LOCK_SLOTS,	/* 11 slot_lock, trampoline/image.c: 1 */
+	FTRAMP_LOCK_FAULT,	/* 12 fault_lock, lib/fault_inject.c: any */
 	FTRAMP_LOCK_NR,
 };
 
