@@ -16,14 +16,15 @@
 #  - fork: each process reported under its pid, in one output or, with
 #    %p in -o, one each; the child's counts are its own;
 #  - exec: untraced, with no LD_PRELOAD or FTRAMP_* left (no loader
-#    errors), or followed with -f where an arm64 program can be exec'd;
+#    errors), or followed with -f; an arm64 program exec'd runs under
+#    qemu-user too (the agent's exec interposers), traced with -f only;
 #  - a ring too small for the program: drops counted and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 33
+plan 38
 
 EV=$PROGS/events_prog
-need_prog "$EV" 33 "events"
+need_prog "$EV" 38 "events"
 
 rc_of() {
 	cat "$TMP/$1.rc"
@@ -181,14 +182,27 @@ check "exec: the program ran, its count reported" \
 check "exec without -f: no LD_PRELOAD of the agent, no FTRAMP_*, no loader error" \
 	eval '! grep -Eq "libftramp-agent|^FTRAMP_" "$TMP/exec.out" &&
 	      ! grep -Eqi "ld\.so|preload" "$TMP/exec.err"'
-if [ "$HOST_ARCH" = aarch64 ] || [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-	run follow -f --count ev_work -- "$EV" exec "$EV" fork
-	check "-f: the exec'd program is traced too, under the same pid" \
-		[ "$(grep -c '^# pid [0-9]*: ' "$TMP/follow.err")" -eq 3 ]
-else
-	skip "-f: the exec'd program is traced too" \
-		"an arm64 program cannot be exec'd here (no binfmt_misc for qemu-aarch64)"
-fi
+# An arm64 program exec'd: under qemu-user (no binfmt_misc) the agent runs
+# it through the same qemu (agent/exec.c), traced with -f only.
+run execa --count ev_work -- "$EV" exec "$EV" exit 3
+check "exec of an arm64 program without -f: it ran, its exit status passed" \
+	[ "$(rc_of execa)" -eq 3 ]
+check "exec of an arm64 program without -f: untraced, one process reported" \
+	[ "$(count_of "$TMP/execa.err" ev_work)" -eq 1 -a \
+	  "$(grep -c '^# pid ' "$TMP/execa.err")" -eq 0 ]
+run follow -f --count ev_work -- "$EV" exec "$EV" fork
+check "-f: exit status 0, the exec'd program and its child reported too" \
+	[ "$(rc_of follow)" -eq 0 -a \
+	  "$(grep -c '^# pid [0-9]*: ' "$TMP/follow.err")" -eq 3 ]
+check "-f: 1 call before the exec, 4 after it, 2 in the child" \
+	[ "$(count_of "$TMP/follow.err" ev_work 1)" -eq 1 -a \
+	  "$(count_of "$TMP/follow.err" ev_work 2)" -eq 4 -a \
+	  "$(count_of "$TMP/follow.err" ev_work 3)" -eq 2 ]
+check "-f: the exec'd program is reported under the pid that exec'd" \
+	[ "$(grep '^# pid ' "$TMP/follow.err" | sed -n 1p | cut -d: -f1)" = \
+	  "$(grep '^# pid ' "$TMP/follow.err" | sed -n 2p | cut -d: -f1)" ]
+run followx -f --count ev_work -- "$EV" exec "$EV" exit 3
+check "-f: the exec'd program's exit status passed" [ "$(rc_of followx)" -eq 3 ]
 
 # --- drops ----------------------------------------------------------------
 run drops --buffer-size 64K -o "$TMP/drops.trace" -t ev_work \

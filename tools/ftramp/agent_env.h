@@ -18,6 +18,9 @@
 #define FTRAMP_ENV_FOLLOW	"FTRAMP_FOLLOW"		/* 1: trace exec'd */
 /* LD_LIBRARY_PATH as the user had it ("": unset), restored by the agent */
 #define FTRAMP_ENV_LD_LIBRARY_PATH "FTRAMP_LD_LIBRARY_PATH"
+/* qemu's command and sysroot, for an exec of arm64 programs (agent/exec.c) */
+#define FTRAMP_ENV_EXEC_QEMU	"FTRAMP_EXEC_QEMU"
+#define FTRAMP_ENV_EXEC_SYSROOT	"FTRAMP_EXEC_SYSROOT"
 #define FTRAMP_ENV_FAR		"FTRAMP_FAR"		/* 1: far trampolines */
 #define FTRAMP_ENV_STRLEN	"FTRAMP_STRLEN"		/* string argument cap */
 #define FTRAMP_ENV_HEXDUMP	"FTRAMP_HEXDUMP"	/* bytes behind pointers */

@@ -111,10 +111,10 @@ void usage_run(FILE *f)
 "  -v, --verbose           say what was attached, and how\n"
 "\n"
 "Processes:\n"
-"  -f, --follow            trace the programs it execs as well (arm64\n"
-"                          hosts, or qemu registered with binfmt_misc);\n"
-"                          without -f they run untraced, LD_PRELOAD\n"
-"                          removed.  Forked children are always traced,\n"
+"  -f, --follow            trace the programs it execs as well (under\n"
+"                          qemu, an arm64 program exec'd is run by the\n"
+"                          same qemu); without -f they run untraced,\n"
+"                          LD_PRELOAD removed.  Forked children are always traced,\n"
 "                          each reported under its PID.\n"
 "\n"
 "Trampolines:\n"
@@ -314,7 +314,7 @@ static int exec_target(const struct run_opts *o, const char *agent,
 	const char *sysroot = o->sysroot ?: env_opt("FTRAMP_SYSROOT") ?:
 			      DEFAULT_SYSROOT;
 	const char *user_lib_path = getenv("LD_LIBRARY_PATH");
-	char *qemu_words, *qargv_path, *ld_lib, *ld_pre, *ldso;
+	char *qemu_words, *qargv_path, *ld_lib, *ld_pre, *ldso, *qemu_cmd;
 	char **qargv;
 	int argc, n, i;
 
@@ -345,9 +345,14 @@ static int exec_target(const struct run_opts *o, const char *agent,
 	/* the agent gives exec'd programs back the user's (agent.c) */
 	set_env(FTRAMP_ENV_LD_LIBRARY_PATH,
 		user_lib_path ? user_lib_path : "");
-	/* -f: a program exec'd through binfmt_misc finds the sysroot */
-	if (o->follow)
-		set_env("QEMU_LD_PREFIX", sysroot);
+	/* an arm64 program it execs goes through the same qemu (agent/exec.c) */
+	if (asprintf(&qemu_cmd, "%s", qargv_path) < 0)
+		return -ENOMEM;
+	for (i = 1; i < n; i++)
+		if (asprintf(&qemu_cmd, "%s %s", qemu_cmd, qargv[i]) < 0)
+			return -ENOMEM;
+	set_env(FTRAMP_ENV_EXEC_QEMU, qemu_cmd);
+	set_env(FTRAMP_ENV_EXEC_SYSROOT, sysroot);
 	if (asprintf(&ld_lib, "LD_LIBRARY_PATH=%s/lib%s%s", sysroot,
 		     user_lib_path && *user_lib_path ? ":" : "",
 		     user_lib_path ? user_lib_path : "") < 0 ||

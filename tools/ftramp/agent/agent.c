@@ -745,7 +745,8 @@ static void clean_environment(void)
 		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
 		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_SESSION, FTRAMP_ENV_FOLLOW,
 		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
-		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK,
+		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK, FTRAMP_ENV_EXEC_QEMU,
+		FTRAMP_ENV_EXEC_SYSROOT,
 	};
 	const char *pre = getenv("LD_PRELOAD");
 	const char *lib = getenv(FTRAMP_ENV_LD_LIBRARY_PATH);
@@ -798,6 +799,7 @@ __attribute__((constructor)) static void agent_init(void)
 		return;		/* preloaded with nothing to do */
 
 	read_config();
+	exec_init();
 	if (!session || !*session) {
 		say("%s is not set: start the program with 'ftramp run', which reads and reports the events",
 		    FTRAMP_ENV_SESSION);

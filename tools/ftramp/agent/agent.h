@@ -90,6 +90,9 @@ int table_model(const struct ftramp_site *site,
 		struct ftramp_func_model *model,
 		char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
+/* exec.c: read FTRAMP_EXEC_* before the environment is cleaned. */
+void exec_init(void);
+
 /* event.c */
 void event_init(void);
 void event_atfork_child(void);
