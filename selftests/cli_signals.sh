@@ -32,7 +32,7 @@ exports() {
 	"$NM" -D --defined-only "$AGENT" | awk '$2 == "T" { print $3 }' |
 		sort | tr '\n' ' '
 }
-want="_Unwind_Find_FDE@@GCC_3.0 dlclose@@GLIBC_2.34 dlopen@@GLIBC_2.34 pthread_sigmask@@GLIBC_2.32 sigaction@@GLIBC_2.17 signal@@GLIBC_2.17 sigprocmask@@GLIBC_2.17 "
+want="_Unwind_Find_FDE@@GCC_3.0 dlclose@@GLIBC_2.34 dlopen@@GLIBC_2.34 execl@@GLIBC_2.17 execle@@GLIBC_2.17 execlp@@GLIBC_2.17 execv@@GLIBC_2.17 execve@@GLIBC_2.17 execvp@@GLIBC_2.17 execvpe@@GLIBC_2.17 fexecve@@GLIBC_2.17 posix_spawn@@GLIBC_2.17 posix_spawnp@@GLIBC_2.17 pthread_sigmask@@GLIBC_2.32 sigaction@@GLIBC_2.17 signal@@GLIBC_2.17 sigprocmask@@GLIBC_2.17 "
 got=$(exports)
 check "the agent exports the interposers at glibc's versions, nothing else" \
 	[ "$got" = "$want" ]
