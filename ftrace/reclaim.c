@@ -113,6 +113,7 @@ static struct {
 } stats;
 
 static void (*test_hook)(enum reclaim_phase phase);
+static void (*ask_hook)(pid_t tid);
 
 /* ------------------------------------------------------------------
  * Thread scans
@@ -444,6 +445,8 @@ static int scan_threads(uint64_t **pcs_out)
 		/* Ours is still on its way: it answers this scan too. */
 		if (!ask_may_send(l.tid[i]))
 			continue;
+		if (ask_hook)
+			ask_hook(l.tid[i]);
 		switch (thread_signal_send(l.tid[i], scan_sig, 0)) {
 		case 0:
 			stats.scan_signals++;
@@ -707,6 +710,13 @@ void reclaim_set_test_hook(void (*hook)(enum reclaim_phase phase))
 {
 	pthread_mutex_lock(&reclaim_lock);
 	test_hook = hook;
+	pthread_mutex_unlock(&reclaim_lock);
+}
+
+void reclaim_set_ask_hook(void (*hook)(pid_t tid))
+{
+	pthread_mutex_lock(&reclaim_lock);
+	ask_hook = hook;
 	pthread_mutex_unlock(&reclaim_lock);
 }
 

@@ -8,6 +8,7 @@
 #define FTRAMP_FTRACE_RECLAIM_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -123,6 +124,14 @@ enum reclaim_phase {
  * that move a thread between the steps.
  */
 void reclaim_set_test_hook(void (*hook)(enum reclaim_phase phase));
+
+/*
+ * Call hook(tid) when a scan has read tid as running and is about to
+ * signal it (between the look at /proc and the send), with the
+ * reclaimer's lock held.  NULL removes it.  For the test of the window
+ * a thread can enter a sleep through (design.rst, "Limits").
+ */
+void reclaim_set_ask_hook(void (*hook)(pid_t tid));
 
 /* reclaim_wait_own()'s bound (< 0: none; 0: the default). */
 void reclaim_set_own_wait(int timeout_ms);

@@ -7,6 +7,7 @@
  * can be put exactly where a real thread might be.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -936,6 +937,156 @@ TEST(our_handlers_take_the_alternate_stack)
 		ASSERT_EQ(0, sigaction(sigs[i], NULL, &cur));
 		EXPECT_TRUE(cur.sa_handler == SIG_DFL);
 	}
+}
+
+/* ------------------------------------------------------------------
+ * The remaining limit: a sleep entered between the look and the signal
+ * ------------------------------------------------------------------ */
+
+static int late_pipe[2];
+static pid_t late_tid;
+static volatile int late_step;	/* 0: spin; 1: poll; 2: poll again */
+static int late_eintr, late_other, late_fired;
+
+static int late_poll(void)
+{
+	struct pollfd p = { .fd = late_pipe[0], .events = POLLIN };
+	int r = poll(&p, 1, -1);
+
+	if (r < 0 && errno == EINTR)
+		__atomic_add_fetch(&late_eintr, 1, __ATOMIC_RELAXED);
+	else if (r < 0)
+		__atomic_add_fetch(&late_other, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+/*
+ * Runs (a scan reads it R) until step 1, then polls the pipe with no
+ * timeout.  Interrupted, it polls again only at step 2, when the test
+ * knows no scan is under way: the second sleep is the control.
+ */
+static void *late_sleeper(void *arg)
+{
+	char c = 0;
+	int r;
+
+	(void)arg;
+	__atomic_store_n(&late_tid, (pid_t)gettid(), __ATOMIC_RELEASE);
+	while (__atomic_load_n(&late_step, __ATOMIC_ACQUIRE) < 1)
+		;
+	r = late_poll();
+	if (r < 0) {
+		while (__atomic_load_n(&late_step, __ATOMIC_ACQUIRE) < 2)
+			;
+		r = late_poll();
+	}
+	if (r != 1 || read(late_pipe[0], &c, 1) != 1)
+		return (void *)(intptr_t)-1;
+	return (void *)(intptr_t)c;
+}
+
+static void wait_late_asleep(void)
+{
+	int dfd = thread_dir_open();
+	struct thread_stat ts;
+	uint64_t pc;
+
+	while (thread_where(dfd, late_tid, &ts, true, &pc) != THREAD_SYSCALL)
+		sched_yield();
+	close(dfd);
+}
+
+/* The scan has read it running and is about to signal it: it sleeps. */
+static void late_enter_poll(pid_t tid)
+{
+	if (tid != __atomic_load_n(&late_tid, __ATOMIC_ACQUIRE) ||
+	    late_fired)
+		return;		/* later asks find it spinning */
+	late_fired = 1;
+	__atomic_store_n(&late_step, 1, __ATOMIC_RELEASE);
+	wait_late_asleep();
+}
+
+static void late_reset(void)
+{
+	late_tid = 0;
+	late_step = 0;
+	late_eintr = late_other = late_fired = 0;
+	if (pipe(late_pipe))
+		abort();
+}
+
+/* Scans until the mark is reclaimed (an unanswered ask defers it). */
+static int late_reclaim(void)
+{
+	reclaim_retire(RECLAIM_MARK, NULL, 0x4000, 0x4004, NULL, NULL);
+	for (int i = 0; i < 1000; i++)
+		if (!reclaim_poll())
+			return 0;
+	return -1;
+}
+
+/*
+ * design.rst, "Limits": a thread read as running (R) when a scan looks
+ * at it is asked; if it enters poll() between the look and the signal,
+ * that poll() returns EINTR, once.  The hook puts it there exactly; the
+ * program is otherwise unaffected (its next poll() sleeps through later
+ * scans and returns the pipe's byte).  The control: the same thread
+ * asleep in poll() before the scan looks is not signalled.
+ */
+TEST(sleep_entered_after_the_look_sees_one_eintr)
+{
+	struct ftramp_reclaim_stats a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	pthread_t th;
+	void *ret;
+
+	late_reset();
+	ASSERT_EQ(0, pthread_create(&th, NULL, late_sleeper, NULL));
+	while (!__atomic_load_n(&late_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	reclaim_set_ask_hook(late_enter_poll);
+	EXPECT_EQ(0, late_reclaim());
+	reclaim_set_ask_hook(NULL);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_EQ(1, late_fired);
+	EXPECT_EQ(1, __atomic_load_n(&late_eintr, __ATOMIC_ACQUIRE));
+	EXPECT_LT(a.scan_signals, b.scan_signals);
+
+	/* Asleep again, through another reclamation: no second EINTR. */
+	__atomic_store_n(&late_step, 2, __ATOMIC_RELEASE);
+	wait_late_asleep();
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	EXPECT_EQ(0, late_reclaim());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_LT(a.scan_quiet, b.scan_quiet);
+	ASSERT_EQ(1, write(late_pipe[1], "x", 1));
+	pthread_join(th, &ret);
+	EXPECT_EQ('x', (int)(intptr_t)ret);
+	EXPECT_EQ(1, late_eintr);
+	EXPECT_EQ(0, late_other);
+	close(late_pipe[0]);
+	close(late_pipe[1]);
+
+	/* Control: no hook, asleep before the look: no EINTR at all. */
+	late_reset();
+	late_step = 1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, late_sleeper, NULL));
+	while (!__atomic_load_n(&late_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	wait_late_asleep();
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	EXPECT_EQ(0, late_reclaim());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_LT(a.scan_quiet, b.scan_quiet);
+	ASSERT_EQ(1, write(late_pipe[1], "y", 1));
+	pthread_join(th, &ret);
+	EXPECT_EQ('y', (int)(intptr_t)ret);
+	EXPECT_EQ(0, late_eintr);
+	EXPECT_EQ(0, late_other);
+	EXPECT_EQ(0, late_fired);
+	close(late_pipe[0]);
+	close(late_pipe[1]);
 }
 
 TEST_HARNESS_MAIN
