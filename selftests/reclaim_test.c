@@ -99,15 +99,14 @@ static void prog_release(void)
 		abort();
 }
 
-/* Until a scan would place the walker from /proc: asleep in its read. */
-static void wait_walker_asleep(void)
+/* Until a scan would place tid from /proc: asleep in a system call. */
+static void wait_asleep(pid_t tid)
 {
 	int dfd = thread_dir_open();
 	struct thread_stat ts;
 	uint64_t pc;
 
-	while (thread_where(dfd, walker_tid, &ts, true, &pc) !=
-	       THREAD_SYSCALL)
+	while (thread_where(dfd, tid, &ts, true, &pc) != THREAD_SYSCALL)
 		sched_yield();
 	close(dfd);
 }
@@ -133,7 +132,7 @@ static void move_walker(enum reclaim_phase phase)
 			break;
 		__atomic_store_n(&stay_entry, 0, __ATOMIC_RELEASE);
 		wait_ack(ACK_PROG);
-		wait_walker_asleep();
+		wait_asleep(walker_tid);
 		break;
 	case RECLAIM_PHASE_SCANNED:
 		if (__atomic_load_n(&ack, __ATOMIC_ACQUIRE) != ACK_PROG)
@@ -985,17 +984,6 @@ static void *late_sleeper(void *arg)
 	return (void *)(intptr_t)c;
 }
 
-static void wait_late_asleep(void)
-{
-	int dfd = thread_dir_open();
-	struct thread_stat ts;
-	uint64_t pc;
-
-	while (thread_where(dfd, late_tid, &ts, true, &pc) != THREAD_SYSCALL)
-		sched_yield();
-	close(dfd);
-}
-
 /* The scan has read it running and is about to signal it: it sleeps. */
 static void late_enter_poll(pid_t tid)
 {
@@ -1004,7 +992,7 @@ static void late_enter_poll(pid_t tid)
 		return;		/* later asks find it spinning */
 	late_fired = 1;
 	__atomic_store_n(&late_step, 1, __ATOMIC_RELEASE);
-	wait_late_asleep();
+	wait_asleep(late_tid);
 }
 
 static void late_reset(void)
@@ -1055,7 +1043,7 @@ TEST(sleep_entered_after_the_look_sees_one_eintr)
 
 	/* Asleep again, through another reclamation: no second EINTR. */
 	__atomic_store_n(&late_step, 2, __ATOMIC_RELEASE);
-	wait_late_asleep();
+	wait_asleep(late_tid);
 	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
 	EXPECT_EQ(0, late_reclaim());
 	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
@@ -1074,7 +1062,7 @@ TEST(sleep_entered_after_the_look_sees_one_eintr)
 	ASSERT_EQ(0, pthread_create(&th, NULL, late_sleeper, NULL));
 	while (!__atomic_load_n(&late_tid, __ATOMIC_ACQUIRE))
 		usleep(1000);
-	wait_late_asleep();
+	wait_asleep(late_tid);
 	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
 	EXPECT_EQ(0, late_reclaim());
 	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
