@@ -16,10 +16,17 @@ $(PROGS_DIR)/zlib/libzdl.so: selftests/progs/fakez.c
 		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -shared \
 		-Wl,-soname,libzdl.so -o $@ $<
 
+# the same code again, with a soname no file has: found only by the soname
+# the agent reads from memory (selftests/cli_select.sh)
+$(PROGS_DIR)/zlib/libzsoname.so: selftests/progs/fakez.c
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -shared \
+		-Wl,-soname,libzother.so.7 -o $@ $<
+
 $(PROGS_DIR)/zprog: selftests/progs/zprog.c $(PROGS_DIR)/zlib/libz.so.1 \
 		$(PROGS_DIR)/zlib/libzdl.so
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< \
 		$(PROGS_DIR)/zlib/libz.so.1 -ldl
 
-CHECK_EXTRA += $(PROGS_DIR)/zprog
+CHECK_EXTRA += $(PROGS_DIR)/zprog $(PROGS_DIR)/zlib/libzsoname.so

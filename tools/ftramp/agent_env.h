@@ -5,7 +5,8 @@
  * Documentation/cli.rst for people who preload the agent by hand.
  *
  * Lists are separated by commas; each element is a glob (fnmatch(3)) on
- * the site name (`sym` or `sym@libname`).
+ * the site name (`sym`, or `sym@lib` with lib any of the library's names:
+ * agent/libsel.h).
  */
 #ifndef FTRAMP_TOOLS_AGENT_ENV_H
 #define FTRAMP_TOOLS_AGENT_ENV_H
@@ -14,6 +15,7 @@
 #define FTRAMP_ENV_HIST		"FTRAMP_HIST"		/* --hist GLOB,... */
 #define FTRAMP_ENV_COUNT	"FTRAMP_COUNT"		/* --count GLOB,... */
 #define FTRAMP_ENV_OVERRIDE	"FTRAMP_OVERRIDE"	/* FUNC=VALUE,... */
+#define FTRAMP_ENV_NOTRACE	"FTRAMP_NOTRACE"	/* -N GLOB,...: none of these */
 #define FTRAMP_ENV_SESSION	"FTRAMP_SESSION"	/* the session file */
 #define FTRAMP_ENV_FOLLOW	"FTRAMP_FOLLOW"		/* 1: trace exec'd */
 /* LD_LIBRARY_PATH as the user had it ("": unset), restored by the agent */

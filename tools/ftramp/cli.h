@@ -47,6 +47,9 @@ int cli_check_elf(const char *path, bool *has_sites);
  */
 int cli_has_interp(const char *path);
 
+/* The DT_SONAME of the object at @path (malloc'ed), or NULL without one. */
+char *cli_elf_soname(const char *path);
+
 /*
  * table.c: the site-and-model table (ftrace/site_table.h) of the program
  * at @exe and of the libraries the loader will load for it, searched in
@@ -57,6 +60,16 @@ int cli_has_interp(const char *path);
 int cli_table_build(const char *exe, const char *sysroot,
 		    const char *lib_path, bool models, void **buf,
 		    size_t *size);
+
+/*
+ * table.c: the file the loader would load for the library @name (no '/'):
+ * LD_LIBRARY_PATH, then the default directories, under @sysroot first
+ * (NULL on arm64 hosts).  A malloc'ed path, or NULL.
+ */
+char *cli_find_library(const char *name, const char *sysroot);
+
+/* The arm64 sysroot: FTRAMP_SYSROOT or the default; NULL on arm64 hosts. */
+const char *cli_sysroot(void);
 
 /* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
 char *cli_find_program(const char *prog);

@@ -2,8 +2,11 @@
 /*
  * ftramp list: the patchable sites of a program or library, read from the
  * file (ftrace/elf_sites.c): file addresses, sizes, and whether ftramp can
- * use each site or why not.  Names are those `ftramp run` takes: "sym" in
- * a program, "sym@libname.so" in a shared library.  --models reads each
+ * use each site or why not.  Names are those `ftramp run` reports: "sym"
+ * in a program, "sym@libname.so" in a shared library (its soname, else its
+ * file name, without the version), and GLOBs select as run's do
+ * (agent/libsel.h).  A library named without a '/' is found as the loader
+ * would find it.  --models reads each
  * listed function's model from the DWARF (ftrace/dwarf.c, the rule attach
  * applies: a compiler clone gets the unknown model unless its DWARF
  * proves its own convention).
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/libsel.h"
 #include "cli.h"
 #include "ftrace/elf_sites.h"
 #include "ftrace/ftrace.h"
@@ -26,9 +30,14 @@ void usage_list(FILE *f)
 "\n"
 "List the functions of PROG or LIB that have patchable entries, with their\n"
 "file address, size and status: usable, or why ftramp will not touch them.\n"
-"GLOB (fnmatch(3)) selects by name, as `ftramp run -t` would; a library's\n"
-"functions are named FUNC@LIBNAME.\n"
+"A LIB without a '/' (libz.so.1) is found as the loader would find it:\n"
+"LD_LIBRARY_PATH, then the default directories (under the sysroot,\n"
+"FTRAMP_SYSROOT, off arm64).  GLOB (fnmatch(3)) selects by name, as\n"
+"`ftramp run -t` would; a library's functions are named FUNC@LIB, with LIB\n"
+"its soname without the version (libz.so), and FUNC@LIB selects with LIB\n"
+"any of its names (libz.so, libz.so.1, its file name or path).\n"
 "\n"
+"  -N, --notrace GLOB leave out the functions GLOB matches (repeatable)\n"
 "  -u, --usable       only the usable sites\n"
 "  -m, --models       the model each function gets from its DWARF: a\n"
 "                     prototype, or \"unknown (why)\" where ftramp saves every\n"
@@ -43,6 +52,7 @@ struct list_row {
 
 static const struct option list_options[] = {
 	{ "usable",	no_argument, NULL, 'u' },
+	{ "notrace",	required_argument, NULL, 'N' },
 	{ "models",	no_argument, NULL, 'm' },
 	{ "help",	no_argument, NULL, 'h' },
 	{ }
@@ -61,6 +71,24 @@ static const char *site_flags(const struct elf_site *s)
 	if (s->flags & FTRAMP_SITE_F_WEAK)
 		return "weak";
 	return "-";
+}
+
+/* Whether @glob selects @name, a function of the object known by @n. */
+static bool selects(const char *glob, const char *name,
+		    const struct libsel_names *n)
+{
+	char func[512];
+	const char *lib, *at;
+
+	if (libsel_split(glob, func, sizeof(func), &lib))
+		return false;
+	if (!lib)
+		return !fnmatch(glob, name, 0);
+	at = *n->report ? strrchr(name, '@') : NULL;
+	if (!at || (size_t)(at - name) >= sizeof(func))
+		return false;
+	return !fnmatch(func, strndupa(name, at - name), 0) &&
+	       libsel_match(lib, n);
 }
 
 /* "  model: int (int32_t, int32_t)" or "  model: unknown (clone)". */
@@ -103,19 +131,31 @@ static void print_model(const char *path, const struct elf_site *s)
 int cmd_list(int argc, char **argv)
 {
 	struct list_row *rows;
-	const char *path, *glob = NULL;
-	char object[256] = "";
+	const char *path, *glob = NULL, **notrace = NULL;
+	size_t nr_notrace = 0;
+	char object[256] = "", *soname = NULL, *real = NULL;
+	struct libsel_names names = { .report = object };
 	struct elf_sites *es;
 	size_t i, n = 0, usable = 0, total_usable = 0;
 	bool only_usable = false, models = false, has_sites;
 	int c, err, addr_w = 7;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+umh", list_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+uN:mh", list_options, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			only_usable = true;
 			break;
+		case 'N': {
+			const char **p = realloc(notrace, (nr_notrace + 1) *
+						 sizeof(*p));
+
+			if (!p)
+				return 1;
+			notrace = p;
+			notrace[nr_notrace++] = optarg;
+			break;
+		}
 		case 'm':
 			models = true;
 			break;
@@ -132,8 +172,12 @@ int cmd_list(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	path = cli_find_program(argv[optind]);
+	if (!path)
+		path = cli_find_library(argv[optind], cli_sysroot());
 	if (!path) {
-		pr_err("%s: no such program or library", argv[optind]);
+		pr_err("%s: no such program or library%s", argv[optind],
+		       strchr(argv[optind], '/') ? "" :
+		       " (in PATH, or where the loader looks: LD_LIBRARY_PATH, the default directories)");
 		return 1;
 	}
 	if (argc - optind == 2)
@@ -152,8 +196,14 @@ int cmd_list(int argc, char **argv)
 		elf_sites__free(es);
 		return 1;
 	}
-	if (!es->executable)
-		elf_sites__object_name(path, object, sizeof(object));
+	if (!es->executable) {
+		soname = cli_elf_soname(path);
+		real = realpath(path, NULL);
+		elf_sites__object_name(soname ?: path, object, sizeof(object));
+		names.soname = soname;
+		names.path = path;
+		names.real = real;
+	}
 
 	rows = calloc(es->nr_sites, sizeof(*rows));
 	if (!rows) {
@@ -171,8 +221,12 @@ int cmd_list(int argc, char **argv)
 			err = -ENOMEM;
 			break;
 		}
-		if ((glob && fnmatch(glob, name, 0)) ||
-		    (only_usable && s->status != FTRAMP_SITE_OK)) {
+		bool out = (glob && !selects(glob, name, &names)) ||
+			   (only_usable && s->status != FTRAMP_SITE_OK);
+
+		for (size_t j = 0; j < nr_notrace && !out; j++)
+			out = selects(notrace[j], name, &names);
+		if (out) {
 			free(name);
 			continue;
 		}
@@ -233,5 +287,8 @@ out:
 		free(rows[i].name);
 	free(rows);
 	elf_sites__free(es);
+	free(soname);
+	free(real);
+	free(notrace);
 	return err ? 1 : 0;
 }

@@ -64,6 +64,7 @@ struct run_opts {
 	char *hist;
 	char *count;
 	char *override;
+	char *notrace;		/* -N */
 	const char *output;
 	const char *format;
 	const char *agent;
@@ -95,6 +96,8 @@ void usage_run(FILE *f)
 "      --override FUNC=VALUE\n"
 "                          make FUNC return VALUE without running it\n"
 "                          (fmod_ret; VALUE non-zero, integer or float)\n"
+"  -N, --notrace GLOB      leave the functions GLOB matches out of every\n"
+"                          selection above (it need not match)\n"
 "\n"
 "Output:\n"
 "  -o, --output FILE       write the report to FILE instead of stderr;\n"
@@ -129,8 +132,10 @@ void usage_run(FILE *f)
 "      --agent PATH        the agent library (env FTRAMP_AGENT)\n"
 "\n"
 "GLOBs are fnmatch(3) patterns on function names; name a shared library's\n"
-"function as FUNC@LIBNAME (e.g. 'inflate*@libz.so.1'); a library PROG\n"
-"loads later with dlopen() is traced as it loads.  The exit status is PROG's.\n");
+"function as FUNC@LIB, LIB any of the library's names: its soname\n"
+"('inflate*@libz.so.1'), the name reports use (libz.so), its file name or\n"
+"path ('inflate*@*/libz.so.1.2.13'); a library PROG loads later with\n"
+"dlopen() is traced as it loads.  The exit status is PROG's.\n");
 }
 
 /* Append @item to the comma separated list *@list. */
@@ -263,6 +268,7 @@ static int export_config(const struct run_opts *o, const char *session)
 	       set_env(FTRAMP_ENV_HIST, o->hist) ?:
 	       set_env(FTRAMP_ENV_COUNT, o->count) ?:
 	       set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
+	       set_env(FTRAMP_ENV_NOTRACE, o->notrace) ?:
 	       set_env(FTRAMP_ENV_SESSION, session) ?:
 	       set_env(FTRAMP_ENV_FOLLOW, o->follow ? "1" : NULL) ?:
 	       set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
@@ -272,6 +278,11 @@ static int export_config(const struct run_opts *o, const char *session)
 }
 
 #ifdef __aarch64__
+const char *cli_sysroot(void)
+{
+	return NULL;
+}
+
 static int exec_target(const struct run_opts *o, const char *agent,
 		       const char *path, char **argv)
 {
@@ -305,6 +316,11 @@ static const char *env_opt(const char *name)
 	const char *s = getenv(name);
 
 	return s && *s ? s : NULL;
+}
+
+const char *cli_sysroot(void)
+{
+	return env_opt("FTRAMP_SYSROOT") ?: DEFAULT_SYSROOT;
 }
 
 static int exec_target(const struct run_opts *o, const char *agent,
@@ -831,6 +847,7 @@ static const struct option run_options[] = {
 	{ "hist",	required_argument, NULL, OPT_HIST },
 	{ "count",	required_argument, NULL, OPT_COUNT },
 	{ "override",	required_argument, NULL, OPT_OVERRIDE },
+	{ "notrace",	required_argument, NULL, 'N' },
 	{ "output",	required_argument, NULL, 'o' },
 	{ "format",	required_argument, NULL, OPT_FORMAT },
 	{ "far",	no_argument,	   NULL, OPT_FAR },
@@ -855,7 +872,7 @@ int cmd_run(int argc, char **argv)
 	long n;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:o:fvh", run_options,
+	while ((c = getopt_long(argc, argv, "+t:N:o:fvh", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -871,6 +888,14 @@ int cmd_run(int argc, char **argv)
 			err = check_override(optarg) ?:
 			      list_add(&o, &o.override, "--override", optarg);
 			break;
+		case 'N': {
+			bool lib_names = o.lib_names;
+
+			/* an exclusion is no reason to look at libraries */
+			err = list_add(&o, &o.notrace, "-N", optarg);
+			o.lib_names = lib_names;
+			break;
+		}
 		case 'o':
 			o.output = optarg;
 			break;

@@ -134,6 +134,21 @@ static char *find_lib(const struct table_ctx *c, const struct tobj *from,
 	return search_dirs(c, defaults, name);
 }
 
+char *cli_find_library(const char *name, const char *sysroot)
+{
+	struct table_ctx *c = calloc(1, sizeof(*c));
+	struct tobj none = { 0 };
+	char *p = NULL;
+
+	if (c && !strchr(name, '/')) {
+		c->sysroot = sysroot;
+		c->lib_path = getenv("LD_LIBRARY_PATH");
+		p = find_lib(c, &none, name);
+	}
+	free(c);
+	return p;
+}
+
 /* The build-id note and the dynamic section's names, by libelf. */
 static int read_dynamic(struct tobj *o)
 {

@@ -152,7 +152,8 @@ static struct afunc *func_get(const char *name)
 
 /* Each -t/--hist/--count/--override GLOB, matched again at each load. */
 struct aglob {
-	char *glob;
+	struct asel sel;
+	const char *glob;	/* sel.glob */
 	unsigned int what;
 	const char *value;	/* --override: the text after '=' */
 	unsigned int matched;	/* functions it found, over all loads */
@@ -161,11 +162,18 @@ struct aglob {
 static struct aglob *globs;
 static unsigned int nr_globs;
 
+#define MATCH_OBJS	8
+
 struct match_ctx {
+	const struct asel *sel;
 	unsigned int what;
 	const char *value;	/* --override: the text after '=' */
 	unsigned int usable;
 	unsigned int unusable;
+	unsigned int excluded;	/* by -N */
+	/* the objects of the usable matches, for the prepare (add_glob()) */
+	const char *objs[MATCH_OBJS];
+	unsigned int nr_objs;	/* past MATCH_OBJS: too many to list */
 	char why[160];		/* the first unusable site and its reason */
 	int err;
 };
@@ -176,8 +184,12 @@ static int match_site(const struct ftramp_site *site, void *data)
 	struct ftramp_site_info info = { .sz = sizeof(info) };
 	struct afunc *f;
 
-	if (ftramp_site__info(site, &info))
+	if (ftramp_site__info(site, &info) || !select_match(m->sel, &info))
 		return 0;
+	if (select_excluded(&info)) {
+		m->excluded++;
+		return 0;
+	}
 	if (info.status != FTRAMP_SITE_OK) {
 		if (!m->unusable++)
 			snprintf(m->why, sizeof(m->why), "%s: %s", info.name,
@@ -190,6 +202,18 @@ static int match_site(const struct ftramp_site *site, void *data)
 		return -ENOMEM;
 	}
 	f->what |= m->what;
+	if (m->nr_objs <= MATCH_OBJS) {
+		unsigned int i;
+
+		for (i = 0; i < m->nr_objs && i < MATCH_OBJS; i++)
+			if (!strcmp(m->objs[i], info.object_name))
+				break;
+		if (i == m->nr_objs) {
+			if (i < MATCH_OBJS)
+				m->objs[i] = info.object_name;
+			m->nr_objs++;
+		}
+	}
 	/* the value is parsed once the model is known */
 	if (m->value && !f->override)
 		f->override = (uint64_t)(uintptr_t)m->value;
@@ -239,12 +263,34 @@ static bool lib_name(struct ftramp_sites *sites, const char *name, char *out)
  * Add every site matching @g; the agent's errors end the program.  A
  * FUNC@LIB glob that matches nothing waits for LIB ("Later loads").
  */
+/*
+ * The one-time entry write for @m's matches: by the glob, or, when it
+ * names a library by another of its names, by each library's report name.
+ */
+static void prepare(const struct asel *sel, const struct match_ctx *m)
+{
+	struct ftramp_sites *sites = ftramp_sites__get();
+	char *glob;
+
+	if (!sel->lib || m->nr_objs > MATCH_OBJS) {
+		ftramp_sites__prepare(sites, sel->find);
+		return;
+	}
+	for (unsigned int i = 0; i < m->nr_objs; i++) {
+		if (asprintf(&glob, "%s@%s", sel->func, m->objs[i]) < 0)
+			return;
+		ftramp_sites__prepare(sites, glob);
+		free(glob);
+	}
+}
+
 static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 {
-	struct match_ctx m = { .what = g->what, .value = g->value };
+	struct match_ctx m = { .sel = &g->sel, .what = g->what,
+			       .value = g->value };
 	int n;
 
-	n = ftramp_sites__find(sites, g->glob, match_site, &m);
+	n = ftramp_sites__find(sites, g->sel.find, match_site, &m);
 	if (n < 0 || m.err) {
 		say("%s '%s': %s", what_opt(g->what), g->glob,
 		    err_str(m.err ?: n));
@@ -257,7 +303,7 @@ static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 	 * failure is not fatal: attaching does it too.
 	 */
 	if (m.usable)
-		ftramp_sites__prepare(ftramp_sites__get(), g->glob);
+		prepare(&g->sel, &m);
 	if (m.usable)
 		return;
 	if (slot_follower()) {
@@ -266,6 +312,11 @@ static void add_glob(struct ftramp_sites *sites, struct aglob *g)
 			say("%s '%s': nothing matches in this program",
 			    what_opt(g->what), g->glob);
 		return;
+	}
+	if (m.excluded && !m.unusable) {
+		say("%s '%s': every function it matches (%u) is excluded by -N",
+		    what_opt(g->what), g->glob, m.excluded);
+		die();
 	}
 	if (m.unusable) {
 		say("%s '%s': no usable function matches (%u cannot be patched; %s)",
@@ -315,14 +366,18 @@ static void add_list(struct ftramp_sites *sites, const char *env,
 			value = strdup(value);
 		}
 		g = realloc(globs, (nr_globs + 1) * sizeof(*g));
-		if (!g || !(item = strdup(item))) {
+		if (!g) {
 			say("out of memory");
 			die();
 		}
 		globs = g;
 		g = &globs[nr_globs++];
-		*g = (struct aglob){ .glob = item, .what = what,
-				     .value = value };
+		*g = (struct aglob){ .what = what, .value = value };
+		if (select_init(&g->sel, item)) {
+			say("'%s': expected FUNC or FUNC@LIB", item);
+			die();
+		}
+		g->glob = g->sel.glob;
 		add_glob(sites, g);
 	}
 	free(list);
@@ -648,10 +703,11 @@ static void later_settled(struct ftramp_sites *sites, void *ctx)
 	pthread_mutex_lock(&later_lock);
 	first = agent_nr_funcs;
 	for (i = 0; i < nr_globs; i++) {
-		struct match_ctx m = { .what = globs[i].what,
+		struct match_ctx m = { .sel = &globs[i].sel,
+				       .what = globs[i].what,
 				       .value = globs[i].value };
 
-		if (ftramp_sites__find(sites, globs[i].glob, match_site,
+		if (ftramp_sites__find(sites, globs[i].sel.find, match_site,
 				       &m) < 0 || m.err)
 			break;
 		globs[i].matched += m.usable;
@@ -743,7 +799,8 @@ static void clean_environment(void)
 {
 	static const char *const vars[] = {
 		FTRAMP_ENV_TRACE, FTRAMP_ENV_HIST, FTRAMP_ENV_COUNT,
-		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_SESSION, FTRAMP_ENV_FOLLOW,
+		FTRAMP_ENV_OVERRIDE, FTRAMP_ENV_NOTRACE, FTRAMP_ENV_SESSION,
+		FTRAMP_ENV_FOLLOW,
 		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
 		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK, FTRAMP_ENV_EXEC_QEMU,
 		FTRAMP_ENV_EXEC_SYSROOT,
@@ -817,6 +874,12 @@ __attribute__((constructor)) static void agent_init(void)
 	if (!sites) {
 		say("cannot read the patchable sites of this process: %s",
 		    err_str(errno));
+		die();
+	}
+	err = select_notrace_init();
+	if (err) {
+		say("-N: %s", err == -EINVAL ? "expected FUNC or FUNC@LIB" :
+		    err_str(err));
 		die();
 	}
 	add_list(sites, FTRAMP_ENV_TRACE, AF_TRACE);

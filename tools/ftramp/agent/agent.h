@@ -90,6 +90,24 @@ int table_model(const struct ftramp_site *site,
 		struct ftramp_func_model *model,
 		char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
+/*
+ * select.c: what a GLOB selects (libsel.h).  @find is the glob for
+ * ftramp_sites__find(), a superset when the GLOB names a library by
+ * another of its names; select_match() then decides.
+ */
+struct asel {
+	char *glob;		/* as given */
+	char *find;		/* glob, or "FUNC@*" */
+	char *func;		/* the FUNC part when there is a LIB part */
+	const char *lib;	/* in glob, after its last '@'; NULL: none */
+};
+struct ftramp_site_info;
+int select_init(struct asel *s, const char *glob);
+bool select_match(const struct asel *s, const struct ftramp_site_info *info);
+/* -N/--notrace: FTRAMP_NOTRACE's globs; whether they take @info out. */
+int select_notrace_init(void);
+bool select_excluded(const struct ftramp_site_info *info);
+
 /* exec.c: read FTRAMP_EXEC_* before the environment is cleaned. */
 void exec_init(void);
 
