@@ -27,7 +27,9 @@
  *                                                  object lock inside)
  *  10 thunks_lock        trampoline/thunk.c        (leaf)
  *  11 slot_lock          trampoline/image.c        1
- *  12 fault_lock         lib/fault_inject.c        any (every fault point)
+ *  12 phdr_lock          lib/phdr.c                any (dl_iterate_phdr()
+ *                                                  only: see lib/phdr.c)
+ *  13 fault_lock         lib/fault_inject.c        any (every fault point)
  *
  * A new lock joins this table at the place its nesting says, and this
  * handler takes it there; enum ftramp_lock_class (lib/lockdep.h) numbers
@@ -51,6 +53,7 @@
 #include "ftrace/reclaim.h"
 #include "ftrace/sites.h"
 #include "lib/fault_inject.h"
+#include "lib/phdr.h"
 #include "trampoline/jitdebug.h"
 #include "trampoline/trampoline.h"
 #include "trampoline/unwind.h"
@@ -66,6 +69,7 @@ static void locks_take(void)
 	ftramp_unwind_atfork(0);
 	ftramp_thunk_atfork(0);
 	ftramp_tramp_atfork(0);
+	ftramp_phdr_atfork(0);
 	ftramp_fault_atfork(0);
 }
 
@@ -73,6 +77,7 @@ static void locks_take(void)
 static void locks_release(int stage)
 {
 	ftramp_fault_atfork(stage);
+	ftramp_phdr_atfork(stage);
 	ftramp_tramp_atfork(stage);
 	ftramp_thunk_atfork(stage);
 	ftramp_unwind_atfork(stage);

@@ -50,6 +50,7 @@
 #include "ftrace/sites.h"
 #include "lib/lockdep.h"
 #include "lib/opts.h"
+#include "lib/phdr.h"
 
 
 struct sites_index {
@@ -476,7 +477,7 @@ static int scan(struct ftramp_sites *t)
 	struct sites_object *o, *next;
 	int err = 0;
 
-	dl_iterate_phdr(snap_cb, &snap);
+	ftramp_dl_iterate_phdr(snap_cb, &snap);
 	if (snap.err) {
 		snapshot_free(&snap);
 		return snap.err;
@@ -588,7 +589,7 @@ static void refresh(struct ftramp_sites *t)
 
 	if (tls_scanning || tls_reading)
 		return;
-	dl_iterate_phdr(gen_cb, g);
+	ftramp_dl_iterate_phdr(gen_cb, g);
 	pthread_rwlock_rdlock(&t->lock);
 	seen[0] = t->adds;
 	seen[1] = t->subs;

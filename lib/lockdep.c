@@ -25,6 +25,7 @@ static const char *const class_names[FTRAMP_LOCK_NR] = {
 	[FTRAMP_LOCK_UNWIND]		= "uw_lock",
 	[FTRAMP_LOCK_THUNKS]		= "thunks_lock",
 	[FTRAMP_LOCK_SLOTS]		= "slot_lock",
+	[FTRAMP_LOCK_PHDR]		= "phdr_lock",
 	[FTRAMP_LOCK_FAULT]		= "fault_lock",
 };
 

@@ -45,7 +45,9 @@ enum ftramp_lock_class {
 				 * libgcc's object lock inside) */
 	FTRAMP_LOCK_THUNKS,	/* 10 thunks_lock, trampoline/thunk.c: leaf */
 	FTRAMP_LOCK_SLOTS,	/* 11 slot_lock, trampoline/image.c: 1 */
-	FTRAMP_LOCK_FAULT,	/* 12 fault_lock, lib/fault_inject.c: any */
+	FTRAMP_LOCK_PHDR,	/* 12 phdr_lock, lib/phdr.c: any (around
+				 * dl_iterate_phdr() only) */
+	FTRAMP_LOCK_FAULT,	/* 13 fault_lock, lib/fault_inject.c: any */
 	FTRAMP_LOCK_NR,
 };
 

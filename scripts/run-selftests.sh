@@ -11,6 +11,11 @@
 # (libFuzzer) run for FUZZ_SMOKE_SECONDS and count as one test.  A binary that
 # crashes, is missing, or prints fewer results than its plan counts the
 # missing ones as failed.  Exit status is 1 if anything failed.
+#
+# Each binary or script has SELFTEST_TIMEOUT seconds (default 900); past
+# that it and everything in its process group are killed, the results it
+# did not print count as failed, and the run goes on.  Each ends with its
+# wall time, so a slow CI run shows where its time went.
 set -u
 
 pass=0 fail=0 skip=0
@@ -26,15 +31,17 @@ run_one() {
 		fail=$((fail + 1))
 		return
 	fi
-	local dir
+	local dir start limit=${SELFTEST_TIMEOUT:-900}
+	local tmo=(timeout -k 15 "$limit")
 	dir=$(dirname "$path")
+	start=$SECONDS
 	case $kind in
-	arm64)	(cd "$dir" && $QEMU_RUN "$path") >"$log" 2>&1 ;;
-	host)	(cd "$dir" && "$path") >"$log" 2>&1 ;;
-	script)	(cd "$dir" && bash "$path") >"$log" 2>&1 ;;
+	arm64)	(cd "$dir" && "${tmo[@]}" $QEMU_RUN "$path") >"$log" 2>&1 ;;
+	host)	(cd "$dir" && "${tmo[@]}" "$path") >"$log" 2>&1 ;;
+	script)	(cd "$dir" && "${tmo[@]}" bash "$path") >"$log" 2>&1 ;;
 	fuzz)	# a short libFuzzer run: one TAP result
 		mkdir -p "$path.corpus"
-		if "$path" -max_total_time="${FUZZ_SMOKE_SECONDS:-3}" \
+		if "${tmo[@]}" "$path" -max_total_time="${FUZZ_SMOKE_SECONDS:-3}" \
 			"$path.corpus" >"$log.fz" 2>&1; then
 			printf '1..1\nok 1 %s # %s\n' "$label" \
 				"$(grep -m1 -o 'Done [0-9]* runs.*' "$log.fz")" >"$log"
@@ -46,6 +53,10 @@ run_one() {
 	esac
 	local rc=$?
 	cat "$log"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "# $label: killed after its ${limit} s (SELFTEST_TIMEOUT)"
+	fi
+	echo "# $label: $((SECONDS - start)) s"
 	local p f s plan seen
 	p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
 	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" | tr -d ' ')

@@ -21,7 +21,12 @@
  *	TEST_HARNESS_MAIN
  *
  * Every test runs in a forked child with a timeout, so a crash or a hang
- * fails one test and the run goes on.  Output is KTAP/TAP 13:
+ * fails one test and the run goes on.  The child arms its own alarm(); the
+ * parent also keeps a deadline a little later and, past it, kills the
+ * child's whole process group with SIGKILL.  The child's alarm cannot end
+ * every hang: one before the test body starts (in fork() itself), a test
+ * that re-arms alarm(), or a child whose signals can no longer be
+ * delivered (under qemu-user, a guest spinning with SIGALRM blocked).  Output is KTAP/TAP 13:
  *
  *	TAP version 13
  *	1..N
@@ -39,6 +44,7 @@
 #define FTRAMP_SELFTEST_HARNESS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,6 +77,7 @@ struct __test_metadata {
 	int termsig;		/* expected signal, 0 for none */
 	int exit_code;		/* expected exit status */
 	int timeout;
+	bool meta;		/* runs only inside the harness's own test */
 	/* state of the running child */
 	bool passed;
 	bool skip;
@@ -119,6 +126,8 @@ static inline void __register_fixture_variant(struct __fixture_metadata *f,
 
 /* Plain tests. */
 #define __TEST_IMPL(test_name, _signal, _exit)				\
+	__TEST_IMPL_FULL(test_name, _signal, _exit, TEST_TIMEOUT_DEFAULT, false)
+#define __TEST_IMPL_FULL(test_name, _signal, _exit, _timeout, _meta)	\
 	static void test_name(struct __test_metadata *_metadata);	\
 	static void _##test_name##_wrapper(struct __test_metadata *m,	\
 		const struct __fixture_variant_metadata *v)		\
@@ -131,7 +140,7 @@ static inline void __register_fixture_variant(struct __fixture_metadata *f,
 		.fn = _##test_name##_wrapper,				\
 		.fixture = &__th_global_fixture,			\
 		.termsig = _signal, .exit_code = _exit,			\
-		.timeout = TEST_TIMEOUT_DEFAULT,			\
+		.timeout = _timeout, .meta = _meta,			\
 	};								\
 	static void __attribute__((constructor))			\
 	_register_##test_name(void)					\
@@ -143,6 +152,14 @@ static inline void __register_fixture_variant(struct __fixture_metadata *f,
 #define TEST(test_name)			__TEST_IMPL(test_name, 0, 0)
 #define TEST_SIGNAL(test_name, sig)	__TEST_IMPL(test_name, sig, 0)
 #define TEST_EXIT_CODE(test_name, code)	__TEST_IMPL(test_name, 0, code)
+#define TEST_TIMEOUT(test_name, secs)	\
+	__TEST_IMPL_FULL(test_name, 0, 0, secs, false)
+/*
+ * A test of the harness itself, made to fail: it is listed and run only
+ * when FTRAMP_HARNESS_NESTED is set, by harness_test's nested run.
+ */
+#define TEST_META(test_name, secs)	\
+	__TEST_IMPL_FULL(test_name, 0, 0, secs, true)
 
 /* Fixtures. */
 #define FIXTURE_DATA(fixture_name) struct _test_data_##fixture_name
@@ -328,13 +345,35 @@ static inline void __th_fail(struct __test_metadata *m, bool stop)
 	statement;							\
 } while (0)
 
-static void __th_run_child(struct __test_metadata *t,
-			   const struct __fixture_variant_metadata *v)
+/* The per-test timeout in seconds: FTRAMP_TEST_TIMEOUT, else the test's. */
+static int __th_timeout(const struct __test_metadata *t)
 {
 	const char *env = getenv("FTRAMP_TEST_TIMEOUT");
 	int timeout = env ? atoi(env) : t->timeout;
 
-	alarm(timeout > 0 ? timeout : t->timeout);
+	return timeout > 0 ? timeout : t->timeout;
+}
+
+/*
+ * Seconds the parent waits past the child's own alarm before SIGKILL:
+ * FTRAMP_TEST_KILL_GRACE, else 30.
+ */
+static int __th_kill_grace(void)
+{
+	const char *env = getenv("FTRAMP_TEST_KILL_GRACE");
+
+	return env && atoi(env) > 0 ? atoi(env) : 30;
+}
+
+static void __th_run_child(struct __test_metadata *t,
+			   const struct __fixture_variant_metadata *v)
+{
+	/*
+	 * A group of its own, so that the parent's SIGKILL at the deadline
+	 * also reaches whatever the test forked.
+	 */
+	setpgid(0, 0);
+	alarm(__th_timeout(t));
 	t->passed = true;
 	t->env_set = true;
 	if (setjmp(t->env) == 0) {
@@ -359,8 +398,60 @@ static void __th_run_child(struct __test_metadata *t,
 	_exit(t->passed ? t->exit_code : KSFT_FAIL);
 }
 
-static bool __th_selected(const char *name, char **filters, int nfilters)
+static volatile sig_atomic_t __th_deadline_passed;
+
+static void __th_on_deadline(int sig)
 {
+	(void)sig;
+	__th_deadline_passed = 1;
+	/* Again each second: one that lands just before waitpid() is lost. */
+	alarm(1);
+}
+
+/*
+ * Wait for the test's child until its deadline; past it, SIGKILL the
+ * child's process group and reap it.  Returns true if it was killed.
+ */
+static bool __th_wait(pid_t pid, int timeout, int *status)
+{
+	struct sigaction sa = { .sa_handler = __th_on_deadline }, old;
+	bool killed = false;
+
+	/* No SA_RESTART: the alarm must interrupt waitpid(). */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	__th_deadline_passed = 0;
+	alarm((unsigned int)(timeout + __th_kill_grace()));
+	for (;;) {
+		pid_t r = waitpid(pid, status, 0);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			*status = 0;
+			break;
+		}
+		if (__th_deadline_passed && !killed) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+	}
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	/*
+	 * What the test forked and left behind in its group goes too: the
+	 * next test starts with nothing of this one running.
+	 */
+	kill(-pid, SIGKILL);
+	return killed;
+}
+
+static bool __th_selected(const struct __test_metadata *t, const char *name,
+			  char **filters, int nfilters)
+{
+	if (t->meta && !getenv("FTRAMP_HARNESS_NESTED"))
+		return false;
 	if (!nfilters)
 		return true;
 	for (int i = 0; i < nfilters; i++)
@@ -406,7 +497,7 @@ static int __th_main(int argc, char **argv)
 
 	__th_for_each_case(t, v, vnull) {
 		__th_full_name(name, sizeof(name), t, v == vnull ? NULL : v);
-		if (!__th_selected(name, filters, nfilters))
+		if (!__th_selected(t, name, filters, nfilters))
 			continue;
 		if (list)
 			printf("%s\n", name);
@@ -422,10 +513,11 @@ static int __th_main(int argc, char **argv)
 			v == vnull ? NULL : v;
 		char reason[256] = "";
 		int status, pfd[2];
+		bool killed;
 		pid_t pid;
 
 		__th_full_name(name, sizeof(name), t, var);
-		if (!__th_selected(name, filters, nfilters))
+		if (!__th_selected(t, name, filters, nfilters))
 			continue;
 		n++;
 		printf("# RUN  %s ...\n", name);
@@ -444,6 +536,8 @@ static int __th_main(int argc, char **argv)
 			}
 			__th_run_child(t, var);
 		}
+		if (pid > 0)
+			setpgid(pid, pid);	/* whichever runs first */
 		if (pfd[1] >= 0)
 			close(pfd[1]);
 		if (pid < 0) {
@@ -452,16 +546,26 @@ static int __th_main(int argc, char **argv)
 			fail++;
 			continue;
 		}
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		killed = __th_wait(pid, __th_timeout(t), &status);
 		if (pfd[0] >= 0) {
-			ssize_t r = read(pfd[0], reason, sizeof(reason) - 1);
+			/*
+			 * The child wrote its reason before it exited; a
+			 * process it forked may still hold the write end.
+			 */
+			fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+			ssize_t r = killed ? 0 :
+				read(pfd[0], reason, sizeof(reason) - 1);
 
 			reason[r > 0 ? r : 0] = '\0';
 			close(pfd[0]);
 		}
 
-		if (WIFSIGNALED(status)) {
+		if (killed) {
+			printf("# %s: still running %d s after its %d s timeout: killed\n",
+			       name, __th_kill_grace(), __th_timeout(t));
+			printf("not ok %d %s\n", n, name);
+			fail++;
+		} else if (WIFSIGNALED(status)) {
 			int sig = WTERMSIG(status);
 
 			if (sig == t->termsig) {

@@ -19,6 +19,7 @@
 
 #include <ftramp/ftramp.h>
 
+#include "lib/phdr.h"
 #include "lib/thread.h"
 #include "selftests/harness.h"
 #include "selftests/site_bytes.h"
@@ -371,6 +372,67 @@ TEST(fork_during_attach_storm)
 	EXPECT_EQ(0, bad);
 	EXPECT_LT(0, storm_cycles);
 	EXPECT_EQ(0, ftramp_sync(10000));
+}
+
+/*
+ * glibc's fork() leaves the loader's dl_load_write_lock as it was, and
+ * dl_iterate_phdr() holds it while calling back: a fork during a walk
+ * makes a child whose next walk never returns (lib/phdr.c).  Ours take
+ * phdr_lock, which the fork handler takes too, so the fork waits for the
+ * walk to end.  Without it, the child below hangs and is killed.
+ */
+static int walk_state;	/* 1: inside the walk, 2: fork() is being called */
+
+static int slow_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	(void)data;
+	__atomic_store_n(&walk_state, 1, __ATOMIC_RELEASE);
+	for (int ms = 0; ms < 5000; ms++) {
+		if (__atomic_load_n(&walk_state, __ATOMIC_ACQUIRE) == 2)
+			break;
+		usleep(1000);
+	}
+	/* Still inside while the other thread enters fork(). */
+	usleep(50000);
+	return 1;
+}
+
+static void *walker(void *arg)
+{
+	(void)arg;
+	ftramp_dl_iterate_phdr(slow_cb, NULL);
+	return NULL;
+}
+
+static int count_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	++*(int *)data;
+	return 0;
+}
+
+TEST(fork_during_object_walk)
+{
+	pthread_t th;
+	pid_t pid;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, walker, NULL));
+	while (__atomic_load_n(&walk_state, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	__atomic_store_n(&walk_state, 2, __ATOMIC_RELEASE);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int n = 0;
+
+		ftramp_dl_iterate_phdr(count_cb, &n);
+		_exit(n > 0 ? 0 : 1);
+	}
+	EXPECT_EQ(0, reap(pid));	/* 255: the child hung */
+	pthread_join(th, NULL);
 }
 
 /* ------------------------------------------------------------------

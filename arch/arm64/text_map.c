@@ -18,6 +18,7 @@
 
 #include "arch/arm64/text_map.h"
 #include "lib/fault_inject.h"
+#include "lib/phdr.h"
 
 #ifndef HWCAP2_BTI
 #define HWCAP2_BTI	(1 << 17)
@@ -363,7 +364,7 @@ int ftramp_text_elf_bti(uint64_t page)
 {
 	struct bti_query q = { .addr = page, .bti = -1 };
 
-	dl_iterate_phdr(bti_cb, &q);
+	ftramp_dl_iterate_phdr(bti_cb, &q);
 	return q.bti;
 }
 
@@ -473,7 +474,7 @@ bool ftramp_text_cache_get(unsigned long *maps_reads)
 {
 	unsigned long long g[2];
 
-	if (dl_iterate_phdr(gen_cb, g) != 1) {
+	if (ftramp_dl_iterate_phdr(gen_cb, g) != 1) {
 		tcache.valid = false;
 		return false;
 	}
@@ -483,7 +484,7 @@ bool ftramp_text_cache_get(unsigned long *maps_reads)
 	ftramp_vmmap_free(&tcache.maps);
 	tcache.nr_seg = 0;
 	tcache.err = 0;
-	dl_iterate_phdr(seg_cb, NULL);
+	ftramp_dl_iterate_phdr(seg_cb, NULL);
 	if (tcache.err)
 		return false;
 	qsort(tcache.seg, tcache.nr_seg, sizeof(tcache.seg[0]), seg_cmp);
