@@ -70,9 +70,9 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <linux/membarrier.h>
 #include <sys/syscall.h>
 
+#include "arch/arm64/patching.h"
 #include "arch/arm64/sync_signal.h"
 #include "arch/arm64/text_alloc.h"
 #include "ftrace/ftrace.h"
@@ -1000,29 +1000,14 @@ FTRAMP_API int ftramp_reclaim__stats(struct ftramp_reclaim_stats *st)
  * Core synchronisation
  * ------------------------------------------------------------------ */
 
-static int sync_cmd;	/* 0: not probed, -1: none */
-
 int ftrace_sync_cores(void)
 {
-	int cmd = __atomic_load_n(&sync_cmd, __ATOMIC_ACQUIRE);
 	int err = ftramp_fault("sync_cores");
 
 	if (err)
 		return err;
-
-	if (!cmd) {
-		cmd = -1;
-		if (!thread_membarrier_register(
-				MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE))
-			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
-		else if (!thread_membarrier_register(
-				MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-			/* On arm64 the IPI returns with an ERET, itself
-			 * context synchronising. */
-			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
-		__atomic_store_n(&sync_cmd, cmd, __ATOMIC_RELEASE);
-	}
-	if (cmd > 0 && !thread_membarrier(cmd))
+	/* The patching layer's method (arch/arm64/patching.h). */
+	if (!ftramp_patch_sync_membarrier())
 		return 0;
 	/*
 	 * No membarrier: a signal to every thread is an exception entry

@@ -20,6 +20,7 @@
 
 #include <ftramp/ftramp.h>
 
+#include "arch/arm64/patching.h"
 #include "arch/arm64/sync_signal.h"
 #include "ftrace/ftrace.h"
 #include "ftrace/reclaim.h"
@@ -1075,6 +1076,35 @@ TEST(sleep_entered_after_the_look_sees_one_eintr)
 	EXPECT_EQ(0, late_fired);
 	close(late_pipe[0]);
 	close(late_pipe[1]);
+}
+
+/*
+ * ftrace_sync_cores() uses the method the patching layer chose: a
+ * membarrier while that is the method, a signal round (a scan) once a
+ * test or the probe chose the signal fallback.  One choice for both.
+ */
+TEST(sync_cores_follows_the_patching_method)
+{
+	struct ftramp_reclaim_stats a = { .sz = sizeof(a) };
+	struct ftramp_reclaim_stats b = { .sz = sizeof(b) };
+	enum ftramp_sync_method m = ftramp_patch_sync_method();
+
+	if (m != FTRAMP_SYNC_MEMBARRIER_SYNC_CORE &&
+	    m != FTRAMP_SYNC_MEMBARRIER_EXPEDITED)
+		SKIP(return, "no membarrier here (method %d)", m);
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	ASSERT_EQ(0, ftrace_sync_cores());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_EQ(a.scans, b.scans);		/* the membarrier did it */
+	if (ftramp_patch_set_sync_method(FTRAMP_SYNC_SIGNAL))
+		SKIP(return, "the signal fallback cannot be installed");
+	ASSERT_EQ(0, ftrace_sync_cores());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&a));
+	EXPECT_EQ(b.scans + 1, a.scans);	/* a signal round */
+	ASSERT_EQ(0, ftramp_patch_set_sync_method(m));
+	ASSERT_EQ(0, ftrace_sync_cores());
+	ASSERT_EQ(0, ftramp_reclaim__stats(&b));
+	EXPECT_EQ(a.scans, b.scans);
 }
 
 TEST_HARNESS_MAIN

@@ -216,6 +216,18 @@ int ftramp_patch_set_sync_method(enum ftramp_sync_method m)
 	return err;
 }
 
+int ftramp_patch_sync_membarrier(void)
+{
+	enum ftramp_sync_method m;
+
+	ftramp_patch_sync_method();
+	m = __atomic_load_n(&sync_method, __ATOMIC_RELAXED);
+	if (m != FTRAMP_SYNC_MEMBARRIER_SYNC_CORE &&
+	    m != FTRAMP_SYNC_MEMBARRIER_EXPEDITED)
+		return -EOPNOTSUPP;
+	return thread_membarrier(membarrier_cmd(m));
+}
+
 int ftramp_patch_sync_signal(void)
 {
 	return ftramp_sync_signal_number();

@@ -51,6 +51,15 @@ enum ftramp_sync_method ftramp_patch_sync_method(void);
  */
 int ftramp_patch_set_sync_method(enum ftramp_sync_method m);
 
+/*
+ * One membarrier by the method batches use, for the layers above that
+ * need every core synchronised outside a batch (ftrace_sync_cores()):
+ * 0, -EOPNOTSUPP when the method is not a membarrier one (the caller
+ * then makes its own signal round), or membarrier's error.  So one
+ * probe, one fault point and one test override choose for both.
+ */
+int ftramp_patch_sync_membarrier(void);
+
 /* Signal number of the fallback, 0 if it is not installed. */
 int ftramp_patch_sync_signal(void);
 
