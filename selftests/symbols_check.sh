@@ -8,9 +8,15 @@
 # (libftramp-internal.a, unrenamed, for the selftests) shows that both
 # checks can fail.
 #
-# The runner gives O, CC (the target compiler) and QEMU_RUN.
+# The runner gives O, CC (the target compiler) and QEMU_RUN; run alone,
+# the Makefile's defaults for this host.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
-CC=${CC:-gcc}
+if [ "$(uname -m)" = aarch64 ]; then
+	CC=${CC:-gcc}
+else
+	CC=${CC:-aarch64-linux-gnu-gcc}
+	QEMU_RUN=${QEMU_RUN:-qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib}
+fi
 READELF=${READELF:-${CC%gcc}readelf}
 export READELF
 SYMS=$SRC/scripts/static-syms.sh
