@@ -18,13 +18,16 @@
 #  - exec: untraced, with no LD_PRELOAD or FTRAMP_* left (no loader
 #    errors), or followed with -f; an arm64 program exec'd runs under
 #    qemu-user too (the agent's exec interposers), traced with -f only;
+#    the same for posix_spawn() (a new pid) and fexecve() (the same pid);
+#  - 200 children: a slot each, the file's size fixed by the slot count,
+#    and the rings of the processes gone given back;
 #  - a ring too small for the program: drops counted and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 38
+plan 61
 
 EV=$PROGS/events_prog
-need_prog "$EV" 38 "events"
+need_prog "$EV" 61 "events"
 
 rc_of() {
 	cat "$TMP/$1.rc"
@@ -203,6 +206,104 @@ check "-f: the exec'd program is reported under the pid that exec'd" \
 	  "$(grep '^# pid ' "$TMP/follow.err" | sed -n 2p | cut -d: -f1)" ]
 run followx -f --count ev_work -- "$EV" exec "$EV" exit 3
 check "-f: the exec'd program's exit status passed" [ "$(rc_of followx)" -eq 3 ]
+
+# --- posix_spawn and fexecve ---------------------------------------------
+# no_agent NAME: the child printed no LD_PRELOAD of the agent and no
+# FTRAMP_* (to NAME.out), and nothing complained of the preload
+no_agent() {
+	! grep -Eq 'libftramp-agent|^FTRAMP_' "$TMP/$1.out" &&
+	! grep -Eqi 'ld\.so|preload' "$TMP/$1.err"
+}
+# procs NAME: how many processes the report shows ("# pid" heads; 0: one)
+procs() {
+	grep -c '^# pid [0-9]*: ' "$TMP/$1.err"
+}
+# pid_of NAME N: the pid heading the Nth process's report
+pid_of() {
+	grep '^# pid ' "$TMP/$1.err" | sed -n "${2}p" | cut -d: -f1
+}
+# no LD_PRELOAD of the user's, so the child's is ours or none
+unset LD_PRELOAD
+export EV_MARK=from-the-user
+
+# events_prog spawn: a call, posix_spawn(), wait, a call
+run spawnh --count ev_work -- "$EV" spawn "$ENV_BIN"
+check "posix_spawn of a host program: it ran, with the user's environment" \
+	[ "$(rc_of spawnh) $(grep -cx 'EV_MARK=from-the-user' "$TMP/spawnh.out")" = "0 1" ]
+check "posix_spawn without -f: no LD_PRELOAD of the agent, no FTRAMP_*, no loader error" \
+	no_agent spawnh
+check "posix_spawn without -f: the parent's 2 calls, one process reported" \
+	[ "$(count_of "$TMP/spawnh.err" ev_work) $(procs spawnh)" = "2 0" ]
+run spawna --count ev_work -- "$EV" spawn "$EV" env
+check "posix_spawn of an arm64 program without -f: it ran untraced, LD_PRELOAD unset" \
+	[ "$(rc_of spawna) $(grep -c '^LD_PRELOAD=(unset)$' "$TMP/spawna.out")" = "0 1" ]
+check "posix_spawn of an arm64 program without -f: no FTRAMP_*, one process reported, 2 calls" \
+	[ "$(grep -c '^FTRAMP_' "$TMP/spawna.out") $(procs spawna) $(count_of "$TMP/spawna.err" ev_work)" = "0 0 2" ]
+run spawnx --count ev_work -- "$EV" spawn "$EV" exit 3
+check "posix_spawn of an arm64 program without -f: its exit status reaches the parent" \
+	[ "$(rc_of spawnx)" -eq 3 ]
+run spawnf -f --count ev_work -- "$EV" spawn "$EV" env
+check "-f, posix_spawn: the child's LD_PRELOAD names the agent" \
+	grep -Eq '^LD_PRELOAD=.*/libftramp-agent\.so$' "$TMP/spawnf.out"
+check "-f, posix_spawn: two processes reported, 2 calls and 1" \
+	[ "$(rc_of spawnf) $(procs spawnf) $(count_of "$TMP/spawnf.err" ev_work 1) $(count_of "$TMP/spawnf.err" ev_work 2)" = "0 2 2 1" ]
+check "-f, posix_spawn: the child under a pid of its own" \
+	[ "$(pid_of spawnf 1)" != "$(pid_of spawnf 2)" ]
+run spawnff -f --count ev_work -- "$EV" spawn "$EV" fork
+check "-f, posix_spawn of a program that forks: 3 processes, 2 calls, 4, 2" \
+	[ "$(rc_of spawnff) $(procs spawnff) $(count_of "$TMP/spawnff.err" ev_work 1) $(count_of "$TMP/spawnff.err" ev_work 2) $(count_of "$TMP/spawnff.err" ev_work 3)" = "0 3 2 4 2" ]
+
+# events_prog fexec: a call, fexecve() of an open descriptor
+run fexech --count ev_work -- "$EV" fexec "$ENV_BIN"
+check "fexecve of a host program: it ran, with the user's environment" \
+	[ "$(rc_of fexech) $(grep -cx 'EV_MARK=from-the-user' "$TMP/fexech.out")" = "0 1" ]
+check "fexecve without -f: no LD_PRELOAD of the agent, no FTRAMP_*, no loader error" \
+	no_agent fexech
+check "fexecve without -f: the call before it counted, one process reported" \
+	[ "$(count_of "$TMP/fexech.err" ev_work) $(procs fexech)" = "1 0" ]
+run fexeca --count ev_work -- "$EV" fexec "$EV" env
+check "fexecve of an arm64 program without -f: it ran untraced, LD_PRELOAD unset" \
+	[ "$(rc_of fexeca) $(grep -c '^LD_PRELOAD=(unset)$' "$TMP/fexeca.out")" = "0 1" ]
+check "fexecve of an arm64 program without -f: no FTRAMP_*, one process reported, 1 call" \
+	[ "$(grep -c '^FTRAMP_' "$TMP/fexeca.out") $(procs fexeca) $(count_of "$TMP/fexeca.err" ev_work)" = "0 0 1" ]
+run fexecx --count ev_work -- "$EV" fexec "$EV" exit 3
+check "fexecve of an arm64 program without -f: its exit status passed, untraced" \
+	[ "$(rc_of fexecx) $(procs fexecx) $(count_of "$TMP/fexecx.err" ev_work)" = "3 0 1" ]
+run fexecf -f --count ev_work -- "$EV" fexec "$EV" env
+check "-f, fexecve: the program's LD_PRELOAD names the agent" \
+	grep -Eq '^LD_PRELOAD=.*/libftramp-agent\.so$' "$TMP/fexecf.out"
+check "-f, fexecve: two images reported under one pid, 1 call each" \
+	[ "$(rc_of fexecf) $(procs fexecf) $(count_of "$TMP/fexecf.err" ev_work 1) $(count_of "$TMP/fexecf.err" ev_work 2) $(pid_of fexecf 1)" = \
+	  "0 2 1 1 $(pid_of fexecf 2)" ]
+run fexecfx -f --count ev_work -- "$EV" fexec "$EV" exit 3
+check "-f, fexecve: exit(3) in the exec'd program passed, its 2 calls counted" \
+	[ "$(rc_of fexecfx) $(procs fexecfx) $(count_of "$TMP/fexecfx.err" ev_work 2)" = "3 2 2" ]
+
+# --- many children: the session file --------------------------------------
+# Each child claims a slot, writes 1000 calls (96 KB of events) into its
+# ring and ends; -v prints the file's size and what it holds at the end.
+# The size is fixed by the slot count (sparse), and the rings of processes
+# that are gone are given back: what 200 children leave is less than one
+# 64 KiB session page each (their slot page, counters and names).
+# ses_line NAME: "USED SLOTS SIZE ALLOCATED" from -v's line
+ses_line() {
+	sed -n 's/^ftramp: session file: \([0-9]*\) of \([0-9]*\) slots used, \([0-9]*\) KiB, \([0-9]*\) KiB allocated$/\1 \2 \3 \4/p' \
+		"$TMP/$1.err"
+}
+run grow1 -v -t ev_work -o "$TMP/grow1.trace" -- "$EV" forks 1 1000
+run grow200 -v -t ev_work -o "$TMP/grow200.trace" -- "$EV" forks 200 1000
+read -r used1 slots1 size1 alloc1 <<<"$(ses_line grow1)"
+read -r used200 slots200 size200 alloc200 <<<"$(ses_line grow200)"
+echo "1 child: ${alloc1:-?} KiB allocated; 200 children: ${alloc200:-?} KiB; size ${size200:-?} KiB" | diag
+check "200 children: exit 0, every call in the trace (200000 lines)" \
+	[ "$(rc_of grow200) $(grep -c ' ev_work(' "$TMP/grow200.trace")" = "0 200000" ]
+check "200 children: a slot each, 201 of 1024 used" \
+	[ "${used200:-x} ${slots200:-x} ${used1:-x}" = "201 1024 2" ]
+[ -n "${size1:-}" ] && [ "$size1" = "${size200:-}" ]
+result "200 children: the file's size is the one child's (fixed by the slot count)" $?
+[ -n "${alloc1:-}" ] && [ -n "${alloc200:-}" ] &&
+	[ $((alloc200 - alloc1)) -lt $((199 * 64)) ]
+result "200 children: less than 64 KiB each is left allocated (rings given back)" $?
 
 # --- drops ----------------------------------------------------------------
 run drops --buffer-size 64K -o "$TMP/drops.trace" -t ev_work \

@@ -11,10 +11,18 @@
  *				stdout, call it until a signal ends it
  *	events_prog fork	3 calls, fork: the child makes 2, the parent
  *				1 more after it waited
- *	events_prog forks N	N children one after the other, one call each
+ *	events_prog forks N [C]	N children one after the other, C calls
+ *				each (1)
  *	events_prog exec PROG ARGS...	one call, then exec PROG
+ *	events_prog spawn PROG ARGS...	one call, posix_spawn() PROG, wait for
+ *				it, one more call; its exit status
+ *	events_prog fexec PROG ARGS...	one call, then fexecve() PROG
+ *	events_prog env		one call, print LD_PRELOAD and the names of
+ *				the FTRAMP_* variables it sees
  */
+#include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,9 +107,9 @@ static int do_fork(void)
 	return 0;
 }
 
-static int do_forks(int n)
+static int do_forks(int n, int calls)
 {
-	int i, status;
+	int i, j, status;
 	pid_t pid;
 
 	for (i = 0; i < n; i++) {
@@ -109,13 +117,64 @@ static int do_forks(int n)
 		if (pid < 0)
 			return 1;
 		if (!pid) {
-			ev_work(i);
+			for (j = 0; j < calls; j++)
+				ev_work(i);
 			_exit(0);
 		}
 		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 		    WEXITSTATUS(status))
 			return 1;
 	}
+	return 0;
+}
+
+extern char **environ;
+
+static int do_spawn(char **argv)
+{
+	int status;
+	pid_t pid;
+
+	ev_work(1);
+	fflush(stdout);
+	errno = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+	if (errno) {
+		perror(argv[0]);
+		return 127;
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 126;
+	ev_work(2);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int do_fexec(char **argv)
+{
+	int fd;
+
+	ev_work(1);
+	fflush(stdout);
+	/* not O_CLOEXEC: the exec'd program (or qemu) opens it by its /proc name */
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0) {
+		perror(argv[0]);
+		return 127;
+	}
+	fexecve(fd, argv, environ);
+	perror(argv[0]);
+	return 127;
+}
+
+static int do_env(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char **e;
+
+	ev_work(7);
+	printf("LD_PRELOAD=%s\n", pre ? pre : "(unset)");
+	for (e = environ; *e; e++)
+		if (!strncmp(*e, "FTRAMP_", 7))
+			printf("%.*s\n", (int)strcspn(*e, "="), *e);
 	return 0;
 }
 
@@ -143,7 +202,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "fork"))
 		return do_fork();
 	if (!strcmp(mode, "forks") && argc > 2)
-		return do_forks(atoi(argv[2]));
+		return do_forks(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 1);
 	if (!strcmp(mode, "exec") && argc > 2) {
 		ev_work(1);
 		fflush(stdout);
@@ -151,6 +210,12 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 127;
 	}
-	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|forks N|exec PROG...\n");
+	if (!strcmp(mode, "spawn") && argc > 2)
+		return do_spawn(argv + 2);
+	if (!strcmp(mode, "fexec") && argc > 2)
+		return do_fexec(argv + 2);
+	if (!strcmp(mode, "env"))
+		return do_env();
+	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|forks N|exec PROG...|spawn PROG...|fexec PROG...|env\n");
 	return 2;
 }

@@ -450,6 +450,7 @@ struct session {
 	const char *sysroot;
 	char *lib_path;
 	bool models;
+	bool verbose;		/* -v: the file's size at the end */
 };
 
 static uint64_t mono_ns(void)
@@ -597,6 +598,27 @@ static void session_retire(struct session *s, struct rproc **procs)
 }
 
 /*
+ * -v: how many slots the run used and what the file costs once every
+ * ring of a process that is gone has been given back: the size is fixed
+ * at the start (the slots) and grows only by the tables of libraries
+ * loaded later; what is allocated is each slot's page, counters and names,
+ * and the rings of processes still running.
+ */
+static void session_stats(struct session *s, struct rproc **procs)
+{
+	uint32_t used = __atomic_load_n(&s->hdr->next_slot, __ATOMIC_RELAXED);
+	struct stat st;
+
+	session_retire(s, procs);
+	if (fstat(s->fd, &st))
+		return;
+	fprintf(stderr, "%s: session file: %u of %u slots used, %llu KiB, %llu KiB allocated\n",
+		prog_name, (unsigned)(used < s->g.nr_slots ? used : s->g.nr_slots),
+		(unsigned)s->g.nr_slots, (unsigned long long)st.st_size >> 10,
+		(unsigned long long)st.st_blocks * 512 >> 10);
+}
+
+/*
  * Wait for the child, draining as it runs.  SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT sent to us alone (kill(1)) are passed on; from the terminal
  * the child got its own (the same process group).
@@ -635,6 +657,8 @@ static int supervise(struct session *s, pid_t child, int sfd)
 	session_scan(s, procs);
 	while (session_drain(s, procs))
 		;
+	if (s->verbose)
+		session_stats(s, procs);
 	free(procs);
 	return status;
 }
@@ -787,7 +811,7 @@ static int run_session(const struct run_opts *o, const char *agent,
 		.trace = o->trace,
 		.verbose = o->verbose,
 	};
-	struct session s = { .fd = -1 };
+	struct session s = { .fd = -1, .verbose = o->verbose };
 	sigset_t set, old;
 	int sfd, status, err;
 	pid_t child, parent;
