@@ -1393,42 +1393,52 @@ TEST_F_TIMEOUT(sites, signal_sync_threads_exiting, 120)
 	EXPECT_TRUE(snap_same(&self->sn));
 }
 
-/* What one commit of one word costs, membarrier vs the fallback. */
-TEST_F_TIMEOUT(sites, signal_sync_cost, 120)
+/*
+ * Both methods commit under spinning threads, which keep running the
+ * site while it changes: every poke succeeds and no spinner sees a wrong
+ * result.  The signal fallback waits for each spinner's handler, so it
+ * gets a bound far beyond any load (60 s), not its 1 s default: a hang
+ * shows as -ETIMEDOUT, slowness does not fail the test.  What each
+ * method costs is not asserted here.
+ */
+TEST_F_TIMEOUT(sites, sync_methods_under_spinning_threads, 600)
 {
 	static const int nr[] = { 0, 1, 4, 16 };
+	const struct ftramp_sync_signal_opts slow = { .timeout_ms = 60000 };
 	const int reps = 20;
 
+	ftramp_patch_set_sync_signal_opts(&slow);
 	for (size_t k = 0; k < sizeof(nr) / sizeof(nr[0]); k++) {
 		struct spin *sp = calloc(nr[k] ? nr[k] : 1, sizeof(*sp));
-		double ms[2] = { 0 };
+		int started = 0, bad = 0;
 
 		ASSERT_NE(NULL, sp);
-		for (int t = 0; t < nr[k]; t++)
-			ASSERT_EQ(0, spin_start(&sp[t]));
-		for (int m = 0; m < 2; m++) {
+		while (started < nr[k] && !spin_start(&sp[started]))
+			started++;
+		EXPECT_EQ(nr[k], started);
+		for (int m = 0; m < 2 && !bad; m++) {
 			enum ftramp_sync_method meth =
 				m ? FTRAMP_SYNC_SIGNAL
 				  : FTRAMP_SYNC_MEMBARRIER_SYNC_CORE;
-			uint64_t t0;
 
 			if (ftramp_patch_set_sync_method(meth))
 				continue;
-			t0 = now_ns();
-			for (int r = 0; r < reps; r++) {
-				ASSERT_EQ(0, ftramp_text_poke(SITE_B(1),
-					FTRAMP_POKE_CALL, NULL, s1(self->s, 1)));
-				ASSERT_EQ(0, ftramp_text_poke(SITE_B(1),
-					FTRAMP_POKE_CALL, s1(self->s, 1), NULL));
+			/* No ASSERT while spinners run: stop them first. */
+			for (int r = 0; r < reps && !bad; r++) {
+				int e1 = ftramp_text_poke(SITE_B(1),
+					FTRAMP_POKE_CALL, NULL, s1(self->s, 1));
+				int e2 = ftramp_text_poke(SITE_B(1),
+					FTRAMP_POKE_CALL, s1(self->s, 1), NULL);
+
+				EXPECT_EQ(0, e1);
+				EXPECT_EQ(0, e2);
+				bad = e1 || e2;
 			}
-			ms[m] = (now_ns() - t0) / 1e6 / (2 * reps);
 		}
-		TH_LOG("%2d spinning threads: one poke %.3f ms with "
-		       "membarrier, %.3f ms with signals", nr[k], ms[0],
-		       ms[1]);
-		for (int t = 0; t < nr[k]; t++)
+		for (int t = 0; t < started; t++)
 			EXPECT_EQ(0, spin_stop(&sp[t]));
 		free(sp);
+		ASSERT_EQ(0, bad);
 	}
 }
 
