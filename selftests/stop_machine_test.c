@@ -734,7 +734,8 @@ static int stop_once(int i, uint64_t *held_ns)
 TEST(stop_cost)
 {
 	static const int counts[] = { 0, 1, 4, 16 };
-	struct ftramp_stop_opts so = { .force = true };
+	/* A bound for a hang, not for load: 16 spinners on 2 busy cores. */
+	struct ftramp_stop_opts so = { .force = true, .timeout_ms = 60000 };
 	struct spin *sp = calloc(16, sizeof(*sp));
 	unsigned long errors = 0;
 	int running = 0;
