@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/bpf.h>
 #include <ftramp/ftramp.h>
 
 #include "arch/arm64/insn.h"
@@ -418,6 +419,89 @@ static void bench_target(const struct target *t)
 	loop(t, t->nop);
 	name_of(name, sizeof(name), "ftramp", t, "detached");
 	bench_case(name, BENCH_CALLS, base, "after every detach (sites NOPs again)");
+}
+
+/*
+ * BPF programs in the interpreter (bpf/interp.c) as fentry handlers,
+ * each next to the C handler that does the same: the difference is what
+ * the interpreter costs per program run, in guest instructions.
+ */
+static const struct ftramp_bpf_insn bpf_empty[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+/* __sync_fetch_and_add(&counter, 1), the counter a global (map value). */
+static const struct ftramp_bpf_insn bpf_count[] = {
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 1,
+	  .src_reg = BPF_PSEUDO_MAP_VALUE, .imm = 0 },
+	{ .imm = 0 },				/* offset in the value */
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = 1 },
+	{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = 1, .src_reg = 2,
+	  .imm = BPF_ADD },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+/* One case: @prog (or, when NULL, the C handler @c) as t's fentry. */
+static void bench_one_prog(const struct target *t, const char *variant,
+			   ftramp_prog_t c, struct ftramp_bpf_program *prog,
+			   const char *base_variant, const char *label)
+{
+	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = t->model,
+		    .no_dwarf = true);
+	char name[64], base[64], msg[128];
+	struct ftramp_link *l;
+
+	name_of(name, sizeof(name), "ftramp", t, variant);
+	name_of(base, sizeof(base), "ftramp", t, base_variant);
+	l = ftramp_attach(t->site, FTRAMP_FENTRY,
+			  prog ? ftramp_bpf_program__handler(prog) : c, &opts);
+	if (!l) {
+		bench_na(name, base, label, err_str(-errno, msg, sizeof(msg)));
+		return;
+	}
+	loop(t, t->nop);
+	bench_case(name, BENCH_CALLS, base, label);
+	ftramp_link__destroy(l);
+}
+
+static void bench_bpf(const struct target *t)
+{
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo,
+		    .type = FTRAMP_BPF_PROG_FENTRY);
+	struct ftramp_bpf_program *empty, *count;
+	struct ftramp_bpf_map *counter;
+	uint32_t k = 0;
+	uint64_t n = 0;
+	char name[64], msg[128];
+
+	counter = ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "counter", 4, 8,
+					 1, NULL);
+	lo.maps = &counter;
+	lo.nr_maps = 1;
+	empty = ftramp_bpf_prog__load(bpf_empty, 2, &lo);
+	count = counter ? ftramp_bpf_prog__load(bpf_count, 6, &lo) : NULL;
+	if (!empty || !count) {
+		err_str(-errno, msg, sizeof(msg));
+		name_of(name, sizeof(name), "ftramp", t, "bpf_empty");
+		bench_na(name, "-", "BPF fentry, empty program", msg);
+		goto out;
+	}
+	bench_one_prog(t, "bpf_empty", NULL, empty, "fentry",
+		       "BPF fentry, empty program (2 insns, interpreter) vs C");
+	bench_one_prog(t, "c_count", count_entry, NULL, "untraced",
+		       "fentry, C handler: a counter += 1 (reference)");
+	bench_one_prog(t, "bpf_count", NULL, count, "c_count",
+		       "BPF fentry: atomic add to a global (6 insns, interpreter) vs C");
+	if (ftramp_bpf_map__lookup_elem(counter, &k, 4, &n, 8, 0) ||
+	    n != BENCH_CALLS)
+		fprintf(stderr, "ftramp_bench: bpf_count ran %llu times for %d calls\n",
+			(unsigned long long)n, BENCH_CALLS);
+out:
+	ftramp_bpf_prog__free(count);
+	ftramp_bpf_prog__free(empty);
+	ftramp_bpf_map__free(counter);
 }
 
 /* ctx programs for the struct_ops thunks: the bodies of targets.c. */
@@ -864,6 +948,7 @@ int main(void)
 
 	bench_target(&targets[0]);
 	bench_target(&targets[1]);
+	bench_bpf(&targets[0]);
 	/* FTRAMP_BENCH_PERCALL=1: the per-call cases alone (seconds). */
 	if (getenv("FTRAMP_BENCH_PERCALL"))
 		return 0;

@@ -41,10 +41,15 @@
 struct htab_elem {
 	uintptr_t next;		/* element or NULLS(bucket) */
 	uint32_t hash;
-	uint32_t pad;
-	uint64_t lru;		/* LRU: last use */
+	uint8_t live;		/* in a bucket (under the lock) */
+	uint8_t ref;		/* LRU: used since it was last rotated */
+	uint16_t pad;
+	/* LRU: the recency list, element indices (LRU_NIL: none) */
+	uint32_t lru_prev, lru_next;
 	uint8_t data[];		/* key (rounded up to 8), value */
 };
+
+#define LRU_NIL		UINT32_MAX
 
 struct bpf_map_impl {
 	int lock;		/* writers (spin) */
@@ -58,7 +63,7 @@ struct bpf_map_impl {
 	uint32_t nr_elems, htab_elem_size, key_off;
 	struct htab_elem *free;	/* through ->next, under lock */
 	uint32_t count;
-	uint64_t lru_clock;
+	uint32_t lru_first, lru_last;	/* most, least recently added */
 	/* ring buffer: lib/ringbuf.h's, in a memfd mapped twice */
 	struct ringbuf rb;
 	void *rb_base;
@@ -127,6 +132,12 @@ static uint32_t hash_key(const void *key, uint32_t size)
 static struct htab_elem *elem_at(const struct bpf_map_impl *im, uint32_t i)
 {
 	return (struct htab_elem *)(im->elems + (size_t)i * im->htab_elem_size);
+}
+
+static uint32_t elem_idx(const struct bpf_map_impl *im,
+			 const struct htab_elem *e)
+{
+	return ((const uint8_t *)e - im->elems) / im->htab_elem_size;
 }
 
 static void *elem_value(const struct bpf_map_impl *im, struct htab_elem *e)
@@ -252,6 +263,7 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 		}
 		for (uint32_t b = 0; b < im->nr_buckets; b++)
 			im->buckets[b] = NULLS(b);
+		im->lru_first = im->lru_last = LRU_NIL;
 		for (uint32_t i = im->nr_elems; i-- > 0;) {
 			elem_at(im, i)->next = (uintptr_t)im->free;
 			im->free = elem_at(im, i);
@@ -329,30 +341,78 @@ static void htab_unlink(struct bpf_map_impl *im, uint32_t b,
 	__atomic_store_n(link, e->next, __ATOMIC_RELEASE);
 }
 
-/* Under the lock: the least recently used element (LRU_HASH when full). */
+/*
+ * LRU_HASH: the kernel's approximation of least-recently-used
+ * (kernel/bpf/bpf_lru_list.c), O(1) amortised.  Elements sit on one
+ * list in the order they were added; a program's lookup only sets the
+ * element's ref bit (lock-free, as lookups are).  Eviction takes the
+ * oldest element: if its ref bit is set it gets a second chance (bit
+ * cleared, moved to the newest end), else it goes.  Each rotation uses
+ * up a bit that a lookup set, so n evictions cost O(n + lookups), and an
+ * element used since it was added outlives every one that was not.
+ * The list is under the map's lock.
+ */
+static void lru_push(struct bpf_map_impl *im, struct htab_elem *e)
+{
+	uint32_t i = elem_idx(im, e);
+
+	e->lru_prev = LRU_NIL;
+	e->lru_next = im->lru_first;
+	if (im->lru_first != LRU_NIL)
+		elem_at(im, im->lru_first)->lru_prev = i;
+	else
+		im->lru_last = i;
+	im->lru_first = i;
+}
+
+static void lru_del(struct bpf_map_impl *im, struct htab_elem *e)
+{
+	if (e->lru_prev != LRU_NIL)
+		elem_at(im, e->lru_prev)->lru_next = e->lru_next;
+	else
+		im->lru_first = e->lru_next;
+	if (e->lru_next != LRU_NIL)
+		elem_at(im, e->lru_next)->lru_prev = e->lru_prev;
+	else
+		im->lru_last = e->lru_prev;
+}
+
+/* Under the lock: unlink e from its bucket and give it back. */
+static void htab_release(const struct ftramp_bpf_map *m,
+			 struct htab_elem *e)
+{
+	struct bpf_map_impl *im = m->impl;
+
+	htab_unlink(im, e->hash & (im->nr_buckets - 1), e);
+	if (m->type == BPF_MAP_TYPE_LRU_HASH)
+		lru_del(im, e);
+	e->live = 0;
+	e->next = (uintptr_t)im->free;
+	im->free = e;
+}
+
+/*
+ * Under the lock: make room in a full LRU_HASH.  At most count
+ * rotations: were programs to set ref bits as fast as we clear them,
+ * the oldest goes anyway after one full turn.
+ */
 static void lru_evict(const struct ftramp_bpf_map *m)
 {
 	struct bpf_map_impl *im = m->impl;
-	struct htab_elem *victim = NULL;
-	uint32_t vb = 0;
+	struct htab_elem *e;
 
-	for (uint32_t b = 0; b < im->nr_buckets; b++) {
-		for (uintptr_t p = im->buckets[b]; !(p & 1);
-		     p = ((struct htab_elem *)p)->next) {
-			struct htab_elem *e = (struct htab_elem *)p;
-
-			if (!victim || e->lru < victim->lru) {
-				victim = e;
-				vb = b;
-			}
+	for (uint32_t turns = 0; im->lru_last != LRU_NIL; turns++) {
+		e = elem_at(im, im->lru_last);
+		if (!__atomic_load_n(&e->ref, __ATOMIC_RELAXED) ||
+		    turns >= im->count) {
+			htab_release(m, e);
+			im->count--;
+			return;
 		}
+		__atomic_store_n(&e->ref, 0, __ATOMIC_RELAXED);
+		lru_del(im, e);
+		lru_push(im, e);
 	}
-	if (!victim)
-		return;
-	htab_unlink(im, vb, victim);
-	victim->next = (uintptr_t)im->free;
-	im->free = victim;
-	im->count--;
 }
 
 static long htab_update(struct ftramp_bpf_map *m, const void *key,
@@ -380,15 +440,16 @@ static long htab_update(struct ftramp_bpf_map *m, const void *key,
 	e = im->free;		/* max_entries + 1 elements: never NULL here */
 	im->free = (struct htab_elem *)e->next;
 	e->hash = h;
-	e->lru = __atomic_add_fetch(&im->lru_clock, 1, __ATOMIC_RELAXED);
+	e->ref = 0;
 	memcpy(e->data, key, m->key_size);
 	memcpy(elem_value(im, e), value, vsize);
 	e->next = im->buckets[b];
+	e->live = 1;
 	__atomic_store_n(&im->buckets[b], (uintptr_t)e, __ATOMIC_RELEASE);
+	if (m->type == BPF_MAP_TYPE_LRU_HASH)
+		lru_push(im, e);
 	if (old) {
-		htab_unlink(im, b, old);
-		old->next = (uintptr_t)im->free;
-		im->free = old;
+		htab_release(m, old);
 	} else {
 		im->count++;
 	}
@@ -406,9 +467,7 @@ static long htab_delete(struct ftramp_bpf_map *m, const void *key)
 		return -EBUSY;
 	e = htab_find(m, key, h);
 	if (e) {
-		htab_unlink(im, h & (im->nr_buckets - 1), e);
-		e->next = (uintptr_t)im->free;
-		im->free = e;
+		htab_release(m, e);
 		im->count--;
 	}
 	map_unlock(im);
@@ -444,11 +503,10 @@ void *bpf_map_lookup(struct ftramp_bpf_map *m, const void *key)
 		e = htab_find(m, key, hash_key(key, m->key_size));
 		if (!e)
 			return NULL;
-		if (m->type == BPF_MAP_TYPE_LRU_HASH)
-			__atomic_store_n(&e->lru,
-					 __atomic_add_fetch(&m->impl->lru_clock, 1,
-							    __ATOMIC_RELAXED),
-					 __ATOMIC_RELAXED);
+		/* LRU: a second chance at eviction (lru_evict()) */
+		if (m->type == BPF_MAP_TYPE_LRU_HASH &&
+		    !__atomic_load_n(&e->ref, __ATOMIC_RELAXED))
+			__atomic_store_n(&e->ref, 1, __ATOMIC_RELAXED);
 		return elem_value(m->impl, e);
 	}
 	return NULL;	/* ring buffers, prog arrays: not from programs */

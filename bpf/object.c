@@ -358,17 +358,73 @@ static int read_sections(struct elf *f)
 	return 0;
 }
 
+/* A data symbol, for finding a DATASEC variable's offset by name. */
+struct data_sym {
+	size_t shndx;
+	const char *name;
+	uint64_t value;
+};
+
+static int data_sym_cmp(const void *a, const void *b)
+{
+	const struct data_sym *x = a, *y = b;
+
+	if (x->shndx != y->shndx)
+		return x->shndx < y->shndx ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The first of @n sorted symbols that is (@sec, @name), or NULL. */
+static const struct data_sym *data_sym_find(const struct data_sym *syms,
+					    size_t n, size_t sec,
+					    const char *name)
+{
+	struct data_sym key = { .shndx = sec, .name = name };
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (data_sym_cmp(&syms[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !data_sym_cmp(&syms[lo], &key) ? &syms[lo] : NULL;
+}
+
 /*
  * clang leaves the offsets of a DATASEC's variables (and its size) 0:
  * the ELF symbols have them.  Fill them in, as libbpf's
  * btf_fixup_datasec() does, so typed dumps of global data are right.
- * The BTF is our own aligned copy.
+ * The data symbols are sorted once by (section, name), so an object of
+ * V variables and S symbols costs O((V + S) log S), not O(V * S).  The
+ * BTF is our own aligned copy.
  */
-static void fixup_datasecs(struct elf *f)
+static int fixup_datasecs(struct elf *f)
 {
 	struct bpf_btf *btf = f->obj->btf;
+	struct data_sym *syms;
+	size_t nr = 0;
 
-	for (uint32_t id = 1; btf && id < btf->nr_types; id++) {
+	if (!btf)
+		return 0;
+	syms = malloc((f->nsyms ? f->nsyms : 1) * sizeof(*syms));
+	if (!syms)
+		return -ENOMEM;
+	for (size_t i = 1; i < f->nsyms; i++) {
+		Elf64_Sym sym;
+
+		sym_get(f, i, &sym);
+		if (ELF64_ST_TYPE(sym.st_info) != STT_OBJECT ||
+		    !sym.st_shndx || sym.st_shndx >= f->shnum)
+			continue;
+		syms[nr++] = (struct data_sym){ sym.st_shndx,
+						sym_name(f, &sym),
+						sym.st_value };
+	}
+	qsort(syms, nr, sizeof(*syms), data_sym_cmp);
+	for (uint32_t id = 1; id < btf->nr_types; id++) {
 		struct btf_type *t = (struct btf_type *)btf->types[id];
 		struct btf_var_secinfo *vi = (struct btf_var_secinfo *)(t + 1);
 		const char *name = bpf_btf_name(btf, t->name_off);
@@ -384,21 +440,18 @@ static void fixup_datasecs(struct elf *f)
 		t->size = f->sh[sec].sh_size;
 		for (unsigned int k = 0; k < bpf_btf_vlen(t); k++) {
 			const struct btf_type *v = bpf_btf_type(btf, vi[k].type);
+			const struct data_sym *ds;
 
-			for (size_t i = 1; v && i < f->nsyms; i++) {
-				Elf64_Sym sym;
-
-				sym_get(f, i, &sym);
-				if (sym.st_shndx == sec &&
-				    ELF64_ST_TYPE(sym.st_info) == STT_OBJECT &&
-				    !strcmp(sym_name(f, &sym),
-					    bpf_btf_name(btf, v->name_off))) {
-					vi[k].offset = sym.st_value;
-					break;
-				}
-			}
+			if (!v)
+				continue;
+			ds = data_sym_find(syms, nr, sec,
+					   bpf_btf_name(btf, v->name_off));
+			if (ds)
+				vi[k].offset = ds->value;
 		}
 	}
+	free(syms);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -1027,10 +1080,10 @@ int bpf_object_parse(struct ftramp_bpf_object *obj, const void *buf,
 	err = read_headers(&f);
 	if (!err)
 		err = read_sections(&f);
-	if (!err) {
-		fixup_datasecs(&f);
+	if (!err)
+		err = fixup_datasecs(&f);
+	if (!err)
 		err = read_data_maps(&f);
-	}
 	if (!err)
 		err = read_btf_maps(&f);
 	if (!err) {

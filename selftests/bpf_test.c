@@ -601,6 +601,116 @@ TEST(map_hash_flags)
 	ftramp_bpf_map__free(m);
 }
 
+/*
+ * LRU_HASH eviction order (lru_evict() in bpf/map.c): the oldest added
+ * or updated goes first; an update makes an element the newest.
+ */
+TEST(map_lru_order)
+{
+	struct ftramp_bpf_map *m;
+	uint32_t k, v, out;
+
+	m = ftramp_bpf_map__create(BPF_MAP_TYPE_LRU_HASH, "l", 4, 4, 4, NULL);
+	ASSERT_NE(NULL, m);
+	for (k = 1; k <= 4; k++)
+		ASSERT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &k, 4, BPF_ANY));
+	k = 1;
+	v = 100;
+	ASSERT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 4, BPF_EXIST));
+	k = 3;
+	ASSERT_EQ(0, ftramp_bpf_map__delete_elem(m, &k, 4, 0));
+	for (k = 5; k <= 7; k++)	/* 5 fills the hole; 6, 7 evict 2, 4 */
+		ASSERT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &k, 4, BPF_ANY));
+	for (k = 1; k <= 7; k++) {
+		bool want = k == 1 || k >= 5;
+		int ret = ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 4, 0);
+
+		EXPECT_EQ(want ? 0 : -ENOENT, ret);
+		if (!ret)
+			EXPECT_EQ(k == 1 ? 100 : k, out);
+	}
+	ftramp_bpf_map__free(m);
+}
+
+/*
+ * Many evictions from a large LRU_HASH: after N inserts of distinct
+ * keys exactly the last max_entries are left (each eviction O(1)
+ * amortised: 200000 of them over 65536 elements).
+ */
+TEST(map_lru_many_evictions)
+{
+	const uint32_t max = 65536, n = 200000;
+	struct ftramp_bpf_map *m;
+	uint32_t k, out, left = 0, next;
+
+	m = ftramp_bpf_map__create(BPF_MAP_TYPE_LRU_HASH, "l", 4, 4, max, NULL);
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < n; k++)
+		ASSERT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &k, 4, BPF_ANY));
+	for (k = 0; k < n; k++) {
+		int ret = ftramp_bpf_map__lookup_elem(m, &k, 4, &out, 4, 0);
+
+		if (ret != (k < n - max ? -ENOENT : 0)) {
+			EXPECT_EQ(k < n - max ? -ENOENT : 0, ret);
+			break;
+		}
+	}
+	for (int r = ftramp_bpf_map__get_next_key(m, NULL, &next, 4); !r;
+	     r = ftramp_bpf_map__get_next_key(m, &next, &next, 4))
+		left++;
+	EXPECT_EQ(max, left);
+	ftramp_bpf_map__free(m);
+}
+
+/*
+ * Global data's BTF offsets come from the ELF symbols (fixup_datasecs()
+ * in bpf/object.c): every one of 240 variables, declared in no order,
+ * reads back its own initial value in the typed dump.
+ */
+TEST(globals_offsets)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj = open_obj("bpf_globals.bpf.o", &e);
+	const char *secs[] = { ".data", ".rodata" };
+	size_t bufsize = 16384;
+	char *buf = malloc(bufsize), want[32];
+
+	if (!obj)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	for (int s = 0; s < 2; s++) {
+		struct ftramp_bpf_map *m =
+			ftramp_bpf_object__find_map_by_name(obj, secs[s]);
+		uint32_t size, k = 0;
+		void *val;
+
+		ASSERT_NE(NULL, m);
+		size = ftramp_bpf_map__value_size(m);
+		EXPECT_EQ(s ? 40 * 8 : 200 * 8, size);
+		val = malloc(size);
+		ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(m, &k, 4, val, size, 0));
+		ASSERT_GT(ftramp_bpf_map__format(m, true, val, size, buf,
+						 bufsize), 0);
+		for (int i = 0; i < (s ? 40 : 200); i++) {
+			if (s)
+				snprintf(want, sizeof(want), "r%02d=%d,", i, i + 7);
+			else
+				snprintf(want, sizeof(want), "v%03d=%d,", i,
+					 3 * i + 1);
+			/* the last has '}' after it */
+			if (!strstr(buf, want))
+				want[strlen(want) - 1] = '}';
+			if (!strstr(buf, want))
+				TH_LOG("missing %s", want);
+			EXPECT_NE(NULL, strstr(buf, want));
+		}
+		free(val);
+	}
+	free(buf);
+	ftramp_bpf_object__close(obj);
+}
+
 TEST(map_lru_array_refusals)
 {
 	struct ftramp_bpf_map *m;
