@@ -153,6 +153,38 @@ bool bpf_helper_known(int32_t id);
 const char *bpf_helper_name(int32_t id);
 
 /* map.c */
+/*
+ * Where maps get their memory, when not from malloc() and memfd: the
+ * ftramp agent puts them in the session file so that the ftramp
+ * process reads them, whatever becomes of the program.  alloc returns
+ * zeroed memory that is never freed (NULL: none left); ring maps @size
+ * data bytes with lib/ringbuf's layout (data mapped twice) and returns
+ * its base, or NULL.  Set before any map is created.
+ */
+struct bpf_map_mem_ops {
+	void *(*alloc)(size_t size, void *ctx);
+	void *(*ring)(size_t size, size_t page, void *ctx);
+	void *ctx;
+};
+void bpf_map_set_mem(const struct bpf_map_mem_ops *ops);
+/*
+ * A map's memory as a reader in another process sees it (ftramp run
+ * --maps): arrays are nr values of stride bytes (PERCPU_ARRAY: cpu
+ * major, max_entries per cpu); hashes are nr elements of stride bytes,
+ * each live when its byte at live_off is 1, with the key at key_off and
+ * the value at val_off; a ring buffer is ring_base, ring_size data
+ * bytes, ring_page.  0, or -EINVAL for a map without one.
+ */
+struct bpf_map_layout {
+	void *data;
+	uint32_t stride, nr;
+	uint32_t live_off, key_off, val_off;
+	uint32_t nr_cpus;
+	void *ring_base;
+	size_t ring_size, ring_page;
+};
+int bpf_map_layout(const struct ftramp_bpf_map *map,
+		   struct bpf_map_layout *l);
 int bpf_map_init(struct ftramp_bpf_map *map);
 void bpf_map_fini(struct ftramp_bpf_map *map);
 /* The program-side calls (helpers): pointers into the map. */

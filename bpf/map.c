@@ -68,7 +68,8 @@ struct bpf_map_impl {
 	struct ringbuf rb;
 	void *rb_base;
 	size_t rb_size, rb_page;
-	int rb_fd;
+	int rb_fd;		/* -1: the ring is mem_ops' */
+	bool ext;		/* memory from mem_ops: never freed */
 	struct bpf_map_impl *rb_next;	/* the list of rings */
 	/* prog array */
 	struct ftramp_bpf_program **progs;
@@ -158,6 +159,36 @@ static void *elem_value(const struct bpf_map_impl *im, struct htab_elem *e)
 static struct bpf_map_impl *rings;
 static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static struct bpf_map_mem_ops mem_ops;
+
+void bpf_map_set_mem(const struct bpf_map_mem_ops *ops)
+{
+	mem_ops = *ops;
+}
+
+static void *mem_calloc(size_t n, size_t size)
+{
+	if (!mem_ops.alloc)
+		return calloc(n, size);
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return mem_ops.alloc(n * size, mem_ops.ctx);
+}
+
+static void mem_free(struct bpf_map_impl *im, void *p)
+{
+	if (!im->ext)
+		free(p);
+}
+
+static void rb_publish(struct bpf_map_impl *im)
+{
+	pthread_mutex_lock(&rings_lock);
+	im->rb_next = rings;
+	__atomic_store_n(&rings, im, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&rings_lock);
+}
+
 static int rb_create(struct ftramp_bpf_map *m, struct bpf_map_impl *im)
 {
 	size_t page = sysconf(_SC_PAGESIZE), size = m->max_entries;
@@ -165,6 +196,19 @@ static int rb_create(struct ftramp_bpf_map *m, struct bpf_map_impl *im)
 
 	if (size % page || !is_pow2(page))
 		return -EINVAL;
+	if (mem_ops.ring) {
+		im->rb_fd = -1;
+		im->rb_base = mem_ops.ring(size, page, mem_ops.ctx);
+		if (!im->rb_base)
+			return -ENOMEM;
+		err = ringbuf_init(&im->rb, im->rb_base, size, page);
+		if (err)
+			return err;
+		im->rb_size = size;
+		im->rb_page = page;
+		rb_publish(im);
+		return 0;
+	}
 	im->rb_fd = memfd_create("ftramp-ringbuf", MFD_CLOEXEC);
 	if (im->rb_fd < 0)
 		return -errno;
@@ -184,10 +228,7 @@ static int rb_create(struct ftramp_bpf_map *m, struct bpf_map_impl *im)
 	}
 	im->rb_size = size;
 	im->rb_page = page;
-	pthread_mutex_lock(&rings_lock);
-	im->rb_next = rings;
-	__atomic_store_n(&rings, im, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&rings_lock);
+	rb_publish(im);
 	return 0;
 out:
 	close(im->rb_fd);
@@ -206,6 +247,8 @@ static void rb_destroy(struct bpf_map_impl *im)
 			break;
 		}
 	pthread_mutex_unlock(&rings_lock);
+	if (im->rb_fd < 0)
+		return;		/* mem_ops' */
 	ringbuf_munmap(im->rb_base, im->rb_size, im->rb_page);
 	close(im->rb_fd);
 }
@@ -229,9 +272,10 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 
 	if (bpf_map_check(m, &why))
 		return -EINVAL;
-	im = calloc(1, sizeof(*im));
+	im = mem_calloc(1, sizeof(*im));
 	if (!im)
 		return -ENOMEM;
+	im->ext = mem_ops.alloc != NULL;
 	im->elem_size = round_up(m->value_size, 8);
 	switch (m->type) {
 	case BPF_MAP_TYPE_ARRAY:
@@ -239,7 +283,7 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 		size_t slots = m->type == BPF_MAP_TYPE_ARRAY ? 1 :
 			       ftramp_bpf_num_cpus();
 
-		im->values = calloc(slots * m->max_entries, im->elem_size);
+		im->values = mem_calloc(slots * m->max_entries, im->elem_size);
 		if (!im->values)
 			err = -ENOMEM;
 		else if (m->init)
@@ -255,8 +299,8 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 		im->htab_elem_size = sizeof(struct htab_elem) + im->key_off +
 				     im->elem_size;
 		im->nr_elems = m->max_entries + 1;	/* one spare: replace */
-		im->buckets = calloc(im->nr_buckets, sizeof(*im->buckets));
-		im->elems = calloc(im->nr_elems, im->htab_elem_size);
+		im->buckets = mem_calloc(im->nr_buckets, sizeof(*im->buckets));
+		im->elems = mem_calloc(im->nr_elems, im->htab_elem_size);
 		if (!im->buckets || !im->elems) {
 			err = -ENOMEM;
 			break;
@@ -279,11 +323,11 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 		break;
 	}
 	if (err) {
-		free(im->values);
-		free(im->buckets);
-		free(im->elems);
+		mem_free(im, im->values);
+		mem_free(im, im->buckets);
+		mem_free(im, im->elems);
 		free(im->progs);
-		free(im);
+		mem_free(im, im);
 		return err;
 	}
 	m->impl = im;
@@ -296,14 +340,48 @@ void bpf_map_fini(struct ftramp_bpf_map *m)
 
 	if (!im)
 		return;
-	free(im->values);
-	free(im->buckets);
-	free(im->elems);
+	mem_free(im, im->values);
+	mem_free(im, im->buckets);
+	mem_free(im, im->elems);
 	free(im->progs);
 	if (im->rb_base)
 		rb_destroy(im);
-	free(im);
+	mem_free(im, im);
 	m->impl = NULL;
+}
+
+int bpf_map_layout(const struct ftramp_bpf_map *m, struct bpf_map_layout *l)
+{
+	const struct bpf_map_impl *im = m->impl;
+
+	memset(l, 0, sizeof(*l));
+	if (!im)
+		return -EINVAL;
+	switch (m->type) {
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		l->nr_cpus = m->type == BPF_MAP_TYPE_ARRAY ? 1 :
+			     ftramp_bpf_num_cpus();
+		l->data = im->values;
+		l->stride = im->elem_size;
+		l->nr = l->nr_cpus * m->max_entries;
+		return 0;
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+		l->data = im->elems;
+		l->stride = im->htab_elem_size;
+		l->nr = im->nr_elems;
+		l->live_off = offsetof(struct htab_elem, live);
+		l->key_off = offsetof(struct htab_elem, data);
+		l->val_off = l->key_off + im->key_off;
+		return 0;
+	case BPF_MAP_TYPE_RINGBUF:
+		l->ring_base = im->rb_base;
+		l->ring_size = im->rb_size;
+		l->ring_page = im->rb_page;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* ------------------------------------------------------------------------

@@ -4,9 +4,15 @@
 # ftramp prog: the samples' BPF objects as the library's loader reads
 # them (programs, maps, relocations), and a bad object refused with the
 # loader's message (exit 1).
+#
+# ftramp run -e: selftests/progs/cli_run.bpf.c on sample_prog (exact
+# counts in a global and a hash, fmod_ret overriding prog_step(2),
+# bpf_printk lines and ring buffer records printed by the ftramp
+# process, --maps); a refused object stops before the program runs;
+# --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 4
+plan 21
 
 BPF=$O/selftests/progs/bpf
 
@@ -21,5 +27,55 @@ echo $? >"$TMP/bad.rc"
 check "prog: a refused object exits 1" [ "$(cat "$TMP/bad.rc")" -eq 1 ]
 check "prog: ... with the section, symbol and reason" \
 	grep -q 'section .maps, symbol st: map type 7: unknown' "$TMP/bad.out"
+
+
+# --- ftramp run -e ----------------------------------------------------------
+need_prog "$PROGS/sample_prog" 17 "run -e"
+
+run e -e "$BPF/cli_run.bpf.o" --maps -- "$PROGS/sample_prog" 5
+check "run -e: exit status 0" [ "$(cat "$TMP/e.rc")" -eq 0 ]
+check "run -e: fmod_ret makes prog_step(2) return 4242" \
+	grep -qx 'step 2: 4242 1.0' "$TMP/e.out"
+check "run -e: ... and the others run as without it" \
+	grep -qx 'step 3: 121 1.5' "$TMP/e.out"
+check "run -e: a bpf_printk line per prog_square call, 2 skipped" \
+	[ "$(grep -c 'bpf_trace_printk: prog_square([0-9])$' "$TMP/e.err")" -eq 4 ]
+check "run -e: bpf_printk of prog_square(3)" \
+	grep -q 'bpf_trace_printk: prog_square(3)$' "$TMP/e.err"
+check "run -e: a ring buffer record {x = 3, ret = 9}" \
+	grep -qx 'ringbuf cli_run.bpf.o/squares: 8 bytes: 03 00 00 00 09 00 00 00' "$TMP/e.err"
+check "run -e: 4 records, none for prog_square(2)" \
+	[ "$(grep -c '^ringbuf cli_run.bpf.o/squares: 8 bytes:' "$TMP/e.err")" -eq 4 ]
+check "--maps: the global counted exactly 4 calls" \
+	grep -qx '  {square_calls=4}' "$TMP/e.err"
+[ "$(grep -Ec '^  [0134]: 1$' "$TMP/e.err")" -eq 4 ] &&
+	grep -qx '  (4 elements)' "$TMP/e.err"
+result "--maps: the hash has one call for each of 0, 1, 3, 4" $?
+result "--maps: ... and nothing for 2" $(grep -q '^  2: ' "$TMP/e.err"; [ $? -eq 1 ]; echo $?)
+
+run bad -e "$BPF/refuse_maptype.bpf.o" -- "$PROGS/sample_prog" 5
+check "run -e: a refused object exits 1" [ "$(cat "$TMP/bad.rc")" -eq 1 ]
+check "run -e: ... with the loader's message, and the program never ran" \
+	grep -q 'section .maps, symbol st: map type 7: unknown' "$TMP/bad.err"
+result "run -e: ... nothing of the program's output" \
+	$(grep -q step "$TMP/bad.out"; [ $? -eq 1 ]; echo $?)
+
+# bpf_trace.bpf.o's programs are for bpf_test's functions, not these
+run notarget -e "$BPF/bpf_trace.bpf.o" -- "$PROGS/sample_prog" 5
+check "run -e: a target the program lacks: status 125 (the agent's)" \
+	[ "$(cat "$TMP/notarget.rc")" -eq 125 ]
+check "run -e: ... saying which section and why" \
+	grep -q 'bpf_trace.bpf.o: cannot attach: section f[a-z_]*/bt_[a-z]*: .*no patchable function of that name' "$TMP/notarget.err"
+
+if [ -x "$PROGS/events_prog" ]; then
+	run crash -e "$BPF/cli_crash.bpf.o" --maps -- "$PROGS/events_prog" crash
+	check "run -e: the program's SIGSEGV is its exit status" \
+		[ "$(cat "$TMP/crash.rc")" -eq 139 ]
+	check "--maps after a crash: what the programs counted before it" \
+		grep -qx '  {outer_calls=1, crash_calls=1}' "$TMP/crash.err"
+else
+	not_ok "run -e crash: $PROGS/events_prog not built"
+	not_ok "run -e crash: $PROGS/events_prog not built"
+fi
 
 finish

@@ -30,7 +30,7 @@ check "run --help describes every option" \
 	bash -c "'$FTRAMP' run --help | grep -q -- '--override FUNC=VALUE'"
 
 # ftramp run: arguments
-expect_fail "run: nothing to do" 2 "nothing to do: give -t, --hist, --count or --override" \
+expect_fail "run: nothing to do" 2 "nothing to do: give -t, --hist, --count, --override or -e" \
 	"$FTRAMP" run -- "$KVSTORE"
 expect_fail "run: no program" 2 "no program given" "$FTRAMP" run -t kv_put --
 expect_fail "run: unknown option" 2 "Usage: ftramp run" \

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /*
  * Exit statuses: 0 success, 1 a runtime failure, 2 a usage error, 125
@@ -73,5 +75,25 @@ const char *cli_sysroot(void);
 
 /* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
 char *cli_find_program(const char *prog);
+
+/*
+ * prog.c: parse the BPF object @path and check its programs as the
+ * library's loader does: 0, or 1 with its message printed.
+ */
+struct ftramp_bpf_object;
+struct ftramp_bpf_error;
+int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
+		  struct ftramp_bpf_error *e);
+
+/*
+ * bpfrun.c: ftramp run -e.  Add (check) an object: 0 or -errno, said;
+ * the BPF area's size for them; once the session exists, its area;
+ * drain the ring buffers (true when a record was read); dump the maps.
+ */
+int cli_bpf_add(const char *path);
+uint64_t cli_bpf_area_size(uint64_t page);
+void cli_bpf_session(int fd, uint64_t off, uint64_t size);
+bool cli_bpf_drain(FILE *out);
+void cli_bpf_dump_maps(FILE *f);
 
 #endif /* FTRAMP_TOOLS_CLI_H */

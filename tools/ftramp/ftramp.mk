@@ -17,7 +17,7 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
 	    tools/ftramp/table.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c tools/ftramp/report.c \
-	    tools/ftramp/prog.c \
+	    tools/ftramp/prog.c tools/ftramp/bpfrun.c \
 	    tools/ftramp/agent/session.c tools/ftramp/agent/fmt.c \
 	    tools/ftramp/agent/libsel.c
 CLI_LIB_SRCS := arch/arm64/insn.c arch/arm64/abi.c arch/arm64/trampoline.c \

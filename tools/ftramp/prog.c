@@ -60,8 +60,8 @@ static int read_all(const char *path, uint8_t **buf, size_t *size)
  * Parse @path and check every program; 0, or 1 with the loader's
  * message printed.
  */
-static int parse(const char *path, struct ftramp_bpf_object *obj,
-		 struct ftramp_bpf_error *e)
+int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
+		  struct ftramp_bpf_error *e)
 {
 	uint8_t *buf = NULL;
 	size_t size = 0;
@@ -111,7 +111,7 @@ int cmd_prog(int argc, char **argv)
 		usage_prog(stderr);
 		return EXIT_USAGE;
 	}
-	if (parse(argv[1], &obj, &e))
+	if (cli_bpf_parse(argv[1], &obj, &e))
 		return 1;
 	printf("license: %s\n", obj.license);
 	printf("programs:\n");

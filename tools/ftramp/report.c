@@ -608,10 +608,34 @@ static void on_exit_ev(struct rproc *p, const struct ses_event *ev)
 	frame_pop(t);
 }
 
+/* A BPF program's bpf_trace_printk() line (agent/bpf.c). */
+static void on_printk(struct rproc *p, const struct ses_event *ev)
+{
+	struct line l;
+
+	line_init(&l);
+	line_start(&l.b, ev->ts, ev->tid, 0, false);
+	fb_puts(&l.b, "bpf_trace_printk: ");
+	fb_putn(&l.b, ev->text, ev->text_len);
+	if (p->out->chrome) {
+		/* not a trace event: beside the JSON, not in it */
+		l.b.buf[l.b.len++] = '\n';
+		fwrite(l.b.buf, 1, l.b.len, stderr);
+		return;
+	}
+	line_out(p->out, &l);
+}
+
 static int on_sample(void *ctx, void *sample, uint32_t len)
 {
 	struct rproc *p = ctx;
 	const struct ses_event *ev = sample;
+
+	if (len >= sizeof(*ev) && ev->type == SES_EV_PRINTK &&
+	    ev->text_len <= len - sizeof(*ev)) {
+		on_printk(p, ev);
+		return 0;
+	}
 
 	if (len >= sizeof(*ev) && ev->func >= p->nr_funcs)
 		proc_refresh(p);
@@ -903,6 +927,12 @@ static int out_close(struct rout *o)
 	if (o->path)
 		fclose(o->f);
 	return err;
+}
+
+FILE *report_out(void)
+{
+	return shared_out.f && !shared_out.chrome && !per_process() ?
+	       shared_out.f : stderr;
 }
 
 int report_finish(pid_t pid, int status)

@@ -34,6 +34,9 @@ struct rproc *report_proc_add(const struct ses_geom *g, uint32_t idx,
 bool report_drain(struct rproc *p);
 pid_t report_proc_pid(const struct rproc *p);
 
+/* Where output that belongs to no one process goes (BPF maps, rings). */
+FILE *report_out(void);
+
 /*
  * How the run ended, for every process: the command's own child @pid
  * with wait() @status; the others exited or exec'd.  Closes every frame

@@ -65,6 +65,8 @@ struct run_opts {
 	char *count;
 	char *override;
 	char *notrace;		/* -N */
+	char *bpf;		/* -e: the objects' absolute paths */
+	bool maps;		/* --maps */
 	const char *output;
 	const char *format;
 	const char *agent;
@@ -98,6 +100,11 @@ void usage_run(FILE *f)
 "                          (fmod_ret; VALUE non-zero, integer or float)\n"
 "  -N, --notrace GLOB      leave the functions GLOB matches out of every\n"
 "                          selection above (it need not match)\n"
+"  -e, --bpf OBJ           attach the fentry/fexit/fmod_ret programs of the\n"
+"                          BPF object OBJ (clang -O2 -g -target bpf); its\n"
+"                          bpf_printk() lines and ring buffer records are\n"
+"                          printed as they come (see 'ftramp prog OBJ')\n"
+"      --maps              with -e: print every map of the objects at exit\n"
 "\n"
 "Output:\n"
 "  -o, --output FILE       write the report to FILE instead of stderr;\n"
@@ -269,6 +276,7 @@ static int export_config(const struct run_opts *o, const char *session)
 	       set_env(FTRAMP_ENV_COUNT, o->count) ?:
 	       set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
 	       set_env(FTRAMP_ENV_NOTRACE, o->notrace) ?:
+	       set_env(FTRAMP_ENV_BPF, o->bpf) ?:
 	       set_env(FTRAMP_ENV_SESSION, session) ?:
 	       set_env(FTRAMP_ENV_FOLLOW, o->follow ? "1" : NULL) ?:
 	       set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
@@ -417,6 +425,7 @@ enum {
 	OPT_STRLEN,
 	OPT_HEXDUMP,
 	OPT_BUFFER,
+	OPT_MAPS,
 };
 
 /* ---------------------------------------------------------------------
@@ -638,6 +647,7 @@ static int supervise(struct session *s, pid_t child, int sfd)
 		session_serve(s);
 		session_scan(s, procs);
 		busy = session_drain(s, procs);
+		busy |= cli_bpf_drain(report_out());
 		if (!(++rounds % 64))
 			session_retire(s, procs);
 		/* the timer: a busy ring is read again soon */
@@ -655,7 +665,7 @@ static int supervise(struct session *s, pid_t child, int sfd)
 	}
 	/* what it wrote before it ended (and what its children write) */
 	session_scan(s, procs);
-	while (session_drain(s, procs))
+	while (session_drain(s, procs) | cli_bpf_drain(report_out()))
 		;
 	if (s->verbose)
 		session_stats(s, procs);
@@ -732,8 +742,9 @@ static int session_table(struct session *s, const struct run_opts *o,
 	uint64_t off, size;
 	int err;
 
-	s->end = s->g.file_size;
-	s->models = o->trace || o->override;
+	s->end = s->hdr->bpf_size ? s->hdr->bpf_off + s->hdr->bpf_size :
+				    s->g.file_size;
+	s->models = o->trace || o->override || o->bpf;
 	s->slot_page = calloc(s->g.nr_slots, sizeof(*s->slot_page));
 	if (!s->slot_page)
 		return -1;
@@ -802,6 +813,25 @@ static void session_serve(struct session *s)
 	}
 }
 
+/*
+ * The BPF area (session.h, struct ses_bpf) right after the slots, sized
+ * for the -e objects' maps; the tables come after it.
+ */
+static int session_bpf(struct session *s)
+{
+	uint64_t page = s->g.page;
+	uint64_t size = (cli_bpf_area_size(page) + page - 1) & ~(page - 1);
+
+	if (ftruncate(s->fd, s->g.file_size + size)) {
+		pr_err("%s: %s", s->path, strerror(errno));
+		return -1;
+	}
+	s->hdr->bpf_off = s->g.file_size;
+	s->hdr->bpf_size = size;
+	cli_bpf_session(s->fd, s->hdr->bpf_off, size);
+	return 0;
+}
+
 static int run_session(const struct run_opts *o, const char *agent,
 		       const char *path, char **argv)
 {
@@ -816,7 +846,8 @@ static int run_session(const struct run_opts *o, const char *agent,
 	int sfd, status, err;
 	pid_t child, parent;
 
-	if (session_create(&s, o->ring_size) || session_table(&s, o, path))
+	if (session_create(&s, o->ring_size) ||
+	    (o->bpf && session_bpf(&s)) || session_table(&s, o, path))
 		goto fail;
 	err = export_config(o, s.path);
 	if (err) {
@@ -854,6 +885,8 @@ static int run_session(const struct run_opts *o, const char *agent,
 		_exit(1);
 	}
 	status = supervise(&s, child, sfd);
+	if (o->maps)
+		cli_bpf_dump_maps(report_out());
 	err = report_finish(child, status);
 	if (s.is_file)
 		unlink(s.path);
@@ -872,6 +905,8 @@ static const struct option run_options[] = {
 	{ "count",	required_argument, NULL, OPT_COUNT },
 	{ "override",	required_argument, NULL, OPT_OVERRIDE },
 	{ "notrace",	required_argument, NULL, 'N' },
+	{ "bpf",	required_argument, NULL, 'e' },
+	{ "maps",	no_argument,	   NULL, OPT_MAPS },
 	{ "output",	required_argument, NULL, 'o' },
 	{ "format",	required_argument, NULL, OPT_FORMAT },
 	{ "far",	no_argument,	   NULL, OPT_FAR },
@@ -896,7 +931,7 @@ int cmd_run(int argc, char **argv)
 	long n;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:N:o:fvh", run_options,
+	while ((c = getopt_long(argc, argv, "+t:N:e:o:fvh", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -920,6 +955,28 @@ int cmd_run(int argc, char **argv)
 			o.lib_names = lib_names;
 			break;
 		}
+		case 'e': {
+			char *abs = realpath(optarg, NULL);
+
+			if (!abs) {
+				pr_err("-e %s: %s", optarg, strerror(errno));
+				return 1;
+			}
+			if (strchr(abs, FTRAMP_ENV_SEP)) {
+				pr_err("-e %s: the path must not contain a comma",
+				       abs);
+				return EXIT_USAGE;
+			}
+			/* checked now, by the library's loader: before anything runs */
+			if (cli_bpf_add(abs))
+				return 1;
+			err = list_add(&o, &o.bpf, "-e", abs);
+			free(abs);
+			break;
+		}
+		case OPT_MAPS:
+			o.maps = true;
+			break;
 		case 'o':
 			o.output = optarg;
 			break;
@@ -995,8 +1052,12 @@ int cmd_run(int argc, char **argv)
 		pr_err("run: no program given (ftramp run [OPTIONS] -- PROG [ARGS])");
 		return EXIT_USAGE;
 	}
-	if (!o.trace && !o.hist && !o.count && !o.override) {
-		pr_err("run: nothing to do: give -t, --hist, --count or --override");
+	if (!o.trace && !o.hist && !o.count && !o.override && !o.bpf) {
+		pr_err("run: nothing to do: give -t, --hist, --count, --override or -e");
+		return EXIT_USAGE;
+	}
+	if (o.maps && !o.bpf) {
+		pr_err("run: --maps dumps the maps of -e objects: give -e OBJ");
 		return EXIT_USAGE;
 	}
 	if (o.format && !strcmp(o.format, "chrome") && !o.output)

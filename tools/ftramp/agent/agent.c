@@ -47,25 +47,45 @@ struct agent_config agent_cfg = { .strlen_cap = 32 };
 
 static bool far_mode;
 
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+static void vsay(const char *fmt, va_list ap)
 {
 	char buf[1024];
-	va_list ap;
 	int n;
 
 	n = snprintf(buf, sizeof(buf), "ftramp: ");
-	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
 	write_all(2, buf, n);
 }
 
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void agent_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
 static void __attribute__((noreturn)) die(void)
 {
 	_exit(AGENT_EXIT);
+}
+
+void agent_die(void)
+{
+	die();
 }
 
 static const char *err_str(int err)
@@ -803,7 +823,7 @@ static void clean_environment(void)
 		FTRAMP_ENV_FOLLOW,
 		FTRAMP_ENV_FAR, FTRAMP_ENV_STRLEN, FTRAMP_ENV_VERBOSE,
 		FTRAMP_ENV_HEXDUMP, FTRAMP_ENV_PEEK, FTRAMP_ENV_EXEC_QEMU,
-		FTRAMP_ENV_EXEC_SYSROOT,
+		FTRAMP_ENV_EXEC_SYSROOT, FTRAMP_ENV_BPF,
 	};
 	const char *pre = getenv("LD_PRELOAD");
 	const char *lib = getenv(FTRAMP_ENV_LD_LIBRARY_PATH);
@@ -852,7 +872,8 @@ __attribute__((constructor)) static void agent_init(void)
 	int err;
 
 	if (!getenv(FTRAMP_ENV_TRACE) && !getenv(FTRAMP_ENV_HIST) &&
-	    !getenv(FTRAMP_ENV_COUNT) && !getenv(FTRAMP_ENV_OVERRIDE))
+	    !getenv(FTRAMP_ENV_COUNT) && !getenv(FTRAMP_ENV_OVERRIDE) &&
+	    !getenv(FTRAMP_ENV_BPF))
 		return;		/* preloaded with nothing to do */
 
 	read_config();
@@ -886,8 +907,6 @@ __attribute__((constructor)) static void agent_init(void)
 	add_list(sites, FTRAMP_ENV_HIST, AF_HIST);
 	add_list(sites, FTRAMP_ENV_COUNT, AF_COUNT);
 	add_list(sites, FTRAMP_ENV_OVERRIDE, AF_OVERRIDE);
-	if (!agent_cfg.follow)
-		clean_environment();
 
 	for (i = 0; i < agent_nr_funcs; i++)
 		func_setup(agent_func(i));
@@ -900,6 +919,9 @@ __attribute__((constructor)) static void agent_init(void)
 	atexit(agent_exit);
 	if (agent_nr_funcs && !attach_from(0))
 		die();
+	agent_bpf_init();
+	if (!agent_cfg.follow)
+		clean_environment();
 	pthread_atfork(NULL, NULL, later_atfork_child);
 	sites_listen(sites, &later_listener);
 }

@@ -107,6 +107,16 @@ bool select_match(const struct asel *s, const struct ftramp_site_info *info);
 /* -N/--notrace: FTRAMP_NOTRACE's globs; whether they take @info out. */
 int select_notrace_init(void);
 bool select_excluded(const struct ftramp_site_info *info);
+/* agent.c: say why (on stderr, "ftramp: " first), and end the program. */
+void agent_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void agent_die(void) __attribute__((noreturn));
+
+/* bpf.c: load and attach the -e objects (FTRAMP_BPF); fatal on failure. */
+void agent_bpf_init(void);
+
+/* slot.c: the session's header, and a new descriptor of its file. */
+const struct ses_header *slot_header(void);
+int slot_session_fd(void);
 
 /* exec.c: read FTRAMP_EXEC_* before the environment is cleaned. */
 void exec_init(void);

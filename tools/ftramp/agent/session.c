@@ -50,6 +50,11 @@ int ses_geom_from_header(struct ses_geom *g, const struct ses_header *h,
 	    g->funcs_off != h->funcs_off || g->names_off != h->names_off ||
 	    g->file_size > file_size)
 		return -EINVAL;
+	if (h->bpf_size && (h->bpf_off % page || h->bpf_off < g->file_size ||
+			    h->bpf_off > file_size ||
+			    h->bpf_size > file_size - h->bpf_off ||
+			    h->bpf_size < sizeof(struct ses_bpf)))
+		return -EINVAL;
 	if (h->table_size && (h->table_off % page ||
 			      h->table_off < g->file_size ||
 			      h->table_off > file_size ||

@@ -17,6 +17,8 @@
  *	  +funcs_off		struct ses_func[max_funcs]: counts,
  *				histograms, what the function is traced for
  *	  +names_off		names_size bytes of NUL-terminated names
+ *	bpf_off			the BPF area (ftramp run -e): struct ses_bpf,
+ *				then the maps' memory (bpf_size bytes)
  *	table_off		the site-and-model table (table_size bytes)
  *
  * A process claims a slot (one atomic add on next_slot) when its agent
@@ -35,7 +37,7 @@
 #include "hist.h"
 
 #define SES_MAGIC	"FTRAMPS"
-#define SES_VERSION	2
+#define SES_VERSION	3
 
 struct ses_header {
 	char magic[8];
@@ -60,6 +62,40 @@ struct ses_header {
 	 */
 	uint64_t table_off;
 	uint64_t table_size;
+	/* the BPF area, page-aligned after the slots; size 0: no -e */
+	uint64_t bpf_off;
+	uint64_t bpf_size;
+};
+
+/*
+ * The BPF area.  The first agent (not an exec'd follower) loads the -e
+ * objects with the maps' memory taken from here (bpf_map_set_mem()), so
+ * the ftramp process reads their contents at exit, after a crash too,
+ * and drains their ring buffers as the program runs.  Forked children
+ * share the maps, as processes share a kernel's.  Allocations are
+ * bump-allocated from `used` (bytes from the area's start, atomically),
+ * each ses_bpf_map published by nr_maps (release).  Offsets are from the
+ * start of the file.
+ */
+#define SES_BPF_MAX_MAPS	256
+
+struct ses_bpf_map {
+	uint32_t obj;		/* which -e object, in order */
+	uint32_t idx;		/* which map of it, in the loader's order */
+	uint32_t type, key_size, value_size, max_entries;
+	/* struct bpf_map_layout, as offsets */
+	uint64_t data_off;
+	uint32_t stride, nr;
+	uint32_t live_off, key_off, val_off, nr_cpus;
+	uint64_t ring_off;	/* lib/ringbuf.h's layout, ring_size data */
+	uint64_t ring_size, ring_page;
+};
+
+struct ses_bpf {
+	uint64_t used;
+	uint32_t nr_maps;
+	uint32_t loaded;	/* every object loaded and attached */
+	struct ses_bpf_map maps[SES_BPF_MAX_MAPS];
 };
 
 enum ses_slot_state {
@@ -112,6 +148,7 @@ struct ses_func {
 enum ses_ev_type {
 	SES_EV_ENTRY = 1,
 	SES_EV_EXIT,
+	SES_EV_PRINTK,		/* a BPF program's bpf_trace_printk() line */
 };
 
 struct ses_event {

@@ -128,6 +128,16 @@ int slot_table_request(const char *path, uint64_t *off, uint64_t *size)
 	return -ETIMEDOUT;
 }
 
+const struct ses_header *slot_header(void)
+{
+	return hdr;
+}
+
+int slot_session_fd(void)
+{
+	return open_session();
+}
+
 bool slot_follower(void)
 {
 	return slot_idx != 0;

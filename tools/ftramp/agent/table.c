@@ -24,6 +24,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@
 struct tsource {
 	const struct stab *t;
 	const struct stab_module *m;
+	char *path;		/* the object's, for ftrace_dwarf_model() */
 };
 
 static struct stab tables[TABLES_MAX];
@@ -133,7 +136,8 @@ int sites_read_elf(struct sites_source *src, struct elf_sites **out)
 		}
 	}
 	if (m && nr_sources < SOURCES_MAX) {
-		sources[nr_sources] = (struct tsource){ .t = t, .m = m };
+		sources[nr_sources] = (struct tsource){ .t = t, .m = m,
+						.path = strdup(src->path) };
 		src->source = &sources[nr_sources++];
 		return stab_elf_sites(t, m, out);
 	}
@@ -154,13 +158,20 @@ int table_model(const struct ftramp_site *site,
 
 /*
  * The library's DWARF reader (ftrace/dwarf.c, libdw), replaced at link
- * time like sites_read_elf(): the agent's models come from the table
- * (read_model() in agent.c) and it attaches with no_dwarf, so nothing
- * asks; were something to, it gets no model rather than libdw.
+ * time like sites_read_elf(): the model from the table.  The agent's own
+ * programs take theirs through read_model() in agent.c and attach with
+ * no_dwarf; the -e objects' (bpf.c) are attached by the library, which
+ * asks here.  An object the table does not cover has none (-ENODATA):
+ * the unknown model.
  */
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
+	(void)symbol;
+	for (unsigned int i = 0; object && i < nr_sources; i++)
+		if (sources[i].path && !strcmp(sources[i].path, object))
+			return stab_model(sources[i].t, sources[i].m, file_addr,
+					  m, names);
 	return -ENODATA;
 }
