@@ -56,6 +56,12 @@ show "$ftramp" dump --model 'int kv_put(void *kv, const char *key, double value)
 step "A BPF program (samples/kvlat.bpf.c): what the loader makes of it"
 show "$ftramp" prog "$O/samples/kvlat.bpf.o"
 
+step "Run it: a latency histogram of kv_get in a BPF map, printed at exit (--maps)"
+show "$ftramp" run -e "$O/samples/kvlat.bpf.o" --maps -- "$prog" -j 2 -n 3
+
+step "A BPF ring buffer and bpf_printk (samples/kvevents.bpf.c), kv_put failing"
+show "$ftramp" run -e "$O/samples/kvevents.bpf.o" --override kv_put=-28 -- "$prog" -j 1 -n 2
+
 step "A Chrome / Perfetto trace of the whole run"
 show "$ftramp" run --format=chrome -o "$out/kvstore.json" -t '*' -- "$prog"
 

@@ -48,3 +48,5 @@ $(SAMPLE_BPF): $(O)/samples/%.bpf.o: samples/%.bpf.c
 
 SAMPLES += $(SAMPLE_BPF)
 ALL_TARGETS += $(SAMPLE_BPF)
+# make demo runs them (samples/demo.sh)
+demo-build: $(SAMPLE_BPF)
