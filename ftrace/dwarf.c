@@ -18,6 +18,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arm64/abi.h"
@@ -542,14 +543,46 @@ static const Dwfl_Callbacks dwfl_cbs = {
 	.section_address = dwfl_offline_section_address,
 };
 
+/* The object's debug info (or its separate debug file): NULL if none. */
+static Dwarf *open_dwarf(const char *object, Dwfl **dwfl)
+{
+	Dwfl_Module *mod;
+	Dwarf_Addr bias = 0;
+
+	*dwfl = dwfl_begin(&dwfl_cbs);
+	if (!*dwfl)
+		return NULL;
+	mod = dwfl_report_offline(*dwfl, "", object, -1);
+	dwfl_report_end(*dwfl, NULL, NULL);
+	return mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
+}
+
+/* The model of the subprogram found for the symbol @symbol at @file_addr. */
+static int model_of(Dwarf_Die *die, Dwarf_Addr entry, uint64_t file_addr,
+		    const char *symbol, struct ftramp_func_model *m,
+		    char (*names)[FTRAMP_PARAM_NAME_MAX])
+{
+	bool clone = symbol && elf_sym_is_clone(symbol);
+	int err;
+
+	err = func_model(die, entry, file_addr, clone,
+			 clone && (strstr(symbol, ".isra") ||
+				   strstr(symbol, ".part")), m, names);
+	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))
+		err = ftramp_model__validate(m);
+	return err;
+}
+
+/*
+ * One function: only the compile units that hold it are walked, which
+ * suits a single question; for many functions of one object, open it
+ * once (ftrace_dwarf_open() below).
+ */
 int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX])
 {
-	bool clone = symbol && elf_sym_is_clone(symbol);
 	struct find_ctx f = { .addr = file_addr };
-	Dwfl_Module *mod;
-	Dwarf_Addr bias = 0;
 	Dwarf_Die cudie;
 	size_t hsize;
 	Dwarf *dw;
@@ -558,14 +591,9 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 
 	if (!object || !*object)
 		return -ENODATA;
-	dwfl = dwfl_begin(&dwfl_cbs);
+	dw = open_dwarf(object, &dwfl);
 	if (!dwfl)
 		return -ENOMEM;
-	mod = dwfl_report_offline(dwfl, "", object, -1);
-	dwfl_report_end(dwfl, NULL, NULL);
-	if (!mod)
-		goto out;
-	dw = dwfl_module_getdwarf(mod, &bias);
 	if (!dw)
 		goto out;
 	/* DIE addresses are file addresses: no bias in this comparison. */
@@ -579,18 +607,151 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		     dwarf_haspc(&cudie, file_addr + 12) > 0))
 			dwarf_getfuncs(&cudie, find_cb, &f, 0);
 	}
-	if (!f.found) {
-		err = -ENODATA;
-		goto out;
-	}
-	err = func_model(&f.die, f.entry, file_addr, clone,
-			 clone && (strstr(symbol, ".isra") ||
-				   strstr(symbol, ".part")), m, names);
-	if (!err && !(m->flags & FTRAMP_MODEL_VARIADIC))
-		err = ftramp_model__validate(m);
+	if (f.found)
+		err = model_of(&f.die, f.entry, file_addr, symbol, m, names);
 out:
 	dwfl_end(dwfl);
 	return err;
+}
+
+/* ------------------------------------------------------------------
+ * One object, many functions (the ftramp process's table): the debug
+ * info is opened once and its subprograms indexed by entry address in
+ * one walk, so that each model costs a binary search and its own DIEs,
+ * not a re-read of the object (opening it per function made the table
+ * of a 1,000-function program cost a re-read per function).  The
+ * caller holds the handle as long as it asks, and closes it: nothing
+ * is kept behind its back (a library's file stays mapped no longer).
+ * ------------------------------------------------------------------ */
+
+struct dw_fn {
+	Dwarf_Addr lo;		/* where the subprogram's code starts */
+	Dwarf_Off off;		/* its DIE */
+};
+
+struct ftrace_dwarf {
+	Dwfl *dwfl;
+	Dwarf *dw;
+	struct dw_fn *fn;	/* sorted by lo */
+	size_t nr, cap;
+	int err;		/* sticky: the index is incomplete */
+};
+
+static void fn_add(struct ftrace_dwarf *d, Dwarf_Addr lo, Dwarf_Off off)
+{
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 256;
+		struct dw_fn *v = realloc(d->fn, cap * sizeof(*v));
+
+		if (!v) {
+			d->err = -ENOMEM;
+			return;
+		}
+		d->fn = v;
+		d->cap = cap;
+	}
+	d->fn[d->nr++] = (struct dw_fn){ lo, off };
+}
+
+/*
+ * Every subprogram with code: its low PC, or each range start of one
+ * split into hot and cold parts (the entry is in one of them), as
+ * find_cb() takes them.
+ */
+static int index_cb(Dwarf_Die *die, void *arg)
+{
+	struct ftrace_dwarf *d = arg;
+	Dwarf_Addr lo, base, start, end;
+	Dwarf_Off off = dwarf_dieoffset(die);
+	ptrdiff_t r = 0;
+
+	if (dwarf_lowpc(die, &lo) == 0)
+		fn_add(d, lo, off);
+	else
+		while ((r = dwarf_ranges(die, r, &base, &start, &end)) > 0)
+			fn_add(d, start, off);
+	return d->err ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+static int fn_cmp(const void *a, const void *b)
+{
+	const struct dw_fn *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void ftrace_dwarf_close(struct ftrace_dwarf *d)
+{
+	if (!d)
+		return;
+	if (d->dwfl)
+		dwfl_end(d->dwfl);
+	free(d->fn);
+	free(d);
+}
+
+int ftrace_dwarf_open(const char *object, struct ftrace_dwarf **out)
+{
+	struct ftrace_dwarf *d;
+	Dwarf_Die cudie;
+	size_t hsize;
+
+	*out = NULL;
+	if (!object || !*object)
+		return -ENODATA;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->dw = open_dwarf(object, &d->dwfl);
+	if (!d->dwfl) {
+		free(d);
+		return -ENOMEM;
+	}
+	if (!d->dw) {
+		ftrace_dwarf_close(d);
+		return -ENODATA;
+	}
+	for (Dwarf_Off off = 0, next; !d->err &&
+	     !dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL);
+	     off = next)
+		if (dwarf_offdie(d->dw, off + hsize, &cudie))
+			dwarf_getfuncs(&cudie, index_cb, d, 0);
+	if (d->err) {
+		int err = d->err;
+
+		ftrace_dwarf_close(d);
+		return err;
+	}
+	qsort(d->fn, d->nr, sizeof(d->fn[0]), fn_cmp);
+	*out = d;
+	return 0;
+}
+
+/*
+ * The subprogram whose code starts at @file_addr or up to 12 bytes
+ * after (find_cb()'s rule), the first in DIE order among equals.
+ */
+int ftrace_dwarf_lookup(struct ftrace_dwarf *d, uint64_t file_addr,
+			const char *symbol, struct ftramp_func_model *m,
+			char (*names)[FTRAMP_PARAM_NAME_MAX])
+{
+	size_t lo = 0, hi = d->nr;
+	Dwarf_Die die;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->fn[mid].lo < file_addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == d->nr || d->fn[lo].lo > file_addr + 12 ||
+	    !dwarf_offdie(d->dw, d->fn[lo].off, &die))
+		return -ENODATA;
+	return model_of(&die, d->fn[lo].lo, file_addr, symbol, m, names);
 }
 
 #ifndef FTRAMP_CLI_HOST	/* `ftramp list --models` reads files only */

@@ -235,4 +235,17 @@ int ftrace_dwarf_model(const char *object, uint64_t file_addr,
 		       const char *symbol, struct ftramp_func_model *m,
 		       char (*names)[FTRAMP_PARAM_NAME_MAX]);
 
+/*
+ * dwarf.c: many models of one object: its debug info opened and indexed
+ * once (-ENODATA: it has none), each model then looked up by file
+ * address as ftrace_dwarf_model() would find it, and closed by the
+ * caller.
+ */
+struct ftrace_dwarf;
+int ftrace_dwarf_open(const char *object, struct ftrace_dwarf **d);
+int ftrace_dwarf_lookup(struct ftrace_dwarf *d, uint64_t file_addr,
+			const char *symbol, struct ftramp_func_model *m,
+			char (*names)[FTRAMP_PARAM_NAME_MAX]);
+void ftrace_dwarf_close(struct ftrace_dwarf *d);
+
 #endif /* FTRAMP_FTRACE_FTRACE_H */

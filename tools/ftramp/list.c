@@ -91,15 +91,20 @@ static bool selects(const char *glob, const char *name,
 	       libsel_match(lib, n);
 }
 
-/* "  model: int (int32_t, int32_t)" or "  model: unknown (clone)". */
-static void print_model(const char *path, const struct elf_site *s)
+/*
+ * "  model: int (int32_t, int32_t)" or "  model: unknown (clone)": from
+ * @dw, the object's DWARF opened once for every row, or @dw_err.
+ */
+static void print_model(struct ftrace_dwarf *dw, int dw_err,
+			const struct elf_site *s)
 {
 	struct ftramp_func_model m;
 	const char *why;
 	char buf[512];
 	int err;
 
-	err = ftrace_dwarf_model(path, s->func, s->symbol, &m, NULL);
+	err = dw ? ftrace_dwarf_lookup(dw, s->func, s->symbol, &m, NULL) :
+		   dw_err;
 	if (!err && (m.flags & FTRAMP_MODEL_VARIADIC))
 		err = -EOPNOTSUPP;
 	if (!err && ftramp_model__format(&m, buf, sizeof(buf)) > 0) {
@@ -131,6 +136,7 @@ static void print_model(const char *path, const struct elf_site *s)
 int cmd_list(int argc, char **argv)
 {
 	struct list_row *rows;
+	struct ftrace_dwarf *dw = NULL;
 	const char *path, *glob = NULL, **notrace = NULL;
 	size_t nr_notrace = 0;
 	char object[256] = "", *soname = NULL, *real = NULL;
@@ -138,7 +144,7 @@ int cmd_list(int argc, char **argv)
 	struct elf_sites *es;
 	size_t i, n = 0, usable = 0, total_usable = 0;
 	bool only_usable = false, models = false, has_sites;
-	int c, err, addr_w = 7;
+	int c, err, dw_err = -ENODATA, addr_w = 7;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+uN:mh", list_options, NULL)) != -1) {
@@ -263,6 +269,8 @@ int cmd_list(int argc, char **argv)
 		if (w > addr_w)
 			addr_w = w;
 	}
+	if (models)
+		dw_err = ftrace_dwarf_open(path, &dw);
 	printf("%*s %7s %-10s %-8s %s\n", addr_w, "ADDRESS", "SIZE", "FLAGS",
 	       "STATUS", "FUNCTION");
 	for (i = 0; i < n; i++) {
@@ -277,12 +285,13 @@ int cmd_list(int argc, char **argv)
 		if (s->status != FTRAMP_SITE_OK)
 			printf("  (%s)", ftramp_site_status__str(s->status));
 		else if (models)
-			print_model(path, s);
+			print_model(dw, dw_err, s);
 		putchar('\n');
 	}
 	printf("%zu sites, %zu usable%s%s\n", n, usable,
 	       glob ? " matching " : "", glob ? glob : "");
 out:
+	ftrace_dwarf_close(dw);
 	for (i = 0; i < n; i++)
 		free(rows[i].name);
 	free(rows);

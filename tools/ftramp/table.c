@@ -15,7 +15,8 @@
  * read by the agent itself, symbols only.
  *
  * The sites and models come from the existing readers: elf_sites.c and
- * ftrace/dwarf.c (which applies the clone rule).
+ * ftrace/dwarf.c (which applies the clone rule), each object's DWARF
+ * read once for all its functions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -237,27 +238,36 @@ static bool known(const struct table_ctx *c, const char *path)
 	return false;
 }
 
-/* The sites, and (when the run reads arguments) each usable one's model. */
+/*
+ * The sites, and (when the run reads arguments) each usable one's model:
+ * the object's DWARF opened once for all of them (ftrace_dwarf_open()).
+ */
 static int read_sites(const struct table_ctx *c, struct tobj *o)
 {
-	int err = elf_sites__read_path(o->path, &o->es);
+	struct ftrace_dwarf *dw = NULL;
+	int err = elf_sites__read_path(o->path, &o->es), dw_err;
 
 	if (err || !c->models || !o->es->nr_sites)
 		return err;
 	o->models = calloc(o->es->nr_sites, sizeof(*o->models));
 	if (!o->models)
 		return -ENOMEM;
+	dw_err = ftrace_dwarf_open(o->path, &dw);
+	if (dw_err == -ENOMEM)
+		return dw_err;
 	for (size_t i = 0; i < o->es->nr_sites; i++) {
 		const struct elf_site *s = &o->es->sites[i];
 		struct stab_model_in *m = &o->models[i];
 
-		if (s->status != FTRAMP_SITE_OK) {
+		if (s->status != FTRAMP_SITE_OK)
 			m->err = -ENODATA;
-			continue;
-		}
-		m->err = ftrace_dwarf_model(o->path, s->func, s->symbol,
-					    &m->model, m->names);
+		else if (dw_err)
+			m->err = dw_err;
+		else
+			m->err = ftrace_dwarf_lookup(dw, s->func, s->symbol,
+						     &m->model, m->names);
 	}
+	ftrace_dwarf_close(dw);
 	return 0;
 }
 
