@@ -29,4 +29,13 @@ $(PROGS_DIR)/zprog: selftests/progs/zprog.c $(PROGS_DIR)/zlib/libz.so.1 \
 		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -o $@ $< \
 		$(PROGS_DIR)/zlib/libz.so.1 -ldl
 
-CHECK_EXTRA += $(PROGS_DIR)/zprog $(PROGS_DIR)/zlib/libzsoname.so
+# the same program linked with -z nodefaultlib (DF_1_NODEFLIB): its
+# libraries are searched in neither the loader's cache nor the default
+# directories (tools/ftramp/table_test.c)
+$(PROGS_DIR)/zprog_nodeflib: selftests/progs/zprog.c $(PROGS_DIR)/zlib/libz.so.1
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(PROGS_CFLAGS) $(PATCHABLE) -Wl,-z,nodefaultlib -o $@ $< \
+		$(PROGS_DIR)/zlib/libz.so.1 -ldl
+
+CHECK_EXTRA += $(PROGS_DIR)/zprog $(PROGS_DIR)/zlib/libzsoname.so \
+	       $(PROGS_DIR)/zprog_nodeflib

@@ -55,9 +55,10 @@ char *cli_elf_soname(const char *path);
 /*
  * table.c: the site-and-model table (ftrace/site_table.h) of the program
  * at @exe and of the libraries the loader will load for it, searched in
- * @lib_path (LD_LIBRARY_PATH as the program will see it) and the
- * objects' DT_RPATH/DT_RUNPATH, under @sysroot first (NULL on arm64
- * hosts); DWARF models when @models.  0 and *buf (free()), *size.
+ * @lib_path (LD_LIBRARY_PATH as the program will see it), the
+ * objects' DT_RPATH/DT_RUNPATH, the loader's cache and its default
+ * directories, under @sysroot first (NULL on arm64 hosts); DWARF models
+ * when @models.  0 and *buf (free()), *size.
  */
 int cli_table_build(const char *exe, const char *sysroot,
 		    const char *lib_path, bool models, void **buf,
@@ -65,13 +66,24 @@ int cli_table_build(const char *exe, const char *sysroot,
 
 /*
  * table.c: the file the loader would load for the library @name (no '/'):
- * LD_LIBRARY_PATH, then the default directories, under @sysroot first
- * (NULL on arm64 hosts).  A malloc'ed path, or NULL.
+ * LD_LIBRARY_PATH, then the loader's cache and the default directories,
+ * under @sysroot first (NULL on arm64 hosts).  A malloc'ed path, or NULL.
  */
 char *cli_find_library(const char *name, const char *sysroot);
 
 /* The arm64 sysroot: FTRAMP_SYSROOT or the default; NULL on arm64 hosts. */
 const char *cli_sysroot(void);
+
+/*
+ * ldcache.c: the path the loader's cache (the @size bytes of an
+ * /etc/ld.so.cache at @cache) gives for the soname @name among the
+ * entries of the ABI @abi (glibc's flags: LDCACHE_AARCH64...), malloc'ed,
+ * or NULL.
+ */
+#define LDCACHE_AARCH64	0x0a03	/* FLAG_AARCH64_LIB64 | FLAG_ELF_LIBC6 */
+#define LDCACHE_X86_64	0x0303	/* FLAG_X8664_LIB64 | FLAG_ELF_LIBC6 */
+char *ldcache_lookup(const void *cache, size_t size, uint32_t abi,
+		     const char *name);
 
 /* Resolve @prog like execvp(3) would; returns a malloc'ed path or NULL. */
 char *cli_find_program(const char *prog);

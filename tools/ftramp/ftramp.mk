@@ -15,6 +15,7 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 # the encoder, AAPCS64 layout, emitter and model parser for `dump`.
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
+	    tools/ftramp/ldcache.c \
 	    tools/ftramp/table.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c tools/ftramp/report.c \
 	    tools/ftramp/prog.c tools/ftramp/bpfrun.c \
@@ -86,7 +87,20 @@ $(CLI_DIR)/fmt_test: tools/ftramp/fmt_test.c tools/ftramp/agent/fmt.c \
 		$(srctree)/tools/ftramp/fmt_test.c \
 		$(srctree)/tools/ftramp/agent/fmt.c -lm
 
-CHECK_EXTRA += $(CLI_DIR)/fmt_test $(FTRAMP_CLI) \
+# The library search of table.c (the loader's cache, DF_1_NODEFLIB) on
+# the host, run by selftests/cli_table.sh over selftests/progs/zprog*.
+TABLE_TEST_SRCS := tools/ftramp/table_test.c tools/ftramp/table.c \
+		   tools/ftramp/ldcache.c ftrace/site_table.c \
+		   ftrace/elf_sites.c ftrace/elf_sites_common.c ftrace/dwarf.c \
+		   trampoline/model.c arch/arm64/abi.c
+
+$(CLI_DIR)/table_test: $(TABLE_TEST_SRCS) tools/ftramp/cli.h \
+		       ftrace/site_table.h selftests/harness.h
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(HOSTCC) $(CPPFLAGS) -DFTRAMP_CLI_HOST $(HOST_CFLAGS) -o $@ \
+		$(addprefix $(srctree)/,$(TABLE_TEST_SRCS)) -ldw -lelf
+
+CHECK_EXTRA += $(CLI_DIR)/fmt_test $(CLI_DIR)/table_test $(FTRAMP_CLI) \
 	       $(if $(AGENT_SRCS),$(FTRAMP_AGENT))
 # cli_lib.sh is the scripts' shared helper, not a test.
 CHECK_SCRIPTS += $(filter-out %/cli_lib.sh,\

@@ -5,14 +5,17 @@
  * program starts, so that the agent in the traced process reads no ELF
  * and no DWARF of its own (Documentation/design.rst, "Two processes").
  *
- * The files are found the way the loader will find them: the executable,
- * then its DT_NEEDED libraries breadth first (the loader's load order),
- * each name searched in the requesting object's DT_RPATH (when it has no
- * DT_RUNPATH), LD_LIBRARY_PATH, the requesting object's DT_RUNPATH, then
- * the default directories; on a non-arm64 host every absolute path is
- * looked up under the sysroot first, as `qemu-aarch64 -L` does.  A
- * library the table misses (found differently, or dlopen()ed later) is
- * read by the agent itself, symbols only.
+ * The files are found the way the loader will find them (glibc,
+ * elf/dl-load.c, _dl_map_object()): the executable, then its DT_NEEDED
+ * libraries breadth first (the loader's load order), each name searched
+ * in the requesting object's DT_RPATH (when it has no DT_RUNPATH),
+ * LD_LIBRARY_PATH, the requesting object's DT_RUNPATH, then, unless that
+ * object has DF_1_NODEFLIB, the loader's cache (ldcache.c) and the
+ * default directories; on a non-arm64 host every absolute path, the
+ * cache's own included, is looked up under the sysroot first, as
+ * `qemu-aarch64 -L` does.  A library the table misses (found
+ * differently, or dlopen()ed later) is asked of this process by the
+ * agent, or read by the agent itself, symbols only.
  *
  * The sites and models come from the existing readers: elf_sites.c and
  * ftrace/dwarf.c (which applies the clone rule), each object's DWARF
@@ -26,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ftrace/ftrace.h"
@@ -42,6 +47,7 @@ struct tobj {
 	char *needed[64];
 	size_t nr_needed;
 	char *rpath, *runpath;	/* $ORIGIN expanded */
+	uint64_t flags_1;	/* DT_FLAGS_1 */
 	struct elf_sites *es;
 	struct stab_model_in *models;
 };
@@ -51,6 +57,8 @@ struct table_ctx {
 	size_t nr;
 	const char *sysroot;	/* NULL on arm64 hosts */
 	const char *lib_path;	/* LD_LIBRARY_PATH */
+	void *cache;		/* /etc/ld.so.cache, or NULL */
+	size_t cache_size;
 	bool models;
 };
 
@@ -121,8 +129,9 @@ static char *search_dirs(const struct table_ctx *c, const char *dirs,
 static char *find_lib(const struct table_ctx *c, const struct tobj *from,
 		      const char *name)
 {
+	/* the loader's system directories (ld.so's own list, in order) */
 	static const char *const defaults =
-		"/lib:/usr/lib:/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu";
+		"/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:/lib:/usr/lib";
 	char *p;
 
 	if (strchr(name, '/'))
@@ -132,7 +141,39 @@ static char *find_lib(const struct table_ctx *c, const struct tobj *from,
 	if ((p = search_dirs(c, c->lib_path, name)) ||
 	    (p = search_dirs(c, from->runpath, name)))
 		return p;
+	if (from->flags_1 & DF_1_NODEFLIB)
+		return NULL;
+	p = ldcache_lookup(c->cache, c->cache_size, LDCACHE_AARCH64, name);
+	if (p) {
+		char *found = host_path(c, p);
+
+		free(p);
+		if (found)
+			return found;
+	}
 	return search_dirs(c, defaults, name);
+}
+
+/* The loader's cache, as the loader will read it (under the sysroot). */
+static void read_cache(struct table_ctx *c)
+{
+	char *path = host_path(c, "/etc/ld.so.cache");
+	struct stat st;
+	void *p;
+	int fd;
+
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && st.st_size > 0) {
+		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			c->cache = p;
+			c->cache_size = st.st_size;
+		}
+	}
+	close(fd);
 }
 
 char *cli_find_library(const char *name, const char *sysroot)
@@ -144,7 +185,10 @@ char *cli_find_library(const char *name, const char *sysroot)
 	if (c && !strchr(name, '/')) {
 		c->sysroot = sysroot;
 		c->lib_path = getenv("LD_LIBRARY_PATH");
+		read_cache(c);
 		p = find_lib(c, &none, name);
+		if (c->cache)
+			munmap(c->cache, c->cache_size);
 	}
 	free(c);
 	return p;
@@ -207,6 +251,8 @@ static int read_dynamic(struct tobj *o)
 
 			if (!gelf_getdyn(d, i, &dyn))
 				break;
+			if (dyn.d_tag == DT_FLAGS_1)
+				o->flags_1 = dyn.d_un.d_val;
 			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH &&
 			    dyn.d_tag != DT_RUNPATH)
 				continue;
@@ -349,7 +395,10 @@ int cli_table_build(const char *exe, const char *sysroot,
 	c->sysroot = sysroot;
 	c->lib_path = lib_path;
 	c->models = models;
+	read_cache(c);
 	err = table_build(c, exe, buf, size);
+	if (c->cache)
+		munmap(c->cache, c->cache_size);
 	for (size_t i = 0; i < c->nr; i++)
 		tobj_free(&c->obj[i]);
 	free(c);
