@@ -96,8 +96,12 @@ $(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp-internal.a
 # The agent's start-up (bench/startup.c): N generated functions, for N =
 # 1000 and BENCH_GEN_FUNCS; run once with the agent preloaded and nothing
 # to do (the reference), once by `ftramp run --count 'bench_gen_*'`, whose
-# --qemu is a wrapper that adds the plugin.
+# --qemu is a wrapper that adds the plugin, and for N in
+# BENCH_STARTUP_TRACE_NS once by `ftramp run -t 'bench_gen_*'`: every
+# function's DWARF model read by the ftramp process (its table) and
+# mapped by the agent.
 BENCH_STARTUP_NS := 1000 $(BENCH_GEN_FUNCS)
+BENCH_STARTUP_TRACE_NS := 1000
 
 $(BENCH_DIR)/gen_funcs_%.c: bench/gen_funcs.sh
 	$(call quiet,GEN,$@)mkdir -p $(dir $@) && \
@@ -125,30 +129,37 @@ bench-startup: bench-calib $(FTRAMP_AGENT) $(FTRAMP_CLI) \
 	done
 
 BENCH_STARTUP = $(BENCH_DIR)/startup_$(BENCH_STARTUP_N)
-BENCH_STARTUP_QEMU = $(BENCH_DIR)/startup_qemu_$(BENCH_STARTUP_N).sh
+
+# bench_startup_cli <name> <ftramp run options> <mode>: the start-up
+# through `ftramp run`, its --qemu a wrapper that adds the plugin;
+# <mode> tells bench/startup.c which case it is (FTRAMP_BENCH_MODE).
+define bench_startup_cli
+	$(Q)printf '#!/bin/sh\nexec %s -plugin %s,out=%s "$$@"\n' \
+		"$(BENCH_QEMU)" "$(BENCH_PLUGIN)" "$(BENCH_DIR)/$(1).win" \
+		> $(BENCH_DIR)/$(1)_qemu.sh && chmod +x $(BENCH_DIR)/$(1)_qemu.sh
+	$(call quiet,BENCH,$(1))rc=0; \
+	FTRAMP_BENCH_GLOB='bench_gen_*' FTRAMP_BENCH_MODE=$(3) \
+	timeout $(BENCH_TIMEOUT) \
+		$(FTRAMP_CLI) run --qemu $(BENCH_DIR)/$(1)_qemu.sh \
+		--agent $(FTRAMP_AGENT) $(2) -- \
+		$(BENCH_STARTUP) > $(BENCH_DIR)/$(1).out \
+		2> $(BENCH_DIR)/$(1).err || rc=$$?; \
+	awk -f $(srctree)/bench/join.awk -v prog=$(1) \
+		$(BENCH_DIR)/$(1).win $(BENCH_DIR)/$(1).out \
+		> $(BENCH_DIR)/$(1).rec || exit 1; \
+	if [ $$rc -ne 0 ]; then \
+		echo "bench: $(1) exited with status $$rc" >&2; \
+		echo "na ftramp.$(subst _$(BENCH_STARTUP_N),,$(1)).$(BENCH_STARTUP_N) - agent start-up -- ftramp run exited with status $$rc" \
+			>> $(BENCH_DIR)/$(1).rec; \
+	fi
+endef
 
 .PHONY: bench-startup-run
 bench-startup-run:
 	$(call bench_run,-E LD_PRELOAD=$(FTRAMP_AGENT) $(BENCH_STARTUP),startup_load_$(BENCH_STARTUP_N))
-	$(Q)printf '#!/bin/sh\nexec %s -plugin %s,out=%s "$$@"\n' \
-		"$(BENCH_QEMU)" "$(BENCH_PLUGIN)" \
-		"$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).win" \
-		> $(BENCH_STARTUP_QEMU) && chmod +x $(BENCH_STARTUP_QEMU)
-	$(call quiet,BENCH,startup_$(BENCH_STARTUP_N))rc=0; \
-	FTRAMP_BENCH_GLOB='bench_gen_*' timeout $(BENCH_TIMEOUT) \
-		$(FTRAMP_CLI) run --qemu $(BENCH_STARTUP_QEMU) \
-		--agent $(FTRAMP_AGENT) --count 'bench_gen_*' -- \
-		$(BENCH_STARTUP) > $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).out \
-		2> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).err || rc=$$?; \
-	awk -f $(srctree)/bench/join.awk -v prog=startup_$(BENCH_STARTUP_N) \
-		$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).win \
-		$(BENCH_DIR)/startup_$(BENCH_STARTUP_N).out \
-		> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).rec || exit 1; \
-	if [ $$rc -ne 0 ]; then \
-		echo "bench: startup_$(BENCH_STARTUP_N) exited with status $$rc" >&2; \
-		echo "na ftramp.startup.$(BENCH_STARTUP_N) - agent start-up -- ftramp run exited with status $$rc" \
-			>> $(BENCH_DIR)/startup_$(BENCH_STARTUP_N).rec; \
-	fi
+	$(call bench_startup_cli,startup_$(BENCH_STARTUP_N),--count 'bench_gen_*',count)
+	$(if $(filter $(BENCH_STARTUP_N),$(BENCH_STARTUP_TRACE_NS)),\
+		$(call bench_startup_cli,startup_trace_$(BENCH_STARTUP_N),-t 'bench_gen_*',trace))
 
 # run <program> <name>: the program's stdout and the plugin's windows,
 # joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).  A program that
@@ -205,7 +216,7 @@ bench-table:
 		-v csv=$(BENCH_RESULTS)/bench.csv -v md=$(BENCH_RESULTS)/bench.md \
 		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
 		$(BENCH_DIR)/ftramp.rec \
-		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec)) \
+		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec $(BENCH_DIR)/startup_trace_$(n).rec)) \
 		$(BENCH_DIR)/xray.rec
 	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
 

@@ -8,14 +8,16 @@
  * initialiser (ELF gABI, "Initialization and Termination Functions"),
  * and closes in main(): it holds the agent's constructor (the site
  * table, the globs, the entry writes and the attach transaction) and the
- * other libraries' initialisers.  Run once with FTRAMP_COUNT unset (the
- * agent has nothing to do: the reference) and once with
- * FTRAMP_COUNT='bench_gen_*'.
- *
- *	FTRAMP_COUNT=... LD_PRELOAD=libftramp-agent.so startup
+ * other libraries' initialisers.  Run once with the agent preloaded and
+ * nothing to do (the reference), then by `ftramp run --count` and
+ * `ftramp run -t` (FTRAMP_BENCH_GLOB, FTRAMP_BENCH_MODE "count" or
+ * "trace": bench/bench.mk); -t maps every function's DWARF model from
+ * the table the ftramp process built before the start.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mark.h"
 #include "report.h"
@@ -35,15 +37,19 @@ static void (*const preinit[])(void) = { window_open };
 int main(void)
 {
 	const char *glob = getenv("FTRAMP_BENCH_GLOB");
+	const char *mode = getenv("FTRAMP_BENCH_MODE");
 	char name[64], label[160];
 
 	bench_stop();
 	if (glob) {
-		snprintf(name, sizeof(name), "ftramp.startup.%lu",
-			 bench_gen_nr);
+		bool trace = mode && !strcmp(mode, "trace");
+
+		snprintf(name, sizeof(name), "ftramp.startup%s.%lu",
+			 trace ? "_trace" : "", bench_gen_nr);
 		snprintf(label, sizeof(label),
-			 "agent start-up: --count '%s' over %lu functions",
-			 glob, bench_gen_nr);
+			 "agent start-up: %s '%s' over %lu functions%s",
+			 trace ? "-t" : "--count", glob, bench_gen_nr,
+			 trace ? ", models from the host's table" : "");
 		bench_attach(name, bench_gen_nr, 0, 1, label);
 	} else {
 		snprintf(name, sizeof(name), "ftramp.startup_load.%lu",
