@@ -15,14 +15,17 @@
 #  - -t shows the arguments by their DWARF names: models reach the agent
 #    through the table;
 #  - a library dlopen()ed later, which the table lacks: the agent asks
-#    the ftramp process for its table (session slot, bounded wait).
+#    the ftramp process for its table (session slot, bounded wait);
+#  - and when that table does not arrive (fault point table_request in
+#    the agent): symbols only, said once, counted, traced without
+#    argument models.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 9
+plan 10
 
 ZPROG=$PROGS/zprog
 ZDIR=$PROGS/zlib
-need_prog "$ZPROG" 9 "freestanding"
+need_prog "$ZPROG" 10 "freestanding"
 
 # 1. DT_NEEDED: libc and the loader's own libraries only.
 needed=$("${READELF:-readelf}" -d "$AGENT" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
@@ -94,6 +97,24 @@ if [ "$(cat "$TMP/dl.rc")" -eq 0 ] &&
 else
 	not_ok "dlopen()ed later: its table asked of the ftramp process, traced with its model"
 	cat "$TMP/dl.out" "$TMP/dl.err" | diag
+fi
+
+# 10. the same, but the ftramp process's answer does not arrive (the
+# agent's fault point, as a timed-out request): the agent reads the
+# library's symbols itself and says so; counts stay exact, -t shows the
+# unknown model's raw registers.
+FTRAMP_FAULT=table_request:1:1:110 \
+	run nodl -t 'crc32@libzdl.so' --count 'crc32@*' -- "$ZPROG" dl
+said=$(grep -c "^ftramp: .*libzdl.so: no site-and-model table from the ftramp process (.*timed out.*): symbols only, no argument models$" \
+	"$TMP/nodl.err")
+if [ "$(cat "$TMP/nodl.rc")" -eq 0 ] && [ "$said" -eq 1 ] &&
+   grep -q '^ *2  crc32@libzdl.so$' "$TMP/nodl.err" &&
+   [ "$(cat "$TMP/nodl.out" "$TMP/nodl.err" | grep -c 'crc32@libzdl.so(\.\.\.) = ')" -eq 2 ] &&
+   ! grep -q 'crc32@libzdl.so(crc=' "$TMP/nodl.out" "$TMP/nodl.err"; then
+	ok "dlopen()ed later, no table arrives: symbols only, said once, counted, traced with the unknown model"
+else
+	not_ok "dlopen()ed later, no table arrives: symbols only, said once, counted, traced with the unknown model"
+	cat "$TMP/nodl.out" "$TMP/nodl.err" | diag
 fi
 
 finish

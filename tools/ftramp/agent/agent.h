@@ -67,7 +67,8 @@ bool slot_follower(void);
  * Ask the ftramp process for the site-and-model table of the object at
  * @path (loaded after the start), waiting a bounded time: an open
  * descriptor of the session file (close it) and the table's place in it,
- * or -ENOENT (none, or no session slot) or -ETIMEDOUT.
+ * or -ENOENT (none, or no session slot) or -ETIMEDOUT.  Fault point
+ * "table_request" (lib/fault_inject.h): the table does not arrive.
  */
 int slot_table_request(const char *path, uint64_t *off, uint64_t *size);
 /*
@@ -132,6 +133,8 @@ uint64_t hist_entry(const uint64_t *ctx);
 uint64_t hist_exit(const uint64_t *ctx);
 /* Write all of buf to fd, whatever write() returns in between. */
 void write_all(int fd, const char *buf, size_t len);
+/* "ftramp: ...\n" on stderr, as the agent says what it does. */
+void agent_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t now_ns(void);
 
 /* Fault-safe reads: lib/peek.h. */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fault_inject.h"
 #include "lib/ringbuf.h"
 #include "agent.h"
 #include "session.h"
@@ -112,8 +113,13 @@ int slot_table_request(const char *path, uint64_t *off, uint64_t *size)
 	size_t len = strlen(path);
 	uint32_t seq;
 
+	int err;
+
 	if (!slot_real || !s || len >= sizeof(s->req_path))
 		return -ENOENT;
+	err = ftramp_fault("table_request");
+	if (err)
+		return err;
 	seq = s->req_seq + 1;
 	memcpy(s->req_path, path, len + 1);
 	__atomic_store_n(&s->req_seq, seq, __ATOMIC_RELEASE);

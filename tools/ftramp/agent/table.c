@@ -15,7 +15,7 @@
  * (slot_table_request()).  With no answer it reads the file here with
  * elf_sites.c, which needs no ELF library: its sites and symbols, no
  * models (fentry and count need none; fexit gets the unknown model's
- * return hook).
+ * return hook), and says so.
  *
  * This file's sites_read_elf() and ftrace_dwarf_model() replace the
  * library's (ftrace/sites_read.c, ftrace/dwarf.c) at link time, so the
@@ -114,6 +114,25 @@ static size_t loaded_build_id(const struct sites_source *src,
 	return 0;
 }
 
+/*
+ * A library the table lacks and the ftramp process did not answer for
+ * (@err): its sites and symbols read here, with no models.  Said once
+ * per such library, when it has sites: -t then shows no arguments.
+ */
+static int read_symbols_only(struct sites_source *src, int err,
+			     struct elf_sites **out)
+{
+	char why[128];
+	int ret = elf_sites__read_path(src->path, out);
+
+	if (!ret && err && (*out)->nr_sites) {
+		ftramp_strerror(err, why, sizeof(why));
+		agent_say("%s: no site-and-model table from the ftramp process (%s): symbols only, no argument models",
+			  src->path, why);
+	}
+	return ret;
+}
+
 int sites_read_elf(struct sites_source *src, struct elf_sites **out)
 {
 	const struct stab_module *m;
@@ -121,18 +140,22 @@ int sites_read_elf(struct sites_source *src, struct elf_sites **out)
 	const uint8_t *id = NULL;
 	size_t len = loaded_build_id(src, &id);
 	uint64_t off, size;
-	int fd;
+	int fd, err = 0;
 
 	m = find(&t, id, len, src->path);
 	if (!m && nr_tables) {
 		/* loaded later: ask the ftramp process (bounded wait) */
 		fd = slot_table_request(src->path, &off, &size);
+		err = fd < 0 ? fd : 0;
 		if (fd >= 0) {
-			if (!map_one(fd, off, size))
+			err = map_one(fd, off, size);
+			if (!err)
 				m = stab_find(&tables[nr_tables - 1], id, len,
 					      src->path);
 			t = &tables[nr_tables - 1];
 			close(fd);
+			if (!err && !m)
+				err = -ENOENT;
 		}
 	}
 	if (m && nr_sources < SOURCES_MAX) {
@@ -141,7 +164,7 @@ int sites_read_elf(struct sites_source *src, struct elf_sites **out)
 		src->source = &sources[nr_sources++];
 		return stab_elf_sites(t, m, out);
 	}
-	return elf_sites__read_path(src->path, out);
+	return read_symbols_only(src, err, out);
 }
 
 int table_model(const struct ftramp_site *site,
