@@ -164,20 +164,39 @@ static long read_user(void *dst, uint32_t size, uint64_t src)
 	return -EFAULT;
 }
 
+/*
+ * The kernel's bpf_probe_read_user_str(): up to and including the NUL
+ * (or size - 1 bytes and a NUL), the bytes of @dst after it untouched,
+ * so that no byte of the program's memory past the string is copied
+ * out; on a fault before the NUL, @dst all zero and -EFAULT.  Read in
+ * chunks through a buffer of ours for that reason.
+ */
 static long read_user_str(char *dst, uint32_t size, uint64_t src)
 {
-	size_t got;
-	char *nul;
+	char tmp[64];
+	uint32_t done = 0;
 
 	if (!size)
 		return -EINVAL;
-	got = ftramp_peek(dst, src, size);
-	nul = memchr(dst, '\0', got);
-	if (nul)
-		return nul - dst + 1;
-	if (got == size) {
-		dst[size - 1] = '\0';
-		return size;
+	while (done < size) {
+		uint32_t n = size - done < sizeof(tmp) ? size - done :
+							  sizeof(tmp);
+		size_t got = ftramp_peek(tmp, src + done, n);
+		char *nul = memchr(tmp, '\0', got);
+
+		if (nul) {
+			memcpy(dst + done, tmp, nul - tmp + 1);
+			return done + (nul - tmp) + 1;
+		}
+		if (got < n)
+			break;
+		if (done + n == size) {
+			memcpy(dst + done, tmp, n - 1);
+			dst[size - 1] = '\0';
+			return size;
+		}
+		memcpy(dst + done, tmp, n);
+		done += n;
 	}
 	memset(dst, 0, size);
 	return -EFAULT;

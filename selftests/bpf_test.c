@@ -312,6 +312,8 @@ static void check_helpers(struct __test_metadata *_metadata,
 	EXPECT_GT(r.boot, 0);
 	EXPECT_EQ(6, r.str_len);
 	EXPECT_STREQ("hello", r.str);
+	EXPECT_EQ('x', r.str[6]);	/* not the bytes after "hello" */
+	EXPECT_EQ('y', r.str[7]);
 	EXPECT_EQ(-EFAULT, r.str_bad);
 	EXPECT_EQ(10, r.loops);
 	EXPECT_EQ(45, r.sum);

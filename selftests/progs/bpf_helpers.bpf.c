@@ -71,6 +71,9 @@ int BPF_PROG(helpers, const char *s)
 
 	result.ktime = bpf_ktime_get_ns();
 	result.boot = bpf_ktime_get_boot_ns();
+	/* past the NUL of "hello": left as they were, as the kernel does */
+	result.str[6] = 'x';
+	result.str[7] = 'y';
 	result.str_len = bpf_probe_read_user_str(result.str, sizeof(result.str), s);
 	result.str_bad = bpf_probe_read_user_str(buf, sizeof(buf), (void *)16);
 	result.loops = bpf_loop(100, loop_cb, &sum, 0);
