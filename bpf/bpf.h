@@ -101,6 +101,8 @@ struct ftramp_bpf_program {
 	struct ftramp_bpf_map **maps;
 	size_t nr_maps;
 	/* after load */
+	uint32_t ctx_slots;		/* verifier: ctx[0..ctx_slots-1] read */
+	uint32_t data_need;		/* verifier: raw data bytes touched */
 	struct ftramp_bpf_insn *run;	/* map references as addresses */
 	bool loaded;
 	struct bpf_stub *stub;		/* the native ftramp_prog_t */
@@ -145,7 +147,10 @@ const char *bpf_map_type_str(uint32_t type);
  */
 int bpf_map_check(const struct ftramp_bpf_map *map, const char **why);
 
-/* check.c: structural checks of a program before it may run (pure). */
+/*
+ * check.c: structural checks of a program before it may run (pure);
+ * then verifier.c (verifier.h) proves it safe.
+ */
 int bpf_check(const struct ftramp_bpf_program *prog,
 	      struct ftramp_bpf_error *e);
 /* helpers.c: the helper numbers this runtime implements. */

@@ -8,7 +8,7 @@
  * "CPU" is a slot of the per-CPU maps (sched_getcpu() folded into
  * ftramp_bpf_num_cpus()), the pid/tgid are the process's, trace_printk
  * lines go to ftramp_bpf_set_print()'s sink.  A map argument must be one
- * of the program's maps (checked per call: there is no verifier yet), so
+ * of the program's maps (the verifier proves it; still checked per call), so
  * a stray pointer in R1 is refused with -EINVAL rather than followed.
  */
 #include <errno.h>

@@ -18,6 +18,7 @@
 
 #include "arch/arm64/trampoline.h"
 #include "bpf/bpf.h"
+#include "bpf/verifier.h"
 #include "lib/opts.h"
 #include "lib/thread.h"
 
@@ -39,12 +40,56 @@ static void fail(const struct ftramp_bpf_error *e, int err)
  * Load: the run form of a program (map references as addresses)
  */
 
-static int prog_prepare(struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
+/*
+ * The ctx slots a trampoline gives a program of @type for model @m (NULL:
+ * the unknown model, Documentation/models.rst: x0-x7, then x0 and d0 of
+ * the result): fentry the arguments, fexit and fmod_ret the result too.
+ */
+static uint32_t model_ctx_slots(const struct ftramp_func_model *m, int type)
 {
+	bool ret = type == FTRAMP_BPF_PROG_FEXIT ||
+		   type == FTRAMP_BPF_PROG_FMOD_RET;
+	int n;
+
+	if (!m)
+		return ret ? 10 : 8;
+	n = ftramp_model__nr_ctx_args(m);
+	if (n >= 0 && ret)
+		n += ftramp_model__nr_ctx_ret(m);
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+/*
+ * A link's model must cover the ctx slots the verifier saw the program
+ * read (checked once the link exists: the model may come from DWARF).
+ */
+static int check_link_ctx(const struct ftramp_bpf_program *p,
+			  const struct ftramp_link *l)
+{
+	uint32_t have = model_ctx_slots(ftramp_link__model(l), p->type);
+
+	if (p->ctx_slots <= have)
+		return 0;
+	thread_error_set("program %s reads ctx[%u], beyond the %u ctx slots "
+			 "of %s's model", p->name, p->ctx_slots - 1, have,
+			 p->target && p->target[0] ? p->target : "the target");
+	return -EINVAL;
+}
+
+static int prog_prepare(struct ftramp_bpf_program *p,
+			const struct ftramp_func_model *m,
+			struct ftramp_bpf_error *e)
+{
+	struct bpf_verdict vd;
 	int err = bpf_check(p, e);
 
+	if (!err)
+		err = bpf_verify(p, m ? model_ctx_slots(m, p->type) : 0, e,
+				 NULL, &vd);
 	if (err)
 		return err;
+	p->ctx_slots = vd.ctx_slots;
+	p->data_need = vd.data_need;
 	p->run = malloc(p->n * sizeof(*p->run));
 	if (!p->run)
 		return -ENOMEM;
@@ -207,7 +252,7 @@ FTRAMP_API int ftramp_bpf_object__load(struct ftramp_bpf_object *obj)
 				 obj->maps[i].name, strerror(-err));
 	}
 	for (size_t i = 0; i < obj->nr_progs && !err; i++)
-		err = prog_prepare(&obj->progs[i], e);
+		err = prog_prepare(&obj->progs[i], NULL, e);
 	if (err) {
 		unload(obj);
 		fail(e, err);
@@ -259,6 +304,29 @@ FTRAMP_API int ftramp_bpf_object__attach(struct ftramp_bpf_object *obj)
 	}
 	if (!err)
 		err = ftramp_attach_batch__commit(b);
+	if (!err) {
+		size_t nl = 0;
+		struct ftramp_link **ls = calloc(obj->nr_progs, sizeof(*ls));
+
+		/* a model narrower than the ctx a program reads: undo all */
+		for (size_t i = 0; ls && i < obj->nr_progs; i++) {
+			if (!links[i])
+				continue;
+			ls[nl] = ftramp_attach_batch__link(b, nl);
+			if (!err)
+				err = check_link_ctx(&obj->progs[i], ls[nl]);
+			nl++;
+		}
+		if (!ls) {
+			err = -ENOMEM;
+		} else if (err) {
+			if (obj->err)
+				bpf_errf(obj->err, FTRAMP_BPF_E_VERIFY, "%s",
+					 ftramp_error_detail());
+			ftramp_links__destroy(ls, nl);
+		}
+		free(ls);
+	}
 	if (!err) {
 		size_t k = 0;
 
@@ -456,6 +524,16 @@ ftramp_bpf_program__attach(struct ftramp_bpf_program *p,
 		errno = err;
 		return NULL;
 	}
+	if (check_link_ctx(p, l->link)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", ftramp_error_detail());
+		ftramp_link__destroy(l->link);
+		free(l);
+		thread_error_set("%s", why);
+		errno = EINVAL;
+		return NULL;
+	}
 	return l;
 }
 
@@ -530,7 +608,7 @@ ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
 	if (!err) {
 		memcpy(p->insns, insns, n * sizeof(*insns));
 		p->nr_maps = o.nr_maps;
-		err = prog_prepare(p, e);
+		err = prog_prepare(p, o.model, e);
 	}
 	if (!err)
 		return p;
@@ -571,6 +649,10 @@ FTRAMP_API int ftramp_bpf_prog__test_run(struct ftramp_bpf_program *p,
 	int repeat;
 
 	if (!p || !opts || !p->loaded || FTRAMP_OPTS_IN(o, opts))
+		return -EINVAL;
+	/* what the verifier saw the program touch must be there */
+	if (p->type == FTRAMP_BPF_PROG_RAW ? p->data_need > o.data_size_in :
+	    p->ctx_slots > TEST_CTX_SLOTS)
 		return -EINVAL;
 	repeat = o.repeat > 0 ? o.repeat : 1;
 	if (p->type == FTRAMP_BPF_PROG_RAW) {

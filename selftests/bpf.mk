@@ -20,7 +20,8 @@ TEST_CFLAGS_bpf := -DBPF_OBJ_DIR='"$(BPF_OBJ_DIR)"'
 $(O)/selftests/bpf_test: $(BPF_OBJS)
 
 # The loader's parse and checks are pure: the fuzzer links only them.
-BPF_PURE_SRCS := bpf/object.c bpf/btf.c bpf/check.c bpf/helper_ids.c
+BPF_PURE_SRCS := bpf/object.c bpf/btf.c bpf/check.c bpf/helper_ids.c \
+		 bpf/verifier.c
 
 FUZZERS += $(O)/fuzz/fuzz_bpf_object
 

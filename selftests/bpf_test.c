@@ -539,6 +539,23 @@ TEST(refusals)
 	EXPECT_EQ(NULL, open_obj("refuse_extern.bpf.o", &e));
 	EXPECT_EQ(FTRAMP_BPF_E_RELO_SYM, e.code);
 	EXPECT_NE(NULL, strstr(e.msg, "symbol not_defined_anywhere: undefined"));
+
+	/* opened, then refused by the verifier at load: nothing stays */
+	{
+		struct ftramp_bpf_object *obj = open_obj("refuse_verify.bpf.o", &e);
+
+		ASSERT_NE(NULL, obj);
+		EXPECT_EQ(-EINVAL, ftramp_bpf_object__load(obj));
+		EXPECT_EQ(FTRAMP_BPF_E_VERIFY, e.code);
+		EXPECT_NE(NULL, strstr(e.msg, "section fentry/bt_add, insn "));
+		EXPECT_NE(NULL, strstr(e.msg, "invalid mem access "
+				       "'map_value_or_null'"));
+		EXPECT_STREQ(e.msg, ftramp_error_detail());
+		EXPECT_EQ(NULL, ftramp_bpf_program__handler(
+			ftramp_bpf_object__find_program_by_name(obj,
+								"no_null_check")));
+		ftramp_bpf_object__close(obj);
+	}
 }
 
 /* Attaching an object is all or nothing. */

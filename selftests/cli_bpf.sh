@@ -12,7 +12,7 @@
 # --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 21
+plan 25
 
 BPF=$O/selftests/progs/bpf
 
@@ -28,6 +28,20 @@ check "prog: a refused object exits 1" [ "$(cat "$TMP/bad.rc")" -eq 1 ]
 check "prog: ... with the section, symbol and reason" \
 	grep -q 'section .maps, symbol st: map type 7: unknown' "$TMP/bad.out"
 
+# -v: the verifier's log of each program, its verdict and its counts
+"$FTRAMP" prog -v "$BPF/bpf_trace.bpf.o" >"$TMP/log.out" 2>&1
+check "prog -v: a log for each of the three programs" \
+	[ "$(grep -c '^verifier log of ' "$TMP/log.out")" -eq 3 ]
+check "prog -v: ... each verified, with its processed insns" \
+	[ "$(grep -Ec '^processed [0-9]+ insns \(limit 1000000\).*: verified$' \
+	    "$TMP/log.out")" -eq 3 ]
+"$FTRAMP" prog -v "$BPF/refuse_verify.bpf.o" >"$TMP/vbad.out" 2>&1
+echo $? >"$TMP/vbad.rc"
+check "prog -v: a program the verifier refuses exits 1" \
+	[ "$(cat "$TMP/vbad.rc")" -eq 1 ]
+check "prog -v: ... the log shows the state and the refusal" \
+	grep -Eq "^insn [0-9]+: R[0-9] invalid mem access 'map_value_or_null' \(R[0-9]=map_value_or_null\(map=counts,id=1,off=0\)\)$" \
+	"$TMP/vbad.out"
 
 # --- ftramp run -e ----------------------------------------------------------
 need_prog "$PROGS/sample_prog" 17 "run -e"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the BPF object loader (bpf/object.c, bpf/btf.c)
- * and the load checks (bpf/check.c): any input either parses or fails
+ * libFuzzer target for the BPF object loader (bpf/object.c, bpf/btf.c),
+ * the load checks (bpf/check.c) and the verifier (bpf/verifier.c, with
+ * its log): any input either parses or fails
  * with -EINVAL (or -ENOMEM) and a coded, non-empty message; an object
  * that parses has programs whose relocated map references and calls the
  * checks accept or refuse the same way.  Seeded with the selftests'
@@ -14,6 +15,7 @@
 
 #include "bpf/bpf.h"
 #include "bpf/btf.h"
+#include "bpf/verifier.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memset(&e, 0, sizeof(e));
 		err = bpf_check(p, &e);
+		if (!err) {
+			struct bpf_vlog log = { .level = 2 };
+
+			err = bpf_verify(p, 0, &e, &log, NULL);
+			bpf_vlog_free(&log);
+		}
 		if (err)
 			check_err(err, &e);
 	}

@@ -1107,6 +1107,7 @@ enum ftramp_bpf_errc {
 	FTRAMP_BPF_E_CALL,		/* bad bpf-to-bpf call target */
 	FTRAMP_BPF_E_MAP_CREATE,	/* a map could not be created */
 	FTRAMP_BPF_E_ATTACH,		/* attaching a program failed */
+	FTRAMP_BPF_E_VERIFY,		/* the verifier refused the program */
 	FTRAMP_BPF_E__MAX,
 };
 
@@ -1135,8 +1136,8 @@ ftramp_bpf_object__open_file(const char *path,
 			     const struct ftramp_bpf_open_opts *opts);
 /*
  * Create the maps (global data initialised from its sections), resolve
- * map references to addresses, check every program (opcodes, registers,
- * jumps, helpers).  0 or -errno; on error nothing stays created and the
+ * map references to addresses, check and verify every program
+ * (Documentation/bpf.rst, "The verifier").  0 or -errno; on error nothing stays created and the
  * open options' err says why.
  */
 FTRAMP_API int ftramp_bpf_object__load(struct ftramp_bpf_object *obj);
@@ -1242,6 +1243,8 @@ struct ftramp_bpf_prog_load_opts {
 	size_t nr_maps;
 	const char *name;
 	struct ftramp_bpf_error *err;	/* optional: why it was refused */
+	/* optional: the attach target's model, bounding ctx at load */
+	const struct ftramp_func_model *model;
 };
 
 /*

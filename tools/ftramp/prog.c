@@ -2,9 +2,10 @@
 /*
  * `ftramp prog OBJ`: what the loader makes of a BPF object (programs,
  * maps, relocations).  It uses the library's own parse and load checks
- * (bpf/object.c, bpf/check.c), built for the host: the object is read
- * exactly as ftramp_bpf_object__open()/__load() read it, only nothing is
- * created or run.
+ * (bpf/object.c, bpf/check.c) and the verifier (bpf/verifier.c), built
+ * for the host: the object is read exactly as ftramp_bpf_object__open()
+ * and __load() read it, only nothing is created or run.  -v prints the
+ * verifier's log of each program (-vv: every instruction's state).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "bpf/bpf.h"
+#include "bpf/verifier.h"
 #include "cli.h"
 
 static const char *const prog_types[] = {
@@ -60,8 +62,8 @@ static int read_all(const char *path, uint8_t **buf, size_t *size)
  * Parse @path and check every program; 0, or 1 with the loader's
  * message printed.
  */
-int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
-		  struct ftramp_bpf_error *e)
+static int parse(const char *path, struct ftramp_bpf_object *obj,
+		 struct ftramp_bpf_error *e, int verbose)
 {
 	uint8_t *buf = NULL;
 	size_t size = 0;
@@ -76,8 +78,20 @@ int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
 	}
 	err = bpf_object_parse(obj, buf, size);
 	free(buf);
-	for (size_t i = 0; !err && i < obj->nr_progs; i++)
+	for (size_t i = 0; !err && i < obj->nr_progs; i++) {
+		struct bpf_vlog log = { .level = verbose };
+
 		err = bpf_check(&obj->progs[i], e);
+		if (!err)
+			err = bpf_verify(&obj->progs[i], 0, e, &log, NULL);
+		if (verbose) {
+			printf("verifier log of %s (section %s):\n%s",
+			       obj->progs[i].name, obj->progs[i].sec,
+			       log.buf ? log.buf : (err ? "" : "\n"));
+			fflush(stdout);
+		}
+		bpf_vlog_free(&log);
+	}
 	if (err) {
 		pr_err("%s: %s", path, e->code ? e->msg : strerror(-err));
 		if (obj->buf)
@@ -87,31 +101,46 @@ int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
 	return 0;
 }
 
+int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
+		  struct ftramp_bpf_error *e)
+{
+	return parse(path, obj, e, 0);
+}
+
 static void usage_prog(FILE *f)
 {
 	fprintf(f,
-"Usage: ftramp prog OBJ\n"
+"Usage: ftramp prog [-v|-vv] OBJ\n"
 "\n"
 "List the programs, maps and relocations of a BPF object built with\n"
 "clang -O2 -g -target bpf, as ftramp_bpf_object__open() and __load() see\n"
-"them.  Exit status 1 and the loader's message when the object would be\n"
-"refused.\n");
+"them.  Exit status 1 and the loader's or the verifier's message when\n"
+"the object would be refused.\n"
+"\n"
+"  -v   print the verifier's log of each program (branches, verdict)\n"
+"  -vv  the log with every instruction's register and stack state\n");
 }
 
 int cmd_prog(int argc, char **argv)
 {
 	struct ftramp_bpf_error e = { 0 };
 	struct ftramp_bpf_object obj;
+	int verbose = 0;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage_prog(stdout);
 		return 0;
 	}
+	if (argc == 3 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "-vv"))) {
+		verbose = argv[1][2] ? 2 : 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
 		usage_prog(stderr);
 		return EXIT_USAGE;
 	}
-	if (cli_bpf_parse(argv[1], &obj, &e))
+	if (parse(argv[1], &obj, &e, verbose))
 		return 1;
 	printf("license: %s\n", obj.license);
 	printf("programs:\n");

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The verifier (bpf/verifier.c): what a program must satisfy before any
+ * engine runs it, proven by abstract interpretation of every path, in
+ * the manner of the kernel's kernel/bpf/verifier.c.  Pure (no map is
+ * touched beyond its definition), so the CLI and the fuzzers link it.
+ */
+#ifndef FTRAMP_BPF_VERIFIER_H
+#define FTRAMP_BPF_VERIFIER_H
+
+#include "bpf/bpf.h"
+
+#define BPF_COMPLEXITY_LIMIT	1000000	/* processed insns (the kernel's) */
+#define BPF_RAW_DATA_MAX	(1u << 20)	/* raw programs' data bytes */
+
+/* The kernel's verifier log: level 1 branches and the verdict, 2 every insn. */
+struct bpf_vlog {
+	int level;
+	char *buf;		/* NUL-terminated; NULL: nothing kept */
+	size_t len, cap;
+};
+
+/* What the verifier learnt that the runtime checks later. */
+struct bpf_verdict {
+	uint32_t ctx_slots;	/* u64 ctx slots read: ctx[0 .. ctx_slots-1] */
+	uint32_t data_need;	/* raw: bytes of data at R1 touched */
+	uint32_t insn_processed;
+	uint32_t states;	/* explored states kept for pruning */
+	uint32_t pruned;
+};
+
+/*
+ * Verify @p.  @ctx_slots, when known (non-zero), bounds ctx: the slots
+ * the function model gives a program of its type (fentry the argument
+ * slots, fexit and fmod_ret the return slots too: prog.c's
+ * model_ctx_slots()); unknown, ctx reads are bounded by the largest ctx
+ * (FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET) and @v->ctx_slots is
+ * checked when the model is known (attach, test run).  0, or -EINVAL
+ * with @e naming the insn, the register and its state.
+ */
+int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
+	       struct ftramp_bpf_error *e, struct bpf_vlog *log,
+	       struct bpf_verdict *v);
+void bpf_vlog_free(struct bpf_vlog *log);
+
+#endif /* FTRAMP_BPF_VERIFIER_H */
