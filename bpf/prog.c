@@ -563,6 +563,13 @@ FTRAMP_API void *ftramp_bpf_program__thunk(struct ftramp_bpf_program *p,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (p->ctx_slots > model_ctx_slots(m, p->type)) {
+		thread_error_set("program %s reads ctx[%u], beyond the %u ctx "
+				 "slots of the model", p->name, p->ctx_slots - 1,
+				 model_ctx_slots(m, p->type));
+		errno = EINVAL;
+		return NULL;
+	}
 	return ftramp_thunk__create(m, p->handler, cookie);
 }
 

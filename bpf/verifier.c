@@ -943,6 +943,11 @@ static int stack_access(struct env *env, int regno, const struct reg *r,
 	if (write) {
 		bool fixed = tnum_is_const(r->t);
 
+		/* it would outlive the frame it points into */
+		if (val && val->type == PTR_TO_STACK &&
+		    val->frameno > r->frameno)
+			return RERR(regno, r, "cannot spill pointers to stack "
+				    "into stack frame of the caller");
 		if (fixed && size == 8 && lo % 8 == 0 && val) {
 			int k = (lo + BPF_MAX_STACK) / 8;
 

@@ -396,6 +396,12 @@ TEST(struct_ops_thunk)
 	EXPECT_EQ(-5 + 1000, fn(-5, 0, 0));
 	EXPECT_EQ(NULL, ftramp_bpf_program__attach(p, NULL));
 	EXPECT_EQ(EINVAL, errno);
+	/* a model of two arguments: the program reads ctx[2] (verifier) */
+	ASSERT_EQ(0, ftramp_model__parse("long (long, long)", &m, NULL));
+	EXPECT_EQ(NULL, ftramp_bpf_program__thunk(p, &m, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "reads ctx[2], beyond "
+			       "the 2 ctx slots"));
 	ftramp_thunk__destroy(fn);
 	ftramp_bpf_object__close(obj);
 }
@@ -556,6 +562,38 @@ TEST(refusals)
 								"no_null_check")));
 		ftramp_bpf_object__close(obj);
 	}
+}
+
+/*
+ * The verifier bounds ctx by the slots a program reads; attach holds them
+ * to the link's model: on_add_exit reads ctx[2] (bt_add's result), which
+ * a model of one argument does not have.
+ */
+TEST(attach_model_bounds_ctx)
+{
+	struct ftramp_bpf_object *obj = open_obj("bpf_trace.bpf.o", NULL);
+	FTRAMP_OPTS(ftramp_bpf_attach_opts, o);
+	struct ftramp_bpf_program *p;
+	struct ftramp_func_model m;
+	struct ftramp_bpf_link *l;
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	p = ftramp_bpf_object__find_program_by_name(obj, "on_add_exit");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, ftramp_model__parse("int (int)", &m, NULL));
+	o.model = &m;
+	EXPECT_EQ(NULL, ftramp_bpf_program__attach(p, &o));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_NE(NULL, strstr(ftramp_error_detail(), "on_add_exit reads "
+			       "ctx[2], beyond the 2 ctx slots of bt_add's "
+			       "model"));
+	EXPECT_EQ(3, bt_add(1, 2));
+	ASSERT_EQ(0, ftramp_model__parse("int (int, int)", &m, NULL));
+	l = ftramp_bpf_program__attach(p, &o);
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(0, ftramp_bpf_link__destroy(l));
+	ftramp_bpf_object__close(obj);
 }
 
 /* Attaching an object is all or nothing. */

@@ -13,34 +13,14 @@
 #include <linux/bpf.h>
 #include <ftramp/ftramp.h>
 
+#include "selftests/bpf_insns.h"
 #include "selftests/harness.h"
 
-typedef struct ftramp_bpf_insn insn_t;
-
-#define I(c, d, s, o, i)	{ .code = (c), .dst_reg = (d), \
-				  .src_reg = (s), .off = (o), .imm = (i) }
-#define A64K(op, d, k)		I(BPF_ALU64 | (op) | BPF_K, d, 0, 0, k)
-#define A64X(op, d, s)		I(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
-#define A32K(op, d, k)		I(BPF_ALU | (op) | BPF_K, d, 0, 0, k)
-#define MOV(d, k)		A64K(BPF_MOV, d, k)
 #define MOVX(d, s)		A64X(BPF_MOV, d, s)
-#define LD64(d, v)		I(BPF_LD | BPF_IMM | BPF_DW, d, 0, 0, \
-				  (int32_t)(uint32_t)(uint64_t)(v)), \
-				I(0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32))
 #define LDMAP(d, m)		I(BPF_LD | BPF_IMM | BPF_DW, d, \
 				  BPF_PSEUDO_MAP_FD, 0, m), I(0, 0, 0, 0, 0)
 #define LDFUNC(d, o)		I(BPF_LD | BPF_IMM | BPF_DW, d, \
 				  BPF_PSEUDO_FUNC, 0, o), I(0, 0, 0, 0, 0)
-#define LDX(sz, d, s, o)	I(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define ST(sz, d, o, k)		I(BPF_ST | BPF_MEM | (sz), d, 0, o, k)
-#define STX(sz, d, s, o)	I(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
-#define JK(op, d, k, o)		I(BPF_JMP | (op) | BPF_K, d, 0, o, k)
-#define JX(op, d, s, o)		I(BPF_JMP | (op) | BPF_X, d, s, o, 0)
-#define J32K(op, d, k, o)	I(BPF_JMP32 | (op) | BPF_K, d, 0, o, k)
-#define JA(o)			I(BPF_JMP | BPF_JA, 0, 0, o, 0)
-#define CALL(id)		I(BPF_JMP | BPF_CALL, 0, 0, 0, id)
-#define CALLREL(o)		I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, o)
-#define EXIT()			I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 /* r2 = fp - 8 with the key 0 written: a map key argument */
 #define KEY0()			ST(BPF_W, 10, -8, 0), MOVX(2, 10), \
@@ -270,6 +250,10 @@ static const struct vcase cases[] = {
 	BAD("callee_reads_own_unwritten", "invalid read from stack",
 	    ST(BPF_DW, 10, -8, 1), CALLREL(1), EXIT(),
 	    LDX(BPF_DW, 0, 10, -8), EXIT()),
+	BAD("callee_spills_own_stack_to_caller", "R1 cannot spill pointers to "
+	    "stack into stack frame of the caller", MOVX(1, 10),
+	    A64K(BPF_ADD, 1, -8), CALLREL(2), MOV(0, 0), EXIT(),
+	    STX(BPF_DW, 1, 10, 0), MOV(0, 0), EXIT()),
 	BAD("callee_r6_uninit", "insn 3: R6 !read_ok", MOV(6, 1), CALLREL(1),
 	    EXIT(), MOVX(0, 6), EXIT()),
 	/* bpf_loop: the callback is a function, its result 0 or 1 */
