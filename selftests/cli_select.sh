@@ -18,7 +18,7 @@
 #    holds the report alone (text), or parses (Chrome).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 24
+plan 25
 
 ZPROG=$PROGS/zprog
 EV=$PROGS/events_prog
@@ -116,6 +116,8 @@ check "-N matching nothing: no error, adler32 counted 3 times" \
 # says what attached (agent and ftramp)
 run w1 -v --count 'adler*@libz.so.1' --count 'x@libnothere.so' \
 	-o "$TMP/w1.txt" -- "$ZPROG"
+check "an unmatched FUNC@LIB at exit is an error: status 125" \
+	[ "$(cat "$TMP/w1.rc")" = 125 ]
 check "-o: the warning is on stderr" \
 	grep -qx "ftramp: --count 'x@libnothere.so': the program loaded no library with a matching function" \
 	"$TMP/w1.err"

@@ -935,6 +935,15 @@ FILE *report_out(void)
 	       shared_out.f : stderr;
 }
 
+bool report_any_slot_flag(uint32_t flag)
+{
+	for (unsigned int i = 0; i < nr_procs; i++)
+		if (__atomic_load_n(&procs[i]->m.slot->flags,
+				    __ATOMIC_ACQUIRE) & flag)
+			return true;
+	return false;
+}
+
 int report_finish(pid_t pid, int status)
 {
 	uint64_t end = now_ns();

@@ -34,6 +34,9 @@ struct rproc *report_proc_add(const struct ses_geom *g, uint32_t idx,
 bool report_drain(struct rproc *p);
 pid_t report_proc_pid(const struct rproc *p);
 
+/* Whether some process's slot has SES_SLOT_* @flag set. */
+bool report_any_slot_flag(uint32_t flag);
+
 /* Where output that belongs to no one process goes (BPF maps, rings). */
 FILE *report_out(void);
 

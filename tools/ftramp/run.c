@@ -844,6 +844,7 @@ static int run_session(const struct run_opts *o, const char *agent,
 	struct session s = { .fd = -1, .verbose = o->verbose };
 	sigset_t set, old;
 	int sfd, status, err;
+	bool unmatched;
 	pid_t child, parent;
 
 	if (session_create(&s, o->ring_size) ||
@@ -887,11 +888,15 @@ static int run_session(const struct run_opts *o, const char *agent,
 	status = supervise(&s, child, sfd);
 	if (o->maps)
 		cli_bpf_dump_maps(report_out());
+	/* the agent said which glob (agent_exit()) */
+	unmatched = report_any_slot_flag(SES_SLOT_UNMATCHED);
 	err = report_finish(child, status);
 	if (s.is_file)
 		unlink(s.path);
 	if (err && WIFEXITED(status) && !WEXITSTATUS(status))
 		return 1;
+	if (unmatched && WIFEXITED(status) && !WEXITSTATUS(status))
+		return 125;
 	return pass_status(status);
 fail:
 	if (s.is_file)

@@ -752,18 +752,22 @@ static struct sites_listener later_listener = {
 };
 
 /*
- * At exit: the misses into the session file (only the agent's memory has
- * them), and the FUNC@LIB globs no library ever matched.
+ * At exit: the FUNC@LIB globs no library ever matched, an error the
+ * ftramp process turns into status 125 when the program's was 0 (the
+ * flag goes in before slot_finish() ends the slot), then the misses into
+ * the session file (only the agent's memory has them).
  */
 static void agent_exit(void)
 {
 	unsigned int i;
 
-	slot_finish();
 	for (i = 0; i < nr_globs; i++)
-		if (!globs[i].matched && !slot_follower())
+		if (!globs[i].matched && !slot_follower()) {
 			say("%s '%s': the program loaded no library with a matching function",
 			    what_opt(globs[i].what), globs[i].glob);
+			slot_set_flags(SES_SLOT_UNMATCHED);
+		}
+	slot_finish();
 }
 
 /* ---------------------------------------------------------------------

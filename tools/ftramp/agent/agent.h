@@ -78,6 +78,8 @@ int slot_table_request(const char *path, uint64_t *off, uint64_t *size);
 int slot_publish(unsigned int first);
 /* At exit: what only the agent's memory holds (the misses). */
 void slot_finish(void);
+/* Set SES_SLOT_* @flags in this process's slot, for the ftramp process. */
+void slot_set_flags(uint32_t flags);
 
 /*
  * table.c: the site-and-model table the ftramp process put in the

@@ -104,13 +104,17 @@ enum ses_slot_state {
 	SES_LIVE,		/* funcs and names published (release) */
 };
 
+/* ses_slot.flags */
+/* a FUNC@LIB glob still matched no function at exit: an error (run.c) */
+#define SES_SLOT_UNMATCHED	0x1u
+
 struct ses_slot {
 	uint32_t state;		/* enum ses_slot_state */
 	int32_t pid;
 	int32_t ppid;
 	uint32_t nr_funcs;	/* grows as libraries load (release) */
 	uint32_t names_len;
-	uint32_t flags;		/* none yet */
+	uint32_t flags;		/* SES_SLOT_* below (atomic or) */
 	char prog[256];		/* /proc/self/exe as the agent read it */
 	/*
 	 * The table of an object loaded later (agent/table.c): the agent

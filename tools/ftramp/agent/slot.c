@@ -144,6 +144,12 @@ int slot_session_fd(void)
 	return open_session();
 }
 
+void slot_set_flags(uint32_t flags)
+{
+	if (slot_real && map.slot)
+		__atomic_fetch_or(&map.slot->flags, flags, __ATOMIC_RELEASE);
+}
+
 bool slot_follower(void)
 {
 	return slot_idx != 0;
