@@ -69,7 +69,8 @@ struct ftramp_link {
 	uint64_t count;		/* FTRAMP_COUNT: calls */
 	uint64_t *hist;		/* FTRAMP_HIST: own_hist or opts.hist */
 	uint64_t *own_hist;
-	uint64_t missed;	/* programs: entries the guard skipped */
+	uint64_t *missed;	/* programs: &own_missed or opts.missed */
+	uint64_t own_missed;	/* entries the guard skipped */
 	int refs;
 };
 
@@ -87,6 +88,7 @@ static struct ftramp_link *link_new(enum ftramp_attach_kind kind,
 	l->far = o->force_far;
 	l->session = o->session;
 	l->counter = o->counter ? o->counter : &l->count;
+	l->missed = o->missed ? o->missed : &l->own_missed;
 	if (kind == FTRAMP_HIST) {
 		l->hist = o->hist;
 		if (!l->hist) {
@@ -203,7 +205,7 @@ static void image_add_link(struct timage *img, struct ftramp_link *l,
 	} else {
 		arr[k][n[k]].prog = l->prog;
 		arr[k][n[k]++].cookie = l->cookie;
-		missed[args->nr_missed++] = &l->missed;
+		missed[args->nr_missed++] = l->missed;
 	}
 	if (l->session)
 		args->flags |= FTRAMP_TRAMP_F_SESSION;
@@ -460,13 +462,17 @@ static bool same_model(const struct ftramp_func_model *a,
 
 /*
  * A kind with what it needs: a program for the program kinds, none for
- * FTRAMP_COUNT; a counter address only for FTRAMP_COUNT, 8-byte aligned
- * (one single-copy atomic add, Arm ARM B2.2.1).
+ * FTRAMP_COUNT; a counter address only for FTRAMP_COUNT, a misses one
+ * only for the program kinds, 8-byte aligned (one single-copy atomic
+ * add, Arm ARM B2.2.1).
  */
 static int kind_check(enum ftramp_attach_kind kind, ftramp_prog_t prog,
 		      const struct ftramp_attach_opts *o)
 {
 	if ((unsigned int)kind > FTRAMP_HIST)
+		return -EINVAL;
+	if (o->missed && (kind == FTRAMP_COUNT || kind == FTRAMP_HIST ||
+			  ((uintptr_t)o->missed & 7)))
 		return -EINVAL;
 	if (kind != FTRAMP_HIST && o->hist)
 		return -EINVAL;
@@ -1181,7 +1187,7 @@ FTRAMP_API int ftramp_link__hist(const struct ftramp_link *link,
 
 FTRAMP_API uint64_t ftramp_link__missed(const struct ftramp_link *link)
 {
-	return link ? __atomic_load_n(&link->missed, __ATOMIC_RELAXED) : 0;
+	return link ? __atomic_load_n(link->missed, __ATOMIC_RELAXED) : 0;
 }
 
 FTRAMP_API const struct ftramp_func_model *

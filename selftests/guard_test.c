@@ -253,6 +253,54 @@ TEST(signal_handler_calls_counted_and_missed)
 	EXPECT_EQ(0, ftramp_sync(-1));
 }
 
+/*
+ * opts.missed: a program link's misses into a counter of the caller's
+ * (the CLI's session file), as they happen; argument checks.
+ */
+TEST(missed_into_callers_counter)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	static uint64_t mine;
+	uint64_t bad[2];
+	struct ftramp_func_model m;
+	struct ftramp_attach_opts o = { .sz = sizeof(o), .model = &m,
+					.missed = &mine };
+	struct ftramp_link *fe, *fx;
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, ftramp_model__parse("long (long)", &m, NULL));
+	fe = ftramp_attach("g_sig", FTRAMP_FENTRY, prog_raise, &o);
+	ASSERT_NE(NULL, fe);
+	fx = attach_model(_metadata, "g_sig", FTRAMP_FEXIT, prog_sig_exit,
+			  "long (long)");
+	ASSERT_NE(NULL, fx);
+	handler_calls = 0;
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(2, g_sig(1));
+	EXPECT_EQ(4, handler_calls);
+	EXPECT_EQ(4, mine);			/* the handler's calls */
+	EXPECT_EQ(4, ftramp_link__missed(fe));	/* read from there */
+	EXPECT_EQ(4, ftramp_link__missed(fx));	/* its own */
+	ASSERT_EQ(0, ftramp_link__destroy(fx));
+	ASSERT_EQ(0, ftramp_link__destroy(fe));
+	EXPECT_EQ(0, ftramp_sync(-1));
+	EXPECT_EQ(4, mine);
+
+	/* With FTRAMP_COUNT or FTRAMP_HIST, misaligned: refused. */
+	errno = 0;
+	EXPECT_EQ(NULL, ftramp_attach("g_sig", FTRAMP_COUNT, NULL, &o));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NULL, ftramp_attach("g_sig", FTRAMP_HIST, NULL, &o));
+	EXPECT_EQ(EINVAL, errno);
+	o.missed = (uint64_t *)((char *)bad + 4);
+	EXPECT_EQ(NULL, ftramp_attach("g_sig", FTRAMP_FENTRY, prog_raise,
+				      &o));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(2, g_sig(1));
+	EXPECT_EQ(4, handler_calls);		/* nothing attached */
+}
+
 /* FTRAMP_COUNT into a counter of the caller's; argument checks. */
 TEST(count_link_options)
 {

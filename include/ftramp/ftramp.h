@@ -851,6 +851,13 @@ struct ftramp_attach_opts {
 	 * as long as a call that entered the old image may still return.
 	 */
 	uint64_t *hist;
+	/*
+	 * Program kinds only: add this link's misses (ftramp_link__missed())
+	 * to this u64 (8-byte aligned) instead of the link's own, e.g. in
+	 * memory shared with another process.  Valid as long as
+	 * opts->counter must be.
+	 */
+	uint64_t *missed;
 };
 
 struct ftramp_link;
@@ -862,7 +869,8 @@ struct ftramp_link;
  * detach and switched in with ftramp_direct__modify(): the other links
  * never miss a call.  Errors (NULL, errno):
  *   EINVAL	bad arguments (NULL prog, or a prog with FTRAMP_COUNT,
- *		opts->counter misaligned or with another kind, unknown kind
+ *		opts->counter misaligned or with another kind,
+ *		opts->missed misaligned or without a program, unknown kind
  *		or opts field, func
  *		and opts->addr both or neither given, a malformed model),
  *		or FMOD_RET on a function returning void
@@ -963,7 +971,8 @@ FTRAMP_API uint64_t ftramp_hist_freq(void);
  * function was already running on that thread (a signal handler that
  * interrupted it, or the program itself calling the function), as the
  * kernel's recursion_misses counts.  The function itself ran.  0 for
- * FTRAMP_COUNT links (they never miss) and NULL.
+ * FTRAMP_COUNT and FTRAMP_HIST links (they never miss) and NULL;
+ * opts->missed's count if given (relaxed read).
  */
 FTRAMP_API uint64_t ftramp_link__missed(const struct ftramp_link *link);
 /* The model in use, NULL for the unknown model. */
