@@ -9,10 +9,12 @@
 #    64 frames once reported 64 calls), the same as --count;
 #  - a function called from a signal handler while its program runs
 #    (-t, --hist): --count equals the program's own count, and the lines
-#    (or histogram entries) plus the MISSED report add up to it.
+#    (or histogram entries) plus the MISSED report add up to it, also
+#    when the program is killed by SIGKILL (the misses are counted into
+#    the session file as they happen).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 10
+plan 13
 
 GPROG=$PROGS/guard_prog
 DEEP=10000
@@ -39,7 +41,7 @@ count_of() {
 }
 
 if [ ! -x "$GPROG" ]; then
-	for i in $(seq 10); do not_ok "guard_prog missing: $GPROG"; done
+	for i in $(seq 13); do not_ok "guard_prog missing: $GPROG"; done
 	finish
 	exit
 fi
@@ -57,7 +59,7 @@ if [ "$(hist_sum "$TMP/deep.err" deep_rec)" -ne $((DEEP + 1)) ]; then
 	head -20 "$TMP/deep.err" | diag
 fi
 check "deep: the histogram's header says so" \
-	grep -Eq "^deep_rec: $((DEEP + 1)) calls, avg" "$TMP/deep.err"
+	grep -Eq "^deep_rec: $((DEEP + 1)) calls, min >= " "$TMP/deep.err"
 
 # --- signal handlers: -t and --count -----------------------------------
 run sig -o "$TMP/sig.trace" -t sigwork --count sigwork -- "$GPROG" sig $ITER
@@ -79,5 +81,28 @@ missed=$(missed_of "$TMP/sigh.err" sigwork)
 result "sig --hist: --count equals the program's own count" $?
 check "sig --hist: histogram + MISSED = every call" \
 	[ $(($(hist_sum "$TMP/sigh.err" sigwork) + missed)) -eq "${own:-0}" ]
+
+# --- misses in the session file: the program killed ---------------------
+# The trampoline counts each miss into the session file as it happens: a
+# program killed by SIGKILL (after its last call) has them all reported.
+rm -f "$TMP/skill.fifo"
+mkfifo "$TMP/skill.fifo"
+"$FTRAMP" run -o "$TMP/skill.trace" -t sigwork --count sigwork -- \
+	"$GPROG" sigidle $ITER >"$TMP/skill.fifo" 2>"$TMP/skill.err" &
+ftpid=$!
+line=
+read -r -t 600 line <"$TMP/skill.fifo"
+read -r _ pid own <<<"$line"
+[ -n "$pid" ] && kill -KILL "$pid"
+wait "$ftpid"
+lines=$(grep -c ' sigwork(' "$TMP/skill.trace")
+missed=$(missed_of "$TMP/skill.trace" sigwork)
+echo "sig, SIGKILL: $own calls, $lines traced, $missed missed" | diag
+[ -n "$own" ] && grep -q 'killed by SIGKILL' "$TMP/skill.err" &&
+	[ "$(count_of "$TMP/skill.trace" sigwork)" = "$own" ]
+result "sig, SIGKILL: killed, and --count equals the program's own count" $?
+check "sig, SIGKILL: calls were missed, and reported" [ "$missed" -gt 0 ]
+check "sig, SIGKILL: traced lines + MISSED = every call" \
+	[ $((lines + missed)) -eq "${own:-0}" ]
 
 finish

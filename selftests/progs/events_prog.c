@@ -9,6 +9,9 @@
  *	events_prog exit N	exit(N) inside ev_outer > ev_exit_deep
  *	events_prog spin	call ev_work 1000 times, print "ready PID" on
  *				stdout, call it until a signal ends it
+ *	events_prog idle N	call ev_work N times and ev_nap (2 ms
+ *				asleep) 3 times, print "ready PID", then
+ *				sleep until a signal ends it (60 s at most)
  *	events_prog fork	3 calls, fork: the child makes 2, the parent
  *				1 more after it waited
  *	events_prog forks N [C]	N children one after the other, C calls
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define noinline __attribute__((noinline))
@@ -35,6 +39,7 @@
 static volatile int sink;
 
 int ev_work(int i);
+void ev_nap(void);
 void ev_leaf_crash(int *p);
 void ev_exit_deep(int code);
 int ev_outer(const char *what, int code);
@@ -43,6 +48,15 @@ noinline int ev_work(int i)
 {
 	sink += i;
 	return sink;
+}
+
+noinline void ev_nap(void)
+{
+	struct timespec ts = { 0, 2000000 };
+
+	/* at least 2 ms asleep, whatever a signal does to it */
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 noinline void ev_leaf_crash(int *p)
@@ -199,6 +213,19 @@ int main(int argc, char **argv)
 		for (;; i++)
 			ev_work(i);
 	}
+	if (!strcmp(mode, "idle") && argc > 2) {
+		int i, n = atoi(argv[2]);
+
+		for (i = 0; i < n; i++)
+			ev_work(i);
+		for (i = 0; i < 3; i++)
+			ev_nap();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		/* no traced call from here on: the counts are final */
+		sleep(60);
+		return 1;
+	}
 	if (!strcmp(mode, "fork"))
 		return do_fork();
 	if (!strcmp(mode, "forks") && argc > 2)
@@ -216,6 +243,6 @@ int main(int argc, char **argv)
 		return do_fexec(argv + 2);
 	if (!strcmp(mode, "env"))
 		return do_env();
-	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|fork|forks N|exec PROG...|spawn PROG...|fexec PROG...|env\n");
+	fprintf(stderr, "usage: events_prog fds FILE|crash|exit N|spin|idle N|fork|forks N|exec PROG...|spawn PROG...|fexec PROG...|env\n");
 	return 2;
 }

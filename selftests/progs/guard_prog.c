@@ -7,6 +7,8 @@
  *   guard_prog sig N	sigwork() called N times by the loop and once by
  *			each SIGALRM handler run meanwhile (a 50 us
  *			interval timer); prints how many calls it made
+ *   guard_prog sigidle N	the same, then prints "ready PID CALLS" and
+ *			makes no call until a signal ends it (60 s at most)
  */
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 long deep_rec(long n);
 long sigwork(long x);
@@ -67,7 +70,8 @@ int main(int argc, char **argv)
 		printf("deep %ld: %ld\n", n, r);
 		return r == n ? 0 : 1;
 	}
-	if (argc > 1 && !strcmp(argv[1], "sig")) {
+	if (argc > 1 && (!strcmp(argv[1], "sig") ||
+			 !strcmp(argv[1], "sigidle"))) {
 		struct sigaction sa = { .sa_handler = on_alarm,
 					.sa_flags = SA_RESTART };
 		struct itimerval it = { { 0, 50 }, { 0, 50 } };
@@ -80,9 +84,15 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			sigwork(i);
 		setitimer(ITIMER_REAL, &off, NULL);
+		if (!strcmp(argv[1], "sigidle")) {
+			printf("ready %d %ld\n", (int)getpid(), (long)calls);
+			fflush(stdout);
+			sleep(60);
+			return 1;
+		}
 		printf("sigwork calls: %ld\n", (long)calls);
 		return 0;
 	}
-	fprintf(stderr, "usage: guard_prog deep|sig N\n");
+	fprintf(stderr, "usage: guard_prog deep|sig|sigidle N\n");
 	return 2;
 }

@@ -793,6 +793,80 @@ static void report_hist(FILE *f, const char *name, const struct hist_stat *hs)
 	}
 }
 
+/* @ticks of a clock of @freq per second in ns, saturated. */
+static uint64_t ticks_ns(unsigned __int128 ticks, uint64_t freq)
+{
+	unsigned __int128 ns = ticks * 1000000000u / freq;
+
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
+/*
+ * A FTRAMP_HIST link's histogram (ses_func.ticks): bucket 0 for calls
+ * shorter than one tick, bucket b for 2^(b-1) to 2^b - 1 ticks, each
+ * shown as the nanoseconds it spans, in the same table as
+ * report_hist()'s.  The buckets are all the trampoline keeps: no total,
+ * so no average, and min and max are known to their bucket.  Without the
+ * clock's frequency (0: unreadable), the table is in ticks.
+ */
+static void report_ticks(FILE *f, const char *name,
+			 const struct ses_func *sf, uint64_t freq)
+{
+	uint64_t hist[SES_TICK_BUCKETS], n = 0, max = 0;
+	uint64_t unwound = __atomic_load_n(&sf->hs.unwound, __ATOMIC_RELAXED);
+	char lo[32], hi[32];
+	int i, first = -1, last = -1;
+
+	for (i = 0; i < SES_TICK_BUCKETS; i++) {
+		hist[i] = __atomic_load_n(&sf->ticks[i], __ATOMIC_RELAXED);
+		n += hist[i];
+		if (hist[i] > max)
+			max = hist[i];
+		if (hist[i] && first < 0)
+			first = i;
+		if (hist[i])
+			last = i;
+	}
+	fprintf(f, "\n%s: %llu calls", name, (unsigned long long)(n + unwound));
+	if (unwound)
+		fprintf(f, ", %llu unwound (not timed, not below)",
+			(unsigned long long)unwound);
+	if (!n) {
+		fputc('\n', f);
+		return;
+	}
+	if (freq) {
+		/* the first bucket's lower bound, the last one's upper */
+		dur_text(first ? ticks_ns((unsigned __int128)1 << (first - 1),
+					  freq) : 0, lo, sizeof(lo));
+		dur_text(ticks_ns((unsigned __int128)1 << last, freq), hi,
+			 sizeof(hi));
+		fprintf(f, ", min >= %s, max < %s", lo, hi);
+	}
+	fprintf(f, "\n%24s : %-9s %s\n", freq ? "nsecs" : "ticks", "count",
+		"distribution");
+	for (i = first; i <= last; i++) {
+		/* ticks [2^(i-1), 2^i), as 128-bit: 2^64 included */
+		unsigned __int128 lo_t = i ? (unsigned __int128)1 << (i - 1) : 0;
+		unsigned __int128 hi_t = (unsigned __int128)1 << i;
+		uint64_t from = (uint64_t)lo_t, to = (uint64_t)(hi_t - 1);
+		int w = (int)(hist[i] * 40 / max);
+		char bar[41];
+
+		if (freq) {
+			from = ticks_ns(lo_t, freq);
+			to = ticks_ns(hi_t, freq);
+			to = to > from ? to - 1 : from;
+		}
+		memset(bar, '*', w);
+		memset(bar + w, ' ', 40 - w);
+		bar[40] = 0;
+		fprintf(f, "%11llu -> %-10llu : %-9llu |%s|\n",
+			(unsigned long long)from, (unsigned long long)to,
+			(unsigned long long)hist[i], bar);
+	}
+}
+
 struct count_row {
 	uint64_t calls;
 	const char *name;
@@ -845,8 +919,9 @@ static void report_counts(FILE *f, struct rproc *p)
  * Calls whose programs the recursion guard skipped: made while a program
  * of the same function ran on that thread (a signal handler that
  * interrupted it).  The call ran; its line, its histogram entry or its
- * override are what is missing.  Counts never miss (FTRAMP_COUNT).  The
- * agent copies the numbers at exit: a killed process has none.
+ * override are what is missing.  Counts and histograms without -t never
+ * miss (FTRAMP_COUNT, FTRAMP_HIST).  The trampolines count the misses
+ * into the session file: a killed process has them too.
  */
 static void report_missed(FILE *f, struct rproc *p)
 {
@@ -884,9 +959,16 @@ static void report_proc(struct rproc *p)
 		if (any)
 			fprintf(f, "\n# pid %d: %s\n", (int)p->pid, p->prog);
 	}
-	for (i = 0; i < p->nr_funcs; i++)
-		if (p->what[i] & AF_HIST)
+	for (i = 0; i < p->nr_funcs; i++) {
+		if (!(p->what[i] & AF_HIST))
+			continue;
+		/* the agent's choice, as agent.c's hist_link() */
+		if (p->what[i] & (AF_TRACE | AF_OVERRIDE))
 			report_hist(f, p->names[i], &p->m.funcs[i].hs);
+		else
+			report_ticks(f, p->names[i], &p->m.funcs[i],
+				     p->m.slot->tick_freq);
+	}
 	report_counts(f, p);
 	report_missed(f, p);
 	if (p->bad || ringbuf_avail(&p->rb))

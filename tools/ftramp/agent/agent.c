@@ -529,29 +529,49 @@ static void read_model(struct afunc *f)
 }
 
 static const char *const kind_names[] = {
-	"fentry", "fexit", "fmod_ret", "count",
+	"fentry", "fexit", "fmod_ret", "count", "hist",
 };
+
+#define NR_KINDS	(FTRAMP_HIST + 1)
+
+/*
+ * --hist through a FTRAMP_HIST link (the buckets in the session file,
+ * the entry time in the call's shadow record: no program, no guard, no
+ * model), unless the function runs programs anyway (-t, --override): a
+ * FTRAMP_HIST link cannot share a function with them, so the program
+ * pair times it.
+ */
+static bool hist_link(const struct afunc *f)
+{
+	return (f->what & AF_HIST) && !(f->what & (AF_TRACE | AF_OVERRIDE));
+}
 
 /*
  * What function f attaches with kind k: the program, or for the call
  * count (FTRAMP_COUNT, no program: counted in the trampoline, exact
- * whatever the recursion guard skips) `*want`.  --hist alone uses the
- * session cookie (the entry timestamp in the trampoline's frame, no
- * per-thread stack: exact at any depth); -t formats its lines.
+ * whatever the recursion guard skips) and the histogram (FTRAMP_HIST)
+ * `*want` alone.  --hist with --override uses the session cookie (the
+ * entry timestamp in the trampoline's frame, no per-thread stack: exact
+ * at any depth); -t formats its lines and times the call.
  */
 static ftramp_prog_t prog_for(const struct afunc *f, int k, bool *want)
 {
+	bool pair = (f->what & (AF_TRACE | AF_HIST)) && !hist_link(f);
+
 	*want = false;
 	switch (k) {
 	case FTRAMP_FENTRY:
-		*want = f->what & (AF_TRACE | AF_HIST);
+		*want = pair;
 		return f->what & AF_TRACE ? event_entry : hist_entry;
 	case FTRAMP_FEXIT:
-		*want = f->what & (AF_TRACE | AF_HIST);
+		*want = pair;
 		return f->what & AF_TRACE ? event_exit : hist_exit;
 	case FTRAMP_FMOD_RET:
 		*want = f->what & AF_OVERRIDE;
 		return event_override;
+	case FTRAMP_HIST:
+		*want = hist_link(f);
+		return NULL;
 	default:
 		*want = f->what & AF_COUNT;
 		return NULL;
@@ -562,6 +582,7 @@ static ftramp_prog_t prog_for(const struct afunc *f, int k, bool *want)
 static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 {
 	struct afunc *f = agent_func(idx);
+	struct ses_func *sf = &agent_sfuncs[idx];
 	struct ftramp_attach_opts o = {
 		.sz = sizeof(o),
 		.cookie = idx,
@@ -569,30 +590,46 @@ static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 		.force_far = far_mode,
 		.no_dwarf = true,
 		.session = f->what & AF_HIST,
+		/*
+		 * A miss counts once in each program link: one of them
+		 * counts into the session file, live (nothing lost when
+		 * the program is killed).
+		 */
+		.missed = &sf->missed,
 	};
+	/* in the session file: nothing lost when the program dies */
 	struct ftramp_attach_opts co = {
 		.sz = sizeof(co),
 		.cookie = idx,
 		.force_far = far_mode,
 		.no_dwarf = true,
-		/* in the session file: nothing lost when the program dies */
-		.counter = &agent_sfuncs[idx].calls,
+		.counter = &sf->calls,
+	};
+	struct ftramp_attach_opts ho = {
+		.sz = sizeof(ho),
+		.cookie = idx,
+		.force_far = far_mode,
+		.no_dwarf = true,
+		.hist = sf->ticks,
 	};
 	int k, ret;
 
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < NR_KINDS; k++) {
 		bool want;
 		ftramp_prog_t prog = prog_for(f, k, &want);
 
 		if (!want)
 			continue;
 		ret = ftramp_attach_batch__add(b, f->name, k, prog,
-					       k == FTRAMP_COUNT ? &co : &o);
+					       k == FTRAMP_COUNT ? &co :
+					       k == FTRAMP_HIST ? &ho : &o);
 		if (ret < 0) {
 			say("cannot attach %s to %s: %s", kind_names[k],
 			    f->name, err_str(-ret));
 			return ret;
 		}
+		if (prog)
+			o.missed = NULL;
 	}
 	return 0;
 }
@@ -607,7 +644,7 @@ static const char *failed_func(long bad, unsigned int first)
 		struct afunc *f = agent_func(i);
 		unsigned int nk = 0;
 
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < NR_KINDS; k++) {
 			bool want;
 
 			prog_for(f, k, &want);
@@ -660,7 +697,7 @@ static bool attach_from(unsigned int first)
 		struct afunc *f = agent_func(i);
 		int k;
 
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < NR_KINDS; k++) {
 			bool want;
 
 			prog_for(f, k, &want);
@@ -669,14 +706,15 @@ static bool attach_from(unsigned int first)
 		}
 		if (!agent_cfg.verbose)
 			continue;
-		strcpy(model, f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST) ?
+		strcpy(model, f->what & (AF_TRACE | AF_OVERRIDE) ?
 		       "unknown" : "none (no program)");
 		if (f->has_model)
 			ftramp_model__format(&f->model, model, sizeof(model));
-		say("attached %s%s%s%s%s: model %s%s", f->name,
+		say("attached %s%s%s%s%s%s: model %s%s", f->name,
 		    f->links[0] ? " fentry" : "", f->links[1] ? " fexit" : "",
 		    f->links[2] ? " fmod_ret" : "", f->links[3] ? " count" : "",
-		    model, far_mode ? ", far" : "");
+		    f->links[4] ? " hist" : "", model,
+		    far_mode ? ", far" : "");
 	}
 	ftramp_attach_batch__free(b);
 	return true;
@@ -687,10 +725,10 @@ static void func_setup(struct afunc *f)
 {
 	/*
 	 * A model only for the programs that read arguments or the
-	 * result: --count alone runs none, and reading DWARF was most of
-	 * what starting cost (issue 14).
+	 * result: --count and --hist alone run none, and reading DWARF was
+	 * most of what starting cost (issue 14).
 	 */
-	if (f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST))
+	if (f->what & (AF_TRACE | AF_OVERRIDE))
 		read_model(f);
 	if (f->what & AF_OVERRIDE)
 		parse_override(f);

@@ -28,7 +28,7 @@ struct afunc {
 	int arg_off[FTRAMP_MAX_ARGS];	/* first ctx slot of each argument */
 	int nr_ctx_args;		/* the result is at ctx[nr_ctx_args] */
 	uint64_t override;		/* AF_OVERRIDE: the forced result */
-	struct ftramp_link *links[4];	/* per enum ftramp_attach_kind */
+	struct ftramp_link *links[5];	/* per enum ftramp_attach_kind */
 	/* counts and histograms: agent_sfuncs[] at the same index */
 };
 
@@ -76,7 +76,7 @@ int slot_table_request(const char *path, uint64_t *off, uint64_t *size);
  * the slot live; -E2BIG when the slot has no room for them.
  */
 int slot_publish(unsigned int first);
-/* At exit: what only the agent's memory holds (the misses). */
+/* At exit: what only the agent's memory holds (FTRAMP_HIST's unwound). */
 void slot_finish(void);
 /* Set SES_SLOT_* @flags in this process's slot, for the ftramp process. */
 void slot_set_flags(uint32_t flags);
@@ -130,7 +130,11 @@ void event_atfork_child(void);
 uint64_t event_entry(const uint64_t *ctx);
 uint64_t event_exit(const uint64_t *ctx);
 uint64_t event_override(const uint64_t *ctx);
-/* --hist without -t: timestamp into the session cookie, bucket at exit. */
+/*
+ * --hist with --override and without -t (a FTRAMP_HIST link cannot share
+ * a function with programs): timestamp into the session cookie, bucket
+ * at exit.
+ */
 uint64_t hist_entry(const uint64_t *ctx);
 uint64_t hist_exit(const uint64_t *ctx);
 /* Write all of buf to fd, whatever write() returns in between. */

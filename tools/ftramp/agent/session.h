@@ -115,6 +115,11 @@ struct ses_slot {
 	uint32_t nr_funcs;	/* grows as libraries load (release) */
 	uint32_t names_len;
 	uint32_t flags;		/* SES_SLOT_* below (atomic or) */
+	/*
+	 * Ticks per second of the clock ses_func.ticks counts in
+	 * (ftramp_hist_freq()), written before the slot is live.
+	 */
+	uint64_t tick_freq;
 	char prog[256];		/* /proc/self/exe as the agent read it */
 	/*
 	 * The table of an object loaded later (agent/table.c): the agent
@@ -136,12 +141,23 @@ enum afunc_what {
 	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
 };
 
+/* FTRAMP_HIST_BUCKETS of <ftramp/ftramp.h>, which the host does not see */
+#define SES_TICK_BUCKETS	65
+
 struct ses_func {
 	uint64_t calls;		/* --count: the trampoline adds here */
-	uint64_t missed;	/* recursion-guard misses, copied at exit */
+	uint64_t missed;	/* recursion-guard misses: the trampoline
+				 * adds here (one link's, opts.missed) */
 	uint32_t what;		/* enum afunc_what */
 	uint32_t name_off;	/* in the slot's names */
-	struct hist_stat hs;	/* --hist */
+	/*
+	 * --hist with -t or --override: the program pair's, in ns (hs);
+	 * --hist alone: a FTRAMP_HIST link's buckets, in ticks of
+	 * ses_slot.tick_freq (ticks), its unwound calls in hs.unwound,
+	 * copied at exit.
+	 */
+	struct hist_stat hs;
+	uint64_t ticks[SES_TICK_BUCKETS];
 };
 
 /*

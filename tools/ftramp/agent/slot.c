@@ -32,6 +32,9 @@
 #include "agent.h"
 #include "session.h"
 
+_Static_assert(SES_TICK_BUCKETS == FTRAMP_HIST_BUCKETS,
+	       "session.h's tick buckets are a FTRAMP_HIST link's");
+
 static char ses_path[PATH_MAX];
 static struct ses_header *hdr;
 static struct ses_geom geom;
@@ -96,6 +99,7 @@ static int claim(void *at)
 	slot_real = true;
 	map.slot->pid = getpid();
 	map.slot->ppid = getppid();
+	map.slot->tick_freq = ftramp_hist_freq();
 	memcpy(map.slot->prog, prog, sizeof(prog));
 	__atomic_store_n(&map.slot->state, SES_CLAIMED, __ATOMIC_RELEASE);
 	agent_sfuncs = map.funcs;
@@ -237,6 +241,10 @@ int slot_publish(unsigned int first)
 	return 0;
 }
 
+/*
+ * The calls a FTRAMP_HIST link saw left by longjmp() or an exception
+ * (timed in no bucket) are counted in the library's memory only.
+ */
 void slot_finish(void)
 {
 	unsigned int i;
@@ -245,14 +253,9 @@ void slot_finish(void)
 		return;
 	for (i = 0; i < agent_nr_funcs; i++) {
 		const struct afunc *f = agent_func(i);
-		uint64_t n = 0;
 
-		for (int k = 0; k < 3; k++) {
-			uint64_t m = ftramp_link__missed(f->links[k]);
-
-			if (m > n)
-				n = m;
-		}
-		map.funcs[i].missed = n;
+		if (f->links[FTRAMP_HIST])
+			map.funcs[i].hs.unwound =
+				ftramp_link__unwound(f->links[FTRAMP_HIST]);
 	}
 }
