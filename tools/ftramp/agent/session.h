@@ -37,7 +37,7 @@
 #include "hist.h"
 
 #define SES_MAGIC	"FTRAMPS"
-#define SES_VERSION	3
+#define SES_VERSION	4
 
 struct ses_header {
 	char magic[8];
