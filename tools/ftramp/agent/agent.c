@@ -792,8 +792,9 @@ static struct sites_listener later_listener = {
 /*
  * At exit: the FUNC@LIB globs no library ever matched, an error the
  * ftramp process turns into status 125 when the program's was 0 (the
- * flag goes in before slot_finish() ends the slot), then the misses into
- * the session file (only the agent's memory has them).
+ * flag goes in before slot_finish() ends the slot), then the unwound
+ * calls of FTRAMP_HIST links into the session file (only the agent's
+ * memory has them).
  */
 static void agent_exit(void)
 {
