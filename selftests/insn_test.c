@@ -1028,6 +1028,81 @@ static void gen_ldst(struct corpus *c)
 	}
 }
 
+/* Sign-extending loads, register offsets (the BPF JIT's loads/stores). */
+static void gen_ldst_jit(struct corpus *c)
+{
+	static const char *const sx[] = { "ldrsb", "ldrsh", "ldrsw" };
+
+	for (unsigned int i = 0; i < 600; i++) {
+		enum a64_ldst_size size = (enum a64_ldst_size)(i % 3);
+		unsigned int bytes = ls_info[size].bytes;
+		enum a64_reg rn = rnd_sp(), rt = rnd_zr(), rm = rnd_zr();
+		unsigned int e = (i / 3) % 8;
+		int64_t off = (e == 0 ? 0 : e == 1 ? 4095 :
+			       rnd_below(4096)) * (int64_t)bytes;
+		int64_t uoff = e == 0 ? -256 : e == 1 ? 255 :
+			       rnd_range(-256, 255);
+
+		add(c, a64_ldst_imm(A64_LOAD_SX, size, rt, rn, off, A64_OFFSET),
+		    "%s %s, [%s, #%" PRId64 "]", sx[size], gpr(rt, true),
+		    gpr(rn, true), off);
+		add(c, a64_ldst_imm(A64_LOAD_SX, size, rt, rn, uoff,
+				    A64_UNSCALED),
+		    "ldur%s %s, [%s, #%" PRId64 "]", sx[size] + 3,
+		    gpr(rt, true), gpr(rn, true), uoff);
+		add(c, a64_ldst_reg(A64_LOAD_SX, size, rt, rn, rm),
+		    "%s %s, [%s, %s]", sx[size], gpr(rt, true), gpr(rn, true),
+		    gpr(rm, true));
+
+		enum a64_ldst_size sz = (enum a64_ldst_size)(i % 7);
+
+		rt = rnd_xfer(sz, rn, false);
+		add(c, a64_ldst_reg((enum a64_ldst_op)(i / 7 % 2), sz, rt, rn,
+				    rm),
+		    "%s%s %s, [%s, %s]", i / 7 % 2 ? "ldr" : "str",
+		    ls_info[sz].suffix, xfer_name(sz, rt), gpr(rn, true),
+		    gpr(rm, true));
+	}
+}
+
+/* Data processing (1, 2, 3 sources): rev, div, variable shifts, madd. */
+static void gen_dp(struct corpus *c)
+{
+	static const struct { enum a64_dp2_op op; const char *mn; } dp2[] = {
+		{ A64_UDIV, "udiv" }, { A64_SDIV, "sdiv" },
+		{ A64_LSLV, "lsl" }, { A64_LSRV, "lsr" },
+		{ A64_ASRV, "asr" }, { A64_RORV, "ror" },
+	};
+
+	for (unsigned int i = 0; i < 1200; i++) {
+		enum a64_width w = (enum a64_width)(i & 1);
+		enum a64_reg rd = rnd_zr(), rn = rnd_zr(), rm = rnd_zr();
+		enum a64_reg ra = rnd_zr();
+		unsigned int k = (i / 2) % 6;
+
+		add(c, a64_dp2(dp2[k].op, w, rd, rn, rm), "%s %s, %s, %s",
+		    dp2[k].mn, gpr(rd, w), gpr(rn, w), gpr(rm, w));
+		add(c, a64_dp3(A64_MADD, w, rd, rn, rm, ra),
+		    "madd %s, %s, %s, %s", gpr(rd, w), gpr(rn, w), gpr(rm, w),
+		    gpr(ra, w));
+		add(c, a64_msub(w, rd, rn, rm, ra), "msub %s, %s, %s, %s",
+		    gpr(rd, w), gpr(rn, w), gpr(rm, w), gpr(ra, w));
+		add(c, a64_mul(w, rd, rn, rm), "mul %s, %s, %s", gpr(rd, w),
+		    gpr(rn, w), gpr(rm, w));
+		add(c, a64_rev(A64_REV16, w, rd, rn), "rev16 %s, %s",
+		    gpr(rd, w), gpr(rn, w));
+		add(c, a64_rev(A64_REV, w, rd, rn), "rev %s, %s", gpr(rd, w),
+		    gpr(rn, w));
+		if (w == A64_64)
+			add(c, a64_rev(A64_REV32, w, rd, rn), "rev32 %s, %s",
+			    gpr(rd, true), gpr(rn, true));
+		add(c, a64_mvn(w, rd, rm), "mvn %s, %s", gpr(rd, w),
+		    gpr(rm, w));
+		add(c, a64_neg(w, rd, rm), "neg %s, %s", gpr(rd, w),
+		    gpr(rm, w));
+	}
+}
+
 static void gen_ldstp(struct corpus *c)
 {
 	static const enum a64_ldst_size sizes[] = {
@@ -1215,6 +1290,8 @@ TEST(differential_against_gnu_as)
 	gen_csel(&c);
 	gen_ldst(&c);
 	gen_ldstp(&c);
+	gen_ldst_jit(&c);
+	gen_dp(&c);
 	gen_atomics(&c);
 	gen_fp_moves(&c);
 	gen_mov_reg(&c);

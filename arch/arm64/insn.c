@@ -604,6 +604,67 @@ uint32_t a64_clz(enum a64_width w, enum a64_reg rd, enum a64_reg rn)
 	       (uint32_t)d;
 }
 
+/* C6.2 REV16/REV32/REV: data processing (1 source), opcode 1, 2 or 3. */
+uint32_t a64_rev(enum a64_rev_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn)
+{
+	int d = reg_zr(rd), n = reg_zr(rn);
+	uint32_t opcode;
+
+	if (!width_ok(w) || d < 0 || n < 0)
+		return A64_INSN_BAD;
+	switch (op) {
+	case A64_REV16:
+		opcode = 1;
+		break;
+	case A64_REV32:
+		if (w != A64_64)
+			return A64_INSN_BAD;
+		opcode = 2;
+		break;
+	case A64_REV:
+		opcode = w == A64_64 ? 3 : 2;
+		break;
+	default:
+		return A64_INSN_BAD;
+	}
+	return (uint32_t)w << 31 | 0x5ac00000u | opcode << 10 |
+	       (uint32_t)n << 5 | (uint32_t)d;
+}
+
+/* C6.2 UDIV, SDIV, LSLV...: sf 0 0 11010110 Rm opcode Rn Rd. */
+uint32_t a64_dp2(enum a64_dp2_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn, enum a64_reg rm)
+{
+	int d = reg_zr(rd), n = reg_zr(rn), m = reg_zr(rm);
+
+	if (!width_ok(w) || d < 0 || n < 0 || m < 0)
+		return A64_INSN_BAD;
+	switch (op) {
+	case A64_UDIV: case A64_SDIV: case A64_LSLV: case A64_LSRV:
+	case A64_ASRV: case A64_RORV:
+		break;
+	default:
+		return A64_INSN_BAD;
+	}
+	return (uint32_t)w << 31 | 0x1ac00000u | (uint32_t)m << 16 |
+	       (uint32_t)op << 10 | (uint32_t)n << 5 | (uint32_t)d;
+}
+
+/* C6.2 MADD/MSUB: sf 00 11011 000 Rm o0 Ra Rn Rd. */
+uint32_t a64_dp3(enum a64_dp3_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn, enum a64_reg rm, enum a64_reg ra)
+{
+	int d = reg_zr(rd), n = reg_zr(rn), m = reg_zr(rm), a = reg_zr(ra);
+
+	if ((unsigned int)op > A64_MSUB || !width_ok(w) || d < 0 || n < 0 ||
+	    m < 0 || a < 0)
+		return A64_INSN_BAD;
+	return (uint32_t)w << 31 | 0x1b000000u | (uint32_t)m << 16 |
+	       (uint32_t)op << 15 | (uint32_t)a << 10 | (uint32_t)n << 5 |
+	       (uint32_t)d;
+}
+
 uint32_t a64_mov_reg(enum a64_width w, enum a64_reg rd, enum a64_reg rm)
 {
 	/* C6.2 MOV (to/from SP) is ADD #0; MOV (register) is ORR. */
@@ -651,6 +712,31 @@ static int reg_xfer(enum a64_ldst_size size, enum a64_reg rt)
 	return reg_zr(rt);
 }
 
+/* A sign-extending load (opc 0b10) exists for B, H and W into Xt. */
+static bool ldst_op_ok(enum a64_ldst_op op, enum a64_ldst_size size)
+{
+	if (op == A64_LOAD_SX)
+		return size == A64_LS_B || size == A64_LS_H || size == A64_LS_W;
+	return op == A64_STORE || op == A64_LOAD;
+}
+
+/* C6.2 LDR/STR (register): option 0b011 (LSL), S 0: [Xn, Xm]. */
+uint32_t a64_ldst_reg(enum a64_ldst_op op, enum a64_ldst_size size,
+		      enum a64_reg rt, enum a64_reg rn, enum a64_reg rm)
+{
+	struct ldst_class c;
+	int t, n = reg_sp(rn), m = reg_zr(rm);
+
+	if (!ldst_op_ok(op, size) || !ldst_class(size, &c))
+		return A64_INSN_BAD;
+	t = reg_xfer(size, rt);
+	if (t < 0 || n < 0 || m < 0)
+		return A64_INSN_BAD;
+	return c.size << 30 | 0x38200800u | c.v << 26 |
+	       (c.opc_store + (uint32_t)op) << 22 | (uint32_t)m << 16 |
+	       3u << 13 | (uint32_t)n << 5 | (uint32_t)t;
+}
+
 uint32_t a64_ldst_imm(enum a64_ldst_op op, enum a64_ldst_size size,
 		      enum a64_reg rt, enum a64_reg rn, int64_t off,
 		      enum a64_addr_mode mode)
@@ -659,7 +745,7 @@ uint32_t a64_ldst_imm(enum a64_ldst_op op, enum a64_ldst_size size,
 	int t, n = reg_sp(rn);
 	uint32_t base, opc;
 
-	if ((unsigned int)op > A64_LOAD || !ldst_class(size, &c))
+	if (!ldst_op_ok(op, size) || !ldst_class(size, &c))
 		return A64_INSN_BAD;
 	t = reg_xfer(size, rt);
 	if (t < 0 || n < 0)

@@ -132,6 +132,7 @@ enum a64_addr_mode {
 enum a64_ldst_op {
 	A64_STORE,
 	A64_LOAD,
+	A64_LOAD_SX,	/* ldrsb/ldrsh/ldrsw Xt: sign-extend to 64 bits */
 };
 
 enum a64_addsub_op {
@@ -185,6 +186,24 @@ enum a64_barrier {
 #define A64_SYSREG_TPIDR_EL0	A64_SYSREG(3, 3, 13, 0, 2)
 #define A64_SYSREG_TPIDRRO_EL0	A64_SYSREG(3, 3, 13, 0, 3)
 #define A64_SYSREG_CNTVCT_EL0	A64_SYSREG(3, 3, 14, 0, 2)
+
+/* Data processing (1 source) byte reversal (C6.2 REV16/REV32/REV). */
+enum a64_rev_op {
+	A64_REV16,	/* each halfword */
+	A64_REV32,	/* each word: 64-bit only (for 32 bits, use A64_REV) */
+	A64_REV,	/* the whole register */
+};
+
+/* Data processing (2 source): the opcode field, bits 15:10. */
+enum a64_dp2_op {
+	A64_UDIV = 0x02, A64_SDIV = 0x03,
+	A64_LSLV = 0x08, A64_LSRV = 0x09, A64_ASRV = 0x0a, A64_RORV = 0x0b,
+};
+
+/* Data processing (3 source): o0, bit 15. */
+enum a64_dp3_op {
+	A64_MADD, A64_MSUB,
+};
 
 /* FP register types for FMOV. */
 enum a64_fp_type {
@@ -291,6 +310,22 @@ uint32_t a64_ccmp(enum a64_width w, enum a64_reg rn, enum a64_reg rm,
 /* CLZ rd, rn: leading zero bits of rn (width if rn is 0).  ZR-class. */
 uint32_t a64_clz(enum a64_width w, enum a64_reg rd, enum a64_reg rn);
 
+/* REV16/REV32/REV rd, rn (REV32 is refused for A64_32).  ZR-class. */
+uint32_t a64_rev(enum a64_rev_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn);
+
+/*
+ * UDIV/SDIV/LSLV/LSRV/ASRV/RORV rd, rn, rm.  ZR-class.  Division by zero
+ * gives 0 and SDIV of INT_MIN by -1 gives INT_MIN (C6.2 SDIV): no trap.
+ * Shifts take rm modulo the width.
+ */
+uint32_t a64_dp2(enum a64_dp2_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn, enum a64_reg rm);
+
+/* MADD/MSUB rd, rn, rm, ra: ra +/- rn * rm.  ZR-class. */
+uint32_t a64_dp3(enum a64_dp3_op op, enum a64_width w, enum a64_reg rd,
+		 enum a64_reg rn, enum a64_reg rm, enum a64_reg ra);
+
 /*
  * Bitmask immediates (C6.2.x DecodeBitMasks): encode `val` of width w into
  * the 13-bit N:immr:imms field (returned as N << 12 | immr << 6 | imms);
@@ -314,6 +349,12 @@ bool a64_bitmask_decode(uint32_t nimmrimms, enum a64_width w, uint64_t *val);
 uint32_t a64_ldst_imm(enum a64_ldst_op op, enum a64_ldst_size size,
 		      enum a64_reg rt, enum a64_reg rn, int64_t off,
 		      enum a64_addr_mode mode);
+/*
+ * Register offset, unscaled: ldr/str rt, [rn, rm] (option LSL #0).
+ * A64_LOAD_SX (here and above) takes sizes B, H and W only.
+ */
+uint32_t a64_ldst_reg(enum a64_ldst_op op, enum a64_ldst_size size,
+		      enum a64_reg rt, enum a64_reg rn, enum a64_reg rm);
 
 /*
  * LDP/STP of W, X, S, D or Q registers.  off is a signed multiple of the
@@ -697,6 +738,32 @@ static inline uint32_t a64_stadd(enum a64_ldst_size sz, enum a64_reg rs,
 		return A64_INSN_BAD;
 	return a64_lse(A64_LDADD, sz, rs, A64_ZR, rn, ord);
 }
+
+/* mul rd, rn, rm (madd rd, rn, rm, zr) */
+static inline uint32_t a64_mul(enum a64_width w, enum a64_reg rd,
+			       enum a64_reg rn, enum a64_reg rm)
+{ return a64_dp3(A64_MADD, w, rd, rn, rm, A64_ZR); }
+/* msub rd, rn, rm, ra: ra - rn * rm */
+static inline uint32_t a64_msub(enum a64_width w, enum a64_reg rd,
+				enum a64_reg rn, enum a64_reg rm,
+				enum a64_reg ra)
+{ return a64_dp3(A64_MSUB, w, rd, rn, rm, ra); }
+/* udiv rd, rn, rm */
+static inline uint32_t a64_udiv(enum a64_width w, enum a64_reg rd,
+				enum a64_reg rn, enum a64_reg rm)
+{ return a64_dp2(A64_UDIV, w, rd, rn, rm); }
+/* sdiv rd, rn, rm */
+static inline uint32_t a64_sdiv(enum a64_width w, enum a64_reg rd,
+				enum a64_reg rn, enum a64_reg rm)
+{ return a64_dp2(A64_SDIV, w, rd, rn, rm); }
+/* mvn rd, rm (orn rd, zr, rm) */
+static inline uint32_t a64_mvn(enum a64_width w, enum a64_reg rd,
+			       enum a64_reg rm)
+{ return a64_logic_shifted(A64_ORN, w, rd, A64_ZR, rm, A64_LSL, 0); }
+/* neg rd, rm (sub rd, zr, rm) */
+static inline uint32_t a64_neg(enum a64_width w, enum a64_reg rd,
+			       enum a64_reg rm)
+{ return a64_addsub_shifted(A64_SUB, w, rd, A64_ZR, rm, A64_LSL, 0); }
 
 /* mrs rt, tpidr_el0 */
 static inline uint32_t a64_mrs_tpidr_el0(enum a64_reg rt)
