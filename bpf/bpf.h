@@ -80,6 +80,7 @@ struct bpf_reloc {
 };
 
 struct bpf_stub;
+struct bpf_jit_image;
 
 struct ftramp_bpf_program {
 	char name[BPF_NAME_MAX];
@@ -105,6 +106,8 @@ struct ftramp_bpf_program {
 	uint32_t data_need;		/* verifier: raw data bytes touched */
 	struct ftramp_bpf_insn *run;	/* map references as addresses */
 	bool loaded;
+	int engine;			/* enum ftramp_bpf_engine */
+	struct bpf_jit_image *jit;	/* FTRAMP_BPF_ENGINE_JIT */
 	struct bpf_stub *stub;		/* the native ftramp_prog_t */
 	ftramp_prog_t handler;
 	struct ftramp_bpf_link *link;	/* object attach */
@@ -229,5 +232,17 @@ int bpf_format(char *out, size_t size, const char *fmt, uint32_t fmt_size,
 /* stub.c: the native ftramp_prog_t that runs a program. */
 int bpf_stub_create(struct ftramp_bpf_program *prog);
 void bpf_stub_free(struct ftramp_bpf_program *prog);
+
+/*
+ * jit.c: compile a prepared program (p->run) with the arm64 JIT; its entry
+ * becomes the handler.  -EOPNOTSUPP for what the JIT does not take yet
+ * (bpf_loop callbacks, tail calls).  bpf_jit_test_flags: enum
+ * bpf_jit_flags for every compile (tests only).
+ */
+extern unsigned int bpf_jit_test_flags;
+int bpf_jit_prog(struct ftramp_bpf_program *p);
+void bpf_jit_prog_free(struct ftramp_bpf_program *p);
+uint64_t bpf_jit_run(const struct ftramp_bpf_program *p, uint64_t r1,
+		     uint64_t r2);
 
 #endif /* FTRAMP_BPF_BPF_H */

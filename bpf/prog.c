@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/arm64/bpf_jit.h"
 #include "arch/arm64/trampoline.h"
 #include "bpf/bpf.h"
 #include "bpf/verifier.h"
@@ -121,6 +122,13 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 		i++;
 	}
 	err = bpf_stub_create(p);
+	if (!err && p->engine == FTRAMP_BPF_ENGINE_JIT) {
+		err = bpf_jit_prog(p);
+		if (err)
+			bpf_stub_free(p);
+		else	/* a trampoline calls the image directly */
+			p->handler = (ftramp_prog_t)(uintptr_t)p->jit->entry;
+	}
 	if (err) {
 		free(p->run);
 		p->run = NULL;
@@ -132,6 +140,7 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 
 static void prog_unprepare(struct ftramp_bpf_program *p)
 {
+	bpf_jit_prog_free(p);
 	bpf_stub_free(p);
 	free(p->run);
 	p->run = NULL;
@@ -589,8 +598,9 @@ ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (o.engine != FTRAMP_BPF_ENGINE_INTERP) {
-		errno = o.engine == FTRAMP_BPF_ENGINE_JIT ? EOPNOTSUPP : EINVAL;
+	if (o.engine != FTRAMP_BPF_ENGINE_INTERP &&
+	    o.engine != FTRAMP_BPF_ENGINE_JIT) {
+		errno = EINVAL;
 		return NULL;
 	}
 	e = o.err ? o.err : &local;
@@ -602,6 +612,7 @@ ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
 	}
 	snprintf(p->name, sizeof(p->name), "%s", o.name ? o.name : "");
 	p->type = o.type;
+	p->engine = o.engine;
 	p->n = p->sec_n = n;
 	p->insns = malloc(n * sizeof(*insns));
 	p->maps = calloc(o.nr_maps ? o.nr_maps : 1, sizeof(*p->maps));
@@ -695,7 +706,8 @@ FTRAMP_API int ftramp_bpf_prog__test_run(struct ftramp_bpf_program *p,
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < repeat; i++)
-		ret = bpf_interp_run(p, r1, r2);
+		ret = p->jit ? bpf_jit_run(p, r1, r2) :
+		      bpf_interp_run(p, r1, r2);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	opts->retval = ret;
 	opts->duration = (uint32_t)(((t1.tv_sec - t0.tv_sec) * 1000000000ll +

@@ -1189,7 +1189,8 @@ enum ftramp_bpf_prog_type {
 
 enum ftramp_bpf_engine {
 	FTRAMP_BPF_ENGINE_INTERP,	/* the interpreter (default) */
-	FTRAMP_BPF_ENGINE_JIT,		/* not yet: -EOPNOTSUPP */
+	FTRAMP_BPF_ENGINE_JIT,		/* the arm64 JIT (EOPNOTSUPP: */
+					/* bpf_loop, tail calls) */
 };
 
 FTRAMP_API const char *
@@ -1258,7 +1259,8 @@ struct ftramp_bpf_prog_load_opts {
 
 /*
  * Load raw instructions.  NULL and errno EINVAL (opts->err says which
- * instruction and why), ENOMEM, EOPNOTSUPP (the JIT engine).
+ * instruction and why), ENOMEM, EOPNOTSUPP (the JIT engine: a program
+ * with bpf_loop callbacks or tail calls).
  */
 FTRAMP_API struct ftramp_bpf_program *
 ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,

@@ -1,0 +1,791 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The arm64 BPF JIT (arch/arm64/bpf_jit.h), after the design of the
+ * kernel's arch/arm64/net/bpf_jit_comp.c: the same register map, a frame
+ * record per BPF function, pure encoders from insn.[ch].
+ *
+ * Passes.  The first pass sizes with no image and every conditional
+ * branch short.  Each further pass sizes again with the previous pass's
+ * offsets, turning a conditional branch whose target lies beyond b.cond's
+ * +-1 MiB into `b.!cond 1f; b target; 1:` (sticky: a branch never gets
+ * short again, so the offsets only grow and the passes end).  When a pass
+ * reproduces the offsets of the one before, they are final: the last pass
+ * writes the image with them, and asserts it emitted what was sized.
+ *
+ * Functions.  The program and each bpf-to-bpf call target is a native
+ * function with its own prologue, BPF stack and epilogue; the image is the
+ * whole instruction array (program, then the subprograms of .text), cut
+ * into functions at those starts.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "arch/arm64/bpf_jit.h"
+#include "arch/arm64/insn.h"
+
+#ifndef HWCAP_ATOMICS
+#define HWCAP_ATOMICS	(1ul << 8)
+#endif
+#ifndef BPF_MEMSX
+#define BPF_MEMSX	0x80
+#endif
+
+/*
+ * BPF to A64 registers (the kernel's map).  R1-R5 are the AAPCS64
+ * argument registers, so helper and subprogram calls need no moves; R6-R9
+ * and the frame pointer R10 are callee-saved, as BPF wants them kept
+ * across calls; R0 is x7 so that the arguments stay in place until a call
+ * returns.  TMP0-TMP3 are scratch within one BPF instruction.
+ */
+static const enum a64_reg bpf2a64[] = {
+	[BPF_REG_0] = A64_R7,
+	[BPF_REG_1] = A64_R0,
+	[BPF_REG_2] = A64_R1,
+	[BPF_REG_3] = A64_R2,
+	[BPF_REG_4] = A64_R3,
+	[BPF_REG_5] = A64_R4,
+	[BPF_REG_6] = A64_R19,
+	[BPF_REG_7] = A64_R20,
+	[BPF_REG_8] = A64_R21,
+	[BPF_REG_9] = A64_R22,
+	[BPF_REG_10] = A64_R25,
+};
+#define TMP0	A64_R10
+#define TMP1	A64_R11
+#define TMP2	A64_R12
+#define TMP3	A64_R13
+#define R_FP	A64_R25
+
+/*
+ * The frame of one BPF function (sizes in bytes):
+ *
+ *	caller's sp ->	+------------------------+
+ *			| x29, x30 (frame record)| <- x29
+ *			| x19, x20               |
+ *			| x21, x22               |
+ *			| x25, x26               |
+ *	R10 = x25 ->	+------------------------+
+ *			| BPF stack              |  STACK_SIZE
+ *	sp ->		+------------------------+
+ *
+ * Each function gets the interpreter's 512 bytes (BPF_MAX_STACK): the
+ * checker does not yet say how much a function uses.
+ */
+enum {
+	FRAME_PAIR	= 16,		/* one stp */
+	STACK_SIZE	= 512,
+	COND_RANGE	= 1 << 18,	/* b.cond: imm19 words */
+};
+
+struct jit {
+	struct a64_ctx a;
+	const struct bpf_jit_desc *d;
+	uint32_t *offset;	/* this pass: where each insn's code starts */
+	uint32_t *prev;		/* the previous pass's (targets) */
+	uint32_t *func;		/* this pass: prologue of a function start */
+	uint32_t *prev_func;	/* previous pass's; UINT32_MAX: no function */
+	uint32_t *epi;		/* this pass: epilogue, by function start */
+	uint32_t *prev_epi;
+	uint8_t *long_br;	/* sticky: b.cond i needs the long form */
+	size_t cur_func;	/* start insn of the function being emitted */
+	bool lse;
+};
+
+static void emit(struct jit *j, uint32_t insn)
+{
+	a64_emit(&j->a, insn);
+}
+
+static uint64_t word_pc(const struct jit *j, uint32_t word)
+{
+	return a64_ctx_pc_at(&j->a, word);
+}
+
+static void emit_mov_imm(struct jit *j, enum a64_width w, enum a64_reg rd,
+			 uint64_t v)
+{
+	a64_emit_mov_imm(&j->a, w, rd, w == A64_32 ? (uint32_t)v : v);
+}
+
+/* The value of an imm as an operand of width w (RFC 9669 4.1). */
+static uint64_t imm_val(enum a64_width w, int32_t imm)
+{
+	return w == A64_64 ? (uint64_t)(int64_t)imm : (uint32_t)imm;
+}
+
+/* ---------------------------------------------------------------------
+ * Prologue and epilogue
+ * --------------------------------------------------------------------- */
+
+static void emit_prologue(struct jit *j)
+{
+	/* Reached by blr from a trampoline, maybe in a PROT_BTI page. */
+	emit(j, A64_BTI_C);
+	/* Sign x30 as the trampolines' callees do; a hint where no PAC. */
+	emit(j, A64_PACIASP);
+	emit(j, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP, -FRAME_PAIR));
+	emit(j, a64_mov(A64_64, A64_FP, A64_SP));
+	emit(j, a64_stp_pre(A64_LS_X, A64_R19, A64_R20, A64_SP, -FRAME_PAIR));
+	emit(j, a64_stp_pre(A64_LS_X, A64_R21, A64_R22, A64_SP, -FRAME_PAIR));
+	emit(j, a64_stp_pre(A64_LS_X, A64_R25, A64_R26, A64_SP, -FRAME_PAIR));
+	emit(j, a64_mov(A64_64, R_FP, A64_SP));
+	emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP, STACK_SIZE));
+}
+
+static void emit_epilogue(struct jit *j)
+{
+	emit(j, a64_mov(A64_64, A64_SP, R_FP));
+	emit(j, a64_ldp_post(A64_LS_X, A64_R25, A64_R26, A64_SP, FRAME_PAIR));
+	emit(j, a64_ldp_post(A64_LS_X, A64_R21, A64_R22, A64_SP, FRAME_PAIR));
+	emit(j, a64_ldp_post(A64_LS_X, A64_R19, A64_R20, A64_SP, FRAME_PAIR));
+	emit(j, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, FRAME_PAIR));
+	emit(j, a64_mov(A64_64, A64_R0, bpf2a64[BPF_REG_0]));
+	emit(j, A64_AUTIASP);
+	emit(j, a64_ret());
+}
+
+/* ---------------------------------------------------------------------
+ * Branches
+ * --------------------------------------------------------------------- */
+
+static enum a64_cond invert(enum a64_cond c)
+{
+	return (enum a64_cond)(c ^ 1);
+}
+
+/* b.cond to BPF instruction t from instruction i (long form if needed). */
+static void emit_cond_branch(struct jit *j, size_t i, enum a64_cond cond,
+			     size_t t)
+{
+	uint64_t target = word_pc(j, j->prev[t]);
+
+	if (a64_ctx_sizing(&j->a) && !j->long_br[i]) {
+		int64_t dist = (int64_t)j->prev[t] - (int64_t)j->a.idx;
+
+		/* The sizes may still grow by this pass: keep a margin. */
+		if (j->d->flags & BPF_JIT_LONG_BRANCHES ||
+		    dist <= -(COND_RANGE / 2) || dist >= COND_RANGE / 2)
+			j->long_br[i] = 1;
+	}
+	if (!j->long_br[i]) {
+		a64_emit_b_cond(&j->a, cond, target);
+		return;
+	}
+	/* b.!cond 1f; b target; 1: */
+	emit(j, a64_ctx_sizing(&j->a) ? A64_NOP :
+	     a64_b_cond(a64_ctx_pc(&j->a), a64_ctx_pc(&j->a) + 8,
+			invert(cond)));
+	a64_emit_b(&j->a, target);
+}
+
+static enum a64_cond jmp_cond(uint8_t op)
+{
+	switch (op) {
+	case BPF_JEQ:	return A64_COND_EQ;
+	case BPF_JNE:	return A64_COND_NE;
+	case BPF_JGT:	return A64_COND_HI;
+	case BPF_JGE:	return A64_COND_HS;
+	case BPF_JLT:	return A64_COND_LO;
+	case BPF_JLE:	return A64_COND_LS;
+	case BPF_JSET:	return A64_COND_NE;
+	case BPF_JSGT:	return A64_COND_GT;
+	case BPF_JSGE:	return A64_COND_GE;
+	case BPF_JSLT:	return A64_COND_LT;
+	case BPF_JSLE:	return A64_COND_LE;
+	}
+	return A64_COND_NV;
+}
+
+/* Set the flags for a conditional jump against an immediate. */
+static void emit_cmp_imm(struct jit *j, enum a64_width w, uint8_t op,
+			 enum a64_reg dst, int32_t imm)
+{
+	uint64_t v = imm_val(w, imm);
+	uint32_t insn;
+
+	if (op == BPF_JSET) {
+		insn = a64_tst_imm(w, dst, v);
+		if (insn != A64_INSN_BAD) {
+			emit(j, insn);
+			return;
+		}
+		emit_mov_imm(j, w, TMP0, v);
+		emit(j, a64_logic_shifted(A64_ANDS, w, A64_ZR, dst, TMP0,
+					  A64_LSL, 0));
+		return;
+	}
+	if (imm >= 0 && imm < 4096) {
+		emit(j, a64_cmp_imm(w, dst, (uint64_t)imm));
+	} else if (imm < 0 && imm > -4096) {
+		/* cmn: the same flags as cmp for any imm but INT_MIN */
+		emit(j, a64_cmn_imm(w, dst, (uint64_t)-(int64_t)imm));
+	} else {
+		emit_mov_imm(j, w, TMP0, v);
+		emit(j, a64_cmp(w, dst, TMP0));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * ALU
+ * --------------------------------------------------------------------- */
+
+static void emit_alu(struct jit *j, const struct bpf_insn *in)
+{
+	enum a64_width w = BPF_CLASS(in->code) == BPF_ALU64 ? A64_64 : A64_32;
+	uint8_t op = BPF_OP(in->code);
+	enum a64_reg dst = bpf2a64[in->dst_reg], src = bpf2a64[in->src_reg];
+	bool k = BPF_SRC(in->code) == BPF_K;
+	uint64_t v = imm_val(w, in->imm);
+	unsigned int mask = w == A64_64 ? 63 : 31;
+	uint32_t insn = A64_INSN_BAD;
+
+	switch (op) {
+	case BPF_MOV:
+		if (k)
+			emit_mov_imm(j, w, dst, v);
+		else if (in->off == 8)
+			emit(j, a64_sxtb(w, dst, src));
+		else if (in->off == 16)
+			emit(j, a64_sxth(w, dst, src));
+		else if (in->off == 32)
+			emit(j, a64_sxtw(dst, src));
+		else
+			emit(j, a64_mov(w, dst, src));
+		return;
+	case BPF_NEG:
+		emit(j, a64_neg(w, dst, dst));
+		return;
+	case BPF_END:
+		/* Little-endian: to_le truncates; to_be and bswap swap. */
+		if (w == A64_64 || BPF_SRC(in->code) == BPF_TO_BE) {
+			switch (in->imm) {
+			case 16:
+				emit(j, a64_rev(A64_REV16, A64_32, dst, dst));
+				emit(j, a64_uxth(dst, dst));
+				break;
+			case 32:
+				emit(j, a64_rev(A64_REV, A64_32, dst, dst));
+				break;
+			default:
+				emit(j, a64_rev(A64_REV, A64_64, dst, dst));
+			}
+		} else if (in->imm == 16) {
+			emit(j, a64_uxth(dst, dst));
+		} else if (in->imm == 32) {
+			emit(j, a64_uxtw(dst, dst));
+		}
+		return;
+	case BPF_LSH:
+	case BPF_RSH:
+	case BPF_ARSH:
+		if (k) {
+			unsigned int sh = (unsigned int)in->imm & mask;
+
+			emit(j, op == BPF_LSH ? a64_lsl_imm(w, dst, dst, sh) :
+				op == BPF_RSH ? a64_lsr_imm(w, dst, dst, sh) :
+				a64_asr_imm(w, dst, dst, sh));
+			return;
+		}
+		/* LSLV and friends take the count modulo the width */
+		emit(j, a64_dp2(op == BPF_LSH ? A64_LSLV : op == BPF_RSH ?
+				A64_LSRV : A64_ASRV, w, dst, dst, src));
+		return;
+	}
+
+	if (k) {
+		/* Forms that take the immediate itself. */
+		switch (op) {
+		case BPF_ADD:
+		case BPF_SUB: {
+			int64_t s = op == BPF_ADD ? in->imm : -(int64_t)in->imm;
+
+			if (s >= 0 && s < 4096)
+				insn = a64_add_imm(w, dst, dst, (uint64_t)s);
+			else if (s < 0 && s > -4096)
+				insn = a64_sub_imm(w, dst, dst, (uint64_t)-s);
+			break;
+		}
+		case BPF_AND:
+			insn = a64_and_imm(w, dst, dst, v);
+			break;
+		case BPF_OR:
+			insn = a64_orr_imm(w, dst, dst, v);
+			break;
+		case BPF_XOR:
+			insn = a64_eor_imm(w, dst, dst, v);
+			break;
+		}
+		if (insn != A64_INSN_BAD) {
+			emit(j, insn);
+			return;
+		}
+		emit_mov_imm(j, w, TMP0, v);
+		src = TMP0;
+	}
+
+	switch (op) {
+	case BPF_ADD:
+		emit(j, a64_add(w, dst, dst, src));
+		break;
+	case BPF_SUB:
+		emit(j, a64_sub(w, dst, dst, src));
+		break;
+	case BPF_MUL:
+		emit(j, a64_mul(w, dst, dst, src));
+		break;
+	case BPF_AND:
+		emit(j, a64_and(w, dst, dst, src));
+		break;
+	case BPF_OR:
+		emit(j, a64_orr(w, dst, dst, src));
+		break;
+	case BPF_XOR:
+		emit(j, a64_logic_shifted(A64_EOR, w, dst, dst, src, A64_LSL,
+					  0));
+		break;
+	case BPF_DIV:
+		/*
+		 * UDIV/SDIV by zero give 0 and SDIV INT_MIN / -1 gives
+		 * INT_MIN (Arm ARM C6.2 SDIV): exactly RFC 9669's rules.
+		 */
+		emit(j, in->off == 1 ? a64_sdiv(w, dst, dst, src) :
+		     a64_udiv(w, dst, dst, src));
+		break;
+	case BPF_MOD:
+		/* dst - (dst / src) * src: dst when src is 0, 0 for -1 */
+		emit(j, in->off == 1 ? a64_sdiv(w, TMP1, dst, src) :
+		     a64_udiv(w, TMP1, dst, src));
+		emit(j, a64_msub(w, dst, TMP1, src, dst));
+		break;
+	default:
+		a64_ctx_error(&j->a, -EINVAL);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Loads and stores
+ * --------------------------------------------------------------------- */
+
+static enum a64_ldst_size ldst_size(uint8_t code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B:	return A64_LS_B;
+	case BPF_H:	return A64_LS_H;
+	case BPF_W:	return A64_LS_W;
+	default:	return A64_LS_X;
+	}
+}
+
+/* ldr/str rt, [rn, #off] in the shortest form that reaches off. */
+static void emit_ldst(struct jit *j, enum a64_ldst_op op,
+		      enum a64_ldst_size size, enum a64_reg rt,
+		      enum a64_reg rn, int16_t off)
+{
+	uint32_t insn = a64_ldst_imm(op, size, rt, rn, off, A64_OFFSET);
+
+	if (insn == A64_INSN_BAD)
+		insn = a64_ldst_imm(op, size, rt, rn, off, A64_UNSCALED);
+	if (insn != A64_INSN_BAD) {
+		emit(j, insn);
+		return;
+	}
+	emit_mov_imm(j, A64_64, TMP1, (uint64_t)(int64_t)off);
+	emit(j, a64_ldst_reg(op, size, rt, rn, TMP1));
+}
+
+/* TMP0 = dst + off: the address of an atomic operation. */
+static enum a64_reg emit_addr(struct jit *j, enum a64_reg base, int16_t off)
+{
+	if (!off)
+		return base;
+	if (off > 0 && off < 4096)
+		emit(j, a64_add_imm(A64_64, TMP0, base, (uint64_t)off));
+	else if (off < 0 && off > -4096)
+		emit(j, a64_sub_imm(A64_64, TMP0, base, (uint64_t)-off));
+	else {
+		emit_mov_imm(j, A64_64, TMP0, (uint64_t)(int64_t)off);
+		emit(j, a64_add(A64_64, TMP0, TMP0, base));
+	}
+	return TMP0;
+}
+
+/*
+ * BPF_ATOMIC, sequentially consistent like the interpreter's __atomic
+ * builtins: LSE with acquire+release, or an ldaxr/stlxr loop.  32-bit
+ * forms write W registers, so a fetched value is zero-extended as the
+ * RFC wants.
+ */
+static void emit_atomic(struct jit *j, const struct bpf_insn *in)
+{
+	enum a64_ldst_size sz = ldst_size(in->code);
+	enum a64_width w = sz == A64_LS_X ? A64_64 : A64_32;
+	enum a64_reg src = bpf2a64[in->src_reg], r0 = bpf2a64[BPF_REG_0];
+	enum a64_reg addr = emit_addr(j, bpf2a64[in->dst_reg], in->off);
+	bool fetch = in->imm & BPF_FETCH;
+	int32_t op = in->imm & ~BPF_FETCH;
+	const unsigned int al = A64_ACQ | A64_REL;
+
+	if (in->imm == BPF_CMPXCHG) {
+		if (j->lse) {
+			emit(j, a64_mov(w, TMP1, r0));
+			emit(j, a64_cas(sz, TMP1, src, addr, al));
+			emit(j, a64_mov(w, r0, TMP1));
+			return;
+		}
+		/* 1: ldaxr t1, [a]; cmp t1, r0; b.ne 2f; stlxr s, src,
+		 *    [a]; cbnz s, 1b; 2: dmb ish; mov r0, t1 */
+		uint32_t loop = j->a.idx;
+
+		emit(j, a64_ldxr(sz, TMP1, addr, A64_ACQ));
+		emit(j, a64_cmp(w, TMP1, r0));
+		emit(j, a64_ctx_sizing(&j->a) ? A64_NOP :
+		     a64_b_cond(a64_ctx_pc(&j->a), a64_ctx_pc(&j->a) + 12,
+				A64_COND_NE));
+		emit(j, a64_stxr(sz, TMP3, src, addr, A64_REL));
+		a64_emit_cbnz(&j->a, A64_32, TMP3, word_pc(j, loop));
+		emit(j, a64_dmb_ish());
+		emit(j, a64_mov(w, r0, TMP1));
+		return;
+	}
+
+	if (j->lse) {
+		enum a64_reg rs = src;
+		enum a64_lse_op lop;
+
+		switch (op) {
+		case BPF_ADD:	lop = A64_LDADD; break;
+		case BPF_OR:	lop = A64_LDSET; break;
+		case BPF_XOR:	lop = A64_LDEOR; break;
+		case BPF_AND:
+			/* ldclr clears the bits set in rs: and with ~src */
+			emit(j, a64_mvn(w, TMP2, src));
+			rs = TMP2;
+			lop = A64_LDCLR;
+			break;
+		default:	/* BPF_XCHG without its fetch bit */
+			lop = A64_SWP;
+		}
+		emit(j, a64_lse(lop, sz, rs, fetch ? src : A64_ZR, addr, al));
+		return;
+	}
+
+	/* 1: ldaxr t1, [a]; <op> t2, t1, src; stlxr s, t2, [a];
+	 *    cbnz s, 1b; dmb ish; [mov src, t1] */
+	uint32_t loop = j->a.idx;
+	enum a64_reg val = TMP2;
+
+	emit(j, a64_ldxr(sz, TMP1, addr, A64_ACQ));
+	switch (op) {
+	case BPF_ADD:
+		emit(j, a64_add(w, TMP2, TMP1, src));
+		break;
+	case BPF_OR:
+		emit(j, a64_orr(w, TMP2, TMP1, src));
+		break;
+	case BPF_AND:
+		emit(j, a64_and(w, TMP2, TMP1, src));
+		break;
+	case BPF_XOR:
+		emit(j, a64_logic_shifted(A64_EOR, w, TMP2, TMP1, src,
+					  A64_LSL, 0));
+		break;
+	default:	/* xchg */
+		val = src;
+	}
+	emit(j, a64_stxr(sz, TMP3, val, addr, A64_REL));
+	a64_emit_cbnz(&j->a, A64_32, TMP3, word_pc(j, loop));
+	emit(j, a64_dmb_ish());
+	if (fetch)
+		emit(j, a64_mov(w, src, TMP1));
+}
+
+/* ---------------------------------------------------------------------
+ * One instruction
+ * --------------------------------------------------------------------- */
+
+/* Returns the number of BPF instructions consumed (2 for ld_imm64). */
+static size_t emit_insn(struct jit *j, size_t i)
+{
+	const struct bpf_insn *in = &j->d->insns[i];
+	uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+	enum a64_reg dst = bpf2a64[in->dst_reg], src = bpf2a64[in->src_reg];
+
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64:
+		emit_alu(j, in);
+		return 1;
+	case BPF_LD:	/* ld_imm64, in run form: a plain 64-bit value */
+		emit_mov_imm(j, A64_64, dst, (uint32_t)in[0].imm |
+			     (uint64_t)(uint32_t)in[1].imm << 32);
+		return 2;
+	case BPF_LDX:
+		emit_ldst(j, BPF_MODE(in->code) == BPF_MEMSX ? A64_LOAD_SX :
+			  A64_LOAD, ldst_size(in->code), dst, src, in->off);
+		return 1;
+	case BPF_ST:
+		if (in->imm) {
+			emit_mov_imm(j, A64_64, TMP0,
+				     (uint64_t)(int64_t)in->imm);
+			src = TMP0;
+		} else {
+			src = A64_ZR;
+		}
+		emit_ldst(j, A64_STORE, ldst_size(in->code), src, dst,
+			  in->off);
+		return 1;
+	case BPF_STX:
+		if (BPF_MODE(in->code) == BPF_ATOMIC)
+			emit_atomic(j, in);
+		else
+			emit_ldst(j, A64_STORE, ldst_size(in->code), src, dst,
+				  in->off);
+		return 1;
+	}
+
+	/* BPF_JMP, BPF_JMP32 */
+	enum a64_width w = cls == BPF_JMP ? A64_64 : A64_32;
+
+	switch (op) {
+	case BPF_JA: {
+		int64_t rel = cls == BPF_JMP32 ? in->imm : in->off;
+
+		a64_emit_b(&j->a, word_pc(j, j->prev[i + 1 + rel]));
+		return 1;
+	}
+	case BPF_EXIT:
+		a64_emit_b(&j->a, word_pc(j, j->prev_epi[j->cur_func]));
+		return 1;
+	case BPF_CALL:
+		if (in->src_reg == BPF_PSEUDO_CALL) {
+			size_t t = i + 1 + in->imm;
+
+			a64_emit_bl(&j->a, word_pc(j, j->prev_func[t]));
+		} else {
+			if (in->imm == BPF_FUNC_tail_call ||
+			    in->imm == BPF_FUNC_loop)
+				a64_ctx_error(&j->a, -EOPNOTSUPP);
+			emit_mov_imm(j, A64_64, A64_R5,
+				     (uintptr_t)j->d->helper_cookie);
+			emit_mov_imm(j, A64_64, A64_R6,
+				     (uint64_t)(int64_t)in->imm);
+			emit_mov_imm(j, A64_64, TMP0,
+				     (uintptr_t)j->d->helper_fn);
+			emit(j, a64_blr(TMP0));
+		}
+		emit(j, a64_mov(A64_64, bpf2a64[BPF_REG_0], A64_R0));
+		return 1;
+	}
+
+	if (BPF_SRC(in->code) == BPF_X) {
+		if (op == BPF_JSET)
+			emit(j, a64_logic_shifted(A64_ANDS, w, A64_ZR, dst,
+						  src, A64_LSL, 0));
+		else
+			emit(j, a64_cmp(w, dst, src));
+	} else {
+		emit_cmp_imm(j, w, op, dst, in->imm);
+	}
+	emit_cond_branch(j, i, jmp_cond(op), i + 1 + in->off);
+	return 1;
+}
+
+/* One pass over the whole array (sizing when j->a.image is NULL). */
+static void emit_pass(struct jit *j)
+{
+	const struct bpf_jit_desc *d = j->d;
+
+	for (size_t i = 0; i < d->n;) {
+		if (j->prev_func[i] != UINT32_MAX) {
+			/* a new function: close the one before */
+			if (i) {
+				j->epi[j->cur_func] = j->a.idx;
+				emit_epilogue(j);
+			}
+			j->cur_func = i;
+			j->func[i] = j->a.idx;
+			emit_prologue(j);
+		}
+		j->offset[i] = j->a.idx;
+		size_t used = emit_insn(j, i);
+
+		if (used == 2 && i + 1 < d->n)
+			j->offset[i + 1] = j->a.idx;
+		i += used;
+	}
+	j->epi[j->cur_func] = j->a.idx;
+	emit_epilogue(j);
+	j->offset[d->n] = j->a.idx;
+}
+
+/*
+ * The interpreter gives up (-E2BIG) past BPF_MAX_CALL_DEPTH frames at run
+ * time; native frames have no such check, so a call graph that could go
+ * deeper, or a recursive one, is refused here (the verifier's job, once
+ * it exists: the kernel's refuses recursion and bounds the depth).
+ * Returns the most frames a call from function f can stack, or > MAX.
+ */
+enum { MAX_FRAMES = 8 };
+
+static int frames_from(const struct jit *j, size_t f, int *memo,
+		       uint8_t *busy)
+{
+	int most = 1;
+
+	if (memo[f])
+		return memo[f];
+	if (busy[f])
+		return MAX_FRAMES + 1;	/* a cycle */
+	busy[f] = 1;
+	for (size_t i = f; i < j->d->n; i++) {
+		const struct bpf_insn *in = &j->d->insns[i];
+
+		if (i > f && j->prev_func[i] != UINT32_MAX)
+			break;
+		if (in->code == (BPF_JMP | BPF_CALL) &&
+		    in->src_reg == BPF_PSEUDO_CALL) {
+			int k = 1 + frames_from(j, i + 1 + in->imm, memo, busy);
+
+			if (k > most)
+				most = k;
+			if (most > MAX_FRAMES)
+				break;
+		}
+	}
+	busy[f] = 0;
+	memo[f] = most;
+	return most;
+}
+
+static bool lse_present(void)
+{
+	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;
+}
+
+void bpf_jit_free(struct bpf_jit_image *img)
+{
+	if (!img)
+		return;
+	if (img->text.rx)
+		ftramp_text_free(&img->text);
+	free(img->offset);
+	memset(img, 0, sizeof(*img));
+}
+
+int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
+{
+	struct jit j = { .d = d };
+	size_t n = d->n, words = 6 * (n + 1);
+	uint32_t *mem;
+	int err = 0;
+
+	memset(img, 0, sizeof(*img));
+	if (!n || d->entry >= n || !d->helper_fn)
+		return -EINVAL;
+	mem = calloc(words, sizeof(uint32_t));
+	j.long_br = calloc(n, 1);
+	if (!mem || !j.long_br) {
+		free(mem);
+		free(j.long_br);
+		return -ENOMEM;
+	}
+	j.offset = mem;
+	j.prev = mem + (n + 1);
+	j.func = mem + 2 * (n + 1);
+	j.prev_func = mem + 3 * (n + 1);
+	j.epi = mem + 4 * (n + 1);
+	j.prev_epi = mem + 5 * (n + 1);
+	j.lse = lse_present() && !(d->flags & BPF_JIT_NO_LSE);
+
+	/* Function starts: 0, the entry, every bpf-to-bpf call target. */
+	for (size_t i = 0; i <= n; i++)
+		j.prev_func[i] = j.func[i] = UINT32_MAX;
+	j.prev_func[0] = j.prev_func[d->entry] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_insn *in = &d->insns[i];
+		int64_t t = (int64_t)i + 1 + in->imm;
+
+		if (in->code == (BPF_JMP | BPF_CALL) &&
+		    in->src_reg == BPF_PSEUDO_CALL) {
+			if (t < 0 || t >= (int64_t)n) {
+				err = -EINVAL;
+				goto out;
+			}
+			j.prev_func[t] = 0;
+		}
+	}
+	memcpy(j.func, j.prev_func, (n + 1) * sizeof(uint32_t));
+	{
+		int *memo = calloc(n, sizeof(int));
+		uint8_t *busy = calloc(n, 1);
+
+		err = !memo || !busy ? -ENOMEM :
+		      frames_from(&j, d->entry, memo, busy) > MAX_FRAMES ?
+		      -EOPNOTSUPP : 0;
+		free(memo);
+		free(busy);
+		if (err)
+			goto out;
+	}
+
+	/* Sizing passes until the offsets are stable. */
+	for (img->passes = 1;; img->passes++) {
+		a64_ctx_init(&j.a, NULL, 0, 0);
+		emit_pass(&j);
+		if (j.a.err) {
+			err = j.a.err;
+			goto out;
+		}
+		if (!memcmp(j.offset, j.prev, (n + 1) * sizeof(uint32_t)) &&
+		    !memcmp(j.func, j.prev_func, (n + 1) * sizeof(uint32_t)) &&
+		    !memcmp(j.epi, j.prev_epi, (n + 1) * sizeof(uint32_t)))
+			break;
+		if (img->passes > 64) {	/* growth is monotonic: never */
+			err = -EINVAL;
+			goto out;
+		}
+		memcpy(j.prev, j.offset, (n + 1) * sizeof(uint32_t));
+		memcpy(j.prev_func, j.func, (n + 1) * sizeof(uint32_t));
+		memcpy(j.prev_epi, j.epi, (n + 1) * sizeof(uint32_t));
+	}
+
+	img->len = j.a.idx;
+	err = ftramp_text_alloc(&img->text, (size_t)img->len * 4, d->near,
+				(d->flags & BPF_JIT_FAR ? FTRAMP_TEXT_FAR : 0) |
+				FTRAMP_TEXT_BTI);
+	if (err)
+		err = ftramp_text_alloc(&img->text, (size_t)img->len * 4,
+					d->near, d->flags & BPF_JIT_FAR ?
+					FTRAMP_TEXT_FAR : 0);
+	if (err)
+		goto out;
+
+	/* The writing pass: with the final offsets, into the rw view. */
+	a64_ctx_init(&j.a, img->text.rw, (uintptr_t)img->text.rx, img->len);
+	emit_pass(&j);
+	if (!j.a.err && (j.a.idx != img->len ||
+			 memcmp(j.offset, j.prev, (n + 1) * sizeof(uint32_t))))
+		j.a.err = -E2BIG;	/* the last pass must match the sizing */
+	err = j.a.err;
+	if (!err)
+		err = ftramp_text_publish(&img->text);
+	if (err)
+		goto out;
+	img->entry = word_pc(&j, j.func[d->entry]);
+	img->n = n;
+	img->offset = malloc((n + 1) * sizeof(uint32_t));
+	if (!img->offset) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(img->offset, j.offset, (n + 1) * sizeof(uint32_t));
+out:
+	free(mem);
+	free(j.long_br);
+	if (err)
+		bpf_jit_free(img);
+	return err;
+}

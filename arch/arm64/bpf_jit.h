@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The arm64 BPF JIT: eBPF (RFC 9669, cpu v4) to A64.
+ *
+ * Arch never includes bpf/ (Documentation/design.rst): the caller hands
+ * down a plain description, the instructions as <linux/bpf.h> defines
+ * them in their run form (every ld_imm64 holds a value, src_reg 0), the
+ * entry, and the one native function that helper calls go through.  The
+ * result is an image in near text memory, published W^X like a
+ * trampoline, whose entry is a C function `u64 prog(u64 r1, u64 r2)`
+ * (a trampoline's `u64 prog(const u64 *ctx)`), and the instruction
+ * address map: for every BPF instruction, where its A64 code starts.
+ */
+#ifndef FTRAMP_ARCH_ARM64_BPF_JIT_H
+#define FTRAMP_ARCH_ARM64_BPF_JIT_H
+
+#include <linux/bpf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arm64/text_alloc.h"
+
+/*
+ * A helper call `call id` becomes a native call of
+ *	u64 helper_fn(u64 r1, u64 r2, u64 r3, u64 r4, u64 r5,
+ *		      const void *helper_cookie, int64_t id);
+ */
+typedef uint64_t (*bpf_jit_helper_fn)(uint64_t, uint64_t, uint64_t,
+				      uint64_t, uint64_t, const void *,
+				      int64_t);
+
+enum bpf_jit_flags {
+	BPF_JIT_NO_LSE		= 1u << 0,	/* LL/SC atomics even with LSE */
+	BPF_JIT_LONG_BRANCHES	= 1u << 1,	/* every b.cond long (tests) */
+	BPF_JIT_FAR		= 1u << 2,	/* image anywhere (tests) */
+};
+
+struct bpf_jit_desc {
+	const struct bpf_insn *insns;	/* run form */
+	size_t n;
+	size_t entry;			/* first instruction of the program */
+	bpf_jit_helper_fn helper_fn;
+	const void *helper_cookie;
+	uint64_t near;			/* place the image within BL of this */
+	unsigned int flags;		/* enum bpf_jit_flags */
+};
+
+struct bpf_jit_image {
+	struct ftramp_text text;
+	/*
+	 * The instruction address map: offset[i] is the word index in the
+	 * image of BPF instruction i's code, offset[n] the end of the code;
+	 * instruction i's A64 lines are [offset[i], offset[i + 1]).  The
+	 * second half of an ld_imm64 has no code of its own.
+	 */
+	uint32_t *offset;
+	size_t n;
+	uint32_t len;		/* words */
+	uint32_t passes;	/* emit passes until the offsets were stable */
+	uint64_t entry;		/* execute address of the program's entry */
+};
+
+/*
+ * Compile.  0, -EOPNOTSUPP (what the JIT does not take: bpf_loop, tail
+ * calls, a recursive call graph or one deeper than the interpreter's 8
+ * frames, which it would end at run time with -E2BIG), -EINVAL (an instruction that does not
+ * encode: a bug, or a description the checker should have refused),
+ * -ENOMEM, or text_alloc's errors.
+ */
+int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img);
+void bpf_jit_free(struct bpf_jit_image *img);
+
+#endif /* FTRAMP_ARCH_ARM64_BPF_JIT_H */

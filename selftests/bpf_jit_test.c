@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The arm64 JIT against the interpreter (the reference engine): every
+ * program of the ISA corpus, then generated programs at the boundary
+ * values of every ALU, jump, load and store form, then helper calls,
+ * bpf-to-bpf calls and maps.  Each program runs in both engines on the
+ * same input; R0, the data buffer and the maps must come out the same.
+ * Each runs under every JIT variant: LSE atomics (when the CPU has them)
+ * and LL/SC, short and forced-long conditional branches, near and far
+ * images.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+#include <ftramp/ftramp.h>
+
+#include "selftests/harness.h"
+#include "selftests/bpf_isa_corpus.h"
+#include "arch/arm64/bpf_jit.h"
+#include "bpf/bpf.h"
+
+static const unsigned int variants[] = {
+	0,
+	BPF_JIT_NO_LSE,
+	BPF_JIT_LONG_BRANCHES,
+	BPF_JIT_NO_LSE | BPF_JIT_LONG_BRANCHES | BPF_JIT_FAR,
+};
+#define NR_VARIANTS	(sizeof(variants) / sizeof(variants[0]))
+
+struct outcome {
+	uint64_t r0;
+	uint8_t data[8192];
+	int err;		/* load: -errno */
+};
+
+/* R1's buffer: a few patterns, then room for one result per case. */
+static const uint8_t data_in[8192] = {
+	0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+	0x7f, 0xff, 0x01, 0x00, 0xfe, 0x80, 0x00, 0x00,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x80,
+};
+
+/* Run @insns in one engine (jit: with flags) on a copy of data_in. */
+static struct outcome run_one(const insn_t *insns, size_t n, bool jit,
+			      unsigned int flags,
+			      struct ftramp_bpf_map *const *maps,
+			      size_t nr_maps)
+{
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = maps,
+		    .nr_maps = nr_maps,
+		    .engine = jit ? FTRAMP_BPF_ENGINE_JIT :
+				    FTRAMP_BPF_ENGINE_INTERP);
+	struct outcome out = { 0 };
+	struct ftramp_bpf_error e = { 0 };
+	FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .data_in = data_in,
+		    .data_size_in = sizeof(data_in), .data_out = out.data,
+		    .data_size_out = sizeof(out.data));
+	struct ftramp_bpf_program *p;
+
+	lo.err = &e;
+	bpf_jit_test_flags = flags;
+	p = ftramp_bpf_prog__load(insns, n, &lo);
+	bpf_jit_test_flags = 0;
+	if (!p) {
+		out.err = -errno;
+		if (out.err == -EINVAL)
+			fprintf(stderr, "# %s\n", e.msg);
+		return out;
+	}
+	out.err = ftramp_bpf_prog__test_run(p, &o);
+	out.r0 = o.retval;
+	ftramp_bpf_prog__free(p);
+	return out;
+}
+
+/* Both engines, every variant: 0 if all agree, else the count that differ. */
+static int differ(const char *name, const insn_t *insns, size_t n,
+		  size_t *skipped)
+{
+	struct outcome ref;
+	int bad = 0;
+
+	if (getenv("JIT_TEST_TRACE"))
+		fprintf(stderr, "# %s\n", name);
+	ref = run_one(insns, n, false, 0, NULL, 0);
+
+	if (ref.err) {
+		fprintf(stderr, "# %s: the interpreter refused it (%d)\n",
+			name, ref.err);
+		return 1;
+	}
+	for (size_t v = 0; v < NR_VARIANTS; v++) {
+		struct outcome got = run_one(insns, n, true, variants[v],
+					     NULL, 0);
+
+		if (got.err == -EOPNOTSUPP) {
+			(*skipped)++;
+			return 0;
+		}
+		if (got.err || got.r0 != ref.r0 ||
+		    memcmp(got.data, ref.data, sizeof(ref.data))) {
+			fprintf(stderr, "# %s (variant %#x): jit r0 %#llx err "
+				"%d, interpreter r0 %#llx%s\n", name,
+				variants[v], (unsigned long long)got.r0,
+				got.err, (unsigned long long)ref.r0,
+				memcmp(got.data, ref.data, sizeof(ref.data)) ?
+				", data differs" : "");
+			bad++;
+		}
+	}
+	return bad;
+}
+
+TEST(corpus_jit_equals_interpreter)
+{
+	size_t skipped = 0, ncases = sizeof(cases) / sizeof(cases[0]);
+	int bad = 0;
+
+	for (size_t i = 0; i < ncases; i++)
+		bad += differ(cases[i].name, cases[i].insns, cases[i].n,
+			      &skipped);
+	TH_LOG("%zu corpus programs x %zu JIT variants, %zu not JIT'd "
+	       "(bpf_loop, tail calls, recursion)", ncases, NR_VARIANTS, skipped);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(skipped, 8);
+}
+
+/* ---------------------------------------------------------------------
+ * Boundary values
+ * --------------------------------------------------------------------- */
+
+static const uint64_t vals[] = {
+	0, 1, 2, 7, 31, 32, 33, 63, 64, 65, 0x7f, 0x80, 0xff, 0x100,
+	0x7fff, 0x8000, 0xffff, 4095, 4096, 0x7fffffff, 0x80000000ull,
+	0xffffffffull, 0x100000000ull, 0x7fffffffffffffffull,
+	0x8000000000000000ull, 0xffffffffffffffffull, 0xfffffffffffffffeull,
+	0xffffffff80000000ull, 0x123456789abcdef0ull, (uint64_t)-4095,
+	(uint64_t)-4096,
+};
+#define NR_VALS	(sizeof(vals) / sizeof(vals[0]))
+
+static const uint8_t alu_ops[] = {
+	BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR, BPF_AND, BPF_LSH,
+	BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH,
+};
+
+/*
+ * One program per opcode form: for every pair (a, b) of values,
+ * r0 = a; r3 = b; r0 op= r3 (or imm b); store r0 at R1 + 8 * k.
+ */
+TEST(alu_boundaries)
+{
+	enum { PER = 6 };	/* insns per pair */
+	insn_t *p = calloc(NR_VALS * NR_VALS * PER + 2, sizeof(*p));
+	size_t skipped = 0, n = 0;
+	int bad = 0;
+
+	ASSERT_NE(NULL, p);
+	for (size_t o = 0; o < sizeof(alu_ops); o++)
+	for (int cls = 0; cls < 2; cls++)
+	for (int x = 0; x < 2; x++)
+	for (int16_t off = 0; off < 2; off++) {
+		uint8_t op = alu_ops[o];
+		uint8_t code = (cls ? BPF_ALU64 : BPF_ALU) | op |
+			       (x ? BPF_X : BPF_K);
+		size_t k = 0, len = 0;
+		char name[64];
+
+		if ((off && op != BPF_DIV && op != BPF_MOD) ||
+		    (op == BPF_NEG && x))
+			continue;
+		for (size_t a = 0; a < NR_VALS; a++)
+		for (size_t b = 0; b < NR_VALS; b++, k++) {
+			insn_t q[PER] = {
+				LD64(0, vals[a]), LD64(3, vals[b]),
+				I(code, 0, x ? 3 : 0, off,
+				  op == BPF_NEG || x ? 0 : (int32_t)vals[b]),
+				STX(BPF_DW, 1, 0, (int16_t)(8 * k)),
+			};
+
+			memcpy(&p[len], q, sizeof(q));
+			len += PER;
+		}
+		p[len++] = (insn_t)MOV(0, 0);
+		p[len++] = (insn_t)EXIT();
+		snprintf(name, sizeof(name), "alu %#x off %d", code, off);
+		bad += differ(name, p, len, &skipped);
+		n += k;
+	}
+	free(p);
+	TH_LOG("%zu ALU cases", n);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
+TEST(movsx_end_boundaries)
+{
+	size_t skipped = 0, n = 0;
+	int bad = 0;
+
+	for (size_t a = 0; a < NR_VALS; a++) {
+		for (int16_t w = 8; w <= 32; w *= 2) {
+			insn_t p64[] = { LD64(3, vals[a]), MOVSX64(0, 3, w), EXIT() };
+			insn_t p32[] = { LD64(0, -1), LD64(3, vals[a]),
+					 MOVSX32(0, 3, w), EXIT() };
+
+			bad += differ("movsx64", p64, 4, &skipped);
+			if (w != 32)
+				bad += differ("movsx32", p32, 6, &skipped);
+			n += 2;
+		}
+		for (int32_t b = 16; b <= 64; b *= 2) {
+			insn_t le[] = { LD64(0, vals[a]), END(BPF_TO_LE, 0, b), EXIT() };
+			insn_t be[] = { LD64(0, vals[a]), END(BPF_TO_BE, 0, b), EXIT() };
+			insn_t sw[] = { LD64(0, vals[a]), BSWAP(0, b), EXIT() };
+
+			bad += differ("to_le", le, 4, &skipped);
+			bad += differ("to_be", be, 4, &skipped);
+			bad += differ("bswap", sw, 4, &skipped);
+			n += 3;
+		}
+	}
+	TH_LOG("%zu movsx/end programs", n);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
+static const uint8_t jmp_ops[] = {
+	BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT, BPF_JSGE,
+	BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE,
+};
+
+/* As alu_boundaries: r0 = taken ? 2 : 1, stored per pair. */
+TEST(jump_boundaries)
+{
+	enum { PER = 9 };
+	insn_t *p = calloc(NR_VALS * NR_VALS * PER + 2, sizeof(*p));
+	size_t skipped = 0, n = 0;
+	int bad = 0;
+
+	ASSERT_NE(NULL, p);
+	for (size_t o = 0; o < sizeof(jmp_ops); o++)
+	for (int cls = 0; cls < 2; cls++)
+	for (int x = 0; x < 2; x++) {
+		uint8_t code = (cls ? BPF_JMP : BPF_JMP32) | jmp_ops[o] |
+			       (x ? BPF_X : BPF_K);
+		size_t k = 0, len = 0;
+		char name[64];
+
+		for (size_t a = 0; a < NR_VALS; a++)
+		for (size_t b = 0; b < NR_VALS; b++, k++) {
+			insn_t q[PER] = {
+				MOV(0, 1), LD64(3, vals[a]), LD64(4, vals[b]),
+				I(code, 3, x ? 4 : 0, 1, x ? 0 : (int32_t)vals[b]),
+				JA(1), MOV(0, 2),
+				STX(BPF_DW, 1, 0, (int16_t)(8 * k)),
+			};
+
+			memcpy(&p[len], q, sizeof(q));
+			len += PER;
+		}
+		p[len++] = (insn_t)MOV(0, 0);
+		p[len++] = (insn_t)EXIT();
+		snprintf(name, sizeof(name), "jmp %#x", code);
+		bad += differ(name, p, len, &skipped);
+		n += k;
+	}
+	free(p);
+	TH_LOG("%zu jump cases", n);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
+static int size_bytes(uint8_t sz)
+{
+	switch (sz) {
+	case BPF_B:	return 1;
+	case BPF_H:	return 2;
+	case BPF_W:	return 4;
+	default:	return 8;
+	}
+}
+
+/*
+ * Loads and stores at every size, sign-extending loads, and offsets that
+ * take each A64 form: scaled, unscaled (negative, misaligned) and the
+ * register form (beyond -256 on the stack).
+ */
+TEST(ldst_boundaries)
+{
+	static const int16_t offs[] = { 0, 1, 3, 8, 12, 24, 31 };
+	static const int16_t soffs[] = { -8, -1, -255, -256, -257, -300, -512 };
+	static const uint8_t sizes[] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+	size_t skipped = 0, n = 0;
+	char name[64];
+	int bad = 0;
+
+	for (size_t s = 0; s < 4; s++) {
+		uint8_t sz = sizes[s];
+
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			insn_t ld[] = { LDX(sz, 0, 1, offs[i]), EXIT() };
+			insn_t sx[] = { LDSX(sz, 0, 1, offs[i]), EXIT() };
+			insn_t st[] = { LD64(3, 0x8182838485868788ull),
+					STX(sz, 1, 3, offs[i]),
+					ST(sz, 1, offs[i] + 32, -2),
+					LDX(BPF_DW, 0, 1, 0), EXIT() };
+
+			bad += differ("ldx", ld, 2, &skipped);
+			if (sz != BPF_DW)
+				bad += differ("ldsx", sx, 2, &skipped);
+			bad += differ("stx/st", st, 6, &skipped);
+			n += 3;
+		}
+		for (size_t i = 0; i < sizeof(soffs) / sizeof(soffs[0]); i++) {
+			int16_t o = soffs[i];
+			insn_t p[64 + 9];
+			const insn_t tail[] = {
+				LD64(3, 0xfedcba9887654321ull),
+				STX(BPF_DW, 10, 3, (int16_t)(o & ~7)),
+				ST(sz, 10, (int16_t)(o & ~7), -0x7f),
+				LDX(sz, 0, 10, o), LDSX(BPF_W, 4, 10, o & ~3),
+				A64X(BPF_XOR, 0, 4), EXIT(),
+			};
+
+			/* in bounds: [o, o + size) below R10 */
+			if (o + size_bytes(sz) > 0)
+				continue;
+			/* the whole stack written: no engine reads garbage */
+			for (int k = 0; k < 64; k++) {
+				insn_t z = ST(BPF_DW, 10, (int16_t)(-8 * (k + 1)), k);
+
+				p[k] = z;
+			}
+			memcpy(&p[64], tail, sizeof(tail));
+			snprintf(name, sizeof(name), "stack size %#x off %d",
+				 sz, o);
+			bad += differ(name, p, 64 + 8, &skipped);
+			n++;
+		}
+	}
+	TH_LOG("%zu load/store programs", n);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
+/* Every atomic op, both widths, fetch or not, at a few offsets. */
+TEST(atomic_boundaries)
+{
+	static const int32_t ops[] = {
+		BPF_ADD, BPF_OR, BPF_AND, BPF_XOR,
+		BPF_ADD | BPF_FETCH, BPF_OR | BPF_FETCH, BPF_AND | BPF_FETCH,
+		BPF_XOR | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG,
+	};
+	size_t skipped = 0, n = 0;
+	int bad = 0;
+
+	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+	for (int dw = 0; dw < 2; dw++)
+	for (size_t a = 0; a < NR_VALS; a += 5)
+	for (int16_t off = 0; off <= 24; off += 8) {
+		uint8_t sz = dw ? BPF_DW : BPF_W;
+		insn_t p[] = {
+			LD64(0, vals[(a + 5) % NR_VALS]), LD64(3, vals[a]),
+			/* cmpxchg: make the compare succeed half the time */
+			LD64(4, vals[a]), STX(sz, 1, 4, 16),
+			ATOM(sz, ops[o], 1, 3, off),
+			A64X(BPF_XOR, 0, 3), EXIT(),
+		};
+
+		bad += differ("atomic", p, 10, &skipped);
+		n++;
+	}
+	TH_LOG("%zu atomic programs", n);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
+/* ---------------------------------------------------------------------
+ * Calls and maps
+ * --------------------------------------------------------------------- */
+
+/* Subprograms: R6-R9 kept, their own stack, nested, recursion bounded. */
+TEST(bpf_to_bpf_calls)
+{
+	const insn_t p[] = {
+		MOV(6, 100), MOV(1, 3), ST(BPF_DW, 10, -8, 5),
+		CALLREL(4),			/* r0 = f(3) */
+		LDX(BPF_DW, 3, 10, -8),		/* our stack untouched */
+		A64X(BPF_ADD, 0, 6), A64X(BPF_ADD, 0, 3),
+		EXIT(),
+		/* f(x): r6 = x * 2 (callee-saved), g(r6) + 1 */
+		ST(BPF_DW, 10, -8, 77),
+		A64X(BPF_MOV, 6, 1), A64K(BPF_MUL, 6, 2),
+		A64X(BPF_MOV, 1, 6), CALLREL(2), A64K(BPF_ADD, 0, 1),
+		EXIT(),
+		/* g(x): x * 10 */
+		A64X(BPF_MOV, 0, 1), A64K(BPF_MUL, 0, 10), EXIT(),
+	};
+	size_t skipped = 0;
+
+	EXPECT_EQ(0, differ("calls", p, sizeof(p) / sizeof(p[0]), &skipped));
+	EXPECT_EQ(0, skipped);
+	EXPECT_EQ(166, run_one(p, sizeof(p) / sizeof(p[0]), true, 0, NULL,
+			       0).r0);
+}
+
+/* Helper calls through maps: the same map contents in both engines. */
+TEST(helpers_and_maps)
+{
+	const insn_t insns[] = {
+		I(BPF_LD | BPF_IMM | BPF_DW, 6, BPF_PSEUDO_MAP_VALUE, 0, 0),
+		I(0, 0, 0, 0, 8),
+		LDX(BPF_DW, 7, 6, 0), A64K(BPF_ADD, 7, 1),
+		STX(BPF_DW, 6, 7, 0),
+		ST(BPF_W, 10, -4, 7),
+		STX(BPF_DW, 10, 7, -16),
+		I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 1),
+		I(0, 0, 0, 0, 0),
+		A64X(BPF_MOV, 2, 10), A64K(BPF_ADD, 2, -4),
+		A64X(BPF_MOV, 3, 10), A64K(BPF_ADD, 3, -16),
+		MOV(4, BPF_ANY),
+		CALL(BPF_FUNC_map_update_elem),
+		A64X(BPF_MOV, 8, 0),
+		I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 1),
+		I(0, 0, 0, 0, 0),
+		A64X(BPF_MOV, 2, 10), A64K(BPF_ADD, 2, -4),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JK(BPF_JEQ, 0, 0, 2),
+		LDX(BPF_DW, 0, 0, 0),
+		A64X(BPF_ADD, 0, 8),
+		EXIT(),
+	};
+	uint64_t v[2][2], hv[2];
+	uint32_t k;
+
+	for (int jit = 0; jit < 2; jit++) {
+		struct ftramp_bpf_map *arr = ftramp_bpf_map__create(
+			BPF_MAP_TYPE_ARRAY, "arr", 4, 16, 2, NULL);
+		struct ftramp_bpf_map *h = ftramp_bpf_map__create(
+			BPF_MAP_TYPE_HASH, "h", 4, 8, 8, NULL);
+		struct ftramp_bpf_map *maps[] = { arr, h };
+		struct outcome o;
+
+		ASSERT_NE(NULL, arr);
+		ASSERT_NE(NULL, h);
+		for (int r = 0; r < 3; r++) {
+			o = run_one(insns, sizeof(insns) / sizeof(insns[0]),
+				    jit, 0, maps, 2);
+			ASSERT_EQ(0, o.err);
+			EXPECT_EQ((uint64_t)r + 1, o.r0);
+		}
+		k = 0;
+		ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(arr, &k, 4, v[jit],
+							 16, 0));
+		k = 7;
+		ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(h, &k, 4, &hv[jit],
+							 8, 0));
+		ftramp_bpf_map__free(arr);
+		ftramp_bpf_map__free(h);
+	}
+	EXPECT_EQ(0, memcmp(v[0], v[1], sizeof(v[0])));
+	EXPECT_EQ(3, v[1][1]);
+	EXPECT_EQ(hv[0], hv[1]);
+	EXPECT_EQ(3, hv[1]);
+}
+
+/* The instruction address map: every insn has a place, in order. */
+TEST(address_map)
+{
+	const insn_t insns[] = {
+		MOV(0, 1), LD64(3, 0x123456789abcdef0ull),
+		JK(BPF_JGT, 3, 5, 1), MOV(0, 2), EXIT(),
+	};
+	struct bpf_jit_desc d = {
+		.insns = (const struct bpf_insn *)insns, .n = 6,
+		.helper_fn = (bpf_jit_helper_fn)(uintptr_t)1,
+	};
+	struct bpf_jit_image img;
+
+	ASSERT_EQ(0, bpf_jit_compile(&d, &img));
+	EXPECT_EQ(6, img.n);
+	for (size_t i = 0; i < 6; i++)
+		EXPECT_LE(img.offset[i], img.offset[i + 1]);
+	/* ld_imm64's second half has no code; mov x, #1 is one word */
+	EXPECT_EQ(img.offset[2], img.offset[3]);
+	EXPECT_EQ(1, img.offset[1] - img.offset[0]);
+	EXPECT_EQ(2, img.offset[4] - img.offset[3]);	/* cmp, b.hi */
+	EXPECT_EQ(img.offset[6], img.len);	/* exit's b, the epilogue */
+	EXPECT_EQ(1, ((uint64_t (*)(uint64_t, uint64_t))img.entry)(0, 0));
+	bpf_jit_free(&img);
+
+	/* forced long: b.!cond + b, and one more pass to settle */
+	d.flags = BPF_JIT_LONG_BRANCHES;
+	ASSERT_EQ(0, bpf_jit_compile(&d, &img));
+	EXPECT_EQ(3, img.offset[4] - img.offset[3]);	/* cmp, b.ls, b */
+	EXPECT_EQ(1, ((uint64_t (*)(uint64_t, uint64_t))img.entry)(0, 0));
+	EXPECT_LE(2, img.passes);
+	bpf_jit_free(&img);
+}
+
+/* Tail calls are not JIT'd yet: refused, where the interpreter loads. */
+TEST(unsupported_is_refused)
+{
+	struct ftramp_bpf_map *pa = ftramp_bpf_map__create(
+		BPF_MAP_TYPE_PROG_ARRAY, "pa", 4, 4, 1, NULL);
+	struct ftramp_bpf_map *maps[] = { pa };
+	const insn_t tail[] = {
+		I(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, 0),
+		I(0, 0, 0, 0, 0),
+		MOV(3, 0), CALL(BPF_FUNC_tail_call), MOV(0, 0), EXIT(),
+	};
+	struct ftramp_bpf_error e = { 0 };
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = maps, .nr_maps = 1,
+		    .err = &e);
+	struct ftramp_bpf_program *p;
+
+	ASSERT_NE(NULL, pa);
+	p = ftramp_bpf_prog__load(tail, 6, &lo);
+	if (!p)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, p);
+	ftramp_bpf_prog__free(p);
+	lo.engine = FTRAMP_BPF_ENGINE_JIT;
+	errno = 0;
+	EXPECT_EQ(NULL, ftramp_bpf_prog__load(tail, 6, &lo));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	ftramp_bpf_map__free(pa);
+}
+
+TEST_HARNESS_MAIN
