@@ -920,12 +920,20 @@ static bool is_ptr(const struct reg *r)
  * Memory
  */
 
-/* The accessed range [lo, hi) of an access of @size at @off through @r. */
+static int64_t clamp64(__int128 v)
+{
+	return v < INT64_MIN ? INT64_MIN : v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/*
+ * The accessed range [lo, hi) of an access of @size at @off through @r
+ * (saturated: a register without bounds gives a range no object has).
+ */
 static void access_range(const struct reg *r, int off, int size, int64_t *lo,
 			 int64_t *hi)
 {
-	*lo = (int64_t)r->off + off + r->smin;
-	*hi = (int64_t)r->off + off + r->smax + size;
+	*lo = clamp64((__int128)r->off + off + r->smin);
+	*hi = clamp64((__int128)r->off + off + r->smax + size);
 }
 
 static int stack_access(struct env *env, int regno, const struct reg *r,

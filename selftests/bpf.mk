@@ -3,7 +3,8 @@
 # BPF programs as handlers (bpf/): objects built from
 # selftests/progs/*.bpf.c with clang -target bpf and libbpf-dev's headers,
 # loaded, run and attached by bpf_test; the ISA corpus (bpf_isa_test);
-# the loader's fuzzer (fuzz_bpf_object, host, libFuzzer + ASan/UBSan).
+# the fuzzers of the loader (fuzz_bpf_object) and the verifier
+# (fuzz_verifier), host, libFuzzer + ASan/UBSan.
 
 BPF_CLANG	:= $(CLANG) -O2 -g -target bpf \
 		   -I/usr/include/$(shell $(HOSTCC) -dumpmachine)
@@ -31,3 +32,12 @@ $(O)/fuzz/fuzz_bpf_object: selftests/fuzz_bpf_object.c $(BPF_PURE_SRCS) \
 		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_bpf_object.c \
 		$(addprefix $(srctree)/,$(BPF_PURE_SRCS)) && \
 		cp $(BPF_OBJS) $@.corpus/
+
+# The verifier's fuzzer: raw instruction sequences into check + verify.
+FUZZERS += $(O)/fuzz/fuzz_verifier
+
+$(O)/fuzz/fuzz_verifier: selftests/fuzz_verifier.c $(BPF_PURE_SRCS) \
+		bpf/bpf.h bpf/verifier.h include/ftramp/ftramp.h
+	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) $@.corpus && \
+		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_verifier.c \
+		$(addprefix $(srctree)/,$(BPF_PURE_SRCS))
