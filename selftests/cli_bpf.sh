@@ -12,7 +12,7 @@
 # --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 25
+plan 28
 
 BPF=$O/selftests/progs/bpf
 
@@ -66,6 +66,17 @@ check "--maps: the global counted exactly 4 calls" \
 	grep -qx '  (4 elements)' "$TMP/e.err"
 result "--maps: the hash has one call for each of 0, 1, 3, 4" $?
 result "--maps: ... and nothing for 2" $(grep -q '^  2: ' "$TMP/e.err"; [ $? -eq 1 ]; echo $?)
+
+# BPF programs and the CLI's own tracers on the same functions: --hist
+# (FTRAMP_HIST) on the fentry/fexit target, --count on the fmod_ret one
+run eh -e "$BPF/cli_run.bpf.o" --maps --hist prog_square --count prog_step \
+	-- "$PROGS/sample_prog" 5
+check "run -e with --hist and --count on its targets: the programs still run" \
+	[ "$(cat "$TMP/eh.rc") $(grep -c 'bpf_trace_printk: prog_square([0-9])$' "$TMP/eh.err")" = "0 4" ]
+check "run -e with --hist and --count: fmod_ret still overrides" \
+	grep -qx 'step 2: 4242 1.0' "$TMP/eh.out"
+check "run -e with --hist and --count: the histogram has the 4 calls" \
+	grep -Eq '^prog_square: 4 calls' "$TMP/eh.err"
 
 run bad -e "$BPF/refuse_maptype.bpf.o" -- "$PROGS/sample_prog" 5
 check "run -e: a refused object exits 1" [ "$(cat "$TMP/bad.rc")" -eq 1 ]
