@@ -12,7 +12,7 @@
 # --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 28
+plan 29
 
 BPF=$O/selftests/progs/bpf
 
@@ -77,6 +77,9 @@ check "run -e with --hist and --count: fmod_ret still overrides" \
 	grep -qx 'step 2: 4242 1.0' "$TMP/eh.out"
 check "run -e with --hist and --count: the histogram has the 4 calls" \
 	grep -Eq '^prog_square: 4 calls' "$TMP/eh.err"
+run ehr -e "$BPF/cli_run.bpf.o" --hist prog_step -- "$PROGS/sample_prog" 5
+check "run -e: --hist on an fmod_ret program's target is refused (125), saying why" \
+	[ "$(cat "$TMP/ehr.rc") $(grep -c "^ftramp: --hist 'prog_step': an -e object's fmod_ret program overrides it" "$TMP/ehr.err")" = "125 1" ]
 
 run bad -e "$BPF/refuse_maptype.bpf.o" -- "$PROGS/sample_prog" 5
 check "run -e: a refused object exits 1" [ "$(cat "$TMP/bad.rc")" -eq 1 ]

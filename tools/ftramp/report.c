@@ -962,8 +962,8 @@ static void report_proc(struct rproc *p)
 	for (i = 0; i < p->nr_funcs; i++) {
 		if (!(p->what[i] & AF_HIST))
 			continue;
-		/* the agent's choice, as agent.c's hist_link() */
-		if (p->what[i] & (AF_TRACE | AF_OVERRIDE))
+		/* the agent's choice (agent.c, hist_link()) */
+		if (p->what[i] & AF_HIST_PAIR)
 			report_hist(f, p->names[i], &p->m.funcs[i].hs);
 		else
 			report_ticks(f, p->names[i], &p->m.funcs[i],

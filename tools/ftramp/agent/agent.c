@@ -537,13 +537,17 @@ static const char *const kind_names[] = {
 /*
  * --hist through a FTRAMP_HIST link (the buckets in the session file,
  * the entry time in the call's shadow record: no program, no guard, no
- * model), unless the function runs programs anyway (-t, --override): a
- * FTRAMP_HIST link cannot share a function with them, so the program
- * pair times it.
+ * model), unless the function runs programs anyway (-t, --override, or
+ * an -e object's program, attached after): a FTRAMP_HIST link cannot
+ * share a function with them, so the program pair times it.
  */
 static bool hist_link(const struct afunc *f)
 {
-	return (f->what & AF_HIST) && !(f->what & (AF_TRACE | AF_OVERRIDE));
+	bool fmod_ret;
+
+	return (f->what & AF_HIST) &&
+	       !(f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST_PAIR)) &&
+	       !agent_bpf_targets(f->name, &fmod_ret);
 }
 
 /*
@@ -723,6 +727,8 @@ static bool attach_from(unsigned int first)
 /* A function's model, and its --override value read by that model. */
 static void func_setup(struct afunc *f)
 {
+	bool fmod_ret;
+
 	/*
 	 * A model only for the programs that read arguments or the
 	 * result: --count and --hist alone run none, and reading DWARF was
@@ -732,6 +738,20 @@ static void func_setup(struct afunc *f)
 		read_model(f);
 	if (f->what & AF_OVERRIDE)
 		parse_override(f);
+	/* published with the function: the report reads the same data */
+	if ((f->what & AF_HIST) && !hist_link(f))
+		f->what |= AF_HIST_PAIR;
+	/*
+	 * The program pair does not time a call an -e object's fmod_ret
+	 * program skips (its exit sees no entry time): refused, not a
+	 * wrong histogram.  --override's own fmod_ret is timed.
+	 */
+	if ((f->what & AF_HIST) && agent_bpf_targets(f->name, &fmod_ret) &&
+	    fmod_ret) {
+		say("--hist '%s': an -e object's fmod_ret program overrides it; a histogram of it is not supported",
+		    f->name);
+		die();
+	}
 }
 
 /* ---------------------------------------------------------------------

@@ -116,6 +116,13 @@ void agent_die(void) __attribute__((noreturn));
 
 /* bpf.c: load and attach the -e objects (FTRAMP_BPF); fatal on failure. */
 void agent_bpf_init(void);
+/*
+ * bpf.c: whether a program of an -e object targets function @name
+ * (FUNC or FUNC@LIB, as the agent names it), and (*fmod_ret) whether one
+ * of them is an fmod_ret program; the objects' sections are read once,
+ * before anything is attached.
+ */
+bool agent_bpf_targets(const char *name, bool *fmod_ret);
 
 /* slot.c: the session's header, and a new descriptor of its file. */
 const struct ses_header *slot_header(void);

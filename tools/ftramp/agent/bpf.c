@@ -182,6 +182,78 @@ static void load_one(const char *path, uint32_t idx)
 	/* never closed: its programs run until the process ends */
 }
 
+/* The -e objects' attach targets, read once (agent_bpf_targets()). */
+static char **targets;
+static bool *target_fmod_ret;
+static unsigned int nr_targets;
+static bool targets_read;
+
+static void targets_add(const char *t, bool fmod_ret)
+{
+	char **v = realloc(targets, (nr_targets + 1) * sizeof(*v));
+	bool *r;
+
+	if (!v)
+		return;
+	targets = v;
+	r = realloc(target_fmod_ret, (nr_targets + 1) * sizeof(*r));
+	if (!r)
+		return;
+	target_fmod_ret = r;
+	targets[nr_targets] = strdup(t);
+	r[nr_targets] = fmod_ret;
+	if (targets[nr_targets])
+		nr_targets++;
+}
+
+static void targets_read_all(void)
+{
+	const char *list = getenv(FTRAMP_ENV_BPF);
+	char *paths, *item, *save;
+
+	targets_read = true;
+	if (!list || !*list || slot_follower() || !(paths = strdup(list)))
+		return;
+	for (item = strtok_r(paths, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		/* a refusal is load_one()'s to say, later */
+		struct ftramp_bpf_error e = { 0 };
+		FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &e);
+		struct ftramp_bpf_object *obj =
+			ftramp_bpf_object__open_file(item, &o);
+		struct ftramp_bpf_program *p = NULL;
+
+		if (!obj)
+			continue;
+		while ((p = ftramp_bpf_object__next_program(obj, p)))
+			if (*ftramp_bpf_program__attach_target(p))
+				targets_add(ftramp_bpf_program__attach_target(p),
+					    ftramp_bpf_program__type(p) ==
+					    FTRAMP_BPF_PROG_FMOD_RET);
+		ftramp_bpf_object__close(obj);
+	}
+	free(paths);
+}
+
+bool agent_bpf_targets(const char *name, bool *fmod_ret)
+{
+	size_t n = strcspn(name, "@");
+	bool any = false;
+
+	if (!targets_read)
+		targets_read_all();
+	*fmod_ret = false;
+	for (unsigned int i = 0; i < nr_targets; i++)
+		/* FUNC@LIB exactly, or FUNC for the program's own */
+		if (!strcmp(targets[i], name) ||
+		    (!name[n] && !strncmp(targets[i], name, n) &&
+		     targets[i][n] == '@')) {
+			any = true;
+			*fmod_ret |= target_fmod_ret[i];
+		}
+	return any;
+}
+
 void agent_bpf_init(void)
 {
 	const char *list = getenv(FTRAMP_ENV_BPF);

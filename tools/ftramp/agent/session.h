@@ -139,6 +139,10 @@ enum afunc_what {
 	AF_HIST		= 1u << 1,	/* --hist: latency histogram */
 	AF_COUNT	= 1u << 2,	/* --count: call count */
 	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
+	/* --hist timed by the program pair (ses_func.hs), not by a
+	 * FTRAMP_HIST link (ses_func.ticks): the agent's choice, which the
+	 * report follows (agent.c, hist_link()) */
+	AF_HIST_PAIR	= 1u << 4,
 };
 
 /* FTRAMP_HIST_BUCKETS of <ftramp/ftramp.h>, which the host does not see */
