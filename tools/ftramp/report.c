@@ -747,50 +747,86 @@ static void dur_text(uint64_t ns, char *buf, size_t size)
 	fb_str(&b);
 }
 
-/* funclatency-style log2 histogram in nanoseconds. */
-static void report_hist(FILE *f, const char *name, const struct hist_stat *hs)
-{
-	uint64_t hist[HIST_BUCKETS], n = 0, max = 0;
-	uint64_t unwound = __atomic_load_n(&hs->unwound, __ATOMIC_RELAXED);
-	char avg[32], lo[32], hi[32];
-	int i, first = -1, last = -1;
+/* What a table of log2 buckets shows: first and last non-empty (-1: none). */
+struct hist_span {
+	uint64_t n, max;
+	int first, last;
+};
 
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		hist[i] = __atomic_load_n(&hs->hist[i], __ATOMIC_RELAXED);
-		n += hist[i];
-		if (hist[i] > max)
-			max = hist[i];
-		if (hist[i] && first < 0)
-			first = i;
+/* Copy @nr buckets from shared memory into @hist and measure them. */
+static struct hist_span hist_load(uint64_t *hist, const uint64_t *src, int nr)
+{
+	struct hist_span sp = { .first = -1, .last = -1 };
+
+	for (int i = 0; i < nr; i++) {
+		hist[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		sp.n += hist[i];
+		if (hist[i] > sp.max)
+			sp.max = hist[i];
+		if (hist[i] && sp.first < 0)
+			sp.first = i;
 		if (hist[i])
-			last = i;
+			sp.last = i;
 	}
-	fprintf(f, "\n%s: %llu calls", name, (unsigned long long)(n + unwound));
+	return sp;
+}
+
+/*
+ * "NAME: N calls[, U unwound ...]": false (the line ended) when no call
+ * was timed, so there is no table.
+ */
+static bool hist_head(FILE *f, const char *name, const struct hist_span *sp,
+		      uint64_t unwound)
+{
+	fprintf(f, "\n%s: %llu calls", name,
+		(unsigned long long)(sp->n + unwound));
 	/* no duration: its entry time went with its frame */
 	if (unwound)
 		fprintf(f, ", %llu unwound (not timed, not below)",
 			(unsigned long long)unwound);
-	if (!n) {
+	if (!sp->n)
 		fputc('\n', f);
+	return sp->n;
+}
+
+static void hist_table_head(FILE *f, const char *unit)
+{
+	fprintf(f, "%24s : %-9s %s\n", unit, "count", "distribution");
+}
+
+/* One bucket's line, its bar scaled to the largest bucket @max. */
+static void hist_row(FILE *f, uint64_t from, uint64_t to, uint64_t count,
+		     uint64_t max)
+{
+	int w = (int)(count * 40 / max);
+	char bar[41];
+
+	memset(bar, '*', w);
+	memset(bar + w, ' ', 40 - w);
+	bar[40] = 0;
+	fprintf(f, "%11llu -> %-10llu : %-9llu |%s|\n",
+		(unsigned long long)from, (unsigned long long)to,
+		(unsigned long long)count, bar);
+}
+
+/* funclatency-style log2 histogram in nanoseconds. */
+static void report_hist(FILE *f, const char *name, const struct hist_stat *hs)
+{
+	uint64_t hist[HIST_BUCKETS];
+	struct hist_span sp = hist_load(hist, hs->hist, HIST_BUCKETS);
+	char avg[32], lo[32], hi[32];
+
+	if (!hist_head(f, name, &sp,
+		       __atomic_load_n(&hs->unwound, __ATOMIC_RELAXED)))
 		return;
-	}
-	dur_text(hs->total_ns / n, avg, sizeof(avg));
+	dur_text(hs->total_ns / sp.n, avg, sizeof(avg));
 	dur_text(hs->min_ns, lo, sizeof(lo));
 	dur_text(hs->max_ns, hi, sizeof(hi));
 	fprintf(f, ", avg %s, min %s, max %s\n", avg, lo, hi);
-	fprintf(f, "%24s : %-9s %s\n", "nsecs", "count", "distribution");
-	for (i = first; i <= last; i++) {
-		unsigned long long from = i ? 1ull << i : 0;
-		unsigned long long to = (1ull << (i + 1)) - 1;
-		int w = (int)(hist[i] * 40 / max);
-		char bar[41];
-
-		memset(bar, '*', w);
-		memset(bar + w, ' ', 40 - w);
-		bar[40] = 0;
-		fprintf(f, "%11llu -> %-10llu : %-9llu |%s|\n", from, to,
-			(unsigned long long)hist[i], bar);
-	}
+	hist_table_head(f, "nsecs");
+	for (int i = sp.first; i <= sp.last; i++)
+		hist_row(f, i ? 1ull << i : 0, (1ull << (i + 1)) - 1, hist[i],
+			 sp.max);
 }
 
 /* @ticks of a clock of @freq per second in ns, saturated. */
@@ -812,58 +848,36 @@ static uint64_t ticks_ns(unsigned __int128 ticks, uint64_t freq)
 static void report_ticks(FILE *f, const char *name,
 			 const struct ses_func *sf, uint64_t freq)
 {
-	uint64_t hist[SES_TICK_BUCKETS], n = 0, max = 0;
-	uint64_t unwound = __atomic_load_n(&sf->hs.unwound, __ATOMIC_RELAXED);
+	uint64_t hist[SES_TICK_BUCKETS];
+	struct hist_span sp = hist_load(hist, sf->ticks, SES_TICK_BUCKETS);
 	char lo[32], hi[32];
-	int i, first = -1, last = -1;
 
-	for (i = 0; i < SES_TICK_BUCKETS; i++) {
-		hist[i] = __atomic_load_n(&sf->ticks[i], __ATOMIC_RELAXED);
-		n += hist[i];
-		if (hist[i] > max)
-			max = hist[i];
-		if (hist[i] && first < 0)
-			first = i;
-		if (hist[i])
-			last = i;
-	}
-	fprintf(f, "\n%s: %llu calls", name, (unsigned long long)(n + unwound));
-	if (unwound)
-		fprintf(f, ", %llu unwound (not timed, not below)",
-			(unsigned long long)unwound);
-	if (!n) {
-		fputc('\n', f);
+	if (!hist_head(f, name, &sp,
+		       __atomic_load_n(&sf->hs.unwound, __ATOMIC_RELAXED)))
 		return;
-	}
 	if (freq) {
 		/* the first bucket's lower bound, the last one's upper */
-		dur_text(first ? ticks_ns((unsigned __int128)1 << (first - 1),
-					  freq) : 0, lo, sizeof(lo));
-		dur_text(ticks_ns((unsigned __int128)1 << last, freq), hi,
+		dur_text(sp.first ? ticks_ns((unsigned __int128)1 <<
+					     (sp.first - 1), freq) : 0,
+			 lo, sizeof(lo));
+		dur_text(ticks_ns((unsigned __int128)1 << sp.last, freq), hi,
 			 sizeof(hi));
 		fprintf(f, ", min >= %s, max < %s", lo, hi);
 	}
-	fprintf(f, "\n%24s : %-9s %s\n", freq ? "nsecs" : "ticks", "count",
-		"distribution");
-	for (i = first; i <= last; i++) {
+	fputc('\n', f);
+	hist_table_head(f, freq ? "nsecs" : "ticks");
+	for (int i = sp.first; i <= sp.last; i++) {
 		/* ticks [2^(i-1), 2^i), as 128-bit: 2^64 included */
 		unsigned __int128 lo_t = i ? (unsigned __int128)1 << (i - 1) : 0;
 		unsigned __int128 hi_t = (unsigned __int128)1 << i;
 		uint64_t from = (uint64_t)lo_t, to = (uint64_t)(hi_t - 1);
-		int w = (int)(hist[i] * 40 / max);
-		char bar[41];
 
 		if (freq) {
 			from = ticks_ns(lo_t, freq);
 			to = ticks_ns(hi_t, freq);
 			to = to > from ? to - 1 : from;
 		}
-		memset(bar, '*', w);
-		memset(bar + w, ' ', 40 - w);
-		bar[40] = 0;
-		fprintf(f, "%11llu -> %-10llu : %-9llu |%s|\n",
-			(unsigned long long)from, (unsigned long long)to,
-			(unsigned long long)hist[i], bar);
+		hist_row(f, from, to, hist[i], sp.max);
 	}
 }
 
@@ -962,7 +976,7 @@ static void report_proc(struct rproc *p)
 	for (i = 0; i < p->nr_funcs; i++) {
 		if (!(p->what[i] & AF_HIST))
 			continue;
-		/* the agent's choice (agent.c, hist_link()) */
+		/* the agent's choice (agent.c, func_setup()) */
 		if (p->what[i] & AF_HIST_PAIR)
 			report_hist(f, p->names[i], &p->m.funcs[i].hs);
 		else
