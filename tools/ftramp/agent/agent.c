@@ -537,17 +537,11 @@ static const char *const kind_names[] = {
 /*
  * --hist through a FTRAMP_HIST link (the buckets in the session file,
  * the entry time in the call's shadow record: no program, no guard, no
- * model), unless the function runs programs anyway (-t, --override, or
- * an -e object's program, attached after): a FTRAMP_HIST link cannot
- * share a function with them, so the program pair times it.
+ * model), unless func_setup() chose the program pair (AF_HIST_PAIR).
  */
 static bool hist_link(const struct afunc *f)
 {
-	bool fmod_ret;
-
-	return (f->what & AF_HIST) &&
-	       !(f->what & (AF_TRACE | AF_OVERRIDE | AF_HIST_PAIR)) &&
-	       !agent_bpf_targets(f->name, &fmod_ret);
+	return (f->what & AF_HIST) && !(f->what & AF_HIST_PAIR);
 }
 
 /*
@@ -724,10 +718,10 @@ static bool attach_from(unsigned int first)
 	return true;
 }
 
-/* A function's model, and its --override value read by that model. */
+/* A function's model, its --override value, and how its --hist is timed. */
 static void func_setup(struct afunc *f)
 {
-	bool fmod_ret;
+	bool bpf, fmod_ret;
 
 	/*
 	 * A model only for the programs that read arguments or the
@@ -738,20 +732,27 @@ static void func_setup(struct afunc *f)
 		read_model(f);
 	if (f->what & AF_OVERRIDE)
 		parse_override(f);
-	/* published with the function: the report reads the same data */
-	if ((f->what & AF_HIST) && !hist_link(f))
-		f->what |= AF_HIST_PAIR;
+	if (!(f->what & AF_HIST))
+		return;
+	bpf = agent_bpf_targets(f->name, &fmod_ret);
 	/*
 	 * The program pair does not time a call an -e object's fmod_ret
 	 * program skips (its exit sees no entry time): refused, not a
 	 * wrong histogram.  --override's own fmod_ret is timed.
 	 */
-	if ((f->what & AF_HIST) && agent_bpf_targets(f->name, &fmod_ret) &&
-	    fmod_ret) {
+	if (fmod_ret) {
 		say("--hist '%s': an -e object's fmod_ret program overrides it; a histogram of it is not supported",
 		    f->name);
 		die();
 	}
+	/*
+	 * A function that runs programs anyway (-t, --override, or an -e
+	 * object's, attached after) is timed by the program pair: a
+	 * FTRAMP_HIST link cannot share a function with them.  Published
+	 * with the function, so the report reads the same data.
+	 */
+	if ((f->what & (AF_TRACE | AF_OVERRIDE)) || bpf)
+		f->what |= AF_HIST_PAIR;
 }
 
 /* ---------------------------------------------------------------------

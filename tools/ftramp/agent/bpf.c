@@ -144,29 +144,71 @@ static int publish_maps(struct ftramp_bpf_object *obj, uint32_t obj_idx)
 	return 0;
 }
 
-static void load_one(const char *path, uint32_t idx)
-{
-	struct ftramp_bpf_error e = { 0 };
-	FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &e);
-	struct ftramp_bpf_object *obj;
-	int err;
+/*
+ * The -e objects, in FTRAMP_BPF's order, each opened (parsed, not loaded)
+ * once: their targets decide how the CLI's own --hist is attached
+ * (agent_bpf_targets(), before anything is attached), then
+ * agent_bpf_init() loads and attaches them.  A failed open is said there.
+ */
+struct eobj {
+	const char *path;
+	struct ftramp_bpf_object *obj;	/* NULL: the open failed */
+	int open_err;
+	struct ftramp_bpf_error err;	/* the object points here */
+};
+static struct eobj *eobjs;
+static unsigned int nr_eobjs;
+static bool eobjs_opened;
 
-	obj = ftramp_bpf_object__open_file(path, &o);
-	err = obj ? 0 : -errno;
+static void eobjs_open(void)
+{
+	const char *list = getenv(FTRAMP_ENV_BPF);
+	char *paths, *item, *save;
+	unsigned int n = 1;
+
+	eobjs_opened = true;
+	if (!list || !*list || slot_follower() || !(paths = strdup(list)))
+		return;
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	/* one allocation: each object keeps a pointer to its err */
+	eobjs = calloc(n, sizeof(*eobjs));
+	if (!eobjs) {
+		agent_say("-e: out of memory");
+		agent_die();
+	}
+	for (item = strtok_r(paths, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		struct eobj *eo = &eobjs[nr_eobjs++];
+		FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &eo->err);
+
+		eo->path = item;	/* paths is never freed */
+		eo->obj = ftramp_bpf_object__open_file(item, &o);
+		eo->open_err = eo->obj ? 0 : -errno;
+	}
+}
+
+static void load_one(struct eobj *eo, uint32_t idx)
+{
+	struct ftramp_bpf_object *obj = eo->obj;
+	const struct ftramp_bpf_error *e = &eo->err;
+	int err = eo->open_err;
+
 	if (!err)
 		err = ftramp_bpf_object__load(obj);
 	if (!err)
 		err = publish_maps(obj, idx);
 	if (err) {
-		agent_say("-e %s: %s", path, e.code ? e.msg : strerror(-err));
+		agent_say("-e %s: %s", eo->path,
+			  e->code ? e->msg : strerror(-err));
 		agent_die();
 	}
 	err = ftramp_bpf_object__attach(obj);
 	if (err) {
 		const char *detail = ftramp_error_detail();
 
-		agent_say("-e %s: cannot attach: %s%s", path,
-			  e.code ? e.msg : *detail ? detail : strerror(-err),
+		agent_say("-e %s: cannot attach: %s%s", eo->path,
+			  e->code ? e->msg : *detail ? detail : strerror(-err),
 			  err == -ENOENT ? " (no patchable function of that name in this process: see 'ftramp list')" : "");
 		agent_die();
 	}
@@ -175,64 +217,11 @@ static void load_one(const char *path, uint32_t idx)
 
 		while ((p = ftramp_bpf_object__next_program(obj, p)))
 			if (*ftramp_bpf_program__attach_target(p))
-				agent_say("-e %s: %s attached to %s", path,
+				agent_say("-e %s: %s attached to %s", eo->path,
 					  ftramp_bpf_program__name(p),
 					  ftramp_bpf_program__attach_target(p));
 	}
 	/* never closed: its programs run until the process ends */
-}
-
-/* The -e objects' attach targets, read once (agent_bpf_targets()). */
-static char **targets;
-static bool *target_fmod_ret;
-static unsigned int nr_targets;
-static bool targets_read;
-
-static void targets_add(const char *t, bool fmod_ret)
-{
-	char **v = realloc(targets, (nr_targets + 1) * sizeof(*v));
-	bool *r;
-
-	if (!v)
-		return;
-	targets = v;
-	r = realloc(target_fmod_ret, (nr_targets + 1) * sizeof(*r));
-	if (!r)
-		return;
-	target_fmod_ret = r;
-	targets[nr_targets] = strdup(t);
-	r[nr_targets] = fmod_ret;
-	if (targets[nr_targets])
-		nr_targets++;
-}
-
-static void targets_read_all(void)
-{
-	const char *list = getenv(FTRAMP_ENV_BPF);
-	char *paths, *item, *save;
-
-	targets_read = true;
-	if (!list || !*list || slot_follower() || !(paths = strdup(list)))
-		return;
-	for (item = strtok_r(paths, ",", &save); item;
-	     item = strtok_r(NULL, ",", &save)) {
-		/* a refusal is load_one()'s to say, later */
-		struct ftramp_bpf_error e = { 0 };
-		FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &e);
-		struct ftramp_bpf_object *obj =
-			ftramp_bpf_object__open_file(item, &o);
-		struct ftramp_bpf_program *p = NULL;
-
-		if (!obj)
-			continue;
-		while ((p = ftramp_bpf_object__next_program(obj, p)))
-			if (*ftramp_bpf_program__attach_target(p))
-				targets_add(ftramp_bpf_program__attach_target(p),
-					    ftramp_bpf_program__type(p) ==
-					    FTRAMP_BPF_PROG_FMOD_RET);
-		ftramp_bpf_object__close(obj);
-	}
-	free(paths);
 }
 
 bool agent_bpf_targets(const char *name, bool *fmod_ret)
@@ -240,30 +229,38 @@ bool agent_bpf_targets(const char *name, bool *fmod_ret)
 	size_t n = strcspn(name, "@");
 	bool any = false;
 
-	if (!targets_read)
-		targets_read_all();
+	if (!eobjs_opened)
+		eobjs_open();
 	*fmod_ret = false;
-	for (unsigned int i = 0; i < nr_targets; i++)
-		/* FUNC@LIB exactly, or FUNC for the program's own */
-		if (!strcmp(targets[i], name) ||
-		    (!name[n] && !strncmp(targets[i], name, n) &&
-		     targets[i][n] == '@')) {
+	for (unsigned int i = 0; i < nr_eobjs; i++) {
+		struct ftramp_bpf_program *p = NULL;
+
+		while (eobjs[i].obj &&
+		       (p = ftramp_bpf_object__next_program(eobjs[i].obj, p))) {
+			const char *t = ftramp_bpf_program__attach_target(p);
+
+			/* FUNC@LIB exactly, or FUNC for the program's own */
+			if (!*t || (strcmp(t, name) &&
+				    (name[n] || strncmp(t, name, n) ||
+				     t[n] != '@')))
+				continue;
 			any = true;
-			*fmod_ret |= target_fmod_ret[i];
+			*fmod_ret |= ftramp_bpf_program__type(p) ==
+				     FTRAMP_BPF_PROG_FMOD_RET;
 		}
+	}
 	return any;
 }
 
 void agent_bpf_init(void)
 {
-	const char *list = getenv(FTRAMP_ENV_BPF);
 	const struct ses_header *h = slot_header();
 	struct bpf_map_mem_ops ops = { area_alloc, area_ring, NULL };
-	char *paths, *item, *save;
-	uint32_t idx = 0;
 	void *p;
 
-	if (!list || !*list || slot_follower())
+	if (!eobjs_opened)
+		eobjs_open();
+	if (!nr_eobjs)
 		return;
 	if (!h || !h->bpf_size) {
 		agent_say("-e: the session file has no BPF area");
@@ -288,11 +285,8 @@ void agent_bpf_init(void)
 		sb->used = sizeof(*sb);
 	bpf_map_set_mem(&ops);
 	ftramp_bpf_set_print(print_line, NULL);
-	paths = strdup(list);
-	for (item = paths ? strtok_r(paths, ",", &save) : NULL; item;
-	     item = strtok_r(NULL, ",", &save))
-		load_one(item, idx++);
-	free(paths);
+	for (uint32_t i = 0; i < nr_eobjs; i++)
+		load_one(&eobjs[i], i);
 	close(area_fd);
 	area_fd = -1;
 	__atomic_store_n(&sb->loaded, 1, __ATOMIC_RELEASE);

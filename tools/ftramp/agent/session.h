@@ -141,7 +141,7 @@ enum afunc_what {
 	AF_OVERRIDE	= 1u << 3,	/* --override: fmod_ret */
 	/* --hist timed by the program pair (ses_func.hs), not by a
 	 * FTRAMP_HIST link (ses_func.ticks): the agent's choice, which the
-	 * report follows (agent.c, hist_link()) */
+	 * report follows (agent.c, func_setup()) */
 	AF_HIST_PAIR	= 1u << 4,
 };
 
