@@ -26,7 +26,8 @@
  * child's whole process group with SIGKILL.  The child's alarm cannot end
  * every hang: one before the test body starts (in fork() itself), a test
  * that re-arms alarm(), or a child whose signals can no longer be
- * delivered (under qemu-user, a guest spinning with SIGALRM blocked).  Output is KTAP/TAP 13:
+ * delivered (under qemu-user, a guest spinning with SIGALRM blocked).
+ * Output is KTAP/TAP 13:
  *
  *	TAP version 13
  *	1..N
