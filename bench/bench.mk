@@ -160,6 +160,8 @@ bench-startup-run:
 	$(call bench_startup_cli,startup_$(BENCH_STARTUP_N),--count 'bench_gen_*',count)
 	$(if $(filter $(BENCH_STARTUP_N),$(BENCH_STARTUP_TRACE_NS)),\
 		$(call bench_startup_cli,startup_trace_$(BENCH_STARTUP_N),-t 'bench_gen_*',trace))
+	$(if $(filter $(BENCH_STARTUP_N),$(BENCH_STARTUP_TRACE_NS)),\
+		$(call bench_startup_cli,startup_hist_$(BENCH_STARTUP_N),--hist 'bench_gen_*',hist))
 
 # run <program> <name>: the program's stdout and the plugin's windows,
 # joined into $(BENCH_DIR)/<name>.rec (bench/join.awk).  A program that
@@ -216,7 +218,7 @@ bench-table:
 		-v csv=$(BENCH_RESULTS)/bench.csv -v md=$(BENCH_RESULTS)/bench.md \
 		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
 		$(BENCH_DIR)/ftramp.rec \
-		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec $(BENCH_DIR)/startup_trace_$(n).rec)) \
+		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec $(BENCH_DIR)/startup_trace_$(n).rec $(BENCH_DIR)/startup_hist_$(n).rec)) \
 		$(BENCH_DIR)/xray.rec
 	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
 

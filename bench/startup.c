@@ -10,9 +10,9 @@
  * table, the globs, the entry writes and the attach transaction) and the
  * other libraries' initialisers.  Run once with the agent preloaded and
  * nothing to do (the reference), then by `ftramp run --count` and
- * `ftramp run -t` (FTRAMP_BENCH_GLOB, FTRAMP_BENCH_MODE "count" or
- * "trace": bench/bench.mk); -t maps every function's DWARF model from
- * the table the ftramp process built before the start.
+ * `ftramp run -t` and `--hist` (FTRAMP_BENCH_GLOB, FTRAMP_BENCH_MODE
+ * "count", "trace" or "hist": bench/bench.mk); -t maps every function's
+ * DWARF model from the table the ftramp process built before the start.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,13 +42,15 @@ int main(void)
 
 	bench_stop();
 	if (glob) {
+		/* FTRAMP_BENCH_MODE: "count", "trace" or "hist" */
+		bool count = !mode || !strcmp(mode, "count");
 		bool trace = mode && !strcmp(mode, "trace");
 
-		snprintf(name, sizeof(name), "ftramp.startup%s.%lu",
-			 trace ? "_trace" : "", bench_gen_nr);
+		snprintf(name, sizeof(name), "ftramp.startup%s%s.%lu",
+			 count ? "" : "_", count ? "" : mode, bench_gen_nr);
 		snprintf(label, sizeof(label),
-			 "agent start-up: %s '%s' over %lu functions%s",
-			 trace ? "-t" : "--count", glob, bench_gen_nr,
+			 "agent start-up: --%s '%s' over %lu functions%s",
+			 count ? "count" : mode, glob, bench_gen_nr,
 			 trace ? ", models from the host's table" : "");
 		bench_attach(name, bench_gen_nr, 0, 1, label);
 	} else {

@@ -26,22 +26,17 @@
  * image is longer (-E2BIG), it is replaced by one of the bound.
  */
 static int image_place(struct ftramp_image *im, struct ftramp_tramp_args *args,
-		       uint64_t near, unsigned int flags, int bound)
+		       uint64_t near, unsigned int flags)
 {
-	int size = bound, ret;
-	void *scratch;
+	size_t bound;
+	int size, ret;
 
-	if (near && !(flags & FTRAMP_TEXT_FAR)) {
-		scratch = malloc((size_t)bound);
-		if (scratch) {
-			ret = ftramp_arch_prepare_trampoline(args, scratch,
-							     near & ~7ull,
-							     (size_t)bound);
-			if (ret > 0)
-				size = ret;
-			free(scratch);
-		}
-	}
+	/* Passes 1 and 2 of the emitter: the bound and the layout at near. */
+	size = ftramp_arch_trampoline_size(args,
+					   near && !(flags & FTRAMP_TEXT_FAR) ?
+					   near & ~7ull : 0, &bound);
+	if (size < 0)
+		return size;
 	for (;;) {
 		ret = ftramp_fault("image_alloc");
 		if (!ret)
@@ -57,9 +52,9 @@ static int image_place(struct ftramp_image *im, struct ftramp_tramp_args *args,
 		ret = ftramp_arch_prepare_trampoline(args, im->text.rw,
 						     ftramp_image__addr(im),
 						     im->text.size);
-		if (ret == -E2BIG && size < bound) {
+		if (ret == -E2BIG && (size_t)size < bound) {
 			ftramp_text_free(&im->text);
-			size = bound;
+			size = (int)bound;
 			continue;
 		}
 		if (ret < 0)
@@ -80,17 +75,12 @@ int ftramp_image__build(struct ftramp_image *im,
 {
 	struct a64_uw_row rows[IMAGE_UW_ROWS];
 	struct a64_uw_rows uw = { .v = rows, .cap = IMAGE_UW_ROWS };
-	int bound, err;
+	int err;
 
 	memset(im, 0, sizeof(*im));
 	im->jit = -1;
 	args->unwind = &uw;
-	bound = ftramp_arch_prepare_trampoline(args, NULL, 0, 0);
-	if (bound < 0) {
-		err = bound;
-		goto out;
-	}
-	err = image_place(im, args, where->near, where->text_flags, bound);
+	err = image_place(im, args, where->near, where->text_flags);
 	if (err)
 		goto out;
 	err = ftramp_text_publish(&im->text);

@@ -2969,40 +2969,67 @@ static int tramp_init(struct tramp *t, const struct ftramp_tramp_args *args)
 	return compute_frame(t);
 }
 
+/*
+ * Passes 1 and 2: the bound (every call far, any address) in *bound and,
+ * with @at, the layout at rx, whose size is returned (else the bound's).
+ * t keeps pass 2's labels for the write.
+ */
+static int tramp_layout(struct tramp *t, const struct ftramp_tramp_args *args,
+			bool at, uint64_t rx, uint32_t *bound)
+{
+	int err;
+
+	if (!args)
+		return -EINVAL;
+	err = tramp_init(t, args);
+	if (err)
+		return err;
+
+	/* Pass 1: sizing, address unknown, every call far. */
+	a64_ctx_init(&t->a, NULL, 0, 0);
+	build(t);
+	if (t->a.err)
+		return t->a.err;
+	/* The layout may need one more alignment NOP than sizing did. */
+	*bound = (t->a.idx + 1) * A64_INSN_SIZE;
+	if (!at)
+		return (int)*bound;
+	if (rx & 7)
+		return -EINVAL;
+	/* Pass 2: layout at rx. */
+	t->addr_known = true;
+	a64_ctx_init(&t->a, NULL, rx, 0);
+	build(t);
+	if (t->a.err)
+		return t->a.err;
+	if (t->a.idx * A64_INSN_SIZE > *bound)
+		return -EFAULT;
+	return (int)(t->a.idx * A64_INSN_SIZE);
+}
+
+int ftramp_arch_trampoline_size(const struct ftramp_tramp_args *args,
+				uint64_t rx, size_t *bound)
+{
+	struct tramp t;
+	uint32_t b;
+	int ret = tramp_layout(&t, args, rx != 0, rx, &b);
+
+	if (ret > 0 && bound)
+		*bound = b;
+	return ret;
+}
+
 int ftramp_arch_prepare_trampoline(const struct ftramp_tramp_args *args,
 				   void *rw, uint64_t rx, size_t size)
 {
 	struct tramp t;
 	uint32_t bound;
-	int err;
+	int ret;
 
-	if (!args)
-		return -EINVAL;
-	err = tramp_init(&t, args);
-	if (err)
-		return err;
-
-	/* Pass 1: sizing, address unknown, every call far. */
-	a64_ctx_init(&t.a, NULL, 0, 0);
-	build(&t);
-	if (t.a.err)
-		return t.a.err;
-	/* The layout may need one more alignment NOP than sizing did. */
-	bound = (t.a.idx + 1) * A64_INSN_SIZE;
-	if (!rw)
-		return bound;
-
-	if (rx & 7)
-		return -EINVAL;
-	/* Pass 2: layout at rx. */
-	t.addr_known = true;
-	a64_ctx_init(&t.a, NULL, rx, 0);
-	build(&t);
-	if (t.a.err)
-		return t.a.err;
-	if (t.a.idx * A64_INSN_SIZE > bound)
-		return -EFAULT;
-	if (t.a.idx * A64_INSN_SIZE > size)
+	ret = tramp_layout(&t, args, rw != NULL, rx, &bound);
+	if (!rw || ret < 0)
+		return ret;
+	if ((size_t)ret > size)
 		return -E2BIG;
 
 	/* Pass 3: write, every label where pass 2 put it. */

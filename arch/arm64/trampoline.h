@@ -582,4 +582,14 @@ struct ftramp_tramp_args {
 int ftramp_arch_prepare_trampoline(const struct ftramp_tramp_args *args,
 				   void *rw, uint64_t rx, size_t size);
 
+/*
+ * Passes 1 and 2 without the write: the size of the image laid out at rx
+ * (8-byte aligned, not 0), the bound in *bound (if not NULL).  What a
+ * prepare at rx would return, at two thirds of the cost: an allocator
+ * sizes its request with it before it knows where the image goes.  The
+ * errors of ftramp_arch_prepare_trampoline(); rx 0 returns the bound.
+ */
+int ftramp_arch_trampoline_size(const struct ftramp_tramp_args *args,
+				uint64_t rx, size_t *bound);
+
 #endif /* FTRAMP_ARCH_ARM64_TRAMPOLINE_H */
