@@ -85,8 +85,8 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 	int err = bpf_check(p, e);
 
 	if (!err)
-		err = bpf_verify(p, m ? model_ctx_slots(m, p->type) : 0, e,
-				 NULL, &vd);
+		err = bpf_verify(p, m ? model_ctx_slots(m, p->type) :
+				 BPF_CTX_UNKNOWN, e, NULL, &vd);
 	if (err)
 		return err;
 	p->ctx_slots = vd.ctx_slots;

@@ -1038,8 +1038,8 @@ static int check_mem_access(struct env *env, int regno, int off, int size,
 			return RERR(regno, r, "cannot write into ctx");
 		if (!tnum_is_const(r->t))
 			return RERR(regno, r, "variable ctx access prohibited");
-		if (lo < 0 || lo % 8 + size > 8 ||
-		    hi > (int64_t)env->ctx_limit * 8)
+		/* the kernel's btf_ctx_access(): a slot, or its low part */
+		if (lo < 0 || lo % 8 || hi > (int64_t)env->ctx_limit * 8)
 			return RERR(regno, r, "invalid bpf_context access "
 				    "off=%lld size=%d: ctx has %u u64 slots",
 				    (long long)lo, size, env->ctx_limit);
@@ -2403,7 +2403,7 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	struct env env = {
 		.p = p, .in = p->insns, .n = (int)p->n, .e = e, .log = log,
 		.v = v ? v : &local,
-		.ctx_limit = ctx_slots ? ctx_slots :
+		.ctx_limit = ctx_slots != BPF_CTX_UNKNOWN ? ctx_slots :
 			     FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET,
 	};
 	int err;

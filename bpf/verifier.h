@@ -12,6 +12,7 @@
 
 #define BPF_COMPLEXITY_LIMIT	1000000	/* processed insns (the kernel's) */
 #define BPF_RAW_DATA_MAX	(1u << 20)	/* raw programs' data bytes */
+#define BPF_CTX_UNKNOWN		UINT32_MAX	/* bpf_verify(): no model yet */
 
 /* The kernel's verifier log: level 1 branches and the verdict, 2 every insn. */
 struct bpf_vlog {
@@ -30,12 +31,13 @@ struct bpf_verdict {
 };
 
 /*
- * Verify @p.  @ctx_slots, when known (non-zero), bounds ctx: the slots
- * the function model gives a program of its type (fentry the argument
+ * Verify @p.  @ctx_slots, when known, bounds ctx: the slots the
+ * function model gives a program of its type (fentry the argument
  * slots, fexit and fmod_ret the return slots too: prog.c's
- * model_ctx_slots()); unknown, ctx reads are bounded by the largest ctx
- * (FTRAMP_MAX_CTX_ARGS + FTRAMP_MAX_CTX_RET) and @v->ctx_slots is
- * checked when the model is known (attach, test run).  0, or -EINVAL
+ * model_ctx_slots(); 0 for a function without any); BPF_CTX_UNKNOWN,
+ * ctx reads are bounded by the largest ctx (FTRAMP_MAX_CTX_ARGS +
+ * FTRAMP_MAX_CTX_RET) and @v->ctx_slots is checked when the model is
+ * known (attach, test run).  0, or -EINVAL
  * with @e naming the insn, the register and its state.
  */
 int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!err) {
 			struct bpf_vlog log = { .level = 2 };
 
-			err = bpf_verify(p, 0, &e, &log, NULL);
+			err = bpf_verify(p, BPF_CTX_UNKNOWN, &e, &log, NULL);
 			bpf_vlog_free(&log);
 		}
 		if (err)

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.nr_maps = 4;
 	err = bpf_check(&p, &e);
 	if (!err)
-		err = bpf_verify(&p, data[0] & 0x80 ? 3 : 0, &e, &log, NULL);
+		err = bpf_verify(&p, data[0] & 0x80 ? 3 : BPF_CTX_UNKNOWN, &e, &log, NULL);
 	if (err && err != -ENOMEM &&
 	    (err != -EINVAL || e.code <= FTRAMP_BPF_OK ||
 	     e.code >= FTRAMP_BPF_E__MAX || !e.msg[0]))

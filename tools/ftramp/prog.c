@@ -83,7 +83,8 @@ static int parse(const char *path, struct ftramp_bpf_object *obj,
 
 		err = bpf_check(&obj->progs[i], e);
 		if (!err)
-			err = bpf_verify(&obj->progs[i], 0, e, &log, NULL);
+			err = bpf_verify(&obj->progs[i], BPF_CTX_UNKNOWN, e, &log,
+					 NULL);
 		if (verbose) {
 			printf("verifier log of %s (section %s):\n%s",
 			       obj->progs[i].name, obj->progs[i].sec,
