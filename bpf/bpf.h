@@ -81,6 +81,13 @@ struct bpf_reloc {
 
 struct bpf_stub;
 struct bpf_jit_image;
+struct bpf_jit_debug;
+
+/* A function's symbol in a program's image (object programs only). */
+struct bpf_func_sym {
+	uint32_t insn;
+	char name[BPF_NAME_MAX];
+};
 
 struct ftramp_bpf_program {
 	char name[BPF_NAME_MAX];
@@ -97,6 +104,8 @@ struct ftramp_bpf_program {
 	size_t n;
 	size_t entry;		/* first instruction of the program */
 	size_t sec_n;		/* instructions of its own section */
+	struct bpf_func_sym *funcs;	/* FUNC symbols in the image */
+	size_t nr_funcs;
 	struct ftramp_bpf_object *obj;	/* NULL for a raw program */
 	/* maps that BPF_PSEUDO_MAP_* imm index (the object's, or opts') */
 	struct ftramp_bpf_map **maps;
@@ -159,6 +168,20 @@ int bpf_check(const struct ftramp_bpf_program *prog,
 /* helpers.c: the helper numbers this runtime implements. */
 bool bpf_helper_known(int32_t id);
 const char *bpf_helper_name(int32_t id);
+/*
+ * disasm.c: instruction @in as the kernel's verifier log prints it
+ * ("(79) r1 = *(u64 *)(r1 +8)"); @left instructions from @in on (an
+ * ld_imm64 reads two).  Returns snprintf()'s count.
+ */
+int bpf_insn_str(const struct bpf_insn *in, size_t left, char *buf,
+		 size_t size);
+/*
+ * The name of the function of @p's image that starts at instruction
+ * @insn: the program's, its FUNC symbol (another program of the
+ * section, a .text subprogram), else "<prog>_<insn>".
+ */
+void bpf_func_name(const struct ftramp_bpf_program *p, size_t insn,
+		   char *buf, size_t size);
 
 /* map.c */
 /*

@@ -951,6 +951,39 @@ static int apply_relocs(struct elf *f, struct ftramp_bpf_program *p,
 	return 0;
 }
 
+/*
+ * The names of the functions in p's image (FUNC symbols of its section
+ * and of .text, global or static), for the JIT's symbols: gdb, perf and
+ * ftramp prog --jited name subprograms by them.
+ */
+static int func_syms(struct elf *f, struct ftramp_bpf_program *p, size_t sec,
+		     size_t own)
+{
+	for (size_t i = 1; i < f->nsyms; i++) {
+		struct bpf_func_sym *v;
+		size_t at;
+		Elf64_Sym s;
+
+		sym_get(f, i, &s);
+		if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value % INSN_SZ ||
+		    (s.st_shndx != sec && (!f->text || s.st_shndx != f->text ||
+					   f->text == sec)))
+			continue;
+		at = s.st_value / INSN_SZ + (s.st_shndx == sec ? 0 : own);
+		if (at >= p->n)
+			continue;
+		v = realloc(p->funcs, (p->nr_funcs + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->funcs = v;
+		v[p->nr_funcs].insn = (uint32_t)at;
+		snprintf(v[p->nr_funcs].name, sizeof(v->name), "%s",
+			 sym_name(f, &s));
+		p->nr_funcs++;
+	}
+	return 0;
+}
+
 static int build_prog(struct elf *f, struct ftramp_bpf_program *p, size_t sec,
 		      const Elf64_Sym *s, int type, const char *target,
 		      const struct sec_relocs *per_sec)
@@ -979,6 +1012,8 @@ static int build_prog(struct elf *f, struct ftramp_bpf_program *p, size_t sec,
 	err = apply_relocs(f, p, sec, sec, 0, &per_sec[sec]);
 	if (!err && text)
 		err = apply_relocs(f, p, sec, f->text, own, &per_sec[f->text]);
+	if (!err)
+		err = func_syms(f, p, sec, own);
 	return err;
 }
 
@@ -1037,6 +1072,7 @@ static void free_progs(struct ftramp_bpf_object *obj)
 		free(obj->progs[i].target);
 		free(obj->progs[i].insns);
 		free(obj->progs[i].run);
+		free(obj->progs[i].funcs);
 	}
 	free(obj->progs);
 	obj->progs = NULL;

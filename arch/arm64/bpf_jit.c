@@ -662,7 +662,12 @@ static int frames_from(const struct jit *j, size_t f, int *memo,
 
 static bool lse_present(void)
 {
+#ifdef __aarch64__
 	return getauxval(AT_HWCAP) & HWCAP_ATOMICS;
+#else
+	/* A host build (ftramp prog --jited) shows the ARMv8.1 forms. */
+	return true;
+#endif
 }
 
 void bpf_jit_free(struct bpf_jit_image *img)
@@ -672,6 +677,7 @@ void bpf_jit_free(struct bpf_jit_image *img)
 	if (img->text.rx)
 		ftramp_text_free(&img->text);
 	free(img->offset);
+	free(img->funcs);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -777,11 +783,28 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	img->entry = word_pc(&j, j.func[d->entry]);
 	img->n = n;
 	img->offset = malloc((n + 1) * sizeof(uint32_t));
-	if (!img->offset) {
+	for (size_t i = 0; i < n; i++)
+		img->nr_funcs += j.func[i] != UINT32_MAX;
+	img->funcs = calloc(img->nr_funcs, sizeof(*img->funcs));
+	if (!img->offset || !img->funcs) {
 		err = -ENOMEM;
 		goto out;
 	}
 	memcpy(img->offset, j.offset, (n + 1) * sizeof(uint32_t));
+	for (size_t i = 0, k = 0; i < n; i++) {
+		struct bpf_jit_func *f = &img->funcs[k];
+
+		if (j.func[i] == UINT32_MAX)
+			continue;
+		f->insn = (uint32_t)i;
+		f->start = j.func[i];
+		f->body = j.offset[i];
+		f->epilogue = j.epi[i];
+		if (k)
+			f[-1].end = f->start;
+		f->end = img->len;
+		k++;
+	}
 out:
 	free(mem);
 	free(j.long_br);

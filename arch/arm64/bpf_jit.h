@@ -45,20 +45,66 @@ struct bpf_jit_desc {
 	unsigned int flags;		/* enum bpf_jit_flags */
 };
 
+/*
+ * One native function of the image: the program, or a bpf-to-bpf call
+ * target.  Word indices; [start, body) is its prologue, [epilogue, end)
+ * its epilogue.
+ */
+struct bpf_jit_func {
+	uint32_t insn;		/* its first BPF instruction */
+	uint32_t start;
+	uint32_t body;		/* offset[insn] */
+	uint32_t epilogue;
+	uint32_t end;		/* the next function's start, or len */
+};
+
 struct bpf_jit_image {
 	struct ftramp_text text;
 	/*
 	 * The instruction address map: offset[i] is the word index in the
-	 * image of BPF instruction i's code, offset[n] the end of the code;
-	 * instruction i's A64 lines are [offset[i], offset[i + 1]).  The
-	 * second half of an ld_imm64 has no code of its own.
+	 * image of BPF instruction i's code, offset[n] the end of the code.
+	 * Instruction i's A64 lines are [offset[i], bpf_jit_insn_end(i)):
+	 * up to offset[i + 1], or to its function's epilogue when i is the
+	 * function's last.  The second half of an ld_imm64 has no code of
+	 * its own.
 	 */
 	uint32_t *offset;
 	size_t n;
+	struct bpf_jit_func *funcs;	/* ascending; funcs[0].start is 0 */
+	size_t nr_funcs;
 	uint32_t len;		/* words */
 	uint32_t passes;	/* emit passes until the offsets were stable */
 	uint64_t entry;		/* execute address of the program's entry */
 };
+
+/* The function that holds BPF instruction i (i < img->n). */
+static inline const struct bpf_jit_func *
+bpf_jit_func_of(const struct bpf_jit_image *img, size_t i)
+{
+	size_t lo = 0, hi = img->nr_funcs;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (img->funcs[mid].insn <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &img->funcs[lo];
+}
+
+/* Where BPF instruction i's code ends (word index). */
+static inline uint32_t bpf_jit_insn_end(const struct bpf_jit_image *img,
+					size_t i)
+{
+	const struct bpf_jit_func *f = bpf_jit_func_of(img, i);
+
+	if (i + 1 >= img->n ||
+	    (f + 1 < img->funcs + img->nr_funcs && f[1].insn == i + 1))
+		return f->epilogue;
+	return img->offset[i + 1];
+}
 
 /*
  * Compile.  0, -EOPNOTSUPP (what the JIT does not take: bpf_loop, tail

@@ -98,6 +98,12 @@ int cli_bpf_parse(const char *path, struct ftramp_bpf_object *obj,
 		  struct ftramp_bpf_error *e);
 
 /*
+ * jited.c: ftramp prog --jited: list the JIT's code of every program of
+ * the parsed @obj (or of the one named @name): 0, or 1 said.
+ */
+int cli_prog_jited(struct ftramp_bpf_object *obj, const char *name);
+
+/*
  * bpfrun.c: ftramp run -e.  Add (check) an object: 0 or -errno, said;
  * the BPF area's size for them; once the session exists, its area;
  * drain the ring buffers (true when a record was read); dump the maps.
@@ -107,5 +113,15 @@ uint64_t cli_bpf_area_size(uint64_t page);
 void cli_bpf_session(int fd, uint64_t off, uint64_t size);
 bool cli_bpf_drain(FILE *out);
 void cli_bpf_dump_maps(FILE *f);
+
+/*
+ * disasm.c: A64 words as text (capstone, and the LSE atomics capstone 4
+ * lacks).  NULL when capstone cannot open an arm64 disassembler.
+ */
+struct cli_disasm;
+struct cli_disasm *cli_disasm_open(void);
+void cli_disasm_one(struct cli_disasm *d, uint32_t word, uint64_t pc,
+		    char *mn, size_t mn_size, char *ops, size_t ops_size);
+void cli_disasm_close(struct cli_disasm *d);
 
 #endif /* FTRAMP_TOOLS_CLI_H */

@@ -15,7 +15,6 @@
  * slot, from the model's AAPCS64 layout (arch/arm64/abi.c).  The
  * literal pool is named from the addresses the dump chose.
  */
-#include <capstone/capstone.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -283,29 +282,6 @@ static void insn_comment(struct dump_ctx *d, uint32_t off, char *c,
 		else
 			snprintf(c, size, "%s", a);
 	}
-}
-
-/*
- * Words capstone 4 does not know: the ARMv8.1 LSE atomics the emitter
- * uses with --lse (STADD{L} is LDADD{L} with xzr as destination).
- */
-static bool decode_extra(uint32_t w, char *text, size_t tsize)
-{
-	if ((w & 0xff20fc00) == 0xf8200000) {
-		unsigned int rs = (w >> 16) & 31, rn = (w >> 5) & 31;
-		unsigned int rt = w & 31;
-		bool rel = w & (1u << 22), acq = w & (1u << 23);
-
-		if (rt == 31 && !acq)
-			snprintf(text, tsize, "%-7s x%u, [x%u]",
-				 rel ? "staddl" : "stadd", rs, rn);
-		else
-			snprintf(text, tsize, "ldadd%-2s x%u, x%u, [x%u]",
-				 acq ? (rel ? "al" : "a") : (rel ? "l" : ""),
-				 rs, rt, rn);
-		return true;
-	}
-	return false;
 }
 
 /* Where the data starts: the emitter's note on the literal pool. */
@@ -583,13 +559,10 @@ int cmd_dump(int argc, char **argv)
 	struct ftramp_parse_error perr = { 0 };
 	char proto[512] = "unknown (every argument register saved)";
 	uint8_t *img = NULL;
-	cs_insn *insn;
-	const uint8_t *code;
+	struct cli_disasm *dis;
 	uint64_t addr;
-	size_t left;
 	unsigned int k;
 	int bound, err, ret = 1;
-	csh h;
 
 	err = parse_args(argc, argv, &o);
 	if (err)
@@ -627,7 +600,8 @@ int cmd_dump(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &h) != CS_ERR_OK) {
+	dis = cli_disasm_open();
+	if (!dis) {
 		pr_err("capstone: cannot open an arm64 disassembler");
 		goto out;
 	}
@@ -648,35 +622,22 @@ int cmd_dump(int argc, char **argv)
 	       o.no_guard ? "; no recursion guard, no counters" : "");
 
 	find_data(&d);
-	insn = cs_malloc(h);
-	code = img;
-	left = d.size;
-	addr = d.rx;
-	while (addr < d.data_start && left >= 4) {
-		char comment[256], text[8 + sizeof(insn->op_str) + 32];
-		uint64_t at = addr;
+	for (addr = d.rx; addr < d.data_start && addr + 4 <= d.rx + d.size;
+	     addr += 4) {
+		char comment[256], mn[32], ops[160], text[200];
 		uint32_t word;
 
-		print_notes(&d, at);
-		memcpy(&word, code, sizeof(word));
-		insn_comment(&d, (uint32_t)(at - d.rx), comment,
+		print_notes(&d, addr);
+		memcpy(&word, img + (addr - d.rx), sizeof(word));
+		insn_comment(&d, (uint32_t)(addr - d.rx), comment,
 			     sizeof(comment));
-		if (cs_disasm_iter(h, &code, &left, &addr, insn)) {
-			snprintf(text, sizeof(text), "%-7s %s", insn->mnemonic,
-				 insn->op_str);
-		} else {
-			if (!decode_extra(word, text, sizeof(text)))
-				snprintf(text, sizeof(text), ".inst   %#010x",
-					 word);
-			code += 4;
-			left -= 4;
-			addr += 4;
-		}
-		printf("  %#llx:  %08x  %-36s%s%s\n", (unsigned long long)at,
+		cli_disasm_one(dis, word, addr, mn, sizeof(mn), ops,
+			       sizeof(ops));
+		snprintf(text, sizeof(text), "%-7s %s", mn, ops);
+		printf("  %#llx:  %08x  %-36s%s%s\n", (unsigned long long)addr,
 		       word, text, comment[0] ? "// " : "", comment);
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	cli_disasm_close(dis);
 	dump_data(&d, img);
 	ret = 0;
 out:

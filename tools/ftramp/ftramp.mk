@@ -12,19 +12,23 @@ FTRAMP_AGENT	:= $(CLI_DIR)/libftramp-agent.so
 # The command.  It links host builds (no sanitizers: this is a tool people
 # run) of the library's host-usable parts: the ELF site reader and the
 # DWARF model reader for `list`,
-# the encoder, AAPCS64 layout, emitter and model parser for `dump`.
+# the encoder, AAPCS64 layout, emitter and model parser for `dump`;
+# the loader, the verifier and the JIT for `prog` (jited.c stands in for
+# the text allocator and the helpers).
 
 CLI_SRCS := tools/ftramp/main.c tools/ftramp/run.c tools/ftramp/list.c \
 	    tools/ftramp/ldcache.c \
 	    tools/ftramp/table.c \
 	    tools/ftramp/dump.c tools/ftramp/elfcheck.c tools/ftramp/report.c \
-	    tools/ftramp/prog.c tools/ftramp/bpfrun.c \
+	    tools/ftramp/prog.c tools/ftramp/bpfrun.c tools/ftramp/jited.c \
+	    tools/ftramp/disasm.c \
 	    tools/ftramp/agent/session.c tools/ftramp/agent/fmt.c \
 	    tools/ftramp/agent/libsel.c
 CLI_LIB_SRCS := arch/arm64/insn.c arch/arm64/abi.c arch/arm64/trampoline.c \
 		trampoline/model.c trampoline/model_parse.c ftrace/elf_sites.c \
 		ftrace/elf_sites_common.c ftrace/site_table.c \
-		ftrace/dwarf.c $(BPF_PURE_SRCS) lib/ringbuf.c lib/ringbuf_map.c
+		ftrace/dwarf.c $(BPF_PURE_SRCS) lib/ringbuf.c lib/ringbuf_map.c \
+		bpf/jit.c arch/arm64/bpf_jit.c
 CLI_OBJS := $(patsubst %.c,$(CLI_DIR)/host/%.o,$(CLI_SRCS) $(CLI_LIB_SRCS))
 
 HOST_CLI_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fno-strict-aliasing \

@@ -5,9 +5,11 @@
  * (bpf/object.c, bpf/check.c) and the verifier (bpf/verifier.c), built
  * for the host: the object is read exactly as ftramp_bpf_object__open()
  * and __load() read it, only nothing is created or run.  -v prints the
- * verifier's log of each program (-vv: every instruction's state).
+ * verifier's log of each program (-vv: every instruction's state),
+ * --jited the JIT's code (jited.c).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,37 +114,53 @@ static void usage_prog(FILE *f)
 {
 	fprintf(f,
 "Usage: ftramp prog [-v|-vv] OBJ\n"
+"       ftramp prog --jited OBJ [PROG]\n"
 "\n"
 "List the programs, maps and relocations of a BPF object built with\n"
 "clang -O2 -g -target bpf, as ftramp_bpf_object__open() and __load() see\n"
 "them.  Exit status 1 and the loader's or the verifier's message when\n"
 "the object would be refused.\n"
 "\n"
-"  -v   print the verifier's log of each program (branches, verdict)\n"
-"  -vv  the log with every instruction's register and stack state\n");
+"  -v       print the verifier's log of each program (branches, verdict)\n"
+"  -vv      the log with every instruction's register and stack state\n"
+"  --jited  the arm64 JIT's code of each program (or of PROG): every BPF\n"
+"           instruction, then its A64 lines at offsets in the image, as\n"
+"           bpftool prog dump jited prints them; map addresses are\n"
+"           placeholders\n");
 }
 
 int cmd_prog(int argc, char **argv)
 {
 	struct ftramp_bpf_error e = { 0 };
 	struct ftramp_bpf_object obj;
-	int verbose = 0;
+	bool jited = false;
+	int verbose = 0, ret;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage_prog(stdout);
 		return 0;
 	}
-	if (argc == 3 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "-vv"))) {
+	if (argc >= 3 && !strcmp(argv[1], "--jited")) {
+		jited = true;
+		argv++;
+		argc--;
+	} else if (argc == 3 && (!strcmp(argv[1], "-v") ||
+				 !strcmp(argv[1], "-vv"))) {
 		verbose = argv[1][2] ? 2 : 1;
 		argv++;
 		argc--;
 	}
-	if (argc != 2) {
+	if (argc != 2 && !(jited && argc == 3)) {
 		usage_prog(stderr);
 		return EXIT_USAGE;
 	}
 	if (parse(argv[1], &obj, &e, verbose))
 		return 1;
+	if (jited) {
+		ret = cli_prog_jited(&obj, argc == 3 ? argv[2] : NULL);
+		bpf_object_free(&obj);
+		return ret;
+	}
 	printf("license: %s\n", obj.license);
 	printf("programs:\n");
 	for (size_t i = 0; i < obj.nr_progs; i++) {

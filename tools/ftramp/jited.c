@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `ftramp prog --jited OBJ [PROG]`: the arm64 JIT's code for each
+ * program, instruction by instruction, as `bpftool prog dump jited`
+ * prints it with source lines: each BPF instruction as the object holds
+ * it (a "; N: ..." line), then its A64 lines at byte offsets from the
+ * image's start, from the JIT's own instruction address map
+ * (arch/arm64/bpf_jit.h, offset[] and the function records).
+ *
+ * The command runs on the host, so the program is compiled by a host
+ * build of the library's JIT path (bpf/jit.c, arch/arm64/bpf_jit.c) into
+ * memory of ours: the text allocator below stands in for
+ * arch/arm64/text_alloc.c, and nothing runs the image.  Maps do not
+ * exist here: each map reference holds a placeholder address, printed
+ * in the header; helper calls show host addresses.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arm64/bpf_jit.h"
+#include "arch/arm64/text_alloc.h"
+#include "bpf/bpf.h"
+#include "cli.h"
+
+/* Where map k's placeholder lives: JITED_MAPS + k * JITED_MAP_STEP. */
+#define JITED_MAPS	0xaaaa00000000ull
+#define JITED_MAP_STEP	0x100000ull
+/* The image's placeholder execute address when no near address is given. */
+#define JITED_TEXT	0xaaab00000000ull
+
+/* ------------------------------------------------------------------
+ * The host's text: plain memory, never executed
+ * ------------------------------------------------------------------ */
+
+int ftramp_text_alloc(struct ftramp_text *t, size_t size, uint64_t near,
+		      unsigned int flags)
+{
+	(void)flags;
+	memset(t, 0, sizeof(*t));
+	if (!size)
+		return -EINVAL;
+	t->rw = calloc(1, size);
+	if (!t->rw)
+		return -ENOMEM;
+	/* Within BL reach of `near`, as the real allocator places it. */
+	t->rx = (void *)(uintptr_t)(near ? near & ~0xffffull : JITED_TEXT);
+	t->size = size;
+	return 0;
+}
+
+int ftramp_text_publish(struct ftramp_text *t)
+{
+	(void)t;
+	return 0;
+}
+
+void ftramp_text_free(struct ftramp_text *t)
+{
+	free(t->rw);
+	memset(t, 0, sizeof(*t));
+}
+
+/* bpf/jit.c routes helper calls here; the host runs no image. */
+uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
+			 const uint64_t *r)
+{
+	(void)prog;
+	(void)id;
+	(void)r;
+	abort();
+}
+
+/* ------------------------------------------------------------------
+ * The listing
+ * ------------------------------------------------------------------ */
+
+/*
+ * The instruction as the user wrote it that run instruction i stands
+ * for: the identity until the rewriting pass keeps an orig_idx.
+ */
+static size_t orig_of(const struct ftramp_bpf_program *p, size_t i)
+{
+	(void)p;
+	return i;
+}
+
+/*
+ * The run form bpf/prog.c makes at load (map references as addresses),
+ * with placeholders for the maps.
+ */
+static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
+{
+	struct ftramp_bpf_insn *run = malloc(p->n * sizeof(*run));
+
+	if (!run)
+		return NULL;
+	memcpy(run, p->insns, p->n * sizeof(*run));
+	for (size_t i = 0; i + 1 < p->n; i++) {
+		struct ftramp_bpf_insn *in = &run[i];
+		uint64_t v;
+
+		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
+			continue;
+		switch (in->src_reg) {
+		case BPF_PSEUDO_MAP_FD:
+			v = JITED_MAPS + (uint64_t)in->imm * JITED_MAP_STEP;
+			break;
+		case BPF_PSEUDO_MAP_VALUE:
+			v = JITED_MAPS + (uint64_t)in->imm * JITED_MAP_STEP +
+			    (uint32_t)in[1].imm;
+			break;
+		default:	/* a plain value, or BPF_PSEUDO_FUNC: left */
+			i++;
+			continue;
+		}
+		in[0].src_reg = 0;
+		in[0].imm = (int32_t)(uint32_t)v;
+		in[1].imm = (int32_t)(uint32_t)(v >> 32);
+		i++;
+	}
+	return run;
+}
+
+static void print_lines(struct cli_disasm *dis, const struct bpf_jit_image *img,
+			uint32_t from, uint32_t to)
+{
+	const uint32_t *words = img->text.rw;
+
+	for (uint32_t w = from; w < to; w++) {
+		char mn[32], ops[160];
+
+		cli_disasm_one(dis, words[w], (uint64_t)w * 4, mn, sizeof(mn),
+			       ops, sizeof(ops));
+		printf("%4x:\t%s%s%s\n", w * 4, mn, ops[0] ? "\t" : "", ops);
+	}
+}
+
+/* Is original instruction i the first half of an ld_imm64? */
+static bool ld_first(const struct ftramp_bpf_program *p, size_t i)
+{
+	size_t k = 0;
+
+	/* halves pair up from the start: count back to a non-ld_imm64 */
+	while (k < i && p->insns[i - k - 1].code == (BPF_LD | BPF_IMM | BPF_DW))
+		k++;
+	return p->insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && !(k % 2);
+}
+
+static void list_image(struct cli_disasm *dis,
+		       const struct ftramp_bpf_program *p,
+		       const struct bpf_jit_image *img)
+{
+	for (size_t k = 0; k < img->nr_funcs; k++) {
+		const struct bpf_jit_func *f = &img->funcs[k];
+		size_t last = k + 1 < img->nr_funcs ? f[1].insn : img->n;
+		char name[BPF_NAME_MAX + 32];
+
+		bpf_func_name(p, f->insn, name, sizeof(name));
+		printf("%sbpf_prog_%s:\n", k ? "\n" : "", name);
+		print_lines(dis, img, f->start, f->body);
+		for (size_t i = f->insn; i < last; i++) {
+			size_t o = orig_of(p, i);
+			char text[128];
+
+			/*
+			 * Once per original instruction (the run insns of
+			 * one rewrite share it), none for an ld_imm64's
+			 * second half.
+			 */
+			if ((i == f->insn || orig_of(p, i - 1) != o) &&
+			    !(o && p->insns[o - 1].code ==
+			      (BPF_LD | BPF_IMM | BPF_DW) && ld_first(p, o - 1))) {
+				bpf_insn_str((const struct bpf_insn *)
+					     &p->insns[o], p->n - o, text,
+					     sizeof(text));
+				printf("; %zu: %s\n", o, text);
+			}
+			print_lines(dis, img, img->offset[i],
+				    bpf_jit_insn_end(img, i));
+		}
+		printf("; epilogue\n");
+		print_lines(dis, img, f->epilogue, f->end);
+	}
+}
+
+/* 0, or 1 with the reason printed. */
+static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
+{
+	const struct ftramp_bpf_object *obj = p->obj;
+	int err;
+
+	p->run = run_form(p);
+	if (!p->run) {
+		pr_err("%s: %s", p->name, strerror(ENOMEM));
+		return 1;
+	}
+	err = bpf_jit_prog(p);
+	if (err) {
+		printf("%s: not JIT'd: %s%s\n\n", p->name, strerror(-err),
+		       err == -EOPNOTSUPP ? " (it runs in the interpreter)" :
+		       "");
+		free(p->run);
+		p->run = NULL;
+		return err == -EOPNOTSUPP ? 0 : 1;
+	}
+	printf("%s (%s): %zu insns, %u bytes of A64 in %zu function%s, "
+	       "%u passes\n", p->name, p->sec, p->n, p->jit->len * 4,
+	       p->jit->nr_funcs, p->jit->nr_funcs == 1 ? "" : "s",
+	       p->jit->passes);
+	for (size_t i = 0; obj && i < obj->nr_maps; i++)
+		printf("; map %s at %#llx (a placeholder)\n",
+		       obj->maps[i].name,
+		       (unsigned long long)(JITED_MAPS + i * JITED_MAP_STEP));
+	list_image(dis, p, p->jit);
+	printf("\n");
+	bpf_jit_prog_free(p);
+	free(p->run);
+	p->run = NULL;
+	return 0;
+}
+
+int cli_prog_jited(struct ftramp_bpf_object *obj, const char *name)
+{
+	struct cli_disasm *dis = cli_disasm_open();
+	bool found = false;
+	int ret = 0;
+
+	if (!dis) {
+		pr_err("capstone: cannot open an arm64 disassembler");
+		return 1;
+	}
+	for (size_t i = 0; i < obj->nr_progs; i++) {
+		if (name && strcmp(obj->progs[i].name, name))
+			continue;
+		found = true;
+		ret |= jited_one(dis, &obj->progs[i]);
+	}
+	cli_disasm_close(dis);
+	if (!found) {
+		pr_err("no program %s", name);
+		return 1;
+	}
+	return ret;
+}
