@@ -29,6 +29,35 @@
 #ifndef BPF_MEMSX
 #define BPF_MEMSX	0x80	/* ldsx: sign-extending load */
 #endif
+/*
+ * Static branches (ftramp.h, "Static branches"; sbranch.c): may_goto's
+ * encoding (Linux 6.9) and the src_reg flags of the kernel's
+ * static-branch proposal for BPF_JA.  BPF_MAY_GOTO and the map type are
+ * enumerators in newer headers: macros after the include are harmless.
+ */
+#ifndef BPF_JCOND
+#define BPF_JCOND	FTRAMP_BPF_JCOND
+#endif
+#define BPF_MAY_GOTO		0
+#define BPF_STATIC_BRANCH_JA	FTRAMP_BPF_STATIC_BRANCH_JA
+#define BPF_STATIC_BRANCH_NOP	FTRAMP_BPF_STATIC_BRANCH_NOP
+#define BPF_MAP_TYPE_INSN_ARRAY	FTRAMP_BPF_MAP_TYPE_INSN_ARRAY
+
+/* A static branch: ja with the static flag, or jcond (may_goto). */
+static inline bool bpf_is_static_branch(const struct ftramp_bpf_insn *in)
+{
+	return ((in->code == (BPF_JMP | BPF_JA) ||
+		 in->code == (BPF_JMP32 | BPF_JA)) &&
+		(in->src_reg & BPF_STATIC_BRANCH_JA)) ||
+	       in->code == (BPF_JMP | BPF_JCOND);
+}
+
+/* Its state as loaded: a plain static ja jumps, the others are nops. */
+static inline bool bpf_static_branch_initially_on(const struct ftramp_bpf_insn *in)
+{
+	return BPF_OP(in->code) == BPF_JA &&
+	       !(in->src_reg & BPF_STATIC_BRANCH_NOP);
+}
 
 #define BPF_MAX_STACK		512	/* bytes per frame (MAX_BPF_STACK) */
 #define BPF_MAX_CALL_DEPTH	8	/* frames (MAX_CALL_FRAMES) */
@@ -89,6 +118,15 @@ struct bpf_func_sym {
 	char name[BPF_NAME_MAX];
 };
 
+/* One static branch site of a loaded program (sbranch.c). */
+struct bpf_sbranch {
+	uint32_t insn;		/* in the run form (patch.c remaps these) */
+	uint32_t orig;		/* as written: the key that names it */
+	uint32_t target;	/* run index of the jump target */
+	uint32_t group;		/* orig of its group's first site: the key */
+	bool on;		/* jumps (under the update lock) */
+};
+
 struct ftramp_bpf_program {
 	char name[BPF_NAME_MAX];
 	char *sec;		/* section name */
@@ -117,6 +155,10 @@ struct ftramp_bpf_program {
 	bool loaded;
 	int engine;			/* enum ftramp_bpf_engine */
 	struct bpf_jit_image *jit;	/* FTRAMP_BPF_ENGINE_JIT */
+	/* static branches, by insn; the interpreter's flag per run insn */
+	struct bpf_sbranch *sb;
+	size_t nr_sb;
+	uint8_t *sb_on;
 	struct bpf_stub *stub;		/* the native ftramp_prog_t */
 	ftramp_prog_t handler;
 	struct ftramp_bpf_link *link;	/* object attach */
@@ -251,6 +293,21 @@ bool bpf_helper_needs_ctx(int32_t id);
 /* trace_printk's formatting, exposed for tests (returns bytes, <0 bad). */
 int bpf_format(char *out, size_t size, const char *fmt, uint32_t fmt_size,
 	       const uint64_t *args, int nr_args);
+
+/*
+ * sbranch.c: the static branch sites of a prepared program (p->run, and
+ * the JIT image if any), grouped by the instruction-array maps among its
+ * maps, whose values it fills (xlated_off, jitted_off).  0, -ENOMEM, or
+ * -EINVAL with e set (a map naming no site, a site in two maps).
+ */
+int bpf_sbranch_init(struct ftramp_bpf_program *p, struct ftramp_bpf_error *e);
+void bpf_sbranch_free(struct ftramp_bpf_program *p);
+/* The interpreter's view of site @pc (run index). */
+static inline bool bpf_sbranch_on(const struct ftramp_bpf_program *p,
+				  size_t pc)
+{
+	return __atomic_load_n(&p->sb_on[pc], __ATOMIC_ACQUIRE);
+}
 
 /* stub.c: the native ftramp_prog_t that runs a program. */
 int bpf_stub_create(struct ftramp_bpf_program *prog);

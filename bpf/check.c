@@ -23,6 +23,7 @@ static bool jmp_op_ok(uint8_t op)
 	case BPF_JA: case BPF_JEQ: case BPF_JGT: case BPF_JGE: case BPF_JSET:
 	case BPF_JNE: case BPF_JSGT: case BPF_JSGE: case BPF_JLT: case BPF_JLE:
 	case BPF_JSLT: case BPF_JSLE: case BPF_CALL: case BPF_EXIT:
+	case BPF_JCOND:	/* may_goto: a static branch (sbranch.c) */
 		return true;
 	}
 	return false;
@@ -54,6 +55,10 @@ int bpf_check(const struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
 		    c != (BPF_JMP32 | BPF_JA))
 			return ERR(FTRAMP_BPF_E_INSN, "the last instruction "
 				   "is not exit or ja: execution would run off "
+				   "the end");
+		if (bpf_is_static_branch(&p->insns[i]))
+			return ERR(FTRAMP_BPF_E_INSN, "the last instruction "
+				   "is a static branch: off, it would run off "
 				   "the end");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -112,11 +117,25 @@ int bpf_check(const struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
 		case BPF_JMP:
 		case BPF_JMP32:
 			if (!jmp_op_ok(op) ||
-			    (cls == BPF_JMP32 && (op == BPF_CALL || op == BPF_EXIT)))
+			    (cls == BPF_JMP32 && (op == BPF_CALL || op == BPF_EXIT ||
+						  op == BPF_JCOND)))
 				return ERR(FTRAMP_BPF_E_INSN, "bad jump opcode "
 					   "%#x", in->code);
 			if (op == BPF_EXIT)
 				break;
+			if (op == BPF_JCOND &&
+			    (cls != BPF_JMP || BPF_SRC(in->code) != BPF_K ||
+			     in->src_reg != BPF_MAY_GOTO || in->dst_reg ||
+			     in->imm))
+				return ERR(FTRAMP_BPF_E_INSN, "jcond other than "
+					   "may_goto (src_reg %u)", in->src_reg);
+			if (op == BPF_JA && in->src_reg &&
+			    in->src_reg != BPF_STATIC_BRANCH_JA &&
+			    in->src_reg != (BPF_STATIC_BRANCH_JA |
+					    BPF_STATIC_BRANCH_NOP))
+				return ERR(FTRAMP_BPF_E_INSN, "ja with src_reg "
+					   "%u: neither plain nor static",
+					   in->src_reg);
 			if (op == BPF_CALL) {
 				if (in->src_reg == BPF_PSEUDO_CALL) {
 					tgt = (int64_t)i + in->imm + 1;

@@ -17,6 +17,7 @@
  *    bits for ALU); signed INT_MIN / -1 gives INT_MIN, INT_MIN % -1
  *    gives 0 (computed without the C overflow);
  *  - signed modulo truncates (the sign of the dividend), as C does.
+ * A static branch (sbranch.c) reads its site's flag: set, it jumps.
  * Each bpf-to-bpf call gets its own 512-byte stack frame and keeps the
  * caller's R6-R9 (the callee may clobber them; the frame restores them),
  * up to 8 frames, as the kernel allows.
@@ -289,7 +290,15 @@ static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth)
 		case BPF_JMP:
 		case BPF_JMP32:
 			if (op == BPF_JA) {
+				/* a static branch that is off: a nop */
+				if (in->src_reg && !bpf_sbranch_on(rs->prog, pc - 1))
+					break;
 				pc += cls == BPF_JMP32 ? in->imm : in->off;
+				break;
+			}
+			if (op == BPF_JCOND) {	/* static, nop until on */
+				if (bpf_sbranch_on(rs->prog, pc - 1))
+					pc += in->off;
 				break;
 			}
 			if (op == BPF_CALL) {

@@ -279,8 +279,9 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 	im->elem_size = round_up(m->value_size, 8);
 	switch (m->type) {
 	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_INSN_ARRAY:
 	case BPF_MAP_TYPE_PERCPU_ARRAY: {
-		size_t slots = m->type == BPF_MAP_TYPE_ARRAY ? 1 :
+		size_t slots = m->type != BPF_MAP_TYPE_PERCPU_ARRAY ? 1 :
 			       ftramp_bpf_num_cpus();
 
 		im->values = mem_calloc(slots * m->max_entries, im->elem_size);
@@ -726,6 +727,7 @@ FTRAMP_API int ftramp_bpf_map__lookup_elem(const struct ftramp_bpf_map *map,
 		return -EINVAL;
 	switch (m->type) {
 	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_INSN_ARRAY:
 		memcpy(&idx, key, 4);
 		if (idx >= m->max_entries)
 			return -ENOENT;
@@ -773,6 +775,16 @@ FTRAMP_API int ftramp_bpf_map__update_elem(struct ftramp_bpf_map *m,
 	}
 	if (m->type == BPF_MAP_TYPE_RINGBUF || m->type == BPF_MAP_TYPE_PROG_ARRAY)
 		return -EOPNOTSUPP;
+	if (m->type == BPF_MAP_TYPE_INSN_ARRAY) {
+		/* user space only: the sites a load reads (sbranch.c) */
+		memcpy(&idx, key, 4);
+		if (idx >= m->max_entries)
+			return -E2BIG;
+		if (flags == BPF_NOEXIST)
+			return -EEXIST;
+		memcpy(array_slot(m, idx, 0), value, m->value_size);
+		return 0;
+	}
 	return bpf_map_update(m, key, value, flags);
 }
 

@@ -55,6 +55,7 @@ static const char *const map_type_names[] = {
 	[BPF_MAP_TYPE_PERCPU_ARRAY]	= "percpu_array",
 	[BPF_MAP_TYPE_LRU_HASH]		= "lru_hash",
 	[BPF_MAP_TYPE_RINGBUF]		= "ringbuf",
+	[BPF_MAP_TYPE_INSN_ARRAY]	= "insn_array",
 };
 
 const char *bpf_map_type_str(uint32_t type)
@@ -100,8 +101,14 @@ int bpf_map_check(const struct ftramp_bpf_map *m, const char **why)
 	case BPF_MAP_TYPE_ARRAY:
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
 	case BPF_MAP_TYPE_PROG_ARRAY:
+	case BPF_MAP_TYPE_INSN_ARRAY:
 		if (m->key_size != 4) {
 			*why = "an array's key_size must be 4";
+			return FTRAMP_BPF_E_MAP_DEF;
+		}
+		if (m->type == BPF_MAP_TYPE_INSN_ARRAY &&
+		    m->value_size != sizeof(struct ftramp_bpf_insn_array_value)) {
+			*why = "an insn_array's value_size must be 16";
 			return FTRAMP_BPF_E_MAP_DEF;
 		}
 		if (m->type == BPF_MAP_TYPE_PROG_ARRAY && m->value_size != 4) {

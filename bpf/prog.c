@@ -129,6 +129,13 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 		else	/* a trampoline calls the image directly */
 			p->handler = (ftramp_prog_t)(uintptr_t)p->jit->entry;
 	}
+	if (!err) {
+		err = bpf_sbranch_init(p, e);
+		if (err) {
+			bpf_jit_prog_free(p);
+			bpf_stub_free(p);
+		}
+	}
 	if (err) {
 		free(p->run);
 		p->run = NULL;
@@ -140,6 +147,7 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 
 static void prog_unprepare(struct ftramp_bpf_program *p)
 {
+	bpf_sbranch_free(p);
 	bpf_jit_prog_free(p);
 	bpf_stub_free(p);
 	free(p->run);
@@ -197,6 +205,7 @@ ftramp_bpf_object__open_file(const char *path,
 		errno = EINVAL;
 		return NULL;
 	}
+	o.sz = sizeof(o);	/* handed on to __open_mem(), opts or not */
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;

@@ -31,6 +31,9 @@
  *     bounded by BPF_COMPLEXITY_LIMIT (the kernel's 1 M).  Meeting a
  *     state still being explored that equals the current one exactly
  *     is an infinite loop.
+ *  4. A static branch (ja with the static flag, jcond) is a conditional
+ *     jump on no register: both directions are walked, since it may be
+ *     flipped at any time (sbranch.c).
  *
  * What it does not prove: values read from memory are unknown scalars
  * (a pointer read back from a map is a number, never dereferenced);
@@ -846,7 +849,8 @@ static int check_cfg(struct env *env)
 				if (i + 1 < env->n)
 					env->prune[i + 1] = 1;
 			} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
-				   op == BPF_JA) {
+				   op == BPF_JA && !bpf_is_static_branch(in)) {
+				/* (a static branch has both edges, below) */
 				succ[ns++] = jump_target(in, i);
 				if (succ[0] >= 0 && succ[0] < env->n)
 					env->prune[succ[0]] = 1;
@@ -2299,6 +2303,12 @@ static int check_insn(struct env *env, int i, int *next)
 				return err;
 			}
 			return check_helper(env, in, i, next);
+		}
+		if (bpf_is_static_branch(in)) {
+			/* on and off: the jump waits, the nop goes on */
+			err = push_branch(env, jump_target(in, i));
+			*next = i + 1;
+			return err;
 		}
 		if (op == BPF_JA) {
 			*next = jump_target(in, i);

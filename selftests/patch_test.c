@@ -318,4 +318,62 @@ TEST(beyond_16_bits)
 	EXPECT_EQ(-ERANGE, apply(q, 4, ps, 1, &o));
 }
 
+/*
+ * Static branches (bpf/sbranch.c) are jumps like the others: re-aimed
+ * with their flags, a static ja outgrowing 16 bits becomes a static
+ * gotol, a jcond cannot and is refused; the sites given as instruction
+ * pointers follow their instructions.
+ */
+TEST(static_branches)
+{
+	static insn_t big[40000];
+	insn_t q[6] = {
+		I(BPF_JMP | BPF_JA, 0, 3, 3, 0),	/* static, off */
+		I(BPF_JMP | 0xe0, 0, 0, 2, 0),		/* jcond */
+		MOV(0, 1), MOV(0, 0), MOV(0, 2), EXIT(),
+	};
+	const insn_t two[] = { MOV(3, 9), MOV(3, 8) };
+	struct bpf_patch ps[1] = { { 2, 2, two } };
+	struct bpf_patch_out o;
+	uint32_t sites[2] = { 0, 1 };
+
+	ASSERT_EQ(0, bpf_patch_apply(q, 6, NULL, ps, 1, sites, 2, &o));
+	EXPECT_EQ(3, (int)o.insns[0].src_reg);
+	EXPECT_EQ(4, o.insns[0].off);		/* 0->4 is now 0->5 */
+	EXPECT_EQ(BPF_JMP | 0xe0, o.insns[1].code);
+	EXPECT_EQ(3, o.insns[1].off);		/* 1->4 is now 1->5 */
+	EXPECT_EQ(0u, sites[0]);
+	EXPECT_EQ(1u, sites[1]);
+	bpf_patch_out_free(&o);
+	/* a patch before the sites moves them */
+	q[2] = q[0];
+	q[3] = q[1];
+	q[0] = MOV(0, 1);
+	q[1] = MOV(0, 2);
+	q[2].off = 2;
+	q[3].off = 1;
+	ps[0] = (struct bpf_patch){ 0, 2, two };
+	sites[0] = 2;
+	sites[1] = 3;
+	ASSERT_EQ(0, bpf_patch_apply(q, 6, NULL, ps, 1, sites, 2, &o));
+	EXPECT_EQ(3u, sites[0]);
+	EXPECT_EQ(4u, sites[1]);
+	EXPECT_EQ(3, (int)o.insns[3].src_reg);
+	EXPECT_EQ(2, o.insns[3].off);
+	bpf_patch_out_free(&o);
+	/* beyond 16 bits: a static gotol; a jcond is refused */
+	for (size_t i = 0; i < 40000; i++)
+		big[i] = MOV(3, 1);
+	q[2].off = 2;		/* 2 -> 5 over the patch at 4 */
+	q[3] = MOV(0, 0);
+	ps[0] = (struct bpf_patch){ 4, 40000, big };
+	ASSERT_EQ(0, apply(q, 6, ps, 1, &o));
+	EXPECT_EQ(BPF_JMP32 | BPF_JA, o.insns[2].code);
+	EXPECT_EQ(3, (int)o.insns[2].src_reg);
+	EXPECT_EQ(40001, o.insns[2].imm);
+	bpf_patch_out_free(&o);
+	q[2] = I(BPF_JMP | 0xe0, 0, 0, 2, 0);
+	EXPECT_EQ(-ERANGE, apply(q, 6, ps, 1, &o));
+}
+
 TEST_HARNESS_MAIN

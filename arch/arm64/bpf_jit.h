@@ -10,6 +10,8 @@
  * trampoline, whose entry is a C function `u64 prog(u64 r1, u64 r2)`
  * (a trampoline's `u64 prog(const u64 *ctx)`), and the instruction
  * address map: for every BPF instruction, where its A64 code starts.
+ * A static branch (ja with FTRAMP_BPF_STATIC_BRANCH_JA, jcond) is one
+ * word, nop or b, at its offset[], for bpf_jit_poke_add().
  */
 #ifndef FTRAMP_ARCH_ARM64_BPF_JIT_H
 #define FTRAMP_ARCH_ARM64_BPF_JIT_H
@@ -115,5 +117,19 @@ static inline uint32_t bpf_jit_insn_end(const struct bpf_jit_image *img,
  */
 int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img);
 void bpf_jit_free(struct bpf_jit_image *img);
+
+/* The execute address of word @word of the image (offset[] indexes). */
+uint64_t bpf_jit_word_pc(const struct bpf_jit_image *img, uint32_t word);
+/*
+ * Queue in batch @b the change of image word @word from `b old_target`
+ * to `b new_target` (0: nop): the CMODX-safe nop <-> b and b <-> b,
+ * compared before written (static branches, tail-call slots).  0,
+ * -EINVAL (no image, word beyond it), or ftramp_poke_batch__add()'s
+ * errors; the batch's commit writes and synchronises.
+ */
+struct ftramp_poke_batch;
+int bpf_jit_poke_add(struct ftramp_poke_batch *b,
+		     const struct bpf_jit_image *img, uint32_t word,
+		     uint64_t old_target, uint64_t new_target);
 
 #endif /* FTRAMP_ARCH_ARM64_BPF_JIT_H */

@@ -1354,6 +1354,59 @@ FTRAMP_API int ftramp_bpf_map__ringbuf_consume(struct ftramp_bpf_map *map,
 					       void *ctx);
 
 /*
+ * Static branches (Documentation/bpf.rst, "Static branches"): an
+ * instruction the JIT emits as one word, `nop` or `b target`, and the
+ * interpreter as a flag, flipped at run time.  Two encodings, which
+ * <linux/bpf.h> of older kernels lacks:
+ *
+ *  - BPF_JA (BPF_JMP, off; or BPF_JMP32, imm) with src_reg
+ *    FTRAMP_BPF_STATIC_BRANCH_JA: "goto or nop", as in the kernel's
+ *    static-branch proposal (LLVM's gotol_or_nop); with
+ *    FTRAMP_BPF_STATIC_BRANCH_NOP too it starts as a nop (nop_or_gotol),
+ *    else as the jump;
+ *  - BPF_JMP | FTRAMP_BPF_JCOND with src_reg 0 (BPF_MAY_GOTO), off the
+ *    target: may_goto's encoding, here a static branch that starts as a
+ *    nop (no iteration budget: ftramp never takes it by itself).
+ *
+ * A key is the instruction index (as written) of a site; every site of
+ * a program is its own key, unless an instruction-array map passed at
+ * load (FTRAMP_BPF_MAP_TYPE_INSN_ARRAY, values struct
+ * ftramp_bpf_insn_array_value with orig_off set) names several: then
+ * any of them is the key of all of them.
+ */
+#define FTRAMP_BPF_JCOND		0xe0
+#define FTRAMP_BPF_STATIC_BRANCH_JA	0x1
+#define FTRAMP_BPF_STATIC_BRANCH_NOP	0x2
+#define FTRAMP_BPF_MAP_TYPE_INSN_ARRAY	34
+
+/*
+ * An instruction-array value, the kernel's struct bpf_insn_array_value:
+ * the user sets orig_off (an instruction index); the load fills
+ * xlated_off (its index in the run form) and jitted_off (its byte offset
+ * in the JIT image; 0 for the interpreter).
+ */
+struct ftramp_bpf_insn_array_value {
+	uint32_t orig_off;
+	uint32_t xlated_off;
+	uint32_t jitted_off;
+	uint32_t pad;
+};
+
+/*
+ * Turn every site of @key on (each jumps to its target) or off (each is a
+ * nop), in both engines: in the JIT image in one poke batch (one
+ * synchronisation of every thread, all sites or none), then the
+ * interpreter's flags.  A run that began before the call may see some
+ * sites old and some new; every run that begins after it returns sees
+ * the new state.  Serialised with other updates.  0 (also when already
+ * so), -EINVAL (NULL program, @on not 0 or 1), -ENOEXEC (not loaded),
+ * -ERANGE (@key beyond the program's instructions), -ENOENT (@key is no
+ * static branch site), or the poke's errors (nothing changed).
+ */
+FTRAMP_API int ftramp_bpf_static_branch__update(struct ftramp_bpf_program *prog,
+						uint32_t key, int on);
+
+/*
  * Where bpf_trace_printk() lines go (a whole line, '\n' included): @cb,
  * or with NULL the default, standard error.  Process-wide.
  */
