@@ -12,9 +12,6 @@
 #ifndef BPF_MEMSX
 #define BPF_MEMSX	0x80
 #endif
-#ifndef BPF_JCOND
-#define BPF_JCOND	0xe0
-#endif
 
 static const char *const alu_ops[16] = {
 	[BPF_ADD >> 4] = "+=",	[BPF_SUB >> 4] = "-=",
@@ -96,10 +93,19 @@ static int print_jmp(const struct bpf_insn *in, char *buf, size_t size)
 	uint8_t op = BPF_OP(in->code);
 
 	switch (op) {
-	case BPF_JA:
+	case BPF_JA: {
+		/* static branches as LLVM names them (sbranch.c) */
+		const char *g = !(in->src_reg & BPF_STATIC_BRANCH_JA) ? "" :
+				in->src_reg & BPF_STATIC_BRANCH_NOP ?
+				"nop_or_" : "_or_nop";
+		bool pre = g[0] == 'n';
+
 		if (j32)
-			return P("(%02x) gotol pc%+d", in->code, in->imm);
-		return P("(%02x) goto pc%+d", in->code, in->off);
+			return P("(%02x) %sgotol%s pc%+d", in->code,
+				 pre ? g : "", pre ? "" : g, in->imm);
+		return P("(%02x) %sgoto%s pc%+d", in->code, pre ? g : "",
+			 pre ? "" : g, in->off);
+	}
 	case BPF_EXIT:
 		return P("(%02x) exit", in->code);
 	case BPF_CALL:
