@@ -86,8 +86,14 @@ $(BENCH_DIR)/gcc/gen_funcs.o: $(BENCH_DIR)/gen_funcs.c
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && \
 		$(CC) $(BENCH_GCC_CFLAGS) $(PATCHABLE) -c -o $@ $<
 
+# The BPF rows' C peers built by clang (LLVM) for aarch64.
+$(BENCH_DIR)/clang/handlers.o: bench/handlers.c bench/handlers.h
+	$(call quiet,CLANG,$@)mkdir -p $(dir $@) && \
+		$(BENCH_CLANG) $(BENCH_CLANG_CFLAGS) -c -o $@ $<
+
 BENCH_FTRAMP_OBJS := $(addprefix $(BENCH_DIR)/gcc/,ftramp_bench.o \
-		     targets_plain.o targets_nop.o gen_funcs.o)
+		     targets_plain.o targets_nop.o gen_funcs.o) \
+		     $(BENCH_DIR)/clang/handlers.o
 
 $(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp-internal.a
 	$(call quiet,CCLD,$@)$(CC) -o $@ $(BENCH_FTRAMP_OBJS) \

@@ -38,6 +38,7 @@
 #include "loops.h"
 #include "pages.h"
 #include "report.h"
+#include "handlers.h"
 #include "targets.h"
 #include "tools/ftramp/agent/hist.h"
 
@@ -422,9 +423,11 @@ static void bench_target(const struct target *t)
 }
 
 /*
- * BPF programs in the interpreter (bpf/interp.c) as fentry handlers,
- * each next to the C handler that does the same: the difference is what
- * the interpreter costs per program run, in guest instructions.
+ * BPF programs as handlers, JIT'd (arch/arm64/bpf_jit.c) and interpreted
+ * (bpf/interp.c), beside the C handlers that do the same, compiled by
+ * gcc (this file) and by clang (bench/handlers.c): an empty fentry+fexit
+ * pair against the C pair, then a count into an ARRAY map against the
+ * same engine's empty program.
  */
 static const struct ftramp_bpf_insn bpf_empty[] = {
 	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
@@ -443,64 +446,150 @@ static const struct ftramp_bpf_insn bpf_count[] = {
 	{ .code = BPF_JMP | BPF_EXIT },
 };
 
-/* One case: @prog (or, when NULL, the C handler @c) as t's fentry. */
-static void bench_one_prog(const struct target *t, const char *variant,
-			   ftramp_prog_t c, struct ftramp_bpf_program *prog,
+/*
+ * The same through bpf_map_lookup_elem(&counter, &(u32){0}), as clang
+ * compiles `if ((v = bpf_map_lookup_elem(&m, &k))) __sync_fetch_and_add(v, 1)`.
+ */
+static const struct ftramp_bpf_insn bpf_lookup_count[] = {
+	{ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = 10, .off = -4,
+	  .imm = 0 },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 2, .src_reg = 10 },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 2, .imm = -4 },
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 1,
+	  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 },
+	{ .imm = 0 },
+	{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem },
+	{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = 0, .off = 2,
+	  .imm = 0 },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 1, .imm = 1 },
+	{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = 0, .src_reg = 1,
+	  .imm = BPF_ADD },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+#define NINSNS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* One case: @entry as t's fentry and @exit (if any) as its fexit. */
+static void bench_handlers(const struct target *t, const char *variant,
+			   ftramp_prog_t entry, ftramp_prog_t exit,
 			   const char *base_variant, const char *label)
 {
 	FTRAMP_OPTS(ftramp_attach_opts, opts, .model = t->model,
 		    .no_dwarf = true);
 	char name[64], base[64], msg[128];
-	struct ftramp_link *l;
+	struct ftramp_link *in = NULL, *out = NULL;
 
 	name_of(name, sizeof(name), "ftramp", t, variant);
 	name_of(base, sizeof(base), "ftramp", t, base_variant);
-	l = ftramp_attach(t->site, FTRAMP_FENTRY,
-			  prog ? ftramp_bpf_program__handler(prog) : c, &opts);
-	if (!l) {
-		bench_na(name, base, label, err_str(-errno, msg, sizeof(msg)));
+	if (!entry) {
+		bench_na(name, base, label, "the program did not load");
 		return;
 	}
-	loop(t, t->nop);
-	bench_case(name, BENCH_CALLS, base, label);
-	ftramp_link__destroy(l);
+	in = ftramp_attach(t->site, FTRAMP_FENTRY, entry, &opts);
+	if (in && exit)
+		out = ftramp_attach(t->site, FTRAMP_FEXIT, exit, &opts);
+	if (!in || (exit && !out)) {
+		bench_na(name, base, label, err_str(-errno, msg, sizeof(msg)));
+	} else {
+		loop(t, t->nop);
+		bench_case(name, BENCH_CALLS, base, label);
+	}
+	ftramp_link__destroy(out);
+	ftramp_link__destroy(in);
+}
+
+static struct ftramp_bpf_program *bpf_load(const struct ftramp_bpf_insn *in,
+					   size_t n, int type, int engine,
+					   struct ftramp_bpf_map **map)
+{
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .type = type,
+		    .engine = engine, .maps = map, .nr_maps = 1);
+	struct ftramp_bpf_program *p = ftramp_bpf_prog__load(in, n, &lo);
+
+	if (!p)
+		fprintf(stderr, "ftramp_bench: BPF program (engine %d): %s\n",
+			engine, strerror(errno));
+	return p;
+}
+
+static ftramp_prog_t handler(const struct ftramp_bpf_program *p)
+{
+	return p ? ftramp_bpf_program__handler(p) : NULL;
 }
 
 static void bench_bpf(const struct target *t)
 {
-	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo,
-		    .type = FTRAMP_BPF_PROG_FENTRY);
-	struct ftramp_bpf_program *empty, *count;
+	static const char *const eng[2] = { "interp", "jit" };
+	static const char *const eng_label[2] = { "interpreter", "JIT" };
+	struct ftramp_bpf_program *p[2][4] = { { NULL } };
 	struct ftramp_bpf_map *counter;
+	char variant[64], base[64], label[160];
+	uint64_t n = 0, runs = 0;
 	uint32_t k = 0;
-	uint64_t n = 0;
-	char name[64], msg[128];
 
 	counter = ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "counter", 4, 8,
 					 1, NULL);
-	lo.maps = &counter;
-	lo.nr_maps = 1;
-	empty = ftramp_bpf_prog__load(bpf_empty, 2, &lo);
-	count = counter ? ftramp_bpf_prog__load(bpf_count, 6, &lo) : NULL;
-	if (!empty || !count) {
-		err_str(-errno, msg, sizeof(msg));
-		name_of(name, sizeof(name), "ftramp", t, "bpf_empty");
-		bench_na(name, "-", "BPF fentry, empty program", msg);
-		goto out;
+	if (!counter) {
+		name_of(variant, sizeof(variant), "ftramp", t, "bpf");
+		bench_na(variant, "-", "BPF programs", strerror(errno));
+		return;
 	}
-	bench_one_prog(t, "bpf_empty", NULL, empty, "fentry",
-		       "BPF fentry, empty program (2 insns, interpreter) vs C");
-	bench_one_prog(t, "c_count", count_entry, NULL, "untraced",
-		       "fentry, C handler: a counter += 1 (reference)");
-	bench_one_prog(t, "bpf_count", NULL, count, "c_count",
-		       "BPF fentry: atomic add to a global (6 insns, interpreter) vs C");
-	if (ftramp_bpf_map__lookup_elem(counter, &k, 4, &n, 8, 0) ||
-	    n != BENCH_CALLS)
-		fprintf(stderr, "ftramp_bench: bpf_count ran %llu times for %d calls\n",
-			(unsigned long long)n, BENCH_CALLS);
-out:
-	ftramp_bpf_prog__free(count);
-	ftramp_bpf_prog__free(empty);
+	for (int e = 0; e < 2; e++) {
+		int engine = e ? FTRAMP_BPF_ENGINE_JIT :
+				 FTRAMP_BPF_ENGINE_INTERP;
+
+		p[e][0] = bpf_load(bpf_empty, NINSNS(bpf_empty),
+				   FTRAMP_BPF_PROG_FENTRY, engine, &counter);
+		p[e][1] = bpf_load(bpf_empty, NINSNS(bpf_empty),
+				   FTRAMP_BPF_PROG_FEXIT, engine, &counter);
+		p[e][2] = bpf_load(bpf_count, NINSNS(bpf_count),
+				   FTRAMP_BPF_PROG_FENTRY, engine, &counter);
+		p[e][3] = bpf_load(bpf_lookup_count, NINSNS(bpf_lookup_count),
+				   FTRAMP_BPF_PROG_FENTRY, engine, &counter);
+	}
+
+	/* The empty pair: C (gcc: fentry_fexit), clang, JIT, interpreter. */
+	bench_handlers(t, "pair_clang", bench_clang_entry, bench_clang_exit,
+		       "fentry_fexit", "fentry + fexit, empty C handlers built by clang -O2 vs gcc's");
+	for (int e = 1; e >= 0; e--) {
+		snprintf(variant, sizeof(variant), "pair_bpf_%s", eng[e]);
+		snprintf(label, sizeof(label), "fentry + fexit, empty BPF programs (%s) vs C",
+			 eng_label[e]);
+		bench_handlers(t, variant, handler(p[e][0]), handler(p[e][1]),
+			       "fentry_fexit", label);
+	}
+
+	/* A count: C (gcc, clang), then each engine against its empty one. */
+	bench_handlers(t, "c_count", count_entry, NULL, "fentry",
+		       "fentry, C handler (gcc): a counter += 1, vs the empty one");
+	bench_handlers(t, "clang_count", bench_clang_count_entry, NULL,
+		       "fentry", "fentry, C handler (clang -O2): an atomic add to a global, vs the empty one");
+	for (int e = 1; e >= 0; e--) {
+		snprintf(variant, sizeof(variant), "bpf_empty_%s", eng[e]);
+		snprintf(label, sizeof(label), "fentry, empty BPF program (%s) vs C",
+			 eng_label[e]);
+		bench_handlers(t, variant, handler(p[e][0]), NULL, "fentry",
+			       label);
+		snprintf(base, sizeof(base), "bpf_empty_%s", eng[e]);
+		snprintf(variant, sizeof(variant), "bpf_count_%s", eng[e]);
+		snprintf(label, sizeof(label), "BPF fentry (%s): atomic add to an ARRAY value by ld_imm64, vs the empty program",
+			 eng_label[e]);
+		bench_handlers(t, variant, handler(p[e][2]), NULL, base,
+			       label);
+		snprintf(variant, sizeof(variant), "bpf_lookup_%s", eng[e]);
+		snprintf(label, sizeof(label), "BPF fentry (%s): map_lookup_elem + atomic add into an ARRAY, vs the empty program",
+			 eng_label[e]);
+		bench_handlers(t, variant, handler(p[e][3]), NULL, base,
+			       label);
+		runs += BENCH_CALLS * (uint64_t)(!!p[e][2] + !!p[e][3]);
+	}
+	if (ftramp_bpf_map__lookup_elem(counter, &k, 4, &n, 8, 0) || n != runs)
+		fprintf(stderr, "ftramp_bench: the BPF counts ran %llu times for %llu calls\n",
+			(unsigned long long)n, (unsigned long long)runs);
+	for (int e = 0; e < 2; e++)
+		for (int i = 0; i < 4; i++)
+			ftramp_bpf_prog__free(p[e][i]);
 	ftramp_bpf_map__free(counter);
 }
 

@@ -41,10 +41,13 @@
 
 /*
  * BPF to A64 registers (the kernel's map).  R1-R5 are the AAPCS64
- * argument registers, so helper and subprogram calls need no moves; R6-R9
- * and the frame pointer R10 are callee-saved, as BPF wants them kept
- * across calls; R0 is x7 so that the arguments stay in place until a call
- * returns.  TMP0-TMP3 are scratch within one BPF instruction.
+ * argument registers, so helper and subprogram calls need no moves; R0 is
+ * x7 so that the arguments stay in place until a call returns.  R6-R9 and
+ * the frame pointer R10 must survive calls: in a function that calls,
+ * they are the callee-saved x19-x22 and x25; in a leaf (no call at all)
+ * nothing needs to survive one, so they are the caller-saved x5, x6, x8,
+ * x9 and x14 and nothing is saved.  TMP0-TMP3 are scratch within one BPF
+ * instruction.
  */
 static const enum a64_reg bpf2a64[] = {
 	[BPF_REG_0] = A64_R7,
@@ -59,31 +62,65 @@ static const enum a64_reg bpf2a64[] = {
 	[BPF_REG_9] = A64_R22,
 	[BPF_REG_10] = A64_R25,
 };
+static const enum a64_reg bpf2a64_leaf[] = {
+	[BPF_REG_0] = A64_R7,
+	[BPF_REG_1] = A64_R0,
+	[BPF_REG_2] = A64_R1,
+	[BPF_REG_3] = A64_R2,
+	[BPF_REG_4] = A64_R3,
+	[BPF_REG_5] = A64_R4,
+	[BPF_REG_6] = A64_R5,
+	[BPF_REG_7] = A64_R6,
+	[BPF_REG_8] = A64_R8,
+	[BPF_REG_9] = A64_R9,
+	[BPF_REG_10] = A64_R14,
+};
 #define TMP0	A64_R10
 #define TMP1	A64_R11
 #define TMP2	A64_R12
 #define TMP3	A64_R13
-#define R_FP	A64_R25
 
 /*
- * The frame of one BPF function (sizes in bytes):
+ * The frame of one BPF function, only what the function needs (the
+ * kernel's find_used_callee_regs(); sizes in bytes):
  *
  *	caller's sp ->	+------------------------+
- *			| x29, x30 (frame record)| <- x29
- *			| x19, x20               |
- *			| x21, x22               |
- *			| x25, x26               |
- *	R10 = x25 ->	+------------------------+
- *			| BPF stack              |  STACK_SIZE
+ *			| x29, x30 (frame record)| <- x29   FN_CALLS
+ *			| x19, x20               |  FN_CALLS and R6/R7 used
+ *			| x21, x22               |  FN_CALLS and R8/R9 used
+ *			| x25, (pad)             |  FN_CALLS and FN_STACK
+ *	R10 ->		+------------------------+
+ *			| BPF stack              |  STACK_SIZE, FN_STACK
  *	sp ->		+------------------------+
  *
- * Each function gets the interpreter's 512 bytes (BPF_MAX_STACK): the
- * checker does not yet say how much a function uses.
+ * A function that calls signs x30 (paciasp) before it saves it and
+ * authenticates it after the reload; a leaf never spills x30 and has no
+ * frame record, only its BPF stack if it uses R10 (then x14, the bottom
+ * of the caller's sp).  Every function starts with `bti c`: a trampoline
+ * reaches it by blr, maybe in a PROT_BTI page.
+ *
+ * Each function gets the interpreter's 512 bytes (BPF_MAX_STACK) when it
+ * uses R10 at all: the checker does not yet say how much a function uses.
  */
 enum {
 	FRAME_PAIR	= 16,		/* one stp */
 	STACK_SIZE	= 512,
 	COND_RANGE	= 1 << 18,	/* b.cond: imm19 words */
+};
+
+/* What a function uses (struct jit.fn, at its first instruction). */
+enum {
+	FN_CALLS	= 1 << 0,	/* a call: x30 saved, frame record */
+	FN_STACK	= 1 << 1,	/* R10 read: a BPF stack */
+	FN_R67		= 1 << 2,	/* R6 or R7 (x19, x20 saved) */
+	FN_R89		= 1 << 3,	/* R8 or R9 (x21, x22 saved) */
+};
+
+/* Per instruction (struct jit.mark). */
+enum {
+	MARK_TARGET	= 1 << 0,	/* a jump or call lands here */
+	MARK_R0_IN_X0	= 1 << 1,	/* a mov to R0 before the last exit:
+					 * it writes x0, the exit no mov */
 };
 
 struct jit {
@@ -96,7 +133,10 @@ struct jit {
 	uint32_t *epi;		/* this pass: epilogue, by function start */
 	uint32_t *prev_epi;
 	uint8_t *long_br;	/* sticky: b.cond i needs the long form */
+	uint8_t *fn;		/* FN_* at each function start */
+	uint8_t *mark;		/* MARK_* per instruction */
 	size_t cur_func;	/* start insn of the function being emitted */
+	const enum a64_reg *reg;	/* the current function's map */
 	bool lse;
 };
 
@@ -126,31 +166,82 @@ static uint64_t imm_val(enum a64_width w, int32_t imm)
  * Prologue and epilogue
  * --------------------------------------------------------------------- */
 
+static bool is_leaf(const struct jit *j)
+{
+	return !(j->fn[j->cur_func] & FN_CALLS);
+}
+
 static void emit_prologue(struct jit *j)
 {
-	/* Reached by blr from a trampoline, maybe in a PROT_BTI page. */
+	uint8_t fn = j->fn[j->cur_func];
+
 	emit(j, A64_BTI_C);
-	/* Sign x30 as the trampolines' callees do; a hint where no PAC. */
+	if (!(fn & FN_CALLS)) {
+		if (fn & FN_STACK) {
+			emit(j, a64_mov(A64_64, bpf2a64_leaf[BPF_REG_10],
+					A64_SP));
+			emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP,
+					    STACK_SIZE));
+		}
+		return;
+	}
+	/* Sign x30 before it goes to memory; a hint where no PAC. */
 	emit(j, A64_PACIASP);
 	emit(j, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP, -FRAME_PAIR));
 	emit(j, a64_mov(A64_64, A64_FP, A64_SP));
-	emit(j, a64_stp_pre(A64_LS_X, A64_R19, A64_R20, A64_SP, -FRAME_PAIR));
-	emit(j, a64_stp_pre(A64_LS_X, A64_R21, A64_R22, A64_SP, -FRAME_PAIR));
-	emit(j, a64_stp_pre(A64_LS_X, A64_R25, A64_R26, A64_SP, -FRAME_PAIR));
-	emit(j, a64_mov(A64_64, R_FP, A64_SP));
-	emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP, STACK_SIZE));
+	if (fn & FN_R67)
+		emit(j, a64_stp_pre(A64_LS_X, A64_R19, A64_R20, A64_SP,
+				    -FRAME_PAIR));
+	if (fn & FN_R89)
+		emit(j, a64_stp_pre(A64_LS_X, A64_R21, A64_R22, A64_SP,
+				    -FRAME_PAIR));
+	if (fn & FN_STACK) {
+		emit(j, a64_str_pre(A64_LS_X, A64_R25, A64_SP, -FRAME_PAIR));
+		emit(j, a64_mov(A64_64, A64_R25, A64_SP));
+		emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP, STACK_SIZE));
+	}
 }
 
+/* After R0 is in x0: restore what the prologue saved, return. */
 static void emit_epilogue(struct jit *j)
 {
-	emit(j, a64_mov(A64_64, A64_SP, R_FP));
-	emit(j, a64_ldp_post(A64_LS_X, A64_R25, A64_R26, A64_SP, FRAME_PAIR));
-	emit(j, a64_ldp_post(A64_LS_X, A64_R21, A64_R22, A64_SP, FRAME_PAIR));
-	emit(j, a64_ldp_post(A64_LS_X, A64_R19, A64_R20, A64_SP, FRAME_PAIR));
+	uint8_t fn = j->fn[j->cur_func];
+
+	if (!(fn & FN_CALLS)) {
+		if (fn & FN_STACK)
+			emit(j, a64_add_imm(A64_64, A64_SP, A64_SP,
+					    STACK_SIZE));
+		emit(j, a64_ret());
+		return;
+	}
+	if (fn & FN_STACK) {
+		emit(j, a64_mov(A64_64, A64_SP, A64_R25));
+		emit(j, a64_ldr_post(A64_LS_X, A64_R25, A64_SP, FRAME_PAIR));
+	}
+	if (fn & FN_R89)
+		emit(j, a64_ldp_post(A64_LS_X, A64_R21, A64_R22, A64_SP,
+				     FRAME_PAIR));
+	if (fn & FN_R67)
+		emit(j, a64_ldp_post(A64_LS_X, A64_R19, A64_R20, A64_SP,
+				     FRAME_PAIR));
 	emit(j, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, FRAME_PAIR));
-	emit(j, a64_mov(A64_64, A64_R0, bpf2a64[BPF_REG_0]));
 	emit(j, A64_AUTIASP);
 	emit(j, a64_ret());
+}
+
+/*
+ * exit: R0 to x0 (unless the mov before wrote x0 itself), then a leaf's
+ * epilogue in place (one or two words), or the function's last exit
+ * falls into the shared epilogue, or a branch to it.
+ */
+static void emit_exit(struct jit *j, size_t i)
+{
+	if (!(j->mark[i] & MARK_R0_IN_X0))
+		emit(j, a64_mov(A64_64, A64_R0, bpf2a64[BPF_REG_0]));
+	if (is_leaf(j))
+		emit_epilogue(j);
+	else if (i + 1 < j->d->n && j->prev_func[i + 1] == UINT32_MAX)
+		a64_emit_b(&j->a, word_pc(j, j->prev_epi[j->cur_func]));
 }
 
 /* ---------------------------------------------------------------------
@@ -238,11 +329,12 @@ static void emit_cmp_imm(struct jit *j, enum a64_width w, uint8_t op,
  * ALU
  * --------------------------------------------------------------------- */
 
-static void emit_alu(struct jit *j, const struct bpf_insn *in)
+static void emit_alu(struct jit *j, size_t i)
 {
+	const struct bpf_insn *in = &j->d->insns[i];
 	enum a64_width w = BPF_CLASS(in->code) == BPF_ALU64 ? A64_64 : A64_32;
 	uint8_t op = BPF_OP(in->code);
-	enum a64_reg dst = bpf2a64[in->dst_reg], src = bpf2a64[in->src_reg];
+	enum a64_reg dst = j->reg[in->dst_reg], src = j->reg[in->src_reg];
 	bool k = BPF_SRC(in->code) == BPF_K;
 	uint64_t v = imm_val(w, in->imm);
 	unsigned int mask = w == A64_64 ? 63 : 31;
@@ -250,6 +342,8 @@ static void emit_alu(struct jit *j, const struct bpf_insn *in)
 
 	switch (op) {
 	case BPF_MOV:
+		if (j->mark[i] & MARK_R0_IN_X0)
+			dst = A64_R0;
 		if (k)
 			emit_mov_imm(j, w, dst, v);
 		else if (in->off == 8)
@@ -428,8 +522,8 @@ static void emit_atomic(struct jit *j, const struct bpf_insn *in)
 {
 	enum a64_ldst_size sz = ldst_size(in->code);
 	enum a64_width w = sz == A64_LS_X ? A64_64 : A64_32;
-	enum a64_reg src = bpf2a64[in->src_reg], r0 = bpf2a64[BPF_REG_0];
-	enum a64_reg addr = emit_addr(j, bpf2a64[in->dst_reg], in->off);
+	enum a64_reg src = j->reg[in->src_reg], r0 = j->reg[BPF_REG_0];
+	enum a64_reg addr = emit_addr(j, j->reg[in->dst_reg], in->off);
 	bool fetch = in->imm & BPF_FETCH;
 	int32_t op = in->imm & ~BPF_FETCH;
 	const unsigned int al = A64_ACQ | A64_REL;
@@ -517,12 +611,12 @@ static size_t emit_insn(struct jit *j, size_t i)
 {
 	const struct bpf_insn *in = &j->d->insns[i];
 	uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
-	enum a64_reg dst = bpf2a64[in->dst_reg], src = bpf2a64[in->src_reg];
+	enum a64_reg dst = j->reg[in->dst_reg], src = j->reg[in->src_reg];
 
 	switch (cls) {
 	case BPF_ALU:
 	case BPF_ALU64:
-		emit_alu(j, in);
+		emit_alu(j, i);
 		return 1;
 	case BPF_LD:	/* ld_imm64, in run form: a plain 64-bit value */
 		emit_mov_imm(j, A64_64, dst, (uint32_t)in[0].imm |
@@ -570,7 +664,7 @@ static size_t emit_insn(struct jit *j, size_t i)
 		emit(j, A64_NOP);
 		return 1;
 	case BPF_EXIT:
-		a64_emit_b(&j->a, word_pc(j, j->prev_epi[j->cur_func]));
+		emit_exit(j, i);
 		return 1;
 	case BPF_CALL:
 		if (in->src_reg == BPF_PSEUDO_CALL) {
@@ -589,7 +683,7 @@ static size_t emit_insn(struct jit *j, size_t i)
 				     (uintptr_t)j->d->helper_fn);
 			emit(j, a64_blr(TMP0));
 		}
-		emit(j, a64_mov(A64_64, bpf2a64[BPF_REG_0], A64_R0));
+		emit(j, a64_mov(A64_64, j->reg[BPF_REG_0], A64_R0));
 		return 1;
 	}
 
@@ -606,6 +700,14 @@ static size_t emit_insn(struct jit *j, size_t i)
 	return 1;
 }
 
+/* The shared epilogue (a leaf has its epilogue at each exit). */
+static void close_function(struct jit *j)
+{
+	j->epi[j->cur_func] = j->a.idx;
+	if (!is_leaf(j))
+		emit_epilogue(j);
+}
+
 /* One pass over the whole array (sizing when j->a.image is NULL). */
 static void emit_pass(struct jit *j)
 {
@@ -614,11 +716,10 @@ static void emit_pass(struct jit *j)
 	for (size_t i = 0; i < d->n;) {
 		if (j->prev_func[i] != UINT32_MAX) {
 			/* a new function: close the one before */
-			if (i) {
-				j->epi[j->cur_func] = j->a.idx;
-				emit_epilogue(j);
-			}
+			if (i)
+				close_function(j);
 			j->cur_func = i;
+			j->reg = is_leaf(j) ? bpf2a64_leaf : bpf2a64;
 			j->func[i] = j->a.idx;
 			emit_prologue(j);
 		}
@@ -629,8 +730,7 @@ static void emit_pass(struct jit *j)
 			j->offset[i + 1] = j->a.idx;
 		i += used;
 	}
-	j->epi[j->cur_func] = j->a.idx;
-	emit_epilogue(j);
+	close_function(j);
 	j->offset[d->n] = j->a.idx;
 }
 
@@ -673,6 +773,63 @@ static int frames_from(const struct jit *j, size_t f, int *memo,
 	return most;
 }
 
+/*
+ * What each function uses (FN_*: its frame) and where jumps land
+ * (MARK_*), from the instructions alone, before any pass.  A register
+ * counts as used when an instruction names it in either field: more
+ * than needed at times (a K form's src_reg is 0), never less.
+ */
+static void scan(struct jit *j)
+{
+	const struct bpf_insn *insns = j->d->insns;
+	size_t n = j->d->n, f = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_insn *in = &insns[i];
+		uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+		unsigned int regs = 1u << in->dst_reg | 1u << in->src_reg;
+
+		if (j->prev_func[i] != UINT32_MAX) {
+			f = i;
+			j->mark[i] |= MARK_TARGET;
+		}
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			regs = 1u << in->dst_reg;
+			i++;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_CALL) {
+			j->fn[f] |= FN_CALLS;
+			regs = 0;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op != BPF_EXIT) {
+			int64_t t = (int64_t)i + 1 + (cls == BPF_JMP32 &&
+				    op == BPF_JA ? in->imm : in->off);
+
+			if (t >= 0 && t < (int64_t)n)
+				j->mark[t] |= MARK_TARGET;
+		}
+		if (regs & (1u << BPF_REG_10))
+			j->fn[f] |= FN_STACK;
+		if (regs & (1u << BPF_REG_6 | 1u << BPF_REG_7))
+			j->fn[f] |= FN_R67;
+		if (regs & (1u << BPF_REG_8 | 1u << BPF_REG_9))
+			j->fn[f] |= FN_R89;
+	}
+	/* mov r0, x; exit (not a jump target): the mov writes x0 */
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct bpf_insn *in = &insns[i];
+		uint8_t cls = BPF_CLASS(in->code);
+
+		if ((cls == BPF_ALU || cls == BPF_ALU64) &&
+		    BPF_OP(in->code) == BPF_MOV && in->dst_reg == BPF_REG_0 &&
+		    insns[i + 1].code == (BPF_JMP | BPF_EXIT) &&
+		    !(j->mark[i + 1] & MARK_TARGET)) {
+			j->mark[i] |= MARK_R0_IN_X0;
+			j->mark[i + 1] |= MARK_R0_IN_X0;
+		}
+	}
+}
+
 static bool lse_present(void)
 {
 #ifdef __aarch64__
@@ -705,12 +862,14 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	if (!n || d->entry >= n || !d->helper_fn)
 		return -EINVAL;
 	mem = calloc(words, sizeof(uint32_t));
-	j.long_br = calloc(n, 1);
+	j.long_br = calloc(3 * (n + 1), 1);
 	if (!mem || !j.long_br) {
 		free(mem);
 		free(j.long_br);
 		return -ENOMEM;
 	}
+	j.fn = j.long_br + (n + 1);
+	j.mark = j.long_br + 2 * (n + 1);
 	j.offset = mem;
 	j.prev = mem + (n + 1);
 	j.func = mem + 2 * (n + 1);
@@ -737,6 +896,7 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 		}
 	}
 	memcpy(j.func, j.prev_func, (n + 1) * sizeof(uint32_t));
+	scan(&j);
 	{
 		int *memo = calloc(n, sizeof(int));
 		uint8_t *busy = calloc(n, 1);
