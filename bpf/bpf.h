@@ -288,6 +288,16 @@ uint64_t bpf_interp_run(const struct ftramp_bpf_program *prog, uint64_t r1,
  */
 uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
 			 const uint64_t *r);
+/*
+ * The helper's native entry, in the BPF calling convention (R1-R5 the
+ * first five arguments; the program the sixth, used where *takes_prog),
+ * which the JIT calls directly; NULL for bpf_loop and bpf_tail_call,
+ * which are each engine's own.
+ */
+typedef uint64_t (*bpf_helper_native_fn)(uint64_t r1, uint64_t r2,
+					 uint64_t r3, uint64_t r4, uint64_t r5,
+					 const struct ftramp_bpf_program *prog);
+bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog);
 /* Helpers that read a trampoline's ctx: not for raw programs. */
 bool bpf_helper_needs_ctx(int32_t id);
 /* trace_printk's formatting, exposed for tests (returns bytes, <0 bad). */

@@ -247,66 +247,208 @@ static struct ftramp_bpf_map *map_arg(const struct ftramp_bpf_program *prog,
 	return NULL;
 }
 
+/*
+ * The native entries, one per helper, in the BPF calling convention: R1-R5
+ * are the first five arguments (x0-x4 on arm64), so that the JIT calls
+ * them directly; the program, for the helpers that check a map argument
+ * against its maps, is the sixth.  The interpreter calls the same ones.
+ */
+#define HELPER(name)							\
+	static uint64_t name(uint64_t r1, uint64_t r2, uint64_t r3,	\
+			     uint64_t r4, uint64_t r5,			\
+			     const struct ftramp_bpf_program *prog)
+#define UNUSED_ARGS	(void)r1; (void)r2; (void)r3; (void)r4; (void)r5; \
+			(void)prog
+
+HELPER(h_map_lookup_elem)
+{
+	struct ftramp_bpf_map *m = map_arg(prog, r1);
+
+	UNUSED_ARGS;
+	return m ? (uintptr_t)bpf_map_lookup(m, (void *)(uintptr_t)r2) : 0;
+}
+
+HELPER(h_map_update_elem)
+{
+	struct ftramp_bpf_map *m = map_arg(prog, r1);
+
+	UNUSED_ARGS;
+	return m ? bpf_map_update(m, (void *)(uintptr_t)r2,
+				  (void *)(uintptr_t)r3, r4) :
+		   (uint64_t)-EINVAL;
+}
+
+HELPER(h_map_delete_elem)
+{
+	struct ftramp_bpf_map *m = map_arg(prog, r1);
+
+	UNUSED_ARGS;
+	return m ? bpf_map_delete(m, (void *)(uintptr_t)r2) :
+		   (uint64_t)-EINVAL;
+}
+
+HELPER(h_probe_read_user)
+{
+	UNUSED_ARGS;
+	return read_user((void *)(uintptr_t)r1, r2, r3);
+}
+
+HELPER(h_probe_read_user_str)
+{
+	UNUSED_ARGS;
+	return read_user_str((char *)(uintptr_t)r1, r2, r3);
+}
+
+HELPER(h_ktime_get_ns)
+{
+	UNUSED_ARGS;
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+HELPER(h_ktime_get_boot_ns)
+{
+	UNUSED_ARGS;
+	return clock_ns(CLOCK_BOOTTIME);
+}
+
+HELPER(h_trace_printk)
+{
+	const uint64_t r[6] = { 0, r1, r2, r3, r4, r5 };
+
+	(void)prog;
+	return trace_printk(r);
+}
+
+HELPER(h_get_prandom_u32)
+{
+	UNUSED_ARGS;
+	return prandom();
+}
+
+HELPER(h_get_smp_processor_id)
+{
+	UNUSED_ARGS;
+	return bpf_cpu();
+}
+
+HELPER(h_get_current_pid_tgid)
+{
+	UNUSED_ARGS;
+	return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+}
+
+HELPER(h_get_current_comm)
+{
+	UNUSED_ARGS;
+	return current_comm((char *)(uintptr_t)r1, r2);
+}
+
+HELPER(h_ringbuf_output)
+{
+	struct ftramp_bpf_map *m = map_arg(prog, r1);
+
+	UNUSED_ARGS;
+	return m ? bpf_ringbuf_output(m, (void *)(uintptr_t)r2, r3, r4) :
+		   (uint64_t)-EINVAL;
+}
+
+HELPER(h_ringbuf_reserve)
+{
+	struct ftramp_bpf_map *m = map_arg(prog, r1);
+
+	UNUSED_ARGS;
+	return m ? (uintptr_t)bpf_ringbuf_reserve(m, r2, r3) : 0;
+}
+
+HELPER(h_ringbuf_submit)
+{
+	UNUSED_ARGS;
+	bpf_ringbuf_commit((void *)(uintptr_t)r1, r2, false);
+	return 0;
+}
+
+HELPER(h_ringbuf_discard)
+{
+	UNUSED_ARGS;
+	bpf_ringbuf_commit((void *)(uintptr_t)r1, r2, true);
+	return 0;
+}
+
+HELPER(h_get_func_ip)
+{
+	UNUSED_ARGS;
+	return ftramp_get_func_ip((const uint64_t *)(uintptr_t)r1);
+}
+
+HELPER(h_get_attach_cookie)
+{
+	UNUSED_ARGS;
+	return ftramp_get_attach_cookie((const uint64_t *)(uintptr_t)r1);
+}
+
+HELPER(h_get_func_arg_cnt)
+{
+	UNUSED_ARGS;
+	return ftramp_get_func_arg_cnt((const uint64_t *)(uintptr_t)r1);
+}
+
+HELPER(h_get_func_arg)
+{
+	UNUSED_ARGS;
+	return ftramp_get_func_arg((const uint64_t *)(uintptr_t)r1, r2,
+				   (uint64_t *)(uintptr_t)r3);
+}
+
+HELPER(h_get_func_ret)
+{
+	UNUSED_ARGS;
+	return ftramp_get_func_ret((const uint64_t *)(uintptr_t)r1,
+				   (uint64_t *)(uintptr_t)r2);
+}
+
+static const struct {
+	bpf_helper_native_fn fn;
+	bool prog;		/* takes the program (a map argument) */
+} natives[] = {
+	[BPF_FUNC_map_lookup_elem]	= { h_map_lookup_elem, true },
+	[BPF_FUNC_map_update_elem]	= { h_map_update_elem, true },
+	[BPF_FUNC_map_delete_elem]	= { h_map_delete_elem, true },
+	[BPF_FUNC_probe_read]		= { h_probe_read_user, false },
+	[BPF_FUNC_probe_read_user]	= { h_probe_read_user, false },
+	[BPF_FUNC_probe_read_user_str]	= { h_probe_read_user_str, false },
+	[BPF_FUNC_ktime_get_ns]		= { h_ktime_get_ns, false },
+	[BPF_FUNC_ktime_get_boot_ns]	= { h_ktime_get_boot_ns, false },
+	[BPF_FUNC_trace_printk]		= { h_trace_printk, false },
+	[BPF_FUNC_get_prandom_u32]	= { h_get_prandom_u32, false },
+	[BPF_FUNC_get_smp_processor_id]	= { h_get_smp_processor_id, false },
+	[BPF_FUNC_get_current_pid_tgid]	= { h_get_current_pid_tgid, false },
+	[BPF_FUNC_get_current_comm]	= { h_get_current_comm, false },
+	[BPF_FUNC_ringbuf_output]	= { h_ringbuf_output, true },
+	[BPF_FUNC_ringbuf_reserve]	= { h_ringbuf_reserve, true },
+	[BPF_FUNC_ringbuf_submit]	= { h_ringbuf_submit, false },
+	[BPF_FUNC_ringbuf_discard]	= { h_ringbuf_discard, false },
+	[BPF_FUNC_get_func_ip]		= { h_get_func_ip, false },
+	[BPF_FUNC_get_attach_cookie]	= { h_get_attach_cookie, false },
+	[BPF_FUNC_get_func_arg_cnt]	= { h_get_func_arg_cnt, false },
+	[BPF_FUNC_get_func_arg]		= { h_get_func_arg, false },
+	[BPF_FUNC_get_func_ret]		= { h_get_func_ret, false },
+};
+
+bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog)
+{
+	if (id <= 0 || (size_t)id >= sizeof(natives) / sizeof(natives[0]) ||
+	    !natives[id].fn)
+		return NULL;
+	if (takes_prog)
+		*takes_prog = natives[id].prog;
+	return natives[id].fn;
+}
+
 uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
 			 const uint64_t *r)
 {
-	const uint64_t *ctx = (const uint64_t *)(uintptr_t)r[1];
-	struct ftramp_bpf_map *m;
+	bpf_helper_native_fn fn = bpf_helper_native(id, NULL);
 
-	switch (id) {
-	case BPF_FUNC_map_lookup_elem:
-		m = map_arg(prog, r[1]);
-		return m ? (uintptr_t)bpf_map_lookup(m, (void *)(uintptr_t)r[2]) : 0;
-	case BPF_FUNC_map_update_elem:
-		m = map_arg(prog, r[1]);
-		return m ? bpf_map_update(m, (void *)(uintptr_t)r[2],
-					  (void *)(uintptr_t)r[3], r[4]) :
-			   (uint64_t)-EINVAL;
-	case BPF_FUNC_map_delete_elem:
-		m = map_arg(prog, r[1]);
-		return m ? bpf_map_delete(m, (void *)(uintptr_t)r[2]) :
-			   (uint64_t)-EINVAL;
-	case BPF_FUNC_probe_read:
-	case BPF_FUNC_probe_read_user:
-		return read_user((void *)(uintptr_t)r[1], r[2], r[3]);
-	case BPF_FUNC_probe_read_user_str:
-		return read_user_str((char *)(uintptr_t)r[1], r[2], r[3]);
-	case BPF_FUNC_ktime_get_ns:
-		return clock_ns(CLOCK_MONOTONIC);
-	case BPF_FUNC_ktime_get_boot_ns:
-		return clock_ns(CLOCK_BOOTTIME);
-	case BPF_FUNC_trace_printk:
-		return trace_printk(r);
-	case BPF_FUNC_get_prandom_u32:
-		return prandom();
-	case BPF_FUNC_get_smp_processor_id:
-		return bpf_cpu();
-	case BPF_FUNC_get_current_pid_tgid:
-		return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
-	case BPF_FUNC_get_current_comm:
-		return current_comm((char *)(uintptr_t)r[1], r[2]);
-	case BPF_FUNC_ringbuf_output:
-		m = map_arg(prog, r[1]);
-		return m ? bpf_ringbuf_output(m, (void *)(uintptr_t)r[2], r[3],
-					      r[4]) : (uint64_t)-EINVAL;
-	case BPF_FUNC_ringbuf_reserve:
-		m = map_arg(prog, r[1]);
-		return m ? (uintptr_t)bpf_ringbuf_reserve(m, r[2], r[3]) : 0;
-	case BPF_FUNC_ringbuf_submit:
-	case BPF_FUNC_ringbuf_discard:
-		bpf_ringbuf_commit((void *)(uintptr_t)r[1], r[2],
-				   id == BPF_FUNC_ringbuf_discard);
-		return 0;
-	case BPF_FUNC_get_func_ip:
-		return ftramp_get_func_ip(ctx);
-	case BPF_FUNC_get_attach_cookie:
-		return ftramp_get_attach_cookie(ctx);
-	case BPF_FUNC_get_func_arg_cnt:
-		return ftramp_get_func_arg_cnt(ctx);
-	case BPF_FUNC_get_func_arg:
-		return ftramp_get_func_arg(ctx, r[2], (uint64_t *)(uintptr_t)r[3]);
-	case BPF_FUNC_get_func_ret:
-		return ftramp_get_func_ret(ctx, (uint64_t *)(uintptr_t)r[2]);
-	}
-	return (uint64_t)-ENOSYS;	/* bpf_check() let no other id through */
+	/* bpf_check() let no other id through */
+	return fn ? fn(r[1], r[2], r[3], r[4], r[5], prog) : (uint64_t)-ENOSYS;
 }

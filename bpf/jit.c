@@ -1,53 +1,100 @@
 // SPDX-License-Identifier: MIT
 /*
  * The bpf/ side of the JIT: describe a loaded program to
- * arch/arm64/bpf_jit.c (which never sees bpf/'s types) and route its
- * helper calls to the same bpf_helper_call() the interpreter uses, so the
- * two engines differ in code generation only.
+ * arch/arm64/bpf_jit.c (which never sees bpf/'s types): its instructions,
+ * where each helper's native entry is (helpers.c's, the ones the
+ * interpreter calls too, so the two engines differ in code generation
+ * only), and bpf_loop(), whose callbacks are the image's own functions.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch/arm64/bpf_jit.h"
 #include "bpf/bpf.h"
 
 unsigned int bpf_jit_test_flags;
 
-/* The native side of `call id`: r1..r5 in x0..x4 as the JIT leaves them. */
-static uint64_t jit_helper(uint64_t r1, uint64_t r2, uint64_t r3,
-			   uint64_t r4, uint64_t r5, const void *prog,
-			   int64_t id)
-{
-	uint64_t r[6] = { 0, r1, r2, r3, r4, r5 };
+typedef uint64_t (*jit_callback_fn)(uint64_t i, uint64_t ctx);
 
-	return bpf_helper_call(prog, (int32_t)id, r);
+/* Nesting of bpf_loop() callbacks on this thread, as the interpreter's. */
+static __thread int loop_depth;
+
+/*
+ * bpf_loop(nr, callback, ctx, flags) for JIT'd programs: callback(i, ctx)
+ * for i < nr until it returns 1.  @cb is the address of a function of
+ * the image: the JIT formed it from the program's BPF_PSEUDO_FUNC, so it
+ * needs no check the interpreter makes.  Limits as the interpreter's.
+ */
+static uint64_t jit_loop(uint64_t nr, uint64_t cb, uint64_t ctx,
+			 uint64_t flags, uint64_t r5,
+			 const struct ftramp_bpf_program *prog)
+{
+	jit_callback_fn fn = (jit_callback_fn)(uintptr_t)cb;
+	uint64_t i;
+
+	(void)r5;
+	(void)prog;
+	if (flags || nr > BPF_MAX_LOOPS)
+		return (uint64_t)-E2BIG;
+	if (loop_depth >= BPF_MAX_CALL_DEPTH)
+		return (uint64_t)-E2BIG;
+	loop_depth++;
+	for (i = 0; i < nr; i++)
+		if (fn(i, ctx))
+			break;
+	loop_depth--;
+	return i < nr ? i + 1 : i;
+}
+
+static int jit_helper(int32_t id, struct bpf_jit_helper *h)
+{
+	bpf_helper_native_fn fn;
+	bool takes_prog = false;
+
+	fn = id == BPF_FUNC_loop ? jit_loop : bpf_helper_native(id, &takes_prog);
+	if (!fn)
+		return -EOPNOTSUPP;	/* bpf_tail_call */
+	h->addr = (uintptr_t)fn;
+	h->cookie = takes_prog;
+	return 0;
 }
 
 int bpf_jit_prog(struct ftramp_bpf_program *p)
 {
 	struct bpf_jit_desc d = {
-		.insns = (const struct bpf_insn *)p->run,
 		.n = p->n,
 		.entry = p->entry,
-		.helper_fn = jit_helper,
+		.helper = jit_helper,
 		.helper_cookie = p,
-		.near = (uintptr_t)jit_helper,
+		.near = (uintptr_t)jit_loop,
 		.flags = bpf_jit_test_flags,
 	};
 	struct bpf_jit_image *img;
+	struct bpf_insn *insns;
 	int err;
 
 	_Static_assert(sizeof(struct bpf_insn) == sizeof(*p->run),
 		       "one instruction layout");
-	/* Callback addresses (bpf_loop) point into the interpreter's form. */
-	for (size_t i = 0; i < p->n; i++)
-		if (p->insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) &&
-		    p->insns[i].src_reg == BPF_PSEUDO_FUNC)
-			return -EOPNOTSUPP;
+	/* the run form, callback addresses as the load form has them */
+	insns = malloc(p->n * sizeof(*insns));
 	img = calloc(1, sizeof(*img));
-	if (!img)
+	if (!insns || !img) {
+		free(insns);
+		free(img);
 		return -ENOMEM;
+	}
+	memcpy(insns, p->run, p->n * sizeof(*insns));
+	for (size_t i = 0; i + 1 < p->n; i++) {
+		if (p->insns[i].code != (BPF_LD | BPF_IMM | BPF_DW))
+			continue;
+		if (p->insns[i].src_reg == BPF_PSEUDO_FUNC)
+			memcpy(&insns[i], &p->insns[i], sizeof(insns[i]));
+		i++;
+	}
+	d.insns = insns;
 	err = bpf_jit_compile(&d, img);
+	free(insns);
 	if (err) {
 		free(img);
 		return err;

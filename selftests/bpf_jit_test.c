@@ -468,6 +468,13 @@ TEST(helpers_and_maps)
 	EXPECT_EQ(3, hv[1]);
 }
 
+static int no_helper(int32_t id, struct bpf_jit_helper *h)
+{
+	(void)id;
+	(void)h;
+	return -EOPNOTSUPP;
+}
+
 /* The instruction address map: every insn has a place, in order. */
 TEST(address_map)
 {
@@ -477,7 +484,7 @@ TEST(address_map)
 	};
 	struct bpf_jit_desc d = {
 		.insns = (const struct bpf_insn *)insns, .n = 6,
-		.helper_fn = (bpf_jit_helper_fn)(uintptr_t)1,
+		.helper = no_helper,
 	};
 	struct bpf_jit_image img;
 

@@ -137,6 +137,9 @@ struct jit {
 	uint8_t *mark;		/* MARK_* per instruction */
 	size_t cur_func;	/* start insn of the function being emitted */
 	const enum a64_reg *reg;	/* the current function's map */
+	uint32_t cap;		/* words of the chunk the image goes to */
+	bool pessimistic;	/* the bounding pass: every choice its longest */
+	bool adr;		/* callback addresses by adr (image < 1 MiB) */
 	bool lse;
 };
 
@@ -267,7 +270,7 @@ static void emit_cond_branch(struct jit *j, size_t i, enum a64_cond cond,
 		    dist <= -(COND_RANGE / 2) || dist >= COND_RANGE / 2)
 			j->long_br[i] = 1;
 	}
-	if (!j->long_br[i]) {
+	if (!j->long_br[i] && !j->pessimistic) {
 		a64_emit_b_cond(&j->a, cond, target);
 		return;
 	}
@@ -603,6 +606,68 @@ static void emit_atomic(struct jit *j, const struct bpf_insn *in)
 }
 
 /* ---------------------------------------------------------------------
+ * Calls
+ * --------------------------------------------------------------------- */
+
+/*
+ * Can every word of the image reach @addr with one bl?  The image's
+ * place is known before the passes that decide (bpf_jit_compile()), and
+ * the whole chunk is asked, so the answer does not change with sizes.
+ */
+static bool bl_reaches(const struct jit *j, uint64_t addr)
+{
+	uint64_t lo = j->a.ro_base, hi = lo + (uint64_t)j->cap * 4;
+	uint64_t span = addr >= hi ? addr - lo : addr < lo ? hi - addr : 0;
+
+	return !j->pessimistic && span < FTRAMP_BL_RANGE - 4;
+}
+
+/* A native call: bl, or through x16 (IP0, the AAPCS64 scratch). */
+static void emit_native_call(struct jit *j, uint64_t addr)
+{
+	if (bl_reaches(j, addr)) {
+		a64_emit_bl(&j->a, addr);
+		return;
+	}
+	emit_mov_imm(j, A64_64, A64_IP0, addr);
+	emit(j, a64_blr(A64_IP0));
+}
+
+/* call id: R1-R5 are x0-x4 already; the cookie in x5 if it wants it. */
+static void emit_helper_call(struct jit *j, int32_t id)
+{
+	struct bpf_jit_helper h = { 0 };
+
+	if (j->d->helper(id, &h) || !h.addr) {
+		a64_ctx_error(&j->a, -EOPNOTSUPP);
+		return;
+	}
+	if (h.cookie)
+		emit_mov_imm(j, A64_64, A64_R5,
+			     (uintptr_t)j->d->helper_cookie);
+	emit_native_call(j, h.addr);
+}
+
+/*
+ * A callback's address (ld_imm64 of BPF_PSEUDO_FUNC): function t's code.
+ * adr reaches +-1 MiB, adrp + add the rest; chosen once for the image
+ * (j->adr), so that the size does not depend on the offsets.
+ */
+static void emit_func_addr(struct jit *j, enum a64_reg rd, size_t t)
+{
+	uint64_t target = word_pc(j, j->prev_func[t]);
+	uint64_t pc = a64_ctx_pc(&j->a);
+	bool sizing = a64_ctx_sizing(&j->a);
+
+	if (j->adr && !j->pessimistic) {
+		emit(j, sizing ? A64_NOP : a64_adr(pc, target, rd));
+		return;
+	}
+	emit(j, sizing ? A64_NOP : a64_adrp(pc, target & ~0xfffull, rd));
+	emit(j, a64_add_imm(A64_64, rd, rd, target & 0xfff));
+}
+
+/* ---------------------------------------------------------------------
  * One instruction
  * --------------------------------------------------------------------- */
 
@@ -619,8 +684,11 @@ static size_t emit_insn(struct jit *j, size_t i)
 		emit_alu(j, i);
 		return 1;
 	case BPF_LD:	/* ld_imm64, in run form: a plain 64-bit value */
-		emit_mov_imm(j, A64_64, dst, (uint32_t)in[0].imm |
-			     (uint64_t)(uint32_t)in[1].imm << 32);
+		if (in->src_reg == BPF_PSEUDO_FUNC)
+			emit_func_addr(j, dst, i + 1 + in->imm);
+		else
+			emit_mov_imm(j, A64_64, dst, (uint32_t)in[0].imm |
+				     (uint64_t)(uint32_t)in[1].imm << 32);
 		return 2;
 	case BPF_LDX:
 		emit_ldst(j, BPF_MODE(in->code) == BPF_MEMSX ? A64_LOAD_SX :
@@ -672,16 +740,7 @@ static size_t emit_insn(struct jit *j, size_t i)
 
 			a64_emit_bl(&j->a, word_pc(j, j->prev_func[t]));
 		} else {
-			if (in->imm == BPF_FUNC_tail_call ||
-			    in->imm == BPF_FUNC_loop)
-				a64_ctx_error(&j->a, -EOPNOTSUPP);
-			emit_mov_imm(j, A64_64, A64_R5,
-				     (uintptr_t)j->d->helper_cookie);
-			emit_mov_imm(j, A64_64, A64_R6,
-				     (uint64_t)(int64_t)in->imm);
-			emit_mov_imm(j, A64_64, TMP0,
-				     (uintptr_t)j->d->helper_fn);
-			emit(j, a64_blr(TMP0));
+			emit_helper_call(j, in->imm);
 		}
 		emit(j, a64_mov(A64_64, j->reg[BPF_REG_0], A64_R0));
 		return 1;
@@ -859,7 +918,7 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	int err = 0;
 
 	memset(img, 0, sizeof(*img));
-	if (!n || d->entry >= n || !d->helper_fn)
+	if (!n || d->entry >= n || !d->helper)
 		return -EINVAL;
 	mem = calloc(words, sizeof(uint32_t));
 	j.long_br = calloc(3 * (n + 1), 1);
@@ -878,7 +937,10 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	j.prev_epi = mem + 5 * (n + 1);
 	j.lse = lse_present() && !(d->flags & BPF_JIT_NO_LSE);
 
-	/* Function starts: 0, the entry, every bpf-to-bpf call target. */
+	/*
+	 * Function starts: 0, the entry, every bpf-to-bpf call target and
+	 * every callback (bpf_loop) whose address is taken.
+	 */
 	for (size_t i = 0; i <= n; i++)
 		j.prev_func[i] = j.func[i] = UINT32_MAX;
 	j.prev_func[0] = j.prev_func[d->entry] = 0;
@@ -886,14 +948,18 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 		const struct bpf_insn *in = &d->insns[i];
 		int64_t t = (int64_t)i + 1 + in->imm;
 
-		if (in->code == (BPF_JMP | BPF_CALL) &&
-		    in->src_reg == BPF_PSEUDO_CALL) {
+		if ((in->code == (BPF_JMP | BPF_CALL) &&
+		     in->src_reg == BPF_PSEUDO_CALL) ||
+		    (in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+		     in->src_reg == BPF_PSEUDO_FUNC)) {
 			if (t < 0 || t >= (int64_t)n) {
 				err = -EINVAL;
 				goto out;
 			}
 			j.prev_func[t] = 0;
 		}
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
 	}
 	memcpy(j.func, j.prev_func, (n + 1) * sizeof(uint32_t));
 	scan(&j);
@@ -901,18 +967,48 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 		int *memo = calloc(n, sizeof(int));
 		uint8_t *busy = calloc(n, 1);
 
-		err = !memo || !busy ? -ENOMEM :
-		      frames_from(&j, d->entry, memo, busy) > MAX_FRAMES ?
-		      -EOPNOTSUPP : 0;
+		/* each callback runs from a bpf_loop() with frames anew */
+		for (size_t f = 0; !err && f < n; f++) {
+			if (j.prev_func[f] == UINT32_MAX)
+				continue;
+			err = !memo || !busy ? -ENOMEM :
+			      frames_from(&j, f, memo, busy) > MAX_FRAMES ?
+			      -EOPNOTSUPP : 0;
+		}
 		free(memo);
 		free(busy);
 		if (err)
 			goto out;
 	}
 
+	/*
+	 * A bounding pass, every choice at its longest, sizes the chunk;
+	 * then the image's place is known to the passes that choose: whether
+	 * a helper is within bl, how a callback's address is formed.
+	 */
+	j.pessimistic = true;
+	a64_ctx_init(&j.a, NULL, 0, 0);
+	emit_pass(&j);
+	j.pessimistic = false;
+	if (j.a.err) {
+		err = j.a.err;
+		goto out;
+	}
+	j.cap = j.a.idx;
+	j.adr = (uint64_t)j.cap * 4 < (1u << 20);
+	err = ftramp_text_alloc(&img->text, (size_t)j.cap * 4, d->near,
+				(d->flags & BPF_JIT_FAR ? FTRAMP_TEXT_FAR : 0) |
+				FTRAMP_TEXT_BTI);
+	if (err)
+		err = ftramp_text_alloc(&img->text, (size_t)j.cap * 4,
+					d->near, d->flags & BPF_JIT_FAR ?
+					FTRAMP_TEXT_FAR : 0);
+	if (err)
+		goto out;
+
 	/* Sizing passes until the offsets are stable. */
 	for (img->passes = 1;; img->passes++) {
-		a64_ctx_init(&j.a, NULL, 0, 0);
+		a64_ctx_init(&j.a, NULL, (uintptr_t)img->text.rx, 0);
 		emit_pass(&j);
 		if (j.a.err) {
 			err = j.a.err;
@@ -932,15 +1028,10 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	}
 
 	img->len = j.a.idx;
-	err = ftramp_text_alloc(&img->text, (size_t)img->len * 4, d->near,
-				(d->flags & BPF_JIT_FAR ? FTRAMP_TEXT_FAR : 0) |
-				FTRAMP_TEXT_BTI);
-	if (err)
-		err = ftramp_text_alloc(&img->text, (size_t)img->len * 4,
-					d->near, d->flags & BPF_JIT_FAR ?
-					FTRAMP_TEXT_FAR : 0);
-	if (err)
+	if (img->len > j.cap) {	/* the bound is a bound: never */
+		err = -E2BIG;
 		goto out;
+	}
 
 	/* The writing pass: with the final offsets, into the rw view. */
 	a64_ctx_init(&j.a, img->text.rw, (uintptr_t)img->text.rx, img->len);
@@ -949,6 +1040,8 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 			 memcmp(j.offset, j.prev, (n + 1) * sizeof(uint32_t))))
 		j.a.err = -E2BIG;	/* the last pass must match the sizing */
 	err = j.a.err;
+	if (!err)
+		err = ftramp_text_trim(&img->text, (size_t)img->len * 4);
 	if (!err)
 		err = ftramp_text_publish(&img->text);
 	if (err)

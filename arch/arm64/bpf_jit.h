@@ -4,9 +4,9 @@
  *
  * Arch never includes bpf/ (Documentation/design.rst): the caller hands
  * down a plain description, the instructions as <linux/bpf.h> defines
- * them in their run form (every ld_imm64 holds a value, src_reg 0), the
- * entry, and the one native function that helper calls go through.  The
- * result is an image in near text memory, published W^X like a
+ * them in their run form (every ld_imm64 holds a value, src_reg 0, but
+ * callback addresses), the entry, and where each helper's native entry
+ * is.  The result is an image in near text memory, published W^X like a
  * trampoline, whose entry is a C function `u64 prog(u64 r1, u64 r2)`
  * (a trampoline's `u64 prog(const u64 *ctx)`), and the instruction
  * address map: for every BPF instruction, where its A64 code starts.
@@ -23,13 +23,17 @@
 #include "arch/arm64/text_alloc.h"
 
 /*
- * A helper call `call id` becomes a native call of
- *	u64 helper_fn(u64 r1, u64 r2, u64 r3, u64 r4, u64 r5,
- *		      const void *helper_cookie, int64_t id);
+ * A helper call `call id` becomes a direct call of the helper's native
+ * entry, `u64 fn(u64 r1, u64 r2, u64 r3, u64 r4, u64 r5[, cookie])`
+ * with R1-R5 already in x0-x4: a bl where the image reaches it, else
+ * through x16.  helper() says where it is (0, or -EOPNOTSUPP for a
+ * helper the JIT does not call).
  */
-typedef uint64_t (*bpf_jit_helper_fn)(uint64_t, uint64_t, uint64_t,
-				      uint64_t, uint64_t, const void *,
-				      int64_t);
+struct bpf_jit_helper {
+	uint64_t addr;		/* the native entry */
+	int cookie;		/* it takes helper_cookie as a sixth argument */
+};
+typedef int (*bpf_jit_helper_fn)(int32_t id, struct bpf_jit_helper *h);
 
 enum bpf_jit_flags {
 	BPF_JIT_NO_LSE		= 1u << 0,	/* LL/SC atomics even with LSE */
@@ -38,10 +42,15 @@ enum bpf_jit_flags {
 };
 
 struct bpf_jit_desc {
-	const struct bpf_insn *insns;	/* run form */
+	/*
+	 * The run form, but for callback addresses (bpf_loop): an ld_imm64
+	 * with src_reg BPF_PSEUDO_FUNC and the relative imm of the load
+	 * form, which the JIT makes the address of that function's code.
+	 */
+	const struct bpf_insn *insns;
 	size_t n;
 	size_t entry;			/* first instruction of the program */
-	bpf_jit_helper_fn helper_fn;
+	bpf_jit_helper_fn helper;
 	const void *helper_cookie;
 	uint64_t near;			/* place the image within BL of this */
 	unsigned int flags;		/* enum bpf_jit_flags */
@@ -109,10 +118,11 @@ static inline uint32_t bpf_jit_insn_end(const struct bpf_jit_image *img,
 }
 
 /*
- * Compile.  0, -EOPNOTSUPP (what the JIT does not take: bpf_loop, tail
- * calls, a recursive call graph or one deeper than the interpreter's 8
- * frames, which it would end at run time with -E2BIG), -EINVAL (an instruction that does not
- * encode: a bug, or a description the checker should have refused),
+ * Compile.  0, -EOPNOTSUPP (what the JIT does not take: a helper that
+ * helper() refuses, such as tail calls; a recursive call graph or one
+ * deeper than the interpreter's 8 frames, which it would end at run time
+ * with -E2BIG), -EINVAL (an instruction that does not encode: a bug, or
+ * a description the checker should have refused),
  * -ENOMEM, or text_alloc's errors.
  */
 int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img);
