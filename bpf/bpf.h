@@ -153,8 +153,8 @@ struct ftramp_bpf_program {
 	uint32_t data_need;		/* verifier: raw data bytes touched */
 	struct ftramp_bpf_insn *run;	/* map references as addresses */
 	bool loaded;
-	int engine;			/* enum ftramp_bpf_engine */
-	struct bpf_jit_image *jit;	/* FTRAMP_BPF_ENGINE_JIT */
+	int engine;			/* enum ftramp_bpf_engine, asked */
+	struct bpf_jit_image *jit;	/* JIT'd: the engine it runs in */
 	/* static branches, by insn; the interpreter's flag per run insn */
 	struct bpf_sbranch *sb;
 	size_t nr_sb;
@@ -181,6 +181,7 @@ struct ftramp_bpf_object {
 	struct bpf_btf *btf;	/* NULL when the object has no .BTF */
 	void *btf_data;		/* its aligned copy */
 	struct ftramp_bpf_error *err;	/* the open opts' (may be NULL) */
+	int engine;		/* the open opts': each program's at load */
 	bool loaded, attached;
 };
 
@@ -300,6 +301,9 @@ typedef uint64_t (*bpf_helper_native_fn)(uint64_t r1, uint64_t r2,
 bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog);
 /* Helpers that read a trampoline's ctx: not for raw programs. */
 bool bpf_helper_needs_ctx(int32_t id);
+/* Helpers the JIT calls; a program's first helper it does not (0: none). */
+bool bpf_helper_jit(int32_t id);
+int bpf_prog_jit_refusal(const struct ftramp_bpf_program *prog);
 /* trace_printk's formatting, exposed for tests (returns bytes, <0 bad). */
 int bpf_format(char *out, size_t size, const char *fmt, uint32_t fmt_size,
 	       const uint64_t *args, int nr_args);

@@ -56,3 +56,25 @@ bool bpf_helper_needs_ctx(int32_t id)
 	}
 	return false;
 }
+
+/*
+ * Helpers the JIT calls (jit.c): every one but bpf_tail_call(), which it
+ * does not take yet.  Pure, so that `ftramp prog` on the host can say
+ * which engine a program would run in.
+ */
+bool bpf_helper_jit(int32_t id)
+{
+	return bpf_helper_known(id) && id != BPF_FUNC_tail_call;
+}
+
+int bpf_prog_jit_refusal(const struct ftramp_bpf_program *prog)
+{
+	for (size_t i = 0; i < prog->n; i++) {
+		const struct ftramp_bpf_insn *in = &prog->insns[i];
+
+		if (in->code == (BPF_JMP | BPF_CALL) && !in->src_reg &&
+		    !bpf_helper_jit(in->imm))
+			return in->imm;
+	}
+	return 0;
+}

@@ -52,9 +52,11 @@ static int jit_helper(int32_t id, struct bpf_jit_helper *h)
 	bpf_helper_native_fn fn;
 	bool takes_prog = false;
 
+	if (!bpf_helper_jit(id))
+		return -EOPNOTSUPP;
 	fn = id == BPF_FUNC_loop ? jit_loop : bpf_helper_native(id, &takes_prog);
 	if (!fn)
-		return -EOPNOTSUPP;	/* bpf_tail_call */
+		return -EOPNOTSUPP;
 	h->addr = (uintptr_t)fn;
 	h->cookie = takes_prog;
 	return 0;

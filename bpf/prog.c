@@ -122,9 +122,12 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 		i++;
 	}
 	err = bpf_stub_create(p);
-	if (!err && p->engine == FTRAMP_BPF_ENGINE_JIT) {
+	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
 		err = bpf_jit_prog(p);
-		if (err)
+		/* _AUTO: what the JIT cannot take runs in the interpreter */
+		if (err && p->engine == FTRAMP_BPF_ENGINE_AUTO)
+			err = 0;
+		else if (err)
 			bpf_stub_free(p);
 		else	/* a trampoline calls the image directly */
 			p->handler = (ftramp_prog_t)(uintptr_t)p->jit->entry;
@@ -159,6 +162,13 @@ static void prog_unprepare(struct ftramp_bpf_program *p)
  * Objects
  */
 
+static bool engine_ok(int engine)
+{
+	return engine == FTRAMP_BPF_ENGINE_INTERP ||
+	       engine == FTRAMP_BPF_ENGINE_JIT ||
+	       engine == FTRAMP_BPF_ENGINE_AUTO;
+}
+
 FTRAMP_API struct ftramp_bpf_object *
 ftramp_bpf_object__open_mem(const void *buf, size_t size,
 			    const struct ftramp_bpf_open_opts *opts)
@@ -168,7 +178,8 @@ ftramp_bpf_object__open_mem(const void *buf, size_t size,
 	int err;
 
 	thread_error_set(NULL);
-	if (FTRAMP_OPTS_IN(o, opts) || (!buf && size)) {
+	if (FTRAMP_OPTS_IN(o, opts) || (!buf && size) ||
+	    !engine_ok(o.engine)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -180,6 +191,7 @@ ftramp_bpf_object__open_mem(const void *buf, size_t size,
 	if (o.err)
 		memset(o.err, 0, sizeof(*o.err));
 	obj->err = o.err;
+	obj->engine = o.engine;
 	snprintf(obj->name, sizeof(obj->name), "%s", o.name ? o.name : "");
 	err = bpf_object_parse(obj, buf, size);
 	if (err) {
@@ -269,8 +281,10 @@ FTRAMP_API int ftramp_bpf_object__load(struct ftramp_bpf_object *obj)
 			bpf_errf(e, FTRAMP_BPF_E_MAP_CREATE, "map %s: %s",
 				 obj->maps[i].name, strerror(-err));
 	}
-	for (size_t i = 0; i < obj->nr_progs && !err; i++)
+	for (size_t i = 0; i < obj->nr_progs && !err; i++) {
+		obj->progs[i].engine = obj->engine;
 		err = prog_prepare(&obj->progs[i], NULL, e);
+	}
 	if (err) {
 		unload(obj);
 		fail(e, err);
@@ -512,6 +526,13 @@ ftramp_bpf_program__handler(const struct ftramp_bpf_program *p)
 	return p ? p->handler : NULL;
 }
 
+FTRAMP_API int ftramp_bpf_program__engine(const struct ftramp_bpf_program *p)
+{
+	if (!p || !p->loaded)
+		return -EINVAL;
+	return p->jit ? FTRAMP_BPF_ENGINE_JIT : FTRAMP_BPF_ENGINE_INTERP;
+}
+
 FTRAMP_API struct ftramp_bpf_link *
 ftramp_bpf_program__attach(struct ftramp_bpf_program *p,
 			   const struct ftramp_bpf_attach_opts *opts)
@@ -607,8 +628,7 @@ ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (o.engine != FTRAMP_BPF_ENGINE_INTERP &&
-	    o.engine != FTRAMP_BPF_ENGINE_JIT) {
+	if (!engine_ok(o.engine)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -248,7 +248,7 @@ TEST(load_refusals)
 		ftramp_bpf_prog__free(p);
 	}
 	{
-		FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .engine = 2);
+		FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .engine = 3);
 		insn_t ok[] = { MOV(0, 0), EXIT() };
 
 		errno = 0;

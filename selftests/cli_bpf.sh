@@ -12,7 +12,7 @@
 # --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 29
+plan 35
 
 BPF=$O/selftests/progs/bpf
 
@@ -21,6 +21,12 @@ check "prog: lists the fexit program on kv_put" \
 	grep -Eq '^  put_exit +fexit +kv_put ' "$TMP/prog.out"
 check "prog: lists the ring buffer and its relocation" \
 	grep -Eq '^  fexit/kv_put insn [0-9]+: map events -> events$' "$TMP/prog.out"
+check "prog: ... and the program's engine, the JIT" \
+	grep -Eq '^  put_exit +fexit +kv_put .*, JIT$' "$TMP/prog.out"
+"$FTRAMP" prog "$BPF/bpf_helpers.bpf.o" >"$TMP/tail.out" 2>&1
+check "prog: a program with bpf_tail_call() runs in the interpreter" \
+	grep -Eq '^  helpers +.*, interpreter \(the JIT takes no tail_call\)$' \
+	"$TMP/tail.out"
 
 "$FTRAMP" prog "$BPF/refuse_maptype.bpf.o" >"$TMP/bad.out" 2>&1
 echo $? >"$TMP/bad.rc"
@@ -66,6 +72,18 @@ check "--maps: the global counted exactly 4 calls" \
 	grep -qx '  (4 elements)' "$TMP/e.err"
 result "--maps: the hash has one call for each of 0, 1, 3, 4" $?
 result "--maps: ... and nothing for 2" $(grep -q '^  2: ' "$TMP/e.err"; [ $? -eq 1 ]; echo $?)
+
+# the engine: JIT by default, the interpreter on demand, same results
+run ev -e "$BPF/cli_run.bpf.o" -v -- "$PROGS/sample_prog" 5
+check "run -e: JIT'd by default (-v says so)" \
+	grep -q 'square_enter attached to prog_square (JIT)$' "$TMP/ev.err"
+check "run -e: ... and the JIT'd fmod_ret overrides" \
+	grep -qx 'step 2: 4242 1.0' "$TMP/ev.out"
+run ei -e "$BPF/cli_run.bpf.o" --engine interp -v -- "$PROGS/sample_prog" 5
+check "run -e --engine interp: the interpreter (-v says so)" \
+	grep -q 'attached to prog_square (interpreter)$' "$TMP/ei.err"
+check "run -e --engine interp: ... with the same results" \
+	[ "$(grep -c 'bpf_trace_printk: prog_square([0-9])$' "$TMP/ei.err") $(grep -cx 'step 2: 4242 1.0' "$TMP/ei.out")" = "4 1" ]
 
 # BPF programs and the CLI's own tracers on the same functions: --hist
 # (FTRAMP_HIST) on the fentry/fexit target, --count on the fmod_ret one

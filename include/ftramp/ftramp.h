@@ -1075,8 +1075,9 @@ FTRAMP_API int ftramp_model__from_dwarf(const char *func,
  * SEC("fentry/FUNC"), SEC("fexit/FUNC"), SEC("fmod_ret/FUNC") (FUNC may be
  * "sym@lib"), SEC("struct_ops/NAME"); BTF-defined maps in ".maps"; global
  * data in .data, .bss and .rodata; a license.  Programs run in an
- * interpreter (the reference engine); a program is called by a trampoline
- * like a C ftramp_prog_t, with the same ctx.
+ * interpreter (the reference engine) or the arm64 JIT (the open options'
+ * engine); a program is called by a trampoline like a C ftramp_prog_t,
+ * with the same ctx.
  */
 struct ftramp_bpf_object;
 struct ftramp_bpf_program;
@@ -1130,6 +1131,9 @@ struct ftramp_bpf_open_opts {
 	size_t sz;			/* sizeof(struct ftramp_bpf_open_opts) */
 	struct ftramp_bpf_error *err;	/* optional: why open/load failed */
 	const char *name;		/* object name (default: file name) */
+	/* how __load() runs the programs: enum ftramp_bpf_engine (0: the
+	 * interpreter) */
+	int engine;
 };
 
 /*
@@ -1190,7 +1194,9 @@ enum ftramp_bpf_prog_type {
 enum ftramp_bpf_engine {
 	FTRAMP_BPF_ENGINE_INTERP,	/* the interpreter (default) */
 	FTRAMP_BPF_ENGINE_JIT,		/* the arm64 JIT (EOPNOTSUPP: */
-					/* bpf_loop, tail calls) */
+					/* tail calls) */
+	FTRAMP_BPF_ENGINE_AUTO,		/* the JIT, or the interpreter for a */
+					/* program the JIT cannot take */
 };
 
 FTRAMP_API const char *
@@ -1214,6 +1220,11 @@ ftramp_bpf_program__insns(const struct ftramp_bpf_program *prog);
  */
 FTRAMP_API ftramp_prog_t
 ftramp_bpf_program__handler(const struct ftramp_bpf_program *prog);
+/*
+ * The engine a loaded program runs in: FTRAMP_BPF_ENGINE_INTERP or
+ * FTRAMP_BPF_ENGINE_JIT (never _AUTO); -EINVAL before load.
+ */
+FTRAMP_API int ftramp_bpf_program__engine(const struct ftramp_bpf_program *prog);
 
 struct ftramp_bpf_attach_opts {
 	size_t sz;		/* sizeof(struct ftramp_bpf_attach_opts) */
@@ -1260,7 +1271,7 @@ struct ftramp_bpf_prog_load_opts {
 /*
  * Load raw instructions.  NULL and errno EINVAL (opts->err says which
  * instruction and why), ENOMEM, EOPNOTSUPP (the JIT engine: a program
- * with bpf_loop callbacks or tail calls).
+ * with tail calls; _AUTO runs it in the interpreter instead).
  */
 FTRAMP_API struct ftramp_bpf_program *
 ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,

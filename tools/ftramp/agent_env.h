@@ -18,6 +18,7 @@
 #define FTRAMP_ENV_NOTRACE	"FTRAMP_NOTRACE"	/* -N GLOB,...: none of these */
 #define FTRAMP_ENV_SESSION	"FTRAMP_SESSION"	/* the session file */
 #define FTRAMP_ENV_BPF		"FTRAMP_BPF"		/* -e OBJ,... paths */
+#define FTRAMP_ENV_BPF_ENGINE	"FTRAMP_BPF_ENGINE"	/* auto|jit|interp */
 #define FTRAMP_ENV_FOLLOW	"FTRAMP_FOLLOW"		/* 1: trace exec'd */
 /* LD_LIBRARY_PATH as the user had it ("": unset), restored by the agent */
 #define FTRAMP_ENV_LD_LIBRARY_PATH "FTRAMP_LD_LIBRARY_PATH"

@@ -118,8 +118,10 @@ static void usage_prog(FILE *f)
 "\n"
 "List the programs, maps and relocations of a BPF object built with\n"
 "clang -O2 -g -target bpf, as ftramp_bpf_object__open() and __load() see\n"
-"them.  Exit status 1 and the loader's or the verifier's message when\n"
-"the object would be refused.\n"
+"them, and the engine each program runs in under 'ftramp run -e'\n"
+"(JIT, or the interpreter for what the JIT does not take).  Exit status\n"
+"1 and the loader's or the verifier's message when the object would be\n"
+"refused.\n"
 "\n"
 "  -v       print the verifier's log of each program (branches, verdict)\n"
 "  -vv      the log with every instruction's register and stack state\n"
@@ -166,9 +168,16 @@ int cmd_prog(int argc, char **argv)
 	for (size_t i = 0; i < obj.nr_progs; i++) {
 		const struct ftramp_bpf_program *p = &obj.progs[i];
 
-		printf("  %-20s %-10s %-24s %zu insns at %zu of %s\n", p->name,
+		int no_jit = bpf_prog_jit_refusal(p);
+
+		printf("  %-20s %-10s %-24s %zu insns at %zu of %s, ", p->name,
 		       prog_types[p->type], p->target[0] ? p->target : "-",
 		       p->n, p->entry, p->sec);
+		if (no_jit)
+			printf("interpreter (the JIT takes no %s)\n",
+			       bpf_helper_name(no_jit));
+		else
+			printf("JIT\n");
 	}
 	printf("maps:\n");
 	for (size_t i = 0; i < obj.nr_maps; i++) {

@@ -67,6 +67,7 @@ struct run_opts {
 	char *notrace;		/* -N */
 	char *bpf;		/* -e: the objects' absolute paths */
 	bool maps;		/* --maps */
+	const char *engine;	/* --engine: auto (NULL), jit, interp */
 	const char *output;
 	const char *format;
 	const char *agent;
@@ -105,6 +106,9 @@ void usage_run(FILE *f)
 "                          bpf_printk() lines and ring buffer records are\n"
 "                          printed as they come (see 'ftramp prog OBJ')\n"
 "      --maps              with -e: print every map of the objects at exit\n"
+"      --engine ENGINE     with -e: how the programs run: auto (default:\n"
+"                          the JIT, the interpreter for a program it does\n"
+"                          not take), jit (all JIT'd, or fail), interp\n"
 "\n"
 "Output:\n"
 "  -o, --output FILE       write the report to FILE instead of stderr;\n"
@@ -277,6 +281,7 @@ static int export_config(const struct run_opts *o, const char *session)
 	       set_env(FTRAMP_ENV_OVERRIDE, o->override) ?:
 	       set_env(FTRAMP_ENV_NOTRACE, o->notrace) ?:
 	       set_env(FTRAMP_ENV_BPF, o->bpf) ?:
+	       set_env(FTRAMP_ENV_BPF_ENGINE, o->engine) ?:
 	       set_env(FTRAMP_ENV_SESSION, session) ?:
 	       set_env(FTRAMP_ENV_FOLLOW, o->follow ? "1" : NULL) ?:
 	       set_env(FTRAMP_ENV_FAR, o->far ? "1" : NULL) ?:
@@ -426,6 +431,7 @@ enum {
 	OPT_HEXDUMP,
 	OPT_BUFFER,
 	OPT_MAPS,
+	OPT_ENGINE,
 };
 
 /* ---------------------------------------------------------------------
@@ -912,6 +918,7 @@ static const struct option run_options[] = {
 	{ "notrace",	required_argument, NULL, 'N' },
 	{ "bpf",	required_argument, NULL, 'e' },
 	{ "maps",	no_argument,	   NULL, OPT_MAPS },
+	{ "engine",	required_argument, NULL, OPT_ENGINE },
 	{ "output",	required_argument, NULL, 'o' },
 	{ "format",	required_argument, NULL, OPT_FORMAT },
 	{ "far",	no_argument,	   NULL, OPT_FAR },
@@ -981,6 +988,15 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_MAPS:
 			o.maps = true;
+			break;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "jit") &&
+			    strcmp(optarg, "interp")) {
+				pr_err("--engine '%s': expected auto, jit or interp",
+				       optarg);
+				err = -EINVAL;
+			}
+			o.engine = optarg;
 			break;
 		case 'o':
 			o.output = optarg;
@@ -1063,6 +1079,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.maps && !o.bpf) {
 		pr_err("run: --maps dumps the maps of -e objects: give -e OBJ");
+		return EXIT_USAGE;
+	}
+	if (o.engine && !o.bpf) {
+		pr_err("run: --engine says how -e programs run: give -e OBJ");
 		return EXIT_USAGE;
 	}
 	if (o.format && !strcmp(o.format, "chrome") && !o.output)

@@ -14,6 +14,11 @@
  * target that this process lacks, said and fatal, like a -t glob that
  * matches nothing.  An exec'd follower (-f) runs no BPF: the maps belong
  * to the first program and the children it forks.
+ *
+ * The programs run JIT'd unless --engine says otherwise
+ * (FTRAMP_BPF_ENGINE): a program the JIT does not take, or a process
+ * where it cannot place an image, runs in the interpreter; both are the
+ * same verified program, so the default changes speed, not meaning.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,9 +165,22 @@ static struct eobj *eobjs;
 static unsigned int nr_eobjs;
 static bool eobjs_opened;
 
+/* --engine, as the ftramp process checked it (default: auto). */
+static int engine_of_env(void)
+{
+	const char *e = getenv(FTRAMP_ENV_BPF_ENGINE);
+
+	if (e && !strcmp(e, "interp"))
+		return FTRAMP_BPF_ENGINE_INTERP;
+	if (e && !strcmp(e, "jit"))
+		return FTRAMP_BPF_ENGINE_JIT;
+	return FTRAMP_BPF_ENGINE_AUTO;
+}
+
 static void eobjs_open(void)
 {
 	const char *list = getenv(FTRAMP_ENV_BPF);
+	int engine = engine_of_env();
 	char *paths, *item, *save;
 	unsigned int n = 1;
 
@@ -180,7 +198,8 @@ static void eobjs_open(void)
 	for (item = strtok_r(paths, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
 		struct eobj *eo = &eobjs[nr_eobjs++];
-		FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &eo->err);
+		FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = &eo->err,
+			    .engine = engine);
 
 		eo->path = item;	/* paths is never freed */
 		eo->obj = ftramp_bpf_object__open_file(item, &o);
@@ -217,9 +236,12 @@ static void load_one(struct eobj *eo, uint32_t idx)
 
 		while ((p = ftramp_bpf_object__next_program(obj, p)))
 			if (*ftramp_bpf_program__attach_target(p))
-				agent_say("-e %s: %s attached to %s", eo->path,
-					  ftramp_bpf_program__name(p),
-					  ftramp_bpf_program__attach_target(p));
+				agent_say("-e %s: %s attached to %s (%s)",
+					  eo->path, ftramp_bpf_program__name(p),
+					  ftramp_bpf_program__attach_target(p),
+					  ftramp_bpf_program__engine(p) ==
+					  FTRAMP_BPF_ENGINE_JIT ? "JIT" :
+					  "interpreter");
 	}
 	/* never closed: its programs run until the process ends */
 }
