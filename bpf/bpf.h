@@ -301,6 +301,8 @@ typedef uint64_t (*bpf_helper_native_fn)(uint64_t r1, uint64_t r2,
 bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog);
 /* Helpers that read a trampoline's ctx: not for raw programs. */
 bool bpf_helper_needs_ctx(int32_t id);
+/* Helpers that take the program, to check a map argument against it. */
+bool bpf_helper_takes_prog(int32_t id);
 /* Helpers the JIT calls; a program's first helper it does not (0: none). */
 bool bpf_helper_jit(int32_t id);
 int bpf_prog_jit_refusal(const struct ftramp_bpf_program *prog);

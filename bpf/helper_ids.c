@@ -57,6 +57,18 @@ bool bpf_helper_needs_ctx(int32_t id)
 	return false;
 }
 
+/* Helpers whose map argument is checked against the program's maps. */
+bool bpf_helper_takes_prog(int32_t id)
+{
+	switch (id) {
+	case BPF_FUNC_map_lookup_elem: case BPF_FUNC_map_update_elem:
+	case BPF_FUNC_map_delete_elem: case BPF_FUNC_ringbuf_output:
+	case BPF_FUNC_ringbuf_reserve:
+		return true;
+	}
+	return false;
+}
+
 /*
  * Helpers the JIT calls (jit.c): every one but bpf_tail_call(), which it
  * does not take yet.  Pure, so that `ftramp prog` on the host can say

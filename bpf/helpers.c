@@ -406,42 +406,39 @@ HELPER(h_get_func_ret)
 				   (uint64_t *)(uintptr_t)r2);
 }
 
-static const struct {
-	bpf_helper_native_fn fn;
-	bool prog;		/* takes the program (a map argument) */
-} natives[] = {
-	[BPF_FUNC_map_lookup_elem]	= { h_map_lookup_elem, true },
-	[BPF_FUNC_map_update_elem]	= { h_map_update_elem, true },
-	[BPF_FUNC_map_delete_elem]	= { h_map_delete_elem, true },
-	[BPF_FUNC_probe_read]		= { h_probe_read_user, false },
-	[BPF_FUNC_probe_read_user]	= { h_probe_read_user, false },
-	[BPF_FUNC_probe_read_user_str]	= { h_probe_read_user_str, false },
-	[BPF_FUNC_ktime_get_ns]		= { h_ktime_get_ns, false },
-	[BPF_FUNC_ktime_get_boot_ns]	= { h_ktime_get_boot_ns, false },
-	[BPF_FUNC_trace_printk]		= { h_trace_printk, false },
-	[BPF_FUNC_get_prandom_u32]	= { h_get_prandom_u32, false },
-	[BPF_FUNC_get_smp_processor_id]	= { h_get_smp_processor_id, false },
-	[BPF_FUNC_get_current_pid_tgid]	= { h_get_current_pid_tgid, false },
-	[BPF_FUNC_get_current_comm]	= { h_get_current_comm, false },
-	[BPF_FUNC_ringbuf_output]	= { h_ringbuf_output, true },
-	[BPF_FUNC_ringbuf_reserve]	= { h_ringbuf_reserve, true },
-	[BPF_FUNC_ringbuf_submit]	= { h_ringbuf_submit, false },
-	[BPF_FUNC_ringbuf_discard]	= { h_ringbuf_discard, false },
-	[BPF_FUNC_get_func_ip]		= { h_get_func_ip, false },
-	[BPF_FUNC_get_attach_cookie]	= { h_get_attach_cookie, false },
-	[BPF_FUNC_get_func_arg_cnt]	= { h_get_func_arg_cnt, false },
-	[BPF_FUNC_get_func_arg]		= { h_get_func_arg, false },
-	[BPF_FUNC_get_func_ret]		= { h_get_func_ret, false },
+static const bpf_helper_native_fn natives[] = {
+	[BPF_FUNC_map_lookup_elem]	= h_map_lookup_elem,
+	[BPF_FUNC_map_update_elem]	= h_map_update_elem,
+	[BPF_FUNC_map_delete_elem]	= h_map_delete_elem,
+	[BPF_FUNC_probe_read]		= h_probe_read_user,
+	[BPF_FUNC_probe_read_user]	= h_probe_read_user,
+	[BPF_FUNC_probe_read_user_str]	= h_probe_read_user_str,
+	[BPF_FUNC_ktime_get_ns]		= h_ktime_get_ns,
+	[BPF_FUNC_ktime_get_boot_ns]	= h_ktime_get_boot_ns,
+	[BPF_FUNC_trace_printk]		= h_trace_printk,
+	[BPF_FUNC_get_prandom_u32]	= h_get_prandom_u32,
+	[BPF_FUNC_get_smp_processor_id]	= h_get_smp_processor_id,
+	[BPF_FUNC_get_current_pid_tgid]	= h_get_current_pid_tgid,
+	[BPF_FUNC_get_current_comm]	= h_get_current_comm,
+	[BPF_FUNC_ringbuf_output]	= h_ringbuf_output,
+	[BPF_FUNC_ringbuf_reserve]	= h_ringbuf_reserve,
+	[BPF_FUNC_ringbuf_submit]	= h_ringbuf_submit,
+	[BPF_FUNC_ringbuf_discard]	= h_ringbuf_discard,
+	[BPF_FUNC_get_func_ip]		= h_get_func_ip,
+	[BPF_FUNC_get_attach_cookie]	= h_get_attach_cookie,
+	[BPF_FUNC_get_func_arg_cnt]	= h_get_func_arg_cnt,
+	[BPF_FUNC_get_func_arg]		= h_get_func_arg,
+	[BPF_FUNC_get_func_ret]		= h_get_func_ret,
 };
 
 bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog)
 {
 	if (id <= 0 || (size_t)id >= sizeof(natives) / sizeof(natives[0]) ||
-	    !natives[id].fn)
+	    !natives[id])
 		return NULL;
 	if (takes_prog)
-		*takes_prog = natives[id].prog;
-	return natives[id].fn;
+		*takes_prog = bpf_helper_takes_prog(id);
+	return natives[id];
 }
 
 uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,

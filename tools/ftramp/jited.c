@@ -57,20 +57,39 @@ int ftramp_text_publish(struct ftramp_text *t)
 	return 0;
 }
 
+int ftramp_text_trim(struct ftramp_text *t, size_t size)
+{
+	if (!size || size > t->size)
+		return -EINVAL;
+	t->size = size;
+	return 0;
+}
+
 void ftramp_text_free(struct ftramp_text *t)
 {
 	free(t->rw);
 	memset(t, 0, sizeof(*t));
 }
 
-/* bpf/jit.c routes helper calls here; the host runs no image. */
-uint64_t bpf_helper_call(const struct ftramp_bpf_program *prog, int32_t id,
-			 const uint64_t *r)
+/* Where bpf/jit.c's helper calls go; the host runs no image. */
+static uint64_t host_helper(uint64_t r1, uint64_t r2, uint64_t r3,
+			    uint64_t r4, uint64_t r5,
+			    const struct ftramp_bpf_program *prog)
 {
+	(void)r1;
+	(void)r2;
+	(void)r3;
+	(void)r4;
+	(void)r5;
 	(void)prog;
-	(void)id;
-	(void)r;
 	abort();
+}
+
+bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog)
+{
+	if (takes_prog)
+		*takes_prog = bpf_helper_takes_prog(id);
+	return host_helper;
 }
 
 /* ------------------------------------------------------------------
