@@ -27,6 +27,8 @@
 
 struct timage {
 	struct ftramp_tramp_link *fexit;	/* state.fexit: unwound exits */
+	uint64_t **unwound_to;			/* state.unwound_to */
+	unsigned int nr_unwound_to;
 	struct ftramp_image im;
 	struct ftramp_tramp_state state;
 	/* The links whose counters the image adds to: one ref on each. */
@@ -71,6 +73,7 @@ struct ftramp_link {
 	uint64_t *own_hist;
 	uint64_t *missed;	/* programs: &own_missed or opts.missed */
 	uint64_t own_missed;	/* entries the guard skipped */
+	uint64_t *unwound;	/* FTRAMP_HIST: opts.unwound (or NULL) */
 	int refs;
 };
 
@@ -90,6 +93,7 @@ static struct ftramp_link *link_new(enum ftramp_attach_kind kind,
 	l->counter = o->counter ? o->counter : &l->count;
 	l->missed = o->missed ? o->missed : &l->own_missed;
 	if (kind == FTRAMP_HIST) {
+		l->unwound = o->unwound;
 		l->hist = o->hist;
 		if (!l->hist) {
 			l->own_hist = calloc(FTRAMP_HIST_BUCKETS,
@@ -145,6 +149,7 @@ static void image_free(void *p)
 	for (size_t i = 0; i < img->nr_refs; i++)
 		link_put(img->refs[i]);
 	free(img->refs);
+	free(img->unwound_to);
 	free(img);
 }
 
@@ -202,6 +207,8 @@ static void image_add_link(struct timage *img, struct ftramp_link *l,
 		counts[args->nr_counts++] = l->counter;
 	} else if (k == FTRAMP_HIST) {
 		hists[args->nr_hists++] = l->hist;
+		if (l->unwound)
+			img->unwound_to[img->nr_unwound_to++] = l->unwound;
 	} else {
 		arr[k][n[k]].prog = l->prog;
 		arr[k][n[k]++].cookie = l->cookie;
@@ -235,7 +242,8 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (!img || !counts || !missed || !hists)
 		goto out_img;
 	img->refs = calloc(total + 1, sizeof(img->refs[0]));
-	if (!img->refs)
+	img->unwound_to = calloc(total + 1, sizeof(img->unwound_to[0]));
+	if (!img->refs || !img->unwound_to)
 		goto out_img;
 	for (int k = 0; k < 3; k++) {
 		arr[k] = calloc(total + 1, sizeof(arr[k][0]));
@@ -283,6 +291,9 @@ static int image_build(struct tfunc *tf, struct ftramp_link *const *add,
 	if (err)
 		goto out_img;
 	args.state = &img->state;
+	/* Unwound calls also counted where the HIST links asked, live. */
+	img->state.unwound_to = img->unwound_to;
+	img->state.nr_unwound_to = img->nr_unwound_to;
 	/* Its fexit programs also hear of frames abandoned by longjmp. */
 	if (n[FTRAMP_FEXIT]) {
 		img->fexit = malloc(n[FTRAMP_FEXIT] * sizeof(*img->fexit));
@@ -316,8 +327,10 @@ out_state:
 	ftramp_tramp_state_fini(&img->state);
 	free(img->fexit);
 out_img:
-	if (img)
+	if (img) {
 		free(img->refs);
+		free(img->unwound_to);
+	}
 	free(img);
 out:
 	for (int k = 0; k < 3; k++)
@@ -463,8 +476,9 @@ static bool same_model(const struct ftramp_func_model *a,
 /*
  * A kind with what it needs: a program for the program kinds, none for
  * FTRAMP_COUNT; a counter address only for FTRAMP_COUNT, a misses one
- * only for the program kinds, 8-byte aligned (one single-copy atomic
- * add, Arm ARM B2.2.1).
+ * only for the program kinds, histogram and unwound ones only for
+ * FTRAMP_HIST, 8-byte aligned (one single-copy atomic add, Arm ARM
+ * B2.2.1).
  */
 static int kind_check(enum ftramp_attach_kind kind, ftramp_prog_t prog,
 		      const struct ftramp_attach_opts *o)
@@ -474,7 +488,9 @@ static int kind_check(enum ftramp_attach_kind kind, ftramp_prog_t prog,
 	if (o->missed && (kind == FTRAMP_COUNT || kind == FTRAMP_HIST ||
 			  ((uintptr_t)o->missed & 7)))
 		return -EINVAL;
-	if (kind != FTRAMP_HIST && o->hist)
+	if (kind != FTRAMP_HIST && (o->hist || o->unwound))
+		return -EINVAL;
+	if ((uintptr_t)o->unwound & 7)
 		return -EINVAL;
 	if (kind == FTRAMP_HIST)
 		return prog || o->counter || ((uintptr_t)o->hist & 7) ?

@@ -25,7 +25,7 @@
 #  - a ring too small for the program: drops counted and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 67
+plan 70
 
 EV=$PROGS/events_prog
 need_prog "$EV" 67 "events"
@@ -152,7 +152,8 @@ check "ftramp killed: no session file left behind" \
 # the kill, in nanoseconds.
 rm -f "$TMP/hkill.fifo"
 mkfifo "$TMP/hkill.fifo"
-"$FTRAMP" run -v --hist ev_work --hist ev_nap -o "$TMP/hkill.txt" -- \
+"$FTRAMP" run -v --hist ev_work --hist ev_nap --hist ev_jump \
+	-o "$TMP/hkill.txt" -- \
 	"$EV" idle 500 >"$TMP/hkill.fifo" 2>"$TMP/hkill.err" &
 ftpid=$!
 line=
@@ -178,6 +179,20 @@ check "--hist, SIGKILL: the 3 naps of 2 ms, in buckets reaching past 2 ms (ticks
 	[ "$(hist_rows ev_nap | awk '$2 >= 2000000 { s += $3 } END { print s + 0 }')" -eq 3 ]
 check "--hist alone: nothing missed" \
 	[ "$(missed_of "$TMP/hkill.txt" ev_work)" -eq 0 ]
+# The 4 ev_jump() calls left by longjmp(): counted live into the
+# session file (ftramp_attach_opts.unwound); they were once copied at
+# exit only, lost to SIGKILL and _exit().
+check "--hist, SIGKILL: the 4 longjmp()'d calls counted unwound" \
+	grep -Eq '^ev_jump: 4 calls, 4 unwound \(not timed, not below\)' \
+	"$TMP/hkill.txt"
+
+# --- --hist across fork: each process its own unwound calls ------------
+# (ev_work's pushes find the records longjmp() abandoned)
+run forkh --hist ev_jump --hist ev_work -o "$TMP/forkh.txt" -- "$EV" fork
+check "fork, --hist: exit status 0" [ "$(rc_of forkh)" -eq 0 ]
+check "fork, --hist: the parent's 2 unwound calls, the child's 1 (it ends by _exit(): no exit handler)" \
+	[ "$(grep -Ec '^ev_jump: 2 calls, 2 unwound ' "$TMP/forkh.txt")" -eq 1 -a \
+	  "$(grep -Ec '^ev_jump: 1 calls, 1 unwound ' "$TMP/forkh.txt")" -eq 1 ]
 
 # --- fork ---------------------------------------------------------------
 run fork --count ev_work -o "$TMP/fork.txt" -- "$EV" fork

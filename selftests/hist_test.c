@@ -247,6 +247,16 @@ TEST(with_counters_not_programs)
 	o.hist = bad;
 	EXPECT_EQ(NULL, ftramp_attach("h_add", FTRAMP_COUNT, NULL, &o));
 	EXPECT_EQ(EINVAL, errno);
+	/* opts.unwound: FTRAMP_HIST only, aligned */
+	o.hist = NULL;
+	o.unwound = bad;
+	EXPECT_EQ(NULL, ftramp_attach("h_add", FTRAMP_COUNT, NULL, &o));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NULL, ftramp_attach("h_fp", FTRAMP_FEXIT, prog, &o));
+	EXPECT_EQ(EINVAL, errno);
+	o.unwound = (uint64_t *)((char *)bad + 4);
+	EXPECT_EQ(NULL, ftramp_attach("h_add", FTRAMP_HIST, NULL, &o));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-EINVAL, ftramp_link__hist(c, bad));
 	EXPECT_EQ(-EINVAL, ftramp_link__hist(NULL, bad));
 
@@ -287,19 +297,36 @@ TRACEE long h_outer(long n)
 	return r + 1;
 }
 
-/* The stub finds h_jump's dead record above its own. */
+/*
+ * The stub finds h_jump's dead record above its own.  opts.unwound
+ * counts each as it is found, as the link does; the outer function's,
+ * none.
+ */
 TEST(longjmp_below_a_hooked_frame)
 {
-	struct ftramp_link *o = hist("h_outer", NULL, false);
-	struct ftramp_link *j = hist("h_jump", NULL, false);
+	static uint64_t unw_o, unw_j, hist_o[FTRAMP_HIST_BUCKETS],
+			hist_j[FTRAMP_HIST_BUCKETS];
+	struct ftramp_attach_opts oo = { .sz = sizeof(oo), .hist = hist_o,
+					 .unwound = &unw_o };
+	struct ftramp_attach_opts jo = { .sz = sizeof(jo), .hist = hist_j,
+					 .unwound = &unw_j };
+	struct ftramp_link *o = ftramp_attach("h_outer", FTRAMP_HIST, NULL,
+					      &oo);
+	struct ftramp_link *j = ftramp_attach("h_jump", FTRAMP_HIST, NULL,
+					      &jo);
 
 	ASSERT_NE(NULL, o);
 	ASSERT_NE(NULL, j);
-	for (long i = 0; i < 100; i++)
+	for (long i = 0; i < 100; i++) {
 		ASSERT_EQ(i + 1, h_outer(i));
+		/* found by h_outer's stub, at once */
+		ASSERT_EQ((uint64_t)i + 1, unw_j);
+	}
 	EXPECT_EQ(100, link_sum(o));
 	EXPECT_EQ(0, link_sum(j));
 	EXPECT_EQ(100, ftramp_link__unwound(j));
+	EXPECT_EQ(100, unw_j);
+	EXPECT_EQ(0, unw_o);
 	EXPECT_EQ(-4, h_jump(-5) + 1);
 	EXPECT_EQ(1, link_sum(j));
 	ASSERT_EQ(0, ftramp_link__destroy(o));

@@ -220,6 +220,14 @@ static void shadow_report(uint8_t *tbl, struct ftramp_tramp_state *st,
 		*g = FTRAMP_GUARD_FREE;
 }
 
+/* One call that never came back through the image's exit: count it. */
+static void count_unwound(struct ftramp_tramp_state *st)
+{
+	__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < st->nr_unwound_to; i++)
+		__atomic_fetch_add(st->unwound_to[i], 1, __ATOMIC_RELAXED);
+}
+
 /*
  * Drop the top record (dead): pop it, report it, count it unwound and
  * release its in-flight count, in that order.
@@ -238,7 +246,7 @@ static void shadow_release_top(uint8_t *tbl, struct ftramp_shadow_rec *r)
 			 __ATOMIC_RELAXED);
 	r->state = 0;
 	shadow_report(tbl, st, hook ? args : NULL);
-	__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
+	count_unwound(st);
 	/*
 	 * The last touch of the image state: once the count may read zero
 	 * the reclaimer may free it (release, as the image's own exit).
@@ -665,7 +673,7 @@ void ftramp_tramp_state_unwind(struct ftramp_tramp_state *st,
 		return;
 	}
 	if (held & A64_UW_INFLIGHT) {
-		__atomic_fetch_add(&st->unwound, 1, __ATOMIC_RELAXED);
+		count_unwound(st);
 		/* Last: the state may be freed once the count drops. */
 		__atomic_fetch_sub(&st->inflight, FTRAMP_INFLIGHT_UNIT,
 				   __ATOMIC_RELEASE);

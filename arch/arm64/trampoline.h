@@ -216,6 +216,13 @@ struct ftramp_tramp_state {
 	 */
 	uint64_t unwound;
 	/*
+	 * Each unwound call is also added to these (FTRAMP_HIST links'
+	 * ftramp_attach_opts.unwound), live: owned by the installer, alive
+	 * as long as the image.
+	 */
+	uint64_t *const *unwound_to;
+	unsigned int nr_unwound_to;
+	/*
 	 * The image's fexit programs, run (kind FTRAMP_RUN_CTX_UNWOUND)
 	 * when one of its records is released: owned by the installer,
 	 * alive as long as the image.

@@ -858,6 +858,13 @@ struct ftramp_attach_opts {
 	 * opts->counter must be.
 	 */
 	uint64_t *missed;
+	/*
+	 * FTRAMP_HIST only: also add each call that left without its exit
+	 * (longjmp, an exception, a cancellation: ftramp_link__unwound())
+	 * to this u64 (8-byte aligned), live, e.g. in memory shared with
+	 * another process.  Valid as long as opts->hist must be.
+	 */
+	uint64_t *unwound;
 };
 
 struct ftramp_link;
@@ -870,9 +877,10 @@ struct ftramp_link;
  * never miss a call.  Errors (NULL, errno):
  *   EINVAL	bad arguments (NULL prog, or a prog with FTRAMP_COUNT,
  *		opts->counter misaligned or with another kind,
- *		opts->missed misaligned or without a program, unknown kind
- *		or opts field, func
- *		and opts->addr both or neither given, a malformed model),
+ *		opts->missed misaligned or without a program,
+ *		opts->hist or opts->unwound misaligned or with another
+ *		kind, unknown kind or opts field, func and opts->addr
+ *		both or neither given, a malformed model),
  *		or FMOD_RET on a function returning void
  *   ENOENT	no such function
  *   EOPNOTSUPP	the function has no usable patchable entry (the site's

@@ -9,11 +9,13 @@
  *	events_prog exit N	exit(N) inside ev_outer > ev_exit_deep
  *	events_prog spin	call ev_work 1000 times, print "ready PID" on
  *				stdout, call it until a signal ends it
- *	events_prog idle N	call ev_work N times and ev_nap (2 ms
- *				asleep) 3 times, print "ready PID", then
- *				sleep until a signal ends it (60 s at most)
- *	events_prog fork	3 calls, fork: the child makes 2, the parent
- *				1 more after it waited
+ *	events_prog idle N	call ev_jump (it longjmp()s out) 4 times,
+ *				ev_work N times and ev_nap (2 ms asleep)
+ *				3 times, print "ready PID", then sleep
+ *				until a signal ends it (60 s at most)
+ *	events_prog fork	2 ev_jump, 3 calls, fork: the child makes
+ *				1 ev_jump and 2 calls, the parent 1 more
+ *				call after it waited
  *	events_prog forks N [C]	N children one after the other, C calls
  *				each (1)
  *	events_prog exec PROG ARGS...	one call, then exec PROG
@@ -24,6 +26,7 @@
  *				the FTRAMP_* variables it sees
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ static volatile int sink;
 
 int ev_work(int i);
 void ev_nap(void);
+void ev_jump(int i);
 void ev_leaf_crash(int *p);
 void ev_exit_deep(int code);
 int ev_outer(const char *what, int code);
@@ -48,6 +52,25 @@ noinline int ev_work(int i)
 {
 	sink += i;
 	return sink;
+}
+
+static jmp_buf jump_back;
+
+/* Never returns: its calls leave through longjmp(), unwound. */
+noinline void ev_jump(int i)
+{
+	sink += i;
+	longjmp(jump_back, 1);
+}
+
+/* ev_jump() @n times. */
+static noinline void jumps(int n)
+{
+	volatile int i = 0;
+
+	setjmp(jump_back);
+	if (i < n)
+		ev_jump(i++);
 }
 
 noinline void ev_nap(void)
@@ -104,12 +127,15 @@ static int do_fork(void)
 	int i, status;
 	pid_t pid;
 
+	/* every abandoned record is found by a later call's push */
+	jumps(2);
 	for (i = 0; i < 3; i++)
 		ev_work(i);
 	pid = fork();
 	if (pid < 0)
 		return 1;
 	if (!pid) {
+		jumps(1);
 		ev_work(10);
 		ev_work(11);
 		_exit(0);
@@ -216,6 +242,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "idle") && argc > 2) {
 		int i, n = atoi(argv[2]);
 
+		jumps(4);
 		for (i = 0; i < n; i++)
 			ev_work(i);
 		for (i = 0; i < 3; i++)

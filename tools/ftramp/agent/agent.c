@@ -609,6 +609,8 @@ static int attach_add(struct ftramp_attach_batch *b, unsigned int idx)
 		.force_far = far_mode,
 		.no_dwarf = true,
 		.hist = sf->ticks,
+		/* longjmp()'d calls, live: nothing lost when it is killed */
+		.unwound = &sf->hs.unwound,
 	};
 	int k, ret;
 
@@ -812,10 +814,7 @@ static struct sites_listener later_listener = {
 
 /*
  * At exit: the FUNC@LIB globs no library ever matched, an error the
- * ftramp process turns into status 125 when the program's was 0 (the
- * flag goes in before slot_finish() ends the slot), then the unwound
- * calls of FTRAMP_HIST links into the session file (only the agent's
- * memory has them).
+ * ftramp process turns into status 125 when the program's was 0.
  */
 static void agent_exit(void)
 {
@@ -827,7 +826,6 @@ static void agent_exit(void)
 			    what_opt(globs[i].what), globs[i].glob);
 			slot_set_flags(SES_SLOT_UNMATCHED);
 		}
-	slot_finish();
 }
 
 /* ---------------------------------------------------------------------

@@ -76,8 +76,6 @@ int slot_table_request(const char *path, uint64_t *off, uint64_t *size);
  * the slot live; -E2BIG when the slot has no room for them.
  */
 int slot_publish(unsigned int first);
-/* At exit: what only the agent's memory holds (FTRAMP_HIST's unwound). */
-void slot_finish(void);
 /* Set SES_SLOT_* @flags in this process's slot, for the ftramp process. */
 void slot_set_flags(uint32_t flags);
 

@@ -158,7 +158,9 @@ struct ses_func {
 	 * --hist with -t or --override: the program pair's, in ns (hs);
 	 * --hist alone: a FTRAMP_HIST link's buckets, in ticks of
 	 * ses_slot.tick_freq (ticks), its unwound calls in hs.unwound,
-	 * copied at exit.
+	 * added there by the runtime as they are found
+	 * (ftramp_attach_opts.unwound): exact after SIGKILL, and a
+	 * forked child's own.
 	 */
 	struct hist_stat hs;
 	uint64_t ticks[SES_TICK_BUCKETS];

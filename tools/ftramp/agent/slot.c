@@ -241,21 +241,3 @@ int slot_publish(unsigned int first)
 	return 0;
 }
 
-/*
- * The calls a FTRAMP_HIST link saw left by longjmp() or an exception
- * (timed in no bucket) are counted in the library's memory only.
- */
-void slot_finish(void)
-{
-	unsigned int i;
-
-	if (!map.slot)
-		return;
-	for (i = 0; i < agent_nr_funcs; i++) {
-		const struct afunc *f = agent_func(i);
-
-		if (f->links[FTRAMP_HIST])
-			map.funcs[i].hs.unwound =
-				ftramp_link__unwound(f->links[FTRAMP_HIST]);
-	}
-}
