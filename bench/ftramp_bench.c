@@ -593,6 +593,66 @@ static void bench_bpf(const struct target *t)
 	ftramp_bpf_map__free(counter);
 }
 
+/*
+ * Static branches (bpf/sbranch.c), JIT: the same program with and
+ * without a site before `r0 += 1` (off the site is a nop, on it jumps
+ * over the add), and the flag test a static branch replaces.
+ */
+static const struct ftramp_bpf_insn bpf_plain[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 0, .imm = 1 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static const struct ftramp_bpf_insn bpf_sbranch[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_JA, .off = 1,
+	  .src_reg = FTRAMP_BPF_STATIC_BRANCH_JA | FTRAMP_BPF_STATIC_BRANCH_NOP },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 0, .imm = 1 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static const struct ftramp_bpf_insn bpf_flag[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 1,
+	  .src_reg = BPF_PSEUDO_MAP_VALUE, .imm = 0 },
+	{ .imm = 0 },
+	{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 2, .src_reg = 1 },
+	{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 2, .off = 1 },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 0, .imm = 1 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static void bench_sbranch(const struct target *t)
+{
+	struct ftramp_bpf_map *flag = ftramp_bpf_map__create(
+		BPF_MAP_TYPE_ARRAY, "flag", 4, 8, 1, NULL);
+	struct ftramp_bpf_program *plain, *sb, *test;
+
+	plain = bpf_load(bpf_plain, NINSNS(bpf_plain), FTRAMP_BPF_PROG_FENTRY,
+			 FTRAMP_BPF_ENGINE_JIT, &flag);
+	sb = bpf_load(bpf_sbranch, NINSNS(bpf_sbranch), FTRAMP_BPF_PROG_FENTRY,
+		      FTRAMP_BPF_ENGINE_JIT, &flag);
+	test = flag ? bpf_load(bpf_flag, NINSNS(bpf_flag),
+			       FTRAMP_BPF_PROG_FENTRY, FTRAMP_BPF_ENGINE_JIT,
+			       &flag) : NULL;
+	bench_handlers(t, "bpf_jit_plain", handler(plain), NULL, "fentry",
+		       "BPF fentry (JIT): r0 = 0; r0 += 1, no static branch");
+	bench_handlers(t, "bpf_jit_sb_off", handler(sb), NULL, "bpf_jit_plain",
+		       "the same with a static branch before the add, off (nop)");
+	bench_handlers(t, "bpf_jit_sb_on",
+		       sb && !ftramp_bpf_static_branch__update(sb, 1, 1) ?
+		       handler(sb) : NULL, NULL, "bpf_jit_plain",
+		       "the same, on (b over the add)");
+	bench_handlers(t, "bpf_jit_flag_off", handler(test), NULL,
+		       "bpf_jit_plain",
+		       "the same with a global flag tested instead, 0");
+	ftramp_bpf_prog__free(test);
+	ftramp_bpf_prog__free(sb);
+	ftramp_bpf_prog__free(plain);
+	ftramp_bpf_map__free(flag);
+}
+
 /* ctx programs for the struct_ops thunks: the bodies of targets.c. */
 static uint64_t thunk_f2(const uint64_t *ctx)
 {
@@ -1038,6 +1098,7 @@ int main(void)
 	bench_target(&targets[0]);
 	bench_target(&targets[1]);
 	bench_bpf(&targets[0]);
+	bench_sbranch(&targets[0]);
 	/* FTRAMP_BENCH_PERCALL=1: the per-call cases alone (seconds). */
 	if (getenv("FTRAMP_BENCH_PERCALL"))
 		return 0;
