@@ -58,21 +58,33 @@ static uint64_t call(struct ftramp_bpf_program *p, uint64_t x)
 	return ftramp_bpf_program__handler(p)(ctx);
 }
 
-/* r0 = 1; SITE +1; r0 = 2; exit: on gives 1, off 2. */
+/*
+ * r0 = 1; SITE +1; r0 = 2; exit: on gives 1, off 2.  The JIT also with
+ * forced-long conditional branches and a far image (bpf_jit_test's
+ * variants): a site stays one word.
+ */
 TEST(encodings_in_both_engines)
 {
 	static const insn_t sites[] = { SB_NOP(1), SB_JMP(1), SB_GOTOL(1),
 					SB_JCOND(1) };
 	static const bool starts_on[] = { false, true, false, false };
+	static const unsigned int flags[] = {
+		0, BPF_JIT_LONG_BRANCHES | BPF_JIT_FAR,
+	};
 
 	for (size_t s = 0; s < 4; s++)
-		for (size_t g = 0; g < 2; g++) {
+		for (size_t g = 0; g < 3; g++) {
+			int engine = g ? FTRAMP_BPF_ENGINE_JIT :
+					 FTRAMP_BPF_ENGINE_INTERP;
+
+			bpf_jit_test_flags = flags[g == 2];
 			insn_t prog[] = { MOV(0, 1), sites[s], MOV(0, 2),
 					  EXIT() };
 			struct ftramp_bpf_program *p;
 
-			p = load(prog, 4, engines[g], FTRAMP_BPF_PROG_FENTRY,
+			p = load(prog, 4, engine, FTRAMP_BPF_PROG_FENTRY,
 				 NULL, 0, NULL);
+			bpf_jit_test_flags = 0;
 			ASSERT_NE(NULL, p);
 			EXPECT_EQ(starts_on[s] ? 1 : 2, call(p, 0));
 			EXPECT_EQ(0, ftramp_bpf_static_branch__update(p, 1, 1));
@@ -81,7 +93,7 @@ TEST(encodings_in_both_engines)
 			EXPECT_EQ(1, call(p, 0));
 			EXPECT_EQ(0, ftramp_bpf_static_branch__update(p, 1, 0));
 			EXPECT_EQ(2, call(p, 0));
-			if (engines[g] == FTRAMP_BPF_ENGINE_JIT) {
+			if (engine == FTRAMP_BPF_ENGINE_JIT) {
 				const uint32_t *w = (const uint32_t *)
 					(uintptr_t)bpf_jit_word_pc(p->jit,
 						p->jit->offset[1]);
