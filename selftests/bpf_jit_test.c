@@ -408,6 +408,84 @@ TEST(bpf_to_bpf_calls)
 			       0).r0);
 }
 
+/* r = ld_imm64 of function t's address (a callback), from insn i */
+#define FUNC_ADDR(r, i, t)						\
+	I(BPF_LD | BPF_IMM | BPF_DW, r, BPF_PSEUDO_FUNC, 0, (t) - (i) - 1), \
+	I(0, 0, 0, 0, 0)
+
+/*
+ * bpf_loop: callbacks are the image's own functions; the count, an early
+ * stop, the limits (nr past 2^23, flags: -E2BIG) and a nested loop, with
+ * the callbacks adding into the caller's stack through ctx.  r0 = the
+ * loop's answer * 1000 + the sum.
+ */
+TEST(bpf_loop_callbacks)
+{
+	static const struct { int32_t nr, stop, flags; } v[] = {
+		{ 10, 100, 0 }, { 10, 3, 0 }, { 0, 0, 0 }, { 1, 0, 0 },
+		{ (1 << 23) + 1, 0, 0 }, { 1 << 23, 0, 1 }, { 4, 3, 0 },
+	};
+	size_t skipped = 0;
+	int bad = 0;
+
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		const insn_t p[] = {
+			ST(BPF_DW, 10, -8, 0),
+			MOV(1, v[k].nr),
+			FUNC_ADDR(2, 2, 12),
+			A64X(BPF_MOV, 3, 10), A64K(BPF_ADD, 3, -8),
+			MOV(4, v[k].flags),
+			CALL(BPF_FUNC_loop),
+			LDX(BPF_DW, 1, 10, -8),
+			A64K(BPF_MUL, 0, 1000), A64X(BPF_ADD, 0, 1),
+			EXIT(),
+			/* 12: cb(i, ctx): *ctx += i; stop at i == stop */
+			LDX(BPF_DW, 3, 2, 0), A64X(BPF_ADD, 3, 1),
+			STX(BPF_DW, 2, 3, 0),
+			MOV(0, 0), JK(BPF_JNE, 1, v[k].stop, 1), MOV(0, 1),
+			EXIT(),
+		};
+		char name[64];
+
+		snprintf(name, sizeof(name), "bpf_loop %d stop %d flags %d",
+			 v[k].nr, v[k].stop, v[k].flags);
+		bad += differ(name, p, sizeof(p) / sizeof(p[0]), &skipped);
+	}
+	{
+		const insn_t nested[] = {
+			ST(BPF_DW, 10, -8, 0),
+			MOV(1, 4),
+			FUNC_ADDR(2, 2, 12),
+			A64X(BPF_MOV, 3, 10), A64K(BPF_ADD, 3, -8),
+			MOV(4, 0),
+			CALL(BPF_FUNC_loop),
+			LDX(BPF_DW, 1, 10, -8),
+			A64K(BPF_MUL, 0, 1000), A64X(BPF_ADD, 0, 1),
+			EXIT(),
+			/* 12: cbA(i, ctx): bpf_loop(3, cbB, ctx) */
+			A64X(BPF_MOV, 6, 2),
+			MOV(1, 3),
+			FUNC_ADDR(2, 14, 21),
+			A64X(BPF_MOV, 3, 6),
+			MOV(4, 0),
+			CALL(BPF_FUNC_loop),
+			MOV(0, 0),
+			EXIT(),
+			/* 21: cbB(i, ctx): *ctx += 100 + i */
+			LDX(BPF_DW, 3, 2, 0), A64K(BPF_ADD, 3, 100),
+			A64X(BPF_ADD, 3, 1), STX(BPF_DW, 2, 3, 0),
+			MOV(0, 0), EXIT(),
+		};
+		size_t n = sizeof(nested) / sizeof(nested[0]);
+
+		bad += differ("bpf_loop nested", nested, n, &skipped);
+		EXPECT_EQ(4 * 1000 + 4 * (300 + 3),
+			  run_one(nested, n, true, 0, NULL, 0).r0);
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, skipped);
+}
+
 /* Helper calls through maps: the same map contents in both engines. */
 TEST(helpers_and_maps)
 {
