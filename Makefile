@@ -112,6 +112,10 @@ CHECK_ARM64_EXTRA :=
 FUZZERS :=
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
+# Fuzzers that also take -ftramp_seeds=N: check runs seeds 1..FUZZ_SEEDS,
+# a fixed count (no libFuzzer engine, the same programs every time).
+FUZZ_SEEDED :=
+FUZZ_SEEDS ?= 10000
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all $(CPPFLAGS)
 ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so
@@ -223,12 +227,13 @@ $(O)/selftests/%_test.host: selftests/%_test.c selftests/harness.h $(O)/host/lib
 .PHONY: check
 check: deps-ok
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) all
-	$(Q)O=$(O) CC="$(CC)" READELF="$(READELF)" QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+	$(Q)O=$(O) CC="$(CC)" READELF="$(READELF)" QEMU_RUN="$(QEMU_RUN)" OBJDUMP="$(OBJDUMP)" AS="$(AS)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_SEEDS=$(FUZZ_SEEDS) \
 		$(srctree)/scripts/run-selftests.sh \
 		$(addprefix arm64:,$(CHECK_ARM64)) \
 		$(addprefix host:,$(CHECK_HOST)) \
 		$(addprefix script:,$(CHECK_SCRIPTS)) \
-		$(addprefix fuzz:,$(FUZZERS))
+		$(addprefix fuzz:,$(FUZZERS)) \
+		$(addprefix seeds:,$(FUZZ_SEEDED))
 
 # ---------------------------------------------------------------------------
 # Install
@@ -291,6 +296,7 @@ help:
 	@echo '  QEMU=, SYSROOT=  how arm64 programs are run on a non-arm64 host'
 	@echo '  PREFIX=, DESTDIR= install locations (LIBDIR= default PREFIX/lib)'
 	@echo '  FUZZ_SECONDS=    how long `make fuzz` runs each fuzzer (default 60)'
+	@echo '  FUZZ_SEEDS=      fixed seeds `make check` gives fuzz_verifier (default 10000)'
 	@echo '  DEBUG_LOCKS=1    check the lock order at run time (lib/lockdep.h)'
 
 -include $(LIB_OBJS:.o=.d) $(PURE_OBJS:.o=.d)

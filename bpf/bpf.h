@@ -279,6 +279,16 @@ struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *map,
 int bpf_cpu(void);
 
 /* interp.c: run from the program's entry, R1 and R2 as given. */
+#ifdef BPF_INTERP_CHECKED
+/* The fuzzers' interpreter: the stack ranges live at an access. */
+struct bpf_interp_stacks {
+	uintptr_t lo[BPF_MAX_CALL_DEPTH + 1], hi[BPF_MAX_CALL_DEPTH + 1];
+	int n;
+};
+/* Called before each access of @size (BPF_B..BPF_DW) bytes at @a. */
+void bpf_interp_checked(uintptr_t a, int size, bool write,
+			const struct bpf_interp_stacks *s);
+#endif
 uint64_t bpf_interp_run(const struct ftramp_bpf_program *prog, uint64_t r1,
 			uint64_t r2);
 

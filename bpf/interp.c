@@ -38,7 +38,31 @@ struct run {
 	uint8_t *stack;		/* BPF_MAX_CALL_DEPTH frames */
 	int tail_calls;
 	int callbacks;		/* nesting of bpf_loop() callbacks */
+#ifdef BPF_INTERP_CHECKED
+	/* the frames of the bpf_loop() callers: still the program's */
+	struct bpf_interp_stacks outer;
+#endif
 };
+
+#ifdef BPF_INTERP_CHECKED
+/*
+ * The fuzzers' build (fuzz_verifier): every load, store and atomic is
+ * announced before it is made, with the stack frames live at that
+ * moment (this run's frames 0..depth and those of the bpf_loop()
+ * callers), so that the fuzzer checks that what the verifier accepted
+ * stays inside its objects.
+ */
+#define CHECKED(a, sz, w) do {						\
+		struct bpf_interp_stacks s_ = rs->outer;		\
+									\
+		s_.lo[s_.n] = (uintptr_t)rs->stack;			\
+		s_.hi[s_.n++] = (uintptr_t)rs->stack +			\
+				(depth + 1) * BPF_MAX_STACK;		\
+		bpf_interp_checked((a), (sz), (w), &s_);		\
+	} while (0)
+#else
+#define CHECKED(a, sz, w) do { } while (0)
+#endif
 
 static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth);
 
@@ -223,7 +247,7 @@ static bool jump_taken(uint8_t op, uint64_t d, uint64_t s, bool is32)
  * bpf_loop(nr, callback, ctx, flags): callback(i, ctx) for i < nr until
  * it returns 1.  The callback runs as a subprogram on a stack of its own.
  */
-static uint64_t do_loop(struct run *rs, const uint64_t *r)
+static uint64_t do_loop(struct run *rs, const uint64_t *r, int depth)
 {
 	const struct ftramp_bpf_insn *base = rs->prog->run;
 	uintptr_t cb = r[2];
@@ -243,11 +267,19 @@ static uint64_t do_loop(struct run *rs, const uint64_t *r)
 		uint8_t *saved = rs->stack;
 		uint64_t reg[11] = { 0 }, ret;
 
+#ifdef BPF_INTERP_CHECKED
+		rs->outer.lo[rs->outer.n] = (uintptr_t)saved;
+		rs->outer.hi[rs->outer.n++] = (uintptr_t)saved +
+					      (depth + 1) * BPF_MAX_STACK;
+#endif
 		rs->stack = stack;
 		reg[1] = i;
 		reg[2] = r[3];
 		ret = exec(rs, (cb - (uintptr_t)base) / sizeof(*base), reg, 0);
 		rs->stack = saved;
+#ifdef BPF_INTERP_CHECKED
+		rs->outer.n--;
+#endif
 		if (ret)
 			break;
 	}
@@ -317,7 +349,7 @@ static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth)
 					break;
 				}
 				if (in->imm == BPF_FUNC_loop) {
-					reg[0] = do_loop(rs, reg);
+					reg[0] = do_loop(rs, reg, depth);
 				} else if (in->imm == BPF_FUNC_tail_call) {
 					struct ftramp_bpf_program *t;
 
@@ -363,14 +395,17 @@ static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth)
 			break;
 		case BPF_LDX:
 			s = reg[in->src_reg] + (int64_t)in->off;
+			CHECKED(s, BPF_SIZE(in->code), false);
 			*d = BPF_MODE(in->code) == BPF_MEMSX ?
 			     ldsx(s, BPF_SIZE(in->code)) : ld(s, BPF_SIZE(in->code));
 			break;
 		case BPF_ST:
+			CHECKED(*d + (int64_t)in->off, BPF_SIZE(in->code), true);
 			st(*d + (int64_t)in->off, BPF_SIZE(in->code),
 			   (uint64_t)(int64_t)in->imm);
 			break;
 		case BPF_STX:
+			CHECKED(*d + (int64_t)in->off, BPF_SIZE(in->code), true);
 			if (BPF_MODE(in->code) == BPF_ATOMIC)
 				atomic_op(*d + (int64_t)in->off,
 					  BPF_SIZE(in->code), in->imm,

@@ -1745,9 +1745,28 @@ static int check_cond_jmp(struct env *env, const struct ftramp_bpf_insn *in,
 				ts->f[ts->cur]->r[in->src_reg] = tb;
 				*bp = fb;
 			}
-			if (!bounds_ok(a) || !bounds_ok(ta))
-				return verr(env, "verifier bug: empty range "
-					    "after a branch");
+			/*
+			 * No value is in an empty range: that side is dead,
+			 * though branch_taken() could not tell (the ranges
+			 * only met once refined).
+			 */
+			if (!bounds_ok(ta) || !bounds_ok(&tb)) {
+				env->nstack--;
+				path_done(ts->parent);
+				state_free(ts);
+				ts = NULL;
+			}
+			if (!bounds_ok(a) || !bounds_ok(&fb)) {
+				struct vstate *dead = env->cur;
+
+				if (!ts)
+					return verr(env, "verifier bug: both "
+						    "sides of a branch empty");
+				env->cur = env->stack[--env->nstack].st;
+				path_done(dead->parent);
+				state_free(dead);
+				return tgt;
+			}
 		}
 	}
 	return i + 1;
@@ -2186,6 +2205,27 @@ static bool p_type_raw(struct env *env)
 	return env->p->type == FTRAMP_BPF_PROG_RAW;
 }
 
+/*
+ * An atomic's address is a multiple of its size, as the kernel requires
+ * of every atomic (check_atomic(), strict alignment): LDADD, CAS and
+ * LDXR fault on an unaligned address.  Every object an atomic may reach
+ * starts 8-aligned (the frame, map values, ring buffer records, the raw
+ * data copy), so the offset decides: the fixed part and the variable
+ * part's possible bits.
+ */
+static int check_atomic_align(struct env *env, int regno, int off, int size)
+{
+	const struct reg *r = &regs(env)[regno];
+	int64_t fixed = (int64_t)r->off + off + (int64_t)r->t.v;
+
+	if (r->type == SCALAR || r->type == NOT_INIT)
+		return 0;	/* refused as an access */
+	if ((fixed & (size - 1)) || (r->t.m & (size - 1)))
+		return RERR(regno, r, "misaligned atomic access off=%lld "
+			    "size=%d", (long long)(r->off + off), size);
+	return 0;
+}
+
 static int check_insn(struct env *env, int i, int *next)
 {
 	const struct ftramp_bpf_insn *in = &env->in[i];
@@ -2266,6 +2306,10 @@ static int check_insn(struct env *env, int i, int *next)
 			if (R[in->dst_reg].type == PTR_TO_CTX)
 				return RERR(in->dst_reg, &R[in->dst_reg],
 					    "atomic on ctx prohibited");
+			err = check_atomic_align(env, in->dst_reg, in->off,
+						 size);
+			if (err)
+				return err;
 			err = check_mem_access(env, in->dst_reg, in->off, size,
 					       false, -1, NULL, false);
 			if (!err)

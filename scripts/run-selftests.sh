@@ -8,7 +8,9 @@
 #
 # arm64 binaries run under $QEMU_RUN (empty on arm64 hosts); host binaries
 # run directly; scripts run with bash and must print TAP; fuzz binaries
-# (libFuzzer) run for FUZZ_SMOKE_SECONDS and count as one test.  A binary that
+# (libFuzzer) run for FUZZ_SMOKE_SECONDS and count as one test; seeds
+# binaries (libFuzzer ones with -ftramp_seeds=N) run FUZZ_SEEDS fixed seeds
+# and print their own TAP.  A binary that
 # crashes, is missing, or prints fewer results than its plan counts the
 # missing ones as failed.  Exit status is 1 if anything failed.
 #
@@ -50,6 +52,8 @@ run_one() {
 			  echo "not ok 1 $label"; } >"$log"
 		fi
 		rm -f "$log.fz" ;;
+	seeds)	(cd "$dir" && "${tmo[@]}" "$path" \
+			-ftramp_seeds="${FUZZ_SEEDS:-10000}") >"$log" 2>&1 ;;
 	esac
 	local rc=$?
 	cat "$log"

@@ -33,11 +33,19 @@ $(O)/fuzz/fuzz_bpf_object: selftests/fuzz_bpf_object.c $(BPF_PURE_SRCS) \
 		$(addprefix $(srctree)/,$(BPF_PURE_SRCS)) && \
 		cp $(BPF_OBJS) $@.corpus/
 
-# The verifier's fuzzer: raw instruction sequences into check + verify.
+# The verifier's fuzzer: raw instruction sequences into check + verify,
+# and generated programs (selftests/bpf_gen.h) that, accepted, run in the
+# interpreter built with every access checked (BPF_INTERP_CHECKED).
+# make check also runs it over FUZZ_SEEDS fixed seeds (FUZZ_SEEDED).
 FUZZERS += $(O)/fuzz/fuzz_verifier
+FUZZ_SEEDED += $(O)/fuzz/fuzz_verifier
+FUZZ_VERIFIER_SRCS := $(BPF_PURE_SRCS) bpf/interp.c bpf/helpers.c \
+		      bpf/map.c lib/peek.c lib/ringbuf.c lib/ringbuf_map.c
 
-$(O)/fuzz/fuzz_verifier: selftests/fuzz_verifier.c $(BPF_PURE_SRCS) \
-		bpf/bpf.h bpf/verifier.h include/ftramp/ftramp.h
+$(O)/fuzz/fuzz_verifier: selftests/fuzz_verifier.c selftests/bpf_gen.h \
+		selftests/bpf_insns.h $(FUZZ_VERIFIER_SRCS) bpf/bpf.h \
+		bpf/verifier.h include/ftramp/ftramp.h
 	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) $@.corpus && \
-		$(CLANG) $(FUZZ_CFLAGS) -o $@ $(srctree)/selftests/fuzz_verifier.c \
-		$(addprefix $(srctree)/,$(BPF_PURE_SRCS))
+		$(CLANG) $(FUZZ_CFLAGS) -DBPF_INTERP_CHECKED -o $@ \
+		$(srctree)/selftests/fuzz_verifier.c \
+		$(addprefix $(srctree)/,$(FUZZ_VERIFIER_SRCS))

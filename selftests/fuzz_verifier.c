@@ -1,24 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the verifier (bpf/verifier.c, after bpf/check.c):
- * any instruction sequence, as a raw, fentry or fexit program with four
- * maps (array, hash, ring buffer, prog array) to name, is accepted or
- * refused with -EINVAL and a coded, non-empty message, its log (level 2)
- * built on the way, without a fault, a leak or undefined behaviour.
- * Running what it accepts under ASan needs the runtime (interpreter,
- * maps, helpers): not here yet.
+ * libFuzzer target for the verifier (bpf/verifier.c, after bpf/check.c),
+ * two ways in, chosen by the input's first byte:
+ *
+ *  - raw: any instruction sequence, as a raw, fentry or fexit program
+ *    with four maps (array, hash, ring buffer, prog array) to name, is
+ *    accepted or refused with -EINVAL and a coded, non-empty message,
+ *    its log (level 2) built on the way, without a fault, a leak or
+ *    undefined behaviour;
+ *  - generated: selftests/bpf_gen.h builds from the input a program
+ *    meant to be accepted (raw with data, or fentry with ctx); what the
+ *    verifier accepts runs in the interpreter, built here with
+ *    BPF_INTERP_CHECKED: every load, store and atomic must lie inside
+ *    the run's live stack frames, the data or ctx (ctx read-only), a map
+ *    value, or the ring buffer's data pages (a record's own bounds are
+ *    left to the verifier's tests).  Helpers' own accesses are ASan's.
+ *
+ * `fuzz_verifier -ftramp_seeds=N` (make check) runs N generated programs
+ * from seeds 1..N without libFuzzer's engine, deterministic, and prints
+ * one TAP result with the acceptance rate and programs per second.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bpf/bpf.h"
 #include "bpf/verifier.h"
+#include "selftests/bpf_gen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static struct ftramp_bpf_map maps[] = {
+enum { ARR, HASH, RB, PROGS, NR_MAPS };
+
+/* the raw way: definitions only, nothing runs */
+static struct ftramp_bpf_map defs[] = {
 	{ .name = "arr", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
 	  .value_size = 16, .max_entries = 2 },
 	{ .name = "hash", .type = BPF_MAP_TYPE_HASH, .key_size = 4,
@@ -28,11 +47,12 @@ static struct ftramp_bpf_map maps[] = {
 	  .value_size = 4, .max_entries = 2 },
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void fuzz_raw(const uint8_t *data, size_t size)
 {
 	static const int types[] = { FTRAMP_BPF_PROG_RAW, FTRAMP_BPF_PROG_FENTRY,
 				     FTRAMP_BPF_PROG_FEXIT };
-	struct ftramp_bpf_map *mp[4] = { &maps[0], &maps[1], &maps[2], &maps[3] };
+	struct ftramp_bpf_map *mp[NR_MAPS] = { &defs[0], &defs[1], &defs[2],
+					       &defs[3] };
 	struct ftramp_bpf_program p = { .name = "fuzz" };
 	struct ftramp_bpf_error e = { 0 };
 	struct bpf_vlog log = { .level = 2 };
@@ -40,23 +60,292 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 + sizeof(struct ftramp_bpf_insn) ||
 	    size > 1 + 256 * sizeof(struct ftramp_bpf_insn))
-		return 0;
-	p.type = types[data[0] % 3];
+		return;
+	p.type = types[data[0] / 2 % 3];
 	p.n = p.sec_n = (size - 1) / sizeof(struct ftramp_bpf_insn);
 	p.insns = malloc(p.n * sizeof(*p.insns));
 	if (!p.insns)
-		return 0;
+		return;
 	memcpy(p.insns, data + 1, p.n * sizeof(*p.insns));
 	p.maps = mp;
-	p.nr_maps = 4;
+	p.nr_maps = NR_MAPS;
 	err = bpf_check(&p, &e);
 	if (!err)
-		err = bpf_verify(&p, data[0] & 0x80 ? 3 : BPF_CTX_UNKNOWN, &e, &log, NULL);
+		err = bpf_verify(&p, data[0] & 0x80 ? 3 : BPF_CTX_UNKNOWN, &e,
+				 &log, NULL);
 	if (err && err != -ENOMEM &&
 	    (err != -EINVAL || e.code <= FTRAMP_BPF_OK ||
 	     e.code >= FTRAMP_BPF_E__MAX || !e.msg[0]))
 		abort();
 	bpf_vlog_free(&log);
 	free(p.insns);
+}
+
+/* ------------------------------------------------------------------------
+ * The generated way: the objects a run may touch, and the check
+ */
+
+static struct ftramp_bpf_map *maps[NR_MAPS];
+static struct {
+	const uint8_t *data;	/* raw data or ctx */
+	size_t size;
+	bool ctx;
+} obj;
+static uint64_t gen_seed;	/* the seeded mode's current seed */
+static const struct ftramp_bpf_program *cur;	/* the program running */
+
+static void out_of_bounds(uintptr_t a, int size, bool write)
+{
+	fprintf(stderr, "fuzz_verifier: an accepted program %s %d bytes at "
+		"%#lx, outside its objects (seed %llu)\n",
+		write ? "writes" : "reads", size, (unsigned long)a,
+		(unsigned long long)gen_seed);
+	for (size_t i = 0; cur && i < cur->n; i++)
+		fprintf(stderr, "  %3zu: code %#04x dst r%u src r%u off %d imm "
+			"%d\n", i, cur->insns[i].code, cur->insns[i].dst_reg,
+			cur->insns[i].src_reg, cur->insns[i].off,
+			cur->insns[i].imm);
+	abort();
+}
+
+/* [a, a + n) inside one value of @m (an array or a hash) */
+static bool in_map_value(struct ftramp_bpf_map *m, uintptr_t a, int n)
+{
+	struct bpf_map_layout l;
+	uintptr_t base, off;
+
+	if (bpf_map_layout(m, &l))
+		return false;
+	base = (uintptr_t)l.data;
+	if (a < base || a + n > base + (uintptr_t)l.stride * l.nr)
+		return false;
+	off = (a - base) % l.stride;
+	return off >= l.val_off && off + n <= l.val_off + m->value_size;
+}
+
+void bpf_interp_checked(uintptr_t a, int size, bool write,
+			const struct bpf_interp_stacks *s)
+{
+	int n = size == BPF_B ? 1 : size == BPF_H ? 2 : size == BPF_W ? 4 : 8;
+	struct bpf_map_layout l;
+
+	for (int i = 0; i < s->n; i++)
+		if (a >= s->lo[i] && a + n <= s->hi[i])
+			return;
+	if (a >= (uintptr_t)obj.data && a + n <= (uintptr_t)obj.data + obj.size) {
+		if (write && obj.ctx)
+			out_of_bounds(a, n, write);
+		return;
+	}
+	if (in_map_value(maps[ARR], a, n) || in_map_value(maps[HASH], a, n))
+		return;
+	/* the data pages (lib/ringbuf.h: after 2 pages, mapped twice) */
+	if (!bpf_map_layout(maps[RB], &l) &&
+	    a >= (uintptr_t)l.ring_base + 2 * l.ring_page &&
+	    a + n <= (uintptr_t)l.ring_base + 2 * l.ring_page + 2 * l.ring_size)
+		return;
+	out_of_bounds(a, n, write);
+}
+
+/* The trampoline's run context: no generated program reads it. */
+uint64_t ftramp_get_func_ip(const uint64_t *ctx) { abort(); }
+uint64_t ftramp_get_func_arg_cnt(const uint64_t *ctx) { abort(); }
+int ftramp_get_func_arg(const uint64_t *ctx, uint32_t n, uint64_t *v)
+{
+	abort();
+}
+int ftramp_get_func_ret(const uint64_t *ctx, uint64_t *v) { abort(); }
+uint64_t ftramp_get_attach_cookie(const uint64_t *ctx) { abort(); }
+
+static int drop(void *ctx, void *rec, size_t size)
+{
 	return 0;
+}
+
+static void maps_create(void)
+{
+	if (maps[ARR])
+		return;
+	maps[ARR] = ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "arr", 4, 24, 2,
+					   NULL);
+	maps[HASH] = ftramp_bpf_map__create(BPF_MAP_TYPE_HASH, "hash", 4, 8, 8,
+					    NULL);
+	maps[RB] = ftramp_bpf_map__create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0,
+					  4096, NULL);
+	maps[PROGS] = ftramp_bpf_map__create(BPF_MAP_TYPE_PROG_ARRAY, "progs",
+					     4, 4, 2, NULL);
+	if (!maps[ARR] || !maps[HASH] || !maps[RB] || !maps[PROGS])
+		abort();
+}
+
+/*
+ * The run form, as prog.c's prog_prepare() makes it: map references
+ * become addresses.
+ */
+static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
+{
+	struct ftramp_bpf_insn *run = malloc(p->n * sizeof(*run));
+
+	if (!run)
+		return NULL;
+	memcpy(run, p->insns, p->n * sizeof(*run));
+	for (size_t i = 0; i + 1 < p->n; i++) {
+		uint64_t v;
+
+		if (run[i].code != (BPF_LD | BPF_IMM | BPF_DW))
+			continue;
+		switch (run[i].src_reg) {
+		case BPF_PSEUDO_MAP_FD:
+			v = (uintptr_t)p->maps[run[i].imm];
+			break;
+		case BPF_PSEUDO_MAP_VALUE:
+			v = (uintptr_t)bpf_map_direct_value(p->maps[run[i].imm],
+							     run[i + 1].imm);
+			break;
+		case BPF_PSEUDO_FUNC:
+			v = (uintptr_t)&run[i + run[i].imm + 1];
+			break;
+		default:
+			i++;
+			continue;
+		}
+		run[i].src_reg = 0;
+		run[i].imm = (uint32_t)v;
+		run[i + 1].imm = (uint32_t)(v >> 32);
+		i++;
+	}
+	return run;
+}
+
+static struct {
+	uint64_t generated, accepted, ran, insns;
+} stats;
+
+/* One generated program: 1 accepted (and run), 0 refused. */
+static int fuzz_gen(struct bpf_gen_rng *r)
+{
+	static struct ftramp_bpf_insn insns[1024];
+	struct bpf_gen_cfg c = {
+		.arr = ARR, .arr_value = 24, .hash = HASH, .hash_keys = 12,
+		.rb = RB, .loop_cb = true, .nondet = true, .max_insns = 1024,
+	};
+	struct ftramp_bpf_program p = { .name = "gen", .maps = maps,
+					.nr_maps = NR_MAPS, .insns = insns };
+	struct ftramp_bpf_error e = { 0 };
+	uint8_t *buf;
+	int err, trace = getenv("FUZZ_VERIFIER_TRACE") ?
+			 atoi(getenv("FUZZ_VERIFIER_TRACE")) : 0;
+
+	maps_create();
+	if (gen_rand(r, 4)) {
+		c.data_size = 8 * (gen_rand(r, 8) + 1);
+		p.type = FTRAMP_BPF_PROG_RAW;
+	} else {
+		c.ctx_slots = gen_rand(r, 13) + 1;
+		p.type = FTRAMP_BPF_PROG_FENTRY;
+	}
+	p.n = p.sec_n = bpf_gen_prog(r, &c, insns, 1024);
+	if (!p.n)
+		return 0;
+	stats.generated++;
+	err = bpf_check(&p, &e);
+	if (!err) {
+		struct bpf_vlog log = { .level = trace > 1 ? 2 : 0 };
+
+		err = bpf_verify(&p, c.data_size ? BPF_CTX_UNKNOWN : c.ctx_slots,
+				 &e, &log, NULL);
+		if (trace > 1 && err)
+			fprintf(stderr, "%s", log.buf ? log.buf : "");
+		bpf_vlog_free(&log);
+	}
+	if (trace && err)
+		fprintf(stderr, "refused (seed %llu): %s\n",
+			(unsigned long long)gen_seed, e.msg);
+	if (err)
+		return 0;
+	stats.accepted++;
+	stats.insns += p.n;
+	p.run = run_form(&p);
+	obj.size = c.data_size ? c.data_size : c.ctx_slots * 8;
+	obj.ctx = !c.data_size;
+	buf = malloc(obj.size);
+	if (!p.run || !buf)
+		abort();
+	for (size_t i = 0; i < obj.size; i++)
+		buf[i] = gen_rand(r, 256);
+	obj.data = buf;
+	p.loaded = true;
+	cur = &p;
+	bpf_interp_run(&p, (uintptr_t)buf, obj.size);
+	stats.ran++;
+	if (stats.ran % 64 == 0)
+		ftramp_bpf_map__ringbuf_consume(maps[RB], drop, NULL);
+	obj.data = NULL;
+	free(buf);
+	free(p.run);
+	return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct bpf_gen_rng r = { .buf = data + 1, .len = size ? size - 1 : 0,
+				 .s = 0x9e3779b97f4a7c15ull };
+
+	if (!size)
+		return 0;
+	if (data[0] & 1) {
+		fuzz_raw(data, size);
+		return 0;
+	}
+	for (size_t i = 0; i < size; i++)
+		r.s = (r.s ^ data[i]) * 0x100000001b3ull | 1;
+	fuzz_gen(&r);
+	return 0;
+}
+
+/* libFuzzer's runs: how many generated programs the verifier took */
+static void report(void)
+{
+	if (stats.generated)
+		fprintf(stderr, "fuzz_verifier: %llu generated, %llu accepted "
+			"(%.1f%%) and run in the checked interpreter\n",
+			(unsigned long long)stats.generated,
+			(unsigned long long)stats.accepted,
+			100.0 * stats.accepted / stats.generated);
+}
+
+/* -ftramp_seeds=N: seeds 1..N, then exit with one TAP result. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct timespec t0, t1;
+	unsigned long n = 0;
+	bool ok;
+	double s;
+
+	for (int i = 1; i < *argc; i++)
+		if (!strncmp((*argv)[i], "-ftramp_seeds=", 14))
+			n = strtoul((*argv)[i] + 14, NULL, 0);
+	if (!n) {
+		atexit(report);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (gen_seed = 1; gen_seed <= n; gen_seed++) {
+		struct bpf_gen_rng r = { .s = gen_seed * 0x9e3779b97f4a7c15ull | 1 };
+
+		fuzz_gen(&r);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* a generator the verifier mostly refuses would test little */
+	ok = stats.accepted * 10 >= stats.generated * 9;
+	printf("1..1\n%sok 1 fuzz_verifier seeds 1..%lu # %llu generated, "
+	       "%llu accepted (%.1f%%) and run in the checked interpreter, "
+	       "%.1f insns each, %.0f programs/s\n", ok ? "" : "not ", n,
+	       (unsigned long long)stats.generated,
+	       (unsigned long long)stats.accepted,
+	       100.0 * stats.accepted / (stats.generated ? stats.generated : 1),
+	       (double)stats.insns / (stats.accepted ? stats.accepted : 1),
+	       stats.generated / s);
+	exit(ok ? 0 : 1);
 }

@@ -874,6 +874,29 @@ static const struct vcase cases[] = {
 	   LDX(BPF_DW, 0, 10, -8), EXIT()),
 	OK("data_size_compare", MOV(0, 0), JK(BPF_JLT, 2, 8, 1),
 	   LDX(BPF_DW, 0, 1, 0), EXIT()),
+
+	/* atomics are aligned (LDADD, CAS and LDXR fault otherwise) */
+	BAD("atomic_misaligned_stack", "R10 misaligned atomic access off=-12 "
+	    "size=8", ST(BPF_DW, 10, -16, 0), ST(BPF_DW, 10, -8, 0), MOV(2, 1),
+	    ATOM(BPF_DW, BPF_ADD, 10, 2, -12), MOV(0, 0), EXIT()),
+	BAD("atomic_misaligned_variable", "R0 misaligned atomic access",
+	    VAL_ARR(), LDX(BPF_B, 2, 6, 0), A64K(BPF_AND, 2, 4),
+	    A64X(BPF_ADD, 0, 2), MOV(3, 1), ATOM(BPF_DW, BPF_ADD, 0, 3, 0),
+	    MOV(0, 0), EXIT()),
+	OK("atomic_aligned_variable", VAL_ARR(), LDX(BPF_B, 2, 6, 0),
+	   A64K(BPF_AND, 2, 8), A64X(BPF_ADD, 0, 2), MOV(3, 1),
+	   ATOM(BPF_DW, BPF_ADD, 0, 3, 0), MOV(0, 0), EXIT()),
+	OK("atomic32_at_4", VAL_ARR(), MOV(3, 1),
+	   ATOM(BPF_W, BPF_XOR | BPF_FETCH, 0, 3, 4), MOVX(0, 3), EXIT()),
+
+	/*
+	 * r2 s<= 4 and r2 >= 25 (unsigned): negative; "r2 s> 3" cannot be
+	 * taken, which only the refined (empty) range shows.  The fuzzer
+	 * found the verifier refusing this as its own bug.
+	 */
+	OK("dead_branch_after_refine", LDX(BPF_DW, 2, 1, 0), MOV(0, 0),
+	   JK(BPF_JSGT, 2, 4, 4), JK(BPF_JLT, 2, 25, 3), JK(BPF_JSGT, 2, 3, 1),
+	   EXIT(), LDX(BPF_DW, 0, 2, 0), EXIT()),
 };
 
 static struct ftramp_bpf_map *maps[NR_MAPS];
