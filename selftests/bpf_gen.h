@@ -51,6 +51,7 @@ struct bpf_gen_cfg {
 	bool loop_cb;		/* bpf_loop() callbacks */
 	bool nondet;		/* helpers whose results differ between runs */
 	size_t max_insns;	/* at most (< 4096: 16-bit jump offsets) */
+	int max_blocks;		/* top-level blocks, 1..max (0: 40) */
 };
 
 struct bpf_gen_rng {
@@ -789,7 +790,7 @@ static inline size_t bpf_gen_prog(struct bpf_gen_rng *r,
 		if (k != 6 && k != 7)
 			gen_emit(&g, gen_rand(r, 4) ? (insn_t)MOV(k, gen_imm(&g)) :
 				 (insn_t)A32K(BPF_MOV, k, gen_imm(&g)));
-	blocks = gen_rand(r, 40) + 1;
+	blocks = gen_rand(r, c->max_blocks ? c->max_blocks : 40) + 1;
 	while (blocks-- > 0 && !g.full)
 		gen_block(&g);
 	gen_emit(&g, (insn_t)EXIT());

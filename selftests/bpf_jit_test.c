@@ -18,6 +18,7 @@
 
 #include "selftests/harness.h"
 #include "selftests/bpf_isa_corpus.h"
+#include "selftests/bpf_gen.h"
 #include "arch/arm64/bpf_jit.h"
 #include "bpf/bpf.h"
 
@@ -544,6 +545,211 @@ TEST(helpers_and_maps)
 	EXPECT_EQ(3, v[1][1]);
 	EXPECT_EQ(hv[0], hv[1]);
 	EXPECT_EQ(3, hv[1]);
+}
+
+/* ---------------------------------------------------------------------
+ * Generated programs (selftests/bpf_gen.h, the verifier fuzzer's)
+ * --------------------------------------------------------------------- */
+
+enum {
+	GEN_PROGRAMS = 100000,	/* verified and compared, every check */
+	GEN_BATCH = 128,	/* programs per image */
+	GEN_DATA = 64,		/* bytes each program may touch */
+	GEN_MAX = 128,		/* insns per program */
+	GEN_BLOCKS = 16,	/* top-level blocks per program, at most */
+	GEN_KEYS = 12,		/* hash keys the programs use */
+};
+
+static const struct bpf_gen_cfg gen_cfg = {
+	.arr = 0, .arr_value = 24, .hash = 1, .hash_keys = GEN_KEYS, .rb = -1,
+	.data_size = GEN_DATA, .max_insns = GEN_MAX, .max_blocks = GEN_BLOCKS,
+};
+
+struct gen_batch {
+	insn_t insns[GEN_BATCH * (GEN_MAX + 4) + 8];
+	size_t n;
+	uint64_t seed[GEN_BATCH];
+	int nr;
+};
+
+/* Seed's program; one that outgrew GEN_MAX is drawn again, further on. */
+static size_t gen_one(uint64_t seed, insn_t *out)
+{
+	for (uint64_t k = 0;; k++) {
+		struct bpf_gen_rng r = {
+			.s = (seed + (k << 40)) * 0x9e3779b97f4a7c15ull | 1,
+		};
+		size_t n = bpf_gen_prog(&r, &gen_cfg, out, GEN_MAX);
+
+		if (n)
+			return n;
+	}
+}
+
+/*
+ * One image for the batch: each program a subprogram called with R1 =
+ * the data, its R0 stored after the data, at GEN_DATA + 8 * k:
+ *	r6 = r1; { r1 = r6; call prog_k; *(u64 *)(r6 + GEN_DATA + 8k) = r0 }
+ *	r0 = 0; exit; prog_0; prog_1; ...
+ */
+static void gen_compose(struct gen_batch *b, const uint64_t *seeds, int nr)
+{
+	size_t head = 1 + 3 * nr + 2, at = head;
+	insn_t *in = b->insns;
+
+	b->nr = nr;
+	in[0] = (insn_t)A64X(BPF_MOV, 6, 1);
+	for (int k = 0; k < nr; k++) {
+		size_t len = gen_one(seeds[k], &in[at]), call = 1 + 3 * k + 1;
+
+		b->seed[k] = seeds[k];
+		in[call - 1] = (insn_t)A64X(BPF_MOV, 1, 6);
+		in[call] = (insn_t)CALLREL((int32_t)(at - call - 1));
+		in[call + 1] = (insn_t)STX(BPF_DW, 6, 0, GEN_DATA + 8 * k);
+		at += len;
+	}
+	in[head - 2] = (insn_t)MOV(0, 0);
+	in[head - 1] = (insn_t)EXIT();
+	b->n = at;
+}
+
+/* What a run leaves: R0, the data, both array values, every key's value */
+struct gen_world {
+	uint64_t r0;
+	uint8_t data[GEN_DATA + 8 * GEN_BATCH];
+	uint8_t arr[2][24];
+	struct { int err; uint64_t v; } hash[GEN_KEYS];
+};
+
+static void gen_snapshot(struct ftramp_bpf_map *const *maps,
+			 struct gen_world *w)
+{
+	for (uint32_t k = 0; k < 2; k++)
+		if (ftramp_bpf_map__lookup_elem(maps[0], &k, 4, w->arr[k], 24, 0))
+			memset(w->arr[k], 0xee, 24);
+	for (uint32_t k = 0; k < GEN_KEYS; k++)
+		w->hash[k].err = ftramp_bpf_map__lookup_elem(maps[1], &k, 4,
+							     &w->hash[k].v, 8,
+							     0);
+}
+
+/* back to the start: zeroed values, no key */
+static void gen_reset(struct ftramp_bpf_map *const *maps)
+{
+	static const uint8_t zero[24];
+
+	for (uint32_t k = 0; k < 2; k++)
+		ftramp_bpf_map__update_elem(maps[0], &k, 4, zero, 24, BPF_ANY);
+	for (uint32_t k = 0; k < GEN_KEYS; k++)
+		ftramp_bpf_map__delete_elem(maps[1], &k, 4, 0);
+}
+
+/*
+ * Load @insns once (the verifier, then the JIT with @flags), run it in
+ * the interpreter and in the JIT image from the same data (drawn from
+ * @seed) and empty maps, compare what each left.  1 differ, 0 agree,
+ * -EINVAL refused by the verifier (@why says why).
+ */
+static int gen_differ(struct ftramp_bpf_map *const *maps, const insn_t *insns,
+		      size_t n, unsigned int flags, uint64_t seed, char *why,
+		      size_t whylen)
+{
+	struct ftramp_bpf_error e = { 0 };
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .err = &e, .maps = maps,
+		    .nr_maps = 2, .engine = FTRAMP_BPF_ENGINE_JIT);
+	static struct gen_world w[2];
+	struct ftramp_bpf_program *p;
+	uint8_t init[sizeof(w[0].data)];
+	struct bpf_gen_rng r = { .s = seed | 1 };
+
+	bpf_jit_test_flags = flags;
+	p = ftramp_bpf_prog__load(insns, n, &lo);
+	bpf_jit_test_flags = 0;
+	if (!p) {
+		snprintf(why, whylen, "%s", e.msg);
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(init); i++)
+		init[i] = gen_rand(&r, 256);
+	for (int jit = 0; jit < 2; jit++) {
+		uint8_t *d = w[jit].data;
+
+		gen_reset(maps);
+		memcpy(d, init, sizeof(init));
+		w[jit].r0 = jit ? bpf_jit_run(p, (uintptr_t)d, GEN_DATA) :
+				  bpf_interp_run(p, (uintptr_t)d, GEN_DATA);
+		gen_snapshot(maps, &w[jit]);
+	}
+	ftramp_bpf_prog__free(p);
+	return memcmp(&w[0], &w[1], sizeof(w[0])) != 0;
+}
+
+/*
+ * GEN_PROGRAMS programs from seeds 1.., the verifier's to accept, in
+ * batches of GEN_BATCH per image (a JIT compile per program costs more
+ * under qemu than the programs), the variants in turn per batch.  A
+ * refused or differing batch is taken apart program by program, so the
+ * message names the seed.
+ */
+TEST(generated_programs)
+{
+	static struct gen_batch b;
+	struct ftramp_bpf_map *maps[2] = {
+		ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "arr", 4, 24, 2, NULL),
+		ftramp_bpf_map__create(BPF_MAP_TYPE_HASH, "hash", 4, 8, 8, NULL),
+	};
+	uint64_t seeds[GEN_BATCH], next = 1;
+	size_t compared = 0, refused = 0, batches = 0, insns = 0;
+	char why[256];
+	int bad = 0;
+
+	ASSERT_NE(NULL, maps[0]);
+	ASSERT_NE(NULL, maps[1]);
+	while (compared < GEN_PROGRAMS && bad < 4) {
+		unsigned int flags = variants[batches % NR_VARIANTS];
+		int nr = 0, d;
+
+		while (nr < GEN_BATCH && compared + nr < GEN_PROGRAMS)
+			seeds[nr++] = next++;
+		gen_compose(&b, seeds, nr);
+		d = gen_differ(maps, b.insns, b.n, flags, batches, why,
+			       sizeof(why));
+		batches++;
+		if (!d) {
+			compared += nr;
+			insns += b.n;
+			continue;
+		}
+		/* one by one: which seed the verifier refuses or the JIT gets wrong */
+		for (int k = 0; k < nr; k++) {
+			gen_compose(&b, &seeds[k], 1);
+			d = gen_differ(maps, b.insns, b.n, flags, batches, why,
+				       sizeof(why));
+			if (d == -EINVAL) {
+				refused++;
+				if (getenv("JIT_TEST_TRACE"))
+					fprintf(stderr, "# seed %llu refused: %s\n",
+						(unsigned long long)seeds[k], why);
+			} else if (d) {
+				fprintf(stderr, "# seed %llu (variant %#x): the "
+					"JIT and the interpreter differ (%d)\n",
+					(unsigned long long)seeds[k], flags, d);
+				bad++;
+			} else {
+				compared++;
+				insns += b.n;
+			}
+		}
+	}
+	TH_LOG("%zu generated programs accepted and compared (%zu insns, %zu "
+	       "images), %zu refused by the verifier", compared, insns, batches,
+	       refused);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(GEN_PROGRAMS, compared);
+	/* the generator is meant for the verifier to accept */
+	EXPECT_LT(refused * 100, compared);
+	ftramp_bpf_map__free(maps[0]);
+	ftramp_bpf_map__free(maps[1]);
 }
 
 static int no_helper(int32_t id, struct bpf_jit_helper *h)
