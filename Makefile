@@ -115,7 +115,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 # Fuzzers that also take -ftramp_seeds=N: check runs seeds 1..FUZZ_SEEDS,
 # a fixed count (no libFuzzer engine, the same programs every time).
 FUZZ_SEEDED :=
-FUZZ_SEEDS ?= 10000
+FUZZ_SEEDS ?= 4000
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all $(CPPFLAGS)
 ALL_TARGETS   := $(O)/libftramp.a $(O)/libftramp.so
@@ -296,7 +296,7 @@ help:
 	@echo '  QEMU=, SYSROOT=  how arm64 programs are run on a non-arm64 host'
 	@echo '  PREFIX=, DESTDIR= install locations (LIBDIR= default PREFIX/lib)'
 	@echo '  FUZZ_SECONDS=    how long `make fuzz` runs each fuzzer (default 60)'
-	@echo '  FUZZ_SEEDS=      fixed seeds `make check` gives fuzz_verifier (default 10000)'
+	@echo '  FUZZ_SEEDS=      fixed seeds `make check` gives fuzz_verifier (default 4000)'
 	@echo '  DEBUG_LOCKS=1    check the lock order at run time (lib/lockdep.h)'
 
 -include $(LIB_OBJS:.o=.d) $(PURE_OBJS:.o=.d)

@@ -10,7 +10,9 @@
 
 #include "bpf/bpf.h"
 
+#ifndef BPF_COMPLEXITY_LIMIT	/* the fuzzers' build lowers it */
 #define BPF_COMPLEXITY_LIMIT	1000000	/* processed insns (the kernel's) */
+#endif
 #define BPF_RAW_DATA_MAX	(1u << 20)	/* raw programs' data bytes */
 #define BPF_CTX_UNKNOWN		UINT32_MAX	/* bpf_verify(): no model yet */
 

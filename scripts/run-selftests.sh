@@ -53,7 +53,7 @@ run_one() {
 		fi
 		rm -f "$log.fz" ;;
 	seeds)	(cd "$dir" && "${tmo[@]}" "$path" \
-			-ftramp_seeds="${FUZZ_SEEDS:-10000}") >"$log" 2>&1 ;;
+			-ftramp_seeds="${FUZZ_SEEDS:-4000}") >"$log" 2>&1 ;;
 	esac
 	local rc=$?
 	cat "$log"

@@ -219,7 +219,52 @@ static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
 
 static struct {
 	uint64_t generated, accepted, ran, insns;
+	uint64_t mutated, mutants_accepted;
 } stats;
+
+/*
+ * Change one to three instructions of a generated program a little: an
+ * offset, an immediate, a register, an access size, an operation.  Most
+ * mutants break a rule and must be refused; those accepted run checked
+ * like the others, so the verifier's edges are where the fuzzer looks.
+ */
+static void mutate(struct bpf_gen_rng *r, struct ftramp_bpf_insn *in,
+		   size_t n)
+{
+	static const int16_t deltas[] = { 1, -1, 2, -2, 4, -4, 8, -8, 16 };
+
+	for (int k = gen_rand(r, 3); k >= 0; k--) {
+		size_t i = gen_rand(r, n);
+		struct ftramp_bpf_insn *q = &in[i];
+		uint8_t cls = BPF_CLASS(q->code);
+
+		if (i && in[i - 1].code == (BPF_LD | BPF_IMM | BPF_DW))
+			continue;	/* an ld_imm64's second half */
+		switch (gen_rand(r, 5)) {
+		case 0:
+			q->off += deltas[gen_rand(r, 9)];
+			break;
+		case 1:
+			q->imm = (int32_t)((uint32_t)q->imm +
+					   (uint32_t)deltas[gen_rand(r, 9)]);
+			break;
+		case 2:
+			if (gen_rand(r, 2))
+				q->dst_reg = gen_rand(r, 11);
+			else if (cls != BPF_LD)
+				q->src_reg = gen_rand(r, 11);
+			break;
+		case 3:
+			if (cls == BPF_LDX || cls == BPF_ST || cls == BPF_STX)
+				q->code = (q->code & ~0x18) | gen_rand(r, 4) << 3;
+			break;
+		default:
+			if (cls == BPF_ALU || cls == BPF_ALU64 ||
+			    cls == BPF_JMP || cls == BPF_JMP32)
+				q->code = (q->code & 0x0f) | gen_rand(r, 16) << 4;
+		}
+	}
+}
 
 /* One generated program: 1 accepted (and run), 0 refused. */
 static int fuzz_gen(struct bpf_gen_rng *r)
@@ -233,6 +278,8 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 					.nr_maps = NR_MAPS, .insns = insns };
 	struct ftramp_bpf_error e = { 0 };
 	uint8_t *buf;
+	struct bpf_verdict vd;
+	bool mutant;
 	int err, trace = getenv("FUZZ_VERIFIER_TRACE") ?
 			 atoi(getenv("FUZZ_VERIFIER_TRACE")) : 0;
 
@@ -247,23 +294,35 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 	p.n = p.sec_n = bpf_gen_prog(r, &c, insns, 1024);
 	if (!p.n)
 		return 0;
-	stats.generated++;
+	mutant = !gen_rand(r, 3);
+	if (mutant) {
+		mutate(r, insns, p.n);
+		stats.mutated++;
+	} else {
+		stats.generated++;
+	}
 	err = bpf_check(&p, &e);
 	if (!err) {
 		struct bpf_vlog log = { .level = trace > 1 ? 2 : 0 };
 
 		err = bpf_verify(&p, c.data_size ? BPF_CTX_UNKNOWN : c.ctx_slots,
-				 &e, &log, NULL);
+				 &e, &log, &vd);
 		if (trace > 1 && err)
 			fprintf(stderr, "%s", log.buf ? log.buf : "");
 		bpf_vlog_free(&log);
 	}
-	if (trace && err)
+	if (trace && err && (!mutant || trace > 2))
 		fprintf(stderr, "refused (seed %llu): %s\n",
 			(unsigned long long)gen_seed, e.msg);
+	/* a test run refuses data shorter than what the program touches */
+	if (!err && c.data_size && vd.data_need > c.data_size)
+		err = -EINVAL;
 	if (err)
 		return 0;
-	stats.accepted++;
+	if (mutant)
+		stats.mutants_accepted++;
+	else
+		stats.accepted++;
 	stats.insns += p.n;
 	p.run = run_form(&p);
 	obj.size = c.data_size ? c.data_size : c.ctx_slots * 8;
@@ -276,6 +335,8 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 	obj.data = buf;
 	p.loaded = true;
 	cur = &p;
+	if (trace > 3)
+		fprintf(stderr, "run seed %llu\n", (unsigned long long)gen_seed);
 	bpf_interp_run(&p, (uintptr_t)buf, obj.size);
 	stats.ran++;
 	if (stats.ran % 64 == 0)
@@ -306,12 +367,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* libFuzzer's runs: how many generated programs the verifier took */
 static void report(void)
 {
-	if (stats.generated)
+	if (stats.generated && stats.mutated)
 		fprintf(stderr, "fuzz_verifier: %llu generated, %llu accepted "
-			"(%.1f%%) and run in the checked interpreter\n",
+			"(%.1f%%); %llu mutants, %llu accepted (%.1f%%); all "
+			"accepted ran in the checked interpreter\n",
 			(unsigned long long)stats.generated,
 			(unsigned long long)stats.accepted,
-			100.0 * stats.accepted / stats.generated);
+			100.0 * stats.accepted / stats.generated,
+			(unsigned long long)stats.mutated,
+			(unsigned long long)stats.mutants_accepted,
+			100.0 * stats.mutants_accepted / stats.mutated);
 }
 
 /* -ftramp_seeds=N: seeds 1..N, then exit with one TAP result. */
@@ -340,12 +405,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* a generator the verifier mostly refuses would test little */
 	ok = stats.accepted * 10 >= stats.generated * 9;
 	printf("1..1\n%sok 1 fuzz_verifier seeds 1..%lu # %llu generated, "
-	       "%llu accepted (%.1f%%) and run in the checked interpreter, "
-	       "%.1f insns each, %.0f programs/s\n", ok ? "" : "not ", n,
+	       "%llu accepted (%.1f%%); %llu mutants, %llu accepted (%.1f%%); "
+	       "all accepted ran in the checked interpreter, %.1f insns each, "
+	       "%.0f programs/s\n", ok ? "" : "not ", n,
 	       (unsigned long long)stats.generated,
 	       (unsigned long long)stats.accepted,
 	       100.0 * stats.accepted / (stats.generated ? stats.generated : 1),
-	       (double)stats.insns / (stats.accepted ? stats.accepted : 1),
-	       stats.generated / s);
+	       (unsigned long long)stats.mutated,
+	       (unsigned long long)stats.mutants_accepted,
+	       100.0 * stats.mutants_accepted /
+	       (stats.mutated ? stats.mutated : 1),
+	       (double)stats.insns / (stats.accepted + stats.mutants_accepted ?
+				      stats.accepted + stats.mutants_accepted : 1),
+	       (stats.generated + stats.mutated) / s);
 	exit(ok ? 0 : 1);
 }
