@@ -155,6 +155,7 @@ struct ftramp_bpf_program {
 	bool loaded;
 	int engine;			/* enum ftramp_bpf_engine, asked */
 	struct bpf_jit_image *jit;	/* JIT'd: the engine it runs in */
+	struct bpf_jit_debug *jit_debug;	/* its registrations */
 	/* static branches, by insn; the interpreter's flag per run insn */
 	struct bpf_sbranch *sb;
 	size_t nr_sb;
@@ -219,12 +220,14 @@ const char *bpf_helper_name(int32_t id);
 int bpf_insn_str(const struct bpf_insn *in, size_t left, char *buf,
 		 size_t size);
 /*
- * The name of the function of @p's image that starts at instruction
- * @insn: the program's, its FUNC symbol (another program of the
- * section, a .text subprogram), else "<prog>_<insn>".
+ * The symbol of the function of @p's JIT image that starts at
+ * instruction @insn (the kernel's bpf_prog_<tag>_<name>, the program
+ * for the tag): "bpf_prog_<prog>" at the entry, else
+ * "bpf_prog_<prog>.<f>", f its FUNC symbol (another program of the
+ * section, a .text subprogram) or its index.
  */
-void bpf_func_name(const struct ftramp_bpf_program *p, size_t insn,
-		   char *buf, size_t size);
+void bpf_jit_sym_name(const struct ftramp_bpf_program *p, size_t insn,
+		      char *buf, size_t size);
 
 /* map.c */
 /*
@@ -346,6 +349,13 @@ void bpf_stub_free(struct ftramp_bpf_program *prog);
  * bpf_jit_flags for every compile (tests only).
  */
 extern unsigned int bpf_jit_test_flags;
+/*
+ * jit_debug.c: register every function of p->jit with gdb's JIT
+ * interface, the perf map and the unwinder (failures leave the program
+ * working, undescribed); unregister before the image is freed.
+ */
+void bpf_jit_debug_register(struct ftramp_bpf_program *p);
+void bpf_jit_debug_unregister(struct ftramp_bpf_program *p);
 int bpf_jit_prog(struct ftramp_bpf_program *p);
 void bpf_jit_prog_free(struct ftramp_bpf_program *p);
 uint64_t bpf_jit_run(const struct ftramp_bpf_program *p, uint64_t r1,

@@ -203,17 +203,18 @@ int bpf_insn_str(const struct bpf_insn *in, size_t left, char *buf,
 	return P("(%02x) invalid", in->code);
 }
 
-void bpf_func_name(const struct ftramp_bpf_program *p, size_t insn,
-		   char *buf, size_t size)
+void bpf_jit_sym_name(const struct ftramp_bpf_program *p, size_t insn,
+		      char *buf, size_t size)
 {
 	if (insn == p->entry) {
-		snprintf(buf, size, "%s", p->name);
+		snprintf(buf, size, "bpf_prog_%s", p->name);
 		return;
 	}
 	for (size_t i = 0; i < p->nr_funcs; i++)
 		if (p->funcs[i].insn == insn) {
-			snprintf(buf, size, "%s", p->funcs[i].name);
+			snprintf(buf, size, "bpf_prog_%s.%s", p->name,
+				 p->funcs[i].name);
 			return;
 		}
-	snprintf(buf, size, "%s_%zu", p->name, insn);
+	snprintf(buf, size, "bpf_prog_%s.%zu", p->name, insn);
 }

@@ -102,6 +102,7 @@ int bpf_jit_prog(struct ftramp_bpf_program *p)
 		return err;
 	}
 	p->jit = img;
+	bpf_jit_debug_register(p);
 	return 0;
 }
 
@@ -109,6 +110,7 @@ void bpf_jit_prog_free(struct ftramp_bpf_program *p)
 {
 	if (!p->jit)
 		return;
+	bpf_jit_debug_unregister(p);
 	bpf_jit_free(p->jit);
 	free(p->jit);
 	p->jit = NULL;

@@ -37,7 +37,7 @@ check "jited: the header names the program, its size and 3 functions" \
 # epilogue at the end.
 check "jited: one label per function: the program, then .text's by symbol" \
 	[ "$(grep '^bpf_prog_' "$TMP/j" | tr '\n' ' ')" = \
-	  "bpf_prog_jt_count: bpf_prog_jt_say: bpf_prog_jt_twice: " ]
+	  "bpf_prog_jt_count: bpf_prog_jt_count.jt_say: bpf_prog_jt_count.jt_twice: " ]
 
 # Offsets: "   N:\t..." lines, consecutive words from 0 to the size.
 bytes=$(sed -nE 's/^jt_count .*: 34 insns, ([0-9]+) bytes.*/\1/p' "$TMP/j")
@@ -89,7 +89,7 @@ check "jited: every BPF instruction once, in order" diff "$TMP/bpf.want" "$TMP/b
 # ("@N" an instruction, "@epilogue", "@name" a function), offsets go.
 awk "$HEX"'
 	NR == FNR {
-		if ($0 ~ /^bpf_prog_/) { lab = $0; sub(/^bpf_prog_/, "@", lab); sub(/:$/, "", lab); next }
+		if ($0 ~ /^bpf_prog_/) { lab = $0; sub(/^bpf_prog_[a-z_]*\.?/, "@", lab); sub(/:$/, "", lab); next }
 		if ($0 ~ /^; [0-9]+:/) { lab = "@" $2; sub(/:$/, "", lab); next }
 		if ($0 ~ /^; epilogue/) { lab = "@epilogue"; next }
 		if ($0 ~ /^ *[0-9a-f]+:\t/ && lab != "") { at[hex($1)] = lab; lab = "" }

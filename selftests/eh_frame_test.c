@@ -273,7 +273,7 @@ TEST(emitter_rows_exact_at_calls)
 				EXPECT_EQ(0, r->fp_at);
 				EXPECT_EQ(0, r->ra_at);
 				EXPECT_EQ(30, r->ra_reg);
-				EXPECT_EQ(0, r->x19_at);
+				EXPECT_EQ(0, r->saved_at[A64_UW_SAVED(19)]);
 				EXPECT_EQ(0, r->held);
 				continue;
 			}
@@ -287,36 +287,36 @@ TEST(emitter_rows_exact_at_calls)
 			EXPECT_EQ(-(int32_t)r->cfa_off, r->fp_at);
 			if (!c->state) {
 				EXPECT_EQ(0, r->held);
-				EXPECT_EQ(0, r->x19_at);
+				EXPECT_EQ(0, r->saved_at[A64_UW_SAVED(19)]);
 				continue;
 			}
 			switch (part) {
 			case FTRAMP_PART_PROG:
 				EXPECT_EQ(A64_UW_INFLIGHT | A64_UW_GUARD,
 					  r->held);
-				EXPECT_NE(0, r->x19_at);
+				EXPECT_NE(0, r->saved_at[A64_UW_SAVED(19)]);
 				break;
 			case FTRAMP_PART_CALL_ORIG:
 				EXPECT_EQ(A64_UW_INFLIGHT, r->held);
 				/* The miss path gave x19 back first. */
 				if (in_miss)
-					EXPECT_EQ(0, r->x19_at);
+					EXPECT_EQ(0, r->saved_at[A64_UW_SAVED(19)]);
 				else
-					EXPECT_NE(0, r->x19_at);
+					EXPECT_NE(0, r->saved_at[A64_UW_SAVED(19)]);
 				break;
 			case FTRAMP_PART_SLOW:
 				/* counted in before guard_slow() (issue 13) */
 				EXPECT_EQ(A64_UW_INFLIGHT, r->held);
-				EXPECT_NE(0, r->x19_at);
+				EXPECT_NE(0, r->saved_at[A64_UW_SAVED(19)]);
 				break;
 			default:
 				TH_LOG("call at %#x in part %d", off, part);
 				EXPECT_TRUE(0);
 			}
 			/* ctx[-2]: in the frame, above the record */
-			if (r->x19_at) {
-				EXPECT_GE(r->x19_at, r->fp_at + 16);
-				EXPECT_GT(0, r->x19_at);
+			if (r->saved_at[A64_UW_SAVED(19)]) {
+				EXPECT_GE(r->saved_at[A64_UW_SAVED(19)], r->fp_at + 16);
+				EXPECT_GT(0, r->saved_at[A64_UW_SAVED(19)]);
 			}
 		}
 		EXPECT_LT(0, calls);
@@ -383,7 +383,8 @@ static bool same_rules(const struct a64_uw_row *a, const struct a64_uw_row *b)
 {
 	return a->cfa_reg == b->cfa_reg && a->cfa_off == b->cfa_off &&
 	       a->ra_reg == b->ra_reg && a->fp_at == b->fp_at &&
-	       a->ra_at == b->ra_at && a->x19_at == b->x19_at;
+	       a->ra_at == b->ra_at && a->pac == b->pac &&
+	       !memcmp(a->saved_at, b->saved_at, sizeof(a->saved_at));
 }
 
 /* What readelf -wF prints for a register rule. */
@@ -497,8 +498,13 @@ static int readelf_check(struct __test_metadata *_metadata,
 						  r->ra_reg != 30, r->ra_reg);
 			else if (!strcmp(cols[i], "x29"))
 				ok = rule_matches(val[i], r->fp_at, false, 0);
-			else if (!strcmp(cols[i], "x19"))
-				ok = rule_matches(val[i], r->x19_at, false, 0);
+			else if (cols[i][0] == 'x' &&
+				 atoi(cols[i] + 1) >= A64_UW_SAVED_FIRST &&
+				 atoi(cols[i] + 1) < A64_UW_SAVED_FIRST +
+						     A64_UW_NR_SAVED)
+				ok = rule_matches(val[i], r->saved_at[
+						  atoi(cols[i] + 1) -
+						  A64_UW_SAVED_FIRST], false, 0);
 			else
 				ok = false;
 			if (!ok) {
@@ -572,6 +578,93 @@ TEST(readelf_decodes_the_rows)
 							     "\"zR\""));
 			free(cfi);
 		}
+	}
+}
+
+/*
+ * A signed return address and saved x19-x26, as the BPF JIT's frames
+ * have them: .eh_frame toggles the RA sign state around the rows that
+ * have pac (libgcc strips the PAC), .debug_frame also gives gdb the
+ * stripped value itself; each saved register its DW_CFA_offset.
+ */
+TEST(pac_and_saved_registers_decode)
+{
+	struct a64_uw_row rows[6] = { base_row };
+	struct a64_cfi_fde f = {
+		.pc_begin = 0x1000, .pc_range = 64, .rows = rows, .nr_rows = 6,
+	};
+	char path[] = "/tmp/ftramp-eh-XXXXXX", cmd[256], out[8192];
+	const char *sec[2] = { ".eh_frame", ".debug_frame" };
+	uint8_t cfi[512];
+
+	if (system("readelf --version >/dev/null 2>&1"))
+		SKIP(return, "no readelf");
+	rows[0].ra_reg = A64_DW_LR;
+	rows[1] = rows[0];
+	rows[1].off = 8;		/* after paciasp */
+	rows[1].pac = 1;
+	rows[2] = rows[1];
+	rows[2].off = 12;		/* after stp x29, x30, [sp, #-16]! */
+	rows[2].cfa_off = 16;
+	rows[2].fp_at = -16;
+	rows[2].ra_at = -8;
+	rows[3] = rows[2];
+	rows[3].off = 16;		/* after the callee-saved pairs */
+	rows[3].cfa_reg = A64_DW_FP;
+	rows[3].saved_at[A64_UW_SAVED(21)] = -48;
+	rows[3].saved_at[A64_UW_SAVED(26)] = -56;
+	rows[4] = rows[0];
+	rows[4].off = 40;		/* after ldp x29, x30: still signed */
+	rows[4].pac = 1;
+	rows[5] = rows[0];
+	rows[5].off = 48;		/* after autiasp */
+	for (int k = 0; k < 2; k++) {
+		long n = a64_cfi_encode(cfi, sizeof(cfi), &f,
+					k ? A64_CFI_DEBUG_FRAME :
+					A64_CFI_EH_FRAME);
+		size_t len;
+		int fd;
+		FILE *p;
+
+		ASSERT_LT(0, n);
+		ASSERT_GE(sizeof(cfi), (size_t)n);
+		memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
+		fd = mkstemp(path);
+		ASSERT_LE(0, fd);
+		close(fd);
+		ASSERT_EQ(0, write_obj(path, sec[k], cfi, (size_t)n));
+		snprintf(cmd, sizeof(cmd), "readelf -wf %s 2>&1", path);
+		p = popen(cmd, "r");
+		ASSERT_NE(NULL, p);
+		len = fread(out, 1, sizeof(out) - 1, p);
+		out[len] = 0;
+		pclose(p);
+		unlink(path);
+		{
+			int toggles = 0;
+
+			for (const char *c = out;
+			     (c = strstr(c, "DW_CFA_AARCH64_negate_ra_state"));
+			     c++)
+				toggles++;
+			EXPECT_EQ(2, toggles);
+		}
+		EXPECT_NE(NULL, strstr(out, "DW_CFA_offset: r21 (x21) at cfa-48"));
+		EXPECT_NE(NULL, strstr(out, "DW_CFA_offset: r26 (x26) at cfa-56"));
+		EXPECT_NE(NULL, strstr(out, "DW_CFA_same_value: r21"));
+		if (k) {
+			/* *(CFA - 8), then x30, each & (2^48 - 1) */
+			EXPECT_NE(NULL, strstr(out, "DW_CFA_val_expression: r30 (x30) "
+					       "(DW_OP_constu: 8; DW_OP_minus; DW_OP_deref; "
+					       "DW_OP_const8u: 281474976710655; DW_OP_and)"));
+			EXPECT_NE(NULL, strstr(out, "DW_CFA_val_expression: r30 (x30) "
+					       "(DW_OP_drop; DW_OP_breg30 (x30): 0; "
+					       "DW_OP_const8u: 281474976710655; DW_OP_and)"));
+		} else {
+			EXPECT_EQ(NULL, strstr(out, "DW_CFA_val_expression"));
+		}
+		if (!_metadata->passed)
+			TH_LOG("%s:\n%s", sec[k], out);
 	}
 }
 

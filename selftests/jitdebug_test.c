@@ -259,7 +259,8 @@ static void check_cfi(struct __test_metadata *_metadata, int h,
 			EXPECT_EQ(r->cfa_off, off);
 			EXPECT_TRUE(rule_is(cfi, pc, 30, r->ra_at, r->ra_reg));
 			EXPECT_TRUE(rule_is(cfi, pc, 29, r->fp_at, 29));
-			EXPECT_TRUE(rule_is(cfi, pc, 19, r->x19_at, 19));
+			EXPECT_TRUE(rule_is(cfi, pc, 19,
+					    r->saved_at[A64_UW_SAVED(19)], 19));
 			if (o == last)
 				break;
 		}
@@ -295,7 +296,8 @@ TEST(cfi_rows_form_b)
 		{ .off = 16, .cfa_reg = 29, .cfa_off = 960,
 		  .fp_at = -960, .ra_at = -952 },
 		{ .off = 24, .cfa_reg = 29, .cfa_off = 960,
-		  .fp_at = -960, .ra_at = -952, .x19_at = -944 },
+		  .fp_at = -960, .ra_at = -952,
+		  .saved_at[A64_UW_SAVED(19)] = -944 },
 		{ .off = 196, .cfa_reg = 29, .cfa_off = 960,
 		  .fp_at = -960, .ra_at = -952 },
 		{ .off = 200, .cfa_reg = 31, .cfa_off = 1024, .ra_reg = 30 },

@@ -277,24 +277,20 @@ static void entry_free(struct jit_entry *e)
 	free(e);
 }
 
-/* Register [addr, addr + size) with cfi_n bytes of .debug_frame. */
-static int do_register(const char *name, uint64_t addr, size_t size,
+/* Register [addr, addr + size) as sym with cfi_n bytes of .debug_frame. */
+static int do_register(const char *sym, uint64_t addr, size_t size,
 		       const uint8_t *cfi, size_t cfi_n)
 {
 	struct jit_descriptor *d = &__jit_debug_descriptor;
 	struct jit_entry *e;
-	char *sym;
 	int h;
 
-	if (asprintf(&sym, SYM_PREFIX "%s", name) < 0)
-		return -ENOMEM;
 	e = calloc(1, sizeof(*e));
 	if (e)
 		e->obj = build_object(sym, addr, size, cfi, cfi_n,
 				      &e->obj_size);
 	if (!e || !e->obj) {
 		free(e);
-		free(sym);
 		return -ENOMEM;
 	}
 	e->addr = addr;
@@ -307,7 +303,6 @@ static int do_register(const char *name, uint64_t addr, size_t size,
 	if (h < 0) {
 		pthread_mutex_unlock(&jit_lock);
 		entry_free(e);
-		free(sym);
 		return h;
 	}
 	slots[h] = e;
@@ -322,12 +317,27 @@ static int do_register(const char *name, uint64_t addr, size_t size,
 	d->action_flag = JIT_NOACTION;
 	perf_map_write(sym, addr, size);
 	pthread_mutex_unlock(&jit_lock);
-	free(sym);
 	return h;
 }
 
 int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
 			      const struct a64_uw_row *rows, unsigned int nr)
+{
+	char *sym;
+	int h;
+
+	if (!name)
+		return -EINVAL;
+	if (asprintf(&sym, SYM_PREFIX "%s", name) < 0)
+		return -ENOMEM;
+	h = ftramp_jitdebug__register_sym(sym, addr, size, rows, nr);
+	free(sym);
+	return h;
+}
+
+int ftramp_jitdebug__register_sym(const char *name, uint64_t addr,
+				  size_t size, const struct a64_uw_row *rows,
+				  unsigned int nr)
 {
 	struct a64_cfi_fde fde = {
 		.pc_begin = addr, .pc_range = size, .rows = rows, .nr_rows = nr,

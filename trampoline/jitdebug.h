@@ -36,6 +36,11 @@
 int ftramp_jitdebug__register(const char *name, uint64_t addr, size_t size,
 			      const struct a64_uw_row *rows, unsigned int nr);
 
+/* As ftramp_jitdebug__register(), the symbol @sym as it is (BPF images). */
+int ftramp_jitdebug__register_sym(const char *sym, uint64_t addr,
+				  size_t size, const struct a64_uw_row *rows,
+				  unsigned int nr);
+
 /* Unregister before the range is freed or reused.  0, or -ENOENT. */
 int ftramp_jitdebug__unregister(int handle);
 

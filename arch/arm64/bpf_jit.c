@@ -141,7 +141,18 @@ struct jit {
 	bool pessimistic;	/* the bounding pass: every choice its longest */
 	bool adr;		/* callback addresses by adr (image < 1 MiB) */
 	bool lse;
+	/* The unwind rows of the writing pass (at most cap_uw). */
+	struct a64_uw_row uw;
+	struct a64_uw_row uw_body;	/* the function's body's rules */
+	struct a64_uw_row *uw_v;
+	unsigned int nr_uw, cap_uw;
 };
+
+/*
+ * Unwind rows a function's prologue and shared epilogue make at most,
+ * and a leaf's epilogue at an exit.
+ */
+enum { UW_PER_FUNC = 16, UW_PER_EXIT = 2 };
 
 static void emit(struct jit *j, uint32_t insn)
 {
@@ -166,6 +177,38 @@ static uint64_t imm_val(enum a64_width w, int32_t imm)
 }
 
 /* ---------------------------------------------------------------------
+ * Unwind rows (arch/arm64/eh_frame.h): the rules in j->uw take effect at
+ * the next instruction; the writing pass records them for the
+ * unwinder's CFI and the debugger's (bpf/jit_debug.c).
+ * --------------------------------------------------------------------- */
+
+static void uw_commit(struct jit *j)
+{
+	struct a64_uw_row r = j->uw;
+
+	if (a64_ctx_sizing(&j->a))
+		return;
+	r.off = j->a.idx * A64_INSN_SIZE;
+	if (j->nr_uw && j->uw_v[j->nr_uw - 1].off == r.off) {
+		j->uw_v[j->nr_uw - 1] = r;
+		return;
+	}
+	if (j->nr_uw == j->cap_uw) {
+		a64_ctx_error(&j->a, -E2BIG);	/* UW_PER_FUNC too small */
+		return;
+	}
+	j->uw_v[j->nr_uw++] = r;
+}
+
+/* A pair of callee-saved registers at CFA + at (first) and at + 8. */
+static void uw_saved(struct jit *j, enum a64_reg a, enum a64_reg b,
+		     int32_t at)
+{
+	j->uw.saved_at[A64_UW_SAVED(a)] = at;
+	j->uw.saved_at[A64_UW_SAVED(b)] = at ? at + 8 : 0;
+}
+
+/* ---------------------------------------------------------------------
  * Prologue and epilogue
  * --------------------------------------------------------------------- */
 
@@ -177,7 +220,14 @@ static bool is_leaf(const struct jit *j)
 static void emit_prologue(struct jit *j)
 {
 	uint8_t fn = j->fn[j->cur_func];
+	int32_t at = -FRAME_PAIR;	/* the next save's place from the CFA */
 
+	/* At entry: CFA = SP, the return address in x30. */
+	memset(&j->uw, 0, sizeof(j->uw));
+	j->uw.cfa_reg = A64_DW_SP;
+	j->uw.ra_reg = A64_DW_LR;
+	uw_commit(j);
+	/* Reached by blr from a trampoline, maybe in a PROT_BTI page. */
 	emit(j, A64_BTI_C);
 	if (!(fn & FN_CALLS)) {
 		if (fn & FN_STACK) {
@@ -185,24 +235,47 @@ static void emit_prologue(struct jit *j)
 					A64_SP));
 			emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP,
 					    STACK_SIZE));
+			j->uw.cfa_off = STACK_SIZE;
+			uw_commit(j);
 		}
+		j->uw_body = j->uw;
 		return;
 	}
 	/* Sign x30 before it goes to memory; a hint where no PAC. */
 	emit(j, A64_PACIASP);
+	j->uw.pac = 1;
+	uw_commit(j);
 	emit(j, a64_stp_pre(A64_LS_X, A64_FP, A64_LR, A64_SP, -FRAME_PAIR));
+	j->uw.cfa_off = FRAME_PAIR;
+	j->uw.fp_at = -FRAME_PAIR;
+	j->uw.ra_at = -FRAME_PAIR + 8;
+	uw_commit(j);
 	emit(j, a64_mov(A64_64, A64_FP, A64_SP));
-	if (fn & FN_R67)
+	j->uw.cfa_reg = A64_DW_FP;	/* sp moves from here on */
+	uw_commit(j);
+	if (fn & FN_R67) {
 		emit(j, a64_stp_pre(A64_LS_X, A64_R19, A64_R20, A64_SP,
 				    -FRAME_PAIR));
-	if (fn & FN_R89)
+		at -= FRAME_PAIR;
+		uw_saved(j, A64_R19, A64_R20, at);
+		uw_commit(j);
+	}
+	if (fn & FN_R89) {
 		emit(j, a64_stp_pre(A64_LS_X, A64_R21, A64_R22, A64_SP,
 				    -FRAME_PAIR));
+		at -= FRAME_PAIR;
+		uw_saved(j, A64_R21, A64_R22, at);
+		uw_commit(j);
+	}
 	if (fn & FN_STACK) {
 		emit(j, a64_str_pre(A64_LS_X, A64_R25, A64_SP, -FRAME_PAIR));
+		at -= FRAME_PAIR;
+		j->uw.saved_at[A64_UW_SAVED(A64_R25)] = at;
+		uw_commit(j);
 		emit(j, a64_mov(A64_64, A64_R25, A64_SP));
 		emit(j, a64_sub_imm(A64_64, A64_SP, A64_SP, STACK_SIZE));
 	}
+	j->uw_body = j->uw;
 }
 
 /* After R0 is in x0: restore what the prologue saved, return. */
@@ -211,24 +284,45 @@ static void emit_epilogue(struct jit *j)
 	uint8_t fn = j->fn[j->cur_func];
 
 	if (!(fn & FN_CALLS)) {
-		if (fn & FN_STACK)
+		if (fn & FN_STACK) {
 			emit(j, a64_add_imm(A64_64, A64_SP, A64_SP,
 					    STACK_SIZE));
+			j->uw.cfa_off = 0;
+			uw_commit(j);
+		}
 		emit(j, a64_ret());
+		/* an exit in place: the body goes on after it */
+		j->uw = j->uw_body;
+		uw_commit(j);
 		return;
 	}
 	if (fn & FN_STACK) {
 		emit(j, a64_mov(A64_64, A64_SP, A64_R25));
 		emit(j, a64_ldr_post(A64_LS_X, A64_R25, A64_SP, FRAME_PAIR));
+		j->uw.saved_at[A64_UW_SAVED(A64_R25)] = 0;
+		uw_commit(j);
 	}
-	if (fn & FN_R89)
+	if (fn & FN_R89) {
 		emit(j, a64_ldp_post(A64_LS_X, A64_R21, A64_R22, A64_SP,
 				     FRAME_PAIR));
-	if (fn & FN_R67)
+		uw_saved(j, A64_R21, A64_R22, 0);
+		uw_commit(j);
+	}
+	if (fn & FN_R67) {
 		emit(j, a64_ldp_post(A64_LS_X, A64_R19, A64_R20, A64_SP,
 				     FRAME_PAIR));
+		uw_saved(j, A64_R19, A64_R20, 0);
+		uw_commit(j);
+	}
 	emit(j, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, FRAME_PAIR));
+	j->uw.cfa_reg = A64_DW_SP;
+	j->uw.cfa_off = 0;
+	j->uw.fp_at = 0;
+	j->uw.ra_at = 0;
+	uw_commit(j);
 	emit(j, A64_AUTIASP);
+	j->uw.pac = 0;
+	uw_commit(j);
 	emit(j, a64_ret());
 }
 
@@ -907,6 +1001,7 @@ void bpf_jit_free(struct bpf_jit_image *img)
 		ftramp_text_free(&img->text);
 	free(img->offset);
 	free(img->funcs);
+	free(img->uw);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -1034,6 +1129,15 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	}
 
 	/* The writing pass: with the final offsets, into the rw view. */
+	for (size_t i = 0; i < n; i++)
+		j.cap_uw += (j.func[i] != UINT32_MAX ? UW_PER_FUNC : 0) +
+			    (d->insns[i].code == (BPF_JMP | BPF_EXIT) ?
+			     UW_PER_EXIT : 0);
+	j.uw_v = calloc(j.cap_uw, sizeof(*j.uw_v));
+	if (!j.uw_v) {
+		err = -ENOMEM;
+		goto out;
+	}
 	a64_ctx_init(&j.a, img->text.rw, (uintptr_t)img->text.rx, img->len);
 	emit_pass(&j);
 	if (!j.a.err && (j.a.idx != img->len ||
@@ -1057,6 +1161,9 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 		goto out;
 	}
 	memcpy(img->offset, j.offset, (n + 1) * sizeof(uint32_t));
+	img->uw = j.uw_v;
+	img->nr_uw = j.nr_uw;
+	j.uw_v = NULL;
 	for (size_t i = 0, k = 0; i < n; i++) {
 		struct bpf_jit_func *f = &img->funcs[k];
 
@@ -1074,6 +1181,7 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 out:
 	free(mem);
 	free(j.long_br);
+	free(j.uw_v);
 	if (err)
 		bpf_jit_free(img);
 	return err;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64/eh_frame.h"
 #include "arch/arm64/text_alloc.h"
 
 /*
@@ -83,6 +84,13 @@ struct bpf_jit_image {
 	size_t n;
 	struct bpf_jit_func *funcs;	/* ascending; funcs[0].start is 0 */
 	size_t nr_funcs;
+	/*
+	 * The unwind rows of the whole image (offsets in bytes, ascending):
+	 * each function's start a row of its own, so the rows of
+	 * [start, end) describe that function alone.
+	 */
+	struct a64_uw_row *uw;
+	unsigned int nr_uw;
 	uint32_t len;		/* words */
 	uint32_t passes;	/* emit passes until the offsets were stable */
 	uint64_t entry;		/* execute address of the program's entry */

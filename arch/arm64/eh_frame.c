@@ -32,12 +32,15 @@
 #define DW_CFA_def_cfa_register	0x0d
 #define DW_CFA_def_cfa_offset	0x0e
 #define DW_CFA_val_expression	0x16
+/* AArch64 DWARF ABI (aadwarf64) 4.1: toggles the return address's PAC state. */
+#define DW_CFA_AARCH64_negate_ra_state	0x2d
 #define DW_EH_PE_absptr		0x00
 
 /* DWARF 5 table 7.9, the expression operations the hook FDE uses. */
 #define DW_OP_deref		0x06
 #define DW_OP_const1u		0x08
 #define DW_OP_const1s		0x09
+#define DW_OP_constu		0x10
 #define DW_OP_const8u		0x0e
 #define DW_OP_dup		0x12
 #define DW_OP_drop		0x13
@@ -52,10 +55,10 @@
 #define DW_OP_skip		0x2f
 #define DW_OP_lit0		0x30
 #define DW_OP_lit1		0x31
+#define DW_OP_breg0		0x70
 
 #define CODE_ALIGN	4
 #define DATA_ALIGN	(-8)
-#define DW_X19		19
 
 struct cfi_out {
 	uint8_t *b;
@@ -176,6 +179,43 @@ static void ra_rule(struct cfi_out *o, const struct a64_uw_row *r)
 	}
 }
 
+/*
+ * .debug_frame, a signed return address: its value with the PAC bits
+ * cleared, computed by the expression itself.  gdb strips a PAC only with
+ * the target's PAC masks (the "pauth" feature), which a gdbstub may not
+ * give (qemu-user's before 8.0): it would unwind to a signed address.
+ * User space addresses are 48-bit (a process gets higher ones only by
+ * asking mmap for them; ftramp's text never does), so bits 63:48 are
+ * the PAC.  A gdb that also strips with the masks finds nothing left.
+ */
+#define A64_VA_MASK	0x0000ffffffffffffull
+
+static void ra_rule_stripped(struct cfi_out *o, const struct a64_uw_row *r)
+{
+	size_t len_at;
+
+	put8(o, DW_CFA_val_expression);
+	put_uleb(o, A64_DW_LR);
+	len_at = o->n;
+	put8(o, 0);			/* block length, below */
+	if (r->ra_at) {
+		/* the CFA is on the stack: *(CFA + ra_at) */
+		put8(o, DW_OP_constu);
+		put_uleb(o, (uint32_t)-r->ra_at);
+		put8(o, DW_OP_minus);
+		put8(o, DW_OP_deref);
+	} else {
+		put8(o, DW_OP_drop);
+		put8(o, DW_OP_breg0 + r->ra_reg);
+		put_sleb(o, 0);
+	}
+	put8(o, DW_OP_const8u);
+	put64(o, A64_VA_MASK);
+	put8(o, DW_OP_and);
+	if (len_at < o->cap)
+		o->b[len_at] = (uint8_t)(o->n - len_at - 1);
+}
+
 static bool same_ra(const struct a64_uw_row *a, const struct a64_uw_row *b)
 {
 	if (a->ra_at || b->ra_at)
@@ -185,9 +225,10 @@ static bool same_ra(const struct a64_uw_row *a, const struct a64_uw_row *b)
 
 /* The instructions that take the rules of `cur` to those of `r`. */
 static void row_diff(struct cfi_out *o, struct a64_uw_row *cur,
-		     const struct a64_uw_row *r)
+		     const struct a64_uw_row *r, bool eh)
 {
 	bool moved = false;
+	bool strip = !eh && r->pac;	/* ra_rule_stripped() */
 
 #define AT(x)	do { if (!moved) { advance(o, r->off); moved = true; } } while (0)
 	if (r->cfa_reg != cur->cfa_reg && r->cfa_off != cur->cfa_off) {
@@ -208,14 +249,22 @@ static void row_diff(struct cfi_out *o, struct a64_uw_row *cur,
 		AT();
 		reg_rule(o, A64_DW_FP, r->fp_at);
 	}
-	if (!same_ra(r, cur)) {
+	if (!same_ra(r, cur) || (!eh && !r->pac != !cur->pac)) {
 		AT();
-		ra_rule(o, r);
+		if (strip)
+			ra_rule_stripped(o, r);
+		else
+			ra_rule(o, r);
 	}
-	if (r->x19_at != cur->x19_at) {
+	if (!r->pac != !cur->pac) {
 		AT();
-		reg_rule(o, DW_X19, r->x19_at);
+		put8(o, DW_CFA_AARCH64_negate_ra_state);
 	}
+	for (unsigned int k = 0; k < A64_UW_NR_SAVED; k++)
+		if (r->saved_at[k] != cur->saved_at[k]) {
+			AT();
+			reg_rule(o, A64_UW_SAVED_FIRST + k, r->saved_at[k]);
+		}
 #undef AT
 	*cur = *r;
 }
@@ -240,8 +289,11 @@ static bool rows_ok(const struct a64_cfi_fde *f)
 		    r->cfa_off >= (1u << 28) ||
 		    (r->ra_reg > A64_DW_LR && r->ra_reg != A64_UW_RA_UNDEF))
 			return false;
-		if (!at_ok(r->fp_at) || !at_ok(r->ra_at) || !at_ok(r->x19_at))
+		if (!at_ok(r->fp_at) || !at_ok(r->ra_at))
 			return false;
+		for (unsigned int k = 0; k < A64_UW_NR_SAVED; k++)
+			if (!at_ok(r->saved_at[k]))
+				return false;
 	}
 	return true;
 }
@@ -303,7 +355,7 @@ long a64_cfi_encode(uint8_t *buf, size_t cap, const struct a64_cfi_fde *f,
 			put64(&o, f->lsda);
 	}
 	for (unsigned int i = 0; i < f->nr_rows; i++)
-		row_diff(&o, &cur, &f->rows[i]);
+		row_diff(&o, &cur, &f->rows[i], eh);
 	pad_entry(&o, fde);
 	close_entry(&o, fde);
 

@@ -38,23 +38,30 @@ enum a64_uw_held {
 	A64_UW_GUARD	= 1u << 1,	/* this thread's guard byte (BUSY) */
 };
 
+/* The callee-saved x19..x28 a row can describe: saved_at[r - 19]. */
+#define A64_UW_SAVED_FIRST	19
+#define A64_UW_NR_SAVED		10
+#define A64_UW_SAVED(r)		((r) - A64_UW_SAVED_FIRST)
+
 /*
  * One row of the unwind table: it holds from byte `off` of the code up to
  * the next row's off.  Saved registers are at CFA + *_at (a negative
  * multiple of 8); *_at == 0 means the register still holds the caller's
  * value.  The return address is in register ra_reg (x9 from a patched
- * site, x30) while ra_at is 0, else saved at CFA + ra_at.
+ * site, x30) while ra_at is 0, else saved at CFA + ra_at; `pac` says it
+ * is signed (between paciasp and autiasp: the unwinder strips the PAC,
+ * DW_CFA_AARCH64_negate_ra_state in the CFI).
  */
 struct a64_uw_row {
 	uint32_t off;
 	uint8_t cfa_reg;	/* A64_DW_SP or A64_DW_FP */
 	uint8_t ra_reg;
 	uint8_t held;		/* enum a64_uw_held */
-	uint8_t pad;
+	uint8_t pac;		/* the return address is PAC-signed */
 	uint32_t cfa_off;	/* CFA = cfa_reg + cfa_off */
 	int32_t fp_at;		/* the caller's x29 */
 	int32_t ra_at;		/* the return address */
-	int32_t x19_at;		/* the caller's x19 */
+	int32_t saved_at[A64_UW_NR_SAVED];	/* the caller's x19..x28 */
 };
 
 /* Rows out of the emitter: cap entries at v; nr > cap means truncated. */

@@ -318,8 +318,8 @@ static void uw_fp_set(struct tramp *t)
 /* The caller's x19 in ctx[-2] (saved) or back in x19. */
 static void uw_x19(struct tramp *t, bool saved)
 {
-	t->uw.x19_at = saved ? (int32_t)t->x19_off - (int32_t)t->frame_size :
-			       0;
+	t->uw.saved_at[A64_UW_SAVED(19)] =
+		saved ? (int32_t)t->x19_off - (int32_t)t->frame_size : 0;
 	uw_commit(t);
 }
 
@@ -371,8 +371,8 @@ static void uw_body(struct tramp *t, bool x19_saved, unsigned int held)
 {
 	t->uw = t->uw_body;
 	t->uw.held = (uint8_t)held;
-	t->uw.x19_at = x19_saved ? (int32_t)t->x19_off -
-				   (int32_t)t->frame_size : 0;
+	t->uw.saved_at[A64_UW_SAVED(19)] =
+		x19_saved ? (int32_t)t->x19_off - (int32_t)t->frame_size : 0;
 	uw_commit(t);
 }
 
@@ -1762,7 +1762,8 @@ static void emit_hook_stub(struct tramp *t)
 	emit_ldst_x(t, A64_STORE, R_T3, t->rec_off + 8);
 	/* The frame as the entry's, with the real return address. */
 	t->uw = t->uw_body;
-	t->uw.x19_at = (int32_t)t->x19_off - (int32_t)t->frame_size;
+	t->uw.saved_at[A64_UW_SAVED(19)] =
+		(int32_t)t->x19_off - (int32_t)t->frame_size;
 	uw_commit(t);
 	for (i = 0; i < 8; i += 2) {
 		say(t, FTRAMP_INSN_REC_ARGS);

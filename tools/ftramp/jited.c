@@ -10,7 +10,7 @@
  * The command runs on the host, so the program is compiled by a host
  * build of the library's JIT path (bpf/jit.c, arch/arm64/bpf_jit.c) into
  * memory of ours: the text allocator below stands in for
- * arch/arm64/text_alloc.c, and nothing runs the image.  Maps do not
+ * arch/arm64/text_alloc.c, and nothing runs or registers the image.  Maps do not
  * exist here: each map reference holds a placeholder address, printed
  * in the header; helper calls show host addresses.
  */
@@ -90,6 +90,17 @@ bpf_helper_native_fn bpf_helper_native(int32_t id, bool *takes_prog)
 	if (takes_prog)
 		*takes_prog = bpf_helper_takes_prog(id);
 	return host_helper;
+}
+
+/* Nothing to describe to a debugger: the image never runs here. */
+void bpf_jit_debug_register(struct ftramp_bpf_program *p)
+{
+	(void)p;
+}
+
+void bpf_jit_debug_unregister(struct ftramp_bpf_program *p)
+{
+	(void)p;
 }
 
 /* ------------------------------------------------------------------
@@ -175,10 +186,10 @@ static void list_image(struct cli_disasm *dis,
 	for (size_t k = 0; k < img->nr_funcs; k++) {
 		const struct bpf_jit_func *f = &img->funcs[k];
 		size_t last = k + 1 < img->nr_funcs ? f[1].insn : img->n;
-		char name[BPF_NAME_MAX + 32];
+		char name[2 * BPF_NAME_MAX + 16];
 
-		bpf_func_name(p, f->insn, name, sizeof(name));
-		printf("%sbpf_prog_%s:\n", k ? "\n" : "", name);
+		bpf_jit_sym_name(p, f->insn, name, sizeof(name));
+		printf("%s%s:\n", k ? "\n" : "", name);
 		print_lines(dis, img, f->start, f->body);
 		for (size_t i = f->insn; i < last; i++) {
 			size_t o = orig_of(p, i);
