@@ -653,6 +653,45 @@ static void bench_sbranch(const struct target *t)
 	ftramp_bpf_map__free(flag);
 }
 
+/*
+ * A tail call (bpf/tail.c) in the interpreter: the empty program reached
+ * from a caller by bpf_tail_call(ctx, map, 0), against bpf_empty (the
+ * same program called by the trampoline).
+ */
+static const struct ftramp_bpf_insn bpf_tail_direct[] = {
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 2,
+	  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 },
+	{ .imm = 0 },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = 0 },
+	{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_tail_call },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static void bench_tail(const struct target *t)
+{
+	struct ftramp_bpf_map *pa = ftramp_bpf_map__create(
+		BPF_MAP_TYPE_PROG_ARRAY, "tails", 4, 4, 1, NULL);
+	struct ftramp_bpf_program *empty, *caller;
+
+	empty = bpf_load(bpf_empty, NINSNS(bpf_empty), FTRAMP_BPF_PROG_FENTRY,
+			 FTRAMP_BPF_ENGINE_INTERP, &pa);
+	caller = bpf_load(bpf_tail_direct, NINSNS(bpf_tail_direct),
+			  FTRAMP_BPF_PROG_FENTRY, FTRAMP_BPF_ENGINE_INTERP, &pa);
+	if (caller && ftramp_bpf_map__set_prog(pa, 0, empty)) {
+		ftramp_bpf_prog__free(caller);
+		caller = NULL;
+	}
+	bench_handlers(t, "bpf_tail_interp", handler(caller), NULL,
+		       "bpf_empty_interp", "BPF fentry (interpreter): the "
+		       "empty program by a tail call, vs the plain call");
+	ftramp_bpf_map__set_prog(pa, 0, NULL);
+	ftramp_bpf_prog__free(caller);
+	ftramp_bpf_prog__free(empty);
+	ftramp_sync(60000);
+	ftramp_bpf_map__free(pa);
+}
+
 /* ctx programs for the struct_ops thunks: the bodies of targets.c. */
 static uint64_t thunk_f2(const uint64_t *ctx)
 {
@@ -1099,6 +1138,7 @@ int main(void)
 	bench_target(&targets[1]);
 	bench_bpf(&targets[0]);
 	bench_sbranch(&targets[0]);
+	bench_tail(&targets[0]);
 	/* FTRAMP_BENCH_PERCALL=1: the per-call cases alone (seconds). */
 	if (getenv("FTRAMP_BENCH_PERCALL"))
 		return 0;

@@ -75,6 +75,7 @@ enum bpf_map_origin {
 
 struct bpf_map_impl;
 struct bpf_btf;
+struct bpf_tail_state;
 
 struct ftramp_bpf_map {
 	char name[BPF_NAME_MAX];
@@ -89,6 +90,7 @@ struct ftramp_bpf_map {
 	int shndx;		/* the section (data) or .maps */
 	uint64_t sym_off;	/* offset of the definition in .maps */
 	struct bpf_map_impl *impl;	/* NULL until created (map.c) */
+	struct bpf_tail_state *ts;	/* PROG_ARRAY (tail.c) */
 };
 
 /* One relocation the loader applied, for `ftramp prog` and messages. */
@@ -163,6 +165,9 @@ struct ftramp_bpf_program {
 	struct bpf_stub *stub;		/* the native ftramp_prog_t */
 	ftramp_prog_t handler;
 	struct ftramp_bpf_link *link;	/* object attach */
+	/* tail calls (tail.c, under its lock) */
+	uint32_t tail_refs;	/* array slots holding it, reclaims pending */
+	bool orphan;		/* its owner freed it: gone at tail_refs 0 */
 };
 
 struct ftramp_bpf_object {
@@ -276,9 +281,27 @@ void *bpf_ringbuf_reserve(struct ftramp_bpf_map *map, uint64_t size,
 void bpf_ringbuf_commit(void *sample, uint64_t flags, bool discard);
 long bpf_ringbuf_output(struct ftramp_bpf_map *map, const void *data,
 			uint64_t size, uint64_t flags);
-/* PROG_ARRAY entries (tail calls). */
+/*
+ * tail.c: PROG_ARRAY maps and tail calls (the rules are there).
+ * bpf_prog_array_get() is the interpreter's read of a slot.
+ */
+int bpf_tail_map_init(struct ftramp_bpf_map *map);
+void bpf_tail_map_fini(struct ftramp_bpf_map *map);
 struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *map,
 					      uint32_t index);
+/* Load: the prog arrays @p names must take programs like it (owner). */
+int bpf_tail_check_owner(struct ftramp_bpf_program *p,
+			 struct ftramp_bpf_error *e);
+/*
+ * A program's owner lets go of it: true, free it now; false, a slot or a
+ * reclamation still holds it, and bpf_prog_destroy() frees it later.
+ */
+bool bpf_tail_release(struct ftramp_bpf_program *p);
+void bpf_prog_destroy(struct ftramp_bpf_program *p);	/* prog.c */
+/* delete_elem on a PROG_ARRAY. */
+int bpf_prog_array_delete(struct ftramp_bpf_map *map, uint32_t key);
+/* The interpreter counts its runs between a slot read and the end. */
+extern uint64_t bpf_interp_tail_inflight;
 int bpf_cpu(void);
 
 /* interp.c: run from the program's entry, R1 and R2 as given. */

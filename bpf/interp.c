@@ -37,6 +37,7 @@ struct run {
 	const struct ftramp_bpf_program *prog;
 	uint8_t *stack;		/* BPF_MAX_CALL_DEPTH frames */
 	int tail_calls;
+	bool counted;		/* in bpf_interp_tail_inflight (tail.c) */
 	int callbacks;		/* nesting of bpf_loop() callbacks */
 #ifdef BPF_INTERP_CHECKED
 	/* the frames of the bpf_loop() callers: still the program's */
@@ -353,7 +354,18 @@ static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth)
 				} else if (in->imm == BPF_FUNC_tail_call) {
 					struct ftramp_bpf_program *t;
 
-					/* from the main frame only */
+					/*
+					 * From the main frame only.  Counted
+					 * before the slot is read, until the
+					 * run ends: a program that leaves the
+					 * slot is freed after (tail.c).
+					 */
+					if (!depth && !rs->counted) {
+						__atomic_add_fetch(
+							&bpf_interp_tail_inflight,
+							1, __ATOMIC_SEQ_CST);
+						rs->counted = true;
+					}
 					t = depth ? NULL :
 					    bpf_prog_array_get((void *)(uintptr_t)reg[2],
 							       (uint32_t)reg[3]);
@@ -426,7 +438,13 @@ uint64_t bpf_interp_run(const struct ftramp_bpf_program *prog, uint64_t r1,
 	struct run rs = { .prog = prog, .stack = stack };
 	uint64_t reg[11] = { 0 };
 
+	uint64_t ret;
+
 	reg[1] = r1;
 	reg[2] = r2;
-	return exec(&rs, prog->entry, reg, 0);
+	ret = exec(&rs, prog->entry, reg, 0);
+	if (rs.counted)
+		__atomic_sub_fetch(&bpf_interp_tail_inflight, 1,
+				   __ATOMIC_RELEASE);
+	return ret;
 }

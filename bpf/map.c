@@ -71,8 +71,6 @@ struct bpf_map_impl {
 	int rb_fd;		/* -1: the ring is mem_ops' */
 	bool ext;		/* memory from mem_ops: never freed */
 	struct bpf_map_impl *rb_next;	/* the list of rings */
-	/* prog array */
-	struct ftramp_bpf_program **progs;
 };
 
 static __thread int locks_held;
@@ -318,16 +316,13 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 		err = rb_create(m, im);
 		break;
 	case BPF_MAP_TYPE_PROG_ARRAY:
-		im->progs = calloc(m->max_entries, sizeof(*im->progs));
-		if (!im->progs)
-			err = -ENOMEM;
+		err = bpf_tail_map_init(m);
 		break;
 	}
 	if (err) {
 		mem_free(im, im->values);
 		mem_free(im, im->buckets);
 		mem_free(im, im->elems);
-		free(im->progs);
 		mem_free(im, im);
 		return err;
 	}
@@ -344,7 +339,7 @@ void bpf_map_fini(struct ftramp_bpf_map *m)
 	mem_free(im, im->values);
 	mem_free(im, im->buckets);
 	mem_free(im, im->elems);
-	free(im->progs);
+	bpf_tail_map_fini(m);
 	if (im->rb_base)
 		rb_destroy(im);
 	mem_free(im, im);
@@ -630,15 +625,6 @@ void *bpf_map_direct_value(struct ftramp_bpf_map *m, uint32_t off)
 	return m->impl->values + off;
 }
 
-struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *m,
-					      uint32_t index)
-{
-	if (!m || m->type != BPF_MAP_TYPE_PROG_ARRAY || !m->impl ||
-	    index >= m->max_entries)
-		return NULL;
-	return __atomic_load_n(&m->impl->progs[index], __ATOMIC_ACQUIRE);
-}
-
 /* ------------------------------------------------------------------------
  * Ring buffer: lib/ringbuf.c (the kernel's layout, lock-free producers)
  */
@@ -792,8 +778,14 @@ FTRAMP_API int ftramp_bpf_map__delete_elem(struct ftramp_bpf_map *m,
 					   const void *key, size_t key_sz,
 					   uint64_t flags)
 {
+	uint32_t idx;
+
 	if (!m || !key || flags || !m->impl || key_sz != m->key_size)
 		return -EINVAL;
+	if (m->type == BPF_MAP_TYPE_PROG_ARRAY) {
+		memcpy(&idx, key, 4);
+		return bpf_prog_array_delete(m, idx);
+	}
 	return bpf_map_delete(m, key);
 }
 

@@ -134,6 +134,12 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 	}
 	if (!err) {
 		err = bpf_sbranch_init(p, e);
+		/* the engine is known: the prog arrays it names must take it */
+		if (!err) {
+			err = bpf_tail_check_owner(p, e);
+			if (err)
+				bpf_sbranch_free(p);
+		}
 		if (err) {
 			bpf_jit_prog_free(p);
 			bpf_stub_free(p);
@@ -666,14 +672,21 @@ ftramp_bpf_prog__load(const struct ftramp_bpf_insn *insns, size_t n,
 	return NULL;
 }
 
-FTRAMP_API void ftramp_bpf_prog__free(struct ftramp_bpf_program *p)
+void bpf_prog_destroy(struct ftramp_bpf_program *p)
 {
-	if (!p || p->obj)
-		return;
 	prog_unprepare(p);
 	free(p->insns);
 	free(p->maps);
 	free(p);
+}
+
+FTRAMP_API void ftramp_bpf_prog__free(struct ftramp_bpf_program *p)
+{
+	if (!p || p->obj)
+		return;
+	/* a prog array may still hold it: then it goes with the last */
+	if (bpf_tail_release(p))
+		bpf_prog_destroy(p);
 }
 
 /* ------------------------------------------------------------------------

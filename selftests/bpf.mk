@@ -42,7 +42,7 @@ $(O)/fuzz/fuzz_bpf_object: selftests/fuzz_bpf_object.c $(BPF_PURE_SRCS) \
 FUZZERS += $(O)/fuzz/fuzz_verifier
 FUZZ_SEEDED += $(O)/fuzz/fuzz_verifier
 FUZZ_VERIFIER_SRCS := $(BPF_PURE_SRCS) bpf/interp.c bpf/helpers.c \
-		      bpf/map.c lib/peek.c lib/ringbuf.c lib/ringbuf_map.c
+		      bpf/map.c bpf/tail.c lib/peek.c lib/ringbuf.c lib/ringbuf_map.c
 
 $(O)/fuzz/fuzz_verifier: selftests/fuzz_verifier.c selftests/bpf_gen.h \
 		selftests/bpf_insns.h $(FUZZ_VERIFIER_SRCS) bpf/bpf.h \

@@ -29,6 +29,7 @@
 
 #include "bpf/bpf.h"
 #include "bpf/verifier.h"
+#include "ftrace/reclaim.h"
 #include "selftests/bpf_gen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -156,6 +157,16 @@ int ftramp_get_func_arg(const uint64_t *ctx, uint32_t n, uint64_t *v)
 }
 int ftramp_get_func_ret(const uint64_t *ctx, uint64_t *v) { abort(); }
 uint64_t ftramp_get_attach_cookie(const uint64_t *ctx) { abort(); }
+
+/* bpf/tail.c's retirement: no slot of a prog array is emptied here. */
+uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
+			uint64_t lo, uint64_t hi, void (*free_fn)(void *),
+			void *arg)
+{
+	abort();
+}
+int ftrace_sync_cores(void) { abort(); }
+void bpf_prog_destroy(struct ftramp_bpf_program *p) { abort(); }
 
 static int drop(void *ctx, void *rec, size_t size)
 {

@@ -912,6 +912,15 @@ static int load_case(struct __test_metadata *_metadata, const struct vcase *c,
 		ASSERT_EQ(0, ftramp_model__parse(c->model, &m, NULL));
 		lo.model = &m;
 	}
+	/*
+	 * A prog array takes the programs of its first user's type and
+	 * engine (bpf/tail.c): each case gets its own, as the kernel's
+	 * test_verifier creates each test's maps.
+	 */
+	ftramp_bpf_map__free(maps[PROGS]);
+	maps[PROGS] = ftramp_bpf_map__create(BPF_MAP_TYPE_PROG_ARRAY, "progs",
+					     4, 4, 2, NULL);
+	ASSERT_NE(NULL, maps[PROGS]);
 	memset(e, 0, sizeof(*e));
 	*pp = ftramp_bpf_prog__load(c->insns, c->n, &lo);
 	return *pp ? 0 : -errno;

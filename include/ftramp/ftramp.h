@@ -1345,6 +1345,20 @@ FTRAMP_API int ftramp_bpf_map__update_elem(struct ftramp_bpf_map *map,
 FTRAMP_API int ftramp_bpf_map__delete_elem(struct ftramp_bpf_map *map,
 					   const void *key, size_t key_sz,
 					   uint64_t flags);
+/*
+ * A PROG_ARRAY slot (the kernel's update with a program fd): @key gets
+ * @prog, a loaded program, or with NULL is emptied (as delete_elem,
+ * which also works on a prog array).  The array takes programs of one
+ * type and engine, those of the first program that named it or was
+ * stored in it (-EINVAL for another); JIT'd programs are not taken yet
+ * (-EOPNOTSUPP).  A program that leaves the slot is kept until no thread
+ * can be running it, and ftramp_bpf_prog__free() on a program a slot
+ * holds frees it when the last slot lets go (Documentation/bpf.rst,
+ * "Tail calls").  0, -E2BIG (key out of range), -EINVAL, -EOPNOTSUPP.
+ */
+FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *map,
+					uint32_t key,
+					struct ftramp_bpf_program *prog);
 /* key NULL: the first key. */
 FTRAMP_API int ftramp_bpf_map__get_next_key(const struct ftramp_bpf_map *map,
 					    const void *key, void *next_key,

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf_tail_call (bpf/tail.c, bpf/interp.c): the 33-limit counted
+ * exactly, a self tail call, a constant and a variable index,
+ * update/delete/re-update in a loop, updates racing calls from 4
+ * threads, and the owner rule that keeps types and engines apart.  The
+ * JIT variants skip until the JIT takes tail calls.
+ *
+ * Programs are RAW: R1 points at data, u64 words: [0] a hop counter each
+ * program bumps, [1] the index an indirect call uses.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bpf/bpf.h"
+#include "harness.h"
+#include "bpf_insns.h"
+
+#define LD_MAP(d, idx)	I(BPF_LD | BPF_IMM | BPF_DW, d, BPF_PSEUDO_MAP_FD, 0, \
+			  idx), I(0, 0, 0, 0, 0)
+
+enum { DIRECT, INDIRECT };
+
+/*
+ * r6 = ctx; data[0]++; tail_call(ctx, map, key or data[1]);
+ * return data[0] + tag * 1000 (only when the tail call fell through)
+ */
+static struct ftramp_bpf_program *chain_prog(struct ftramp_bpf_map *pa,
+					     int engine, int form, int key,
+					     int tag)
+{
+	struct ftramp_bpf_map *maps[] = { pa };
+	insn_t insns[] = {
+		A64X(BPF_MOV, 6, 1),
+		LDX(BPF_DW, 0, 6, 0),
+		A64K(BPF_ADD, 0, 1),
+		STX(BPF_DW, 6, 0, 0),
+		A64X(BPF_MOV, 1, 6),
+		LD_MAP(2, 0),
+		MOV(3, key),		/* DIRECT; INDIRECT: below */
+		CALL(BPF_FUNC_tail_call),
+		LDX(BPF_DW, 0, 6, 0),
+		A64K(BPF_ADD, 0, tag * 1000),
+		EXIT(),
+	};
+	struct ftramp_bpf_error e = { 0 };
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = maps, .nr_maps = 1,
+		    .err = &e, .engine = engine);
+	const insn_t from_data = LDX(BPF_DW, 3, 6, 8);
+	struct ftramp_bpf_program *p;
+
+	if (form == INDIRECT)
+		insns[7] = from_data;
+	p = ftramp_bpf_prog__load(insns, sizeof(insns) / sizeof(insns[0]),
+				  &lo);
+	if (!p)
+		fprintf(stderr, "# load: %s (%s)\n", strerror(errno), e.msg);
+	return p;
+}
+
+/* return tag */
+static struct ftramp_bpf_program *leaf_prog(int engine, int tag)
+{
+	const insn_t insns[] = {
+		LDX(BPF_DW, 0, 1, 0),
+		A64K(BPF_ADD, 0, 1),
+		STX(BPF_DW, 1, 0, 0),
+		MOV(0, tag),
+		EXIT(),
+	};
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .engine = engine);
+
+	return ftramp_bpf_prog__load(insns, sizeof(insns) / sizeof(insns[0]),
+				     &lo);
+}
+
+static uint64_t run(struct ftramp_bpf_program *p, uint64_t idx,
+		    uint64_t *hops)
+{
+	uint64_t data[2] = { 0, idx };
+	FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .data_in = data,
+		    .data_out = data, .data_size_in = sizeof(data),
+		    .data_size_out = sizeof(data));
+
+	if (ftramp_bpf_prog__test_run(p, &o))
+		return UINT64_MAX;
+	if (hops)
+		*hops = data[0];
+	return o.retval;
+}
+
+/* Free the programs (NULL ends the list), then the map; wait for both. */
+static int drop(struct ftramp_bpf_map *pa, struct ftramp_bpf_program *p, ...)
+{
+	va_list ap;
+
+	va_start(ap, p);
+	for (; p; p = va_arg(ap, struct ftramp_bpf_program *))
+		ftramp_bpf_prog__free(p);
+	va_end(ap);
+	ftramp_bpf_map__free(pa);
+	return ftramp_sync(60000);
+}
+
+static struct ftramp_bpf_map *prog_array(uint32_t n)
+{
+	return ftramp_bpf_map__create(BPF_MAP_TYPE_PROG_ARRAY, "pa", 4, 4, n,
+				      NULL);
+}
+
+FIXTURE(engine) {
+	struct ftramp_bpf_map *pa;
+};
+
+FIXTURE_VARIANT(engine) {
+	int engine, form;
+};
+
+FIXTURE_VARIANT_ADD(engine, interp_direct) { FTRAMP_BPF_ENGINE_INTERP, DIRECT };
+FIXTURE_VARIANT_ADD(engine, interp_indirect) { FTRAMP_BPF_ENGINE_INTERP, INDIRECT };
+FIXTURE_VARIANT_ADD(engine, jit_direct) { FTRAMP_BPF_ENGINE_JIT, DIRECT };
+FIXTURE_VARIANT_ADD(engine, jit_indirect) { FTRAMP_BPF_ENGINE_JIT, INDIRECT };
+
+FIXTURE_SETUP(engine)
+{
+	self->pa = prog_array(4);
+	ASSERT_NE(NULL, self->pa);
+	if (variant->engine == FTRAMP_BPF_ENGINE_JIT)
+		SKIP(return, "the JIT does not take tail calls yet");
+}
+
+FIXTURE_TEARDOWN(engine)
+{
+	ftramp_bpf_map__free(self->pa);
+}
+
+/* A program in slot 0 that tail-calls slot 0: 1 run + 33 tail calls. */
+TEST_F(engine, self_tail_call_stops_at_33)
+{
+	struct ftramp_bpf_program *p =
+		chain_prog(self->pa, variant->engine, variant->form, 0, 0);
+	uint64_t hops = 0;
+
+	ASSERT_NE(NULL, p);
+	/* empty: falls through at once */
+	EXPECT_EQ(1, run(p, 0, &hops));
+	EXPECT_EQ(1, hops);
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, p));
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, run(p, 0, &hops));
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, hops);
+	/* the count starts again on every run */
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, run(p, 0, &hops));
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, NULL));
+	ftramp_bpf_prog__free(p);
+	EXPECT_EQ(0, ftramp_sync(60000));
+}
+
+/* Two programs bouncing 0 -> 1 -> 0 ...: the limit spans programs. */
+TEST_F(engine, limit_counts_across_programs)
+{
+	struct ftramp_bpf_program *a, *b;
+	uint64_t hops = 0;
+
+	a = chain_prog(self->pa, variant->engine, variant->form, 1, 1);
+	b = chain_prog(self->pa, variant->engine, variant->form, 0, 2);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, a));
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 1, b));
+	/* indirect: both read data[1], so make it a self chain of a via 0 */
+	if (variant->form == INDIRECT) {
+		EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS + 1000,
+			  run(a, 0, &hops));
+	} else {
+		/* a, then 33 tail calls alternate b, a, ...: the 33rd is b */
+		EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS + 2000, run(a, 0, &hops));
+	}
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, hops);
+	/* an index out of range and an empty slot fall through */
+	if (variant->form == INDIRECT) {
+		EXPECT_EQ(1 + 1000, run(a, 4, &hops));
+		EXPECT_EQ(1 + 1000, run(a, 2, &hops));
+		EXPECT_EQ(1 + 1000, run(a, 1ull << 32 | 4, &hops));
+	}
+	EXPECT_EQ(0, ftramp_bpf_map__delete_elem(self->pa, &(uint32_t){ 1 },
+						 4, 0));
+	EXPECT_EQ(-ENOENT, ftramp_bpf_map__delete_elem(self->pa,
+						       &(uint32_t){ 1 }, 4, 0));
+	EXPECT_EQ(-E2BIG, ftramp_bpf_map__set_prog(self->pa, 4, a));
+	ftramp_bpf_prog__free(a);	/* slot 0 still holds it */
+	ftramp_bpf_prog__free(b);
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, NULL));
+	EXPECT_EQ(0, ftramp_sync(60000));
+}
+
+/* Update, delete, re-update in a loop: each call ends where the slot is. */
+TEST_F(engine, update_delete_reupdate_loop)
+{
+	struct ftramp_bpf_program *c, *t[2];
+
+	c = chain_prog(self->pa, variant->engine, variant->form, 3, 7);
+	t[0] = leaf_prog(variant->engine, 11);
+	t[1] = leaf_prog(variant->engine, 22);
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, t[0]);
+	ASSERT_NE(NULL, t[1]);
+	for (int i = 0; i < 40; i++) {
+		uint64_t hops = 0;
+
+		ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 3, t[i & 1]));
+		EXPECT_EQ(i & 1 ? 22 : 11, run(c, 3, &hops));
+		EXPECT_EQ(2, hops);
+		if (i % 3 == 0) {
+			ASSERT_EQ(0, ftramp_bpf_map__delete_elem(
+					     self->pa, &(uint32_t){ 3 }, 4, 0));
+			EXPECT_EQ(1 + 7000, run(c, 3, &hops));
+			EXPECT_EQ(1, hops);
+		}
+	}
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 3, NULL));
+	ftramp_bpf_prog__free(c);
+	ftramp_bpf_prog__free(t[0]);
+	ftramp_bpf_prog__free(t[1]);
+	EXPECT_EQ(0, ftramp_sync(60000));
+}
+
+/* ------------------------------------------------------------------------
+ * Updates racing calls
+ */
+
+struct race {
+	struct ftramp_bpf_program *caller;
+	int stop;
+	uint64_t calls, bad, seen[4];
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+
+	/* bounded: the updater stops us; 2M calls at most regardless */
+	for (int i = 0; i < 2000000 &&
+	     !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE); i++) {
+		uint64_t hops, v = run(r->caller, 0, &hops);
+		int k = v == 1 ? 1 : v == 2 ? 2 : v == 1 + 9000 ? 3 : 0;
+
+		/* the chain had one hop more exactly when it left the caller */
+		if (!k || (k == 3) != (hops == 1) || (k != 3 && hops != 2))
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->seen[k], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->calls, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(engine, updates_race_calls_from_4_threads)
+{
+	struct ftramp_bpf_program *t[2];
+	struct race r = { 0 };
+	pthread_t th[4];
+
+	r.caller = chain_prog(self->pa, variant->engine, variant->form, 0, 9);
+	t[0] = leaf_prog(variant->engine, 1);
+	t[1] = leaf_prog(variant->engine, 2);
+	ASSERT_NE(NULL, r.caller);
+	ASSERT_NE(NULL, t[0]);
+	ASSERT_NE(NULL, t[1]);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &r));
+	/* NULL -> t0 -> t1 -> NULL -> ...: every transition of the table */
+	for (int i = 0; i < 120; i++) {
+		struct ftramp_bpf_program *to = i % 3 == 2 ? NULL : t[i % 3];
+
+		ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, to));
+		/* let the callers see each state: a bounded wait */
+		for (uint64_t c0 = __atomic_load_n(&r.calls, __ATOMIC_ACQUIRE),
+		     n = 0; n < 100000 &&
+		     __atomic_load_n(&r.calls, __ATOMIC_ACQUIRE) < c0 + 8; n++)
+			sched_yield();
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	TH_LOG("%lu calls: %lu t0, %lu t1, %lu fell through", r.calls,
+	       r.seen[1], r.seen[2], r.seen[3]);
+	EXPECT_EQ(0, r.bad);
+	EXPECT_EQ(0, r.seen[0]);
+	EXPECT_LT(0, r.seen[1]);
+	EXPECT_LT(0, r.seen[2]);
+	EXPECT_LT(0, r.seen[3]);
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(self->pa, 0, NULL));
+	ftramp_bpf_prog__free(r.caller);
+	ftramp_bpf_prog__free(t[0]);
+	ftramp_bpf_prog__free(t[1]);
+	EXPECT_EQ(0, ftramp_sync(60000));
+}
+
+/* A prog array takes one engine and type: the first program's. */
+TEST(engines_and_types_do_not_mix)
+{
+	struct ftramp_bpf_map *pa = prog_array(1);
+	struct ftramp_bpf_program *c, *f, *j;
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo,
+		    .type = FTRAMP_BPF_PROG_FENTRY);
+	const insn_t ret0[] = { MOV(0, 0), EXIT() };
+
+	ASSERT_NE(NULL, pa);
+	c = chain_prog(pa, FTRAMP_BPF_ENGINE_INTERP, INDIRECT, 0, 0);
+	ASSERT_NE(NULL, c);
+	/* another type */
+	f = ftramp_bpf_prog__load(ret0, 2, &lo);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__set_prog(pa, 0, f));
+	/* the JIT: no tail calls yet, so no JIT'd program in a slot */
+	errno = 0;
+	EXPECT_EQ(NULL, chain_prog(pa, FTRAMP_BPF_ENGINE_JIT, INDIRECT, 0, 0));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	j = leaf_prog(FTRAMP_BPF_ENGINE_JIT, 1);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(-EOPNOTSUPP, ftramp_bpf_map__set_prog(pa, 0, j));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, c));
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, run(c, 0, NULL));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
+	EXPECT_EQ(0, drop(pa, c, f, j, NULL));
+}
+
+TEST_HARNESS_MAIN
