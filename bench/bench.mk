@@ -99,6 +99,13 @@ $(BENCH_DIR)/ftramp_bench: $(BENCH_FTRAMP_OBJS) $(O)/libftramp-internal.a
 	$(call quiet,CCLD,$@)$(CC) -o $@ $(BENCH_FTRAMP_OBJS) \
 		$(O)/libftramp-internal.a $(LIBS)
 
+# Instruction patching (bench/patch_bench.c): bpf/patch.c alone, from the
+# library as built in $(O).
+$(BENCH_DIR)/patch_bench: bench/patch_bench.c bench/mark.h bench/report.h \
+		bpf/patch.h $(O)/libftramp-internal.a
+	$(call quiet,CCLD,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_CFLAGS) -o $@ $< $(O)/libftramp-internal.a $(LIBS)
+
 # The agent's start-up (bench/startup.c): N generated functions, for N =
 # 1000 and BENCH_GEN_FUNCS; run once with the agent preloaded and nothing
 # to do (the reference), once by `ftramp run --count 'bench_gen_*'`, whose
@@ -212,6 +219,10 @@ bench-ftramp: bench-calib $(BENCH_DIR)/gen_funcs.c
 bench-ftramp-run:
 	$(call bench_run,$(BENCH_DIR)/ftramp_bench,ftramp)
 
+.PHONY: bench-patch
+bench-patch: bench-calib $(BENCH_DIR)/patch_bench
+	$(call bench_run,$(BENCH_DIR)/patch_bench,patch)
+
 BENCH_META = qemu-aarch64 $(shell $(or $(QEMU),qemu-aarch64) --version | \
 	sed -n '1s/.*version \([^ ]*\).*/\1/p'), \
 	$(shell $(CC) -dumpfullversion) ($(CC)), \
@@ -225,8 +236,8 @@ bench-table:
 		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
 		$(BENCH_DIR)/ftramp.rec \
 		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec $(BENCH_DIR)/startup_trace_$(n).rec $(BENCH_DIR)/startup_hist_$(n).rec)) \
-		$(BENCH_DIR)/xray.rec
+		$(wildcard $(BENCH_DIR)/patch.rec) $(BENCH_DIR)/xray.rec
 	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
 
-bench: bench-calib bench-xray bench-ftramp bench-startup
+bench: bench-calib bench-xray bench-ftramp bench-startup bench-patch
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) bench-table

@@ -33,6 +33,7 @@
 #include "arch/arm64/insn.h"
 #include "arch/arm64/patching.h"
 #include "arch/arm64/text_alloc.h"
+#include "bpf/fixup.h"
 #include "trampoline/trampoline.h"
 
 #include "loops.h"
@@ -468,6 +469,18 @@ static const struct ftramp_bpf_insn bpf_lookup_count[] = {
 	{ .code = BPF_JMP | BPF_EXIT },
 };
 
+/* get_func_arg(ctx, 0, &v), v returned (-EINVAL: the error). */
+static const struct ftramp_bpf_insn bpf_arg[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = 0 },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 3, .src_reg = 10 },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 3, .imm = -8 },
+	{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_func_arg },
+	{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 0, .off = 1 },
+	{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 0, .src_reg = 10,
+	  .off = -8 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
 #define NINSNS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* One case: @entry as t's fentry and @exit (if any) as its fexit. */
@@ -516,6 +529,42 @@ static struct ftramp_bpf_program *bpf_load(const struct ftramp_bpf_insn *in,
 static ftramp_prog_t handler(const struct ftramp_bpf_program *p)
 {
 	return p ? ftramp_bpf_program__handler(p) : NULL;
+}
+
+/*
+ * What the rewrite pass's inlining (bpf/fixup.c) does per engine: the
+ * JIT inlines by default, the interpreter keeps the calls.  Each row is
+ * the other choice against the default one (<what>_<engine>, which is
+ * measured against the empty program): the JIT with the call
+ * (BPF_FIXUP_NO_INLINE), the interpreter with the sequence
+ * (BPF_FIXUP_INLINE_INTERP), which is why it keeps the calls.
+ */
+static void bench_inline(const struct target *t, const char *what,
+			 const char *desc, const struct ftramp_bpf_insn *in,
+			 size_t n, struct ftramp_bpf_map **counter)
+{
+	static const char *const eng[2] = { "interp", "jit" };
+
+	for (int e = 0; e < 2; e++) {
+		struct ftramp_bpf_program *p;
+		char variant[64], base[64], label[160];
+
+		bpf_fixup_test_flags = e ? BPF_FIXUP_NO_INLINE :
+					   BPF_FIXUP_INLINE_INTERP;
+		p = bpf_load(in, n, FTRAMP_BPF_PROG_FENTRY,
+			     e ? FTRAMP_BPF_ENGINE_JIT :
+				 FTRAMP_BPF_ENGINE_INTERP, counter);
+		bpf_fixup_test_flags = 0;
+		snprintf(variant, sizeof(variant), "bpf_%s_%s_%s", what,
+			 eng[e], e ? "call" : "inlined");
+		snprintf(base, sizeof(base), "bpf_%s_%s", what, eng[e]);
+		snprintf(label, sizeof(label), "BPF fentry (%s): %s, %s, vs "
+			 "the default (%s)", e ? "JIT" : "interpreter", desc,
+			 e ? "the helper call" : "inlined", e ? "inlined" :
+			 "the call");
+		bench_handlers(t, variant, handler(p), NULL, base, label);
+		ftramp_bpf_prog__free(p);
+	}
 }
 
 static void bench_bpf(const struct target *t)
@@ -587,6 +636,22 @@ static void bench_bpf(const struct target *t)
 	if (ftramp_bpf_map__lookup_elem(counter, &k, 4, &n, 8, 0) || n != runs)
 		fprintf(stderr, "ftramp_bench: the BPF counts ran %llu times for %llu calls\n",
 			(unsigned long long)n, (unsigned long long)runs);
+	bench_inline(t, "lookup", "map_lookup_elem + atomic add into an ARRAY",
+		     bpf_lookup_count, NINSNS(bpf_lookup_count), &counter);
+	for (int e = 1; e >= 0; e--) {
+		struct ftramp_bpf_program *a = bpf_load(bpf_arg, NINSNS(bpf_arg),
+			FTRAMP_BPF_PROG_FENTRY, e ? FTRAMP_BPF_ENGINE_JIT :
+			FTRAMP_BPF_ENGINE_INTERP, &counter);
+
+		snprintf(base, sizeof(base), "bpf_empty_%s", eng[e]);
+		snprintf(variant, sizeof(variant), "bpf_arg_%s", eng[e]);
+		snprintf(label, sizeof(label), "BPF fentry (%s): get_func_arg(ctx, 0, &v), vs the empty program",
+			 eng_label[e]);
+		bench_handlers(t, variant, handler(a), NULL, base, label);
+		ftramp_bpf_prog__free(a);
+	}
+	bench_inline(t, "arg", "get_func_arg(ctx, 0, &v)", bpf_arg,
+		     NINSNS(bpf_arg), &counter);
 	for (int e = 0; e < 2; e++)
 		for (int i = 0; i < 4; i++)
 			ftramp_bpf_prog__free(p[e][i]);

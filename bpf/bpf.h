@@ -10,8 +10,9 @@
  * BPF_PSEUDO_MAP_VALUE: imm = map index, next imm = offset), calls to
  * subprograms as BPF_PSEUDO_CALL with a relative imm, callback addresses
  * as BPF_PSEUDO_FUNC.  The loader writes that form from relocations, a
- * raw program arrives in it; load (prog.c) turns it into the run form,
- * where each such ld_imm64 holds an address (src_reg 0).
+ * raw program arrives in it; load (prog.c, fixup.c) turns it into the
+ * run form, where each such ld_imm64 holds an address (src_reg 0) and
+ * the helpers that are loads are inlined.
  */
 #ifndef FTRAMP_BPF_BPF_H
 #define FTRAMP_BPF_BPF_H
@@ -153,7 +154,16 @@ struct ftramp_bpf_program {
 	/* after load */
 	uint32_t ctx_slots;		/* verifier: ctx[0..ctx_slots-1] read */
 	uint32_t data_need;		/* verifier: raw data bytes touched */
-	struct ftramp_bpf_insn *run;	/* map references as addresses */
+	/*
+	 * The run form both engines execute (bpf/fixup.c): helpers
+	 * inlined, map references as addresses; run_n instructions, the
+	 * program's entry at run_entry, and orig_idx[k] the index in insns
+	 * of the instruction run[k] came from (what messages, `ftramp prog`
+	 * and the JIT's address map name).
+	 */
+	struct ftramp_bpf_insn *run;
+	size_t run_n, run_entry;
+	uint32_t *orig_idx;
 	bool loaded;
 	int engine;			/* enum ftramp_bpf_engine, asked */
 	struct bpf_jit_image *jit;	/* JIT'd: the engine it runs in */
@@ -225,9 +235,10 @@ const char *bpf_helper_name(int32_t id);
 int bpf_insn_str(const struct bpf_insn *in, size_t left, char *buf,
 		 size_t size);
 /*
- * The symbol of the function of @p's JIT image that starts at
- * instruction @insn (the kernel's bpf_prog_<tag>_<name>, the program
- * for the tag): "bpf_prog_<prog>" at the entry, else
+ * The symbol of the function of @p's JIT image that starts at run
+ * instruction @insn, named by orig_idx (the kernel's
+ * bpf_prog_<tag>_<name>, the program for the tag): "bpf_prog_<prog>" at
+ * the entry, else
  * "bpf_prog_<prog>.<f>", f its FUNC symbol (another program of the
  * section, a .text subprogram) or its index.
  */

@@ -206,6 +206,9 @@ int bpf_insn_str(const struct bpf_insn *in, size_t left, char *buf,
 void bpf_jit_sym_name(const struct ftramp_bpf_program *p, size_t insn,
 		      char *buf, size_t size)
 {
+	/* a run index (the JIT's functions): named as written */
+	if (p->orig_idx)
+		insn = p->orig_idx[insn];
 	if (insn == p->entry) {
 		snprintf(buf, size, "bpf_prog_%s", p->name);
 		return;

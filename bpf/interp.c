@@ -256,7 +256,7 @@ static uint64_t do_loop(struct run *rs, const uint64_t *r, int depth)
 
 	if (r[4] || r[1] > BPF_MAX_LOOPS)
 		return (uint64_t)-E2BIG;
-	if (cb < (uintptr_t)base || cb >= (uintptr_t)(base + rs->prog->n) ||
+	if (cb < (uintptr_t)base || cb >= (uintptr_t)(base + rs->prog->run_n) ||
 	    (cb - (uintptr_t)base) % sizeof(*base))
 		return (uint64_t)-EINVAL;
 	if (rs->callbacks >= BPF_MAX_CALL_DEPTH)
@@ -377,7 +377,7 @@ static uint64_t exec(struct run *rs, size_t pc, uint64_t *reg, int depth)
 					rs->tail_calls++;
 					rs->prog = t;
 					insns = t->run;
-					pc = t->entry;
+					pc = t->run_entry;
 					break;
 				} else {
 					reg[0] = bpf_helper_call(rs->prog, in->imm,
@@ -442,7 +442,7 @@ uint64_t bpf_interp_run(const struct ftramp_bpf_program *prog, uint64_t r1,
 
 	reg[1] = r1;
 	reg[2] = r2;
-	ret = exec(&rs, prog->entry, reg, 0);
+	ret = exec(&rs, prog->run_entry, reg, 0);
 	if (rs.counted)
 		__atomic_sub_fetch(&bpf_interp_tail_inflight, 1,
 				   __ATOMIC_RELEASE);

@@ -65,8 +65,8 @@ static int jit_helper(int32_t id, struct bpf_jit_helper *h)
 int bpf_jit_prog(struct ftramp_bpf_program *p)
 {
 	struct bpf_jit_desc d = {
-		.n = p->n,
-		.entry = p->entry,
+		.n = p->run_n,
+		.entry = p->run_entry,
 		.helper = jit_helper,
 		.helper_cookie = p,
 		.near = (uintptr_t)jit_loop,
@@ -78,20 +78,36 @@ int bpf_jit_prog(struct ftramp_bpf_program *p)
 
 	_Static_assert(sizeof(struct bpf_insn) == sizeof(*p->run),
 		       "one instruction layout");
-	/* the run form, callback addresses as the load form has them */
-	insns = malloc(p->n * sizeof(*insns));
+	/*
+	 * The run form, each callback address (an ld_imm64 that was a
+	 * BPF_PSEUDO_FUNC, orig_idx says) back to a BPF_PSEUDO_FUNC with
+	 * its target's run index, as the JIT takes it.
+	 */
+	insns = malloc(p->run_n * sizeof(*insns));
 	img = calloc(1, sizeof(*img));
 	if (!insns || !img) {
 		free(insns);
 		free(img);
 		return -ENOMEM;
 	}
-	memcpy(insns, p->run, p->n * sizeof(*insns));
-	for (size_t i = 0; i + 1 < p->n; i++) {
-		if (p->insns[i].code != (BPF_LD | BPF_IMM | BPF_DW))
+	memcpy(insns, p->run, p->run_n * sizeof(*insns));
+	for (size_t i = 0; i + 1 < p->run_n; i++) {
+		const struct ftramp_bpf_insn *o =
+			&p->insns[p->orig_idx ? p->orig_idx[i] : i];
+		uint64_t v;
+
+		if (p->run[i].code != (BPF_LD | BPF_IMM | BPF_DW))
 			continue;
-		if (p->insns[i].src_reg == BPF_PSEUDO_FUNC)
-			memcpy(&insns[i], &p->insns[i], sizeof(insns[i]));
+		/* resolved (src_reg 0) from a BPF_PSEUDO_FUNC */
+		if (!p->run[i].src_reg &&
+		    o->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+		    o->src_reg == BPF_PSEUDO_FUNC) {
+			v = (uint32_t)p->run[i].imm |
+			    (uint64_t)(uint32_t)p->run[i + 1].imm << 32;
+			memcpy(&insns[i], o, 2 * sizeof(insns[i]));
+			insns[i].imm = (int32_t)((v - (uintptr_t)p->run) /
+						 sizeof(*p->run) - i - 1);
+		}
 		i++;
 	}
 	d.insns = insns;

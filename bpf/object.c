@@ -1080,6 +1080,7 @@ static void free_progs(struct ftramp_bpf_object *obj)
 		free(obj->progs[i].insns);
 		free(obj->progs[i].run);
 		free(obj->progs[i].funcs);
+		free(obj->progs[i].orig_idx);
 	}
 	free(obj->progs);
 	obj->progs = NULL;

@@ -19,6 +19,7 @@
 #include "arch/arm64/bpf_jit.h"
 #include "arch/arm64/trampoline.h"
 #include "bpf/bpf.h"
+#include "bpf/fixup.h"
 #include "bpf/verifier.h"
 #include "lib/opts.h"
 #include "lib/thread.h"
@@ -38,7 +39,7 @@ static void fail(const struct ftramp_bpf_error *e, int err)
 }
 
 /* ------------------------------------------------------------------------
- * Load: the run form of a program (map references as addresses)
+ * Load: verified, then rewritten into the run form (bpf/fixup.c)
  */
 
 /*
@@ -81,46 +82,22 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 			const struct ftramp_func_model *m,
 			struct ftramp_bpf_error *e)
 {
-	struct bpf_verdict vd;
+	struct bpf_verdict vd = { 0 };
 	int err = bpf_check(p, e);
 
 	if (!err)
 		err = bpf_verify(p, m ? model_ctx_slots(m, p->type) :
 				 BPF_CTX_UNKNOWN, e, NULL, &vd);
-	if (err)
+	if (err) {
+		bpf_verdict_free(&vd);
 		return err;
+	}
 	p->ctx_slots = vd.ctx_slots;
 	p->data_need = vd.data_need;
-	p->run = malloc(p->n * sizeof(*p->run));
-	if (!p->run)
-		return -ENOMEM;
-	memcpy(p->run, p->insns, p->n * sizeof(*p->run));
-	for (size_t i = 0; i < p->n; i++) {
-		struct ftramp_bpf_insn *in = &p->run[i];
-		uint64_t v;
-
-		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
-			continue;
-		switch (in->src_reg) {
-		case BPF_PSEUDO_MAP_FD:
-			v = (uintptr_t)p->maps[in->imm];
-			break;
-		case BPF_PSEUDO_MAP_VALUE:
-			v = (uintptr_t)bpf_map_direct_value(p->maps[in->imm],
-							     in[1].imm);
-			break;
-		case BPF_PSEUDO_FUNC:
-			v = (uintptr_t)&p->run[i + in->imm + 1];
-			break;
-		default:
-			i++;
-			continue;
-		}
-		in[0].src_reg = 0;
-		in[0].imm = (uint32_t)v;
-		in[1].imm = (uint32_t)(v >> 32);
-		i++;
-	}
+	err = bpf_fixup(p, &vd);
+	bpf_verdict_free(&vd);
+	if (err)
+		return err;
 	err = bpf_stub_create(p);
 	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
 		err = bpf_jit_prog(p);
@@ -146,8 +123,7 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 		}
 	}
 	if (err) {
-		free(p->run);
-		p->run = NULL;
+		bpf_fixup_free(p);
 		return err;
 	}
 	p->loaded = true;
@@ -159,8 +135,7 @@ static void prog_unprepare(struct ftramp_bpf_program *p)
 	bpf_sbranch_free(p);
 	bpf_jit_prog_free(p);
 	bpf_stub_free(p);
-	free(p->run);
-	p->run = NULL;
+	bpf_fixup_free(p);
 	p->loaded = false;
 }
 
@@ -517,7 +492,7 @@ ftramp_bpf_program__type(const struct ftramp_bpf_program *p)
 
 FTRAMP_API size_t ftramp_bpf_program__insn_cnt(const struct ftramp_bpf_program *p)
 {
-	return p ? p->n : 0;
+	return p ? (p->run ? p->run_n : p->n) : 0;
 }
 
 FTRAMP_API const struct ftramp_bpf_insn *

@@ -114,25 +114,26 @@ int bpf_sbranch_init(struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
 	size_t nr = 0;
 	int err = 0;
 
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->run_n; i++)
 		nr += bpf_is_static_branch(&p->run[i]);
 	if (!nr)
 		return 0;
 	p->sb = calloc(nr, sizeof(*p->sb));
-	p->sb_on = calloc(p->n, 1);
+	p->sb_on = calloc(p->run_n, 1);
 	grouped = calloc(nr, 1);
 	if (!p->sb || !p->sb_on || !grouped) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < p->run_n; i++) {
 		const struct ftramp_bpf_insn *in = &p->run[i];
 		struct bpf_sbranch *s = &p->sb[p->nr_sb];
 
 		if (!bpf_is_static_branch(in))
 			continue;
-		/* run == insns until a rewrite pass remaps them (patch.h) */
-		s->insn = s->orig = s->group = (uint32_t)i;
+		/* run indices after the rewrite pass (fixup.c), keys as written */
+		s->insn = (uint32_t)i;
+		s->orig = s->group = p->orig_idx[i];
 		s->target = (uint32_t)((int64_t)i + 1 + rel_of(in));
 		s->on = bpf_static_branch_initially_on(in);
 		p->sb_on[i] = s->on;

@@ -2052,6 +2052,11 @@ static int check_helper(struct env *env, const struct ftramp_bpf_insn *in,
 			break;
 		}
 	}
+	if (map && env->v->call_map) {
+		const struct ftramp_bpf_map **seen = &env->v->call_map[i];
+
+		*seen = !*seen || *seen == map ? map : BPF_MAP_POISON;
+	}
 	if (release) {
 		bool found = false;
 
@@ -2449,6 +2454,12 @@ path_end:
 	return err;
 }
 
+void bpf_verdict_free(struct bpf_verdict *v)
+{
+	free(v->call_map);
+	v->call_map = NULL;
+}
+
 int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	       struct ftramp_bpf_error *e, struct bpf_vlog *log,
 	       struct bpf_verdict *v)
@@ -2463,6 +2474,8 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	int err;
 
 	memset(env.v, 0, sizeof(*env.v));
+	if (v)
+		v->call_map = calloc(p->n ? p->n : 1, sizeof(*v->call_map));
 	if (p->sec)
 		snprintf(env.where, sizeof(env.where), "section %s, ", p->sec);
 	env.fstart = calloc(p->n, 1);
@@ -2470,8 +2483,8 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	env.prune = calloc(p->n, 1);
 	env.seen = calloc(p->n, 1);
 	env.explored = calloc(p->n, sizeof(*env.explored));
-	err = env.fstart && env.fend && env.prune && env.seen && env.explored ?
-	      0 : -ENOMEM;
+	err = env.fstart && env.fend && env.prune && env.seen && env.explored &&
+	      (!v || v->call_map) ? 0 : -ENOMEM;
 	if (!err)
 		err = find_functions(&env);
 	if (!err)

@@ -30,7 +30,16 @@ struct bpf_verdict {
 	uint32_t insn_processed;
 	uint32_t states;	/* explored states kept for pruning */
 	uint32_t pruned;
+	/*
+	 * Per instruction (p->n entries; bpf_verdict_free()): for a helper
+	 * call that takes a map, the map R1 held on every path that reached
+	 * it, BPF_MAP_POISON when paths disagree, NULL when none did.  The
+	 * rewrite pass (bpf/fixup.c) inlines a lookup only into one map.
+	 */
+	const struct ftramp_bpf_map **call_map;
 };
+
+#define BPF_MAP_POISON	((const struct ftramp_bpf_map *)(uintptr_t)1)
 
 /*
  * Verify @p.  @ctx_slots, when known, bounds ctx: the slots the
@@ -39,12 +48,14 @@ struct bpf_verdict {
  * model_ctx_slots(); 0 for a function without any); BPF_CTX_UNKNOWN,
  * ctx reads are bounded by the largest ctx (FTRAMP_MAX_CTX_ARGS +
  * FTRAMP_MAX_CTX_RET) and @v->ctx_slots is checked when the model is
- * known (attach, test run).  0, or -EINVAL
- * with @e naming the insn, the register and its state.
+ * known (attach, test run).  0, or -EINVAL with @e naming the insn,
+ * the register and its state.  @v (may be NULL) is filled, even on a
+ * refusal: bpf_verdict_free() it.
  */
 int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	       struct ftramp_bpf_error *e, struct bpf_vlog *log,
 	       struct bpf_verdict *v);
 void bpf_vlog_free(struct bpf_vlog *log);
+void bpf_verdict_free(struct bpf_verdict *v);
 
 #endif /* FTRAMP_BPF_VERIFIER_H */

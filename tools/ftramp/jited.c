@@ -109,17 +109,18 @@ void bpf_jit_debug_unregister(struct ftramp_bpf_program *p)
 
 /*
  * The instruction as the user wrote it that run instruction i stands
- * for: the identity until the rewriting pass keeps an orig_idx.
+ * for (bpf/fixup.c's orig_idx; the identity for run_form()'s).
  */
 static size_t orig_of(const struct ftramp_bpf_program *p, size_t i)
 {
-	(void)p;
-	return i;
+	return p->orig_idx ? p->orig_idx[i] : i;
 }
 
 /*
- * The run form bpf/prog.c makes at load (map references as addresses),
- * with placeholders for the maps.
+ * The run form bpf/fixup.c makes at load for the interpreter (map
+ * references as addresses, helper calls kept), with placeholders for
+ * the maps.  The JIT's load inlines some helpers besides (bpf.rst,
+ * "Rewriting after the verifier"): not shown here yet.
  */
 static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
 {
@@ -223,6 +224,8 @@ static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 	int err;
 
 	p->run = run_form(p);
+	p->run_n = p->n;
+	p->run_entry = p->entry;
 	if (!p->run) {
 		pr_err("%s: %s", p->name, strerror(ENOMEM));
 		return 1;
