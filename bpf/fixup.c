@@ -333,39 +333,49 @@ static bool inline_for(const struct ftramp_bpf_program *p)
 int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd)
 {
 	struct ftramp_bpf_insn *pool = NULL;
-	struct bpf_patch *patches = NULL;
+	struct bpf_patch *patches;
 	struct bpf_patch_out out;
-	size_t np = 0, calls = 0;
+	size_t np, nd, calls = 0;
 	uint32_t entry;
 	int err;
 
 	if (inline_for(p))
 		for (size_t i = 0; i < p->n; i++)
 			calls += p->insns[i].code == (BPF_JMP | BPF_CALL);
-	if (calls) {
+	patches = malloc((p->n ? p->n : 1) * sizeof(*patches));
+	if (calls)
 		pool = malloc(calls * SEQ_MAX * sizeof(*pool));
-		patches = malloc(calls * sizeof(*patches));
-		if (!pool || !patches) {
-			free(pool);
-			free(patches);
-			return -ENOMEM;
-		}
+	if (!patches || (calls && !pool)) {
+		free(pool);
+		free(patches);
+		return -ENOMEM;
 	}
-	for (size_t i = 0; calls && i < p->n; i++) {
-		struct ftramp_bpf_insn *buf = &pool[np * SEQ_MAX];
-		uint32_t n = gen_call(p, vd, i, buf);
+	/*
+	 * What the program never reaches goes (vd->live): .text functions
+	 * it does not call, the other programs of its section.  No jump of
+	 * a live function lands there.
+	 */
+	np = nd = bpf_patch_removals(p->insns, p->n, vd->live, patches);
+	for (size_t i = 0, c = 0; calls && i < p->n; i++) {
+		struct ftramp_bpf_insn *buf = &pool[c * SEQ_MAX];
+		uint32_t n;
 
-		if (n)
+		if (vd->live && !vd->live[i])
+			continue;
+		n = gen_call(p, vd, i, buf);
+		if (n) {
 			patches[np++] = (struct bpf_patch){ .idx = i, .n = n,
 							    .insns = buf };
+			c++;
+		}
 	}
 	entry = p->entry;
 	err = bpf_patch_apply(p->insns, p->n, NULL, patches, np, &entry, 1,
 			      &out);
-	if (err == -ERANGE) {	/* a jump outgrown: run it as written */
+	if (err == -ERANGE) {	/* a jump outgrown: no inlining */
 		entry = p->entry;
-		err = bpf_patch_apply(p->insns, p->n, NULL, NULL, 0, &entry, 1,
-				      &out);
+		err = bpf_patch_apply(p->insns, p->n, NULL, patches, nd,
+				      &entry, 1, &out);
 	}
 	free(pool);
 	free(patches);

@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,4 +309,19 @@ int bpf_patch_apply_naive(const struct ftramp_bpf_insn *in, size_t n,
 	free(w);
 	free(p);
 	return err;
+}
+
+size_t bpf_patch_removals(const struct ftramp_bpf_insn *in, size_t n,
+			  const uint8_t *keep, struct bpf_patch *out)
+{
+	size_t nr = 0;
+
+	for (size_t i = 0; keep && i < n; i++) {
+		bool wide = in[i].code == (BPF_LD | BPF_IMM | BPF_DW);
+
+		if (!keep[i])
+			out[nr++] = (struct bpf_patch){ .idx = (uint32_t)i };
+		i += wide;	/* an ld_imm64 goes whole */
+	}
+	return nr;
 }

@@ -55,4 +55,12 @@ int bpf_patch_apply_naive(const struct ftramp_bpf_insn *in, size_t n,
 
 void bpf_patch_out_free(struct bpf_patch_out *out);
 
+/*
+ * Removals (n = 0) of every instruction of @in[0..n-1] not marked in
+ * @keep (an ld_imm64 by its first half, removed whole) into @out (room
+ * for n); their number.  @keep NULL keeps everything.
+ */
+size_t bpf_patch_removals(const struct ftramp_bpf_insn *in, size_t n,
+			  const uint8_t *keep, struct bpf_patch *out);
+
 #endif /* FTRAMP_BPF_PATCH_H */

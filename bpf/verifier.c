@@ -753,8 +753,11 @@ static int jump_target(const struct ftramp_bpf_insn *in, int i)
 
 /*
  * Function starts: this program's entry, the other programs' of its
- * section, .text's first insn, every bpf-to-bpf call or callback target
- * in the image.  A function ends where the next one starts.
+ * section, .text's first insn, every FUNC symbol of the image (a .text
+ * function this program never calls ends the one before it, and is not
+ * walked: as libbpf appends only the subprograms a program calls),
+ * every bpf-to-bpf call or callback target.  A function ends where the
+ * next one starts.
  */
 static int find_functions(struct env *env)
 {
@@ -772,6 +775,9 @@ static int find_functions(struct env *env)
 			    o->entry < (size_t)env->n)
 				env->fstart[o->entry] = 1;
 		}
+	for (size_t k = 0; k < p->nr_funcs; k++)
+		if (p->funcs[k].insn < (size_t)env->n)
+			env->fstart[p->funcs[k].insn] = 1;
 	for (int i = 0; i < env->n; i++) {
 		const struct ftramp_bpf_insn *in = &env->in[i];
 
@@ -2458,6 +2464,8 @@ void bpf_verdict_free(struct bpf_verdict *v)
 {
 	free(v->call_map);
 	v->call_map = NULL;
+	free(v->live);
+	v->live = NULL;
 }
 
 int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
@@ -2508,7 +2516,10 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	free(env.fstart);
 	free(env.fend);
 	free(env.prune);
-	free(env.seen);
+	if (v && !err)
+		v->live = env.seen;	/* check_cfg()'s walk */
+	else
+		free(env.seen);
 	free(env.explored);
 	return err;
 }

@@ -37,6 +37,14 @@ struct bpf_verdict {
 	 * rewrite pass (bpf/fixup.c) inlines a lookup only into one map.
 	 */
 	const struct ftramp_bpf_map **call_map;
+	/*
+	 * Per instruction (p->n entries): 1 where a function the program
+	 * reaches holds it (its entry's, its callees', its callbacks'; an
+	 * ld_imm64 by its first half).  The rest, .text functions it never
+	 * calls and the other programs of its section, the rewrite pass
+	 * drops, as libbpf appends only the subprograms a program calls.
+	 */
+	uint8_t *live;
 };
 
 #define BPF_MAP_POISON	((const struct ftramp_bpf_map *)(uintptr_t)1)

@@ -486,6 +486,45 @@ TEST_F(engine, helpers_test_run)
 	ftramp_bpf_object__close(obj);
 }
 
+/*
+ * An object whose programs each call some of .text's functions, two of
+ * them in one section: every program loads (a function a program never
+ * calls is not walked, not refused as unreachable) and computes its own.
+ */
+TEST_F(engine, subprograms_not_called)
+{
+	static const struct { const char *name; uint64_t want; } progs[] = {
+		{ "sub_times3", 30 }, { "sub_plus7", 17 }, { "sub_both", 51 },
+	};
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj = open_obj_engine("bpf_subprogs.bpf.o",
+							&e, variant->engine);
+	uint64_t ctx[1] = { 10 };
+
+	if (!obj)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, obj);
+	if (ftramp_bpf_object__load(obj))
+		TH_LOG("%s", e.msg);
+	ASSERT_EQ(1, ftramp_bpf_program__engine(
+		ftramp_bpf_object__next_program(obj, NULL)) ==
+		     variant->engine);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct ftramp_bpf_program *p =
+			ftramp_bpf_object__find_program_by_name(obj,
+								progs[i].name);
+		FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .ctx_in = ctx,
+			    .ctx_size_in = sizeof(ctx));
+
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, ftramp_bpf_prog__test_run(p, &o));
+		if (o.retval != progs[i].want)
+			TH_LOG("%s", progs[i].name);
+		EXPECT_EQ(progs[i].want, o.retval);
+	}
+	ftramp_bpf_object__close(obj);
+}
+
 TEST_F(engine, helpers_attached)
 {
 	struct ftramp_bpf_object *obj = open_obj_engine("bpf_helpers.bpf.o",

@@ -3012,7 +3012,7 @@ int ftramp_arch_trampoline_size(const struct ftramp_tramp_args *args,
 				uint64_t rx, size_t *bound)
 {
 	struct tramp t;
-	uint32_t b;
+	uint32_t b = 0;
 	int ret = tramp_layout(&t, args, rx != 0, rx, &b);
 
 	if (ret > 0 && bound)

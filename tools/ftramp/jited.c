@@ -23,6 +23,8 @@
 #include "arch/arm64/bpf_jit.h"
 #include "arch/arm64/text_alloc.h"
 #include "bpf/bpf.h"
+#include "bpf/patch.h"
+#include "bpf/verifier.h"
 #include "cli.h"
 
 /* Where map k's placeholder lives: JITED_MAPS + k * JITED_MAP_STEP. */
@@ -117,20 +119,45 @@ static size_t orig_of(const struct ftramp_bpf_program *p, size_t i)
 }
 
 /*
- * The run form bpf/fixup.c makes at load for the interpreter (map
- * references as addresses, helper calls kept), with placeholders for
- * the maps.  The JIT's load inlines some helpers besides (bpf.rst,
- * "Rewriting after the verifier"): not shown here yet.
+ * The run form bpf/fixup.c makes at load for the interpreter: what the
+ * program never reaches dropped (the verifier's walk), map references as
+ * addresses, helper calls kept; placeholders for the maps.  The JIT's
+ * load inlines some helpers besides (bpf.rst, "Rewriting after the
+ * verifier"): not shown here yet.  0, or -errno with the reason printed.
  */
-static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
+static int run_form(struct ftramp_bpf_program *p)
 {
-	struct ftramp_bpf_insn *run = malloc(p->n * sizeof(*run));
+	struct bpf_patch *dead = malloc((p->n ? p->n : 1) * sizeof(*dead));
+	struct bpf_patch_out out = { 0 };
+	struct ftramp_bpf_error e = { 0 };
+	struct bpf_verdict vd;
+	uint32_t entry = (uint32_t)p->entry;
+	int err = dead ? 0 : -ENOMEM;
 
-	if (!run)
-		return NULL;
-	memcpy(run, p->insns, p->n * sizeof(*run));
-	for (size_t i = 0; i + 1 < p->n; i++) {
-		struct ftramp_bpf_insn *in = &run[i];
+	if (!err) {
+		err = bpf_verify(p, BPF_CTX_UNKNOWN, &e, NULL, &vd);
+		if (err)
+			pr_err("%s: %s", p->name, e.msg[0] ? e.msg :
+			       strerror(-err));
+	}
+	if (!err) {
+		err = bpf_patch_apply(p->insns, p->n, NULL, dead,
+				      bpf_patch_removals(p->insns, p->n,
+							 vd.live, dead),
+				      &entry, 1, &out);
+		bpf_verdict_free(&vd);
+		if (err)
+			pr_err("%s: %s", p->name, strerror(-err));
+	}
+	free(dead);
+	if (err)
+		return err;
+	p->run = out.insns;
+	p->run_n = out.n;
+	p->orig_idx = out.orig_idx;
+	p->run_entry = entry;
+	for (size_t i = 0; i + 1 < p->run_n; i++) {
+		struct ftramp_bpf_insn *in = &p->run[i];
 		uint64_t v;
 
 		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
@@ -152,7 +179,17 @@ static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
 		in[1].imm = (int32_t)(uint32_t)(v >> 32);
 		i++;
 	}
-	return run;
+	return 0;
+}
+
+/* Drop what run_form() made. */
+static void run_form_free(struct ftramp_bpf_program *p)
+{
+	free(p->run);
+	free(p->orig_idx);
+	p->run = NULL;
+	p->orig_idx = NULL;
+	p->run_n = p->run_entry = 0;
 }
 
 static void print_lines(struct cli_disasm *dis, const struct bpf_jit_image *img,
@@ -223,20 +260,14 @@ static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 	const struct ftramp_bpf_object *obj = p->obj;
 	int err;
 
-	p->run = run_form(p);
-	p->run_n = p->n;
-	p->run_entry = p->entry;
-	if (!p->run) {
-		pr_err("%s: %s", p->name, strerror(ENOMEM));
+	if (run_form(p))
 		return 1;
-	}
 	err = bpf_jit_prog(p);
 	if (err) {
 		printf("%s: not JIT'd: %s%s\n\n", p->name, strerror(-err),
 		       err == -EOPNOTSUPP ? " (it runs in the interpreter)" :
 		       "");
-		free(p->run);
-		p->run = NULL;
+		run_form_free(p);
 		return err == -EOPNOTSUPP ? 0 : 1;
 	}
 	printf("%s (%s): %zu insns, %u bytes of A64 in %zu function%s, "
@@ -250,8 +281,7 @@ static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 	list_image(dis, p, p->jit);
 	printf("\n");
 	bpf_jit_prog_free(p);
-	free(p->run);
-	p->run = NULL;
+	run_form_free(p);
 	return 0;
 }
 
