@@ -289,7 +289,7 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 					.nr_maps = NR_MAPS, .insns = insns };
 	struct ftramp_bpf_error e = { 0 };
 	uint8_t *buf;
-	struct bpf_verdict vd;
+	struct bpf_verdict vd = { 0 };
 	bool mutant;
 	int err, trace = getenv("FUZZ_VERIFIER_TRACE") ?
 			 atoi(getenv("FUZZ_VERIFIER_TRACE")) : 0;
@@ -328,6 +328,7 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 	/* a test run refuses data shorter than what the program touches */
 	if (!err && c.data_size && vd.data_need > c.data_size)
 		err = -EINVAL;
+	bpf_verdict_free(&vd);
 	if (err)
 		return 0;
 	if (mutant)
