@@ -757,6 +757,75 @@ static void bench_tail(const struct target *t)
 	ftramp_bpf_map__free(pa);
 }
 
+/*
+ * The indirect form: r3 = *(u32 *)maps[1]'s value (0, unknown to the
+ * verifier) in place of bpf_tail_direct's `r3 = 0`.
+ */
+static const struct ftramp_bpf_insn bpf_tail_indirect[] = {
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 3,
+	  .src_reg = BPF_PSEUDO_MAP_VALUE, .imm = 1 },
+	{ .imm = 0 },
+	{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = 3, .src_reg = 3 },
+	{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 2,
+	  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 },
+	{ .imm = 0 },
+	{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_tail_call },
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+/*
+ * Tail calls JIT'd: the empty program in the tail frame (loaded with the
+ * prog array among its maps) called by the trampoline, against the lean
+ * empty program; then reached by a direct tail call (constant key: a b
+ * slot) and by an indirect one (the key from a map value), each against
+ * that plain call.
+ */
+static void bench_tail_jit(const struct target *t)
+{
+	struct ftramp_bpf_map *maps[2];
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo,
+		    .type = FTRAMP_BPF_PROG_FENTRY,
+		    .engine = FTRAMP_BPF_ENGINE_JIT, .maps = maps, .nr_maps = 2);
+	struct ftramp_bpf_program *empty, *direct, *indirect;
+
+	maps[0] = ftramp_bpf_map__create(BPF_MAP_TYPE_PROG_ARRAY, "tails", 4,
+					 4, 1, NULL);
+	maps[1] = ftramp_bpf_map__create(BPF_MAP_TYPE_ARRAY, "key", 4, 4, 1,
+					 NULL);
+	empty = maps[0] && maps[1] ?
+		ftramp_bpf_prog__load(bpf_empty, NINSNS(bpf_empty), &lo) :
+		NULL;
+	direct = empty ? ftramp_bpf_prog__load(bpf_tail_direct,
+					       NINSNS(bpf_tail_direct), &lo) :
+		 NULL;
+	indirect = empty ? ftramp_bpf_prog__load(bpf_tail_indirect,
+						 NINSNS(bpf_tail_indirect),
+						 &lo) : NULL;
+	if (empty && ftramp_bpf_map__set_prog(maps[0], 0, empty)) {
+		ftramp_bpf_prog__free(direct);
+		ftramp_bpf_prog__free(indirect);
+		direct = indirect = NULL;
+	}
+	bench_handlers(t, "bpf_jit_tail_plain", handler(empty), NULL,
+		       "bpf_empty_jit", "BPF fentry (JIT): the empty program "
+		       "in the tail frame, vs the lean one");
+	bench_handlers(t, "bpf_jit_tail_direct", handler(direct), NULL,
+		       "bpf_jit_tail_plain", "BPF fentry (JIT): the empty "
+		       "program by a direct tail call, vs the plain call");
+	bench_handlers(t, "bpf_jit_tail_indirect", handler(indirect), NULL,
+		       "bpf_jit_tail_plain", "BPF fentry (JIT): the empty "
+		       "program by an indirect tail call, vs the plain call");
+	if (maps[0])
+		ftramp_bpf_map__set_prog(maps[0], 0, NULL);
+	ftramp_bpf_prog__free(indirect);
+	ftramp_bpf_prog__free(direct);
+	ftramp_bpf_prog__free(empty);
+	ftramp_sync(60000);
+	ftramp_bpf_map__free(maps[1]);
+	ftramp_bpf_map__free(maps[0]);
+}
+
 /* ctx programs for the struct_ops thunks: the bodies of targets.c. */
 static uint64_t thunk_f2(const uint64_t *ctx)
 {
@@ -1204,6 +1273,7 @@ int main(void)
 	bench_bpf(&targets[0]);
 	bench_sbranch(&targets[0]);
 	bench_tail(&targets[0]);
+	bench_tail_jit(&targets[0]);
 	/* FTRAMP_BENCH_PERCALL=1: the per-call cases alone (seconds). */
 	if (getenv("FTRAMP_BENCH_PERCALL"))
 		return 0;

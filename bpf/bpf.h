@@ -76,7 +76,9 @@ enum bpf_map_origin {
 
 struct bpf_map_impl;
 struct bpf_btf;
+struct bpf_jit_tail_array;
 struct bpf_tail_state;
+struct bpf_tail_poke;
 
 struct ftramp_bpf_map {
 	char name[BPF_NAME_MAX];
@@ -91,7 +93,9 @@ struct ftramp_bpf_map {
 	int shndx;		/* the section (data) or .maps */
 	uint64_t sym_off;	/* offset of the definition in .maps */
 	struct bpf_map_impl *impl;	/* NULL until created (map.c) */
-	struct bpf_tail_state *ts;	/* PROG_ARRAY (tail.c) */
+	/* PROG_ARRAY (tail.c): what the JIT's indirect tail call reads */
+	struct bpf_jit_tail_array *tail;
+	struct bpf_tail_state *ts;
 };
 
 /* One relocation the loader applied, for `ftramp prog` and messages. */
@@ -176,8 +180,12 @@ struct ftramp_bpf_program {
 	ftramp_prog_t handler;
 	struct ftramp_bpf_link *link;	/* object attach */
 	/* tail calls (tail.c, under its lock) */
+	struct bpf_tail_poke *pokes;	/* direct slots of the JIT image */
+	size_t nr_pokes;
 	uint32_t tail_refs;	/* array slots holding it, reclaims pending */
 	bool orphan;		/* its owner freed it: gone at tail_refs 0 */
+	/* JIT, tail frame: threads in a helper it called, for reclaim */
+	uint64_t helper_inflight;
 };
 
 struct ftramp_bpf_object {
@@ -296,6 +304,19 @@ long bpf_ringbuf_output(struct ftramp_bpf_map *map, const void *data,
  * tail.c: PROG_ARRAY maps and tail calls (the rules are there).
  * bpf_prog_array_get() is the interpreter's read of a slot.
  */
+struct bpf_tail_key {			/* the verifier's, per call insn */
+	const struct ftramp_bpf_map *map;	/* NULL: maps differ */
+	int64_t key;			/* BPF_TAIL_KEY_* or the constant */
+};
+#define BPF_TAIL_KEY_UNSEEN	(-1)	/* not a tail call, or not reached */
+#define BPF_TAIL_KEY_VAR	(-2)	/* not one known constant */
+
+struct bpf_tail_poke {
+	struct ftramp_bpf_map *map;	/* NULL once the map is gone */
+	uint32_t key;
+	uint32_t word;			/* the slot, in the program's image */
+};
+
 int bpf_tail_map_init(struct ftramp_bpf_map *map);
 void bpf_tail_map_fini(struct ftramp_bpf_map *map);
 struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *map,
@@ -303,6 +324,10 @@ struct ftramp_bpf_program *bpf_prog_array_get(struct ftramp_bpf_map *map,
 /* Load: the prog arrays @p names must take programs like it (owner). */
 int bpf_tail_check_owner(struct ftramp_bpf_program *p,
 			 struct ftramp_bpf_error *e);
+/* After the JIT: follow the map entries @p's direct slots name. */
+int bpf_tail_track(struct ftramp_bpf_program *p);
+/* Before @p's image goes: its direct slots stop following their maps. */
+void bpf_tail_untrack(struct ftramp_bpf_program *p);
 /*
  * A program's owner lets go of it: true, free it now; false, a slot or a
  * reclamation still holds it, and bpf_prog_destroy() frees it later.
@@ -390,7 +415,10 @@ extern unsigned int bpf_jit_test_flags;
  */
 void bpf_jit_debug_register(struct ftramp_bpf_program *p);
 void bpf_jit_debug_unregister(struct ftramp_bpf_program *p);
-int bpf_jit_prog(struct ftramp_bpf_program *p);
+/* @keys: the verifier's per call insn (NULL: no direct tail calls). */
+int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys);
+/* The span of every JIT image so far (a reclaim window). */
+void bpf_jit_span(uint64_t *lo, uint64_t *hi);
 void bpf_jit_prog_free(struct ftramp_bpf_program *p);
 uint64_t bpf_jit_run(const struct ftramp_bpf_program *p, uint64_t r1,
 		     uint64_t r2);

@@ -70,13 +70,13 @@ bool bpf_helper_takes_prog(int32_t id)
 }
 
 /*
- * Helpers the JIT calls (jit.c): every one but bpf_tail_call(), which it
- * does not take yet.  Pure, so that `ftramp prog` on the host can say
- * which engine a program would run in.
+ * Helpers the JIT takes (jit.c; bpf_tail_call() is its own code,
+ * arch/arm64/bpf_jit.c): every one.  Pure, so that `ftramp prog` on the
+ * host can say which engine a program would run in.
  */
 bool bpf_helper_jit(int32_t id)
 {
-	return bpf_helper_known(id) && id != BPF_FUNC_tail_call;
+	return bpf_helper_known(id);
 }
 
 int bpf_prog_jit_refusal(const struct ftramp_bpf_program *prog)

@@ -7,6 +7,7 @@
  * only), and bpf_loop(), whose callbacks are the image's own functions.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,90 @@ static int jit_helper(int32_t id, struct bpf_jit_helper *h)
 	return 0;
 }
 
-int bpf_jit_prog(struct ftramp_bpf_program *p)
+static uint64_t span_lo = UINT64_MAX, span_hi;	/* atomics */
+
+void bpf_jit_span(uint64_t *lo, uint64_t *hi)
+{
+	*lo = __atomic_load_n(&span_lo, __ATOMIC_ACQUIRE);
+	*hi = __atomic_load_n(&span_hi, __ATOMIC_ACQUIRE);
+}
+
+static void span_add(uint64_t lo, uint64_t hi)
+{
+	uint64_t v = __atomic_load_n(&span_lo, __ATOMIC_RELAXED);
+
+	while (lo < v && !__atomic_compare_exchange_n(&span_lo, &v, lo, false,
+						      __ATOMIC_ACQ_REL,
+						      __ATOMIC_RELAXED))
+		;
+	v = __atomic_load_n(&span_hi, __ATOMIC_RELAXED);
+	while (hi > v && !__atomic_compare_exchange_n(&span_hi, &v, hi, false,
+						      __ATOMIC_ACQ_REL,
+						      __ATOMIC_RELAXED))
+		;
+}
+
+/*
+ * The verifier's key of run insn @i (its index in insns: orig_idx), NULL
+ * when it is no tail call.
+ */
+static const struct bpf_tail_key *run_key(const struct ftramp_bpf_program *p,
+					  const struct bpf_tail_key *keys,
+					  size_t i)
+{
+	const struct ftramp_bpf_insn *in = &p->run[i];
+
+	if (!keys || in->code != (BPF_JMP | BPF_CALL) || in->src_reg ||
+	    in->imm != BPF_FUNC_tail_call)
+		return NULL;
+	return &keys[p->orig_idx ? p->orig_idx[i] : i];
+}
+
+/* The call sites whose map and key the verifier knew: direct slots. */
+static size_t direct_sites(const struct ftramp_bpf_program *p,
+			   const struct bpf_tail_key *keys,
+			   struct bpf_jit_poke *out)
+{
+	size_t nr = 0;
+
+	for (size_t i = 0; keys && i < p->run_n; i++) {
+		const struct bpf_tail_key *k = run_key(p, keys, i);
+		const struct ftramp_bpf_map *m = k ? k->map : NULL;
+
+		if (!m || k->key < 0 ||
+		    m->type != BPF_MAP_TYPE_PROG_ARRAY ||
+		    k->key >= m->max_entries || !m->ts)
+			continue;
+		if (out)
+			out[nr].insn = (uint32_t)i;
+		nr++;
+	}
+	return nr;
+}
+
+/*
+ * The tail frame (BPF_JIT_TAIL_FRAME) for a program that makes tail
+ * calls or may be the target of one: loaded with a prog array among its
+ * maps (a raw load's opts.maps, an object's maps).  Every other program
+ * keeps the lean frame.
+ */
+static bool tail_frame(const struct ftramp_bpf_program *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->insns[i].code == (BPF_JMP | BPF_CALL) &&
+		    !p->insns[i].src_reg &&
+		    p->insns[i].imm == BPF_FUNC_tail_call)
+			return true;
+	for (size_t i = 0; i < p->nr_maps; i++)
+		if (p->maps[i] && p->maps[i]->type == BPF_MAP_TYPE_PROG_ARRAY)
+			return true;
+	for (size_t i = 0; p->obj && i < p->obj->nr_maps; i++)
+		if (p->obj->maps[i].type == BPF_MAP_TYPE_PROG_ARRAY)
+			return true;
+	return false;
+}
+
+int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys)
 {
 	struct bpf_jit_desc d = {
 		.n = p->run_n,
@@ -71,6 +155,7 @@ int bpf_jit_prog(struct ftramp_bpf_program *p)
 		.helper_cookie = p,
 		.near = (uintptr_t)jit_loop,
 		.flags = bpf_jit_test_flags,
+		.tail_off = offsetof(struct ftramp_bpf_map, tail),
 	};
 	struct bpf_jit_image *img;
 	struct bpf_insn *insns;
@@ -111,15 +196,44 @@ int bpf_jit_prog(struct ftramp_bpf_program *p)
 		i++;
 	}
 	d.insns = insns;
-	err = bpf_jit_compile(&d, img);
-	free(insns);
-	if (err) {
-		free(img);
-		return err;
+	if (tail_frame(p)) {
+		d.flags |= BPF_JIT_TAIL_FRAME;
+		d.inflight = &p->helper_inflight;
 	}
+	d.nr_pokes = direct_sites(p, keys, NULL);
+	d.pokes = calloc(d.nr_pokes + 1, sizeof(*d.pokes));
+	p->pokes = calloc(d.nr_pokes + 1, sizeof(*p->pokes));
+	if (!d.pokes || !p->pokes) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	direct_sites(p, keys, d.pokes);
+	err = bpf_jit_compile(&d, img);
+	if (err)
+		goto fail;
+	span_add((uintptr_t)img->text.rx,
+		 (uintptr_t)img->text.rx + (uint64_t)img->len * 4);
+	for (size_t k = 0; k < d.nr_pokes; k++) {
+		const struct bpf_tail_key *tk = run_key(p, keys,
+							d.pokes[k].insn);
+
+		p->pokes[k].map = (struct ftramp_bpf_map *)tk->map;
+		p->pokes[k].key = (uint32_t)tk->key;
+		p->pokes[k].word = d.pokes[k].slot;
+	}
+	p->nr_pokes = d.nr_pokes;
 	p->jit = img;
+	free(d.pokes);
+	free(insns);
 	bpf_jit_debug_register(p);
 	return 0;
+fail:
+	free(img);
+	free(insns);
+	free(d.pokes);
+	free(p->pokes);
+	p->pokes = NULL;
+	return err;
 }
 
 void bpf_jit_prog_free(struct ftramp_bpf_program *p)
@@ -130,6 +244,9 @@ void bpf_jit_prog_free(struct ftramp_bpf_program *p)
 	bpf_jit_free(p->jit);
 	free(p->jit);
 	p->jit = NULL;
+	free(p->pokes);
+	p->pokes = NULL;
+	p->nr_pokes = 0;
 }
 
 uint64_t bpf_jit_run(const struct ftramp_bpf_program *p, uint64_t r1,

@@ -83,24 +83,37 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 			struct ftramp_bpf_error *e)
 {
 	struct bpf_verdict vd = { 0 };
+	struct bpf_tail_key *keys = NULL;
 	int err = bpf_check(p, e);
 
+	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
+		keys = malloc(p->n * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->n; i++)
+			keys[i] = (struct bpf_tail_key){ NULL,
+							 BPF_TAIL_KEY_UNSEEN };
+		vd.tail_keys = keys;
+	}
 	if (!err)
 		err = bpf_verify(p, m ? model_ctx_slots(m, p->type) :
 				 BPF_CTX_UNKNOWN, e, NULL, &vd);
 	if (err) {
 		bpf_verdict_free(&vd);
+		free(keys);
 		return err;
 	}
 	p->ctx_slots = vd.ctx_slots;
 	p->data_need = vd.data_need;
 	err = bpf_fixup(p, &vd);
 	bpf_verdict_free(&vd);
-	if (err)
+	if (err) {
+		free(keys);
 		return err;
+	}
 	err = bpf_stub_create(p);
 	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
-		err = bpf_jit_prog(p);
+		err = bpf_jit_prog(p, keys);
 		/* _AUTO: what the JIT cannot take runs in the interpreter */
 		if (err && p->engine == FTRAMP_BPF_ENGINE_AUTO)
 			err = 0;
@@ -114,14 +127,19 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 		/* the engine is known: the prog arrays it names must take it */
 		if (!err) {
 			err = bpf_tail_check_owner(p, e);
+			/* its direct slots take what their maps hold */
+			if (!err)
+				err = bpf_tail_track(p);
 			if (err)
 				bpf_sbranch_free(p);
 		}
 		if (err) {
+			bpf_tail_untrack(p);
 			bpf_jit_prog_free(p);
 			bpf_stub_free(p);
 		}
 	}
+	free(keys);
 	if (err) {
 		bpf_fixup_free(p);
 		return err;
@@ -133,6 +151,7 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 static void prog_unprepare(struct ftramp_bpf_program *p)
 {
 	bpf_sbranch_free(p);
+	bpf_tail_untrack(p);
 	bpf_jit_prog_free(p);
 	bpf_stub_free(p);
 	bpf_fixup_free(p);

@@ -1936,6 +1936,29 @@ static int enter_func(struct env *env, int i, int target, bool callback,
 		      const struct reg *cb_ctx);
 static bool p_type_raw(struct env *env);
 
+/*
+ * A tail call's map and index, merged over every path that reaches the
+ * call (the kernel's bpf_map_key_store): one constant, or VAR.  Pruning
+ * keeps it right: a state is pruned only against one whose R3 range
+ * contains it, and that one was recorded here.  A call from a
+ * subprogram frame never tail-calls (interp.c): VAR.
+ */
+static void tail_key_store(struct env *env, int i,
+			   const struct ftramp_bpf_map *map,
+			   const struct reg *r3)
+{
+	struct bpf_tail_key *k = &env->v->tail_keys[i];
+	int64_t key = reg_is_const(r3) && !env->cur->cur ?
+		      (int64_t)(uint32_t)r3->t.v : BPF_TAIL_KEY_VAR;
+
+	if (k->key == BPF_TAIL_KEY_UNSEEN) {
+		k->map = map;
+		k->key = key;
+	} else if (k->map != map || k->key != key) {
+		k->key = BPF_TAIL_KEY_VAR;
+	}
+}
+
 static int check_helper(struct env *env, const struct ftramp_bpf_insn *in,
 			int i, int *next)
 {
@@ -2063,6 +2086,8 @@ static int check_helper(struct env *env, const struct ftramp_bpf_insn *in,
 
 		*seen = !*seen || *seen == map ? map : BPF_MAP_POISON;
 	}
+	if (id == BPF_FUNC_tail_call && env->v->tail_keys)
+		tail_key_store(env, i, map, &R[3]);
 	if (release) {
 		bool found = false;
 
@@ -2473,6 +2498,7 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	       struct bpf_verdict *v)
 {
 	struct bpf_verdict local;
+	struct bpf_tail_key *tail_keys = v ? v->tail_keys : NULL;
 	struct env env = {
 		.p = p, .in = p->insns, .n = (int)p->n, .e = e, .log = log,
 		.v = v ? v : &local,
@@ -2484,6 +2510,7 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	memset(env.v, 0, sizeof(*env.v));
 	if (v)
 		v->call_map = calloc(p->n ? p->n : 1, sizeof(*v->call_map));
+	env.v->tail_keys = tail_keys;
 	if (p->sec)
 		snprintf(env.where, sizeof(env.where), "section %s, ", p->sec);
 	env.fstart = calloc(p->n, 1);

@@ -45,6 +45,13 @@ struct bpf_verdict {
 	 * drops, as libbpf appends only the subprograms a program calls.
 	 */
 	uint8_t *live;
+	/*
+	 * In, optional: one per insn, BPF_TAIL_KEY_UNSEEN; out: for each
+	 * bpf_tail_call the verifier reached in the main frame, the map and
+	 * the index if every path brought the same constant (the kernel's
+	 * bpf_map_key_store()), else BPF_TAIL_KEY_VAR.
+	 */
+	struct bpf_tail_key *tail_keys;
 };
 
 #define BPF_MAP_POISON	((const struct ftramp_bpf_map *)(uintptr_t)1)

@@ -804,8 +804,12 @@ TEST(address_map)
 	bpf_jit_free(&img);
 }
 
-/* Tail calls are not JIT'd yet: refused, where the interpreter loads. */
-TEST(unsupported_is_refused)
+/*
+ * A tail call is JIT'd where the interpreter loads it, in the tail frame
+ * (a tail entry); a program without one and without a prog array among
+ * its maps keeps the lean frame (no tail entry).
+ */
+TEST(tail_call_is_jited)
 {
 	struct ftramp_bpf_map *pa = ftramp_bpf_map__create(
 		BPF_MAP_TYPE_PROG_ARRAY, "pa", 4, 4, 1, NULL);
@@ -819,6 +823,7 @@ TEST(unsupported_is_refused)
 	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = maps, .nr_maps = 1,
 		    .err = &e);
 	struct ftramp_bpf_program *p;
+	FTRAMP_OPTS(ftramp_bpf_test_run_opts, o);
 
 	ASSERT_NE(NULL, pa);
 	p = ftramp_bpf_prog__load(tail, 6, &lo);
@@ -826,11 +831,28 @@ TEST(unsupported_is_refused)
 		TH_LOG("%s", e.msg);
 	ASSERT_NE(NULL, p);
 	ftramp_bpf_prog__free(p);
-	lo.engine = FTRAMP_BPF_ENGINE_JIT;
-	errno = 0;
-	EXPECT_EQ(NULL, ftramp_bpf_prog__load(tail, 6, &lo));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* a map of its own: the first program fixes the engine */
 	ftramp_bpf_map__free(pa);
+	pa = maps[0] = ftramp_bpf_map__create(BPF_MAP_TYPE_PROG_ARRAY, "pa",
+					      4, 4, 1, NULL);
+	ASSERT_NE(NULL, pa);
+	lo.engine = FTRAMP_BPF_ENGINE_JIT;
+	p = ftramp_bpf_prog__load(tail, 6, &lo);
+	if (!p)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, p->jit);
+	EXPECT_NE(0, p->jit->tail);
+	EXPECT_EQ(0, ftramp_bpf_prog__test_run(p, &o));
+	EXPECT_EQ(0, o.retval);	/* the empty slot fell through */
+	ftramp_bpf_prog__free(p);
+	ftramp_bpf_map__free(pa);
+	lo.maps = NULL;
+	lo.nr_maps = 0;
+	p = ftramp_bpf_prog__load(tail + 4, 2, &lo);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, p->jit->tail);
+	ftramp_bpf_prog__free(p);
 }
 
 TEST_HARNESS_MAIN

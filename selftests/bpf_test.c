@@ -470,10 +470,6 @@ TEST_F(engine, helpers_test_run)
 
 	ASSERT_NE(NULL, obj);
 	err = ftramp_bpf_object__load(obj);
-	if (err == -EOPNOTSUPP && variant->engine == FTRAMP_BPF_ENGINE_JIT) {
-		ftramp_bpf_object__close(obj);
-		SKIP(return, "the JIT takes no bpf_tail_call() yet");
-	}
 	ASSERT_EQ(0, err);
 	p = ftramp_bpf_object__find_program_by_name(obj, "helpers");
 	ASSERT_NE(NULL, p);
@@ -534,10 +530,6 @@ TEST_F(engine, helpers_attached)
 
 	ASSERT_NE(NULL, obj);
 	err = ftramp_bpf_object__load(obj);
-	if (err == -EOPNOTSUPP && variant->engine == FTRAMP_BPF_ENGINE_JIT) {
-		ftramp_bpf_object__close(obj);
-		SKIP(return, "the JIT takes no bpf_tail_call() yet");
-	}
 	ASSERT_EQ(0, err);
 	EXPECT_EQ(variant->engine, engine_of_all(obj));
 	ASSERT_EQ(0, ftramp_bpf_object__attach(obj));

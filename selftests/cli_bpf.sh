@@ -24,9 +24,8 @@ check "prog: lists the ring buffer and its relocation" \
 check "prog: ... and the program's engine, the JIT" \
 	grep -Eq '^  put_exit +fexit +kv_put .*, JIT$' "$TMP/prog.out"
 "$FTRAMP" prog "$BPF/bpf_helpers.bpf.o" >"$TMP/tail.out" 2>&1
-check "prog: a program with bpf_tail_call() runs in the interpreter" \
-	grep -Eq '^  helpers +.*, interpreter \(the JIT takes no tail_call\)$' \
-	"$TMP/tail.out"
+check "prog: a program with bpf_tail_call() is JIT'd too" \
+	grep -Eq '^  helpers +.*, JIT$' "$TMP/tail.out"
 
 "$FTRAMP" prog "$BPF/refuse_maptype.bpf.o" >"$TMP/bad.out" 2>&1
 echo $? >"$TMP/bad.rc"

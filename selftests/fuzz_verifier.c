@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/arm64/bpf_jit.h"
 #include "bpf/bpf.h"
 #include "bpf/verifier.h"
 #include "ftrace/reclaim.h"
@@ -167,6 +168,18 @@ uint64_t reclaim_retire(enum reclaim_kind kind, const uint64_t *counter,
 }
 int ftrace_sync_cores(void) { abort(); }
 void bpf_prog_destroy(struct ftramp_bpf_program *p) { abort(); }
+/* ... nor a JIT'd program's direct slot poked (no JIT here). */
+struct ftramp_poke_batch *ftramp_poke_batch__new(void) { return NULL; }
+void ftramp_poke_batch__free(struct ftramp_poke_batch *b) { }
+size_t ftramp_poke_batch__size(const struct ftramp_poke_batch *b) { abort(); }
+int ftramp_poke_batch__commit(struct ftramp_poke_batch *b) { abort(); }
+int bpf_jit_poke_add(struct ftramp_poke_batch *b,
+		     const struct bpf_jit_image *img, uint32_t word,
+		     uint64_t from, uint64_t to)
+{
+	abort();
+}
+void bpf_jit_span(uint64_t *lo, uint64_t *hi) { abort(); }
 
 static int drop(void *ctx, void *rec, size_t size)
 {

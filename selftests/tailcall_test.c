@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * bpf_tail_call (bpf/tail.c, bpf/interp.c): the 33-limit counted
- * exactly, a self tail call, a constant and a variable index,
- * update/delete/re-update in a loop, updates racing calls from 4
- * threads, and the owner rule that keeps types and engines apart.  The
- * JIT variants skip until the JIT takes tail calls.
+ * bpf_tail_call in both engines (bpf/tail.c, arch/arm64/bpf_jit.c):
+ * the 33-limit counted exactly, a self tail call, the direct slot and the
+ * indirect form, update/delete/re-update in a loop, updates racing calls
+ * from 4 threads, the write log of an update (single words, expected
+ * old -> new, one sync per batch), and the owner rule that keeps engines
+ * apart.
  *
  * Programs are RAW: R1 points at data, u64 words: [0] a hop counter each
  * program bumps, [1] the index an indirect call uses.
@@ -16,6 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arch/arm64/bpf_jit.h"
+#include "arch/arm64/insn.h"
+#include "arch/arm64/patching.h"
 #include "bpf/bpf.h"
 #include "harness.h"
 #include "bpf_insns.h"
@@ -62,9 +66,15 @@ static struct ftramp_bpf_program *chain_prog(struct ftramp_bpf_map *pa,
 	return p;
 }
 
-/* return tag */
-static struct ftramp_bpf_program *leaf_prog(int engine, int tag)
+/*
+ * return tag; loaded with @pa among its maps, which is what gives a JIT'd
+ * program the tail frame that a tail call into it needs (no tail call of
+ * its own: the maps say it may be a target).
+ */
+static struct ftramp_bpf_program *leaf_prog(struct ftramp_bpf_map *pa,
+					    int engine, int tag)
 {
+	struct ftramp_bpf_map *maps[] = { pa };
 	const insn_t insns[] = {
 		LDX(BPF_DW, 0, 1, 0),
 		A64K(BPF_ADD, 0, 1),
@@ -72,7 +82,8 @@ static struct ftramp_bpf_program *leaf_prog(int engine, int tag)
 		MOV(0, tag),
 		EXIT(),
 	};
-	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .engine = engine);
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .engine = engine,
+		    .maps = maps, .nr_maps = pa ? 1 : 0);
 
 	return ftramp_bpf_prog__load(insns, sizeof(insns) / sizeof(insns[0]),
 				     &lo);
@@ -129,8 +140,6 @@ FIXTURE_SETUP(engine)
 {
 	self->pa = prog_array(4);
 	ASSERT_NE(NULL, self->pa);
-	if (variant->engine == FTRAMP_BPF_ENGINE_JIT)
-		SKIP(return, "the JIT does not take tail calls yet");
 }
 
 FIXTURE_TEARDOWN(engine)
@@ -203,8 +212,8 @@ TEST_F(engine, update_delete_reupdate_loop)
 	struct ftramp_bpf_program *c, *t[2];
 
 	c = chain_prog(self->pa, variant->engine, variant->form, 3, 7);
-	t[0] = leaf_prog(variant->engine, 11);
-	t[1] = leaf_prog(variant->engine, 22);
+	t[0] = leaf_prog(self->pa, variant->engine, 11);
+	t[1] = leaf_prog(self->pa, variant->engine, 22);
 	ASSERT_NE(NULL, c);
 	ASSERT_NE(NULL, t[0]);
 	ASSERT_NE(NULL, t[1]);
@@ -264,8 +273,8 @@ TEST_F(engine, updates_race_calls_from_4_threads)
 	pthread_t th[4];
 
 	r.caller = chain_prog(self->pa, variant->engine, variant->form, 0, 9);
-	t[0] = leaf_prog(variant->engine, 1);
-	t[1] = leaf_prog(variant->engine, 2);
+	t[0] = leaf_prog(self->pa, variant->engine, 1);
+	t[1] = leaf_prog(self->pa, variant->engine, 2);
 	ASSERT_NE(NULL, r.caller);
 	ASSERT_NE(NULL, t[0]);
 	ASSERT_NE(NULL, t[1]);
@@ -299,8 +308,148 @@ TEST_F(engine, updates_race_calls_from_4_threads)
 	EXPECT_EQ(0, ftramp_sync(60000));
 }
 
+/* ------------------------------------------------------------------------
+ * The JIT's slots
+ */
+
+/* Two direct sites on key 1 (and one indirect): the words an update writes. */
+TEST(direct_slots_write_log)
+{
+	struct ftramp_bpf_map *pa = prog_array(2);
+	struct ftramp_bpf_map *maps[] = { pa };
+	const insn_t insns[] = {
+		A64X(BPF_MOV, 6, 1),
+		LD_MAP(2, 0), MOV(3, 1), CALL(BPF_FUNC_tail_call),
+		A64X(BPF_MOV, 1, 6),
+		LD_MAP(2, 0), MOV(3, 1), CALL(BPF_FUNC_tail_call),
+		A64X(BPF_MOV, 1, 6),
+		LD_MAP(2, 0), LDX(BPF_DW, 3, 6, 8), CALL(BPF_FUNC_tail_call),
+		MOV(0, 5),
+		EXIT(),
+	};
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = maps, .nr_maps = 1,
+		    .engine = FTRAMP_BPF_ENGINE_JIT);
+	struct ftramp_patch_event ev[32];
+	struct ftramp_patch_log log = { .ev = ev, .cap = 32 };
+	struct ftramp_bpf_program *c, *t[2];
+
+	ASSERT_NE(NULL, pa);
+	c = ftramp_bpf_prog__load(insns, sizeof(insns) / sizeof(insns[0]),
+				  &lo);
+	t[0] = leaf_prog(pa, FTRAMP_BPF_ENGINE_JIT, 1);
+	t[1] = leaf_prog(pa, FTRAMP_BPF_ENGINE_JIT, 2);
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, t[0]);
+	ASSERT_NE(NULL, t[1]);
+	ASSERT_EQ(2, c->nr_pokes);
+	for (size_t k = 0; k < 2; k++) {
+		EXPECT_EQ(1, c->pokes[k].key);
+		EXPECT_EQ(A64_NOP, *(uint32_t *)(uintptr_t)bpf_jit_word_pc(c->jit, c->pokes[k].word));
+	}
+
+	/* NULL -> t0, t0 -> t1, t1 -> NULL: two words, one sync, each */
+	struct ftramp_bpf_program *seq[] = { t[0], t[1], NULL };
+	uint64_t from = 0;
+
+	for (int s = 0; s < 3; s++) {
+		uint64_t to = seq[s] ? bpf_jit_tail_body(seq[s]->jit) : 0;
+		int writes = 0, syncs = 0;
+
+		log.nr = 0;
+		ftramp_patch_set_log(&log);
+		ASSERT_EQ(0, ftramp_bpf_map__set_prog(pa, 1, seq[s]));
+		ftramp_patch_set_log(NULL);
+		for (size_t i = 0; i < log.nr; i++) {
+			if (ev[i].kind == FTRAMP_EV_SYNC) {
+				syncs++;
+				continue;
+			}
+			if (ev[i].kind == FTRAMP_EV_WRITE64)
+				writes += 100;	/* never */
+			if (ev[i].kind != FTRAMP_EV_WRITE32)
+				continue;
+			writes++;
+			EXPECT_TRUE(ev[i].addr == bpf_jit_word_pc(c->jit, c->pokes[0].word) ||
+				    ev[i].addr == bpf_jit_word_pc(c->jit, c->pokes[1].word));
+			EXPECT_EQ(from ? a64_b(ev[i].addr, from) : A64_NOP,
+				  ev[i].old);
+			EXPECT_EQ(to ? a64_b(ev[i].addr, to) : A64_NOP,
+				  ev[i].new);
+		}
+		EXPECT_EQ(2, writes);
+		EXPECT_EQ(1, syncs);
+		EXPECT_EQ(0, log.lost);
+		/* the direct sites and the indirect one agree */
+		EXPECT_EQ(seq[s] ? (uint64_t)(s + 1) : 5, run(c, 1, NULL));
+		from = to;
+	}
+	EXPECT_EQ(0, drop(pa, c, t[0], t[1], NULL));
+}
+
+/* A slot loaded while the map already holds its program starts as b. */
+TEST(direct_slot_follows_the_map_at_load)
+{
+	struct ftramp_bpf_map *pa = prog_array(1);
+	struct ftramp_bpf_program *t, *c;
+
+	ASSERT_NE(NULL, pa);
+	t = leaf_prog(pa, FTRAMP_BPF_ENGINE_JIT, 3);
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, t));
+	c = chain_prog(pa, FTRAMP_BPF_ENGINE_JIT, DIRECT, 0, 0);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(1, c->nr_pokes);
+	EXPECT_EQ(a64_b(bpf_jit_word_pc(c->jit, c->pokes[0].word), bpf_jit_tail_body(t->jit)),
+		  *(uint32_t *)(uintptr_t)bpf_jit_word_pc(c->jit, c->pokes[0].word));
+	EXPECT_EQ(3, run(c, 0, NULL));
+	/* a key beyond the map: no slot, an indirect call that falls through */
+	ftramp_bpf_prog__free(c);
+	c = chain_prog(pa, FTRAMP_BPF_ENGINE_JIT, DIRECT, 5, 0);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(0, c->nr_pokes);
+	EXPECT_EQ(1, run(c, 0, NULL));
+	ftramp_bpf_prog__free(c);
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
+	EXPECT_EQ(0, drop(pa, t, NULL));
+}
+
+/*
+ * @pa is owned by @owner's engine and type: a caller or a target of
+ * @other's engine is refused; @owner still tail-calls itself to the
+ * limit.  Returns the refused target, for drop().
+ */
+static struct ftramp_bpf_program *
+check_owner(struct __test_metadata *_metadata, struct ftramp_bpf_map *pa,
+	    struct ftramp_bpf_program *owner, int other)
+{
+	struct ftramp_bpf_program *x;
+
+	errno = 0;
+	EXPECT_EQ(NULL, chain_prog(pa, other, INDIRECT, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	x = leaf_prog(pa, other, 1);
+	EXPECT_NE(NULL, x);
+	EXPECT_EQ(-EINVAL, ftramp_bpf_map__set_prog(pa, 0, x));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, owner));
+	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, run(owner, 0, NULL));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
+	return x;
+}
+
 /* A prog array takes one engine and type: the first program's. */
-TEST(engines_and_types_do_not_mix)
+TEST(engines_do_not_mix)
+{
+	struct ftramp_bpf_map *pa = prog_array(1);
+	struct ftramp_bpf_program *j, *i;
+
+	ASSERT_NE(NULL, pa);
+	j = chain_prog(pa, FTRAMP_BPF_ENGINE_JIT, INDIRECT, 0, 0);
+	ASSERT_NE(NULL, j);
+	i = check_owner(_metadata, pa, j, FTRAMP_BPF_ENGINE_INTERP);
+	EXPECT_EQ(0, drop(pa, i, j, NULL));
+}
+
+TEST(types_do_not_mix)
 {
 	struct ftramp_bpf_map *pa = prog_array(1);
 	struct ftramp_bpf_program *c, *f, *j;
@@ -315,17 +464,31 @@ TEST(engines_and_types_do_not_mix)
 	f = ftramp_bpf_prog__load(ret0, 2, &lo);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(-EINVAL, ftramp_bpf_map__set_prog(pa, 0, f));
-	/* the JIT: no tail calls yet, so no JIT'd program in a slot */
-	errno = 0;
-	EXPECT_EQ(NULL, chain_prog(pa, FTRAMP_BPF_ENGINE_JIT, INDIRECT, 0, 0));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	j = leaf_prog(FTRAMP_BPF_ENGINE_JIT, 1);
-	ASSERT_NE(NULL, j);
-	EXPECT_EQ(-EOPNOTSUPP, ftramp_bpf_map__set_prog(pa, 0, j));
-	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, c));
-	EXPECT_EQ(1 + BPF_MAX_TAIL_CALLS, run(c, 0, NULL));
-	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
+	/* another engine, as a caller and as a target */
+	j = check_owner(_metadata, pa, c, FTRAMP_BPF_ENGINE_JIT);
 	EXPECT_EQ(0, drop(pa, c, f, j, NULL));
+}
+
+/*
+ * A JIT'd program loaded without a prog array among its maps keeps the
+ * lean frame (no tail entry): no slot takes it.
+ */
+TEST(lean_jit_program_is_no_target)
+{
+	struct ftramp_bpf_map *pa = prog_array(1);
+	struct ftramp_bpf_program *lean, *t;
+
+	ASSERT_NE(NULL, pa);
+	lean = leaf_prog(NULL, FTRAMP_BPF_ENGINE_JIT, 1);
+	t = leaf_prog(pa, FTRAMP_BPF_ENGINE_JIT, 2);
+	ASSERT_NE(NULL, lean);
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, lean->jit->tail);
+	EXPECT_NE(0, t->jit->tail);
+	EXPECT_EQ(-EOPNOTSUPP, ftramp_bpf_map__set_prog(pa, 0, lean));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, t));
+	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
+	EXPECT_EQ(0, drop(pa, lean, t, NULL));
 }
 
 TEST_HARNESS_MAIN

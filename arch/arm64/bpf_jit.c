@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -79,6 +80,7 @@ static const enum a64_reg bpf2a64_leaf[] = {
 #define TMP1	A64_R11
 #define TMP2	A64_R12
 #define TMP3	A64_R13
+#define TCC	A64_R26	/* tail calls so far (FN_TAIL functions) */
 
 /*
  * The frame of one BPF function, only what the function needs (the
@@ -101,6 +103,28 @@ static const enum a64_reg bpf2a64_leaf[] = {
  *
  * Each function gets the interpreter's 512 bytes (BPF_MAX_STACK) when it
  * uses R10 at all: the checker does not yet say how much a function uses.
+ *
+ * Tail calls (the kernel's arm64 scheme).  The entry function of a
+ * program compiled with BPF_JIT_TAIL_FRAME (it makes tail calls, or may
+ * be the target of one) gets the full fixed frame (FN_TAIL: every pair
+ * above, x25 with x26), so that its frame is any other such program's:
+ *
+ *	entry:	bti c; paciasp; stp x29, x30; mov x29, sp
+ *		stp x19, x20; stp x21, x22; stp x25, x26
+ *		mov x25, sp
+ *		mov x26, #0		the tail-call counter (TCC)
+ *	tail:	bti j			(a br lands here; a b on the next)
+ *		sub sp, x25, #STACK_SIZE
+ *
+ * A tail call leaves x25 (R10, the frame), x26 and R1 (x0, ctx) as they
+ * are and branches to the target's tail entry: the target runs in the
+ * caller's frame with a fresh BPF stack, and its epilogue returns the
+ * caller's caller its R0.  The counter is compared and incremented in
+ * the caller's sequence (emit_tail_call()), exactly as the interpreter
+ * counts: a tail call that finds no program does not count.  A tail call
+ * from a subprogram, or from a program without the tail frame, falls
+ * through, as the interpreter's does (from the main frame only).  Every
+ * other function keeps its lean frame.
  */
 enum {
 	FRAME_PAIR	= 16,		/* one stp */
@@ -114,6 +138,7 @@ enum {
 	FN_STACK	= 1 << 1,	/* R10 read: a BPF stack */
 	FN_R67		= 1 << 2,	/* R6 or R7 (x19, x20 saved) */
 	FN_R89		= 1 << 3,	/* R8 or R9 (x21, x22 saved) */
+	FN_TAIL		= 1 << 4,	/* the full frame, x26, a tail entry */
 };
 
 /* Per instruction (struct jit.mark). */
@@ -136,6 +161,9 @@ struct jit {
 	uint8_t *fn;		/* FN_* at each function start */
 	uint8_t *mark;		/* MARK_* per instruction */
 	size_t cur_func;	/* start insn of the function being emitted */
+	uint32_t tail;		/* this pass: the tail entry's word */
+	int32_t *poke_of;	/* per insn: index in d->pokes, -1: none */
+	uint8_t *elide;		/* per insn: no code (a direct call's args) */
 	const enum a64_reg *reg;	/* the current function's map */
 	uint32_t cap;		/* words of the chunk the image goes to */
 	bool pessimistic;	/* the bounding pass: every choice its longest */
@@ -217,6 +245,24 @@ static bool is_leaf(const struct jit *j)
 	return !(j->fn[j->cur_func] & FN_CALLS);
 }
 
+/* stp a, b, [sp, #-16]!: saved at CFA + *at (the next place down). */
+static void push_pair(struct jit *j, enum a64_reg a, enum a64_reg b,
+		      int32_t *at)
+{
+	emit(j, a64_stp_pre(A64_LS_X, a, b, A64_SP, -FRAME_PAIR));
+	*at -= FRAME_PAIR;
+	uw_saved(j, a, b, *at);
+	uw_commit(j);
+}
+
+/* ldp a, b, [sp], #16: the pair push_pair() saved is back. */
+static void pop_pair(struct jit *j, enum a64_reg a, enum a64_reg b)
+{
+	emit(j, a64_ldp_post(A64_LS_X, a, b, A64_SP, FRAME_PAIR));
+	uw_saved(j, a, b, 0);
+	uw_commit(j);
+}
+
 static void emit_prologue(struct jit *j)
 {
 	uint8_t fn = j->fn[j->cur_func];
@@ -253,21 +299,19 @@ static void emit_prologue(struct jit *j)
 	emit(j, a64_mov(A64_64, A64_FP, A64_SP));
 	j->uw.cfa_reg = A64_DW_FP;	/* sp moves from here on */
 	uw_commit(j);
-	if (fn & FN_R67) {
-		emit(j, a64_stp_pre(A64_LS_X, A64_R19, A64_R20, A64_SP,
-				    -FRAME_PAIR));
-		at -= FRAME_PAIR;
-		uw_saved(j, A64_R19, A64_R20, at);
-		uw_commit(j);
-	}
-	if (fn & FN_R89) {
-		emit(j, a64_stp_pre(A64_LS_X, A64_R21, A64_R22, A64_SP,
-				    -FRAME_PAIR));
-		at -= FRAME_PAIR;
-		uw_saved(j, A64_R21, A64_R22, at);
-		uw_commit(j);
-	}
-	if (fn & FN_STACK) {
+	if (fn & FN_R67)
+		push_pair(j, A64_R19, A64_R20, &at);
+	if (fn & FN_R89)
+		push_pair(j, A64_R21, A64_R22, &at);
+	if (fn & FN_TAIL) {
+		push_pair(j, A64_R25, TCC, &at);
+		emit(j, a64_mov(A64_64, A64_R25, A64_SP));
+		emit(j, a64_movz(A64_64, TCC, 0, 0));
+		j->tail = j->a.idx;
+		/* an indirect tail call's br (any register) lands here */
+		emit(j, A64_BTI_J);
+		emit(j, a64_sub_imm(A64_64, A64_SP, A64_R25, STACK_SIZE));
+	} else if (fn & FN_STACK) {
 		emit(j, a64_str_pre(A64_LS_X, A64_R25, A64_SP, -FRAME_PAIR));
 		at -= FRAME_PAIR;
 		j->uw.saved_at[A64_UW_SAVED(A64_R25)] = at;
@@ -296,24 +340,19 @@ static void emit_epilogue(struct jit *j)
 		uw_commit(j);
 		return;
 	}
-	if (fn & FN_STACK) {
+	if (fn & FN_TAIL) {
+		emit(j, a64_mov(A64_64, A64_SP, A64_R25));
+		pop_pair(j, A64_R25, TCC);
+	} else if (fn & FN_STACK) {
 		emit(j, a64_mov(A64_64, A64_SP, A64_R25));
 		emit(j, a64_ldr_post(A64_LS_X, A64_R25, A64_SP, FRAME_PAIR));
 		j->uw.saved_at[A64_UW_SAVED(A64_R25)] = 0;
 		uw_commit(j);
 	}
-	if (fn & FN_R89) {
-		emit(j, a64_ldp_post(A64_LS_X, A64_R21, A64_R22, A64_SP,
-				     FRAME_PAIR));
-		uw_saved(j, A64_R21, A64_R22, 0);
-		uw_commit(j);
-	}
-	if (fn & FN_R67) {
-		emit(j, a64_ldp_post(A64_LS_X, A64_R19, A64_R20, A64_SP,
-				     FRAME_PAIR));
-		uw_saved(j, A64_R19, A64_R20, 0);
-		uw_commit(j);
-	}
+	if (fn & FN_R89)
+		pop_pair(j, A64_R21, A64_R22);
+	if (fn & FN_R67)
+		pop_pair(j, A64_R19, A64_R20);
 	emit(j, a64_ldp_post(A64_LS_X, A64_FP, A64_LR, A64_SP, FRAME_PAIR));
 	j->uw.cfa_reg = A64_DW_SP;
 	j->uw.cfa_off = 0;
@@ -727,19 +766,46 @@ static void emit_native_call(struct jit *j, uint64_t addr)
 	emit(j, a64_blr(A64_IP0));
 }
 
+/*
+ * *d->inflight += delta (release when it goes down), in TMP0-TMP2: around
+ * a native call of a program that a prog array may hold, so that its
+ * reclamation knows a thread outside every image will return into it
+ * (bpf/tail.c).
+ */
+static void emit_inflight(struct jit *j, int delta)
+{
+	emit_mov_imm(j, A64_64, TMP0, (uintptr_t)j->d->inflight);
+	if (j->lse) {
+		emit_mov_imm(j, A64_64, TMP1, (uint64_t)(int64_t)delta);
+		emit(j, a64_stadd(A64_LS_X, TMP1, TMP0,
+				  delta < 0 ? A64_REL : 0));
+		return;
+	}
+	emit(j, a64_ldxr(A64_LS_X, TMP1, TMP0, 0));
+	emit(j, delta < 0 ? a64_sub_imm(A64_64, TMP1, TMP1, -delta) :
+			    a64_add_imm(A64_64, TMP1, TMP1, delta));
+	emit(j, a64_stxr(A64_LS_X, TMP2, TMP1, TMP0, delta < 0 ? A64_REL : 0));
+	a64_emit_cbnz(&j->a, A64_32, TMP2, word_pc(j, j->a.idx - 3));
+}
+
 /* call id: R1-R5 are x0-x4 already; the cookie in x5 if it wants it. */
 static void emit_helper_call(struct jit *j, int32_t id)
 {
 	struct bpf_jit_helper h = { 0 };
+	bool count = j->d->inflight && (j->d->flags & BPF_JIT_TAIL_FRAME);
 
 	if (j->d->helper(id, &h) || !h.addr) {
 		a64_ctx_error(&j->a, -EOPNOTSUPP);
 		return;
 	}
+	if (count)
+		emit_inflight(j, 1);
 	if (h.cookie)
 		emit_mov_imm(j, A64_64, A64_R5,
 			     (uintptr_t)j->d->helper_cookie);
 	emit_native_call(j, h.addr);
+	if (count)
+		emit_inflight(j, -1);
 }
 
 /*
@@ -762,6 +828,128 @@ static void emit_func_addr(struct jit *j, enum a64_reg rd, size_t t)
 }
 
 /* ---------------------------------------------------------------------
+ * Tail calls
+ * --------------------------------------------------------------------- */
+
+/* R0 after a tail call that fell through: the interpreter's -ENOENT. */
+static void emit_tail_miss(struct jit *j)
+{
+	emit(j, a64_movn(A64_64, j->reg[BPF_REG_0], ENOENT - 1, 0));
+}
+
+/*
+ * bpf_tail_call(ctx = R1, map = R2, index = R3), from an FN_TAIL
+ * function.  The direct form, for a call site whose map and key the
+ * verifier knew (d->pokes):
+ *
+ *	cmp x26, #MAX_TAIL_CALLS
+ *	b.hs 1f
+ *	add x26, x26, #1
+ *  slot:	nop			<- b <target's tail body>, poked
+ *	sub x26, x26, #1	the slot was empty: not a tail call
+ *  1:	mov R0, #-ENOENT
+ *
+ * The slot is the only word that ever changes (bpf_jit_poke_add()): nop
+ * and b are both in the Arm ARM's list of instructions that may be
+ * modified while another thread executes them (B2.2.5), so a thread
+ * running the sequence meanwhile takes the old word or the new one, and
+ * the counter is right either way.  The indirect form reads the array
+ * the map points at (struct bpf_jit_tail_array):
+ *
+ *	ldr t0, [R2, #tail_off]
+ *	ldr w1', [t0]			max_entries
+ *	cmp w3', w1'			R3 as u32
+ *	b.hs 1f
+ *	cmp x26, #MAX_TAIL_CALLS
+ *	b.hs 1f
+ *	mov w2', w3'
+ *	add t1, t0, x2', lsl #3
+ *	ldr t1, [t1, #8]		entry[index]
+ *	cbz t1, 1f
+ *	add x26, x26, #1
+ *	br t1				lands on the target's bti j
+ *  1:	mov R0, #-ENOENT
+ */
+enum { TAIL_DIRECT_WORDS = 5, TAIL_INDIRECT_WORDS = 12 };
+
+/*
+ * A direct slot reads neither R2 nor R3, and a helper call leaves them
+ * unreadable (the verifier's rule), so the `r2 = map ll; r3 = key` right
+ * before it (either order) are dead when nothing jumps between them and
+ * the call: they get no code, which keeps a direct tail call at the
+ * 4 words of its sequence.  Marks them in j->elide.
+ */
+static void elide_direct_args(struct jit *j)
+{
+	const struct bpf_insn *in = j->d->insns;
+
+	for (size_t k = 0; k < j->d->nr_pokes; k++) {
+		size_t i = j->d->pokes[k].insn, ld, mov;
+
+		if (i < 3 || (j->mark[i] & MARK_TARGET) ||
+		    (j->mark[i - 1] & MARK_TARGET) ||
+		    (j->mark[i - 2] & MARK_TARGET))
+			continue;
+		if (in[i - 3].code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			ld = i - 3;
+			mov = i - 1;
+		} else {
+			mov = i - 3;
+			ld = i - 2;
+		}
+		if (in[ld].code != (BPF_LD | BPF_IMM | BPF_DW) ||
+		    in[ld].dst_reg != BPF_REG_2 || in[ld].src_reg ||
+		    in[mov].code != (BPF_ALU64 | BPF_MOV | BPF_K) ||
+		    in[mov].dst_reg != BPF_REG_3 || in[mov].off ||
+		    (ld == i - 3 && (j->mark[ld + 1] & MARK_TARGET)))
+			continue;
+		j->elide[ld] = j->elide[ld + 1] = j->elide[mov] = 1;
+	}
+}
+
+static void emit_tail_call(struct jit *j, size_t i)
+{
+	const struct bpf_jit_desc *d = j->d;
+	enum a64_reg map = j->reg[BPF_REG_2], idx = j->reg[BPF_REG_3];
+	uint32_t start = j->a.idx;
+
+	if (!(j->fn[j->cur_func] & FN_TAIL)) {	/* a subprogram: never */
+		emit_tail_miss(j);
+		return;
+	}
+	if (j->poke_of[i] >= 0) {
+		emit(j, a64_cmp_imm(A64_64, TCC, BPF_JIT_MAX_TAIL_CALLS));
+		a64_emit_b_cond(&j->a, A64_COND_HS,
+				word_pc(j, start + TAIL_DIRECT_WORDS));
+		emit(j, a64_add_imm(A64_64, TCC, TCC, 1));
+		if (!a64_ctx_sizing(&j->a))
+			d->pokes[j->poke_of[i]].slot = j->a.idx;
+		emit(j, A64_NOP);
+		emit(j, a64_sub_imm(A64_64, TCC, TCC, 1));
+		emit_tail_miss(j);
+		return;
+	}
+	emit_ldst(j, A64_LOAD, A64_LS_X, TMP0, map, (int16_t)d->tail_off);
+	emit_ldst(j, A64_LOAD, A64_LS_W, TMP1, TMP0, 0);
+	emit(j, a64_cmp(A64_32, idx, TMP1));
+	a64_emit_b_cond(&j->a, A64_COND_HS,
+			word_pc(j, start + TAIL_INDIRECT_WORDS));
+	emit(j, a64_cmp_imm(A64_64, TCC, BPF_JIT_MAX_TAIL_CALLS));
+	a64_emit_b_cond(&j->a, A64_COND_HS,
+			word_pc(j, start + TAIL_INDIRECT_WORDS));
+	emit(j, a64_mov(A64_32, TMP2, idx));
+	emit(j, a64_addsub_shifted(A64_ADD, A64_64, TMP1, TMP0, TMP2,
+				   A64_LSL, 3));
+	emit_ldst(j, A64_LOAD, A64_LS_X, TMP1, TMP1,
+		  offsetof(struct bpf_jit_tail_array, entry));
+	a64_emit_cbz(&j->a, A64_64, TMP1,
+		     word_pc(j, start + TAIL_INDIRECT_WORDS));
+	emit(j, a64_add_imm(A64_64, TCC, TCC, 1));
+	emit(j, a64_br(TMP1));
+	emit_tail_miss(j);
+}
+
+/* ---------------------------------------------------------------------
  * One instruction
  * --------------------------------------------------------------------- */
 
@@ -772,6 +960,8 @@ static size_t emit_insn(struct jit *j, size_t i)
 	uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
 	enum a64_reg dst = j->reg[in->dst_reg], src = j->reg[in->src_reg];
 
+	if (j->elide[i])
+		return cls == BPF_LD ? 2 : 1;
 	switch (cls) {
 	case BPF_ALU:
 	case BPF_ALU64:
@@ -833,6 +1023,9 @@ static size_t emit_insn(struct jit *j, size_t i)
 			size_t t = i + 1 + in->imm;
 
 			a64_emit_bl(&j->a, word_pc(j, j->prev_func[t]));
+		} else if (in->imm == BPF_FUNC_tail_call) {
+			emit_tail_call(j, i);
+			return 1;
 		} else {
 			emit_helper_call(j, in->imm);
 		}
@@ -968,6 +1161,9 @@ static void scan(struct jit *j)
 		if (regs & (1u << BPF_REG_8 | 1u << BPF_REG_9))
 			j->fn[f] |= FN_R89;
 	}
+	if (j->d->flags & BPF_JIT_TAIL_FRAME)
+		j->fn[j->d->entry] |= FN_TAIL | FN_CALLS | FN_STACK | FN_R67 |
+				      FN_R89;
 	/* mov r0, x; exit (not a jump target): the mov writes x0 */
 	for (size_t i = 0; i + 1 < n; i++) {
 		const struct bpf_insn *in = &insns[i];
@@ -1003,6 +1199,52 @@ void bpf_jit_free(struct bpf_jit_image *img)
 	free(img->funcs);
 	free(img->uw);
 	memset(img, 0, sizeof(*img));
+}
+
+/*
+ * The direct tail calls (d->pokes), the arguments they leave dead, and
+ * the refusals: an indirect tail call needs d->tail_off, any tail call in
+ * the entry function BPF_JIT_TAIL_FRAME.
+ */
+static int tail_setup(struct jit *j)
+{
+	const struct bpf_jit_desc *d = j->d;
+	size_t n = d->n;
+
+	j->poke_of = malloc(n * sizeof(*j->poke_of));
+	j->elide = calloc(n, 1);
+	if (!j->poke_of || !j->elide)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		j->poke_of[i] = -1;
+	for (size_t k = 0; k < d->nr_pokes; k++) {
+		const struct bpf_insn *in = d->pokes[k].insn < n ?
+					    &d->insns[d->pokes[k].insn] : NULL;
+
+		if (!in || in->code != (BPF_JMP | BPF_CALL) || in->src_reg ||
+		    in->imm != BPF_FUNC_tail_call)
+			return -EINVAL;
+		j->poke_of[d->pokes[k].insn] = (int32_t)k;
+	}
+	elide_direct_args(j);
+	for (size_t i = 0, f = 0; i < n; i++) {
+		const struct bpf_insn *in = &d->insns[i];
+
+		if (j->prev_func[i] != UINT32_MAX)
+			f = i;
+		if (in->code != (BPF_JMP | BPF_CALL) || in->src_reg ||
+		    in->imm != BPF_FUNC_tail_call || !(j->fn[f] & FN_TAIL))
+			continue;
+		if (j->poke_of[i] < 0 && !d->tail_off)
+			return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (d->insns[i].code == (BPF_JMP | BPF_CALL) &&
+		    !d->insns[i].src_reg &&
+		    d->insns[i].imm == BPF_FUNC_tail_call &&
+		    !(d->flags & BPF_JIT_TAIL_FRAME))
+			return -EOPNOTSUPP;
+	return 0;
 }
 
 int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
@@ -1058,6 +1300,9 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	}
 	memcpy(j.func, j.prev_func, (n + 1) * sizeof(uint32_t));
 	scan(&j);
+	err = tail_setup(&j);
+	if (err)
+		goto out;
 	{
 		int *memo = calloc(n, sizeof(int));
 		uint8_t *busy = calloc(n, 1);
@@ -1151,6 +1396,8 @@ int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img)
 	if (err)
 		goto out;
 	img->entry = word_pc(&j, j.func[d->entry]);
+	if (j.fn[d->entry] & FN_TAIL)
+		img->tail = word_pc(&j, j.tail);
 	img->n = n;
 	img->offset = malloc((n + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
@@ -1182,6 +1429,8 @@ out:
 	free(mem);
 	free(j.long_br);
 	free(j.uw_v);
+	free(j.poke_of);
+	free(j.elide);
 	if (err)
 		bpf_jit_free(img);
 	return err;

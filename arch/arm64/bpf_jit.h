@@ -17,6 +17,7 @@
 #define FTRAMP_ARCH_ARM64_BPF_JIT_H
 
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,39 @@ enum bpf_jit_flags {
 	BPF_JIT_NO_LSE		= 1u << 0,	/* LL/SC atomics even with LSE */
 	BPF_JIT_LONG_BRANCHES	= 1u << 1,	/* every b.cond long (tests) */
 	BPF_JIT_FAR		= 1u << 2,	/* image anywhere (tests) */
+	/*
+	 * The entry function gets the fixed full frame and a tail entry
+	 * (bpf_jit_image.tail): the program makes tail calls or may be the
+	 * target of one.  Without it the entry's frame is as lean as any.
+	 */
+	BPF_JIT_TAIL_FRAME	= 1u << 3,
+};
+
+/*
+ * Tail calls (bpf_tail_call, R2 = the map as the run form's ld_imm64
+ * holds it, R3 = the index).  The indirect form reads, at d->tail_off
+ * in the object R2 points at, a pointer to this table; the caller keeps
+ * it: entry[i] is the tail entry of the JIT'd program in slot i
+ * (bpf_jit_image.tail), 0 when the slot is empty.  At most
+ * BPF_JIT_MAX_TAIL_CALLS tail calls in a chain (the kernel's
+ * MAX_TAIL_CALL_CNT).
+ */
+#define BPF_JIT_MAX_TAIL_CALLS	33
+
+struct bpf_jit_tail_array {
+	uint32_t max_entries;
+	uint32_t pad;
+	uint64_t entry[];
+};
+
+/*
+ * A direct tail call: the call instruction @insn, whose map and key the
+ * caller knows, becomes a one-word slot (a nop until poked) instead of
+ * the table load; @slot is where (out: the word index in the image).
+ */
+struct bpf_jit_poke {
+	uint32_t insn;
+	uint32_t slot;
 };
 
 struct bpf_jit_desc {
@@ -55,6 +89,14 @@ struct bpf_jit_desc {
 	const void *helper_cookie;
 	uint64_t near;			/* place the image within BL of this */
 	unsigned int flags;		/* enum bpf_jit_flags */
+	size_t tail_off;		/* > 0: where R2's tail table pointer is */
+	/*
+	 * BPF_JIT_TAIL_FRAME: counted up around each helper call (the
+	 * program's reclamation waits for zero), NULL: not counted.
+	 */
+	uint64_t *inflight;
+	struct bpf_jit_poke *pokes;	/* direct tail calls */
+	size_t nr_pokes;
 };
 
 /*
@@ -94,6 +136,14 @@ struct bpf_jit_image {
 	uint32_t len;		/* words */
 	uint32_t passes;	/* emit passes until the offsets were stable */
 	uint64_t entry;		/* execute address of the program's entry */
+	/*
+	 * Where a tail call into this program lands: an indirect one (br)
+	 * at tail, its bti j, then sub sp, x25, #STACK; a direct slot (b)
+	 * at the body after them (bpf_jit_tail_body()): its caller is JIT'd
+	 * code whose sp is already x25 - STACK (every function has the same
+	 * frame).
+	 */
+	uint64_t tail;
 };
 
 /* The function that holds BPF instruction i (i < img->n). */
@@ -126,11 +176,23 @@ static inline uint32_t bpf_jit_insn_end(const struct bpf_jit_image *img,
 }
 
 /*
+ * Where a direct tail-call slot's b lands in the program of @img (its
+ * tail body), 0 for no program (the slot's nop); bpf_jit_poke_add()
+ * below moves a slot.  0 also for a program compiled without
+ * BPF_JIT_TAIL_FRAME (no tail entry: not a tail-call target).
+ */
+static inline uint64_t bpf_jit_tail_body(const struct bpf_jit_image *img)
+{
+	return img && img->tail ? img->tail + 8 : 0;
+}
+
+/*
  * Compile.  0, -EOPNOTSUPP (what the JIT does not take: a helper that
- * helper() refuses, such as tail calls; a recursive call graph or one
- * deeper than the interpreter's 8 frames, which it would end at run time
- * with -E2BIG), -EINVAL (an instruction that does not encode: a bug, or
- * a description the checker should have refused),
+ * helper() refuses; a tail call without d->tail_off or BPF_JIT_TAIL_FRAME;
+ * a recursive call graph or one deeper than the interpreter's 8 frames,
+ * which it would end at run time with -E2BIG), -EINVAL (an instruction
+ * that does not encode: a bug, or a description the checker should have
+ * refused),
  * -ENOMEM, or text_alloc's errors.
  */
 int bpf_jit_compile(const struct bpf_jit_desc *d, struct bpf_jit_image *img);

@@ -1350,11 +1350,12 @@ FTRAMP_API int ftramp_bpf_map__delete_elem(struct ftramp_bpf_map *map,
  * @prog, a loaded program, or with NULL is emptied (as delete_elem,
  * which also works on a prog array).  The array takes programs of one
  * type and engine, those of the first program that named it or was
- * stored in it (-EINVAL for another); JIT'd programs are not taken yet
- * (-EOPNOTSUPP).  A program that leaves the slot is kept until no thread
- * can be running it, and ftramp_bpf_prog__free() on a program a slot
- * holds frees it when the last slot lets go (Documentation/bpf.rst,
- * "Tail calls").  0, -E2BIG (key out of range), -EINVAL, -EOPNOTSUPP.
+ * stored in it (-EINVAL for another); a JIT'd program only when it was
+ * JIT'd with the tail frame, i.e. loaded with a prog array among its maps
+ * or calling bpf_tail_call (-EOPNOTSUPP).  A program that leaves the
+ * slot is kept until no thread can be running it, and
+ * ftramp_bpf_prog__free() on a program a slot holds frees it when the
+ * last slot lets go (Documentation/bpf.rst, "Tail calls").  0, -E2BIG (key out of range), -EINVAL, -EOPNOTSUPP.
  */
 FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *map,
 					uint32_t key,

@@ -262,7 +262,7 @@ static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 
 	if (run_form(p))
 		return 1;
-	err = bpf_jit_prog(p);
+	err = bpf_jit_prog(p, NULL);
 	if (err) {
 		printf("%s: not JIT'd: %s%s\n\n", p->name, strerror(-err),
 		       err == -EOPNOTSUPP ? " (it runs in the interpreter)" :
