@@ -191,8 +191,9 @@ END {
 				t = check(own / afuncs[i] <= \
 					  1.5 * startup[1000] / 1000,
 					  "linear: <= 1.5 x per function of 1000")
-		} else if (aname[i] ~ /^ftramp\.startup_trace\./) {
-			# issue 19: with every model, from the host's table
+		} else if (aname[i] ~ /^ftramp\.startup_(trace|hist)\./) {
+			# issue 19: with every model, from the host's table;
+			# --hist: a FTRAMP_HIST link each (no target)
 			t = sprintf("%.1f M beyond the load",
 				    (ainsns[i] - load[afuncs[i]]) / 1e6)
 		} else if (abatch[i] > 0) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arch/arm64/eh_frame.h"
 
@@ -260,11 +261,14 @@ static void row_diff(struct cfi_out *o, struct a64_uw_row *cur,
 		AT();
 		put8(o, DW_CFA_AARCH64_negate_ra_state);
 	}
-	for (unsigned int k = 0; k < A64_UW_NR_SAVED; k++)
-		if (r->saved_at[k] != cur->saved_at[k]) {
-			AT();
-			reg_rule(o, A64_UW_SAVED_FIRST + k, r->saved_at[k]);
-		}
+	/* (most rows change none of x19-x28: one compare for them all) */
+	if (memcmp(r->saved_at, cur->saved_at, sizeof(r->saved_at)))
+		for (unsigned int k = 0; k < A64_UW_NR_SAVED; k++)
+			if (r->saved_at[k] != cur->saved_at[k]) {
+				AT();
+				reg_rule(o, A64_UW_SAVED_FIRST + k,
+					 r->saved_at[k]);
+			}
 #undef AT
 	*cur = *r;
 }
@@ -276,6 +280,8 @@ static bool at_ok(int32_t at)
 
 static bool rows_ok(const struct a64_cfi_fde *f)
 {
+	static const int32_t none[A64_UW_NR_SAVED];
+
 	if (!f->rows || !f->nr_rows || f->rows[0].off || !f->pc_range ||
 	    f->pc_begin + f->pc_range < f->pc_begin)
 		return false;
@@ -291,6 +297,8 @@ static bool rows_ok(const struct a64_cfi_fde *f)
 			return false;
 		if (!at_ok(r->fp_at) || !at_ok(r->ra_at))
 			return false;
+		if (!memcmp(r->saved_at, none, sizeof(none)))
+			continue;
 		for (unsigned int k = 0; k < A64_UW_NR_SAVED; k++)
 			if (!at_ok(r->saved_at[k]))
 				return false;
