@@ -465,6 +465,31 @@ static void emit_cmp_imm(struct jit *j, enum a64_width w, uint8_t op,
  * ALU
  * --------------------------------------------------------------------- */
 
+/*
+ * rd = rn <op> rm for the BPF ops that are one A64 instruction: the
+ * register ALU and the ldaxr/stlxr body of the atomics.
+ */
+static void emit_alu_rrr(struct jit *j, uint8_t op, enum a64_width w,
+			 enum a64_reg rd, enum a64_reg rn, enum a64_reg rm)
+{
+	uint32_t insn;
+
+	switch (op) {
+	case BPF_ADD:	insn = a64_add(w, rd, rn, rm); break;
+	case BPF_SUB:	insn = a64_sub(w, rd, rn, rm); break;
+	case BPF_MUL:	insn = a64_mul(w, rd, rn, rm); break;
+	case BPF_AND:	insn = a64_and(w, rd, rn, rm); break;
+	case BPF_OR:	insn = a64_orr(w, rd, rn, rm); break;
+	case BPF_XOR:
+		insn = a64_logic_shifted(A64_EOR, w, rd, rn, rm, A64_LSL, 0);
+		break;
+	default:
+		a64_ctx_error(&j->a, -EINVAL);
+		return;
+	}
+	emit(j, insn);
+}
+
 static void emit_alu(struct jit *j, size_t i)
 {
 	const struct bpf_insn *in = &j->d->insns[i];
@@ -563,25 +588,6 @@ static void emit_alu(struct jit *j, size_t i)
 	}
 
 	switch (op) {
-	case BPF_ADD:
-		emit(j, a64_add(w, dst, dst, src));
-		break;
-	case BPF_SUB:
-		emit(j, a64_sub(w, dst, dst, src));
-		break;
-	case BPF_MUL:
-		emit(j, a64_mul(w, dst, dst, src));
-		break;
-	case BPF_AND:
-		emit(j, a64_and(w, dst, dst, src));
-		break;
-	case BPF_OR:
-		emit(j, a64_orr(w, dst, dst, src));
-		break;
-	case BPF_XOR:
-		emit(j, a64_logic_shifted(A64_EOR, w, dst, dst, src, A64_LSL,
-					  0));
-		break;
 	case BPF_DIV:
 		/*
 		 * UDIV/SDIV by zero give 0 and SDIV INT_MIN / -1 gives
@@ -597,7 +603,7 @@ static void emit_alu(struct jit *j, size_t i)
 		emit(j, a64_msub(w, dst, TMP1, src, dst));
 		break;
 	default:
-		a64_ctx_error(&j->a, -EINVAL);
+		emit_alu_rrr(j, op, w, dst, dst, src);
 	}
 }
 
@@ -716,17 +722,10 @@ static void emit_atomic(struct jit *j, const struct bpf_insn *in)
 	emit(j, a64_ldxr(sz, TMP1, addr, A64_ACQ));
 	switch (op) {
 	case BPF_ADD:
-		emit(j, a64_add(w, TMP2, TMP1, src));
-		break;
 	case BPF_OR:
-		emit(j, a64_orr(w, TMP2, TMP1, src));
-		break;
 	case BPF_AND:
-		emit(j, a64_and(w, TMP2, TMP1, src));
-		break;
 	case BPF_XOR:
-		emit(j, a64_logic_shifted(A64_EOR, w, TMP2, TMP1, src,
-					  A64_LSL, 0));
+		emit_alu_rrr(j, op, w, TMP2, TMP1, src);
 		break;
 	default:	/* xchg */
 		val = src;
