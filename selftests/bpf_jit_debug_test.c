@@ -64,6 +64,7 @@ static struct ftramp_bpf_object *open_jit(void)
 
 #ifndef BPF_JIT_GDB_TARGET
 #include "selftests/harness.h"
+#include "selftests/read_file.h"
 
 /* The execute address of function k of program p's image. */
 static uint64_t func_addr(const struct ftramp_bpf_program *p, size_t k)
@@ -135,20 +136,6 @@ TEST(registered_per_function)
 		EXPECT_EQ(NULL, _Unwind_FindEnclosingFunction(
 					(void *)(uintptr_t)(addr[k] + 8)));
 	}
-}
-
-static char *read_file(const char *path)
-{
-	static char buf[8192];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
 }
 
 TEST(perf_map_line_per_function)

@@ -52,6 +52,7 @@ extern struct gdb_jit_descriptor __jit_debug_descriptor;
 
 #ifndef JITDEBUG_GDB_TARGET
 #include "selftests/harness.h"
+#include "selftests/read_file.h"
 
 static uint32_t fake_code[64];	/* never run: only its address is named */
 
@@ -510,20 +511,6 @@ TEST(threads_churn)
 	}
 	EXPECT_EQ(0, list_check());
 	EXPECT_EQ(0, ftramp_jitdebug__count());
-}
-
-static char *read_file(const char *path)
-{
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
 }
 
 TEST(perf_map)
