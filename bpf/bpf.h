@@ -293,8 +293,25 @@ void *bpf_map_lookup(struct ftramp_bpf_map *map, const void *key);
 long bpf_map_update(struct ftramp_bpf_map *map, const void *key,
 		    const void *value, uint64_t flags);
 long bpf_map_delete(struct ftramp_bpf_map *map, const void *key);
-/* ARRAY-like maps: the value area for BPF_PSEUDO_MAP_VALUE (NULL: none) */
-void *bpf_map_direct_value(struct ftramp_bpf_map *map, uint32_t off);
+/*
+ * Where a run form's map references point (bpf/fixup.c): the map itself,
+ * as the helpers take it, and an ARRAY's value area (max_entries values
+ * of bpf_map_value_stride() bytes; 0 when it has none).  The process's
+ * own maps are bpf_map_addrs_live (map.c); `ftramp prog --jited` lists
+ * against placeholder addresses on the host.
+ */
+struct bpf_map_addrs {
+	uint64_t (*map)(const struct ftramp_bpf_map *m, void *cookie);
+	uint64_t (*values)(const struct ftramp_bpf_map *m, void *cookie);
+	void *cookie;
+};
+extern const struct bpf_map_addrs bpf_map_addrs_live;
+
+/* The distance between two values of an array, two elements' values. */
+static inline uint32_t bpf_map_value_stride(const struct ftramp_bpf_map *m)
+{
+	return (m->value_size + 7u) & ~7u;
+}
 void *bpf_ringbuf_reserve(struct ftramp_bpf_map *map, uint64_t size,
 			  uint64_t flags);
 void bpf_ringbuf_commit(void *sample, uint64_t flags, bool discard);
@@ -415,8 +432,15 @@ extern unsigned int bpf_jit_test_flags;
  */
 void bpf_jit_debug_register(struct ftramp_bpf_program *p);
 void bpf_jit_debug_unregister(struct ftramp_bpf_program *p);
-/* @keys: the verifier's per call insn (NULL: no direct tail calls). */
-int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys);
+/*
+ * JIT p->run into p->jit.  @keys: the verifier's per call insn (NULL: no
+ * direct tail calls).  @flags BPF_JIT_PROG_LISTED: the image is only
+ * listed (ftramp prog --jited), its maps not live: a direct slot for
+ * every key the verifier knew.
+ */
+enum { BPF_JIT_PROG_LISTED = 1u << 0 };
+int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys,
+		 unsigned int flags);
 /* The span of every JIT image so far (a reclaim window). */
 void bpf_jit_span(uint64_t *lo, uint64_t *hi);
 void bpf_jit_prog_free(struct ftramp_bpf_program *p);

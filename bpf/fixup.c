@@ -211,24 +211,28 @@ static void gen_func_ret(struct seq *s)
 /*
  * bpf_map_lookup(map = r1, key = r2) for an ARRAY (the kernel's
  * array_map_gen_lookup()); r1 becomes the value area.  false: not this
- * map (no layout, a stride beyond an immediate).
+ * map (no value area, a stride beyond an immediate).
  */
-static bool gen_array_lookup(struct seq *s, const struct ftramp_bpf_map *m)
+static bool gen_array_lookup(struct seq *s, const struct ftramp_bpf_map *m,
+			     const struct bpf_map_addrs *a)
 {
-	struct bpf_map_layout l;
+	uint32_t stride = bpf_map_value_stride(m);
+	uint64_t values;
 
-	if (m->type != BPF_MAP_TYPE_ARRAY || bpf_map_layout(m, &l) ||
-	    !l.data || !l.stride || l.stride > INT32_MAX)
+	if (m->type != BPF_MAP_TYPE_ARRAY || !stride || stride > INT32_MAX)
 		return false;
-	emit_ld64(s, BPF_REG_1, (uintptr_t)l.data);
+	values = a->values(m, a->cookie);
+	if (!values)
+		return false;
+	emit_ld64(s, BPF_REG_1, values);
 	emit(s, LDX(BPF_W, BPF_REG_0, BPF_REG_2, 0));
 	/* JMP32: max_entries compared as the u32 it is */
 	emit_jmp(s, JMP32_K(BPF_JGE, BPF_REG_0, (int32_t)m->max_entries),
 		 L_ERR);
-	if (!(l.stride & (l.stride - 1)))
-		emit(s, ALU64_K(BPF_LSH, BPF_REG_0, __builtin_ctz(l.stride)));
+	if (!(stride & (stride - 1)))
+		emit(s, ALU64_K(BPF_LSH, BPF_REG_0, __builtin_ctz(stride)));
 	else
-		emit(s, ALU64_K(BPF_MUL, BPF_REG_0, (int32_t)l.stride));
+		emit(s, ALU64_K(BPF_MUL, BPF_REG_0, (int32_t)stride));
 	emit(s, ALU64_X(BPF_ADD, BPF_REG_0, BPF_REG_1));
 	emit_jmp(s, JA(), L_OUT);
 	bind(s, L_ERR);
@@ -239,7 +243,8 @@ static bool gen_array_lookup(struct seq *s, const struct ftramp_bpf_map *m)
 
 /* The sequence for the call at @i, or 0: it stays a call. */
 static uint32_t gen_call(const struct ftramp_bpf_program *p,
-			 const struct bpf_verdict *vd, size_t i,
+			 const struct bpf_verdict *vd,
+			 const struct bpf_map_addrs *a, size_t i,
 			 struct ftramp_bpf_insn *buf)
 {
 	const struct ftramp_bpf_insn *in = &p->insns[i];
@@ -267,7 +272,7 @@ static uint32_t gen_call(const struct ftramp_bpf_program *p,
 		break;
 	case BPF_FUNC_map_lookup_elem:
 		m = vd && vd->call_map ? vd->call_map[i] : NULL;
-		if (!m || m == BPF_MAP_POISON || !gen_array_lookup(&s, m))
+		if (!m || m == BPF_MAP_POISON || !gen_array_lookup(&s, m, a))
 			return 0;
 		break;
 	default:
@@ -280,21 +285,25 @@ static uint32_t gen_call(const struct ftramp_bpf_program *p,
  * ld_imm64 references as addresses (the run form of bpf/bpf.h)
  */
 
-static void resolve_ldimm64(struct ftramp_bpf_program *p)
+static void resolve_ldimm64(struct ftramp_bpf_program *p,
+			    const struct bpf_map_addrs *a)
 {
 	for (size_t i = 0; i + 1 < p->run_n; i++) {
 		struct ftramp_bpf_insn *in = &p->run[i];
+		const struct ftramp_bpf_map *m;
+		uint32_t off = (uint32_t)in[1].imm;
 		uint64_t v;
 
 		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
 			continue;
 		switch (in->src_reg) {
 		case BPF_PSEUDO_MAP_FD:
-			v = (uintptr_t)p->maps[in->imm];
+			v = a->map(p->maps[in->imm], a->cookie);
 			break;
-		case BPF_PSEUDO_MAP_VALUE:
-			v = (uintptr_t)bpf_map_direct_value(p->maps[in->imm],
-							     in[1].imm);
+		case BPF_PSEUDO_MAP_VALUE:	/* bpf/check.c: an ARRAY, off in it */
+			m = p->maps[in->imm];
+			v = a->values(m, a->cookie);
+			v = v ? v + off : 0;
 			break;
 		case BPF_PSEUDO_FUNC:	/* re-aimed by bpf_patch_apply() */
 			v = (uintptr_t)&p->run[i + in->imm + 1];
@@ -322,15 +331,16 @@ static void resolve_ldimm64(struct ftramp_bpf_program *p)
  * 68 -> 56 JIT'd, an ARRAY lookup's 8 484 -> 584 against 97 -> 58.
  * (The kernel too inlines map lookups only when a JIT is asked for.)
  */
-static bool inline_for(const struct ftramp_bpf_program *p)
+static bool inline_for(int engine)
 {
 	if (bpf_fixup_test_flags & BPF_FIXUP_NO_INLINE)
 		return false;
-	return p->engine == FTRAMP_BPF_ENGINE_JIT ||
+	return engine == FTRAMP_BPF_ENGINE_JIT ||
 	       (bpf_fixup_test_flags & BPF_FIXUP_INLINE_INTERP);
 }
 
-int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd)
+int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd,
+	      const struct bpf_map_addrs *addrs, int engine)
 {
 	struct ftramp_bpf_insn *pool = NULL;
 	struct bpf_patch *patches;
@@ -339,7 +349,7 @@ int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd)
 	uint32_t entry;
 	int err;
 
-	if (inline_for(p))
+	if (inline_for(engine))
 		for (size_t i = 0; i < p->n; i++)
 			calls += p->insns[i].code == (BPF_JMP | BPF_CALL);
 	patches = malloc((p->n ? p->n : 1) * sizeof(*patches));
@@ -362,7 +372,7 @@ int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd)
 
 		if (vd->live && !vd->live[i])
 			continue;
-		n = gen_call(p, vd, i, buf);
+		n = gen_call(p, vd, addrs, i, buf);
 		if (n) {
 			patches[np++] = (struct bpf_patch){ .idx = i, .n = n,
 							    .insns = buf };
@@ -385,7 +395,7 @@ int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd)
 	p->run_n = out.n;
 	p->orig_idx = out.orig_idx;
 	p->run_entry = entry;
-	resolve_ldimm64(p);
+	resolve_ldimm64(p, addrs);
 	return 0;
 }
 

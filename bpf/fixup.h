@@ -19,12 +19,15 @@ extern unsigned int bpf_fixup_test_flags;
 
 /*
  * Build p->run, p->run_n, p->run_entry and p->orig_idx from p->insns and
- * what the verifier learnt (@vd): for the JIT, helpers that are loads
- * inlined and ARRAY lookups into one known map inlined; for every
+ * what the verifier learnt (@vd), for @engine to run
+ * (FTRAMP_BPF_ENGINE_JIT or _INTERP): for the JIT, helpers that are
+ * loads inlined and ARRAY lookups into one known map inlined; for every
  * engine, ld_imm64 map, map value and callback references turned into
- * addresses.  0 or -ENOMEM.
+ * addresses, the maps' from @addrs (bpf_map_addrs_live for a load).
+ * 0 or -ENOMEM.
  */
-int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd);
+int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd,
+	      const struct bpf_map_addrs *addrs, int engine);
 void bpf_fixup_free(struct ftramp_bpf_program *p);
 
 #endif /* FTRAMP_BPF_FIXUP_H */

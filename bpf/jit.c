@@ -105,7 +105,7 @@ static const struct bpf_tail_key *run_key(const struct ftramp_bpf_program *p,
 /* The call sites whose map and key the verifier knew: direct slots. */
 static size_t direct_sites(const struct ftramp_bpf_program *p,
 			   const struct bpf_tail_key *keys,
-			   struct bpf_jit_poke *out)
+			   unsigned int flags, struct bpf_jit_poke *out)
 {
 	size_t nr = 0;
 
@@ -113,9 +113,11 @@ static size_t direct_sites(const struct ftramp_bpf_program *p,
 		const struct bpf_tail_key *k = run_key(p, keys, i);
 		const struct ftramp_bpf_map *m = k ? k->map : NULL;
 
+		/* a live slot is tracked in its map's tail state */
 		if (!m || k->key < 0 ||
 		    m->type != BPF_MAP_TYPE_PROG_ARRAY ||
-		    k->key >= m->max_entries || !m->ts)
+		    k->key >= m->max_entries ||
+		    (!m->ts && !(flags & BPF_JIT_PROG_LISTED)))
 			continue;
 		if (out)
 			out[nr].insn = (uint32_t)i;
@@ -146,7 +148,8 @@ static bool tail_frame(const struct ftramp_bpf_program *p)
 	return false;
 }
 
-int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys)
+int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys,
+		 unsigned int flags)
 {
 	struct bpf_jit_desc d = {
 		.n = p->run_n,
@@ -200,14 +203,14 @@ int bpf_jit_prog(struct ftramp_bpf_program *p, const struct bpf_tail_key *keys)
 		d.flags |= BPF_JIT_TAIL_FRAME;
 		d.inflight = &p->helper_inflight;
 	}
-	d.nr_pokes = direct_sites(p, keys, NULL);
+	d.nr_pokes = direct_sites(p, keys, flags, NULL);
 	d.pokes = calloc(d.nr_pokes + 1, sizeof(*d.pokes));
 	p->pokes = calloc(d.nr_pokes + 1, sizeof(*p->pokes));
 	if (!d.pokes || !p->pokes) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	direct_sites(p, keys, d.pokes);
+	direct_sites(p, keys, flags, d.pokes);
 	err = bpf_jit_compile(&d, img);
 	if (err)
 		goto fail;

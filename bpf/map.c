@@ -274,7 +274,7 @@ int bpf_map_init(struct ftramp_bpf_map *m)
 	if (!im)
 		return -ENOMEM;
 	im->ext = mem_ops.alloc != NULL;
-	im->elem_size = round_up(m->value_size, 8);
+	im->elem_size = bpf_map_value_stride(m);
 	switch (m->type) {
 	case BPF_MAP_TYPE_ARRAY:
 	case BPF_MAP_TYPE_INSN_ARRAY:
@@ -618,12 +618,23 @@ long bpf_map_delete(struct ftramp_bpf_map *m, const void *key)
 	return -EINVAL;		/* array elements cannot be deleted */
 }
 
-void *bpf_map_direct_value(struct ftramp_bpf_map *m, uint32_t off)
+static uint64_t live_map(const struct ftramp_bpf_map *m, void *cookie)
 {
-	if (m->type != BPF_MAP_TYPE_ARRAY || !m->impl || off >= m->value_size)
-		return NULL;
-	return m->impl->values + off;
+	(void)cookie;
+	return (uintptr_t)m;
 }
+
+static uint64_t live_values(const struct ftramp_bpf_map *m, void *cookie)
+{
+	(void)cookie;
+	return m->type == BPF_MAP_TYPE_ARRAY && m->impl ?
+	       (uintptr_t)m->impl->values : 0;
+}
+
+const struct bpf_map_addrs bpf_map_addrs_live = {
+	.map = live_map,
+	.values = live_values,
+};
 
 /* ------------------------------------------------------------------------
  * Ring buffer: lib/ringbuf.c (the kernel's layout, lock-free producers)
@@ -696,7 +707,7 @@ static int user_sizes(const struct ftramp_bpf_map *m, size_t key_sz,
 	if (!m->impl || key_sz != m->key_size)
 		return -EINVAL;
 	if (m->type == BPF_MAP_TYPE_PERCPU_ARRAY)
-		want = (size_t)round_up(m->value_size, 8) * ftramp_bpf_num_cpus();
+		want = (size_t)bpf_map_value_stride(m) * ftramp_bpf_num_cpus();
 	return value_sz == want ? 0 : -EINVAL;
 }
 

@@ -21,6 +21,7 @@
 #include "bpf/bpf.h"
 #include "bpf/fixup.h"
 #include "bpf/verifier.h"
+#include "lib/fault_inject.h"
 #include "lib/opts.h"
 #include "lib/thread.h"
 
@@ -87,12 +88,9 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 	int err = bpf_check(p, e);
 
 	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
-		keys = malloc(p->n * sizeof(*keys));
+		keys = bpf_tail_keys_new(p->n);
 		if (!keys)
 			return -ENOMEM;
-		for (size_t i = 0; i < p->n; i++)
-			keys[i] = (struct bpf_tail_key){ NULL,
-							 BPF_TAIL_KEY_UNSEEN };
 		vd.tail_keys = keys;
 	}
 	if (!err)
@@ -105,23 +103,35 @@ static int prog_prepare(struct ftramp_bpf_program *p,
 	}
 	p->ctx_slots = vd.ctx_slots;
 	p->data_need = vd.data_need;
-	err = bpf_fixup(p, &vd);
-	bpf_verdict_free(&vd);
+	/* _AUTO: rewritten for the JIT, which takes almost every program */
+	err = bpf_fixup(p, &vd, &bpf_map_addrs_live,
+			p->engine == FTRAMP_BPF_ENGINE_INTERP ?
+			FTRAMP_BPF_ENGINE_INTERP : FTRAMP_BPF_ENGINE_JIT);
 	if (err) {
+		bpf_verdict_free(&vd);
 		free(keys);
 		return err;
 	}
 	err = bpf_stub_create(p);
 	if (!err && p->engine != FTRAMP_BPF_ENGINE_INTERP) {
-		err = bpf_jit_prog(p, keys);
-		/* _AUTO: what the JIT cannot take runs in the interpreter */
-		if (err && p->engine == FTRAMP_BPF_ENGINE_AUTO)
-			err = 0;
-		else if (err)
+		err = ftramp_fault("bpf_jit");
+		if (!err)
+			err = bpf_jit_prog(p, keys, 0);
+		/*
+		 * _AUTO: what the JIT cannot take runs in the interpreter,
+		 * its helper calls kept (they cost it less than inlined)
+		 */
+		if (err && p->engine == FTRAMP_BPF_ENGINE_AUTO) {
+			bpf_fixup_free(p);
+			err = bpf_fixup(p, &vd, &bpf_map_addrs_live,
+					FTRAMP_BPF_ENGINE_INTERP);
+		}
+		if (err)
 			bpf_stub_free(p);
-		else	/* a trampoline calls the image directly */
+		else if (p->jit)   /* a trampoline calls the image directly */
 			p->handler = (ftramp_prog_t)(uintptr_t)p->jit->entry;
 	}
+	bpf_verdict_free(&vd);
 	if (!err) {
 		err = bpf_sbranch_init(p, e);
 		/* the engine is known: the prog arrays it names must take it */

@@ -2493,6 +2493,15 @@ void bpf_verdict_free(struct bpf_verdict *v)
 	v->live = NULL;
 }
 
+struct bpf_tail_key *bpf_tail_keys_new(size_t n)
+{
+	struct bpf_tail_key *k = malloc((n ? n : 1) * sizeof(*k));
+
+	for (size_t i = 0; k && i < n; i++)
+		k[i] = (struct bpf_tail_key){ NULL, BPF_TAIL_KEY_UNSEEN };
+	return k;
+}
+
 int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	       struct ftramp_bpf_error *e, struct bpf_vlog *log,
 	       struct bpf_verdict *v)

@@ -72,5 +72,7 @@ int bpf_verify(const struct ftramp_bpf_program *p, uint32_t ctx_slots,
 	       struct bpf_verdict *v);
 void bpf_vlog_free(struct bpf_vlog *log);
 void bpf_verdict_free(struct bpf_verdict *v);
+/* bpf_verdict.tail_keys for @n insns, each BPF_TAIL_KEY_UNSEEN; free() */
+struct bpf_tail_key *bpf_tail_keys_new(size_t n);
 
 #endif /* FTRAMP_BPF_VERIFIER_H */

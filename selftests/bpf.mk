@@ -22,7 +22,7 @@ $(O)/selftests/bpf_test: $(BPF_OBJS)
 
 # The loader's parse and checks are pure: the fuzzer links only them.
 BPF_PURE_SRCS := bpf/object.c bpf/btf.c bpf/check.c bpf/helper_ids.c \
-		 bpf/verifier.c bpf/disasm.c bpf/patch.c
+		 bpf/verifier.c bpf/disasm.c bpf/patch.c bpf/fixup.c
 
 FUZZERS += $(O)/fuzz/fuzz_bpf_object
 

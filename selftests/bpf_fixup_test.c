@@ -24,6 +24,7 @@
 #include "arch/arm64/trampoline.h"
 #include "bpf/bpf.h"
 #include "bpf/fixup.h"
+#include "lib/fault_inject.h"
 
 #define NR_INSNS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -606,6 +607,41 @@ TEST(inlined_for_the_jit_only)
 	EXPECT_EQ(0, p->orig_idx[0]);
 	EXPECT_EQ(0, p->orig_idx[1]);
 	EXPECT_EQ(1, p->orig_idx[2]);
+	ftramp_bpf_prog__free(p);
+}
+
+/*
+ * _AUTO (ftramp run -e) is rewritten for the JIT, which takes it; a
+ * program the JIT refuses runs in the interpreter with its calls back.
+ */
+TEST(auto_inlined_unless_interpreted)
+{
+	const insn_t insns[] = {
+		CALL(BPF_FUNC_get_func_arg_cnt), EXIT(),
+	};
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo,
+		    .type = FTRAMP_BPF_PROG_FENTRY,
+		    .engine = FTRAMP_BPF_ENGINE_AUTO);
+	struct ftramp_run_ctx rc = { .nr_args = 3 };
+	uint64_t ctx[2] = { (uintptr_t)&rc, 0 };
+	struct ftramp_bpf_program *p;
+
+	p = ftramp_bpf_prog__load(insns, NR_INSNS(insns), &lo);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(FTRAMP_BPF_ENGINE_JIT, ftramp_bpf_program__engine(p));
+	EXPECT_EQ(0, calls_to(p, BPF_FUNC_get_func_arg_cnt));
+	EXPECT_EQ(3, ftramp_bpf_program__insn_cnt(p));
+	EXPECT_EQ(3, ftramp_bpf_program__handler(p)(&ctx[1]));
+	ftramp_bpf_prog__free(p);
+
+	ASSERT_EQ(0, ftramp_fault_set("bpf_jit", 1, 1, -EOPNOTSUPP));
+	p = ftramp_bpf_prog__load(insns, NR_INSNS(insns), &lo);
+	ftramp_fault_clear("bpf_jit");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(FTRAMP_BPF_ENGINE_INTERP, ftramp_bpf_program__engine(p));
+	EXPECT_EQ(1, calls_to(p, BPF_FUNC_get_func_arg_cnt));
+	EXPECT_EQ(2, ftramp_bpf_program__insn_cnt(p));
+	EXPECT_EQ(3, ftramp_bpf_program__handler(p)(&ctx[1]));
 	ftramp_bpf_prog__free(p);
 }
 

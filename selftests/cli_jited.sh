@@ -11,7 +11,7 @@
 # the image once, in order, with no gap.
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 9
+plan 10
 
 OBJ=$O/selftests/progs/bpf/jited.bpf.o
 
@@ -86,13 +86,17 @@ grep '^; [0-9]' "$TMP/j" >"$TMP/bpf.got"
 check "jited: every BPF instruction once, in order" diff "$TMP/bpf.want" "$TMP/bpf.got"
 
 # Normalise: each branch target becomes the label of the code there
-# ("@N" an instruction, "@epilogue", "@name" a function), offsets go.
+# ("@N" an instruction, "@epilogue", "@name" a function, "@N+k" the
+# k-th word of an instruction's code), offsets go.
 awk "$HEX"'
 	NR == FNR {
 		if ($0 ~ /^bpf_prog_/) { lab = $0; sub(/^bpf_prog_[a-z_]*\.?/, "@", lab); sub(/:$/, "", lab); next }
 		if ($0 ~ /^; [0-9]+:/) { lab = "@" $2; sub(/:$/, "", lab); next }
 		if ($0 ~ /^; epilogue/) { lab = "@epilogue"; next }
-		if ($0 ~ /^ *[0-9a-f]+:\t/ && lab != "") { at[hex($1)] = lab; lab = "" }
+		if ($0 ~ /^ *[0-9a-f]+:\t/) {
+			if (lab != "") { cur = lab; base = hex($1); lab = "" }
+			at[hex($1)] = hex($1) == base ? cur : cur "+" (hex($1) - base) / 4
+		}
 		next
 	}
 	/^ *[0-9a-f]+:\t/ {
@@ -106,11 +110,14 @@ awk "$HEX"'
 	}
 	{ print }' "$TMP/j" "$TMP/j" >"$TMP/norm"
 
-# The A64 lines of jt_count's instructions and of jt_twice's, but the
-# helper call (insn 8); prologues and epilogues are the JIT's to change.
+# The A64 lines of jt_count's instructions and of jt_twice's;
+# prologues and epilogues are the JIT's to change.  The lookup into the
+# ARRAY hits (insn 8) is inlined as a JIT load inlines it (bpf/fixup.c):
+# its values' placeholder, the index checked against max_entries 1, the
+# 8-byte stride.
 body() {
 	awk -v from="$1" -v to="$2" '
-		/^; [0-9]+:/ { n = $2 + 0; on = n >= from && n <= to && n != 8 }
+		/^; [0-9]+:/ { n = $2 + 0; on = n >= from && n <= to }
 		/^; epilogue/ || /^bpf_prog_/ { on = 0 }
 		on' "$TMP/norm"
 }
@@ -130,6 +137,17 @@ cat >"$TMP/count.want" <<'W'
 ; 6: (18) r1 = map[id:1] ll
 	movz	x0, #0x10, lsl #16
 	movk	x0, #0xaaaa, lsl #32
+; 8: (85) call map_lookup_elem#1
+	movz	x0, #0x1000
+	movk	x0, #0x10, lsl #16
+	movk	x0, #0xaaaa, lsl #32
+	ldr	w7, [x1]
+	cmp	w7, #1
+	b.hs	@8+9
+	lsl	x7, x7, #3
+	add	x7, x7, x0
+	b	@9
+	movz	x7, #0
 ; 9: (15) if r0 == 0x0 goto pc+2
 	cmp	x7, #0
 	b.eq	@12
@@ -186,6 +204,20 @@ check "jited: jt_twice's A64 lines" diff "$TMP/twice.want" "$TMP/twice.got"
 rc=$?
 check "jited: every program of bpf_trace.bpf.o, exit 0" \
 	[ "$rc" -eq 0 ] && [ "$(grep -Ec '^[a-z_]+ \((fentry|fexit|fmod_ret)/' "$TMP/all")" -eq 3 ]
+
+# A tail call into a constant slot of a prog array is the direct slot a
+# JIT load makes (the verifier knew map and key): the counter checked
+# and raised, the one-word slot (a nop while the slot is empty), the
+# counter dropped again on the fall-through, R0 -ENOENT.
+"$FTRAMP" prog --jited "$O/selftests/progs/bpf/bpf_helpers.bpf.o" >"$TMP/h" 2>&1
+awk '/^; [0-9]+: \(85\) call tail_call#12$/ { on = 1; next }
+     /^;/ { on = 0 }
+     on { sub(/^ *[0-9a-f]+:\t/, ""); if ($1 ~ /^b/) sub(/#0x[0-9a-f]+$/, "#"); print }' \
+	"$TMP/h" >"$TMP/tail.got"
+printf '%s\n' "cmp	x26, #0x21" "b.hs	#" "add	x26, x26, #1" "nop" \
+	"sub	x26, x26, #1" "movn	x7, #0x1" >"$TMP/tail.want"
+check "jited: a constant-index tail call is listed as its direct slot" \
+	diff "$TMP/tail.want" "$TMP/tail.got"
 
 expect_fail "jited: an unknown program exits 1, named" 1 'no program nosuch' \
 	"$FTRAMP" prog --jited "$OBJ" nosuch

@@ -10,7 +10,9 @@
  *    undefined behaviour;
  *  - generated: selftests/bpf_gen.h builds from the input a program
  *    meant to be accepted (raw with data, or fentry with ctx); what the
- *    verifier accepts runs in the interpreter, built here with
+ *    verifier accepts is rewritten as a load rewrites it (bpf/fixup.c,
+ *    for the interpreter or, one in two, with the JIT's inlined ARRAY
+ *    lookups) and runs in the interpreter, built here with
  *    BPF_INTERP_CHECKED: every load, store and atomic must lie inside
  *    the run's live stack frames, the data or ctx (ctx read-only), a map
  *    value, or the ring buffer's data pages (a record's own bounds are
@@ -29,6 +31,7 @@
 
 #include "arch/arm64/bpf_jit.h"
 #include "bpf/bpf.h"
+#include "bpf/fixup.h"
 #include "bpf/verifier.h"
 #include "ftrace/reclaim.h"
 #include "selftests/bpf_gen.h"
@@ -202,49 +205,22 @@ static void maps_create(void)
 		abort();
 }
 
-/*
- * The run form, as prog.c's prog_prepare() makes it: map references
- * become addresses.
- */
-static struct ftramp_bpf_insn *run_form(const struct ftramp_bpf_program *p)
-{
-	struct ftramp_bpf_insn *run = malloc(p->n * sizeof(*run));
-
-	if (!run)
-		return NULL;
-	memcpy(run, p->insns, p->n * sizeof(*run));
-	for (size_t i = 0; i + 1 < p->n; i++) {
-		uint64_t v;
-
-		if (run[i].code != (BPF_LD | BPF_IMM | BPF_DW))
-			continue;
-		switch (run[i].src_reg) {
-		case BPF_PSEUDO_MAP_FD:
-			v = (uintptr_t)p->maps[run[i].imm];
-			break;
-		case BPF_PSEUDO_MAP_VALUE:
-			v = (uintptr_t)bpf_map_direct_value(p->maps[run[i].imm],
-							     run[i + 1].imm);
-			break;
-		case BPF_PSEUDO_FUNC:
-			v = (uintptr_t)&run[i + run[i].imm + 1];
-			break;
-		default:
-			i++;
-			continue;
-		}
-		run[i].src_reg = 0;
-		run[i].imm = (uint32_t)v;
-		run[i + 1].imm = (uint32_t)(v >> 32);
-		i++;
-	}
-	return run;
-}
-
 static struct {
 	uint64_t generated, accepted, ran, insns;
 	uint64_t mutated, mutants_accepted;
+	uint64_t inlined;		/* ARRAY lookups the rewrite inlined */
 } stats;
+
+/* Calls to map_lookup_elem in @n insns. */
+static uint64_t lookups(const struct ftramp_bpf_insn *in, size_t n)
+{
+	uint64_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += in[i].code == (BPF_JMP | BPF_CALL) && !in[i].src_reg &&
+		     in[i].imm == BPF_FUNC_map_lookup_elem;
+	return c;
+}
 
 /*
  * Change one to three instructions of a generated program a little: an
@@ -341,19 +317,30 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 	/* a test run refuses data shorter than what the program touches */
 	if (!err && c.data_size && vd.data_need > c.data_size)
 		err = -EINVAL;
-	bpf_verdict_free(&vd);
-	if (err)
+	if (err) {
+		bpf_verdict_free(&vd);
 		return 0;
+	}
 	if (mutant)
 		stats.mutants_accepted++;
 	else
 		stats.accepted++;
 	stats.insns += p.n;
-	p.run = run_form(&p);
+	/*
+	 * The run form a load makes (bpf/fixup.c), the interpreter's or,
+	 * one program in two, the JIT's: its inlined ARRAY lookups run
+	 * checked too.
+	 */
+	err = bpf_fixup(&p, &vd, &bpf_map_addrs_live,
+			gen_rand(r, 2) ? FTRAMP_BPF_ENGINE_JIT :
+			FTRAMP_BPF_ENGINE_INTERP);
+	bpf_verdict_free(&vd);
+	if (!err)
+		stats.inlined += lookups(p.insns, p.n) - lookups(p.run, p.run_n);
 	obj.size = c.data_size ? c.data_size : c.ctx_slots * 8;
 	obj.ctx = !c.data_size;
 	buf = malloc(obj.size);
-	if (!p.run || !buf)
+	if (err || !buf)
 		abort();
 	for (size_t i = 0; i < obj.size; i++)
 		buf[i] = gen_rand(r, 256);
@@ -368,7 +355,7 @@ static int fuzz_gen(struct bpf_gen_rng *r)
 		ftramp_bpf_map__ringbuf_consume(maps[RB], drop, NULL);
 	obj.data = NULL;
 	free(buf);
-	free(p.run);
+	bpf_fixup_free(&p);
 	return 1;
 }
 
@@ -429,10 +416,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* a generator the verifier mostly refuses would test little */
 	ok = stats.accepted * 10 >= stats.generated * 9;
+	/* and one that never reaches an inlined lookup would check none */
+	ok = ok && (n < 100 || stats.inlined);
 	printf("1..1\n%sok 1 fuzz_verifier seeds 1..%lu # %llu generated, "
 	       "%llu accepted (%.1f%%); %llu mutants, %llu accepted (%.1f%%); "
 	       "all accepted ran in the checked interpreter, %.1f insns each, "
-	       "%.0f programs/s\n", ok ? "" : "not ", n,
+	       "%llu ARRAY lookups inlined, %.0f programs/s\n",
+	       ok ? "" : "not ", n,
 	       (unsigned long long)stats.generated,
 	       (unsigned long long)stats.accepted,
 	       100.0 * stats.accepted / (stats.generated ? stats.generated : 1),
@@ -442,6 +432,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	       (stats.mutated ? stats.mutated : 1),
 	       (double)stats.insns / (stats.accepted + stats.mutants_accepted ?
 				      stats.accepted + stats.mutants_accepted : 1),
+	       (unsigned long long)stats.inlined,
 	       (stats.generated + stats.mutated) / s);
 	exit(ok ? 0 : 1);
 }

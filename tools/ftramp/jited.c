@@ -10,9 +10,12 @@
  * The command runs on the host, so the program is compiled by a host
  * build of the library's JIT path (bpf/jit.c, arch/arm64/bpf_jit.c) into
  * memory of ours: the text allocator below stands in for
- * arch/arm64/text_alloc.c, and nothing runs or registers the image.  Maps do not
- * exist here: each map reference holds a placeholder address, printed
- * in the header; helper calls show host addresses.
+ * arch/arm64/text_alloc.c, and nothing runs or registers the image.  The
+ * program goes through the load's own steps (verifier, rewrite pass for
+ * the JIT, direct tail calls), so the listing is the code a JIT load
+ * runs, but for addresses: maps do not exist here, each map reference
+ * holds a placeholder address printed in the header, and helper calls
+ * show host addresses.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,13 +26,17 @@
 #include "arch/arm64/bpf_jit.h"
 #include "arch/arm64/text_alloc.h"
 #include "bpf/bpf.h"
-#include "bpf/patch.h"
+#include "bpf/fixup.h"
 #include "bpf/verifier.h"
 #include "cli.h"
 
-/* Where map k's placeholder lives: JITED_MAPS + k * JITED_MAP_STEP. */
+/*
+ * Where map k's placeholder lives: JITED_MAPS + k * JITED_MAP_STEP, an
+ * ARRAY's values JITED_VALUES past it.
+ */
 #define JITED_MAPS	0xaaaa00000000ull
 #define JITED_MAP_STEP	0x100000ull
+#define JITED_VALUES	0x1000ull
 /* The image's placeholder execute address when no near address is given. */
 #define JITED_TEXT	0xaaab00000000ull
 
@@ -111,85 +118,66 @@ void bpf_jit_debug_unregister(struct ftramp_bpf_program *p)
 
 /*
  * The instruction as the user wrote it that run instruction i stands
- * for (bpf/fixup.c's orig_idx; the identity for run_form()'s).
+ * for (bpf/fixup.c's orig_idx).
  */
 static size_t orig_of(const struct ftramp_bpf_program *p, size_t i)
 {
 	return p->orig_idx ? p->orig_idx[i] : i;
 }
 
-/*
- * The run form bpf/fixup.c makes at load for the interpreter: what the
- * program never reaches dropped (the verifier's walk), map references as
- * addresses, helper calls kept; placeholders for the maps.  The JIT's
- * load inlines some helpers besides (bpf.rst, "Rewriting after the
- * verifier"): not shown here yet.  0, or -errno with the reason printed.
- */
-static int run_form(struct ftramp_bpf_program *p)
+/* Map @m's placeholder (its values at JITED_VALUES past it). */
+static uint64_t placeholder_map(const struct ftramp_bpf_map *m, void *cookie)
 {
-	struct bpf_patch *dead = malloc((p->n ? p->n : 1) * sizeof(*dead));
-	struct bpf_patch_out out = { 0 };
-	struct ftramp_bpf_error e = { 0 };
-	struct bpf_verdict vd;
-	uint32_t entry = (uint32_t)p->entry;
-	int err = dead ? 0 : -ENOMEM;
+	const struct ftramp_bpf_object *obj = cookie;
 
-	if (!err) {
+	return JITED_MAPS + (uint64_t)(m - obj->maps) * JITED_MAP_STEP;
+}
+
+static uint64_t placeholder_values(const struct ftramp_bpf_map *m,
+				   void *cookie)
+{
+	return m->type == BPF_MAP_TYPE_ARRAY ?
+	       placeholder_map(m, cookie) + JITED_VALUES : 0;
+}
+
+/*
+ * The run form a JIT load makes (bpf/prog.c): verified, what the program
+ * never reaches dropped, helpers inlined for the JIT, map references as
+ * addresses (placeholders), direct tail calls where the verifier knew
+ * map and key; then the JIT.  0, or -errno with the reason printed
+ * (-EOPNOTSUPP: the JIT does not take it, not printed).
+ */
+static int jit_listed(struct ftramp_bpf_program *p)
+{
+	const struct bpf_map_addrs addrs = {
+		.map = placeholder_map,
+		.values = placeholder_values,
+		.cookie = (void *)p->obj,
+	};
+	struct ftramp_bpf_error e = { 0 };
+	struct bpf_verdict vd = { 0 };
+	int err = -ENOMEM;
+
+	vd.tail_keys = bpf_tail_keys_new(p->n);
+	if (vd.tail_keys) {
 		err = bpf_verify(p, BPF_CTX_UNKNOWN, &e, NULL, &vd);
 		if (err)
 			pr_err("%s: %s", p->name, e.msg[0] ? e.msg :
 			       strerror(-err));
 	}
 	if (!err) {
-		err = bpf_patch_apply(p->insns, p->n, NULL, dead,
-				      bpf_patch_removals(p->insns, p->n,
-							 vd.live, dead),
-				      &entry, 1, &out);
-		bpf_verdict_free(&vd);
+		err = bpf_fixup(p, &vd, &addrs, FTRAMP_BPF_ENGINE_JIT);
 		if (err)
 			pr_err("%s: %s", p->name, strerror(-err));
 	}
-	free(dead);
-	if (err)
-		return err;
-	p->run = out.insns;
-	p->run_n = out.n;
-	p->orig_idx = out.orig_idx;
-	p->run_entry = entry;
-	for (size_t i = 0; i + 1 < p->run_n; i++) {
-		struct ftramp_bpf_insn *in = &p->run[i];
-		uint64_t v;
-
-		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
-			continue;
-		switch (in->src_reg) {
-		case BPF_PSEUDO_MAP_FD:
-			v = JITED_MAPS + (uint64_t)in->imm * JITED_MAP_STEP;
-			break;
-		case BPF_PSEUDO_MAP_VALUE:
-			v = JITED_MAPS + (uint64_t)in->imm * JITED_MAP_STEP +
-			    (uint32_t)in[1].imm;
-			break;
-		default:	/* a plain value, or BPF_PSEUDO_FUNC: left */
-			i++;
-			continue;
-		}
-		in[0].src_reg = 0;
-		in[0].imm = (int32_t)(uint32_t)v;
-		in[1].imm = (int32_t)(uint32_t)(v >> 32);
-		i++;
+	if (!err) {
+		err = bpf_jit_prog(p, vd.tail_keys, BPF_JIT_PROG_LISTED);
+		if (err)
+			bpf_fixup_free(p);
 	}
-	return 0;
-}
-
-/* Drop what run_form() made. */
-static void run_form_free(struct ftramp_bpf_program *p)
-{
-	free(p->run);
-	free(p->orig_idx);
-	p->run = NULL;
-	p->orig_idx = NULL;
-	p->run_n = p->run_entry = 0;
+	free(vd.tail_keys);
+	bpf_verdict_free(&vd);
+	return err;
 }
 
 static void print_lines(struct cli_disasm *dis, const struct bpf_jit_image *img,
@@ -258,30 +246,31 @@ static void list_image(struct cli_disasm *dis,
 static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 {
 	const struct ftramp_bpf_object *obj = p->obj;
-	int err;
+	int err = jit_listed(p);
 
-	if (run_form(p))
-		return 1;
-	err = bpf_jit_prog(p, NULL);
-	if (err) {
-		printf("%s: not JIT'd: %s%s\n\n", p->name, strerror(-err),
-		       err == -EOPNOTSUPP ? " (it runs in the interpreter)" :
-		       "");
-		run_form_free(p);
+	if (err == -EOPNOTSUPP)
+		printf("%s: not JIT'd: %s (it runs in the interpreter)\n\n",
+		       p->name, strerror(-err));
+	if (err)
 		return err == -EOPNOTSUPP ? 0 : 1;
-	}
 	printf("%s (%s): %zu insns, %u bytes of A64 in %zu function%s, "
 	       "%u passes\n", p->name, p->sec, p->n, p->jit->len * 4,
 	       p->jit->nr_funcs, p->jit->nr_funcs == 1 ? "" : "s",
 	       p->jit->passes);
-	for (size_t i = 0; obj && i < obj->nr_maps; i++)
-		printf("; map %s at %#llx (a placeholder)\n",
-		       obj->maps[i].name,
-		       (unsigned long long)(JITED_MAPS + i * JITED_MAP_STEP));
+	for (size_t i = 0; obj && i < obj->nr_maps; i++) {
+		const struct ftramp_bpf_map *m = &obj->maps[i];
+		uint64_t values = placeholder_values(m, (void *)obj);
+
+		printf("; map %s at %#llx", m->name,
+		       (unsigned long long)placeholder_map(m, (void *)obj));
+		if (values)
+			printf(", values at %#llx", (unsigned long long)values);
+		printf(" (placeholders)\n");
+	}
 	list_image(dis, p, p->jit);
 	printf("\n");
 	bpf_jit_prog_free(p);
-	run_form_free(p);
+	bpf_fixup_free(p);
 	return 0;
 }
 
