@@ -216,12 +216,21 @@ static bool reg_is_const(const struct reg *r)
 	return r->type == SCALAR && tnum_is_const(r->t);
 }
 
+/*
+ * A register as the log and messages print it: the longest, a scalar
+ * with every bound and a var_off, is 162 bytes; a pointer with a map's
+ * name and a variable offset about as long.
+ */
+#define REG_STR_MAX	256
+
 static int reg_str(char *b, size_t sz, const struct reg *r)
 {
 	const char *tn = rtype_names[r->type];
 	int o = 0;
 
-#define P(...) (o += snprintf(b + o, o < (int)sz ? sz - o : 0, __VA_ARGS__))
+/* appends, truncating at sz; o counts what the whole string would take */
+#define P(...) (o += snprintf(b + (o < (int)sz ? o : (int)sz - 1),	\
+			      o < (int)sz ? sz - o : 0, __VA_ARGS__))
 	if (r->type == NOT_INIT)
 		return P("?");
 	if (r->type == SCALAR) {
@@ -239,7 +248,7 @@ static int reg_str(char *b, size_t sz, const struct reg *r)
 		if (r->t.m != UINT64_MAX)
 			P("var_off=(%#llx; %#llx),", (unsigned long long)r->t.v,
 			  (unsigned long long)r->t.m);
-		if (b[o - 1] == ',')
+		if (o <= (int)sz && b[o - 1] == ',')
 			o--;
 		return P(")");
 	}
@@ -265,7 +274,7 @@ static int reg_str(char *b, size_t sz, const struct reg *r)
 
 static void log_state(struct env *env, const struct vstate *s)
 {
-	char b[160];
+	char b[REG_STR_MAX];
 
 	for (int fr = 0; fr <= s->cur; fr++) {
 		const struct frame *f = s->f[fr];
@@ -301,7 +310,7 @@ static void log_state(struct env *env, const struct vstate *s)
 static int __attribute__((format(printf, 2, 3)))
 verr(struct env *env, const char *fmt, ...)
 {
-	char msg[200];
+	char msg[320];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -320,7 +329,7 @@ verr(struct env *env, const char *fmt, ...)
 
 /* "R3 invalid mem access 'scalar' (R3=scalar(umax=7))" */
 #define RERR(regno, r, fmt, ...) ({					\
-		char rs_[120];						\
+		char rs_[REG_STR_MAX];					\
 		reg_str(rs_, sizeof(rs_), (r));				\
 		verr(env, "R%d " fmt " (R%d=%s)", (regno), ##__VA_ARGS__,\
 		     (regno), rs_);					\

@@ -110,6 +110,16 @@ static const struct vcase cases[] = {
 	/* scalars are not pointers */
 	BAD("scalar_deref", "insn 1: R2 invalid mem access 'scalar' (R2=100)",
 	    MOV(2, 100), LDX(BPF_DW, 0, 2, 0), EXIT()),
+	/*
+	 * The longest register a message prints, every bound and a
+	 * var_off: once overran its buffer (fuzz_verifier, ASan).
+	 */
+	BAD("scalar_deref_every_bound", "insn 4: R3 invalid mem access "
+	    "'scalar' (R3=scalar(smin=-9163031622968663040,"
+	    "smax=-9163031622968662785,umin=9283712450740888576,"
+	    "umax=9283712450740888831,var_off=(0x80d65f4967482400; 0xff)))",
+	    LDX(BPF_B, 3, 1, 0), LD64(4, 0x80d65f4967482400ull),
+	    A64X(BPF_ADD, 3, 4), LDX(BPF_DW, 0, 3, 0), EXIT()),
 	OK("pointer_add_const", MOVX(2, 1), A64K(BPF_ADD, 2, 8),
 	   LDX(BPF_B, 0, 2, 0), EXIT()),
 	BAD("pointer_and", "R1 pointer arithmetic with this operator "
