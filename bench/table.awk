@@ -49,6 +49,11 @@ function target(name, extra,	fn, near) {
 		return check(extra <= 2, "<= 2")
 	if (name == "ftramp.f2.bpf_count_jit")
 		return check(extra <= 6, "<= 6")
+	if (name == "ftramp.f2.bpf_jit_tail_direct")
+		return check(extra <= 4, "<= 4")
+	# the site's nop: a word must be there to be patched (bpf.rst)
+	if (name == "ftramp.f2.bpf_jit_sb_off")
+		return check(extra <= 0, "0")
 	if (name ~ /^ftramp\.[^.]*\.far_fentry_fexit$/) {
 		near = "ftramp." fn ".fentry_fexit"
 		if (!(near in insns))
