@@ -19,20 +19,27 @@ static const char *const names[] = {
 	[BPF_FUNC_get_smp_processor_id]	= "get_smp_processor_id",
 	[BPF_FUNC_tail_call]		= "tail_call",
 	[BPF_FUNC_get_current_pid_tgid]	= "get_current_pid_tgid",
+	[BPF_FUNC_get_current_uid_gid]	= "get_current_uid_gid",
 	[BPF_FUNC_get_current_comm]	= "get_current_comm",
+	[BPF_FUNC_probe_read_str]	= "probe_read_str",
 	[BPF_FUNC_probe_read_user]	= "probe_read_user",
+	[BPF_FUNC_probe_read_kernel]	= "probe_read_kernel",
 	[BPF_FUNC_probe_read_user_str]	= "probe_read_user_str",
+	[BPF_FUNC_probe_read_kernel_str] = "probe_read_kernel_str",
 	[BPF_FUNC_ktime_get_boot_ns]	= "ktime_get_boot_ns",
 	[BPF_FUNC_ringbuf_output]	= "ringbuf_output",
 	[BPF_FUNC_ringbuf_reserve]	= "ringbuf_reserve",
 	[BPF_FUNC_ringbuf_submit]	= "ringbuf_submit",
 	[BPF_FUNC_ringbuf_discard]	= "ringbuf_discard",
+	[BPF_FUNC_ktime_get_coarse_ns]	= "ktime_get_coarse_ns",
 	[BPF_FUNC_get_func_ip]		= "get_func_ip",
 	[BPF_FUNC_get_attach_cookie]	= "get_attach_cookie",
 	[BPF_FUNC_loop]			= "loop",
+	[BPF_FUNC_strncmp]		= "strncmp",
 	[BPF_FUNC_get_func_arg]		= "get_func_arg",
 	[BPF_FUNC_get_func_ret]		= "get_func_ret",
 	[BPF_FUNC_get_func_arg_cnt]	= "get_func_arg_cnt",
+	[BPF_FUNC_ktime_get_tai_ns]	= "ktime_get_tai_ns",
 };
 
 bool bpf_helper_known(int32_t id)
@@ -57,13 +64,17 @@ bool bpf_helper_needs_ctx(int32_t id)
 	return false;
 }
 
-/* Helpers whose map argument is checked against the program's maps. */
+/*
+ * Helpers that take the program (the sixth argument): a map argument is
+ * checked against its maps, strncmp's string bounded by one of them.
+ */
 bool bpf_helper_takes_prog(int32_t id)
 {
 	switch (id) {
 	case BPF_FUNC_map_lookup_elem: case BPF_FUNC_map_update_elem:
 	case BPF_FUNC_map_delete_elem: case BPF_FUNC_ringbuf_output:
 	case BPF_FUNC_ringbuf_reserve:
+	case BPF_FUNC_strncmp:	/* its string: in one of the program's maps */
 		return true;
 	}
 	return false;

@@ -202,6 +202,50 @@ static long read_user_str(char *dst, uint32_t size, uint64_t src)
 	return -EFAULT;
 }
 
+/*
+ * The kernel's bpf_strncmp(): strncmp() of @s1 (@size bytes the verifier
+ * proved readable) and @s2, a NUL-terminated string in a read-only map
+ * value (ARG_PTR_TO_CONST_STR).  The verifier checked that NUL in the
+ * section's bytes; user space may rewrite the map since (nothing freezes
+ * it), so @s2 is read no further than the end of the value of the
+ * program's .rodata map it points into (-EINVAL if none, as for a map
+ * argument).  The result is the
+ * generic kernel strncmp()'s: -1, 0 or 1, the bytes compared unsigned.
+ */
+static long str_ncmp(const struct ftramp_bpf_program *prog, const char *s1,
+		     uint32_t size, uint64_t s2)
+{
+	const unsigned char *a = (const unsigned char *)s1;
+	const unsigned char *b = (const unsigned char *)(uintptr_t)s2;
+	uint64_t end = 0;	/* of the value @s2 points into */
+
+	for (size_t i = 0; i < prog->nr_maps && !end; i++) {
+		const struct ftramp_bpf_map *m = prog->maps[i];
+		struct bpf_map_layout l;
+
+		uint64_t base, idx;
+
+		if (m->origin != BPF_MAP_RODATA || bpf_map_layout(m, &l) ||
+		    !l.data)
+			continue;
+		base = (uintptr_t)l.data;
+		idx = (s2 - base) / l.stride;
+		if (s2 >= base && idx < l.nr)
+			end = base + idx * l.stride + m->value_size;
+	}
+	if (!end)
+		return -EINVAL;
+	for (uint32_t i = 0; i < size; i++) {
+		unsigned char c2 = s2 + i < end ? b[i] : 0;
+
+		if (a[i] != c2)
+			return a[i] < c2 ? -1 : 1;
+		if (!a[i])
+			break;
+	}
+	return 0;
+}
+
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -299,6 +343,12 @@ HELPER(h_probe_read_user_str)
 	return read_user_str((char *)(uintptr_t)r1, r2, r3);
 }
 
+HELPER(h_strncmp)
+{
+	UNUSED_ARGS;
+	return str_ncmp(prog, (const char *)(uintptr_t)r1, r2, r3);
+}
+
 HELPER(h_ktime_get_ns)
 {
 	UNUSED_ARGS;
@@ -309,6 +359,18 @@ HELPER(h_ktime_get_boot_ns)
 {
 	UNUSED_ARGS;
 	return clock_ns(CLOCK_BOOTTIME);
+}
+
+HELPER(h_ktime_get_coarse_ns)
+{
+	UNUSED_ARGS;
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+HELPER(h_ktime_get_tai_ns)
+{
+	UNUSED_ARGS;
+	return clock_ns(CLOCK_TAI);
 }
 
 HELPER(h_trace_printk)
@@ -335,6 +397,18 @@ HELPER(h_get_current_pid_tgid)
 {
 	UNUSED_ARGS;
 	return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+}
+
+/*
+ * The kernel's current_uid_gid(): the calling thread's real ids, as the
+ * process's user namespace sees them (the kernel maps them into the
+ * initial one, which a process cannot).
+ */
+HELPER(h_get_current_uid_gid)
+{
+	UNUSED_ARGS;
+	return (uint64_t)(uint32_t)syscall(SYS_getgid) << 32 |
+	       (uint32_t)syscall(SYS_getuid);
 }
 
 HELPER(h_get_current_comm)
@@ -412,13 +486,21 @@ static const bpf_helper_native_fn natives[] = {
 	[BPF_FUNC_map_delete_elem]	= h_map_delete_elem,
 	[BPF_FUNC_probe_read]		= h_probe_read_user,
 	[BPF_FUNC_probe_read_user]	= h_probe_read_user,
+	/* a process has no kernel memory: _kernel reads its own, as _user */
+	[BPF_FUNC_probe_read_kernel]	= h_probe_read_user,
 	[BPF_FUNC_probe_read_user_str]	= h_probe_read_user_str,
+	[BPF_FUNC_probe_read_str]	= h_probe_read_user_str,
+	[BPF_FUNC_probe_read_kernel_str] = h_probe_read_user_str,
+	[BPF_FUNC_strncmp]		= h_strncmp,
 	[BPF_FUNC_ktime_get_ns]		= h_ktime_get_ns,
 	[BPF_FUNC_ktime_get_boot_ns]	= h_ktime_get_boot_ns,
+	[BPF_FUNC_ktime_get_coarse_ns]	= h_ktime_get_coarse_ns,
+	[BPF_FUNC_ktime_get_tai_ns]	= h_ktime_get_tai_ns,
 	[BPF_FUNC_trace_printk]		= h_trace_printk,
 	[BPF_FUNC_get_prandom_u32]	= h_get_prandom_u32,
 	[BPF_FUNC_get_smp_processor_id]	= h_get_smp_processor_id,
 	[BPF_FUNC_get_current_pid_tgid]	= h_get_current_pid_tgid,
+	[BPF_FUNC_get_current_uid_gid]	= h_get_current_uid_gid,
 	[BPF_FUNC_get_current_comm]	= h_get_current_comm,
 	[BPF_FUNC_ringbuf_output]	= h_ringbuf_output,
 	[BPF_FUNC_ringbuf_reserve]	= h_ringbuf_reserve,

@@ -1807,6 +1807,7 @@ enum arg {
 	A_STACK_NULL,	/* a stack pointer or NULL */
 	A_LONG,		/* 8 writable bytes */
 	A_ALLOC,	/* a known size > 0 */
+	A_CONST_STR,	/* a NUL-terminated string in a .rodata map */
 };
 
 enum ret { R_INT, R_U32, R_VALUE_OR_NULL, R_REC_OR_NULL, R_VOID };
@@ -1832,6 +1833,13 @@ static const struct proto protos[] = {
 	[BPF_FUNC_tail_call] = { R_INT, { A_CTX, A_MAP, A_ANY },
 				 BPF_MAP_TYPE_PROG_ARRAY },
 	[BPF_FUNC_get_current_pid_tgid] = { R_INT },
+	[BPF_FUNC_get_current_uid_gid] = { R_INT },
+	[BPF_FUNC_probe_read_str] = { R_INT, { A_UMEM, A_SIZE0, A_ANY } },
+	[BPF_FUNC_probe_read_kernel] = { R_INT, { A_UMEM, A_SIZE0, A_ANY } },
+	[BPF_FUNC_probe_read_kernel_str] = { R_INT, { A_UMEM, A_SIZE0, A_ANY } },
+	[BPF_FUNC_ktime_get_coarse_ns] = { R_INT },
+	[BPF_FUNC_ktime_get_tai_ns] = { R_INT },
+	[BPF_FUNC_strncmp] = { R_INT, { A_MEM, A_SIZE, A_CONST_STR } },
 	[BPF_FUNC_get_current_comm] = { R_INT, { A_UMEM, A_SIZE } },
 	[BPF_FUNC_ringbuf_output] = { R_INT, { A_MAP, A_MEM, A_SIZE0, A_ANY },
 				      BPF_MAP_TYPE_RINGBUF },
@@ -1938,6 +1946,39 @@ static int helper_mem(struct env *env, int regno, uint64_t size, bool write,
 				env->v->data_need = hi;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The kernel's ARG_PTR_TO_CONST_STR (check_reg_const_str()): a constant
+ * offset into a read-only map's value with a NUL before its end.  Read
+ * only is .rodata here (the kernel: BPF_F_RDONLY_PROG and frozen; no map
+ * of ours is frozen, so the helper bounds its read by the value too), and
+ * the string is checked in the section's bytes, which the map starts as.
+ */
+static int const_str(struct env *env, int regno)
+{
+	struct reg *r = &regs(env)[regno];
+	const struct ftramp_bpf_map *m = r->map;
+	int64_t off;
+
+	if (r->type != PTR_TO_MAP_VALUE)
+		return RERR(regno, r, "type=%s expected=map_value",
+			    rtype_names[r->type]);
+	if (m->origin != BPF_MAP_RODATA || !m->init)
+		return RERR(regno, r, "does not point to a readonly map");
+	if (!tnum_is_const(r->t))
+		return RERR(regno, r, "is not a constant address");
+	off = (int64_t)r->off + (int64_t)r->t.v;
+	if (off < 0 || off >= m->value_size)
+		return RERR(regno, r, "invalid access to map value, "
+			    "value_size=%u off=%lld size=%lld", m->value_size,
+			    (long long)off, (long long)m->value_size - off);
+	if ((size_t)off >= m->init_size ||
+	    !memchr((const char *)m->init + off, '\0',
+		    (m->init_size < m->value_size ? m->init_size :
+		     m->value_size) - off))
+		return RERR(regno, r, "string is not zero-terminated");
 	return 0;
 }
 
@@ -2087,6 +2128,11 @@ static int check_helper(struct env *env, const struct ftramp_bpf_insn *in,
 				return RERR(regno, r, "a record size must be a "
 					    "known constant > 0");
 			alloc = r->t.v;
+			break;
+		case A_CONST_STR:
+			err = const_str(env, regno);
+			if (err)
+				return err;
 			break;
 		}
 	}

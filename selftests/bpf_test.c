@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -26,10 +28,15 @@
 int bt_add(int a, int b);
 int bt_check(int x);
 long bh_str(const char *s);
+long bh_more(const char *s, const char *t, const char *bad);
 
 TRACEE int bt_add(int a, int b) { return a + b; }
 TRACEE int bt_check(int x) { return x - 1; }
 TRACEE long bh_str(const char *s) { return s[0]; }
+TRACEE long bh_more(const char *s, const char *t, const char *bad)
+{
+	return s[0] + t[0] + (bad != NULL);
+}
 
 static struct ftramp_bpf_object *open_obj_engine(const char *name,
 						 struct ftramp_bpf_error *e,
@@ -542,6 +549,121 @@ TEST_F(engine, helpers_attached)
 	ftramp_bpf_object__close(obj);
 }
 
+/* bpf_helpers_more.bpf.c's results */
+struct more_out {
+	uint64_t uid_gid, coarse, tai;
+	long rd, rd_bad, kstr_len, kstr_trunc, kstr_bad, str_len;
+	char buf[8], bad[8], kstr[8], trunc[4], kbad[8], str[8];
+	long cmp_eq, cmp_lt, cmp_gt, cmp_prefix, cmp_unsigned;
+};
+
+static uint64_t clock_of(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int sign(long v)
+{
+	return (v > 0) - (v < 0);
+}
+
+/*
+ * The helpers of bpf_helpers_more.bpf.c, run by a test run and attached
+ * in each engine, against what this test works out: the ids from
+ * getuid()/getgid(), the clocks between readings taken around the run,
+ * the reads and the compares from libc's.
+ */
+TEST_F(engine, helpers_more)
+{
+	static const char s[] = "hello, world", t[] = "hello";
+	static const char zero[8];
+	struct ftramp_bpf_object *obj;
+	struct ftramp_bpf_program *p;
+	struct ftramp_bpf_map *bss;
+	char *bad = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	uint64_t ctx[3] = { U64(s), U64(t), U64(bad) };
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(0, munmap(bad, 4096));	/* now unmapped */
+	/*
+	 * Real ids apart from each other and from the effective ones where
+	 * the test may set them (a child of its own: the harness forks),
+	 * so that a swap, or the effective ids, would show.
+	 */
+	if (!geteuid() && (setresgid(2000, -1, -1) || setresuid(1000, -1, -1)))
+		TH_LOG("real ids not set apart: %s", strerror(errno));
+	obj = open_obj_engine("bpf_helpers_more.bpf.o", NULL, variant->engine);
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	EXPECT_EQ(variant->engine, engine_of_all(obj));
+	p = ftramp_bpf_object__find_program_by_name(obj, "helpers_more");
+	bss = ftramp_bpf_object__find_map_by_name(obj, ".bss");
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, bss);
+	for (int attached = 0; attached < 2; attached++) {
+		FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .ctx_in = ctx,
+			    .ctx_size_in = sizeof(ctx));
+		uint64_t coarse0, coarse1, tai0, tai1;
+		struct more_out r = { 0 };
+		uint32_t k = 0;
+
+		ASSERT_EQ(0, ftramp_bpf_map__update_elem(bss, &k, 4, &r,
+							 sizeof(r), 0));
+		if (attached)
+			ASSERT_EQ(0, ftramp_bpf_object__attach(obj));
+		coarse0 = clock_of(CLOCK_MONOTONIC_COARSE);
+		tai0 = clock_of(CLOCK_TAI);
+		if (attached)
+			EXPECT_EQ('h' + 'h' + 1, bh_more(s, t, bad));
+		else
+			ASSERT_EQ(0, ftramp_bpf_prog__test_run(p, &o));
+		tai1 = clock_of(CLOCK_TAI);
+		coarse1 = clock_of(CLOCK_MONOTONIC_COARSE);
+		if (attached)
+			ASSERT_EQ(0, ftramp_bpf_object__detach(obj));
+		ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(bss, &k, 4, &r,
+							 sizeof(r), 0));
+
+		EXPECT_EQ((uint64_t)getgid() << 32 | getuid(), r.uid_gid);
+		EXPECT_LE(coarse0, r.coarse);
+		EXPECT_GE(coarse1, r.coarse);
+		EXPECT_LE(tai0, r.tai);
+		EXPECT_GE(tai1, r.tai);
+
+		/* _kernel: this process's memory, as _user */
+		EXPECT_EQ(0, r.rd);
+		EXPECT_EQ(0, memcmp(s, r.buf, 8));
+		EXPECT_EQ(-EFAULT, r.rd_bad);
+		EXPECT_EQ(0, memcmp(zero, r.bad, 8));	/* was "xxxxxxxx" */
+		EXPECT_EQ((long)sizeof(t), r.kstr_len);	/* with its NUL */
+		EXPECT_STREQ(t, r.kstr);
+		EXPECT_EQ('x', r.kstr[6]);	/* past the NUL: untouched */
+		EXPECT_EQ('y', r.kstr[7]);
+		EXPECT_EQ(4, r.kstr_trunc);	/* size - 1 bytes and a NUL */
+		EXPECT_STREQ("hel", r.trunc);
+		EXPECT_EQ(-EFAULT, r.kstr_bad);
+		EXPECT_EQ(0, memcmp(zero, r.kbad, 8));
+		EXPECT_EQ((long)sizeof(t), r.str_len);
+		EXPECT_STREQ(t, r.str);
+
+		/* strncmp: libc's sign; the bytes unsigned */
+		EXPECT_EQ(sign(strncmp(t, "hello", 8)), r.cmp_eq);
+		EXPECT_EQ(0, r.cmp_eq);
+		EXPECT_EQ(sign(strncmp(t, "hellp", 8)), r.cmp_lt);
+		EXPECT_EQ(-1, r.cmp_lt);
+		EXPECT_EQ(sign(strncmp(t, "hell", 8)), r.cmp_gt);
+		EXPECT_EQ(1, r.cmp_gt);
+		EXPECT_EQ(0, r.cmp_prefix);	/* "hell" of "hellx" */
+		EXPECT_EQ(sign(strncmp("\xff", "a", 2)), r.cmp_unsigned);
+		EXPECT_EQ(1, r.cmp_unsigned);
+	}
+	ftramp_bpf_object__close(obj);
+}
+
 TEST(struct_ops_thunk)
 {
 	struct ftramp_bpf_object *obj = open_obj("bpf_ops.bpf.o", NULL);
@@ -727,6 +849,18 @@ TEST(refusals)
 		EXPECT_EQ(NULL, ftramp_bpf_program__handler(
 			ftramp_bpf_object__find_program_by_name(obj,
 								"no_null_check")));
+		ftramp_bpf_object__close(obj);
+	}
+	/* bpf_strncmp()'s constant string without its NUL */
+	{
+		struct ftramp_bpf_object *obj = open_obj("refuse_strncmp.bpf.o",
+							 &e);
+
+		ASSERT_NE(NULL, obj);
+		EXPECT_EQ(-EINVAL, ftramp_bpf_object__load(obj));
+		EXPECT_EQ(FTRAMP_BPF_E_VERIFY, e.code);
+		EXPECT_NE(NULL, strstr(e.msg, "R3 string is not zero-terminated "
+				       "(R3=map_value(map=.rodata,off=0))"));
 		ftramp_bpf_object__close(obj);
 	}
 }
