@@ -115,6 +115,16 @@ struct bpf_reloc {
 	uint32_t off;		/* MAP_VALUE: offset; CALL/FUNC: target */
 };
 
+/*
+ * A PROG_ARRAY slot the object declares (libbpf's `.values = { [K] =
+ * (void *)&prog }`): from .rel.maps at open, filled at load (tail.c).
+ */
+struct bpf_slot_init {
+	uint32_t map;		/* in obj->maps */
+	uint32_t key;
+	uint32_t prog;		/* in obj->progs */
+};
+
 struct bpf_stub;
 struct bpf_jit_image;
 struct bpf_jit_debug;
@@ -199,6 +209,8 @@ struct ftramp_bpf_object {
 	size_t nr_maps;
 	struct bpf_reloc *relocs;
 	size_t nr_relocs;
+	struct bpf_slot_init *slots;	/* by map, then key */
+	size_t nr_slots;
 	/* a copy of the file: map inits and BTF point into it */
 	uint8_t *buf;
 	size_t size;
@@ -351,6 +363,13 @@ void bpf_tail_untrack(struct ftramp_bpf_program *p);
  */
 bool bpf_tail_release(struct ftramp_bpf_program *p);
 void bpf_prog_destroy(struct ftramp_bpf_program *p);	/* prog.c */
+/*
+ * Object load, once every program is loaded: fill the slots the object
+ * declares, as ftramp_bpf_map__set_prog() does.  0, or the first
+ * refusal with e naming the map, the slot and the program.
+ */
+int bpf_tail_init_slots(struct ftramp_bpf_object *obj,
+			struct ftramp_bpf_error *e);
 /* delete_elem on a PROG_ARRAY. */
 int bpf_prog_array_delete(struct ftramp_bpf_map *map, uint32_t key);
 /* The interpreter counts its runs between a slot read and the end. */

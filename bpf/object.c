@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The object loader's parse step: an ELF relocatable object from
- * `clang -target bpf` becomes programs, map definitions and applied
- * relocations, the way libbpf's bpf_object__open() reads one.  Pure: it
- * reads a buffer and allocates, creates no map and runs nothing, so it
- * builds on the host and is fuzzed (selftests/fuzz_bpf_object.c).
+ * `clang -target bpf` becomes programs, map definitions (with the prog
+ * array slots they declare) and applied relocations, the way libbpf's
+ * bpf_object__open() reads one.  Pure: it reads a buffer and allocates,
+ * creates no map and runs nothing, so it builds on the host and is
+ * fuzzed (selftests/fuzz_bpf_object.c).
  *
  * The file is untrusted.  Every header, table and offset is checked
  * before use and read with memcpy (the buffer has no alignment
@@ -27,6 +28,7 @@
 #define EM_BPF		247
 #endif
 #define R_BPF_64_64	1	/* ld_imm64 of a map, data or function */
+#define R_BPF_64_ABS64	2	/* a 64-bit address in data (.maps' values[]) */
 #define R_BPF_64_32	10	/* call of a subprogram */
 
 #define INSN_SZ		sizeof(struct ftramp_bpf_insn)
@@ -154,7 +156,14 @@ struct elf {
 	size_t symstr_size;
 	size_t text;		/* .text, 0: none */
 	size_t maps;		/* .maps, 0: none */
+	size_t maps_rel;	/* .rel.maps, 0: none */
 	int *map_of_sec;	/* [shndx]: data map index, -1 */
+	/* the values[] initialisers in .maps: [lo, hi) of map map */
+	struct map_values {
+		size_t map;
+		uint64_t lo, hi;
+	} *vals;
+	size_t nr_vals;
 	struct ftramp_bpf_error *err;
 };
 
@@ -559,14 +568,41 @@ static int btf_pointee(const struct bpf_btf *btf, uint32_t type, uint32_t *id,
 	return 0;
 }
 
-static int map_def(struct elf *f, struct ftramp_bpf_map *m, uint32_t type)
+/*
+ * __array(values, T) is `T *values[]`: a zero-length array of pointers,
+ * the last member, whose initialiser libbpf reads from .rel.maps (a
+ * prog array: T a function type).  0 and *ptee the pointee, or -1.
+ */
+static int btf_values(const struct bpf_btf *btf, uint32_t type, uint32_t *ptee)
+{
+	const struct btf_type *t = bpf_btf_type(btf, bpf_btf_skip_mods(btf, type));
+	const struct btf_array *a;
+
+	if (!t || bpf_btf_kind(t) != BTF_KIND_ARRAY)
+		return -1;
+	a = (const void *)(t + 1);
+	t = bpf_btf_type(btf, bpf_btf_skip_mods(btf, a->type));
+	if (a->nelems || !t || bpf_btf_kind(t) != BTF_KIND_PTR)
+		return -1;
+	*ptee = bpf_btf_skip_mods(btf, t->type);
+	return 0;
+}
+
+/*
+ * The definition of map @m, BTF type @type.  *values_off: where its
+ * values[] initialiser starts in the definition, UINT32_MAX for none.
+ */
+static int map_def(struct elf *f, struct ftramp_bpf_map *m, uint32_t type,
+		   uint32_t *values_off)
 {
 	const struct bpf_btf *btf = f->obj->btf;
-	const struct btf_type *t;
+	const struct btf_type *t, *vt = NULL;
 	const struct btf_member *mb;
 	uint32_t key_size = 0, value_size = 0, v;
 	const char *why;
 	int code;
+
+	*values_off = UINT32_MAX;
 
 	t = bpf_btf_type(btf, bpf_btf_skip_mods(btf, type));
 	if (!t || bpf_btf_kind(t) != BTF_KIND_STRUCT)
@@ -599,6 +635,18 @@ static int map_def(struct elf *f, struct ftramp_bpf_map *m, uint32_t type)
 		} else if (!strcmp(name, "pinning") || !strcmp(name, "numa_node")) {
 			/* no bpffs to pin in; NUMA placement: ignored */
 			bad = btf_uint(btf, mb[i].type, &v);
+		} else if (!strcmp(name, "values")) {
+			if (i + 1 != bpf_btf_vlen(t) ||
+			    btf_values(btf, mb[i].type, &v))
+				return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
+						"section .maps, symbol %s: "
+						"member 'values' is not a last "
+						"__array()", m->name);
+			vt = bpf_btf_type(btf, v);
+			*values_off = (BTF_INFO_KFLAG(t->info) ?
+				       BTF_MEMBER_BIT_OFFSET(mb[i].offset) :
+				       mb[i].offset) / 8;
+			continue;
 		} else {
 			return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
 					"section .maps, symbol %s: member "
@@ -626,6 +674,27 @@ static int map_def(struct elf *f, struct ftramp_bpf_map *m, uint32_t type)
 					m->name, m->value_size, value_size);
 		m->value_size = value_size;
 	}
+	/*
+	 * values[]: libbpf's initialised prog array slots (map-in-map
+	 * outer maps use it too; ftramp has no such types).  The value is
+	 * a program's id: 4 bytes unless the definition says otherwise.
+	 */
+	if (*values_off != UINT32_MAX) {
+		if (m->type != BPF_MAP_TYPE_PROG_ARRAY)
+			return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
+					"section .maps, symbol %s: member "
+					"'values' initialises a prog_array's "
+					"slots, not a map of type %u (ftramp "
+					"has no map-in-map types)", m->name,
+					m->type);
+		if (!vt || bpf_btf_kind(vt) != BTF_KIND_FUNC_PROTO)
+			return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
+					"section .maps, symbol %s: member "
+					"'values' is not an array of function "
+					"pointers", m->name);
+		if (!m->value_size)
+			m->value_size = 4;
+	}
 	code = bpf_map_check(m, &why);
 	if (code == FTRAMP_BPF_E_MAP_TYPE)
 		return bpf_errf(f->err, code, "section .maps, symbol %s: map "
@@ -644,8 +713,8 @@ static int read_btf_maps(struct elf *f)
 		return 0;
 	for (size_t i = 1; i < f->nsyms; i++) {
 		struct ftramp_bpf_map *m;
+		uint32_t type, values_off;
 		const char *name;
-		uint32_t type;
 		Elf64_Sym s;
 		int err;
 
@@ -670,9 +739,21 @@ static int read_btf_maps(struct elf *f)
 		m->btf = obj->btf;
 		m->shndx = f->maps;
 		m->sym_off = s.st_value;
-		err = map_def(f, m, type);
+		err = map_def(f, m, type, &values_off);
 		if (err)
 			return err;
+		if (values_off != UINT32_MAX) {
+			struct map_values *v;
+
+			v = realloc(f->vals, (f->nr_vals + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			f->vals = v;
+			v = &f->vals[f->nr_vals++];
+			v->map = obj->nr_maps - 1;
+			v->lo = s.st_value + values_off;
+			v->hi = s.st_value + s.st_size;
+		}
 	}
 	return 0;
 }
@@ -829,18 +910,21 @@ static int read_relocs(struct elf *f, struct sec_relocs *per_sec)
 			return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
 					"section %s: relocates section %zu of "
 					"%zu", sec_name(f, i), tgt, f->shnum);
-		if (f->maps && tgt == f->maps)
-			return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
-					"section %s: initialised map values "
-					"(prog_array slots) are not supported "
-					"yet", sec_name(f, i));
-		if (!is_exec(&f->sh[tgt]))
+		if (!is_exec(&f->sh[tgt]) && (!f->maps || tgt != f->maps))
 			continue;	/* .BTF, .BTF.ext, DWARF */
 		if (sh->sh_entsize != sizeof(Elf64_Rel) ||
 		    sh->sh_size % sizeof(Elf64_Rel) || sh->sh_link != f->symtab)
 			return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
 					"section %s: damaged relocation table",
 					sec_name(f, i));
+		if (tgt == f->maps) {
+			if (f->maps_rel)
+				return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
+						"section %s: relocated twice",
+						sec_name(f, tgt));
+			f->maps_rel = i;	/* after the programs */
+			continue;
+		}
 		n = sh->sh_size / sizeof(Elf64_Rel);
 		if (per_sec[tgt].n)
 			return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
@@ -1072,6 +1156,147 @@ static int read_progs(struct elf *f, const struct sec_relocs *per_sec)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Declared prog array slots: .rel.maps, read once the programs exist
+ */
+
+/* The program symbol @s starts, or -1: a global function of its section. */
+static int prog_of_sym(const struct elf *f, const Elf64_Sym *s)
+{
+	if (ELF64_ST_TYPE(s->st_info) != STT_FUNC ||
+	    ELF64_ST_BIND(s->st_info) != STB_GLOBAL ||
+	    s->st_shndx == SHN_UNDEF || s->st_shndx >= f->shnum ||
+	    s->st_value % INSN_SZ)
+		return -1;
+	for (size_t i = 0; i < f->obj->nr_progs; i++) {
+		const struct ftramp_bpf_program *p = &f->obj->progs[i];
+
+		if (p->entry == s->st_value / INSN_SZ &&
+		    !strcmp(p->sec, sec_name(f, s->st_shndx)) &&
+		    !strcmp(p->name, sym_name(f, s)))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * One relocation of .maps: slot K of a prog array's values[] (at its
+ * start + K * 8, libbpf's pointer size for BPF) holds the address of a
+ * program of this object, as libbpf's bpf_object__collect_map_relos()
+ * takes them; the index must be below max_entries (the kernel's update
+ * would refuse it at load: here at open).
+ */
+static int map_slot(struct elf *f, const Elf64_Rel *r, struct bpf_slot_init *out)
+{
+	const Elf64_Shdr *ms = &f->sh[f->maps];
+	size_t symi = ELF64_R_SYM(r->r_info);
+	const struct map_values *v = NULL;
+	const struct ftramp_bpf_map *m;
+	const char *name;
+	uint64_t key, addend;
+	Elf64_Sym s;
+	int prog;
+
+	if (!symi || symi >= f->nsyms)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_SYM,
+				"section .maps, offset %#llx: relocation "
+				"against symbol %zu of %zu",
+				(unsigned long long)r->r_offset, symi, f->nsyms);
+	sym_get(f, symi, &s);
+	name = sym_name(f, &s);
+	for (size_t i = 0; i < f->nr_vals && !v; i++)
+		if (r->r_offset >= f->vals[i].lo && r->r_offset < f->vals[i].hi)
+			v = &f->vals[i];
+	if (!v || ms->sh_type != SHT_PROGBITS || r->r_offset > ms->sh_size ||
+	    ms->sh_size - r->r_offset < 8 || r->r_offset + 8 > v->hi)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_RANGE,
+				"section .maps, offset %#llx, symbol %s: not "
+				"in a map's values[] initialiser",
+				(unsigned long long)r->r_offset, name);
+	m = &f->obj->maps[v->map];
+	if ((r->r_offset - v->lo) % 8)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_RANGE,
+				"map %s, values[] + %llu, symbol %s: not at a "
+				"slot (8-byte pointers)", m->name,
+				(unsigned long long)(r->r_offset - v->lo), name);
+	key = (r->r_offset - v->lo) / 8;
+	if (ELF64_R_TYPE(r->r_info) != R_BPF_64_ABS64)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_TYPE,
+				"map %s, slot %llu, symbol %s: relocation type "
+				"%u, not R_BPF_64_ABS64", m->name,
+				(unsigned long long)key, name,
+				(unsigned int)ELF64_R_TYPE(r->r_info));
+	if (key >= m->max_entries)
+		return bpf_errf(f->err, FTRAMP_BPF_E_MAP_DEF,
+				"map %s, slot %llu, symbol %s: beyond "
+				"max_entries %u", m->name,
+				(unsigned long long)key, name, m->max_entries);
+	prog = prog_of_sym(f, &s);
+	if (prog < 0)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_SYM,
+				"map %s, slot %llu, symbol %s: not a program "
+				"of this object", m->name,
+				(unsigned long long)key, name);
+	/* REL: the addend is the slot's bytes; a program is its start */
+	memcpy(&addend, f->buf + ms->sh_offset + r->r_offset, 8);
+	if (addend)
+		return bpf_errf(f->err, FTRAMP_BPF_E_RELO_SYM,
+				"map %s, slot %llu, symbol %s: %#llx bytes "
+				"into the program", m->name,
+				(unsigned long long)key, name,
+				(unsigned long long)addend);
+	out->map = v->map;
+	out->key = key;
+	out->prog = prog;
+	return 0;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct bpf_slot_init *x = a, *y = b;
+
+	if (x->map != y->map)
+		return x->map < y->map ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int read_map_slots(struct elf *f)
+{
+	struct ftramp_bpf_object *obj = f->obj;
+	const Elf64_Shdr *sh;
+	size_t n;
+
+	if (!f->maps_rel)
+		return 0;
+	sh = &f->sh[f->maps_rel];
+	n = sh->sh_size / sizeof(Elf64_Rel);
+	if (n > (1u << 24))
+		return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
+				"section %s: %zu relocations",
+				sec_name(f, f->maps_rel), n);
+	obj->slots = calloc(n ? n : 1, sizeof(*obj->slots));
+	if (!obj->slots)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		Elf64_Rel r;
+		int err;
+
+		memcpy(&r, f->buf + sh->sh_offset + k * sizeof(r), sizeof(r));
+		err = map_slot(f, &r, &obj->slots[obj->nr_slots]);
+		if (err)
+			return err;
+		obj->nr_slots++;
+	}
+	qsort(obj->slots, obj->nr_slots, sizeof(*obj->slots), slot_cmp);
+	for (size_t k = 1; k < obj->nr_slots; k++)
+		if (!slot_cmp(&obj->slots[k - 1], &obj->slots[k]))
+			return bpf_errf(f->err, FTRAMP_BPF_E_SECTION,
+					"map %s, slot %u: initialised twice",
+					obj->maps[obj->slots[k].map].name,
+					obj->slots[k].key);
+	return 0;
+}
+
 static void free_progs(struct ftramp_bpf_object *obj)
 {
 	for (size_t i = 0; i < obj->nr_progs; i++) {
@@ -1093,6 +1318,7 @@ void bpf_object_free(struct ftramp_bpf_object *obj)
 	free(obj->maps);
 	free(obj->map_ptrs);
 	free(obj->relocs);
+	free(obj->slots);
 	if (obj->btf)
 		bpf_btf_free(obj->btf);
 	free(obj->btf);
@@ -1101,6 +1327,8 @@ void bpf_object_free(struct ftramp_bpf_object *obj)
 	obj->maps = NULL;
 	obj->map_ptrs = NULL;
 	obj->relocs = NULL;
+	obj->slots = NULL;
+	obj->nr_slots = 0;
 	obj->btf = NULL;
 	obj->btf_data = NULL;
 	obj->buf = NULL;
@@ -1136,6 +1364,8 @@ int bpf_object_parse(struct ftramp_bpf_object *obj, const void *buf,
 	}
 	if (!err)
 		err = read_progs(&f, per_sec);
+	if (!err)
+		err = read_map_slots(&f);
 	if (!err) {
 		obj->map_ptrs = calloc(obj->nr_maps ? obj->nr_maps : 1,
 				       sizeof(*obj->map_ptrs));
@@ -1153,6 +1383,7 @@ int bpf_object_parse(struct ftramp_bpf_object *obj, const void *buf,
 	free(per_sec);
 	free(f.sh);
 	free(f.map_of_sec);
+	free(f.vals);
 	if (err)
 		bpf_object_free(obj);
 	return err;

@@ -295,6 +295,9 @@ FTRAMP_API int ftramp_bpf_object__load(struct ftramp_bpf_object *obj)
 		obj->progs[i].engine = obj->engine;
 		err = prog_prepare(&obj->progs[i], NULL, e);
 	}
+	/* the prog array slots it declares, once every program is loaded */
+	if (!err)
+		err = bpf_tail_init_slots(obj, e);
 	if (err) {
 		unload(obj);
 		fail(e, err);

@@ -353,7 +353,7 @@ bool bpf_tail_release(struct ftramp_bpf_program *p)
  */
 
 static int set_prog(struct ftramp_bpf_map *m, uint32_t key,
-		    struct ftramp_bpf_program *p)
+		    struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
 {
 	struct bpf_tail_state *ts = m->ts;
 	struct ftramp_poke_batch *b = NULL;
@@ -363,7 +363,7 @@ static int set_prog(struct ftramp_bpf_map *m, uint32_t key,
 
 	pthread_mutex_lock(&tail_mutex);
 	if (p)
-		err = owner_take(m, p, NULL);
+		err = owner_take(m, p, e);
 	old = ts->progs[key];
 	if (err || old == p)
 		goto out;
@@ -411,9 +411,9 @@ out:
 	return err;
 }
 
-FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *m,
-					uint32_t key,
-					struct ftramp_bpf_program *p)
+/* The kernel's update of a slot with a program fd; e: why, if set. */
+static int update(struct ftramp_bpf_map *m, uint32_t key,
+		  struct ftramp_bpf_program *p, struct ftramp_bpf_error *e)
 {
 	if (!m || m->type != BPF_MAP_TYPE_PROG_ARRAY || !m->ts ||
 	    (p && !p->loaded))
@@ -422,7 +422,14 @@ FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *m,
 		return -EOPNOTSUPP;	/* JIT'd without the tail frame */
 	if (key >= m->max_entries)
 		return -E2BIG;
-	return set_prog(m, key, p);
+	return set_prog(m, key, p, e);
+}
+
+FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *m,
+					uint32_t key,
+					struct ftramp_bpf_program *p)
+{
+	return update(m, key, p, NULL);
 }
 
 int bpf_prog_array_delete(struct ftramp_bpf_map *m, uint32_t key)
@@ -431,7 +438,35 @@ int bpf_prog_array_delete(struct ftramp_bpf_map *m, uint32_t key)
 		return -E2BIG;
 	if (!bpf_prog_array_get(m, key))
 		return -ENOENT;
-	return set_prog(m, key, NULL);
+	return set_prog(m, key, NULL, NULL);
+}
+
+/*
+ * Declared slots (libbpf's bpf_object_init_prog_arrays(), after its
+ * programs load): each one an update as the user's, so the owner rule
+ * holds and direct slots already tracked move.  Every program of the
+ * object is loaded, none can run yet: on a refusal the caller unloads
+ * the object, whose maps take the slots set so far with them
+ * (bpf_tail_map_fini(), no reclamation needed), so none stays set.
+ */
+int bpf_tail_init_slots(struct ftramp_bpf_object *obj,
+			struct ftramp_bpf_error *e)
+{
+	for (size_t i = 0; i < obj->nr_slots; i++) {
+		const struct bpf_slot_init *s = &obj->slots[i];
+		struct ftramp_bpf_map *m = &obj->maps[s->map];
+		struct ftramp_bpf_program *p = &obj->progs[s->prog];
+		struct ftramp_bpf_error why = { 0 };
+		int err = update(m, s->key, p, &why);
+
+		if (err) {
+			bpf_errf(e, FTRAMP_BPF_E_MAP_CREATE, "map %s, slot %u, "
+				 "symbol %s: %s", m->name, s->key, p->name,
+				 why.code ? why.msg : strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 void bpf_tail_untrack(struct ftramp_bpf_program *p)

@@ -19,6 +19,10 @@ $(BPF_OBJ_DIR)/%.bpf.o: selftests/progs/%.bpf.c
 
 TEST_CFLAGS_bpf := -DBPF_OBJ_DIR='"$(BPF_OBJ_DIR)"'
 $(O)/selftests/bpf_test: $(BPF_OBJS)
+# tailcall_test: prog arrays an object declares (bpf_prog_array_init,
+# refuse_slot_*)
+TEST_CFLAGS_tailcall := -DBPF_OBJ_DIR='"$(BPF_OBJ_DIR)"'
+$(O)/selftests/tailcall_test: $(BPF_OBJS)
 
 # The loader's parse and checks are pure: the fuzzer links only them.
 BPF_PURE_SRCS := bpf/object.c bpf/btf.c bpf/check.c bpf/helper_ids.c \

@@ -23,6 +23,7 @@
 
 #include "selftests/harness.h"
 #include "selftests/bpf_insns.h"
+#include "selftests/bpf_obj.h"
 #include "selftests/site_bytes.h"
 
 int bt_add(int a, int b);
@@ -36,17 +37,6 @@ TRACEE long bh_str(const char *s) { return s[0]; }
 TRACEE long bh_more(const char *s, const char *t, const char *bad)
 {
 	return s[0] + t[0] + (bad != NULL);
-}
-
-static struct ftramp_bpf_object *open_obj_engine(const char *name,
-						 struct ftramp_bpf_error *e,
-						 int engine)
-{
-	char path[512];
-	FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = e, .engine = engine);
-
-	snprintf(path, sizeof(path), "%s/%s", BPF_OBJ_DIR, name);
-	return ftramp_bpf_object__open_file(path, &o);
 }
 
 static struct ftramp_bpf_object *open_obj(const char *name,
@@ -84,25 +74,6 @@ static int engine_of_all(struct ftramp_bpf_object *obj)
 		engine = e;
 	}
 	return engine;
-}
-
-static int read_file(const char *name, uint8_t **buf, size_t *size)
-{
-	char path[512];
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", BPF_OBJ_DIR, name);
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	*buf = malloc(n);
-	*size = fread(*buf, 1, n, f);
-	fclose(f);
-	return *size == (size_t)n ? 0 : -EIO;
 }
 
 /* ------------------------------------------------------------------------
@@ -699,34 +670,6 @@ TEST(struct_ops_thunk)
  * Refusals: each with its code, a message naming where, nothing left
  */
 
-static int open_err(const void *buf, size_t size, struct ftramp_bpf_error *e)
-{
-	FTRAMP_OPTS(ftramp_bpf_open_opts, o, .err = e);
-	struct ftramp_bpf_object *obj;
-
-	memset(e, 0, sizeof(*e));
-	obj = ftramp_bpf_object__open_mem(buf, size, &o);
-	if (obj) {
-		ftramp_bpf_object__close(obj);
-		return 0;
-	}
-	return -errno;
-}
-
-#include <elf.h>
-
-static Elf64_Shdr *find_sec(uint8_t *buf, const char *name)
-{
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
-	Elf64_Shdr *sh = (Elf64_Shdr *)(buf + eh->e_shoff);
-	const char *names = (const char *)buf + sh[eh->e_shstrndx].sh_offset;
-
-	for (int i = 0; i < eh->e_shnum; i++)
-		if (!strcmp(names + sh[i].sh_name, name))
-			return &sh[i];
-	return NULL;
-}
-
 TEST(refusals)
 {
 	struct ftramp_bpf_error e;
@@ -734,7 +677,7 @@ TEST(refusals)
 	size_t size = 0;
 	Elf64_Shdr *sh;
 
-	ASSERT_EQ(0, read_file("bpf_trace.bpf.o", &orig, &size));
+	ASSERT_EQ(0, read_obj("bpf_trace.bpf.o", &orig, &size));
 	buf = malloc(size);
 	ASSERT_EQ(0, open_err(orig, size, &e));
 

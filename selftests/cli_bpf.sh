@@ -12,7 +12,7 @@
 # --maps after the program died of SIGSEGV (cli_crash.bpf.c).
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-plan 35
+plan 37
 
 BPF=$O/selftests/progs/bpf
 
@@ -26,6 +26,14 @@ check "prog: ... and the program's engine, the JIT" \
 "$FTRAMP" prog "$BPF/bpf_helpers.bpf.o" >"$TMP/tail.out" 2>&1
 check "prog: a program with bpf_tail_call() is JIT'd too" \
 	grep -Eq '^  helpers +.*, JIT$' "$TMP/tail.out"
+
+"$FTRAMP" prog "$BPF/bpf_prog_array_init.bpf.o" >"$TMP/slots.out" 2>&1
+grep -A2 -E '^  jmp_table +prog_array .* max_entries 3$' "$TMP/slots.out" | \
+	tail -n +2 >"$TMP/slots.lines"
+check "prog: a prog array's declared slots under it, one line each" \
+	[ "$(cat "$TMP/slots.lines")" = "$(printf '    slot 0: target_a\n    slot 2: target_b')" ]
+check "prog: ... and no line for the empty slot" \
+	[ "$(grep -c '^    slot ' "$TMP/slots.out")" -eq 2 ]
 
 "$FTRAMP" prog "$BPF/refuse_maptype.bpf.o" >"$TMP/bad.out" 2>&1
 echo $? >"$TMP/bad.rc"

@@ -60,6 +60,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err)
 			check_err(err, &e);
 	}
+	/* declared slots: a prog array's, in range, a program, once each */
+	for (size_t i = 0; i < obj.nr_slots; i++) {
+		const struct bpf_slot_init *s = &obj.slots[i];
+
+		if (s->map >= obj.nr_maps || s->prog >= obj.nr_progs ||
+		    obj.maps[s->map].type != BPF_MAP_TYPE_PROG_ARRAY ||
+		    s->key >= obj.maps[s->map].max_entries ||
+		    (i && s[-1].map == s->map && s[-1].key >= s->key))
+			abort();
+	}
 	for (size_t i = 0; i < obj.nr_maps; i++) {
 		const struct ftramp_bpf_map *m = &obj.maps[i];
 		const char *why;

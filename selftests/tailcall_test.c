@@ -5,7 +5,9 @@
  * indirect form, update/delete/re-update in a loop, updates racing calls
  * from 4 threads, the write log of an update (single words, expected
  * old -> new, one sync per batch), and the owner rule that keeps engines
- * apart.
+ * apart.  The slots an object declares (libbpf's `.values = { [K] =
+ * &prog }`): filled at load in each engine, the direct slots moved, and
+ * each refusal, at open and at load.
  *
  * Programs are RAW: R1 points at data, u64 words: [0] a hop counter each
  * program bumps, [1] the index an indirect call uses.
@@ -23,6 +25,7 @@
 #include "bpf/bpf.h"
 #include "harness.h"
 #include "bpf_insns.h"
+#include "bpf_obj.h"
 
 #define LD_MAP(d, idx)	I(BPF_LD | BPF_IMM | BPF_DW, d, BPF_PSEUDO_MAP_FD, 0, \
 			  idx), I(0, 0, 0, 0, 0)
@@ -489,6 +492,227 @@ TEST(lean_jit_program_is_no_target)
 	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, t));
 	EXPECT_EQ(0, ftramp_bpf_map__set_prog(pa, 0, NULL));
 	EXPECT_EQ(0, drop(pa, lean, t, NULL));
+}
+
+/* ------------------------------------------------------------------------
+ * Slots an object declares (selftests/progs/bpf_prog_array_init.bpf.c)
+ */
+
+/* caller's run: ctx[0] picks constant slots by bit, ctx[1] the variable */
+static uint64_t run_caller(struct ftramp_bpf_program *p, uint64_t sel,
+			   uint64_t idx)
+{
+	uint64_t ctx[2] = { sel, idx };
+	FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .ctx_in = ctx,
+		    .ctx_size_in = sizeof(ctx));
+
+	if (ftramp_bpf_prog__test_run(p, &o))
+		return UINT64_MAX;
+	return o.retval;
+}
+
+FIXTURE(object) {
+	int unused;
+};
+
+FIXTURE_VARIANT(object) {
+	int engine;
+};
+
+FIXTURE_VARIANT_ADD(object, interp) { FTRAMP_BPF_ENGINE_INTERP };
+FIXTURE_VARIANT_ADD(object, jit) { FTRAMP_BPF_ENGINE_JIT };
+FIXTURE_VARIANT_ADD(object, auto) { FTRAMP_BPF_ENGINE_AUTO };
+
+FIXTURE_SETUP(object) { (void)self; (void)variant; }
+FIXTURE_TEARDOWN(object) { (void)self; (void)variant; }
+
+/*
+ * Slots 0 and 2 are filled by the load, slot 1 is empty: the taken ones
+ * return the target's value (its tag plus the caller's ctx[0]), the empty
+ * one and an index beyond max_entries fall through to the caller's 7.
+ */
+TEST_F(object, declared_slots_filled_at_load)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj;
+	struct ftramp_bpf_program *c, *a, *b;
+	struct ftramp_bpf_map *m;
+	int engine = variant->engine == FTRAMP_BPF_ENGINE_INTERP ?
+		     FTRAMP_BPF_ENGINE_INTERP : FTRAMP_BPF_ENGINE_JIT, err;
+
+	obj = open_obj_engine("bpf_prog_array_init.bpf.o", &e, variant->engine);
+	if (!obj)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, obj);
+	err = ftramp_bpf_object__load(obj);
+	if (err)
+		TH_LOG("%s", e.msg);
+	ASSERT_EQ(0, err);
+	c = ftramp_bpf_object__find_program_by_name(obj, "caller");
+	a = ftramp_bpf_object__find_program_by_name(obj, "target_a");
+	b = ftramp_bpf_object__find_program_by_name(obj, "target_b");
+	m = ftramp_bpf_object__find_map_by_name(obj, "jmp_table");
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, m);
+	/* _AUTO: the JIT takes all three */
+	EXPECT_EQ(engine, ftramp_bpf_program__engine(c));
+	EXPECT_EQ(engine, ftramp_bpf_program__engine(a));
+	EXPECT_EQ(engine, ftramp_bpf_program__engine(b));
+	EXPECT_EQ(a, bpf_prog_array_get(m, 0));
+	EXPECT_EQ(NULL, bpf_prog_array_get(m, 1));
+	EXPECT_EQ(b, bpf_prog_array_get(m, 2));
+	EXPECT_EQ(1, a->tail_refs);
+	EXPECT_EQ(1, b->tail_refs);
+	/* JIT: a direct slot per constant index, b where the load filled it */
+	if (engine == FTRAMP_BPF_ENGINE_JIT) {
+		ASSERT_EQ(3, c->nr_pokes);
+		for (size_t k = 0; k < 3; k++) {
+			const struct bpf_tail_poke *pk = &c->pokes[k];
+			uint64_t pc = bpf_jit_word_pc(c->jit, pk->word);
+			struct ftramp_bpf_program *t = pk->key == 0 ? a :
+						       pk->key == 2 ? b : NULL;
+
+			EXPECT_EQ(m, pk->map);
+			EXPECT_EQ(t ? a64_b(pc, bpf_jit_tail_body(t->jit)) :
+				  A64_NOP, *(uint32_t *)(uintptr_t)pc);
+		}
+	}
+	/* constant indices: slot 0, slot 2; slot 1 falls through */
+	EXPECT_EQ(1000 + 1, run_caller(c, 1, 1));
+	EXPECT_EQ(2000 + 4, run_caller(c, 4, 1));
+	EXPECT_EQ(7, run_caller(c, 2, 1));
+	EXPECT_EQ(2000 + 6, run_caller(c, 6, 1));
+	/* the variable index */
+	EXPECT_EQ(1000, run_caller(c, 0, 0));
+	EXPECT_EQ(7, run_caller(c, 0, 1));
+	EXPECT_EQ(2000, run_caller(c, 0, 2));
+	EXPECT_EQ(7, run_caller(c, 0, 3));
+	/* the slots are the user's from then on, as any */
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(m, 0, NULL));
+	ASSERT_EQ(0, ftramp_bpf_map__set_prog(m, 1, a));
+	EXPECT_EQ(7, run_caller(c, 1, 3));
+	EXPECT_EQ(1000 + 2, run_caller(c, 2, 3));
+	EXPECT_EQ(1000, run_caller(c, 0, 1));
+	ftramp_bpf_object__close(obj);
+}
+
+/*
+ * Refused at load: slot 0 takes its program, slot 1's is of another type
+ * than the array's owner (the caller's).  The load fails whole, naming
+ * the map, the slot and the program, and slot 0 does not stay set: the
+ * maps go with the load, and a second load is refused the same way.
+ */
+TEST_F(object, declared_slot_refused_at_load)
+{
+	struct ftramp_bpf_error e = { 0 };
+	struct ftramp_bpf_object *obj;
+	struct ftramp_bpf_program *same;
+	struct ftramp_bpf_map *m;
+
+	obj = open_obj_engine("refuse_slot_owner.bpf.o", &e, variant->engine);
+	if (!obj)
+		TH_LOG("%s", e.msg);
+	ASSERT_NE(NULL, obj);
+	same = ftramp_bpf_object__find_program_by_name(obj, "same_type");
+	m = ftramp_bpf_object__find_map_by_name(obj, "jmp_table");
+	ASSERT_NE(NULL, same);
+	ASSERT_NE(NULL, m);
+	for (int i = 0; i < 2; i++) {
+		memset(&e, 0, sizeof(e));
+		EXPECT_EQ(-EINVAL, ftramp_bpf_object__load(obj));
+		EXPECT_EQ(FTRAMP_BPF_E_MAP_CREATE, e.code);
+		EXPECT_NE(NULL, strstr(e.msg, "map jmp_table, slot 1, symbol "
+				       "other_type: prog_array jmp_table takes "));
+		EXPECT_STREQ(e.msg, ftramp_error_detail());
+		EXPECT_EQ(0, same->tail_refs);
+		EXPECT_FALSE(same->loaded);
+		EXPECT_EQ(NULL, m->ts);
+		EXPECT_EQ(NULL, ftramp_bpf_program__handler(same));
+	}
+	ftramp_bpf_object__close(obj);
+}
+
+/*
+ * Refused at open, each with its code and a message naming the map, the
+ * slot and the symbol: clang-built objects (an index beyond
+ * max_entries, a variable in a slot, values[] on an array), then
+ * bpf_prog_array_init.bpf.o's .rel.maps patched.
+ */
+TEST(declared_slot_refused_at_open)
+{
+	struct ftramp_bpf_error e;
+	uint8_t *orig = NULL, *buf;
+	Elf64_Shdr *rs, *ms;
+	Elf64_Rel *r;
+	size_t size = 0;
+
+	EXPECT_EQ(NULL, open_obj_engine("refuse_slot_index.bpf.o", &e,
+					FTRAMP_BPF_ENGINE_INTERP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(FTRAMP_BPF_E_MAP_DEF, e.code);
+	EXPECT_STREQ("map jmp_table, slot 2, symbol target: beyond "
+		     "max_entries 2", e.msg);
+	EXPECT_EQ(NULL, open_obj_engine("refuse_slot_symbol.bpf.o", &e,
+					FTRAMP_BPF_ENGINE_INTERP));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_SYM, e.code);
+	EXPECT_STREQ("map jmp_table, slot 1, symbol not_a_program: not a "
+		     "program of this object", e.msg);
+	EXPECT_EQ(NULL, open_obj_engine("refuse_slot_maptype.bpf.o", &e,
+					FTRAMP_BPF_ENGINE_INTERP));
+	EXPECT_EQ(FTRAMP_BPF_E_MAP_DEF, e.code);
+	EXPECT_NE(NULL, strstr(e.msg, "section .maps, symbol not_progs: "
+			       "member 'values' initialises a prog_array's "
+			       "slots, not a map of type 2"));
+
+	ASSERT_EQ(0, read_obj("bpf_prog_array_init.bpf.o", &orig, &size));
+	buf = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, open_err(orig, size, &e));
+	memcpy(buf, orig, size);
+	rs = find_sec(buf, ".rel.maps");
+	ms = find_sec(buf, ".maps");
+	ASSERT_NE(NULL, rs);
+	ASSERT_NE(NULL, ms);
+	ASSERT_EQ(2 * sizeof(*r), rs->sh_size);
+	r = (Elf64_Rel *)(buf + rs->sh_offset);
+
+	/* half a slot on */
+	r[0].r_offset += 4;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_RANGE, e.code);
+	EXPECT_STREQ("map jmp_table, values[] + 4, symbol target_a: not at "
+		     "a slot (8-byte pointers)", e.msg);
+	/* in the definition, before values[] */
+	memcpy(buf, orig, size);
+	r[0].r_offset = 0;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_RANGE, e.code);
+	EXPECT_STREQ("section .maps, offset 0, symbol target_a: not in a "
+		     "map's values[] initialiser", e.msg);
+	/* not R_BPF_64_ABS64 */
+	memcpy(buf, orig, size);
+	r[1].r_info = ELF64_R_INFO(ELF64_R_SYM(r[1].r_info), 1);
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_TYPE, e.code);
+	EXPECT_STREQ("map jmp_table, slot 2, symbol target_b: relocation "
+		     "type 1, not R_BPF_64_ABS64", e.msg);
+	/* both on slot 2 */
+	memcpy(buf, orig, size);
+	r[0].r_offset = r[1].r_offset;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_SECTION, e.code);
+	EXPECT_STREQ("map jmp_table, slot 2: initialised twice", e.msg);
+	/* an addend: not the program's start */
+	memcpy(buf, orig, size);
+	buf[ms->sh_offset + r[1].r_offset] = 8;
+	EXPECT_EQ(-EINVAL, open_err(buf, size, &e));
+	EXPECT_EQ(FTRAMP_BPF_E_RELO_SYM, e.code);
+	EXPECT_STREQ("map jmp_table, slot 2, symbol target_b: 0x8 bytes into "
+		     "the program", e.msg);
+	free(buf);
+	free(orig);
 }
 
 TEST_HARNESS_MAIN

@@ -1123,7 +1123,8 @@ enum ftramp_bpf_errc {
 	FTRAMP_BPF_E_INSN,		/* bad opcode, register or jump */
 	FTRAMP_BPF_E_HELPER,		/* unknown helper number */
 	FTRAMP_BPF_E_CALL,		/* bad bpf-to-bpf call target */
-	FTRAMP_BPF_E_MAP_CREATE,	/* a map could not be created */
+	FTRAMP_BPF_E_MAP_CREATE,	/* a map not created, or a slot it
+					   declares not filled */
 	FTRAMP_BPF_E_ATTACH,		/* attaching a program failed */
 	FTRAMP_BPF_E_VERIFY,		/* the verifier refused the program */
 	FTRAMP_BPF_E__MAX,
@@ -1355,7 +1356,10 @@ FTRAMP_API int ftramp_bpf_map__delete_elem(struct ftramp_bpf_map *map,
  * or calling bpf_tail_call (-EOPNOTSUPP).  A program that leaves the
  * slot is kept until no thread can be running it, and
  * ftramp_bpf_prog__free() on a program a slot holds frees it when the
- * last slot lets go (Documentation/bpf.rst, "Tail calls").  0, -E2BIG (key out of range), -EINVAL, -EOPNOTSUPP.
+ * last slot lets go (Documentation/bpf.rst, "Tail calls").  The slots
+ * an object declares (`.values = { [K] = (void *)&prog }`) are filled
+ * the same way by ftramp_bpf_object__load().  0, -E2BIG (key out of
+ * range), -EINVAL, -EOPNOTSUPP.
  */
 FTRAMP_API int ftramp_bpf_map__set_prog(struct ftramp_bpf_map *map,
 					uint32_t key,

@@ -187,6 +187,10 @@ int cmd_prog(int argc, char **argv)
 		printf("  %-20s %-12s key %u value %u max_entries %u\n",
 		       m->name, t ? t : "?", m->key_size, m->value_size,
 		       m->max_entries);
+		for (size_t k = 0; k < obj.nr_slots; k++)
+			if (obj.slots[k].map == i)
+				printf("    slot %u: %s\n", obj.slots[k].key,
+				       obj.progs[obj.slots[k].prog].name);
 	}
 	printf("relocations:\n");
 	for (size_t i = 0; i < obj.nr_relocs; i++) {
