@@ -635,6 +635,74 @@ TEST_F(engine, helpers_more)
 	ftramp_bpf_object__close(obj);
 }
 
+/* r = the value of maps[0] + off */
+#define LDVAL(r, off)	I(BPF_LD | BPF_IMM | BPF_DW, r, BPF_PSEUDO_MAP_VALUE, \
+			  0, 0), I(0, 0, 0, 0, off)
+
+/*
+ * bpf_strncmp()'s second string (ARG_PTR_TO_CONST_STR) in raw programs
+ * over a loaded object's .rodata: each string of bpf_helpers_more.bpf.c
+ * compared with the data "hello", the sign libc's for the string the test
+ * reads from the map itself; a variable offset and one at the value's
+ * end refused.
+ */
+TEST_F(engine, strncmp_const_str)
+{
+	static const struct { const char *name, *why; insn_t in[8]; size_t n; }
+	bad[] = {
+		{ "variable", "R3 is not a constant address",
+		  { LDX(BPF_B, 4, 1, 0), A64K(BPF_AND, 4, 1), LDVAL(3, 0),
+		    A64X(BPF_ADD, 3, 4), MOV(2, 8), CALL(BPF_FUNC_strncmp),
+		    EXIT() }, 8 },
+		{ "at_end", "R3 invalid access to map value",
+		  { LDVAL(3, 24), A64K(BPF_ADD, 3, 1), MOV(2, 8),
+		    CALL(BPF_FUNC_strncmp), EXIT() }, 6 },
+	};
+	struct ftramp_bpf_object *obj =
+		open_obj_engine("bpf_helpers_more.bpf.o", NULL, variant->engine);
+	struct ftramp_bpf_map *ro;
+	FTRAMP_OPTS(ftramp_bpf_prog_load_opts, lo, .maps = &ro, .nr_maps = 1,
+		    .engine = variant->engine);
+	char data[8] = "hello", value[32] = "";
+	uint32_t k = 0, size;
+
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(0, ftramp_bpf_object__load(obj));
+	ro = ftramp_bpf_object__find_map_by_name(obj, ".rodata");
+	ASSERT_NE(NULL, ro);
+	size = ftramp_bpf_map__value_size(ro);
+	ASSERT_GE(sizeof(value), size);
+	ASSERT_EQ(0, ftramp_bpf_map__lookup_elem(ro, &k, 4, value, size, 0));
+	for (uint32_t off = 0; off < size; off += strlen(value + off) + 1) {
+		const insn_t in[] = {
+			LDVAL(3, off), MOV(2, sizeof(data)),
+			CALL(BPF_FUNC_strncmp), EXIT(),
+		};
+		struct ftramp_bpf_program *p =
+			ftramp_bpf_prog__load(in, sizeof(in) / sizeof(in[0]),
+					      &lo);
+		FTRAMP_OPTS(ftramp_bpf_test_run_opts, o, .data_in = data,
+			    .data_size_in = sizeof(data));
+
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, ftramp_bpf_prog__test_run(p, &o));
+		EXPECT_EQ(sign(strncmp(data, value + off, sizeof(data))),
+			  (long)o.retval);
+		ftramp_bpf_prog__free(p);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ftramp_bpf_error e = { 0 };
+
+		lo.err = &e;
+		EXPECT_EQ(NULL, ftramp_bpf_prog__load(bad[i].in, bad[i].n, &lo));
+		EXPECT_EQ(FTRAMP_BPF_E_VERIFY, e.code);
+		if (!strstr(e.msg, bad[i].why))
+			TH_LOG("%s: %s", bad[i].name, e.msg);
+		EXPECT_NE(NULL, strstr(e.msg, bad[i].why));
+	}
+	ftramp_bpf_object__close(obj);
+}
+
 TEST(struct_ops_thunk)
 {
 	struct ftramp_bpf_object *obj = open_obj("bpf_ops.bpf.o", NULL);
