@@ -106,6 +106,12 @@ $(BENCH_DIR)/patch_bench: bench/patch_bench.c bench/mark.h bench/report.h \
 	$(call quiet,CCLD,$@)mkdir -p $(dir $@) && \
 		$(CC) $(BENCH_CFLAGS) -o $@ $< $(O)/libftramp-internal.a $(LIBS)
 
+# The verifier's speed (bench/verify_bench.c): bpf/verifier.c alone.
+$(BENCH_DIR)/verify_bench: bench/verify_bench.c bench/mark.h bench/report.h \
+		bpf/verifier.h $(O)/libftramp-internal.a
+	$(call quiet,CCLD,$@)mkdir -p $(dir $@) && \
+		$(CC) $(BENCH_CFLAGS) -o $@ $< $(O)/libftramp-internal.a $(LIBS)
+
 # The agent's start-up (bench/startup.c): N generated functions, for N =
 # 1000 and BENCH_GEN_FUNCS; run once with the agent preloaded and nothing
 # to do (the reference), once by `ftramp run --count 'bench_gen_*'`, whose
@@ -223,6 +229,10 @@ bench-ftramp-run:
 bench-patch: bench-calib $(BENCH_DIR)/patch_bench
 	$(call bench_run,$(BENCH_DIR)/patch_bench,patch)
 
+.PHONY: bench-verify
+bench-verify: bench-calib $(BENCH_DIR)/verify_bench
+	$(call bench_run,$(BENCH_DIR)/verify_bench,verify)
+
 BENCH_META = qemu-aarch64 $(shell $(or $(QEMU),qemu-aarch64) --version | \
 	sed -n '1s/.*version \([^ ]*\).*/\1/p'), \
 	$(shell $(CC) -dumpfullversion) ($(CC)), \
@@ -236,8 +246,10 @@ bench-table:
 		-v meta="# ftramp benchmarks\n\nGuest instructions counted by bench/insn_count.so ($(BENCH_META)). Regenerate with \`make bench\`; see Documentation/bench.rst." \
 		$(BENCH_DIR)/ftramp.rec \
 		$(wildcard $(foreach n,$(BENCH_STARTUP_NS),$(BENCH_DIR)/startup_load_$(n).rec $(BENCH_DIR)/startup_$(n).rec $(BENCH_DIR)/startup_trace_$(n).rec $(BENCH_DIR)/startup_hist_$(n).rec)) \
-		$(wildcard $(BENCH_DIR)/patch.rec) $(BENCH_DIR)/xray.rec
+		$(wildcard $(BENCH_DIR)/patch.rec $(BENCH_DIR)/verify.rec) \
+		$(BENCH_DIR)/xray.rec
 	@echo "  (written: $(patsubst $(srctree)/%,%,$(BENCH_RESULTS))/bench.csv, bench.md)"
 
-bench: bench-calib bench-xray bench-ftramp bench-startup bench-patch
+bench: bench-calib bench-xray bench-ftramp bench-startup bench-patch \
+	bench-verify
 	$(Q)$(MAKE) -f $(srctree)/Makefile O=$(O) bench-table
