@@ -265,7 +265,7 @@ static int jited_one(struct cli_disasm *dis, struct ftramp_bpf_program *p)
 		       (unsigned long long)placeholder_map(m, (void *)obj));
 		if (values)
 			printf(", values at %#llx", (unsigned long long)values);
-		printf(" (placeholders)\n");
+		printf(" (%s)\n", values ? "placeholders" : "a placeholder");
 	}
 	list_image(dis, p, p->jit);
 	printf("\n");
