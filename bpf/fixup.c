@@ -32,6 +32,10 @@
  *  - A sequence writes R0 and, among R1-R5, only registers the call
  *    scratches anyway (the verifier makes R1-R5 unreadable after any
  *    call), and keeps R6-R10 and the stack.
+ *  - An inlined lookup sets R1 (the value area) before reading it, so
+ *    an ld_imm64 into R1 right before the call (clang's `r1 = map ll`)
+ *    has no reader left and goes with it: what jumped to it lands on
+ *    the sequence.
  *
  * Inlining is for the JIT (inline_for(): the interpreter runs the calls,
  * which cost it less than the sequences).  Every patch is recorded,
@@ -157,7 +161,8 @@ _Static_assert(sizeof(((struct ftramp_run_ctx *)0)->nr_args) == 2 &&
 	       sizeof(((struct ftramp_run_ctx *)0)->kind) == 1,
 	       "the loads below have these sizes");
 
-enum { L_ERR, L_ERR2, L_OUT };
+/* L_OK: where the common path goes, so that it ends falling through */
+enum { L_ERR, L_ERR2, L_OUT, L_OK };
 
 /* r0 = run ctx field @off (8 bytes: ip, cookie; 2: nr_args) */
 static void gen_rctx_field(struct seq *s, int off, uint8_t size)
@@ -166,7 +171,7 @@ static void gen_rctx_field(struct seq *s, int off, uint8_t size)
 	emit(s, LDX(size, BPF_REG_0, BPF_REG_0, off));
 }
 
-/* *(u64 *)rv = ctx[ri] (ri a slot number, clobbered); r0 = 0; goto out */
+/* *(u64 *)rv = ctx[ri] (ri a slot number, clobbered); r0 = 0 */
 static void gen_slot_out(struct seq *s, uint8_t ri, uint8_t rv, uint8_t tmp)
 {
 	emit(s, ALU64_K(BPF_LSH, ri, 3));
@@ -174,18 +179,21 @@ static void gen_slot_out(struct seq *s, uint8_t ri, uint8_t rv, uint8_t tmp)
 	emit(s, LDX(BPF_DW, tmp, ri, 0));
 	emit(s, STX(BPF_DW, rv, tmp, 0));
 	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, 0));
-	emit_jmp(s, JA(), L_OUT);
 }
 
-/* ftramp_get_func_arg(ctx = r1, n = (u32)r2, v = r3) */
+/*
+ * ftramp_get_func_arg(ctx = r1, n = (u32)r2, v = r3); the -EINVAL path
+ * out of line, so that n in range takes one branch and falls out.
+ */
 static void gen_func_arg(struct seq *s)
 {
 	gen_rctx_field(s, RCTX_NR_ARGS, BPF_H);
-	emit_jmp(s, JMP32_X(BPF_JGE, BPF_REG_2, BPF_REG_0), L_ERR);
+	emit_jmp(s, JMP32_X(BPF_JLT, BPF_REG_2, BPF_REG_0), L_OK);
+	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, -EINVAL));
+	emit_jmp(s, JA(), L_OUT);
+	bind(s, L_OK);
 	emit(s, MOV32_X(BPF_REG_2, BPF_REG_2));
 	gen_slot_out(s, BPF_REG_2, BPF_REG_3, BPF_REG_0);
-	bind(s, L_ERR);
-	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, -EINVAL));
 	bind(s, L_OUT);
 }
 
@@ -200,6 +208,7 @@ static void gen_func_ret(struct seq *s)
 	emit_jmp(s, JMP_K(BPF_JEQ, BPF_REG_0, 0), L_ERR);
 	emit(s, LDX(BPF_H, BPF_REG_3, BPF_REG_3, RCTX_NR_ARGS));
 	gen_slot_out(s, BPF_REG_3, BPF_REG_2, BPF_REG_3);
+	emit_jmp(s, JA(), L_OUT);
 	bind(s, L_ERR);
 	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, -EOPNOTSUPP));
 	emit_jmp(s, JA(), L_OUT);
@@ -211,7 +220,8 @@ static void gen_func_ret(struct seq *s)
 /*
  * bpf_map_lookup(map = r1, key = r2) for an ARRAY (the kernel's
  * array_map_gen_lookup()); r1 becomes the value area.  false: not this
- * map (no value area, a stride beyond an immediate).
+ * map (no value area, a stride beyond an immediate).  The NULL path out
+ * of line: an index in range takes one branch and falls out.
  */
 static bool gen_array_lookup(struct seq *s, const struct ftramp_bpf_map *m,
 			     const struct bpf_map_addrs *a)
@@ -227,16 +237,16 @@ static bool gen_array_lookup(struct seq *s, const struct ftramp_bpf_map *m,
 	emit_ld64(s, BPF_REG_1, values);
 	emit(s, LDX(BPF_W, BPF_REG_0, BPF_REG_2, 0));
 	/* JMP32: max_entries compared as the u32 it is */
-	emit_jmp(s, JMP32_K(BPF_JGE, BPF_REG_0, (int32_t)m->max_entries),
-		 L_ERR);
+	emit_jmp(s, JMP32_K(BPF_JLT, BPF_REG_0, (int32_t)m->max_entries),
+		 L_OK);
+	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, 0));
+	emit_jmp(s, JA(), L_OUT);
+	bind(s, L_OK);
 	if (!(stride & (stride - 1)))
 		emit(s, ALU64_K(BPF_LSH, BPF_REG_0, __builtin_ctz(stride)));
 	else
 		emit(s, ALU64_K(BPF_MUL, BPF_REG_0, (int32_t)stride));
 	emit(s, ALU64_X(BPF_ADD, BPF_REG_0, BPF_REG_1));
-	emit_jmp(s, JA(), L_OUT);
-	bind(s, L_ERR);
-	emit(s, ALU64_K(BPF_MOV, BPF_REG_0, 0));
 	bind(s, L_OUT);
 	return true;
 }
@@ -327,8 +337,8 @@ static void resolve_ldimm64(struct ftramp_bpf_program *p,
  * Inline for the JIT only.  The interpreter pays some 25 guest
  * instructions per BPF instruction, more than its helper calls cost:
  * measured per call (make bench, ftramp.f2.bpf_{arg,lookup}_*),
- * get_func_arg's 11 instructions 367 -> 635 in the interpreter against
- * 68 -> 56 JIT'd, an ARRAY lookup's 8 484 -> 584 against 97 -> 58.
+ * get_func_arg's 11 instructions 371 -> 623 in the interpreter against
+ * 68 -> 55 JIT'd, an ARRAY lookup's 8 488 -> 549 against 97 -> 54.
  * (The kernel too inlines map lookups only when a JIT is asked for.)
  */
 static bool inline_for(int engine)
@@ -366,18 +376,31 @@ int bpf_fixup(struct ftramp_bpf_program *p, const struct bpf_verdict *vd,
 	 * a live function lands there.
 	 */
 	np = nd = bpf_patch_removals(p->insns, p->n, vd->live, patches);
-	for (size_t i = 0, c = 0; calls && i < p->n; i++) {
+	for (size_t i = 0, c = 0, ld = SIZE_MAX; calls && i < p->n; i++) {
+		const struct ftramp_bpf_insn *in = &p->insns[i];
 		struct ftramp_bpf_insn *buf = &pool[c * SEQ_MAX];
 		uint32_t n;
 
 		if (vd->live && !vd->live[i])
 			continue;
-		n = gen_call(p, vd, addrs, i, buf);
-		if (n) {
-			patches[np++] = (struct bpf_patch){ .idx = i, .n = n,
-							    .insns = buf };
-			c++;
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			ld = i++;	/* both halves: no call */
+			continue;
 		}
+		n = gen_call(p, vd, addrs, i, buf);
+		if (!n)
+			continue;
+		patches[np++] = (struct bpf_patch){ .idx = i, .n = n,
+						    .insns = buf };
+		c++;
+		/*
+		 * `r1 = map ll` just before an inlined lookup is dead: the
+		 * sequence sets r1 before it reads it, and the call leaves
+		 * r1 unreadable.  A jump to it lands on the sequence.
+		 */
+		if (in->imm == BPF_FUNC_map_lookup_elem && i >= 2 && ld == i - 2 &&
+		    p->insns[ld].dst_reg == BPF_REG_1)
+			patches[np++] = (struct bpf_patch){ .idx = ld };
 	}
 	entry = p->entry;
 	err = bpf_patch_apply(p->insns, p->n, NULL, patches, np, &entry, 1,

@@ -435,6 +435,71 @@ TEST(array_lookup)
 	array_lookup_case(_metadata, 40, 300, 32);	/* 40: mul */
 }
 
+/* Does run insn of @p come from original insn @o? */
+static bool runs_insn(const struct ftramp_bpf_program *p, uint32_t o)
+{
+	for (size_t k = 0; k < p->run_n; k++)
+		if (p->orig_idx[k] == o)
+			return true;
+	return false;
+}
+
+/*
+ * `r1 = map ll` right before an inlined lookup goes (the sequence sets
+ * r1 itself); a back edge aimed at it lands on the sequence.  Raw: the
+ * key is the data's first u32; r0 = twice the value, 0 for NULL.
+ */
+TEST(dead_map_load_before_lookup)
+{
+	const insn_t insns[] = {
+		A64X(BPF_MOV, 6, 1),
+		MOV(7, 0),
+		MOV(8, 0),
+		A64X(BPF_MOV, 2, 6),
+		I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 0),
+		I(0, 0, 0, 0, 0),			/* 4, 5: the load */
+		CALL(BPF_FUNC_map_lookup_elem),
+		JK(BPF_JEQ, 0, 0, 2),
+		LDX(BPF_DW, 9, 0, 0),
+		A64X(BPF_ADD, 8, 9),
+		A64K(BPF_ADD, 7, 1),
+		A64X(BPF_MOV, 2, 6),
+		JK(BPF_JLT, 7, 2, -9),			/* back to the load */
+		A64X(BPF_MOV, 0, 8),
+		EXIT(),
+	};
+	struct ftramp_bpf_map *m = ftramp_bpf_map__create(
+		BPF_MAP_TYPE_ARRAY, "arr", 4, 8, 3, NULL);
+	struct four f = { 0 };
+
+	ASSERT_NE(NULL, m);
+	for (uint32_t k = 0; k < 3; k++) {
+		uint64_t v = 100 + k;
+
+		ASSERT_EQ(0, ftramp_bpf_map__update_elem(m, &k, 4, &v, 8, 0));
+	}
+	ASSERT_EQ(0, load_four(&f, insns, NR_INSNS(insns),
+			       FTRAMP_BPF_PROG_RAW, &m, 1));
+	expect_inlined(_metadata, &f, BPF_FUNC_map_lookup_elem);
+	for (int j = 0; j < 2; j++) {
+		EXPECT_TRUE(runs_insn(f.p[j][0], 4));	/* the call's */
+		EXPECT_FALSE(runs_insn(f.p[j][1], 4));	/* dead: gone */
+	}
+	for (uint32_t key = 0; key < 5; key++)
+		for (int j = 0; j < 2; j++)
+			for (int i = 0; i < 2; i++) {
+				FTRAMP_OPTS(ftramp_bpf_test_run_opts, o,
+					    .data_in = &key, .data_size_in = 4);
+
+				ASSERT_EQ(0, ftramp_bpf_prog__test_run(
+						     f.p[j][i], &o));
+				EXPECT_EQ(key < 3 ? 2 * (100 + key) : 0,
+					  o.retval);
+			}
+	free_four(&f);
+	ftramp_bpf_map__free(m);
+}
+
 /* Which lookups stay calls: two maps on two paths, per-CPU, hash. */
 TEST(array_lookup_not_inlined)
 {
