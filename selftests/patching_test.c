@@ -1134,6 +1134,26 @@ TEST(signal_sync_forced_by_fault_point)
 	ftramp_fault_clear_all();
 }
 
+/*
+ * The guest's threads once they are @want, or after a bound (10 s) as
+ * many as there are.  Under QEMU a freshly forked test has a helper
+ * thread of QEMU's own, which while it starts has not yet the signal
+ * mask that tells it (lib/thread.c, emulator_helper()): a sync then
+ * takes it for a running thread and signals it (seen once in a loaded
+ * CI run: 1 signal, 0 acks).  thread_guest_count() waits until it is
+ * known; a test that counts signals waits for it before its commit.
+ */
+static int wait_guest_threads(int want)
+{
+	int n = thread_guest_count();
+
+	for (int i = 0; i < 10000 && n != want; i++) {
+		usleep(1000);
+		n = thread_guest_count();
+	}
+	return n;
+}
+
 TEST_F(sites, signal_sync_every_running_thread_acks)
 {
 	struct spin sp[NTHREADS] = { 0 };
@@ -1148,6 +1168,7 @@ TEST_F(sites, signal_sync_every_running_thread_acks)
 	use_signal_sync(_metadata, 0, true, true);
 	for (int t = 0; t < NTHREADS; t++)
 		ASSERT_EQ(0, spin_start(&sp[t]));
+	ASSERT_EQ(1 + NTHREADS, wait_guest_threads(1 + NTHREADS));
 	others = task_count() - 1;	/* QEMU adds a helper thread */
 	runs0 = ftramp_patch_sync_handler_runs();
 
@@ -1223,18 +1244,7 @@ TEST_F(sites, signal_sync_sleepers_are_not_signalled)
 		ASSERT_EQ(THREAD_SYSCALL, w);
 		EXPECT_LT(0, __atomic_load_n(&sp[t].sweeps, __ATOMIC_ACQUIRE));
 	}
-	/*
-	 * Only ours and this one.  Under QEMU this freshly forked test
-	 * has a helper thread of QEMU's own, which while it starts has
-	 * not yet the signal mask that tells it (lib/thread.c,
-	 * emulator_helper()): a sync then takes it for a running thread
-	 * and signals it (seen once in a loaded CI run: 1 signal, 0
-	 * acks).  thread_guest_count() waits until it is known.  A bound,
-	 * as above.
-	 */
-	for (int i = 0; i < 10000 && thread_guest_count() != 1 + NTHREADS; i++)
-		usleep(1000);
-	ASSERT_EQ(1 + NTHREADS, thread_guest_count());
+	ASSERT_EQ(1 + NTHREADS, wait_guest_threads(1 + NTHREADS));
 	runs0 = ftramp_patch_sync_handler_runs();
 	ASSERT_EQ(0, ftramp_poke_batch__commit(b));
 	ftramp_poke_batch__stats(b, &st);
